@@ -1,0 +1,3 @@
+from minfree.cli import main
+
+raise SystemExit(main())

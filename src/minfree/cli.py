@@ -1,0 +1,110 @@
+"""Command line: a thin layer over the modules; heavy imports happen inside commands."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Sequence
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+SCAN_EXAMPLES = """examples:
+  minfree scan                       the live kernel log (journald, else dmesg / /dev/kmsg)
+  minfree scan /var/log/kern.log*    files, rotated and compressed ones too
+  minfree scan sosreport-db1/        a sosreport: its kernel logs and journal copies
+  journalctl -k -o json | minfree scan -
+  minfree scan --json logs/ > failures.json
+  minfree scan --follow              report failures as they happen (Ctrl-C to stop)
+"""
+
+
+class UsageError(Exception):
+    """A one-line message for the user; exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minfree", description="Find, explain and prevent Linux page allocation failures.")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    scan = commands.add_parser(
+        "scan", help="find page allocation failure reports in kernel logs",
+        description="Find every page allocation failure report in kernel logs and explain it.",
+        epilog=SCAN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan.add_argument("paths", nargs="*", metavar="PATH",
+                      help="log files, directories, sosreports, compressed files, or - for stdin")
+    scan.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
+    scan.add_argument("--events", action="store_true", help="list every event, not only the summary")
+    scan.add_argument("--follow", action="store_true", help="tail /dev/kmsg and report events as they happen")
+    scan.add_argument("--kernel", metavar="RELEASE",
+                      help="kernel release to decode GFP modes with when the log does not print one")
+    scan.set_defaults(run=_run_scan)
+    return parser
+
+
+def _version() -> str:
+    from minfree import __version__
+
+    return f"minfree {__version__}"
+
+
+def _console(stream=None):
+    from rich.console import Console
+
+    return Console(file=stream or sys.stdout, no_color="NO_COLOR" in os.environ,
+                   highlight=False, soft_wrap=True)
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from minfree.logs.sources import SourceError, expand_paths, live_inputs
+
+    if args.follow:
+        if args.paths:
+            raise UsageError("--follow reads the live kernel log; give no PATH with it")
+        from minfree.follow import follow
+
+        return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout)
+    if args.kernel:
+        from minfree.kversion import parse_release
+
+        if parse_release(args.kernel) is None:
+            raise UsageError(f"--kernel {args.kernel!r} is not a kernel release (e.g. 5.4.0-42-generic)")
+    try:
+        inputs = expand_paths(args.paths) if args.paths else live_inputs()
+    except SourceError as error:
+        raise UsageError(str(error)) from None
+    if not inputs:
+        raise UsageError("no log files found in " + " ".join(args.paths))
+    from minfree.scan import scan_inputs
+
+    report = scan_inputs(inputs, kernel=args.kernel)
+    if args.json:
+        from minfree.render.scan_json import report_to_json
+
+        json.dump(report_to_json(report), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        from minfree.render.scan_text import render
+
+        render(report, _console(), every_event=args.events)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"minfree: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader went away (minfree scan | head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

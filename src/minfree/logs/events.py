@@ -1,0 +1,298 @@
+"""Assemble failure events from logical kernel lines.
+
+One event per failure header (:mod:`minfree.logs.header`).  After its header an event
+collects what the kernel prints for it: the separate cpuset line (4.14-4.19), the
+``CPU: N PID: N Comm: X ... <release>`` line, ``Hardware name``/``Workqueue``, the call trace
+and the Mem-Info dump.  Lines are routed by printk caller id when the log has them (two
+CPUs' reports interleave line by line, corpus 010), else by host.  An event closes when its
+dump is complete, when unrelated lines follow, when a new report starts, or at a gap in the
+input.  Orphan traces and dumps (no header) never make an event; related messages (OOM kills,
+SLUB failures, TCP out of memory, stalls, suppressed reports) are counted per host.
+
+>>> from minfree.logs.prefix import LogLine
+>>> done = []
+>>> a = Assembler("demo.log", done.append)
+>>> a.feed(LogLine("asd: page allocation failure. order:1, mode:0x20", host="db1"), 7)
+>>> a.feed(LogLine("Call Trace:", host="db1"), 8)
+>>> a.feed(LogLine(" [<ffffffff8143ae32>] ? sk_clone+0x22/0x2e0", host="db1"), 9)
+>>> a.finish()
+>>> e = done[0]
+>>> (e.process, e.order, e.mode, e.host, e.line, len(e.trace_lines))
+('asd', 1, '0x20', 'db1', 7, 2)
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from minfree.kversion import release_from_line
+from minfree.logs import header as hdr
+from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
+from minfree.logs.prefix import LogLine
+from minfree.logs.related import related_kind
+from minfree.logs.trace import trace_line_kind
+
+_CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?)"
+                       r"(?: (?:Not tainted|Tainted:).*)?$")
+_PID_LINE = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>.+?)(?: (?:Not tainted|Tainted:).*)?$")
+_BANNER = re.compile(r"^Linux version (\S+)")
+_SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
+
+MAX_UNRELATED = 3        # unrelated lines in a row that end an open report
+MAX_EVENT_LINES = 5000   # no report is longer (a 2.6.32 per-cpu dump of 256 CPUs is ~800)
+MAX_SECONDS = 30.0       # a report is printed within a few ms; 30 s later it is something else
+FRAGMENT_REACH = 6       # lines within which a "comm: " fragment can still meet its header
+MAX_SILENCE = 400        # lines without one of its own: the CPU that printed a report moved on
+
+
+@dataclass(slots=True)
+class Event:
+    """One page allocation failure report as found in a log."""
+
+    source: str
+    line: int
+    host: str | None
+    time: str | None
+    mono: float | None
+    caller: str | None
+    process: str | None
+    order: int | None
+    kind: str                       # "page" | "vmalloc"
+    what: str
+    mode: str | None
+    mode_text: str | None
+    printed_flags: str | None
+    nodemask: str | None = None
+    cpuset: str | None = None
+    mems_allowed: str | None = None
+    pid: int | None = None
+    cpu: int | None = None
+    kernel: str | None = None       # release printed with the report (CPU/Pid line)
+    host_kernel: str | None = None  # release from the last boot banner of this host
+    hardware: str | None = None
+    workqueue: str | None = None
+    vmalloc_detail: str | None = None
+    repeated: int = 0               # "last message repeated N times" right after the header
+    trace_lines: list[str] = field(default_factory=list)
+    dump: MemDumpBuilder | None = None
+    lines_seen: int = 0
+    unrelated: int = 0
+    last_seq: int = 0
+    seq: int = 0                    # order of the headers in the input
+
+
+@dataclass(slots=True)
+class _Fragment:
+    comm: str
+    host: str | None
+    seq: int
+
+
+class Assembler:
+    """Feed logical lines in order; completed events go to ``emit``."""
+
+    def __init__(self, source: str, emit: Callable[[Event], None]) -> None:
+        self.source = source
+        self._emit = emit
+        self._open: dict[tuple[str | None, str | None], list[Event]] = defaultdict(list)
+        self._fragments: deque[_Fragment] = deque(maxlen=8)
+        self._vmalloc: tuple[str, int] | None = None
+        self._seq = 0
+        self._created = 0
+        self._last_header: Event | None = None
+        self.kernels: dict[str | None, str] = {}
+        self.related: Counter[str] = Counter()
+        self.related_by_host: dict[str | None, Counter[str]] = defaultdict(Counter)
+        self.dump_skipped = 0
+
+    @property
+    def busy(self) -> bool:
+        """True while a report may still receive lines."""
+        if any(self._open.values()):
+            return True
+        recent = self._seq - FRAGMENT_REACH
+        return bool(self._fragments and self._fragments[-1].seq > recent) or (
+            self._vmalloc is not None and self._vmalloc[1] > recent)
+
+    def feed(self, line: LogLine, lineno: int) -> None:
+        self._seq += 1
+        if self._seq % 64 == 0:
+            self._close_silent()
+        if line.repeat:
+            if self._last_header is not None:
+                self._last_header.repeated += line.repeat
+            return
+        if line.tag is not None and line.tag != "kernel":
+            return
+        self._last_header = None
+        text = line.text
+        key = (line.host, line.caller)
+        if hdr.vmalloc_line(text):
+            self._vmalloc = (text.strip(), self._seq)
+            return
+        headers = hdr.find_headers(text)
+        if headers:
+            self._open_events(headers, line, lineno, key)
+            return
+        if (banner := _BANNER.match(text)) is not None:
+            self.kernels[line.host] = banner.group(1)
+        if (kind := related_kind(text)) is not None:
+            self.related[kind[0]] += kind[1]
+            self.related_by_host[line.host][kind[0]] += kind[1]
+        events = self._open.get(key)
+        if events:
+            self._extend(events, line, key)
+            return
+        if (comm := hdr.comm_fragment(text)) is not None:
+            self._fragments.append(_Fragment(comm, line.host, self._seq))
+
+    def discontinuity(self) -> None:
+        """Lines were skipped: nothing open can continue across the gap."""
+        for key in list(self._open):
+            self._close_key(key)
+        self._fragments.clear()
+        self._vmalloc = None
+        self._last_header = None
+
+    def finish(self) -> None:
+        self.discontinuity()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _open_events(self, headers: list[hdr.Header], line: LogLine, lineno: int,
+                     key: tuple[str | None, str | None]) -> None:
+        if any(e.lines_seen for e in self._open.get(key, ())):
+            self._close_key(key)
+        for found in headers:
+            event = Event(
+                source=self.source, line=lineno, host=line.host, time=line.time, mono=line.mono,
+                caller=line.caller, process=found.comm or self._take_fragment(line.host),
+                order=found.order, kind=found.kind, what=found.what, mode=found.mode,
+                mode_text=found.mode_text, printed_flags=found.printed_flags,
+                nodemask=found.nodemask, cpuset=found.cpuset, mems_allowed=found.mems_allowed,
+            )
+            if self._vmalloc is not None and self._seq - self._vmalloc[1] <= 3:
+                event.kind, event.vmalloc_detail = "vmalloc", self._vmalloc[0]
+                self._vmalloc = None
+            self._created += 1
+            event.last_seq, event.seq = self._seq, self._created
+            self._open[key].append(event)
+            self._last_header = event
+
+    def _take_fragment(self, host: str | None) -> str | None:
+        for fragment in self._fragments:
+            if fragment.host == host and self._seq - fragment.seq <= FRAGMENT_REACH:
+                self._fragments.remove(fragment)
+                return fragment.comm
+        return None
+
+    # -- extending -------------------------------------------------------------------------
+
+    def _extend(self, events: list[Event], line: LogLine, key: tuple[str | None, str | None]) -> None:
+        text = line.text
+        event = events[-1]
+        if line.mono is not None and event.mono is not None and line.mono - event.mono > MAX_SECONDS:
+            self._close_key(key)
+            return
+        event.lines_seen += 1
+        event.last_seq = self._seq
+        if self._continue_header(events, text) or self._identify(events, text):
+            event.unrelated = 0
+            return
+        if trace_line_kind(text) is not None or _SEPARATOR.match(text):
+            event = self._active(events)
+            event.trace_lines.append(text)
+            event.unrelated = 0
+            return
+        if self._feed_dump(events, text):
+            return
+        if related_kind(text) is not None or dump_line_kind(text) is not None:
+            return
+        event.unrelated += 1
+        if event.unrelated >= MAX_UNRELATED or event.lines_seen >= MAX_EVENT_LINES:
+            self._close_key(key)
+
+    def _continue_header(self, events: list[Event], text: str) -> bool:
+        waiting = [e for e in events if e.mode is None]
+        if waiting and hdr.mode_continuation(text):
+            found = hdr.Header(comm=None, order=None, kind="page", what="")
+            hdr.apply_mode(found, text)
+            for event in waiting[:1]:
+                event.mode, event.mode_text = found.mode, found.mode_text
+                event.printed_flags, event.nodemask = found.printed_flags, found.nodemask
+                event.cpuset, event.mems_allowed = found.cpuset, found.mems_allowed
+            return True
+        cpuset = hdr.cpuset_line(text)
+        if cpuset is not None:
+            for event in events:
+                if event.cpuset is None and event.process in (None, cpuset[0]):
+                    event.process = event.process or cpuset[0]
+                    event.cpuset, event.mems_allowed = cpuset[1], cpuset[2]
+                    return True
+        return False
+
+    def _identify(self, events: list[Event], text: str) -> bool:
+        match = _CPU_LINE.match(text) or _PID_LINE.match(text)
+        if match is not None:
+            comm = match.group("comm").strip()
+            event = next((e for e in events if e.pid is None and e.process == comm), None)
+            event = event or next((e for e in events if e.pid is None), events[-1])
+            if event is not events[-1]:
+                events.remove(event)
+                events.append(event)          # the one being printed is now the active one
+            event.process = event.process or comm
+            event.pid = int(match.group("pid"))
+            if "cpu" in match.groupdict():
+                event.cpu = int(match.group("cpu"))
+            event.kernel = release_from_line(text)
+            if event.kernel:
+                self.kernels[event.host] = event.kernel
+            return True
+        if text.startswith("Hardware name: "):
+            events[-1].hardware = text[15:].strip()
+            return True
+        if text.startswith("Workqueue: "):
+            events[-1].workqueue = text[11:].strip()
+            return True
+        return False
+
+    def _feed_dump(self, events: list[Event], text: str) -> bool:
+        event = self._active(events)
+        if event.dump is None:
+            if dump_line_kind(text) is None:
+                return False
+            event.dump = MemDumpBuilder()
+        if not event.dump.feed(text):
+            return False
+        event.unrelated = 0
+        if event.dump.result().complete:
+            self._close_event(events, event)
+        return True
+
+    @staticmethod
+    def _active(events: list[Event]) -> Event:
+        return events[-1]
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def _close_event(self, events: list[Event], event: Event) -> None:
+        events.remove(event)
+        self._finish(event)
+
+    def _finish(self, event: Event) -> None:
+        event.host_kernel = self.kernels.get(event.host)
+        if event.dump is not None:
+            self.dump_skipped += event.dump.result().skipped
+        self._emit(event)
+
+    def _close_silent(self) -> None:
+        for key, events in list(self._open.items()):
+            if not events or all(self._seq - e.last_seq > MAX_SILENCE for e in events):
+                self._close_key(key)
+
+    def _close_key(self, key: tuple[str | None, str | None]) -> None:
+        events = self._open.pop(key, [])
+        for event in sorted(events, key=lambda e: e.seq):
+            self._finish(event)

@@ -1,0 +1,97 @@
+"""Rebuild logical kernel lines from physical ones.
+
+Two things break a kernel message across physical lines in published logs:
+
+* mail clients and terminals wrap long lines: in a stream whose lines carry a stamp, a line
+  with no stamp at all continues the line before it (corpus 006, 010, 018);
+* two CPUs printing at once glue one record into the middle of another, so a second printk
+  stamp appears inside a line (corpus 010: ``  ? page_[  659.105948][ T3124] kworker/2:1H: page``).
+
+:class:`Joiner` undoes both, one line late (it must see the next line to know whether the
+current one is complete).
+
+>>> from minfree.logs.prefix import LogLine
+>>> j = Joiner()
+>>> j.push(LogLine("kworker/3:2: page allocation failure: order:0,", time="785.581198", mono=785.581198), 1)
+[]
+>>> j.push(LogLine("mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0"), 2)
+[]
+>>> [(l.text, n) for l, n in j.flush()]
+[('kworker/3:2: page allocation failure: order:0, mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0', 1)]
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from minfree.logs.prefix import LogLine
+
+# A printk stamp glued inside another line: "[  659.105948][ T3124] " (caller id optional).
+_EMBEDDED_STAMP = re.compile(r"\[\s*(\d+\.\d{6})\](?:\[\s*([TC]\d+)\])?\s")
+_MAX_JOINED = 4096  # a logical line never grows past this: wrapped lines are short pieces
+
+
+def _has_prefix(line: LogLine) -> bool:
+    return line.time is not None or line.host is not None or line.tag is not None
+
+
+Numbered = tuple[LogLine, int]  # a logical line and the number of its first physical line
+
+
+class Joiner:
+    """Joins wrapped continuation lines and splits glued records."""
+
+    def __init__(self) -> None:
+        self._pending: LogLine | None = None
+        self._pending_lineno = 0
+        self._stamped = False  # the last line carried a prefix: bare lines are wraps
+
+    @property
+    def holding(self) -> bool:
+        return self._pending is not None
+
+    @property
+    def held_from(self) -> int:
+        """Line number of the first physical line held back (0 when none)."""
+        return self._pending_lineno if self._pending is not None else 0
+
+    def push(self, line: LogLine, lineno: int) -> list[Numbered]:
+        if line.repeat:
+            return self.flush() + [(line, lineno)]
+        if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
+            if len(self._pending.text) + len(line.text) < _MAX_JOINED:
+                self._pending = replace(self._pending, text=_join(self._pending.text, line.text))
+                return []
+        out = self.flush()
+        self._pending, self._pending_lineno = line, lineno
+        self._stamped = _has_prefix(line)
+        return out
+
+    def flush(self) -> list[Numbered]:
+        """Emit the line held back, split at glued stamps."""
+        if self._pending is None:
+            return []
+        line, self._pending = self._pending, None
+        return [(part, self._pending_lineno) for part in _split_glued(line)]
+
+
+def _join(head: str, tail: str) -> str:
+    tail = tail.strip()
+    if tail.startswith(","):
+        return head.rstrip() + tail
+    return head.rstrip() + " " + tail
+
+
+def _split_glued(line: LogLine) -> list[LogLine]:
+    match = _EMBEDDED_STAMP.search(line.text, 1)
+    if match is None:
+        return [line]
+    head = replace(line, text=line.text[: match.start()])
+    glued = replace(
+        line,
+        text=line.text[match.end():],
+        time=match.group(1),
+        mono=float(match.group(1)),
+        caller=match.group(2) or line.caller,
+    )
+    return [head, *_split_glued(glued)]

@@ -1,0 +1,543 @@
+"""Parse the Mem-Info dump (``show_mem`` / ``show_free_areas``) that follows a failure report.
+
+The kernel prints the dump after the call trace of a page allocation failure, one printk
+record per line. Each line here is ONE kernel message with its transport prefix already
+removed. :func:`dump_line_kind` names a line on its own; :class:`MemDumpBuilder` collects the
+lines of one dump, including pieces of a zone/node/buddy line that a mail client wrapped
+(corpus 006, 010) or that a syslog daemon left as separate ``KERN_CONT`` records (4.9), and
+:meth:`MemDumpBuilder.result` returns a :class:`MemDump`.
+
+Formats (``reference/gfp-flags-by-version.md`` §5, ``kernel-memory.md`` §3.9), oldest first.
+2.6.18 (corpus 002, ``mm/page_alloc.c:show_free_areas``): no ``Node N`` prefix, hot/cold
+per-cpu lines, no migratetype letters:
+
+>>> dump_line_kind("Mem-info:")
+'meminfo'
+>>> dump_line_kind("cpu 0 hot: high 186, batch 31 used:17")
+'percpu'
+>>> dump_line_kind("Active:258255 inactive:107913 dirty:2421 writeback:0 unstable:0 free:314696 slab:94492 mapped:2747 pagetables:612")
+'summary'
+>>> b = MemDumpBuilder()
+>>> b.feed("Normal free:3316kB min:3756kB low:4692kB high:5632kB active:187336kB inactive:308292kB present:901120kB pages_scanned:0 all_unreclaimable? no")
+True
+>>> b.feed("lowmem_reserve[]: 0 0 0 17407")
+True
+>>> b.feed("Normal: 653*4kB 0*8kB 0*16kB 0*32kB 1*64kB 1*128kB 0*256kB 1*512kB 0*1024kB 0*2048kB 0*4096kB = 3316kB")
+True
+>>> z = b.result().zones[0]
+>>> z.node, z.zone, z.free_kb, z.min_kb, z.present_kb, z.lowmem_reserve, z.buddy_total_kb
+(None, 'Normal', 3316, 3756, 901120, [0, 0, 0, 17407], 3316)
+>>> z.buddy[:2], z.fields
+([(653, 4, ''), (0, 8, '')], {'active': 187336, 'inactive': 308292})
+
+5.4.26 (corpus 006, ceph-devel): a zone line wrapped by a mail client at ~75 columns; the
+pieces carry no stamp, and the buddy line lists migratetype letters (U M E H C I, R before 4.4):
+
+>>> b = MemDumpBuilder()
+>>> for piece in ("Node 0 DMA free:15908kB min:132kB low:164kB high:196kB",
+...               "active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB",
+...               "unevictable:0kB writepending:0kB present:15992kB managed:15908kB",
+...               "mlocked:0kB kernel_stack:0kB pagetables:0kB bounce:0kB free_pcp:0kB",
+...               "local_pcp:0kB free_cma:0kB",
+...               "lowmem_reserve[]: 0 3444 7878 7878 7878",
+...               "Node 0 DMA: 1*4kB (U) 0*8kB 0*16kB 1*32kB (U) 2*64kB (U)",
+...               "1*128kB (U) 1*256kB (U) 0*512kB 1*1024kB (U) 1*2048kB (M) 3*4096kB (M) =",
+...               "15908kB",
+...               "0 pages hwpoisoned"):
+...     assert b.feed(piece)
+>>> d = b.result()
+>>> z = d.zones[0]
+>>> z.node, z.zone, z.managed_kb, z.free_pcp_kb, z.fields["local_pcp"], z.lowmem_reserve
+(0, 'DMA', 15908, 0, 0, [0, 3444, 7878, 7878, 7878])
+>>> z.buddy[-1], z.buddy_total_kb, d.page_kb, d.complete, d.skipped
+((3, 4096, 'M'), 15908, 4, True, 0)
+
+Ordinary log lines are not dump lines, even when they look a little like one:
+
+>>> dump_line_kind("Normal: 3 packets dropped"), dump_line_kind(" ? stack_trace_save+0x87/0xb0")
+(None, None)
+>>> MemDumpBuilder().feed("Hardware name: HPE ProLiant DL385 Gen10/ProLiant DL385")
+False
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Zone names the kernel prints (zone_names[] in mm/page_alloc.c, 2.6.18 .. 6.18).
+ZONE_NAMES = ("DMA", "DMA32", "Normal", "HighMem", "Movable", "Device")
+_ZONE = r"(DMA32|DMA|Normal|HighMem|Movable|Device)"
+_NUM = r"\d{1,20}"  # %lu; bounded so that int() never meets a 4300-digit string
+
+# Keys of the global summary printk (in pages), every version 2.6.18 .. 6.18 (§5).
+_SUMMARY_KEYS = frozenset(
+    {
+        "active", "inactive", "dirty", "writeback", "unstable", "free", "slab", "mapped",
+        "pagetables", "bounce", "active_anon", "inactive_anon", "isolated_anon",
+        "active_file", "inactive_file", "isolated_file", "unevictable",
+        "slab_reclaimable", "slab_unreclaimable", "shmem", "free_pcp", "free_cma",
+        "kernel_misc_reclaimable", "sec_pagetables",
+    }
+)
+# show_mem() page counts printed after show_free_areas(): lib/show_mem.c (2.6.28 .. 6.0),
+# mm/show_mem.c (6.1+), arch/i386/mm/pgtable.c:show_mem (2.6.18, corpus 002).
+_TRAILER_SUFFIXES = frozenset(
+    {
+        "pages RAM", "pages of RAM", "pages HighMem/MovableOnly", "pages HighMem",
+        "pages of HIGHMEM", "pages reserved", "reserved pages", "pages cma reserved",
+        "pages in pagetable cache", "pages hwpoisoned", "pages shared", "pages non-shared",
+        "pages swap cached", "pages dirty", "pages writeback", "pages mapped", "pages slab",
+        "pages pagetables",
+    }
+)
+
+_MEMINFO = frozenset({"Mem-Info:", "Mem-info:"})
+_COUNT_LINE = re.compile(rf"({_NUM}) (.+)")
+_SWAP_TRAILER = re.compile(
+    rf"Swap cache stats: add {_NUM}, delete {_NUM}, find {_NUM}/{_NUM}"  # 2.6.32 .. 5.15
+    rf"|Swap cache: add {_NUM}, delete {_NUM}, find {_NUM}/{_NUM}(?:, race {_NUM}\+{_NUM})?"  # 2.6.18
+    rf"|Free swap  = -?{_NUM}kB|Total swap = {_NUM}kB"  # show_swap_cache_info, 2.6.18 .. 6.18
+    rf"|Free swap: +{_NUM}kB"  # 2.6.18 i386 show_mem
+)
+_FREE_PAGES = re.compile(rf"Free pages: +{_NUM}kB \({_NUM}kB HighMem\)")  # 2.6.18
+_PERCPU = re.compile(
+    rf"cpu {_NUM} (?:hot|cold): high {_NUM}, batch {_NUM} used:{_NUM}"  # 2.6.18
+    # 2.6.24 "CPU %4d: Hot: hi:%5d, btch:%4d usd:%4d   Cold: ..."; 2.6.28 .. 3.x "CPU %4d: hi:..."
+    rf"|CPU +{_NUM}: (?:Hot: )?hi: *{_NUM}, btch: *{_NUM} usd: *{_NUM}"
+    rf"(?: +Cold: hi: *{_NUM}, btch: *{_NUM} usd: *{_NUM})?"
+)
+_NODE_PREFIX = re.compile(rf"Node ({_NUM}) ")
+_ZONE_REST = re.compile(
+    rf"{_ZONE}(?P<zone> free:{_NUM}kB| per-cpu:(?: empty)?$|: (?:{_NUM}\*{_NUM}kB|empty))"
+)
+_NODE_REST = re.compile(rf"[a-z_]+(?:\([a-z]+\))?: ?{_NUM}kB")  # "active_anon:22396kB" (4.9+)
+_RESERVE = re.compile(rf"lowmem_reserve\[\]:(?: +-?{_NUM})*")
+_SUMMARY_TOKEN = re.compile(rf"([A-Za-z_]+):({_NUM})")
+
+# Pieces of a line that was wrapped or split into KERN_CONT records, by kind of line.
+_FIELD_TOKEN = re.compile(rf"[a-z_]+(?:\([a-z]+\))?:(?:{_NUM}(?:kB|KB)?)?|{_NUM}(?:kB|KB)|all_unreclaimable\?|yes|no")
+_BUDDY_TOKEN = re.compile(rf"{_NUM}\*{_NUM}kB|\([A-Z]*\)|=|={_NUM}kB|{_NUM}kB")
+_RESERVE_TOKEN = re.compile(rf"-?{_NUM}")
+_HUGEPAGES_TOKEN = re.compile(rf"hugepages_[a-z]+={_NUM}(?:kB)?")
+_FRAGMENT_TOKENS = {
+    "zone": _FIELD_TOKEN,
+    "node": _FIELD_TOKEN,
+    "buddy": _BUDDY_TOKEN,
+    "reserve": _RESERVE_TOKEN,
+    "hugepages": _HUGEPAGES_TOKEN,
+}
+# show_node() and "%s: " are separate KERN_CONT records (4.9): "Node 0 " then "DMA: ".
+_BARE_NODE = re.compile(rf"Node ({_NUM})")
+_BARE_BUDDY_HEAD = re.compile(rf"{_ZONE}:")
+_BUDDY_DONE = re.compile(rf"(?:= ?{_NUM}kB|: empty)$")
+
+_FIELD = re.compile(rf"([a-z_]+(?:\([a-z]+\))?):({_NUM})?(kB|KB)?")
+_JOIN_SPACE = re.compile(r"(?<=:) +(?=\d)")  # "shmem_thp: 0kB" (4.9 .. 6.5) -> "shmem_thp:0kB"
+_ZONE_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE} (free:.*)")
+_NODE_LINE = re.compile(rf"Node ({_NUM}) (.*)")
+_BUDDY_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE}: ?(.*)")
+_BUDDY_ENTRY = re.compile(rf"({_NUM})\*({_NUM})kB")
+_LETTERS = re.compile(r"\(([A-Z]*)\)")
+_KB = re.compile(rf"=?({_NUM})kB")
+
+# ZoneDump attributes filled from zone-line fields of the same name (kB; "KB" for the
+# highatomic pair, mm/show_mem.c 5.10+). All other kB fields go to ZoneDump.fields.
+_ZONE_ATTRS = {
+    "free": "free_kb",
+    "boost": "boost_kb",
+    "min": "min_kb",
+    "low": "low_kb",
+    "high": "high_kb",
+    "reserved_highatomic": "reserved_highatomic_kb",
+    "free_highatomic": "free_highatomic_kb",
+    "managed": "managed_kb",
+    "present": "present_kb",
+    "free_cma": "free_cma_kb",
+    "free_pcp": "free_pcp_kb",
+}
+_OPEN_KINDS = frozenset(_FRAGMENT_TOKENS)  # kinds whose line may continue on the next lines
+_VALUE_KINDS = frozenset({"summary", "node", "zone", "reserve", "buddy"})
+_MAX_LINE = 4096  # a dump line is < 1 KiB (printk LOG_LINE_MAX); longer input is not one
+_MAX_RECORDS = 65536  # 1024 nodes x 6 zones x 3 lines + summary fits
+
+
+@dataclass(slots=True)
+class ZoneDump:
+    """One zone of the dump: its zone line, ``lowmem_reserve[]`` and buddy (free area) line."""
+
+    node: int | None
+    zone: str
+    free_kb: int | None = None
+    boost_kb: int | None = None
+    min_kb: int | None = None
+    low_kb: int | None = None
+    high_kb: int | None = None
+    reserved_highatomic_kb: int | None = None
+    free_highatomic_kb: int | None = None
+    managed_kb: int | None = None
+    present_kb: int | None = None
+    free_cma_kb: int | None = None
+    free_pcp_kb: int | None = None
+    lowmem_reserve: list[int] | None = None  # pages, one per zone type
+    buddy: list[tuple[int, int, str]] | None = None  # (count, block_kb, letters) per order
+    buddy_total_kb: int | None = None
+    fields: dict[str, int] = field(default_factory=dict)  # every other "name:NNNkB", in kB
+
+
+@dataclass(slots=True)
+class MemDump:
+    """Everything one Mem-Info dump says about zones, nodes and the global counters."""
+
+    zones: list[ZoneDump]
+    summary: dict[str, int]  # global counters in pages, keys lower-cased ("active", "free", ...)
+    nodes: dict[int, dict[str, int]]  # per-node line values in kB (4.9+)
+    page_kb: int | None  # smallest buddy block size: the page size in kB
+    complete: bool  # saw a trailer line, or every zone has a finished buddy line
+    skipped: int  # lines that looked like dump lines but could not be parsed
+
+
+def dump_line_kind(text: str) -> str | None:
+    """Name the kind of Mem-Info line ``text`` is, or None for any other kernel message.
+
+    Continuation pieces of a wrapped line (``inactive_file:0kB ...``, ``(UM) = 74496kB``)
+    depend on the line before them: they are None here and are claimed by
+    :meth:`MemDumpBuilder.feed`.
+
+    >>> dump_line_kind("Node 0 Normal: 53981*4kB (UEM) 4002*8kB (UEM) 363*16kB")
+    'buddy'
+    >>> dump_line_kind(" free:194503 slab_reclaimable:581050 slab_unreclaimable:110527")
+    'summary'
+    >>> dump_line_kind("Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0"), dump_line_kind("9388 pages in swap cache")
+    ('hugepages', 'swap')
+    >>> dump_line_kind("Free swap  = 1993772kB"), dump_line_kind("20346223 total pagecache pages")
+    ('trailer', 'pagecache')
+    """
+    line = text.strip()
+    if not line or len(line) > _MAX_LINE:
+        return None
+    return _classify(line)
+
+
+def _classify(line: str) -> str | None:
+    first = line[0]
+    if first.isdigit():
+        return _count_kind(line)
+    if line.startswith("Node "):
+        match = _NODE_PREFIX.match(line)
+        if match is None:
+            return None
+        rest = line[match.end():]
+        if rest.startswith("hugepages_total="):
+            return "hugepages"
+        if _NODE_REST.match(rest):
+            return "node"
+        return _zone_kind(rest)
+    if line in _MEMINFO:
+        return "meminfo"
+    if first in "DNHM":
+        return _zone_kind(line)
+    if line.startswith("lowmem_reserve[]:"):
+        return "reserve" if _RESERVE.fullmatch(line) else None
+    if line.startswith(("cpu ", "CPU ")):
+        return "percpu" if _PERCPU.fullmatch(line) else None
+    if line.startswith(("Free ", "Total swap", "Swap cache")):
+        if _SWAP_TRAILER.fullmatch(line):
+            return "trailer"
+        return "summary" if _FREE_PAGES.fullmatch(line) else None
+    if ":" not in line:
+        return None
+    return "summary" if _summary_values(line) else None
+
+
+def _count_kind(line: str) -> str | None:
+    match = _COUNT_LINE.fullmatch(line)
+    if match is None:
+        return None
+    what = match.group(2)
+    if what == "total pagecache pages":
+        return "pagecache"
+    if what == "pages in swap cache":
+        return "swap"
+    return "trailer" if what in _TRAILER_SUFFIXES else None
+
+
+def _zone_kind(rest: str) -> str | None:
+    match = _ZONE_REST.match(rest)
+    if match is None:
+        return None
+    tail = match.group("zone")
+    if tail.startswith(" free:"):
+        return "zone"
+    return "percpu" if tail.startswith(" per-cpu:") else "buddy"
+
+
+def _summary_values(line: str) -> dict[str, int] | None:
+    """The ``name:N`` pairs of a summary line (pages), or None if it is not one."""
+    values: dict[str, int] = {}
+    for token in line.split():
+        match = _SUMMARY_TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        key = match.group(1).lower()
+        if key not in _SUMMARY_KEYS:
+            return None
+        values[key] = int(match.group(2))
+    return values or None
+
+
+@dataclass(slots=True)
+class _Record:
+    kind: str
+    text: str
+
+
+class MemDumpBuilder:
+    """Collects the lines of one Mem-Info dump, in log order, and parses them.
+
+    Lines of other messages may come in between (another CPU's call trace, corpus 010):
+    :meth:`feed` returns False for them and they change nothing. Zone lines and the buddy
+    lines printed after all of them are matched by (node, zone).
+
+    4.9 with a syslog daemon that did not merge ``KERN_CONT`` records: ``show_node()``'s
+    ``"Node 0 "`` and each ``" %ld"`` of ``lowmem_reserve[]`` arrive on their own lines.
+
+    >>> b = MemDumpBuilder()
+    >>> [b.feed(t) for t in ("Mem-Info:", "Node 0 ", "DMA free:15908kB min:132kB low:164kB high:196kB",
+    ...                      "lowmem_reserve[]:", " 0", " 3444", "Node 0 ", "DMA: ", "1*4kB ", "(U) ", "= 4kB")]
+    [True, True, True, True, True, True, True, True, True, True, True]
+    >>> z = b.result().zones[0]
+    >>> z.node, z.free_kb, z.lowmem_reserve, z.buddy, z.buddy_total_kb
+    (0, 15908, [0, 3444], [(1, 4, 'U')], 4)
+    """
+
+    def __init__(self) -> None:
+        self._records: list[_Record] = []
+        self._open: _Record | None = None  # the last line, while more of it may follow
+        self._pending_node: int | None = None  # a bare "Node N " KERN_CONT record
+        self._active = False  # some dump line was seen
+        self._trailer = False
+        self._skipped = 0
+
+    def feed(self, text: str) -> bool:
+        """Take one kernel message; True if it is (part of) a dump line."""
+        line = text.strip()
+        if not line:
+            return False
+        if len(line) > _MAX_LINE:
+            return False
+        kind = _classify(line)
+        if kind is not None:
+            self._start(kind, line)
+            return True
+        if self._open is not None and self._continues(line):
+            return True
+        if self._active:
+            bare_node = _BARE_NODE.fullmatch(line)
+            if bare_node is not None:
+                self._open = None
+                self._pending_node = int(bare_node.group(1))
+                return True
+            if _BARE_BUDDY_HEAD.fullmatch(line):
+                self._start("buddy", line)
+                return True
+        return False
+
+    def _start(self, kind: str, line: str) -> None:
+        self._active = True
+        if self._pending_node is not None and kind in ("zone", "buddy", "percpu") and not line.startswith("Node "):
+            line = f"Node {self._pending_node} {line}"
+        self._pending_node = None
+        self._open = None
+        if kind == "trailer":
+            self._trailer = True
+        if kind not in _VALUE_KINDS and kind not in _OPEN_KINDS:
+            return
+        if len(self._records) >= _MAX_RECORDS:
+            self._skipped += 1
+            return
+        record = _Record(kind, line)
+        if kind in _VALUE_KINDS:
+            self._records.append(record)
+        if kind in _OPEN_KINDS and not _closed(record):
+            self._open = record
+
+    def _continues(self, line: str) -> bool:
+        """Append ``line`` to the open record if it is a piece of it."""
+        record = self._open
+        assert record is not None
+        token = _FRAGMENT_TOKENS[record.kind]
+        if not all(token.fullmatch(part) for part in line.split()):
+            return False
+        if len(record.text) + len(line) >= _MAX_LINE:
+            self._skipped += 1
+            self._open = None
+            return False
+        record.text = f"{record.text} {line}"
+        if _closed(record):
+            self._open = None
+        return True
+
+    def result(self) -> MemDump:
+        """The dump as parsed so far (the builder may be fed further afterwards)."""
+        zones: list[ZoneDump] = []
+        summary: dict[str, int] = {}
+        nodes: dict[int, dict[str, int]] = {}
+        skipped = self._skipped
+        last_zone: ZoneDump | None = None  # the zone line just before, for lowmem_reserve[]
+        for record in self._records:
+            previous, last_zone = last_zone, None
+            if record.kind == "summary":
+                values = _summary_values(record.text)
+                if values is not None:
+                    summary.update(values)
+                elif not _FREE_PAGES.fullmatch(record.text):
+                    skipped += 1
+            elif record.kind == "node":
+                parsed = _parse_node(record.text)
+                if parsed is None:
+                    skipped += 1
+                else:
+                    nodes[parsed[0]] = parsed[1]
+            elif record.kind == "zone":
+                last_zone = _parse_zone(record.text)
+                if last_zone is None:
+                    skipped += 1
+                else:
+                    zones.append(last_zone)
+            elif record.kind == "reserve":
+                reserve = _parse_reserve(record.text)
+                if reserve is None or previous is None:
+                    skipped += 1
+                else:
+                    previous.lowmem_reserve = reserve
+            elif not _attach_buddy(record.text, zones):
+                skipped += 1
+        page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
+        complete = self._trailer or (bool(zones) and all(z.buddy_total_kb is not None for z in zones))
+        return MemDump(
+            zones=zones,
+            summary=summary,
+            nodes=nodes,
+            page_kb=min(page_sizes) if page_sizes else None,
+            complete=complete,
+            skipped=skipped,
+        )
+
+
+def _closed(record: _Record) -> bool:
+    if record.kind == "buddy":
+        return _BUDDY_DONE.search(record.text) is not None
+    return record.kind == "hugepages" and "hugepages_size=" in record.text
+
+
+def _kb_fields(text: str) -> dict[str, int] | None:
+    """``name:NNNkB`` fields of a zone or node line, in kB; None if other text is in it.
+
+    ``name:N`` without a unit (``pages_scanned``, in pages) and ``all_unreclaimable? yes``
+    are recognised and left out.
+    """
+    values: dict[str, int] = {}
+    tokens = _JOIN_SPACE.sub("", text).split()
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if token == "all_unreclaimable?":
+            if index < len(tokens) and tokens[index] in ("yes", "no"):
+                index += 1
+            continue
+        match = _FIELD.fullmatch(token)
+        if match is None:
+            return None
+        if match.group(2) is not None and match.group(3) is not None:
+            values[match.group(1)] = int(match.group(2))
+    return values
+
+
+def _parse_zone(text: str) -> ZoneDump | None:
+    match = _ZONE_LINE.fullmatch(text)
+    if match is None:
+        return None
+    values = _kb_fields(match.group(3))
+    if values is None:
+        return None
+    node = None if match.group(1) is None else int(match.group(1))
+    zone = ZoneDump(node=node, zone=match.group(2))
+    for name, value in values.items():
+        attr = _ZONE_ATTRS.get(name)
+        if attr is None:
+            zone.fields[name] = value
+        else:
+            setattr(zone, attr, value)
+    return zone
+
+
+def _parse_node(text: str) -> tuple[int, dict[str, int]] | None:
+    match = _NODE_LINE.fullmatch(text)
+    if match is None:
+        return None
+    values = _kb_fields(match.group(2))
+    return None if values is None else (int(match.group(1)), values)
+
+
+def _parse_reserve(text: str) -> list[int] | None:
+    numbers = text[len("lowmem_reserve[]:"):].split()
+    if not all(_RESERVE_TOKEN.fullmatch(number) for number in numbers):
+        return None
+    return [int(number) for number in numbers]
+
+
+def _parse_buddy(text: str) -> tuple[int | None, str, list[tuple[int, int, str]], int | None] | None:
+    """(node, zone, entries, total kB) of a buddy line, or None if it is malformed.
+
+    Format (``show_free_areas``, 2.6.18 .. 6.18): ``"%lu*%lukB "`` per order, followed by
+    ``"(%s) "`` when the count is non-zero (3.10+), then ``"= %lukB"``; 2.6.18 prints
+    ``"empty"`` for an unpopulated zone. Block sizes double from one order to the next.
+    """
+    match = _BUDDY_LINE.fullmatch(text)
+    if match is None:
+        return None
+    node = None if match.group(1) is None else int(match.group(1))
+    body = match.group(3).split()
+    if body == ["empty"]:
+        return node, match.group(2), [], 0
+    entries: list[tuple[int, int, str]] = []
+    total: int | None = None
+    after_equals = False
+    for token in body:
+        entry = _BUDDY_ENTRY.fullmatch(token)
+        letters = _LETTERS.fullmatch(token)
+        if total is not None:
+            return None
+        if entry is not None and not after_equals:
+            entries.append((int(entry.group(1)), int(entry.group(2)), ""))
+        elif letters is not None and entries and not entries[-1][2] and not after_equals:
+            count, block_kb, _ = entries[-1]
+            entries[-1] = (count, block_kb, letters.group(1))
+        elif token == "=" and not after_equals:
+            after_equals = True
+        elif token.startswith("=") or after_equals:
+            kb = _KB.fullmatch(token)
+            if kb is None:
+                return None
+            total = int(kb.group(1))
+        else:
+            return None
+    if not entries or any(block != entries[0][1] << order for order, (_, block, _) in enumerate(entries)):
+        return None
+    return node, match.group(2), entries, total
+
+
+def _attach_buddy(text: str, zones: list[ZoneDump]) -> bool:
+    """Give the buddy line to the first zone of the same (node, zone) that has none yet."""
+    parsed = _parse_buddy(text)
+    if parsed is None:
+        return False
+    node, name, entries, total = parsed
+    target = next((z for z in zones if z.node == node and z.zone == name and z.buddy is None), None)
+    if target is None:  # the zone line is outside the excerpt
+        target = ZoneDump(node=node, zone=name)
+        zones.append(target)
+    target.buddy = entries
+    target.buddy_total_kb = total
+    return True

@@ -1,0 +1,87 @@
+"""Find candidate lines in a large block of log bytes, fast.
+
+The scanner never looks at most of a log: it asks this module where the lines are that
+may start a failure report or a related message, then parses only those regions.  With
+the ``hyperscan`` package installed (a multi-literal SIMD matcher) one pass finds every
+needle; without it each needle is searched with ``bytes.find`` (correct, slower).
+
+>>> pf = Prefilter()
+>>> block = b"[ 1.0] eth0: link up\\n[ 2.0] asd: page allocation failure. order:1, mode:0x20\\n"
+>>> pf.line_starts(block, len(block))
+[21]
+"""
+from __future__ import annotations
+
+# Every message minfree reports contains one of these.  Kept few and long: the cost of the
+# fallback search grows with their number, and longer needles skip faster.
+NEEDLES: tuple[bytes, ...] = (
+    b"allocation failure",      # page allocation failure (all eras), vmalloc: allocation failure
+    b"page allocation",         # header wrapped after "allocation"; allocation stalls
+    b"vmalloc error",           # 5.15+ vmalloc reports through warn_alloc
+    b"oom-killer",              # "<comm> invoked oom-killer: gfp_mask=..."
+    b"Killed process",          # OOM kill, every era
+    b"Unable to allocate",      # SLUB/SLAB: Unable to allocate memory on node
+    b"out of memory",           # TCP: out of memory -- consider tuning tcp_mem
+    b"Out of socket memory",    # 2.6.x TCP
+    b"callbacks suppressed",    # warn_alloc: N callbacks suppressed
+    b"Linux version",           # boot banner: the kernel release of what follows
+)
+
+
+def _hyperscan_database(needles: tuple[bytes, ...]):
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[_escape(n) for n in needles],
+        ids=list(range(len(needles))),
+        elements=len(needles),
+        flags=[0] * len(needles),
+    )
+    return database
+
+
+def _escape(needle: bytes) -> bytes:
+    return b"".join(b"\\" + bytes([c]) if not chr(c).isalnum() and c != 0x20 else bytes([c]) for c in needle)
+
+
+class Prefilter:
+    """Line starts of every line in a block that contains a needle."""
+
+    def __init__(self, needles: tuple[bytes, ...] = NEEDLES, use_hyperscan: bool = True) -> None:
+        self.needles = needles
+        self._database = _hyperscan_database(needles) if use_hyperscan else None
+
+    @property
+    def engine(self) -> str:
+        return "hyperscan" if self._database is not None else "bytes.find"
+
+    def line_starts(self, block: bytes, end: int) -> list[int]:
+        """Sorted, unique offsets of the starts of matching lines within ``block[:end]``."""
+        hits = self._hits(block, end)
+        starts = {block.rfind(b"\n", 0, pos) + 1 for pos in hits}
+        return sorted(starts)
+
+    def _hits(self, block: bytes, end: int) -> list[int]:
+        if self._database is not None:
+            found: list[int] = []
+
+            def on_match(_id: int, _start: int, stop: int, _flags: int, _ctx: object) -> None:
+                if stop <= end:
+                    found.append(stop - 1)
+
+            self._database.scan(block, match_event_handler=on_match)
+            return found
+        found = []
+        for needle in self.needles:
+            pos = block.find(needle, 0, end)
+            while pos != -1:
+                found.append(pos)
+                # the rest of this line is already a hit: continue after it
+                nl = block.find(b"\n", pos, end)
+                if nl == -1:
+                    break
+                pos = block.find(needle, nl, end)
+        return found

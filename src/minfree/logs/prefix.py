@@ -1,0 +1,571 @@
+"""Strip transport prefixes from one raw kernel-log line.
+
+Kernel messages reach ``minfree scan`` through dmesg, serial consoles, syslog daemons,
+journald and ``/dev/kmsg``, each with its own prefix. :class:`LineNormalizer` removes every
+prefix and returns the kernel message text with what the prefix told us (time, host, level,
+printk caller, syslog tag). Real samples, one per shape:
+
+Raw dmesg with printk caller ids (corpus 010, linux-mm, 5.2-next):
+
+>>> n = LineNormalizer()
+>>> n.normalize("[  656.304395][ T3409] kmemleak: Cannot allocate a kmemleak_object structure\\n")
+[LogLine(text='kmemleak: Cannot allocate a kmemleak_object structure', host=None, time='656.304395', mono=656.304395, caller='T3409', level=None, tag=None, repeat=0)]
+
+Only the single space after the stamp is removed, so trace frames keep their indent (corpus 002):
+
+>>> n.normalize("[69774.700434]  [<c1004f7f>] show_trace+0x12/0x14")[0].text
+' [<c1004f7f>] show_trace+0x12/0x14'
+
+journalctl short-monotonic (corpus 014, earlyoom issue 220): ``kernel:`` and other tags.
+
+>>> line = n.normalize("[21161.092614] kernel: earlyoom: page allocation failure: order:0, mode:0x800(GFP_NOWAIT), nodemask=(null),cpuset=/,mems_allowed=0")[0]
+>>> line.tag, line.mono, line.text[:38]
+('kernel', 21161.092614, 'earlyoom: page allocation failure: ord')
+>>> n.normalize("[21160.626351] earlyoom[84786]: low memory! at or below SIGTERM limits: mem  4.00%, swap 10.00%")[0].tag
+'earlyoom'
+
+``dmesg -r`` on this machine (Linux 6.18): the PRI gives the level; ``[Firmware Bug]`` is text.
+
+>>> n.normalize("<4>[    0.000000] [Firmware Bug]: TSC doesn't count with P0 frequency!")
+[LogLine(text="[Firmware Bug]: TSC doesn't count with P0 frequency!", host=None, time='0.000000', mono=0.0, caller=None, level=4, tag=None, repeat=0)]
+
+``dmesg -T`` and ``dmesg --time-format iso`` on this machine:
+
+>>> n.normalize("[Wed Nov 25 22:49:21 2026] Linux version 6.18.44-fc-v669")[0].time
+'Wed Nov 25 22:49:21 2026'
+>>> n.normalize("2026-11-25T22:49:21,000000+00:00 Linux version 6.18.44-fc-v669")[0].time
+'2026-11-25T22:49:21,000000+00:00'
+
+``/dev/kmsg`` on this machine (``cat /dev/kmsg``): level is the first number & 7, the third
+field is microseconds since boot.
+
+>>> n.normalize("6,17,62,-;tsc: Detected 2596.126 MHz processor")
+[LogLine(text='tsc: Detected 2596.126 MHz processor', host=None, time='0.000062', mono=6.2e-05, caller=None, level=6, tag=None, repeat=0)]
+
+Syslog (the LKML 2.6.18 report of corpus 002 was collected from such a file), with an
+rsyslog ``#012`` escape splitting one record into two kernel lines:
+
+>>> [(l.host, l.time, l.mono, l.text) for l in n.normalize(
+...     "Nov  6 11:44:53 www kernel: [69774.700393] Mem-Info:#012DMA per-cpu:")]
+[('www', 'Nov  6 11:44:53', 69774.700393, 'Mem-Info:'), ('www', 'Nov  6 11:44:53', 69774.700393, 'DMA per-cpu:')]
+
+Lines without any prefix come back unchanged (corpus 022, a GitHub issue with no stamps):
+
+>>> n.normalize(" [<ffffffff8112457c>] warn_alloc_failed+0xec/0x140")[0].text
+' [<ffffffff8112457c>] warn_alloc_failed+0xec/0x140'
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+MAX_LINE_CHARS = 64 * 1024  # longer lines are counted as malformed and never parsed
+_MAX_BINARY_FIELD = 16 * MAX_LINE_CHARS  # journald export binary field size we accept
+
+
+@dataclass(slots=True)
+class LogLine:
+    """One kernel (or other program's) message line with its prefix decoded."""
+
+    text: str  # message text, prefixes removed, trailing \r\n removed
+    host: str | None = None  # syslog/journald host
+    time: str | None = None  # the stamp as printed: "659.105948", "Nov  6 11:44:53", ...
+    mono: float | None = None  # monotonic seconds when known
+    caller: str | None = None  # printk caller id "T3124" / "C2"
+    level: int | None = None  # 0..7 when known
+    tag: str | None = None  # syslog program tag ("kernel", "earlyoom"); None when no tag
+    repeat: int = 0  # >0 for "last message repeated N times"
+
+
+# Console/dmesg stamps. printk prints "[%5lu.%06lu]" then, with CONFIG_PRINTK_CALLER (5.1+),
+# "[%6s]" holding "T<pid>"/"C<cpu>", then one space (kernel/printk/printk.c, info_print_prefix,
+# 5.10-6.18). util-linux dmesg puts a space between the two ("[  1.0] [  T1] text"); dmesg -T
+# prints "[%a %b %e %H:%M:%S %Y]". All alternatives are fixed-shape: no nested repeats.
+_BRACKET = re.compile(
+    r"\[(?: *(\d{1,12}\.\d{1,9})"
+    r"|((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})"
+    r"| *([TC]\d{1,10}))\]"
+    r"(?: ?\[ *([TC]\d{1,10})\])? ?"
+)
+# After a bare dmesg stamp only these prove a journal/syslog tag: "[mono] [host ]kernel: ",
+# "[mono] [host ]name[pid]: " (journalctl -o short-monotonic). "Workqueue: x" or "perf: ..."
+# are kernel text, so a tag without [pid] other than "kernel" is never taken here.
+_TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}) )?(?:(kernel)|([\w.@/-]{1,255})\[\d{1,10}\]):(?: |$)"
+_STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
+_STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
+# BSD syslog / journalctl short(-precise) timestamp, day space- or zero-padded.
+_BSD_TIME = re.compile(
+    r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})?) "
+)
+# ISO 8601 stamps: rsyslog RFC3339 ("." fraction), journalctl short-iso ("+0200"),
+# dmesg --time-format iso ("," fraction, no host/tag follows).
+_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:([.,])\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) ")
+# "[host ]tag[pid]: " after a syslog timestamp. Host and tag exclude ":" so that
+# "kernel: Node 0 DMA: ..." is tag "kernel", not host "kernel:".
+_SYSLOG_TAG = re.compile(r"(?:([^\s:\[\]]{1,255}) )?([^\s:\[\]]{1,255})(?:\[\d{0,10}\])?:(?: |$)")
+_HOST_ONLY = re.compile(r"([^\s:\[\]]{1,255}) ")
+# RFC 5424 after "<PRI>": VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD.
+_RFC5424 = re.compile(r"1 (\S{1,64}) (\S{1,255}) (\S{1,48}) (\S{1,128}) (\S{1,32}) (?:-|(?:\[[^\]]*\])+) ?")
+# /dev/kmsg: "%u,%llu,%llu,%c%s;" = prefix, seq, usec, flag, optional ",caller=T12"
+# (kernel/printk/printk.c info_print_ext_header, 5.10-6.18; vendors add more ",key=value").
+_KMSG = re.compile(r"(\d{1,4}),\d{1,20},(\d{1,20}),[^;,]{0,8}((?:,[^;]{0,200})?);")
+_KMSG_CALLER = re.compile(r",caller=([TC][^,;]{1,24})")
+# /dev/kmsg escapes bytes < 0x20, >= 0x7f and "\" as "\xHH" (msg_add_ext_text, 5.10-6.18).
+_KMSG_ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
+# dmesg -x: "%-6s:%-6s: " facility and level names (util-linux dmesg).
+_DMESG_X = re.compile(
+    r"(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res[0-3]|local[0-7]) *:"
+    r"(emerg|alert|crit|err|warn|notice|info|debug) *: "
+)
+_LEVEL_NAMES = {"emerg": 0, "alert": 1, "crit": 2, "err": 3, "warn": 4, "notice": 5, "info": 6, "debug": 7}
+_PRI = re.compile(r"<(\d{1,3})>")
+_CODE_BYTES = re.compile(r" [0-9a-f]{2}(?: |$)")  # "<41> 5f 5d c3": an oops Code: line, not a PRI
+_LAST_REPEATED = re.compile(r"(?:--- )?last message repeated (\d{1,10}) times?(?: ---)?$")
+_RSYSLOG_REPEATED = re.compile(r"message repeated (\d{1,10}) times: \[")
+_EXPORT_FIELD = re.compile(r"([A-Z_][A-Z0-9_]{0,63})(=?)")
+_EXPORT_RECORD_START = ("__CURSOR=", "__REALTIME_TIMESTAMP=", "__MONOTONIC_TIMESTAMP=", "__SEQNUM=")
+_KMSG_DICT = re.compile(r" [A-Z_][A-Z0-9_]{0,63}=")
+_MONTHS = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
+
+
+class LineNormalizer:
+    """Stateful per input source (journald export records, rsyslog repeat).
+
+    Feed every line of one source, in order, to :meth:`normalize`. State carried between
+    lines: the current journald export record (``__CURSOR=`` ... blank line), whether the
+    source is ``/dev/kmsg`` (its `` KEY=value`` dictionary lines are dropped), the last
+    message (``last message repeated N times`` takes its text, tag and level), and the
+    width of the last prefix (dmesg and journalctl indent the continuation lines of a
+    multi-line record by exactly that width; such lines inherit the record's prefix).
+
+    journald export: a ``MESSAGE=`` line is returned at once with the fields seen so far in
+    its record; ``_HOSTNAME`` and ``_SOURCE_MONOTONIC_TIMESTAMP`` arriving later in the same
+    record are filled into the already returned :class:`LogLine` objects.
+    """
+
+    __slots__ = (
+        "malformed",
+        "_export",
+        "_record",
+        "_record_lines",
+        "_bin_field",
+        "_bin_header",
+        "_bin_left",
+        "_bin_data",
+        "_bin_eat_empty",
+        "_kmsg",
+        "_last",
+        "_indent",
+        "_indent_ctx",
+    )
+
+    def __init__(self) -> None:
+        self.malformed = 0
+        self._export = False
+        self._record: dict[str, str] = {}
+        self._record_lines: list[LogLine] = []
+        self._bin_field = ""  # name of the binary export field being read, "" when none
+        self._bin_header = b""
+        self._bin_left = 0
+        self._bin_data = bytearray()
+        self._bin_eat_empty = False
+        self._kmsg = False
+        self._last: LogLine | None = None
+        self._indent = 0  # prefix width of the last stamped line, 0 when none
+        self._indent_ctx: LogLine | None = None
+
+    def normalize(self, raw: str) -> list[LogLine]:
+        """Return the kernel lines in ``raw`` ([] for noise and malformed lines); never raises."""
+        if len(raw) > MAX_LINE_CHARS:
+            self.malformed += 1
+            self._indent = 0
+            return []
+        try:
+            if self._bin_field:
+                return self._binary_field_line(raw)
+            out = self._normalize(raw)
+        except (ValueError, TypeError, OverflowError, RecursionError, UnicodeError):
+            # Input-dependent conversions (json, int, bytes) report bad input this way.
+            self.malformed += 1
+            return []
+        if out:
+            self._last = out[-1]
+        return out
+
+    # ---- dispatch -------------------------------------------------------------------
+
+    def _normalize(self, raw: str) -> list[LogLine]:
+        line = raw.rstrip("\r\n")
+        if "\0" in line:  # NUL runs: syslog files preallocated/truncated by a crash
+            line = line.replace("\0", "")
+        if not line:
+            if self._export:
+                if self._bin_eat_empty:
+                    self._bin_eat_empty = False
+                else:
+                    self._end_record()
+            return []
+        first = line[0]
+        if self._export or (first == "_" and line.startswith(_EXPORT_RECORD_START)):
+            out = self._export_line(line)
+            if out is not None:
+                return out
+        if first == " ":
+            width = self._indent
+            if width and self._indent_ctx is not None and len(line) > width and line[:width].isspace():
+                return [self._continuation(self._indent_ctx, line[width:])]
+            if (self._kmsg or line.startswith((" SUBSYSTEM=", " DEVICE="))) and _KMSG_DICT.match(line):
+                return []
+        self._indent = 0
+        if first == "[":
+            return self._stamped(line, None)
+        if first == "<":
+            return self._pri(line)
+        if first == "{":
+            return self._json(line)
+        if "0" <= first <= "9":
+            return self._numeric(line)
+        if line[:3] in _MONTHS:
+            return self._bsd(line, None)
+        if first == "l":
+            repeated = _LAST_REPEATED.match(line)
+            if repeated:
+                return [self._repeat_of_last(int(repeated.group(1)), None, None, None)]
+        elif "a" <= first <= "u":
+            dmesg_x = _DMESG_X.match(line)
+            if dmesg_x:
+                return self._stamped(line[dmesg_x.end() :], _LEVEL_NAMES[dmesg_x.group(1)])
+        return [LogLine(line)]
+
+    # ---- console / dmesg ------------------------------------------------------------
+
+    def _stamped(self, line: str, level: int | None) -> list[LogLine]:
+        """``[mono][caller] text``, ``[date] text``, ``[caller] text`` or plain text."""
+        match = _STAMPED_LINE.match(line) if line[:1] == "[" else None
+        if match is None:
+            return [LogLine(line, None, None, None, None, level)]
+        mono_text, date, caller, caller2, host, kernel_tag, other_tag = match.groups()
+        end = match.end()
+        out = LogLine(
+            line[end:],
+            host,
+            mono_text or date,
+            float(mono_text) if mono_text else None,
+            caller or caller2,
+            level,
+            kernel_tag or other_tag,
+        )
+        self._indent = end
+        self._indent_ctx = out
+        return [out]
+
+    def _pri(self, line: str) -> list[LogLine]:
+        """``<4>text``, ``<4>[  1.0] text`` (dmesg -r, console), ``<4>Nov  6 ...``, RFC 5424."""
+        match = _PRI.match(line)
+        if match is None:
+            return [LogLine(line)]
+        rest = line[match.end() :]
+        pri = int(match.group(1))
+        if pri > 191 or _CODE_BYTES.match(rest):  # facility 0..23; "<41> 5f 5d c3" is Code:
+            return [LogLine(line)]
+        level = pri & 7
+        if rest[:3] in _MONTHS:
+            return self._bsd(rest, level)
+        if rest[:2] == "1 ":
+            rfc5424 = _RFC5424.match(rest)
+            if rfc5424:
+                time, host, app = rfc5424.group(1, 2, 3)
+                msg = rest[rfc5424.end() :].removeprefix("\ufeff")
+                return self._syslog_message(msg, _nil(host), time, level, _nil(app))
+        if rest[:1].isdigit():
+            iso = _ISO_TIME.match(rest)
+            if iso:
+                return self._iso(rest, iso, level)
+        return self._stamped(rest, level)
+
+    def _numeric(self, line: str) -> list[LogLine]:
+        """``/dev/kmsg`` records and ISO-stamped lines; anything else is text."""
+        kmsg = _KMSG.match(line)
+        if kmsg:
+            return self._kmsg_record(line, kmsg)
+        iso = _ISO_TIME.match(line)
+        if iso:
+            return self._iso(line, iso, None)
+        return [LogLine(line)]
+
+    def _kmsg_record(self, line: str, match: re.Match[str]) -> list[LogLine]:
+        self._kmsg = True
+        prefix, usec, extra = match.groups()
+        level = int(prefix) & 7
+        facility = int(prefix) >> 3
+        caller_match = _KMSG_CALLER.search(extra) if extra else None
+        caller = caller_match.group(1) if caller_match else None
+        usec_int = int(usec)
+        time = f"{usec_int // 1_000_000}.{usec_int % 1_000_000:06d}"
+        text = line[match.end() :]
+        if "\\x" in text:
+            text = _kmsg_unescape(text)
+        tag = None
+        if facility:  # userspace writes to /dev/kmsg ("systemd[1]: ...") have facility > 0
+            tagged = _STAMP_TAG.match(text)
+            if tagged:
+                tag = tagged.group(2) or tagged.group(3)
+                text = text[tagged.end() :]
+        base = LogLine(text, None, time, usec_int / 1_000_000, caller, level, tag)
+        return _split_lines(base) if "\n" in text else [base]
+
+    # ---- syslog ---------------------------------------------------------------------
+
+    def _bsd(self, line: str, level: int | None) -> list[LogLine]:
+        match = _BSD_TIME.match(line)
+        if match is None:
+            return [LogLine(line, level=level)]
+        return self._syslog_header(line, match.end(), match.group(1), level)
+
+    def _iso(self, line: str, match: re.Match[str], level: int | None) -> list[LogLine]:
+        time = match.group(1)
+        if match.group(2) == ",":  # dmesg --time-format iso: the kernel text follows
+            rest = line[match.end() :]
+            caller = _BRACKET.match(rest) if rest[:1] == "[" else None
+            if caller and caller.group(3):
+                return [LogLine(rest[caller.end() :], None, time, None, caller.group(3), level)]
+            return [LogLine(rest, None, time, None, None, level)]
+        return self._syslog_header(line, match.end(), time, level)
+
+    def _syslog_header(self, line: str, start: int, time: str, level: int | None) -> list[LogLine]:
+        """``[host ]tag[pid]: msg`` after a syslog timestamp; sysklogd repeat lines."""
+        rest = line[start:]
+        tagged = _SYSLOG_TAG.match(rest)
+        if tagged:
+            host, tag = tagged.group(1, 2)
+            msg = rest[tagged.end() :]
+            out = self._syslog_message(msg, host, time, level, tag)
+            if out and not out[0].repeat:
+                self._indent = len(line) - len(msg)
+                self._indent_ctx = out[0]
+            return out
+        hosted = _HOST_ONLY.match(rest)
+        if hosted is None:
+            return [LogLine(rest, None, time, None, None, level)]
+        host = hosted.group(1)
+        msg = rest[hosted.end() :]
+        repeated = _LAST_REPEATED.match(msg)
+        if repeated:
+            return [self._repeat_of_last(int(repeated.group(1)), host, time, level)]
+        return [LogLine(msg, host, time, None, None, level)]
+
+    def _syslog_message(
+        self, msg: str, host: str | None, time: str, level: int | None, tag: str | None
+    ) -> list[LogLine]:
+        """The message part of a syslog line: rsyslog escapes, repeats, inner dmesg stamp."""
+        repeat = 0
+        if msg[:1] == "m":
+            repeated = _RSYSLOG_REPEATED.match(msg)
+            if repeated and msg.endswith("]"):
+                repeat = int(repeated.group(1))
+                msg = msg[repeated.end() : -1].removeprefix(" ")
+        elif msg[:1] == "l":
+            last = _LAST_REPEATED.match(msg)
+            if last:
+                return [self._repeat_of_last(int(last.group(1)), host, time, level)]
+        if "#01" in msg:  # rsyslog control-character escapes (#012 = \n, #011 = \t)
+            msg = msg.replace("#011", "\t")
+            parts = msg.split("#012")
+        else:
+            parts = [msg]
+        first = parts[0]
+        mono = caller = None
+        stamp = _BRACKET.match(first) if first[:1] == "[" else None
+        if stamp and not stamp.group(2):
+            mono_text, _, caller1, caller2 = stamp.groups()
+            mono = float(mono_text) if mono_text else None
+            caller = caller1 or caller2
+            first = first[stamp.end() :]
+        out = [LogLine(first, host, time, mono, caller, level, tag, repeat)]
+        out.extend(LogLine(part, host, time, mono, caller, level, tag, repeat) for part in parts[1:])
+        return out
+
+    def _repeat_of_last(self, count: int, host: str | None, time: str | None, level: int | None) -> LogLine:
+        last = self._last
+        if last is None:
+            return LogLine("", host, time, None, None, level, None, count)
+        return LogLine(
+            last.text,
+            host or last.host,
+            time or last.time,
+            None,
+            last.caller,
+            level if level is not None else last.level,
+            last.tag,
+            count,
+        )
+
+    # ---- journald -------------------------------------------------------------------
+
+    def _json(self, line: str) -> list[LogLine]:
+        """``journalctl -o json``: one object per line."""
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            self.malformed += 1
+            return []
+        if not isinstance(entry, dict):
+            self.malformed += 1
+            return []
+        message = entry.get("MESSAGE")
+        if isinstance(message, list):  # non-UTF-8 or binary: array of byte values
+            message = bytes(message).decode("utf-8", "surrogateescape")
+        if not isinstance(message, str):  # null: field > 4096 bytes without journalctl --all
+            self.malformed += 1
+            return []
+        tag = _json_str(entry.get("SYSLOG_IDENTIFIER"))
+        if tag is None and entry.get("_TRANSPORT") == "kernel":
+            tag = "kernel"
+        base = LogLine(
+            message,
+            _json_str(entry.get("_HOSTNAME")),
+            _json_str(entry.get("__REALTIME_TIMESTAMP")),
+            _usec(_json_str(entry.get("_SOURCE_MONOTONIC_TIMESTAMP"))),
+            None,
+            _level(_json_str(entry.get("PRIORITY"))),
+            tag,
+        )
+        return _split_lines(base) if "\n" in message else [base]
+
+    def _export_line(self, line: str) -> list[LogLine] | None:
+        """``journalctl -o export`` field line; None when the line is not one."""
+        field = _EXPORT_FIELD.match(line)
+        if field is None or (not field.group(2) and field.end() != len(line)):
+            self._end_record()
+            self._export = False
+            return None
+        self._export = True
+        name = field.group(1)
+        if not field.group(2):  # binary field: name, then 64-bit LE length, data, "\n"
+            self._bin_field = name
+            self._bin_header = b""
+            self._bin_data = bytearray()
+            return []
+        value = line[field.end() :]
+        if name == "MESSAGE":
+            return self._export_message(value)
+        self._record_field(name, value)
+        return []
+
+    def _record_field(self, name: str, value: str) -> None:
+        if name == "__CURSOR":
+            self._end_record()
+        self._record[name] = value
+        if name == "_HOSTNAME":
+            for line in self._record_lines:
+                line.host = value
+        elif name == "_SOURCE_MONOTONIC_TIMESTAMP":
+            mono = _usec(value)
+            for line in self._record_lines:
+                line.mono = mono
+        elif name == "__REALTIME_TIMESTAMP":
+            for line in self._record_lines:
+                line.time = value
+
+    def _export_message(self, message: str) -> list[LogLine]:
+        record = self._record
+        tag = record.get("SYSLOG_IDENTIFIER")
+        if tag is None and record.get("_TRANSPORT") == "kernel":
+            tag = "kernel"
+        base = LogLine(
+            message,
+            record.get("_HOSTNAME"),
+            record.get("__REALTIME_TIMESTAMP"),
+            _usec(record.get("_SOURCE_MONOTONIC_TIMESTAMP")),
+            None,
+            _level(record.get("PRIORITY")),
+            tag,
+        )
+        out = _split_lines(base) if "\n" in message else [base]
+        self._record_lines.extend(out)
+        return out
+
+    def _binary_field_line(self, raw: str) -> list[LogLine]:
+        """One physical line of a binary export field; the data may span several lines."""
+        data = raw.removesuffix("\n").encode("utf-8", "surrogateescape")
+        if len(self._bin_header) < 8:
+            need = 8 - len(self._bin_header)
+            self._bin_header += data[:need]
+            data = data[need:]
+            if len(self._bin_header) < 8:  # a 0x0a byte of the length split the line
+                self._bin_header += b"\n"
+                return []
+            self._bin_left = int.from_bytes(self._bin_header, "little")
+            if self._bin_left > _MAX_BINARY_FIELD:
+                self._bin_field = ""
+                self.malformed += 1
+                return []
+        chunk = data[: self._bin_left]
+        self._bin_data += chunk
+        self._bin_left -= len(chunk)
+        if self._bin_left > 0:  # the line break belongs to the data
+            self._bin_data += b"\n"
+            self._bin_left -= 1
+            if self._bin_left > 0:
+                return []
+            self._bin_eat_empty = True  # data ended with "\n": its terminator comes next
+        name, self._bin_field = self._bin_field, ""
+        value = self._bin_data.decode("utf-8", "surrogateescape")
+        if name == "MESSAGE":
+            out = self._export_message(value.removesuffix("\n"))
+            if out:
+                self._last = out[-1]
+            return out
+        self._record_field(name, value)
+        return []
+
+    def _end_record(self) -> None:
+        self._record = {}
+        self._record_lines = []
+
+    # ---- shared ---------------------------------------------------------------------
+
+    @staticmethod
+    def _continuation(ctx: LogLine, text: str) -> LogLine:
+        return LogLine(text, ctx.host, ctx.time, ctx.mono, ctx.caller, ctx.level, ctx.tag)
+
+
+def _split_lines(base: LogLine) -> list[LogLine]:
+    """One LogLine per embedded newline; later lines inherit the prefix of the first."""
+    parts = base.text.removesuffix("\n").split("\n")
+    base.text = parts[0]
+    out = [base]
+    out.extend(
+        LogLine(part, base.host, base.time, base.mono, base.caller, base.level, base.tag, base.repeat)
+        for part in parts[1:]
+    )
+    return out
+
+
+def _kmsg_unescape(text: str) -> str:
+    raw = bytearray()
+    pos = 0
+    for match in _KMSG_ESCAPE.finditer(text):
+        raw += text[pos : match.start()].encode("utf-8", "surrogateescape")
+        raw.append(int(match.group(1), 16))
+        pos = match.end()
+    raw += text[pos:].encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _nil(value: str) -> str | None:
+    """RFC 5424 NILVALUE "-" means absent."""
+    return None if value == "-" else value
+
+
+def _json_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _usec(value: str | None) -> float | None:
+    return int(value) / 1_000_000 if value and value.isascii() and value.isdigit() and len(value) < 20 else None
+
+
+def _level(value: str | None) -> int | None:
+    return int(value) if value and len(value) == 1 and "0" <= value <= "7" else None

@@ -1,0 +1,48 @@
+"""Messages that travel with allocation failures but are not failure reports.
+
+They are counted, never turned into events (formats: ``gfp-flags-by-version.md`` §6, from
+mm/oom_kill.c, mm/slub.c, mm/slab.c, net/ipv4/tcp.c, lib/ratelimit.c of each tree).
+
+>>> related_kind("Out of memory: Killed process 1234 (java) total-vm:123kB, anon-rss:1kB")
+('oom_kill', 1)
+>>> related_kind("TCP: out of memory -- consider tuning tcp_mem")
+('tcp_out_of_memory', 1)
+>>> related_kind("warn_alloc: 96 callbacks suppressed")
+('suppressed_reports', 96)
+>>> related_kind("eth0: link up") is None
+True
+"""
+from __future__ import annotations
+
+import re
+
+_SUPPRESSED = re.compile(r"^\s*(?P<who>warn_alloc|__alloc_pages_slowpath|__alloc_pages_nodemask|"
+                         r"warn_alloc_failed|slab_out_of_memory|[\w.]+): (?P<n>\d+) callbacks suppressed")
+_SUPPRESSED_KIND = {"slab_out_of_memory": "suppressed_slab_reports"}
+_ALLOCATOR_RATELIMITS = frozenset({"warn_alloc", "__alloc_pages_slowpath", "__alloc_pages_nodemask",
+                                   "warn_alloc_failed"})
+
+# (kind, test) in order; the first whose test matches wins.
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("alloc_stall", re.compile(r": page allocation stalls for \d+ms")),
+    ("oom_invocation", re.compile(r" invoked oom-killer: ")),
+    ("oom_kill", re.compile(r"(?:^|: )Killed process \d+")),
+    ("slab_failure", re.compile(r"\bSL[UA]B: Unable to allocate memory")),
+    ("tcp_out_of_memory", re.compile(r"TCP: out of memory|Out of socket memory")),
+)
+
+
+def related_kind(text: str) -> tuple[str, int] | None:
+    """(kind, count) of a related message, or None."""
+    if "callbacks suppressed" in text:
+        match = _SUPPRESSED.match(text)
+        if match is None:
+            return None
+        who = match.group("who")
+        if who in _ALLOCATOR_RATELIMITS:
+            return "suppressed_reports", int(match.group("n"))
+        return _SUPPRESSED_KIND.get(who, "suppressed_other"), int(match.group("n"))
+    for kind, pattern in _KINDS:
+        if pattern.search(text):
+            return kind, 1
+    return None

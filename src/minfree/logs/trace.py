@@ -1,0 +1,328 @@
+"""Parse the call-trace frames of kernel failure reports, in every architecture and era.
+
+Input is one kernel message text with its transport prefix already removed and its leading
+whitespace kept (:mod:`minfree.logs.prefix`).  Formats, each from a real report:
+
+x86 4.x and later, arm64 (``%pS`` after one space; ``? `` marks an unreliable frame; corpus 014):
+
+>>> parse_frame(" warn_alloc.cold+0x75/0xd9")
+Frame(function='warn_alloc.cold', base='warn_alloc', offset='0x75/0xd9', module=None, unreliable=False, context=None)
+>>> parse_frame(" ? i915_gem_shrink+0x26b/0x2b3 [i915]").module
+'i915'
+
+x86 2.6/3.x (``[<address>]`` before the symbol; corpus 022) and 2.6.9 i386 symbolic (corpus 004):
+
+>>> parse_frame(" [<ffffffffa060d6ee>] splat_kmem_test13+0x21e/0x640 [splat]").function
+'splat_kmem_test13'
+>>> parse_frame(" [e1000_alloc_rx_buffers+68/227] e1000_alloc_rx_buffers+0x44/0xe3").offset
+'0x44/0xe3'
+
+ARM32 unwinder: the frame is the first (called) name, the second is its caller (corpus 030):
+
+>>> parse_frame("[<c073d1a4>] (bcmgenet_rx_refill) from [<c073d900>] (bcmgenet_rx_poll+0x254/0xa3c)").function
+'bcmgenet_rx_refill'
+
+ppc64 (``[sp] [pc] .symbol``, optional ``(unreliable)``; corpus 009):
+
+>>> f = parse_frame("[c00000000090b5c0] [c0000000004f8478] .dump_stack+0xa0/0xcc (unreliable)")
+>>> f.function, f.unreliable
+('dump_stack', True)
+
+Lines of a trace that are not frames (corpus 006):
+
+>>> [trace_line_kind(t) for t in ("Call Trace:", " <IRQ>", "RSP: 0018:ffffa47c40267bf0 EFLAGS: 00000202",
+...                                " 0000000000204020 000000009465df34 ffff881fcc733980", "Mem-Info:")]
+['header', 'marker', 'regs', 'stack', None]
+
+:func:`parse_trace` turns the lines into frames and fills in the stack section they sit in:
+
+>>> [(f.function, f.context) for f in parse_trace(["Call Trace:", " <IRQ>", " dump_stack+0x6d/0x95",
+...                                                 " </IRQ>", " tcp_recvmsg+0x297/0xb70"])]
+[('dump_stack', 'irq'), ('tcp_recvmsg', 'task')]
+
+Every regular expression here is anchored and free of nested or overlapping quantifiers, so
+matching time is linear in the line length.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+_SYM = r"[A-Za-z_.$][\w.$]*"
+_OFF = r"0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?"
+# "%pS" of a module symbol: "sym+0x1/0x2 [mod]", with a build id since 5.14: "[mod 3f2a...]".
+_MOD = r"\[(?P<mod>[\w-]+)(?: [0-9a-f]+)?\]"
+
+# All patterns below run on the stripped line, with fullmatch() unless said otherwise; no two
+# adjacent parts can match the same text, which keeps them linear (tests/logs/test_trace.py).
+
+# x86 4.x+, arm64, s390 and others: " ? symbol+0xoff/0xlen [module]".
+_BARE = re.compile(rf"(?:(?P<q>\?)\s+)?(?P<sym>{_SYM})\+(?P<off>{_OFF})(?:\s+{_MOD})?", re.ASCII)
+# x86 2.6/3.x and i386: " [<ffffffff8110f1ca>] ? __alloc_pages_nodemask+0x6ea/0x8d0", possibly
+# after an "<IRQ>"/"<EOI>" marker on the same line (2.6.32-3.x x86_64), or "0x0" when the
+# address has no symbol (corpus 002).
+_ADDRESSED = re.compile(
+    rf"(?:<(?P<mark>/?[A-Z#_]{{2,20}})>\s*)?\[<(?P<addr>[0-9a-fA-F]+)>\](?:\s*(?P<q>\?))?"
+    rf"(?:\s*(?:(?P<hex>0x[0-9a-fA-F]+)|(?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?))?",
+    re.ASCII)
+# 2.6.9 i386 symbolic: " [__alloc_pages+441/862] __alloc_pages+0x1b9/0x35e".
+_SYMBOLIC = re.compile(
+    rf"\[{_SYM}\+\d+/\d+\]\s+(?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?", re.ASCII)
+# ARM32 unwinder, 2.6-5.x: "[<c0279ba8>] (warn_alloc) from [<c027a6b8>] (__alloc_pages_nodemask+...)";
+# 5.16+ (arch/arm/kernel/traps.c dump_backtrace_entry, " %ps from %pS"): " warn_alloc from ...".
+_ARM = re.compile(
+    rf"(?:\[<[0-9a-fA-F]+>\]\s*\((?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?\)"
+    rf"|(?P<sym2>{_SYM})(?:\+(?P<off2>{_OFF}))?(?:\s+\[(?P<mod2>[\w-]+)(?: [0-9a-f]+)?\])?)"
+    rf"\s+from\s+(?:\[<[0-9a-fA-F]+>\]\s*\(\S|{_SYM}\+0x|0x).*", re.ASCII)
+# ARM32 without kallsyms: "Function entered at [<c0013f84>] from [<c03a4ff4>]".
+_ARM_NOSYMS = re.compile(r"Function entered at \[<(?P<addr>[0-9a-fA-F]+)>\] from .*", re.ASCII)
+# ppc32/ppc64: "[c00000000090b5c0] [c0000000004f8478] .dump_stack+0xa0/0xcc (unreliable)".
+_PPC = re.compile(
+    rf"\[[0-9a-fA-F]{{8,16}}\]\s+\[(?P<addr>[0-9a-fA-F]{{8,16}})\]\s+"
+    rf"(?:(?P<hex>0x[0-9a-fA-F]+)|(?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?)"
+    rf"(?:\s+\((?P<unrel>unreliable)\))?", re.ASCII)
+# x86_64 2.6.9-2.6.1x: several frames per line, "<ffffffff8015f9fe>{__alloc_pages+789}",
+# with "<IRQ>"/"<EOI>" markers between them (finditer / match on a prefix).
+_OLD_X86_64 = re.compile(r"<(?P<addr>[0-9a-fA-F]{8,16})>\{(?P<sym>[A-Za-z_.$][\w.$]*)(?:\+(?P<off>\d+))?\}"
+                         r"|<(?P<mark>/?[A-Z#_]{2,20})>", re.ASCII)
+_OLD_X86_64_LINE = re.compile(r"(?:Call Trace:\s*)?(?:<[A-Z#_]{2,20}>\s*)*<[0-9a-fA-F]{8,16}>\{", re.ASCII)
+
+# Pieces of a frame wrapped over two lines by a mail client or console (corpus 001, 010).
+_ADDRESS_ONLY = re.compile(r"\[<[0-9a-fA-F]+>\](?:\s*(?P<q>\?))?", re.ASCII)
+_MODULE_ONLY = re.compile(_MOD, re.ASCII)
+
+_HEADER = re.compile(r"(?:Call Trace:|Call trace:|Stack:|Backtrace:)(?P<rest>.*)", re.ASCII)   # match()
+_MARKER = re.compile(r"<(?P<name>/?[A-Z#_]{2,20})>", re.ASCII)
+# "=======================" between stacks (i386 2.6.1x); ppc64 "--- interrupt: 501 at ...",
+# "---[ end trace ... ]---", "LR = ..." (match() on a prefix).
+_SEPARATOR = re.compile(r"={5,}", re.ASCII)
+_OTHER_MARKER = re.compile(r"--- (?:interrupt|Exception)\b|---\[ end trace\b|LR = ", re.ASCII)
+
+_REGISTER = (r"RIP|EIP|RSP|ESP|RAX|EAX|RBX|EBX|RCX|ECX|RDX|EDX|RSI|ESI|RDI|EDI|RBP|EBP|R\d{1,2}|"
+             r"FS|GS|CS|DS|ES|SS|CR\d|DR\d|PKRU|EFLAGS|ORIG_RAX|"
+             r"pc|lr|sp|ip|fp|psr|r\d{1,2}|x\d{1,2}|pstate|"
+             r"NIP|MSR|GPR\d\d|CTR|XER|CFAR|DAR|DSISR|SOFTE|TRAP|CR|IRQMASK|REGS|"
+             r"PC|PR|SR|SP|GPR|A\d{1,2}|LBEG|LEND|LCOUNT|SAR")
+# "RIP: 0010:tcp_rcv_space_adjust+0x56/0x1c0", "RAX: 0000000000000002 RBX: ...", ARM32
+# "r6:c06a3c04 r5:00000000", arm64 "x29: ffff8000...", "Code: 06 00 00 bf ..." (match()).
+_REGS = re.compile(rf"(?:{_REGISTER})\s*:\s*[\[<(0-9a-fA-Fx]|Code: |Flags: |Control: |Table: |"
+                   rf"Process \S+ \(pid: |Modules linked in:", re.ASCII)
+# The wrapped rest of a "Code:" line: bytes, the faulting one in <..> or (..).
+_CODE_BYTES = re.compile(r"(?:[<(]?[0-9a-fA-F]{2,4}[>)]?\s+){5,}[<(]?[0-9a-fA-F]{2,4}[>)]?", re.ASCII)
+# Raw stack words (x86 3.x-4.9 before "Call Trace:", corpus 001/025), "addr: words" dumps, and
+# ARM's "Exception stack(0x... to 0x...)" title.
+_STACK = re.compile(r"Exception stack\(.*|(?:[0-9a-fA-F]{4,16}: )?(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{16})"
+                    r"(?:\s+(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{16}))*", re.ASCII)
+
+# Stack-section markers and the context they open; x86 4.14+ names the stack type
+# (arch/x86/kernel/dumpstack.c show_trace_log_lvl: "<IRQ>", "<SOFTIRQ>", "<NMI>", "<#DF>"...),
+# 2.6/3.x closes the IRQ stack with "<EOI>" and exception stacks with "<EOE>", 5.x+ wraps
+# the task part in "<TASK>"/"</TASK>".
+_CONTEXT_AFTER = {
+    "IRQ": "irq", "SOFTIRQ": "irq", "EOI": "task", "/IRQ": "task", "/SOFTIRQ": "task",
+    "TASK": "task", "NMI": "nmi",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One call-trace frame.
+
+    ``function`` is the symbol as printed (ppc64's leading ``.`` removed, compiler suffixes
+    such as ``.cold``, ``.isra.N``, ``.constprop.N``, ``.part.N`` kept); an address without a
+    symbol is kept as its hex text.  ``base`` drops the compiler suffixes.  ``offset`` is
+    the text after ``+`` as printed (``0x75/0xd9``; decimal on 2.6 x86_64).
+    """
+
+    function: str
+    base: str
+    offset: str | None
+    module: str | None
+    unreliable: bool
+    context: str | None = None
+
+
+def _frame(sym: str, offset: str | None, module: str | None, unreliable: bool) -> Frame:
+    function = sym.lstrip(".") or sym
+    base = function if function.startswith("0x") else function.partition(".")[0] or function
+    return Frame(function, base, offset, module, unreliable)
+
+
+def _old_x86_64_frames(text: str) -> list[Frame | str]:
+    """Frames and markers of one 2.6.9-era x86_64 line, in order."""
+    found: list[Frame | str] = []
+    for m in _OLD_X86_64.finditer(text):
+        if m.group("mark"):
+            found.append(m.group("mark"))
+        else:
+            found.append(_frame(m.group("sym"), m.group("off"), None, False))
+    return found
+
+
+def parse_frame(text: str) -> Frame | None:
+    """Parse one frame line; None when the line is not a complete frame.
+
+    On the 2.6.9 x86_64 lines that hold several frames the first one is returned
+    (:func:`parse_trace` reads them all).
+
+    >>> parse_frame(" [<ffffffffa85debfd>] ? cache_grow_begin+0x9d/0x550")
+    Frame(function='cache_grow_begin', base='cache_grow_begin', offset='0x9d/0x550', module=None, unreliable=True, context=None)
+    >>> parse_frame("[c00000000090b980] [c00000000013b59c] .___slab_alloc.constprop.64+0x3dc/0x564").base
+    '___slab_alloc'
+    >>> parse_frame(" <ffffffff8015f9fe>{__alloc_pages+789} <ffffffff8015faa6>{__get_free_pages+11}").offset
+    '789'
+    >>> parse_frame(" [<00000000>] 0x0").function
+    '0x0'
+    >>> parse_frame("Mem-Info:") is None
+    True
+    """
+    return _parse_stripped(text.strip())
+
+
+def _parse_stripped(text: str) -> Frame | None:
+    m = _BARE.fullmatch(text)
+    if m:
+        return _frame(m.group("sym"), m.group("off"), m.group("mod"), m.group("q") is not None)
+    m = _ADDRESSED.fullmatch(text)
+    if m:
+        if m.group("sym"):
+            return _frame(m.group("sym"), m.group("off"), m.group("mod"), m.group("q") is not None)
+        if m.group("hex"):
+            return _frame(m.group("hex"), None, None, m.group("q") is not None)
+        return None
+    m = _SYMBOLIC.fullmatch(text)
+    if m:
+        return _frame(m.group("sym"), m.group("off"), m.group("mod"), False)
+    m = _PPC.fullmatch(text)
+    if m:
+        return _frame(m.group("sym") or m.group("hex"), m.group("off"), m.group("mod"),
+                      m.group("unrel") is not None)
+    m = _ARM.fullmatch(text)
+    if m:
+        if m.group("sym"):
+            return _frame(m.group("sym"), m.group("off"), m.group("mod"), False)
+        return _frame(m.group("sym2"), m.group("off2"), m.group("mod2"), False)
+    m = _ARM_NOSYMS.fullmatch(text)
+    if m:
+        return _frame("0x" + m.group("addr"), None, None, False)
+    if _OLD_X86_64_LINE.match(text):
+        for item in _old_x86_64_frames(text):
+            if isinstance(item, Frame):
+                return item
+    return None
+
+
+def trace_line_kind(text: str) -> str | None:
+    """What a line is within a call trace, or None when it is not part of one.
+
+    ``"frame"`` (also the halves of a frame wrapped over two lines), ``"header"``
+    (``Call Trace:``, ``Call trace:``, ``Stack:``, ``Backtrace:``), ``"marker"`` (``<IRQ>``,
+    ``</TASK>``, ``<EOI>``, the 2.6 i386 ``=====`` separator, ppc64 ``--- interrupt:``),
+    ``"regs"`` (register dump, ``RIP:``, ``Code:`` and its wrapped bytes) or ``"stack"`` (raw
+    stack words).
+
+    >>> trace_line_kind("[<c0212d10>] (unwind_backtrace) from [<c020d530>] (show_stack+0x20/0x24)")
+    'frame'
+    >>> trace_line_kind("[  785.581332] RIP: 0010:tcp_rcv_space_adjust+0x56/0x1c0") is None
+    True
+    >>> trace_line_kind("<41> 5f 5d c3 65 8b 05 ff 40 09 5b 89 c0 48 0f a3 05 05 2f ec 00 73")
+    'regs'
+    >>> trace_line_kind("swapper/0: page allocation failure: order:0, mode:0x480020(GFP_ATOMIC), nodemask=(null)") is None
+    True
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if _HEADER.match(text):
+        return "header"
+    if _MARKER.fullmatch(text) or _SEPARATOR.fullmatch(text) or _OTHER_MARKER.match(text):
+        return "marker"
+    if (_parse_stripped(text) is not None or _ADDRESS_ONLY.fullmatch(text)
+            or _MODULE_ONLY.fullmatch(text)):
+        return "frame"
+    if _REGS.match(text) or _CODE_BYTES.fullmatch(text):
+        return "regs"
+    if _STACK.fullmatch(text):
+        return "stack"
+    return None
+
+
+def parse_trace(lines: Iterable[str]) -> list[Frame]:
+    """Frames of one trace in printed order (innermost first), each with its stack section.
+
+    Lines that are not frames are skipped; markers set ``context``.  A frame wrapped after
+    its address or before its ``[module]`` is joined again (corpus 001, 010).  On 2.6.1x i386
+    the ``=====`` line separates an interrupt stack from the interrupted one
+    (arch/i386/kernel/traps.c show_trace_log_lvl, 2.6.18): without other markers, frames
+    before the last separator are "irq" and frames after it "task" (corpus 002).
+
+    >>> frames = parse_trace(["  [<ffffffffa06de013>]", "xfs_submit_ioend_bio.isra.12+0x33/0x40 [xfs]",
+    ...                       " ? pqi_raid_submit_scsi_cmd_with_io_request+0x1c3/0x470", "[smartpqi]"])
+    >>> [(f.function, f.module, f.unreliable) for f in frames]
+    [('xfs_submit_ioend_bio.isra.12', 'xfs', False), ('pqi_raid_submit_scsi_cmd_with_io_request', 'smartpqi', True)]
+    >>> [f.context for f in parse_trace([" [<c10053f9>] do_softirq+0x5e/0xb5", " =======================",
+    ...                                  " [<c101f3c4>] irq_exit+0x3a/0x3c"])]
+    ['irq', 'task']
+    """
+    frames: list[Frame] = []
+    context: str | None = None
+    saw_context_marker = False
+    separator_at: int | None = None
+    pending_unreliable = False
+
+    def add(frame: Frame) -> None:
+        nonlocal pending_unreliable
+        if pending_unreliable and not frame.unreliable:
+            frame = dataclasses.replace(frame, unreliable=True)
+        pending_unreliable = False
+        frames.append(dataclasses.replace(frame, context=context))
+
+    def mark(name: str) -> None:
+        nonlocal context, saw_context_marker
+        saw_context_marker = True
+        context = _CONTEXT_AFTER.get(name)
+
+    for line in lines:
+        text = line.strip()
+        header = _HEADER.match(text)
+        if header:
+            text = header.group("rest").strip()
+        if not text:
+            continue
+        marker = _MARKER.fullmatch(text)
+        if marker:
+            mark(marker.group("name"))
+            continue
+        if _SEPARATOR.fullmatch(text):
+            separator_at = len(frames)
+            continue
+        if _OLD_X86_64_LINE.match(text):
+            for item in _old_x86_64_frames(text):
+                if isinstance(item, Frame):
+                    add(item)
+                else:
+                    mark(item)
+            continue
+        address_only = _ADDRESS_ONLY.fullmatch(text)
+        if address_only:
+            pending_unreliable = address_only.group("q") is not None
+            continue
+        module_only = _MODULE_ONLY.fullmatch(text)
+        if module_only:
+            if frames and frames[-1].module is None:
+                frames[-1] = dataclasses.replace(frames[-1], module=module_only.group("mod"))
+            continue
+        addressed = _ADDRESSED.fullmatch(text)
+        if addressed and addressed.group("mark"):
+            mark(addressed.group("mark"))
+        frame = _parse_stripped(text)
+        if frame is not None:
+            add(frame)
+        else:
+            pending_unreliable = False
+    if separator_at is not None and not saw_context_marker and separator_at < len(frames):
+        frames = [dataclasses.replace(f, context="irq" if i < separator_at else "task")
+                  for i, f in enumerate(frames)]
+    return frames

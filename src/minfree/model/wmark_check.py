@@ -1,0 +1,431 @@
+"""Would an order-N request of a GFP class succeed in a zone / a zonelist? (reference §3)
+
+Models ``gfp_to_alloc_flags()``, ``__zone_watermark_unusable_free()``, ``__zone_watermark_ok()``
+and ``zone_watermark_fast()`` of mm/page_alloc.c: the per-order loop of 2.6.32/3.10 (and the
+RHEL6 variant), the free-list test of 4.4+, the reserve flags of §3.2 and the boost exception
+of §2.4. Pure: the caller supplies one zone's state in pages.
+
+Two callers: ``minfree scan`` replays a failure dump (kB values, the ``(UMEH)`` letters of the
+buddy line); ``minfree doctor`` asks about the live zones (zoneinfo + pagetypeinfo/buddyinfo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterable, Mapping, Sequence
+
+from minfree.model.rules import KernelRules
+from minfree.model.zones import PAGE_SIZE_DEFAULT, kb_to_pages
+
+#: Migratetype letters of show_migration_types() (mm/show_mem.c), R = MIGRATE_RESERVE (<4.4).
+MIGRATETYPE_LETTERS = {
+    "Unmovable": "U",
+    "Movable": "M",
+    "Reclaimable": "E",
+    "HighAtomic": "H",
+    "CMA": "C",
+    "Isolate": "I",
+    "Reserve": "R",
+}
+#: MIGRATE_PCPTYPES: always usable by the high-order test (4.4+).
+PCP_TYPES = frozenset("UME")
+
+
+class Request(Enum):
+    """Request classes (include/linux/gfp_types.h)."""
+
+    GFP_ATOMIC = "GFP_ATOMIC"  # __GFP_HIGH | __GFP_KSWAPD_RECLAIM (6.3+), non-blocking
+    GFP_NOWAIT = "GFP_NOWAIT"  # __GFP_KSWAPD_RECLAIM (| __GFP_NOWARN 6.12+), non-blocking
+    GFP_KERNEL = "GFP_KERNEL"  # blocking: __GFP_RECLAIM | __GFP_IO | __GFP_FS
+
+
+@dataclass(frozen=True, slots=True)
+class FreeBlocks:
+    """Free blocks per order, and (when known) which migratetype lists hold them.
+
+    ``types[o]`` is the set of migratetype letters (U M E H C I R) whose order-o list is
+    non-empty; None when only totals are known (buddyinfo), which makes a high-order verdict
+    approximate on 4.4+.
+    """
+
+    counts: tuple[int, ...]
+    types: tuple[frozenset[str], ...] | None = None
+
+    @classmethod
+    def from_buddyinfo(cls, counts: Sequence[int]) -> FreeBlocks:
+        return cls(tuple(counts), None)
+
+    @classmethod
+    def from_letters(cls, counts: Sequence[int], letters: Sequence[str]) -> FreeBlocks:
+        """From a failure dump buddy line: ``22*4kB (UMEH) 5*8kB (M) 0*16kB ...``.
+
+        >>> FreeBlocks.from_letters([22, 5, 0], ["UMEH", "M", ""]).types[1]
+        frozenset({'M'})
+        """
+        types = tuple(frozenset(letters[o]) if o < len(letters) else frozenset() for o in range(len(counts)))
+        return cls(tuple(counts), types)
+
+    @classmethod
+    def from_pagetypeinfo(cls, per_type: Mapping[str, Sequence[int]]) -> FreeBlocks:
+        """From pagetypeinfo rows ``{"Unmovable": (...), "Movable": (...), ...}``."""
+        width = max((len(v) for v in per_type.values()), default=0)
+        counts = tuple(sum(v[o] for v in per_type.values() if o < len(v)) for o in range(width))
+        types = tuple(
+            frozenset(
+                MIGRATETYPE_LETTERS.get(mt, mt[:1])
+                for mt, v in per_type.items()
+                if o < len(v) and v[o] > 0
+            )
+            for o in range(width)
+        )
+        return cls(counts, types)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneState:
+    """One zone at one instant, in pages. ``min``/``low`` are as printed (boost included)."""
+
+    node: int
+    name: str
+    index: int  # zone_idx: selects protection[highest_zoneidx] on the other side
+    free: int  # NR_FREE_PAGES
+    min: int
+    low: int
+    boost: int = 0
+    protection: tuple[int, ...] = ()
+    free_cma: int = 0
+    reserved_highatomic: int = 0
+    free_highatomic: int = 0
+    blocks: FreeBlocks | None = None
+    managed: int | None = None  # 0 = not in any zonelist
+
+    @classmethod
+    def from_kb(
+        cls,
+        *,
+        node: int,
+        name: str,
+        index: int,
+        free_kb: int,
+        min_kb: int,
+        low_kb: int,
+        boost_kb: int = 0,
+        protection: Sequence[int] = (),
+        free_cma_kb: int = 0,
+        reserved_highatomic_kb: int = 0,
+        free_highatomic_kb: int = 0,
+        managed_kb: int | None = None,
+        blocks: FreeBlocks | None = None,
+        page_size: int = PAGE_SIZE_DEFAULT,
+    ) -> ZoneState:
+        """From a failure dump (kB everywhere except ``lowmem_reserve[]``, which is in pages)."""
+        pg = lambda kb: kb_to_pages(kb, page_size)  # noqa: E731
+        return cls(
+            node=node,
+            name=name,
+            index=index,
+            free=pg(free_kb),
+            min=pg(min_kb),
+            low=pg(low_kb),
+            boost=pg(boost_kb),
+            protection=tuple(protection),
+            free_cma=pg(free_cma_kb),
+            reserved_highatomic=pg(reserved_highatomic_kb),
+            free_highatomic=pg(free_highatomic_kb),
+            blocks=blocks,
+            managed=None if managed_kb is None else pg(managed_kb),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AllocFlags:
+    """What a request gets from gfp_to_alloc_flags() (§3.2), normalised across eras.
+
+    ``half``: min -= min/2 (ALLOC_HIGH <=6.2, ALLOC_MIN_RESERVE 6.3+); ``quarter``: then
+    min -= min/4 (ALLOC_HARDER <=6.2, ALLOC_NON_BLOCK under MIN_RESERVE 6.3+); ``reserves``:
+    free highatomic pages are not deducted; ``highatomic_lists``: HighAtomic free lists satisfy
+    the high-order test; ``boost_exception``: an order-0 retry against the unboosted MIN.
+    """
+
+    mark: str  # "min" (slow path) or "low" (fast path)
+    half: bool = False
+    quarter: bool = False
+    reserves: bool = False
+    highatomic_lists: bool = False
+    cma: bool = False
+    boost_exception: bool = False
+
+
+def alloc_flags_for(request: Request, order: int, rules: KernelRules, *, fast_path: bool = False) -> AllocFlags:
+    """Reserve flags of a request (§3.2).
+
+    >>> from types import SimpleNamespace as V
+    >>> r = KernelRules.for_version(V(major=6, minor=18, patch=0, vendor=None))
+    >>> alloc_flags_for(Request.GFP_ATOMIC, 1, r)
+    AllocFlags(mark='min', half=True, quarter=True, reserves=True, highatomic_lists=True, cma=False, boost_exception=True)
+    >>> alloc_flags_for(Request.GFP_NOWAIT, 1, r).highatomic_lists
+    False
+    """
+    if fast_path:
+        # get_page_from_freelist(..., ALLOC_WMARK_LOW | ...): no reserve flags at all.
+        return AllocFlags(mark="low")
+    atomic = request is Request.GFP_ATOMIC
+    nonblocking = request in (Request.GFP_ATOMIC, Request.GFP_NOWAIT)
+    era = rules.alloc_flags_era
+    if era == "nowait_harder":
+        # 2.6.32/3.10: ALLOC_HIGH = __GFP_HIGH; ALLOC_HARDER when the caller cannot wait.
+        return AllocFlags(mark="min", half=atomic, quarter=nonblocking)
+    if era == "gfp_atomic":
+        # 4.4-6.2: ALLOC_HARDER from __GFP_ATOMIC; it also unlocks the HighAtomic reserve.
+        return AllocFlags(
+            mark="min",
+            half=atomic,
+            quarter=atomic,
+            reserves=atomic,
+            highatomic_lists=atomic,
+            boost_exception=atomic and rules.boost_exception,
+        )
+    # 6.3+: ALLOC_MIN_RESERVE (__GFP_HIGH), ALLOC_NON_BLOCK, ALLOC_HIGHATOMIC for order > 0.
+    highatomic = order > 0 and (atomic or (nonblocking and rules.nowait_gets_highatomic))
+    return AllocFlags(
+        mark="min",
+        half=atomic,
+        quarter=atomic,  # NON_BLOCK reduces MIN only together with MIN_RESERVE
+        reserves=nonblocking,  # ALLOC_RESERVES includes NON_BLOCK
+        highatomic_lists=highatomic,
+        boost_exception=atomic and rules.boost_exception,
+    )
+
+
+def reduced_floor(mark: int, flags: AllocFlags) -> int:
+    """The mark after the reserve reductions (§3.4); GFP_ATOMIC: a = m - m/2, f = a - a/4.
+
+    >>> reduced_floor(8672, AllocFlags(mark="min", half=True, quarter=True))
+    3252
+    """
+    floor = mark
+    if flags.half:
+        floor -= floor // 2
+    if flags.quarter:
+        floor -= floor // 4
+    return floor
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Verdict for one zone. ``reason``: "ok", "below_watermark" (free_adj <= floor),
+    "protected" (above the floor, but lowmem_reserve for the request's zone stops it),
+    "no_free_block" (enough free pages, but no usable block of order >= N), "not_populated"."""
+
+    ok: bool
+    reason: str
+    node: int
+    zone: str
+    order: int
+    request: str
+    path: str  # "slow" (MIN, reserve flags) or "fast" (LOW, no flags)
+    free: int
+    free_adj: int
+    mark: int  # the watermark tested, as printed (boost included) unless boost_ignored
+    floor: int  # mark after the reserve reductions
+    protection: int
+    approximate: bool = False
+    boost_ignored: bool = False
+    explanation: str = ""
+
+    @property
+    def needed(self) -> int:
+        """free_adj must be strictly greater than this."""
+        return self.floor + self.protection
+
+
+def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bool, bool]:
+    """4.4+ high-order test: (found, approximate). A block of order >= N on a PCP-type list, on
+    CMA with ALLOC_CMA, or on HighAtomic with ALLOC_HIGHATOMIC|ALLOC_OOM."""
+    allowed = set(PCP_TYPES)
+    if flags.cma:
+        allowed.add("C")
+    if flags.highatomic_lists:
+        allowed.add("H")
+    for o in range(order, len(blocks.counts)):
+        if not blocks.counts[o]:
+            continue
+        if blocks.types is None:
+            return True, True
+        if blocks.types[o] & allowed:
+            return True, False
+    return False, blocks.types is None
+
+
+def _per_order_loop(
+    zone: ZoneState, order: int, free_pages: int, floor: int, rules: KernelRules, mark: int,
+    flags: AllocFlags, pageblock_order: int,
+) -> bool:
+    """<4.4 __zone_watermark_ok loop: each lower order's pages drop out, min halves per order
+    (2.6.32 mm/page_alloc.c:1364, 3.10:1626); RHEL6 restarts from mark - MIN and halves only
+    while o < pageblock_order >> 2."""
+    counts = zone.blocks.counts if zone.blocks else ()
+    need = floor
+    if rules.rhel6_loop:
+        need = reduced_floor(mark - (zone.min - zone.boost), flags)
+    for o in range(order):
+        free_pages -= (counts[o] if o < len(counts) else 0) << o
+        if not rules.rhel6_loop or o < (pageblock_order >> 2):
+            need >>= 1
+        if free_pages <= need:
+            return False
+    return True
+
+
+def check_zone(
+    zone: ZoneState,
+    order: int,
+    request: Request,
+    rules: KernelRules,
+    *,
+    highest_zoneidx: int = 2,
+    fast_path: bool = False,
+    pageblock_order: int = 9,
+) -> CheckResult:
+    """Replay the watermark check for one zone (§3.7).
+
+    ``highest_zoneidx`` is gfp_zone(gfp): Normal (2 on x86-64) for GFP_KERNEL/GFP_ATOMIC.
+    ``fast_path`` tests LOW without reserve flags (failing it only wakes kswapd).
+
+    The Normal zone of §8 (MIN 8672) against GFP_ATOMIC: floor 3252.
+
+    >>> from types import SimpleNamespace as V
+    >>> r = KernelRules.for_version(V(major=6, minor=18, patch=0, vendor=None))
+    >>> z = ZoneState(node=0, name="Normal", index=2, free=3253, min=8672, low=10840,
+    ...               protection=(0, 0, 0, 0, 0))
+    >>> res = check_zone(z, 0, Request.GFP_ATOMIC, r)
+    >>> res.ok, res.floor, res.explanation
+    (True, 3252, 'Node 0 Normal: order-0 GFP_ATOMIC ok: free 3253 > floor 3252 (min 8672 reduced) + protection 0')
+    >>> check_zone(z, 0, Request.GFP_KERNEL, r).reason
+    'below_watermark'
+    """
+    flags = alloc_flags_for(request, order, rules, fast_path=fast_path)
+    path = "fast" if fast_path else "slow"
+    base = dict(node=zone.node, zone=zone.name, order=order, request=request.value, path=path, free=zone.free)
+    where = f"Node {zone.node} {zone.name}: order-{order} {request.value}" + (" fast path" if fast_path else "")
+    protection = zone.protection[highest_zoneidx] if highest_zoneidx < len(zone.protection) else 0
+    mark = zone.low if flags.mark == "low" else zone.min
+    if zone.managed == 0:
+        return CheckResult(
+            ok=False, reason="not_populated", free_adj=0, mark=mark, floor=mark, protection=protection,
+            explanation=f"{where}: zone has no managed pages, not in any zonelist", **base,
+        )
+    # __zone_watermark_unusable_free(): 2^N - 1, highatomic (unless reserves), CMA (unless ALLOC_CMA)
+    unusable = (1 << order) + 1 if rules.rhel6_loop else (1 << order) - 1
+    if rules.has_highatomic and not flags.reserves:
+        unusable += zone.free_highatomic if rules.highatomic_deducts_free else zone.reserved_highatomic
+    if not flags.cma:
+        unusable += zone.free_cma
+    free_adj = zone.free - unusable
+
+    def verdict(m: int, boost_ignored: bool) -> CheckResult:
+        floor = reduced_floor(m, flags)
+        mark_desc = f"{flags.mark} {m}" + (" unboosted" if boost_ignored else "")
+        floor_desc = f"floor {floor} ({mark_desc} reduced)" if floor != m else f"{mark_desc}"
+        common = dict(free_adj=free_adj, mark=m, floor=floor, protection=protection, boost_ignored=boost_ignored, **base)
+        if free_adj <= floor + protection:
+            reason = "protected" if free_adj > floor else "below_watermark"
+            why = (
+                f"free {free_adj} <= {floor_desc} + protection {protection}"
+                + (" (lowmem_reserve keeps it for lower-zone callers)" if reason == "protected" else "")
+            )
+            return CheckResult(ok=False, reason=reason, explanation=f"{where} fails: {why}", **common)
+        if order == 0:
+            return CheckResult(
+                ok=True, reason="ok",
+                explanation=f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}", **common,
+            )
+        if rules.per_order_loop:
+            # The loop depends on per-order totals only: exact even from buddyinfo.
+            if zone.blocks is None:
+                return CheckResult(
+                    ok=True, reason="ok", approximate=True,
+                    explanation=f"{where} passes the order-0 test; per-order counts unknown", **common,
+                )
+            # 3.10: free CMA is deducted only for the order-0 comparison, not inside the loop.
+            loop_free = zone.free - (unusable - (0 if flags.cma else zone.free_cma))
+            if _per_order_loop(zone, order, loop_free, floor, rules, m, flags, pageblock_order):
+                return CheckResult(ok=True, reason="ok", explanation=f"{where} ok: enough free pages at order >= {order}", **common)
+            return CheckResult(
+                ok=False, reason="no_free_block",
+                explanation=f"{where} fails: fragmented, too few free pages in blocks of order >= {order}", **common,
+            )
+        if zone.blocks is None:
+            return CheckResult(
+                ok=True, reason="ok", approximate=True,
+                explanation=f"{where} passes the order-0 test; free lists unknown", **common,
+            )
+        found, approx = _usable_block(zone.blocks, order, flags)
+        if found:
+            note = " (migratetypes unknown: approximate)" if approx else ""
+            return CheckResult(
+                ok=True, reason="ok", approximate=approx,
+                explanation=f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}, block of order >= {order} free{note}",
+                **common,
+            )
+        any_block = any(zone.blocks.counts[order:])
+        detail = "only on lists this request may not use" if any_block else "none at all"
+        return CheckResult(
+            ok=False, reason="no_free_block", approximate=approx,
+            explanation=f"{where} fails: fragmented: {free_adj} pages free but no usable block of order >= {order} ({detail})",
+            **common,
+        )
+
+    result = verdict(mark, False)
+    # zone_watermark_fast(): order-0 __GFP_HIGH (5.10-6.2: __GFP_ATOMIC) at MIN retries unboosted.
+    if not result.ok and order == 0 and flags.boost_exception and flags.mark == "min" and zone.boost:
+        retry = verdict(zone.min - zone.boost, True)
+        if retry.ok:
+            return retry
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class ZonelistResult:
+    """Verdict for a whole zonelist: ``ok`` if any zone passes; ``zone`` is the first that does."""
+
+    ok: bool
+    zone: CheckResult | None
+    results: tuple[CheckResult, ...]
+    explanation: str
+
+
+def zonelist(zones: Iterable[ZoneState], highest_zoneidx: int = 2, local_node: int = 0) -> list[ZoneState]:
+    """Fallback order: local node first (highest zone first), then the other nodes by id.
+
+    The kernel orders remote nodes by NUMA distance; node id order is used here.
+    """
+    eligible = [z for z in zones if z.index <= highest_zoneidx]
+    return sorted(eligible, key=lambda z: (z.node != local_node, z.node, -z.index))
+
+
+def check_zonelist(
+    zones: Iterable[ZoneState],
+    order: int,
+    request: Request,
+    rules: KernelRules,
+    *,
+    highest_zoneidx: int = 2,
+    local_node: int = 0,
+    fast_path: bool = False,
+    pageblock_order: int = 9,
+) -> ZonelistResult:
+    """Every zone of the zonelist; a request fails only if every zone fails (§3.1 step 4)."""
+    results = tuple(
+        check_zone(z, order, request, rules, highest_zoneidx=highest_zoneidx, fast_path=fast_path,
+                   pageblock_order=pageblock_order)
+        for z in zonelist(zones, highest_zoneidx, local_node)
+    )
+    first = next((r for r in results if r.ok), None)
+    if first is not None:
+        text = f"order-{order} {request.value} succeeds in Node {first.node} {first.zone}"
+    else:
+        reasons = ", ".join(f"{r.zone}: {r.reason}" for r in results) or "no zone"
+        text = f"order-{order} {request.value} fails in every zone ({reasons})"
+    return ZonelistResult(ok=first is not None, zone=first, results=results, explanation=text)

@@ -1,0 +1,44 @@
+"""Parser for debugfs extfrag/unusable_index and extfrag/extfrag_index (reference §4, §6.6).
+
+``Node %d, zone %8s `` then one ``%d.%03d`` (``%2d.%03d`` in 6.1+ extfrag_index) per order.
+Values are returned as integers in thousandths, as mm/vmstat.c computes them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)((?:\s+-?\d+\.\d{3})+)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    node: int
+    zone: str
+    values: tuple[int, ...]  # thousandths, per order; -1000 prints as -1.000
+
+
+def _thousandths(token: str) -> int:
+    negative = token.startswith("-")
+    whole, frac = token.lstrip("-").split(".")
+    value = int(whole) * 1000 + int(frac)
+    return -value if negative else value
+
+
+def parse_extfrag(text: str) -> list[IndexRow]:
+    """Parse either file.
+
+    Samples from this machine (6.18.44):
+
+    >>> parse_extfrag('''Node 0, zone      DMA 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.000 0.066 0.200
+    ... Node 0, zone   Normal -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000
+    ... Node 0, zone broken 0.x''')
+    [IndexRow(node=0, zone='DMA', values=(0, 0, 0, 0, 0, 0, 0, 0, 0, 66, 200)), IndexRow(node=0, zone='Normal', values=(-1000, -1000, -1000, -1000, -1000, -1000, -1000, -1000, -1000, -1000, -1000))]
+    """
+    rows = []
+    for line in text.splitlines():
+        m = _ROW.match(line)
+        if m:
+            rows.append(IndexRow(int(m.group(1)), m.group(2), tuple(_thousandths(t) for t in m.group(3).split())))
+    return rows

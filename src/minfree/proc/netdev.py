@@ -1,0 +1,91 @@
+"""Network interfaces from /sys/class/net: MTU, link speed, driver, state.
+
+Jumbo-frame NICs are the classic source of order>0 GFP_ATOMIC allocations
+(kernel-memory.md §5.5), so doctor relates MTU and driver to failures.
+
+* ``speed`` is Mb/s; the kernel prints -1 (SPEED_UNKNOWN) or fails the read
+  with EINVAL for links that are down or virtual: both give None.
+* The driver is the last component of the ``device/driver`` symlink.
+* An interface without ``device`` (lo, bridges, bonds, veth, ifb) is virtual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minfree.proc.root import SystemRoot
+
+NET_DIR = "sys/class/net"
+# Values that mean "unknown" rather than a rate: SPEED_UNKNOWN (-1) printed as
+# unsigned by some old drivers, and the 16-bit 0xffff some drivers reported.
+_UNKNOWN_SPEEDS = frozenset({0, 65535, 4294967295})
+
+
+@dataclass(frozen=True, slots=True)
+class NetDevice:
+    name: str
+    mtu: int | None
+    speed_mbps: int | None
+    driver: str | None
+    operstate: str | None
+    is_virtual: bool
+
+
+def parse_speed(text: str) -> int | None:
+    """/sys/class/net/X/speed in Mb/s; None when unknown.
+
+    Sample from this machine (virtio_net eth0 prints -1), and a 25G NIC:
+
+    >>> parse_speed("-1\\n"), parse_speed("25000\\n"), parse_speed("65535"), parse_speed("fast")
+    (None, 25000, None, None)
+    """
+    word = text.strip()
+    if not word.isdecimal():
+        return None
+    value = int(word)
+    return None if value in _UNKNOWN_SPEEDS else value
+
+
+def parse_mtu(text: str) -> int | None:
+    """/sys/class/net/X/mtu (sample from this machine's eth0: ``1400``).
+
+    >>> parse_mtu("1400\\n"), parse_mtu("9000"), parse_mtu("")
+    (1400, 9000, None)
+    """
+    word = text.strip()
+    return int(word) if word.isdecimal() else None
+
+
+def parse_operstate(text: str) -> str | None:
+    """/sys/class/net/X/operstate (RFC 2863 state: up, down, unknown, dormant...).
+
+    >>> parse_operstate("up\\n"), parse_operstate("")
+    ('up', None)
+    """
+    word = text.strip()
+    return word or None
+
+
+def read_netdev(root: SystemRoot, name: str) -> NetDevice:
+    base = f"{NET_DIR}/{name}"
+    mtu = root.read_text(f"{base}/mtu")
+    speed = root.read_text(f"{base}/speed", optional=True)
+    state = root.read_text(f"{base}/operstate")
+    is_virtual = not root.exists(f"{base}/device")
+    driver = None if is_virtual else root.readlink_name(f"{base}/device/driver", optional=True)
+    return NetDevice(
+        name=name,
+        mtu=None if mtu is None else parse_mtu(mtu),
+        speed_mbps=None if speed is None else parse_speed(speed),
+        driver=driver,
+        operstate=None if state is None else parse_operstate(state),
+        is_virtual=is_virtual,
+    )
+
+
+def read_netdevs(root: SystemRoot) -> tuple[NetDevice, ...] | None:
+    """Every interface in /sys/class/net, by name; None when the directory is absent."""
+    if not root.exists(NET_DIR):
+        root.gaps.append((NET_DIR, "missing"))
+        return None
+    return tuple(read_netdev(root, name) for name in root.listdir(NET_DIR) if "/" not in name)

@@ -1,0 +1,285 @@
+"""Read kernel files under a system root: the live ``/``, a snapshot or a sosreport.
+
+One code path serves every source. Paths are given relative to the root
+(``"proc/meminfo"``), so the same reader works on:
+
+* the live machine (``SystemRoot("/")``);
+* a directory written by ``minfree snapshot`` or an extracted sosreport
+  (sosreports keep ``proc/`` and ``sys/`` at the top, next to ``sos_commands/``);
+* a tar archive of either (``.tar``, ``.tar.gz``, ``.tar.xz``...), whose single
+  top-level directory, if any, is skipped.
+
+Symlink convention: a snapshot cannot rely on symlinks (tarballs and copies
+lose or dangle them), so a symlink at ``P`` is captured as a small regular file
+``P.readlink`` holding the link target (what ``os.readlink`` returned) and a
+newline. ``readlink_name`` and ``exists`` understand both real symlinks (live
+host, sosreport) and this convention. ``listdir`` shows ``P.readlink`` as ``P``.
+
+A file that cannot be read is not an error: ``read_text`` returns None and the
+gap is recorded in ``root.gaps`` as ``(path, reason)``, unless the caller says
+the file is optional (it exists only on some kernels).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tarfile
+
+LINK_SUFFIX = ".readlink"
+SOSREPORT_MARKERS = ("sos_commands", "sos_reports")
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "missing"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    return exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+def _clean(rel: str) -> str | None:
+    """Normalise a relative path; None when it would leave the root."""
+    if ".." in rel.split("/"):
+        return None
+    norm = posixpath.normpath("/" + rel).lstrip("/")
+    return norm or None
+
+
+def _member_name(name: str) -> str:
+    while name.startswith("./"):
+        name = name[2:]
+    return name.strip("/")
+
+
+class _DirSource:
+    """Files of a directory tree (the live root or an extracted capture)."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+
+    def _p(self, rel: str) -> str:
+        return os.path.join(self.base, rel)
+
+    def read_bytes(self, rel: str) -> bytes:
+        with open(self._p(rel), "rb") as handle:
+            return handle.read()
+
+    def listdir(self, rel: str) -> list[str]:
+        return os.listdir(self._p(rel) if rel else self.base)
+
+    def readlink(self, rel: str) -> str | None:
+        path = self._p(rel)
+        return os.readlink(path) if os.path.islink(path) else None
+
+    def lexists(self, rel: str) -> bool:
+        return os.path.lexists(self._p(rel))
+
+
+class _TarSource:
+    """Members of a tar archive, indexed once; read on demand."""
+
+    __slots__ = ("archive", "members", "dirs")
+
+    def __init__(self, path: Path) -> None:
+        import tarfile  # lazily: only archives need it, and doctor must start fast
+
+        try:
+            self.archive = tarfile.open(path, "r:*")
+            members = self.archive.getmembers()
+        except (tarfile.TarError, EOFError, ValueError) as exc:
+            raise OSError(errno.EINVAL, f"not a readable tar archive: {exc}", str(path)) from exc
+        names = {_member_name(m.name): m for m in members}
+        names.pop("", None)
+        tops = {name.split("/", 1)[0] for name in names}
+        strip = ""
+        if len(tops) == 1 and not tops & {"proc", "sys", "etc", "var", "manifest.json"}:
+            strip = tops.pop() + "/"
+        self.members: dict[str, tarfile.TarInfo] = {}
+        self.dirs: dict[str, set[str]] = {"": set()}
+        for name, member in names.items():
+            if strip and not name.startswith(strip):
+                continue
+            rel = name[len(strip):]
+            if not rel:
+                continue
+            self.members[rel] = member
+            parts = rel.split("/")
+            for depth in range(len(parts)):
+                parent = "/".join(parts[:depth])
+                self.dirs.setdefault(parent, set()).add(parts[depth])
+
+    def _member(self, rel: str) -> tarfile.TarInfo:
+        member = self.members.get(rel)
+        if member is None:
+            if rel in self.dirs:
+                raise IsADirectoryError(errno.EISDIR, "is a directory", rel)
+            raise FileNotFoundError(errno.ENOENT, "missing", rel)
+        return member
+
+    def read_bytes(self, rel: str) -> bytes:
+        try:
+            return self._read_member(rel)
+        except OSError:
+            raise
+        except Exception as exc:  # tarfile/gzip/lzma/bz2 each raise their own corruption errors
+            raise OSError(errno.EIO, "corrupt archive member", rel) from exc
+
+    def _read_member(self, rel: str) -> bytes:
+        member = self._member(rel)
+        seen = 0
+        while member.issym() and seen < 8:  # follow links inside the archive
+            target = _clean(posixpath.normpath(posixpath.join(posixpath.dirname(rel), member.linkname)))
+            if target is None:
+                raise FileNotFoundError(errno.ENOENT, "missing", rel)
+            rel, member, seen = target, self._member(target), seen + 1
+        if member.isdir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory", rel)
+        handle = self.archive.extractfile(member)
+        if handle is None:
+            raise OSError(errno.EINVAL, "not a regular file", rel)
+        return handle.read()
+
+    def listdir(self, rel: str) -> list[str]:
+        if rel not in self.dirs:
+            if rel in self.members:
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", rel)
+            raise FileNotFoundError(errno.ENOENT, "missing", rel)
+        return list(self.dirs[rel])
+
+    def readlink(self, rel: str) -> str | None:
+        member = self.members.get(rel)
+        return member.linkname if member is not None and member.issym() else None
+
+    def lexists(self, rel: str) -> bool:
+        return rel in self.members or rel in self.dirs
+
+
+class SystemRoot:
+    """A machine's files under ``path``: live ``/``, a snapshot, or a sosreport.
+
+    >>> root = SystemRoot("/nonexistent-minfree-root")
+    >>> root.read_text("proc/meminfo") is None, root.gaps
+    (True, [('proc/meminfo', 'missing')])
+    """
+
+    __slots__ = ("path", "is_live", "is_sosreport", "is_archive", "gaps", "_source")
+
+    def __init__(self, path: str | os.PathLike[str] = "/") -> None:
+        self.path = Path(path)
+        self.is_live = os.path.realpath(self.path) == "/"
+        self.is_archive = self.path.is_file() and self.path.name.endswith(TAR_SUFFIXES)
+        self._source: _DirSource | _TarSource = (
+            _TarSource(self.path) if self.is_archive else _DirSource(self.path)
+        )
+        self.is_sosreport = any(self._source.lexists(m) for m in SOSREPORT_MARKERS)
+        self.gaps: list[tuple[str, str]] = []
+
+    def __repr__(self) -> str:
+        return f"SystemRoot({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Release the archive handle (a no-op for directories)."""
+        if isinstance(self._source, _TarSource):
+            self._source.archive.close()
+
+    def __enter__(self) -> SystemRoot:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _gap(self, rel: str, reason: str, optional: bool) -> None:
+        if not optional:
+            self.gaps.append((rel, reason))
+
+    def read_text(self, rel: str, *, optional: bool = False) -> str | None:
+        """The text of ``rel``, or None (gap recorded unless ``optional``)."""
+        clean = _clean(rel)
+        if clean is None:
+            self._gap(rel, "invalid path", optional)
+            return None
+        try:
+            data = self._source.read_bytes(clean)
+        except OSError as exc:
+            self._gap(clean, _reason(exc), optional)
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def read_first(self, *rels: str, optional: bool = False) -> tuple[str, str] | None:
+        """``(rel, text)`` of the first readable of ``rels`` (old and new locations).
+
+        When none is readable, one gap is recorded: the first path, with its reason.
+        """
+        first_gap = len(self.gaps)
+        for rel in rels:
+            text = self.read_text(rel, optional=optional)
+            if text is not None:
+                del self.gaps[first_gap:]
+                return rel, text
+        del self.gaps[first_gap + 1:]
+        return None
+
+    def listdir(self, rel: str, *, optional: bool = False) -> list[str]:
+        """Sorted entry names of directory ``rel`` ([] when it cannot be listed)."""
+        clean = _clean(rel)
+        if clean is None:
+            self._gap(rel, "invalid path", optional)
+            return []
+        try:
+            names = self._source.listdir(clean)
+        except OSError as exc:
+            self._gap(clean, _reason(exc), optional)
+            return []
+        return sorted({n[: -len(LINK_SUFFIX)] if n.endswith(LINK_SUFFIX) else n for n in names})
+
+    def exists(self, rel: str) -> bool:
+        """Whether ``rel`` exists (a captured symlink counts); never records a gap."""
+        clean = _clean(rel)
+        if clean is None:
+            return False
+        return self._source.lexists(clean) or self._source.lexists(clean + LINK_SUFFIX)
+
+    def readlink(self, rel: str, *, optional: bool = False) -> str | None:
+        """Target of symlink ``rel`` as stored (live link, archive link or ``.readlink`` file)."""
+        clean = _clean(rel)
+        if clean is None:
+            self._gap(rel, "invalid path", optional)
+            return None
+        try:
+            target = self._source.readlink(clean)
+            if target is None and self._source.lexists(clean + LINK_SUFFIX):
+                data = self._source.read_bytes(clean + LINK_SUFFIX)
+                target = data.decode("utf-8", errors="replace").strip()
+        except OSError as exc:
+            self._gap(clean, _reason(exc), optional)
+            return None
+        if target is None:
+            reason = "not a symlink" if self._source.lexists(clean) else "missing"
+            self._gap(clean, reason, optional)
+            return None
+        if not target:
+            self._gap(clean, "empty link target", optional)
+            return None
+        return target
+
+    def readlink_name(self, rel: str, *, optional: bool = False) -> str | None:
+        """Last component of the target of symlink ``rel`` (e.g. a driver name)."""
+        target = self.readlink(rel, optional=optional)
+        if target is None:
+            return None
+        name = posixpath.basename(target.rstrip("/"))
+        if not name:
+            self._gap(rel, "empty link target", optional)
+            return None
+        return name

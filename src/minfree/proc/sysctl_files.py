@@ -1,0 +1,128 @@
+"""sysctl.conf / sysctl.d files: what the configuration sets at boot.
+
+Syntax (sysctl.conf(5) of procps-ng, sysctl.d(5) of systemd):
+
+* ``key = value`` or ``key=value``; whitespace around key and value is dropped;
+  the value is the rest of the line (no inline comments).
+* Lines starting with ``#`` or ``;`` are comments; blank lines are skipped.
+* A leading ``-`` on the key means "ignore errors when setting it".
+* Keys use ``.`` or ``/`` separators. When the first separator is ``/``, the
+  key is in slash notation and its dots are literal (``net/ipv4/conf/eth0.1/rp_filter``);
+  keys are normalised to dotted form, where a literal dot is written ``/``
+  (``net.ipv4.conf.eth0/1.rp_filter``), as sysctl(8) prints them.
+
+Boot order (``sysctl --system`` and systemd-sysctl): ``*.conf`` files from the
+sysctl.d directories below, a file name in an earlier directory masking the same
+name in later ones, applied in file-name order; procps then applies
+/etc/sysctl.conf last. The last assignment of a key wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minfree.proc.root import SystemRoot
+
+SYSCTL_CONF = "etc/sysctl.conf"
+SYSCTL_D_DIRS = (
+    "etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SysctlSetting:
+    lineno: int
+    key: str
+    value: str
+    ignore_errors: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SysctlConf:
+    settings: tuple[SysctlSetting, ...]
+    malformed: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BootSetting:
+    """The assignment of ``key`` that wins at boot, and where it is."""
+
+    key: str
+    value: str
+    path: str
+    lineno: int
+
+
+def normalize_key(key: str) -> str:
+    """Dotted form of a sysctl key given in dotted or slashed notation.
+
+    >>> normalize_key("vm/min_free_kbytes"), normalize_key("vm.min_free_kbytes")
+    ('vm.min_free_kbytes', 'vm.min_free_kbytes')
+    >>> normalize_key("net/ipv4/conf/eth0.1/rp_filter")
+    'net.ipv4.conf.eth0/1.rp_filter'
+    """
+    slash, dot = key.find("/"), key.find(".")
+    if slash != -1 and (dot == -1 or slash < dot):
+        return key.translate(str.maketrans("/.", "./"))
+    return key
+
+
+def parse_sysctl_conf(text: str) -> SysctlConf:
+    """Assignments of a sysctl.conf or sysctl.d file, with their line numbers.
+
+    Sample (Debian's /etc/sysctl.d/99-sysctl.conf style plus tuning lines):
+
+    >>> conf = parse_sysctl_conf('''# /etc/sysctl.conf - Configuration file for setting system variables
+    ... ;kernel.domainname = example.com
+    ... vm.min_free_kbytes = 1310720
+    ...   vm/swappiness=10
+    ... -vm.extra_free_kbytes = 204800
+    ... net.ipv4.tcp_rmem = 4096 87380 6291456
+    ... this line is wrong
+    ... ''')
+    >>> [(s.lineno, s.key, s.value, s.ignore_errors) for s in conf.settings]  # doctest: +NORMALIZE_WHITESPACE
+    [(3, 'vm.min_free_kbytes', '1310720', False), (4, 'vm.swappiness', '10', False),
+     (5, 'vm.extra_free_kbytes', '204800', True), (6, 'net.ipv4.tcp_rmem', '4096 87380 6291456', False)]
+    >>> conf.malformed
+    (7,)
+    """
+    settings: list[SysctlSetting] = []
+    malformed: list[int] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        ignore_errors = key.startswith("-")
+        key = key.lstrip("-").strip()
+        if not sep or not key or any(ch.isspace() for ch in key):
+            malformed.append(lineno)
+            continue
+        settings.append(SysctlSetting(lineno, normalize_key(key), value.strip(), ignore_errors))
+    return SysctlConf(tuple(settings), tuple(malformed))
+
+
+def boot_files(root: SystemRoot) -> list[str]:
+    """Config files in the order they are applied at boot (see module doc)."""
+    chosen: dict[str, str] = {}
+    for directory in SYSCTL_D_DIRS:
+        for name in root.listdir(directory, optional=True):
+            if name.endswith(".conf") and name not in chosen:
+                chosen[name] = f"{directory}/{name}"
+    ordered = [chosen[name] for name in sorted(chosen)]
+    if root.exists(SYSCTL_CONF):
+        ordered.append(SYSCTL_CONF)
+    return ordered
+
+
+def read_boot_settings(root: SystemRoot) -> dict[str, BootSetting]:
+    """The winning boot-time assignment of every key the configuration sets."""
+    winners: dict[str, BootSetting] = {}
+    for path in boot_files(root):
+        text = root.read_text(path)
+        if text is None:
+            continue
+        for setting in parse_sysctl_conf(text).settings:
+            winners[setting.key] = BootSetting(setting.key, setting.value, path, setting.lineno)
+    return winners

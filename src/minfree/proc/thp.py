@@ -1,0 +1,103 @@
+"""Transparent hugepage settings from /sys/kernel/mm/transparent_hugepage.
+
+RHEL6 kernels use /sys/kernel/mm/redhat_transparent_hugepage instead.
+Choice files print every option with the active one in brackets
+(``always [madvise] never``). ``khugepaged/defrag`` printed ``[yes] no`` on
+early kernels (2.6.38-3.x, RHEL6) and ``1``/``0`` later. Per-size mTHP
+``hugepages-<size>kB/enabled`` files exist from 6.8; the PMD size one feeds the
+khugepaged min_free_kbytes rule in 6.12+ (kernel-memory.md §1.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minfree.proc.root import SystemRoot
+
+THP_DIRS = ("sys/kernel/mm/transparent_hugepage", "sys/kernel/mm/redhat_transparent_hugepage")
+KHUGEPAGED_NUMBERS = (
+    "pages_to_scan", "scan_sleep_millisecs", "alloc_sleep_millisecs", "max_ptes_none",
+    "max_ptes_swap", "max_ptes_shared", "full_scans", "pages_collapsed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ThpSettings:
+    directory: str
+    enabled: str | None
+    defrag: str | None
+    shmem_enabled: str | None = None
+    khugepaged_defrag: bool | None = None
+    khugepaged: dict[str, int] = field(default_factory=dict)
+    per_size_enabled: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def is_rhel6_layout(self) -> bool:
+        return self.directory.endswith("redhat_transparent_hugepage")
+
+
+def parse_thp_choice(text: str) -> str | None:
+    """The [bracketed] active choice of a THP sysfs file.
+
+    Samples from this machine (6.18 ``enabled``, ``defrag``) and RHEL6:
+
+    >>> parse_thp_choice("always [madvise] never\\n"), parse_thp_choice("always defer defer+madvise [madvise] never")
+    ('madvise', 'madvise')
+    >>> parse_thp_choice("[always] madvise never\\n"), parse_thp_choice("always madvise never") is None
+    ('always', True)
+    """
+    for word in text.split():
+        if len(word) > 2 and word.startswith("[") and word.endswith("]"):
+            return word[1:-1]
+    return None
+
+
+def parse_khugepaged_flag(text: str) -> bool | None:
+    """``khugepaged/defrag``: ``1``/``0`` (modern) or ``[yes] no`` (RHEL6, 3.x).
+
+    >>> parse_khugepaged_flag("1\\n"), parse_khugepaged_flag("yes [no]\\n"), parse_khugepaged_flag("?")
+    (True, False, None)
+    """
+    word = text.strip()
+    choice = parse_thp_choice(word)
+    if choice is not None:
+        word = choice
+    return {"1": True, "yes": True, "0": False, "no": False}.get(word)
+
+
+def _size_kb(name: str) -> int | None:
+    if name.startswith("hugepages-") and name.endswith("kB"):
+        digits = name[len("hugepages-"):-2]
+        return int(digits) if digits.isdecimal() else None
+    return None
+
+
+def read_thp(root: SystemRoot) -> ThpSettings | None:
+    found = root.read_first(*(f"{d}/enabled" for d in THP_DIRS))
+    if found is None:
+        return None
+    directory = found[0].rsplit("/", 1)[0]
+    defrag = root.read_text(f"{directory}/defrag")
+    shmem = root.read_text(f"{directory}/shmem_enabled", optional=True)  # 4.7+
+    kdefrag = root.read_text(f"{directory}/khugepaged/defrag", optional=True)
+    numbers: dict[str, int] = {}
+    for name in KHUGEPAGED_NUMBERS:
+        text = root.read_text(f"{directory}/khugepaged/{name}", optional=True)
+        if text is not None and text.strip().isdecimal():
+            numbers[name] = int(text)
+    per_size: dict[int, str] = {}
+    for entry in root.listdir(directory, optional=True):
+        size = _size_kb(entry)
+        text = None if size is None else root.read_text(f"{directory}/{entry}/enabled", optional=True)
+        choice = None if text is None else parse_thp_choice(text)
+        if size is not None and choice is not None:
+            per_size[size] = choice
+    return ThpSettings(
+        directory=directory,
+        enabled=parse_thp_choice(found[1]),
+        defrag=None if defrag is None else parse_thp_choice(defrag),
+        shmem_enabled=None if shmem is None else parse_thp_choice(shmem),
+        khugepaged_defrag=None if kdefrag is None else parse_khugepaged_flag(kdefrag),
+        khugepaged=numbers,
+        per_size_enabled=dict(sorted(per_size.items())),
+    )

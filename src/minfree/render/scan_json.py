@@ -1,0 +1,72 @@
+"""The `minfree scan --json` document (schema in the README, "scan JSON").
+
+``{"events": [...], "related": {...}, "related_by_host": {...}, "skipped_lines": N,
+"lines": N, "inputs": [...], "errors": [...]}``
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from minfree.scan import ScanReport
+from minfree.scan_event import ExplainedEvent
+
+SCHEMA_VERSION = 1
+
+
+def report_to_json(report: ScanReport) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "events": [event_to_json(e) for e in report.events],
+        "related": dict(report.related),
+        "related_by_host": {host: dict(c) for host, c in report.related_by_host.items()},
+        "skipped_lines": report.skipped_lines,
+        "lines": report.lines,
+        "inputs": report.inputs,
+        "errors": report.errors,
+    }
+
+
+def event_to_json(explained: ExplainedEvent) -> dict[str, Any]:
+    e = explained.event
+    decoding = explained.decoding
+    return {
+        "source": e.source,
+        "line": e.line,
+        "host": e.host,
+        "time": e.time,
+        "caller": e.caller,
+        "process": e.process,
+        "pid": e.pid,
+        "cpu": e.cpu,
+        "order": e.order,
+        "kind": e.kind,
+        "what": e.what,
+        "mode": e.mode,
+        "mode_text": e.mode_text,
+        "gfp_flags": list(decoding.names) if decoding else [],
+        "gfp": None if decoding is None else {
+            "bits": sorted(decoding.bits),
+            "layout": decoding.layout,
+            "exact": decoding.exact,
+            "zone": decoding.zone,
+            "can_sleep": decoding.can_sleep,
+            "request_class": decoding.request_class,
+        },
+        "nodemask": e.nodemask,
+        "cpuset": e.cpuset,
+        "mems_allowed": e.mems_allowed,
+        "kernel": explained.kernel.release if explained.kernel else (e.kernel or e.host_kernel),
+        "hardware": e.hardware,
+        "workqueue": e.workqueue,
+        "vmalloc": e.vmalloc_detail,
+        "repeated": e.repeated,
+        "origin": {
+            "category": explained.origin.category,
+            "frame": explained.origin.frame.function if explained.origin.frame else None,
+            "detail": explained.origin.detail,
+        },
+        "verdict": None if explained.verdict is None else explained.verdict.to_json(),
+        "call_trace": [dataclasses.asdict(f) for f in explained.frames],
+        "zones": [] if explained.dump is None else [dataclasses.asdict(z) for z in explained.dump.zones],
+    }

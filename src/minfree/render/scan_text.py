@@ -1,0 +1,144 @@
+"""Human output of `minfree scan`: a summary read at a glance, then the most telling event."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from minfree import gfp
+from minfree.scan import ScanReport
+from minfree.scan_event import ExplainedEvent
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_RELATED_LABELS = {
+    "suppressed_reports": "failure reports suppressed by the kernel's ratelimit (warn_alloc)",
+    "oom_kill": "OOM kills",
+    "oom_invocation": "OOM-killer invocations",
+    "slab_failure": "SLUB/SLAB allocation failures",
+    "tcp_out_of_memory": "TCP out-of-memory messages",
+    "alloc_stall": "page allocation stalls",
+    "suppressed_slab_reports": "SLUB failure reports suppressed",
+}
+
+
+def render(report: ScanReport, console: Console, every_event: bool) -> None:
+    events = report.events
+    total = sum(e.occurrences for e in events)
+    where = ", ".join(report.inputs) if len(report.inputs) <= 3 else f"{len(report.inputs)} inputs"
+    console.print(f"[bold]minfree scan[/]: {report.lines:,} lines read from {where}")
+    if not events:
+        console.print("[green]No page allocation failure reports found.[/]")
+    else:
+        console.print(f"[bold red]{total} page allocation failure report(s)[/]"
+                      f" ({len(events)} distinct)")
+        _summary(events, console)
+    _related(report, console)
+    if report.skipped_lines:
+        console.print(f"[dim]{report.skipped_lines} malformed line(s) skipped[/]")
+    for error in report.errors:
+        console.print(f"[yellow]warning[/]: {error}")
+    if events:
+        if every_event:
+            console.rule("every event")
+            for explained in events:
+                _event_line(explained, console)
+        console.rule("the most telling event")
+        _explain(most_telling(events), console)
+
+
+def most_telling(events: list[ExplainedEvent]) -> ExplainedEvent:
+    """The event that best explains the rest: from the most frequent (process, order) group,
+    the one with the most evidence (verdict, trace, decoded mode), the latest on ties."""
+    groups = Counter((e.event.process, e.event.order) for e in events)
+    top_group = groups.most_common(1)[0][0]
+
+    def evidence(item: tuple[int, ExplainedEvent]) -> tuple[int, int, int, int, int]:
+        index, e = item
+        return (int((e.event.process, e.event.order) == top_group), int(e.verdict is not None),
+                int(bool(e.frames)), int(e.decoding is not None and e.decoding.exact), index)
+
+    return max(enumerate(events), key=evidence)[1]
+
+
+def _summary(events: list[ExplainedEvent], console: Console) -> None:
+    from rich.table import Table
+
+    by = {
+        "host": Counter(), "process": Counter(), "order": Counter(), "origin": Counter(),
+    }
+    seen: dict[str, list[str]] = {}
+    for e in events:
+        n = e.occurrences
+        host = e.event.host or e.event.source
+        by["host"][host] += n
+        by["process"][e.event.process or "?"] += n
+        by["order"][f"order {e.event.order}" if e.event.order is not None else "order ?"] += n
+        by["origin"][e.origin.category] += n
+        if e.event.time:
+            seen.setdefault(host, []).append(e.event.time)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("by host", "by process", "by order", "by origin"):
+        table.add_column(column)
+    columns = [_top(by[k]) for k in ("host", "process", "order", "origin")]
+    for row in range(max(len(c) for c in columns)):
+        table.add_row(*(c[row] if row < len(c) else "" for c in columns))
+    console.print(table)
+    for host, times in seen.items():
+        console.print(f"  {host}: first seen {times[0]}, last seen {times[-1]}")
+
+
+def _top(counter: Counter[str], limit: int = 6) -> list[str]:
+    rows = [f"{name}  {count}" for name, count in counter.most_common(limit)]
+    if len(counter) > limit:
+        rows.append(f"... {len(counter) - limit} more")
+    return rows
+
+
+def _related(report: ScanReport, console: Console) -> None:
+    if not report.related:
+        return
+    console.print("Related messages (not failure reports):")
+    for kind, count in report.related.most_common():
+        console.print(f"  {count:>6}  {_RELATED_LABELS.get(kind, kind)}")
+
+
+def _event_line(e: ExplainedEvent, console: Console) -> None:
+    ev = e.event
+    verdict = f" -> {e.verdict.summary}" if e.verdict else ""
+    console.print(f"{ev.source}:{ev.line} {ev.host or ''} {ev.time or ''} [bold]{ev.process}[/] "
+                  f"order:{ev.order} mode:{ev.mode} ({'|'.join(e.decoding.names) if e.decoding else '?'}) "
+                  f"origin={e.origin.category}{verdict}", highlight=False)
+
+
+def _explain(e: ExplainedEvent, console: Console) -> None:
+    ev = e.event
+    console.print(f"{ev.source}:{ev.line}  {ev.host or ''} {ev.time or ''}", highlight=False)
+    console.print(f"[bold]{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}[/]", highlight=False)
+    kernel = e.kernel.release if e.kernel else "unknown kernel"
+    console.print(f"Kernel: {kernel}")
+    if e.decoding is not None and ev.order is not None:
+        console.print("What it asked for: " + gfp.explain(e.decoding, ev.order))
+    console.print(f"Where it came from: {e.origin.detail}")
+    if e.verdict is not None:
+        console.print(f"Why it failed: {e.verdict.explanation}")
+    else:
+        console.print("Why it failed: the log has no memory dump for this report, so the kernel's "
+                      "watermark check cannot be replayed.")
+    console.print("What to do: " + _advice(e))
+
+
+def _advice(e: ExplainedEvent) -> str:
+    atomic = e.decoding is not None and not e.decoding.can_sleep
+    if not atomic:
+        return ("this allocation could sleep, so it failed after reclaim and compaction gave up: "
+                "look at what holds memory (OOM kills nearby, cgroup limits) before raising reserves.")
+    fragmented = e.verdict is not None and e.verdict.reason == "no_free_block"
+    parts = ["an allocation that cannot sleep lives on the reserve below the min watermark: "
+             "raise vm.min_free_kbytes so that reserve covers the burst (run `minfree doctor` "
+             "for this host's numbers)"]
+    if fragmented or (e.event.order or 0) > 0:
+        parts.append("free memory is fragmented for order >= 1 requests: compaction "
+                     "(`echo 1 > /proc/sys/vm/compact_memory`) helps at once; a larger reserve "
+                     "and vm.watermark_scale_factor keep blocks free")
+    return "; ".join(parts) + "."

@@ -1,0 +1,147 @@
+"""Why a reported allocation failed: replay the kernel's watermark check on its memory dump.
+
+The zone lines, ``lowmem_reserve[]`` and buddy lines a failure report prints are exactly what
+``__zone_watermark_ok()`` looked at (reference kernel-memory.md §3.9), so the check is
+replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
+
+* ``below_watermark`` - every zone's free pages were at or under the floor this request may use;
+* ``fragmented``      - some zone had free pages above the floor but no free block of order >= N
+  on a list the request may use;
+* ``passes_on_dump``  - the replay succeeds: the dump was printed a moment after the failure
+  (pages freed meanwhile), or the pages sat on per-cpu lists; said, not hidden.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from minfree.gfp import GfpDecoding
+from minfree.kversion import KernelVersion
+from minfree.logs.memdump import MemDump, ZoneDump
+from minfree.model.rules import KernelRules
+from minfree.model.wmark_check import (CheckResult, FreeBlocks, Request, ZoneState,
+                                       check_zonelist)
+
+_REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
+# When the log names no kernel, the GFP layout still dates it; the first release of each.
+_LAYOUT_FIRST_RELEASE = {
+    "2.6.32-4.3": KernelVersion(3, 10, 0), "4.4-4.9": KernelVersion(4, 4, 0),
+    "4.10-4.14": KernelVersion(4, 10, 0), "4.15-5.3": KernelVersion(4, 19, 0),
+    "5.4-6.2": KernelVersion(5, 10, 0), "6.3-6.11": KernelVersion(6, 6, 0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    reason: str                 # "below_watermark" | "fragmented" | "passes_on_dump"
+    summary: str                # a few words with the key number
+    explanation: str            # one paragraph with the numbers
+    zones: tuple[CheckResult, ...]
+    assumed_kernel: bool        # the kernel era was inferred, not printed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason, "summary": self.summary, "explanation": self.explanation,
+            "assumed_kernel": self.assumed_kernel,
+            "zones": [{"node": r.node, "zone": r.zone, "ok": r.ok, "reason": r.reason,
+                       "free_pages": r.free, "usable_free_pages": r.free_adj, "mark_pages": r.mark,
+                       "floor_pages": r.floor, "protection_pages": r.protection,
+                       "approximate": r.approximate} for r in self.zones],
+        }
+
+
+def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersion | None) -> Verdict | None:
+    """Replay the check for this request on the dump; None if the dump lacks the zone lines."""
+    page_kb = dump.page_kb or 4
+    order_of_zones = dump_zone_order({z.zone for z in dump.zones})
+    states = [s for z in dump.zones if (s := _zone_state(z, order_of_zones, page_kb)) is not None]
+    if not states:
+        return None
+    assumed = kernel is None
+    version = kernel or _LAYOUT_FIRST_RELEASE.get(decoding.layout, KernelVersion(6, 12, 0))
+    rules = KernelRules.for_version(version)
+    request = _REQUESTS.get(decoding.request_class, Request.GFP_KERNEL)
+    highest = order_of_zones.index(decoding.zone) if decoding.zone in order_of_zones else 2
+    result = check_zonelist(states, order, request, rules, highest_zoneidx=highest,
+                            local_node=states[0].node)
+    return _verdict(result.results, order, request, page_kb, assumed)
+
+
+def dump_zone_order(names: set[str]) -> tuple[str, ...]:
+    """Zone indices (the columns of ``lowmem_reserve[]``) for the zones a dump printed.
+
+    include/linux/mmzone.h ``enum zone_type``: DMA, DMA32 (64-bit, and 2.6.1x i386, which
+    prints it empty), Normal, HighMem (32-bit), Movable, Device.
+
+    >>> dump_zone_order({"DMA", "DMA32", "Normal"})[:3]
+    ('DMA', 'DMA32', 'Normal')
+    >>> dump_zone_order({"DMA", "Normal", "HighMem"})[:3]
+    ('DMA', 'Normal', 'HighMem')
+    >>> dump_zone_order({"DMA", "DMA32", "Normal", "HighMem"})[:4]
+    ('DMA', 'DMA32', 'Normal', 'HighMem')
+    """
+    with_dma32 = "DMA32" in names or "HighMem" not in names
+    with_highmem = "HighMem" in names
+    return tuple(name for name, present in (
+        ("DMA", True), ("DMA32", with_dma32), ("Normal", True), ("HighMem", with_highmem),
+        ("Movable", True), ("Device", True)) if present)
+
+
+def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -> ZoneState | None:
+    if zone.free_kb is None or zone.min_kb is None or zone.zone not in order_of_zones:
+        return None
+    blocks = None
+    if zone.buddy:
+        counts = [0] * (max(_order(kb, page_kb) for _, kb, _ in zone.buddy) + 1)
+        letters = [""] * len(counts)
+        for count, kb, types in zone.buddy:
+            counts[_order(kb, page_kb)] = count
+            letters[_order(kb, page_kb)] = types
+        has_letters = any(letters)
+        blocks = FreeBlocks.from_letters(counts, letters) if has_letters else FreeBlocks.from_buddyinfo(counts)
+    return ZoneState.from_kb(
+        node=zone.node or 0, name=zone.zone, index=order_of_zones.index(zone.zone),
+        free_kb=zone.free_kb, min_kb=zone.min_kb, low_kb=zone.low_kb or zone.min_kb,
+        boost_kb=zone.boost_kb or 0, protection=zone.lowmem_reserve or (),
+        free_cma_kb=zone.free_cma_kb or 0,
+        reserved_highatomic_kb=zone.reserved_highatomic_kb or 0,
+        free_highatomic_kb=zone.free_highatomic_kb or 0,
+        managed_kb=zone.managed_kb, blocks=blocks, page_size=page_kb * 1024,
+    )
+
+
+def _order(block_kb: int, page_kb: int) -> int:
+    return max(0, (block_kb // page_kb).bit_length() - 1)
+
+
+def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, page_kb: int,
+             assumed: bool) -> Verdict:
+    kb = lambda pages: f"{pages * page_kb:,} kB"  # noqa: E731
+    asked = f"an order-{order} {request.value} request"
+    details = "; ".join(r.explanation for r in results)
+    if any(r.ok for r in results):
+        ok = next(r for r in results if r.ok)
+        return Verdict(
+            "passes_on_dump", f"the dump shows room in {ok.zone}",
+            f"Replaying the kernel's check on the printed dump, {asked} would pass in Node {ok.node} "
+            f"{ok.zone} ({kb(ok.free_adj)} usable free > {kb(ok.needed)} needed): the dump was taken "
+            f"after the failure and memory was freed in between, or pages sat on per-cpu lists. "
+            f"Zone by zone: {details}.", results, assumed)
+    fragmented = [r for r in results if r.reason == "no_free_block"]
+    if fragmented:
+        worst = max(fragmented, key=lambda r: r.free_adj)
+        return Verdict(
+            "fragmented",
+            f"fragmented: {kb(worst.free_adj)} free in {worst.zone} but no block of order >= {order}",
+            f"Fragmentation, not exhaustion: Node {worst.node} {worst.zone} had {kb(worst.free_adj)} "
+            f"free, above the {kb(worst.needed)} this request must leave, but no free block of "
+            f"order >= {order} ({(1 << order) * page_kb} kB contiguous) on a list {asked} may use. "
+            f"Zone by zone: {details}.", results, assumed)
+    tightest = max(results, key=lambda r: r.free_adj - r.needed)
+    return Verdict(
+        "below_watermark",
+        f"below watermark: {tightest.zone} {kb(tightest.free_adj)} free <= {kb(tightest.needed)}",
+        f"Exhaustion: every zone was at or below the floor {asked} may use; the closest, Node "
+        f"{tightest.node} {tightest.zone}, had {kb(tightest.free_adj)} usable free against "
+        f"{kb(tightest.floor)} (min {kb(tightest.mark)} after the reserve it may take) plus "
+        f"{kb(tightest.protection)} lowmem protection. Zone by zone: {details}.", results, assumed)
