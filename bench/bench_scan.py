@@ -63,15 +63,29 @@ class Run:
     exit_code: int
 
 
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
 def run_timed(argv: list[str], stdout_path: Path) -> Run:
-    """Run argv with stdout to a file; wall time and the child's own peak RSS (wait4)."""
+    """Run argv with stdout to a file; wall time and the command's peak RSS.
+
+    Linux keeps ru_maxrss across execve(), so a child forked from this (large) Python
+    would report at least our own RSS; the peak is therefore taken by GNU time (a small
+    process) when it is installed, else from wait4() as an upper bound.
+    """
+    rss_file = Path(f"{stdout_path}.rss")
+    wrapped = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *argv] if GNU_TIME else argv
     with open(stdout_path, "wb") as out, open(f"{stdout_path}.err", "wb") as err:
         start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err)
+        child = subprocess.Popen(wrapped, stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, usage.ru_maxrss, child.returncode)
+    peak = usage.ru_maxrss
+    if GNU_TIME:
+        lines = rss_file.read_text().split()
+        peak = int(lines[-1]) if lines and lines[-1].isdigit() else peak
+    return Run(seconds, peak, child.returncode)
 
 
 @dataclass(slots=True)
@@ -99,7 +113,7 @@ class Measure:
 def ensure_log(path: Path, size: str, failures: int, fmt: str, seed: int, gzip: bool) -> dict:
     """Generate PATH (and PATH.gz) unless a matching one with its sidecar is already there."""
     sidecar = Path(f"{path}.truth.json")
-    wanted = {"requested_size": gen_log.parse_size(size), "failures": failures, "format": fmt, "seed": seed}
+    wanted = {"generator": gen_log.GENERATOR_VERSION, "requested_size": gen_log.parse_size(size), "failures": failures, "format": fmt, "seed": seed}
     truth = json.loads(sidecar.read_text()) if sidecar.exists() and path.exists() else None
     if truth is None or any(truth.get(k) != v for k, v in wanted.items()) or truth["size"] != path.stat().st_size:
         result = gen_log.generate(path, wanted["requested_size"], failures, fmt, seed)
@@ -194,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"setup failed: {exc}", file=sys.stderr)
         return 2
+    os.sync()  # let writeback of freshly generated files finish before timing
     for path in (big, gz, small):
         warm(path)
 

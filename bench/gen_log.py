@@ -19,8 +19,12 @@ formats printed by mm/page_alloc.c (warn_alloc_failed() in 2.6.32-4.8, warn_allo
 random positions. Their 1-based line numbers go to the truth sidecar::
 
     {"events": [{"line": N, "process": str, "order": int, "mode": str, ...}],
-     "related": {"oom_kill": [N, ...], "slub_unable": [...], "tcp_oom": [...],
-                 "callbacks_suppressed": [...], "alloc_stall": [...]}}
+      "related": {"oom_kill": [N, ...], "slab_failure": [...], "tcp_out_of_memory": [...],
+                 "suppressed_reports": [...], "alloc_stall": [...]},
+     "suppressed_callbacks": total N of all "warn_alloc: N callbacks suppressed" lines}
+
+Some 6.x failure reports are preceded by their own "warn_alloc: N callbacks suppressed"
+line; it is listed under related["suppressed_reports"] too.
 
 ``mode`` is the text after ``mode:`` on the failure line, as printed (the same convention
 as /work/shared/corpus/truth.json).
@@ -55,7 +59,8 @@ MACHINE_ID = "9c1e5b7d2a4f4e08b6c3d1a2e5f7c940"
 BLOCK_TARGET_BYTES = 32 * 1024
 TEMPLATE_COUNT = 192
 WRITE_CHUNK_BYTES = 8 * 1024 * 1024
-RELATED_KINDS = ("oom_kill", "slub_unable", "tcp_oom", "callbacks_suppressed", "alloc_stall")
+GENERATOR_VERSION = 2  # bump when the output for a given seed changes (bench reuse check)
+RELATED_KINDS = ("oom_kill", "slab_failure", "tcp_out_of_memory", "suppressed_reports", "alloc_stall")
 
 
 def parse_size(text: str) -> int:
@@ -472,6 +477,7 @@ class Special:
     header_offset: int  # 0-based line of the header within data
     kind: str  # "event" or one of RELATED_KINDS
     truth: dict
+    suppressed: int = 0  # N of a "warn_alloc: N callbacks suppressed" first line, if any
 
 
 def render_failure(fmt: str, rng: random.Random) -> Special:
@@ -501,8 +507,9 @@ def render_failure(fmt: str, rng: random.Random) -> Special:
         mode = f"{mode}, nodemask=(null),cpuset=/,mems_allowed={mems}"
         header = f"{comm}: page allocation failure: order:{order}, mode:{mode}"
     messages = []
-    if era.name == "6.6" and rng.random() < 0.3:
-        messages.append(f"warn_alloc: {rng.randrange(2, 40)} callbacks suppressed")
+    suppressed = rng.randrange(2, 40) if era.name == "6.6" and rng.random() < 0.3 else 0
+    if suppressed:
+        messages.append(f"warn_alloc: {suppressed} callbacks suppressed")
     header_offset = len(messages)
     messages.append(header)
     messages.append(cpu_line(era, comm, pid, cpu, rng.random() < 0.3))
@@ -515,7 +522,7 @@ def render_failure(fmt: str, rng: random.Random) -> Special:
     messages += mem_info_lines(era, machine, order)
     data = render_records(fmt, rng, messages)
     truth = {"process": comm, "order": order, "mode": mode, "era": era.name, "path": path}
-    return Special(data, data.count(b"\n"), header_offset, "event", truth)
+    return Special(data, data.count(b"\n"), header_offset, "event", truth, suppressed)
 
 
 def render_related(kind: str, fmt: str, rng: random.Random) -> Special:
@@ -523,6 +530,7 @@ def render_related(kind: str, fmt: str, rng: random.Random) -> Special:
     comm = rng.choice(COMMS)
     pid = rng.randrange(100, 4_000_000)
     era = ERAS[-1]
+    suppressed = 0
     if kind == "oom_kill":
         machine = Machine(cpus=16, normal_managed_kb=32 * 1024 * 1024, rng=rng)
         messages = [
@@ -547,17 +555,18 @@ def render_related(kind: str, fmt: str, rng: random.Random) -> Special:
             f"anon-rss:{rng.randrange(10**6, 10**8)}kB, file-rss:0kB, shmem-rss:0kB, UID:1000 "
             f"pgtables:{rng.randrange(10**3, 10**5)}kB oom_score_adj:0",
         ]
-    elif kind == "slub_unable":
+    elif kind == "slab_failure":
         messages = [
             "SLUB: Unable to allocate memory on node -1, gfp=0xa20(GFP_ATOMIC)",
             f"  cache: kmalloc-{rng.choice((512, 1024, 2048, 4096, 8192))}, object size: 8192, "
             "buffer size: 8192, default order: 3, min order: 1",
             f"  node 0: slabs: {rng.randrange(100, 900)}, objs: {rng.randrange(1000, 9000)}, free: 0",
         ]
-    elif kind == "tcp_oom":
+    elif kind == "tcp_out_of_memory":
         messages = ["TCP: out of memory -- consider tuning tcp_mem"]
-    elif kind == "callbacks_suppressed":
-        messages = [f"warn_alloc: {rng.randrange(2, 400)} callbacks suppressed"]
+    elif kind == "suppressed_reports":
+        suppressed = rng.randrange(2, 400)
+        messages = [f"warn_alloc: {suppressed} callbacks suppressed"]
     else:  # alloc_stall: 4.9-4.14 warn_alloc("page allocation stalls for %ums, order:%u", ...)
         messages = [
             f"{comm}: page allocation stalls for {rng.randrange(10_000, 90_000)}ms, order:0, "
@@ -568,7 +577,7 @@ def render_related(kind: str, fmt: str, rng: random.Random) -> Special:
             " alloc_pages_vma+0x7c/0x1e0", " __handle_mm_fault+0x9f4/0x1320", " handle_mm_fault+0xb0/0x1f0",
         ]
     data = render_records(fmt, rng, messages)
-    return Special(data, data.count(b"\n"), 0, kind, {})
+    return Special(data, data.count(b"\n"), 0, kind, {}, suppressed)
 
 
 # ----------------------------------------------------------------------------- writer
@@ -588,7 +597,8 @@ def generate(out: Path, size: int, failures: int, fmt: str, seed: int,
     """Write the log and its truth sidecar; return what was written and how long it took."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    out.unlink(missing_ok=True)  # freeing an old file's page cache is not generation time
+    if out.is_file():
+        out.unlink()  # freeing an old file's page cache is not generation time
     start = time.perf_counter()
     rng = random.Random(seed)
     # Small logs need few distinct blocks; big ones get TEMPLATE_COUNT for variety.
@@ -606,6 +616,7 @@ def generate(out: Path, size: int, failures: int, fmt: str, seed: int,
     slots = sorted(rng.randrange(planned_blocks) for _ in specials)
     events: list[dict] = []
     related: dict[str, list[int]] = {kind: [] for kind in RELATED_KINDS}
+    suppressed_total = [0]
     written = 0
     lines = 0
     uptime = rng.randrange(2000, 90_000)
@@ -646,8 +657,11 @@ def generate(out: Path, size: int, failures: int, fmt: str, seed: int,
             header_line = lines + special.header_offset + 1
             if special.kind == "event":
                 events.append({"line": header_line, **special.truth})
+                if special.suppressed:
+                    related["suppressed_reports"].append(lines + 1)
             else:
                 related[special.kind].append(header_line)
+            suppressed_total[0] += special.suppressed
             data = stamp(special.data, fmt, uptime)
             remaining_special -= len(special.data)
             emit(data, special.lines)
@@ -682,9 +696,10 @@ def generate(out: Path, size: int, failures: int, fmt: str, seed: int,
         flush()
 
     truth = {
-        "format": fmt, "seed": seed, "requested_size": size, "failures": failures,
+        "generator": GENERATOR_VERSION, "format": fmt, "seed": seed, "requested_size": size, "failures": failures,
         "size": written, "lines": lines,
-        "events": events, "related": related,
+        "events": events, "related": {k: sorted(v) for k, v in related.items()},
+        "suppressed_callbacks": suppressed_total[0],
     }
     Path(f"{out}.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     return GenerationResult(out, written, lines, time.perf_counter() - start, truth)

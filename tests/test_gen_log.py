@@ -63,14 +63,18 @@ def test_generated_log_matches_its_sidecar(tmp_path: Path, fmt: str) -> None:
         assert line.endswith(event["mode"])
 
     related_headers = {
-        "oom_kill": "invoked oom-killer", "slub_unable": "SLUB: Unable to allocate memory",
-        "tcp_oom": "TCP: out of memory", "callbacks_suppressed": "warn_alloc:",
+        "oom_kill": "invoked oom-killer", "slab_failure": "SLUB: Unable to allocate memory",
+        "tcp_out_of_memory": "TCP: out of memory", "suppressed_reports": "warn_alloc:",
         "alloc_stall": "page allocation stalls",
     }
+    suppressed = 0
     for kind, numbers in truth["related"].items():
         assert numbers, kind
         for number in numbers:
             assert related_headers[kind].encode() in lines[number - 1]
+            if kind == "suppressed_reports":
+                suppressed += int(re.search(rb"warn_alloc: (\d+) callbacks", lines[number - 1])[1])
+    assert suppressed == truth["suppressed_callbacks"]
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:

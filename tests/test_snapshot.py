@@ -124,3 +124,15 @@ def test_live_capture_reads_back_equal(tmp_path, name):
     if name.endswith(".tar.gz"):
         with tarfile.open(tmp_path / name) as archive:
             assert MANIFEST in archive.getnames()
+
+
+def test_sosreport_kernel_log_is_captured_as_var_log_dmesg(tmp_path):
+    source = tmp_path / "sos"
+    shutil.copytree(READERS / "rhel6-2.6.32-sosreport", source, symlinks=True)
+    (source / "sos_commands/kernel/dmesg").write_text("swapper: page allocation failure. order:1, mode:0x20\n")
+    capture(tmp_path / "out", SystemRoot(source))
+    copy = SystemRoot(tmp_path / "out")
+    assert copy.read_text(KERNEL_LOG) == "swapper: page allocation failure. order:1, mode:0x20\n"
+    assert read_netdevs(copy) == read_netdevs(SystemRoot(source))
+    assert read_thp(copy).is_rhel6_layout
+    assert json.loads(copy.read_text(MANIFEST))["source_is_sosreport"] is True

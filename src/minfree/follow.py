@@ -13,7 +13,7 @@ from typing import TextIO
 from minfree.kversion import parse_release
 from minfree.logs.events import Assembler, Event
 from minfree.logs.joiner import Joiner
-from minfree.logs.kmsg import follow_kmsg, kmsg_record_to_dmesg_line
+from minfree.logs.kmsg import follow_kmsg
 from minfree.logs.prefix import LineNormalizer
 from minfree.logs.sources import SourceError
 from minfree.render.scan_json import event_to_json
@@ -52,10 +52,8 @@ def follow(json_lines: bool, kernel: str | None, out: TextIO, path: str = "/dev/
                 assembler.feed(line, number)
             assembler.discontinuity()
             continue
-        text = kmsg_record_to_dmesg_line(record)
-        if text is None:
-            continue
-        for raw in text.decode("utf-8", "replace").splitlines():
+        # "6,339,5140900,-;text" plus " KEY=value" dictionary lines, which normalize drops
+        for raw in record.decode("utf-8", "replace").splitlines():
             lineno += 1
             for line in normalizer.normalize(raw):
                 for logical, number in joiner.push(line, lineno):

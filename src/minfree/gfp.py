@@ -14,6 +14,10 @@ trees read):
   ``__def_gfpflag_names`` (4.6+, used by ``%pGg`` in ``warn_alloc``). From 6.15
   (commit ca29a0bf1221) the single bits follow ``TRACE_GFP_FLAGS`` enum order.
 
+Note: mmflags.h has named ``GFP_DMA32`` since it was created (4.6, "mm,
+tracing: unify mm flags handling in tracepoints and printk"); the reference
+file's 4.9 list omits it, the kernel patches read here do not.
+
 ``%pGg`` (lib/vsprintf.c ``format_flags``) walks the table in order, prints
 every entry whose whole mask is still set, clears it, and prints what is left
 as ``0x..``; :func:`format_names` does the same.
@@ -577,7 +581,7 @@ def explain(dec: GfpDecoding, order: int) -> str:
     if dec.can_sleep:
         tail = ("that may sleep: it can reclaim" + (" and compact" if order else "")
                 + " memory before failing, so a failure means reclaim"
-                + (" and compaction" if order else "") + " could not free a "
+                + (" and compaction" if order else "") + " left no "
                 + block + " above the zone's watermark")
         if "__GFP_NORETRY" in dec.bits:
             tail += "; __GFP_NORETRY made it give up after one light attempt"

@@ -25,7 +25,7 @@ class ScanReport:
     related: Counter[str] = field(default_factory=Counter)
     related_by_host: dict[str, Counter[str]] = field(default_factory=dict)
     skipped_lines: int = 0
-    lines: int = 0
+    bytes_read: int = 0
     inputs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)   # inputs that broke off (truncated archives...)
 
@@ -49,7 +49,7 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None) -> ScanReport:
         for host, counts in scanner.assembler.related_by_host.items():
             report.related_by_host.setdefault(host or "-", Counter()).update(counts)
         report.skipped_lines += scanner.skipped_lines
-        report.lines += scanner.lines
+        report.bytes_read += scanner.bytes
     return report
 
 

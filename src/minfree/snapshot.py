@@ -44,6 +44,7 @@ from minfree.proc.thp import THP_DIRS
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "minfree-snapshot/1"
 KERNEL_LOG = "var/log/dmesg"
+SOS_KERNEL_LOG = "sos_commands/kernel/dmesg"
 TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 
 MEMORY_STATE = (
@@ -238,7 +239,11 @@ def capture(
         for directory in SYSCTL_D_DIRS:
             for name in source.listdir(directory, optional=True):
                 copy(f"{directory}/{name}", optional=True)
-        log = kernel_log() if source.is_live else source.read_text(KERNEL_LOG)
+        if source.is_live:
+            log = kernel_log()
+        else:
+            found = source.read_first(KERNEL_LOG, SOS_KERNEL_LOG)
+            log = None if found is None else found[1]
         if log is not None:
             sink.write(KERNEL_LOG, log.encode())
             captured.append(KERNEL_LOG)

@@ -5,6 +5,7 @@ arithmetic below checks the generator on the values that differ between eras.
 """
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def test_rhel6_present_based_quarter_half_gaps():
     share = 16896 * 1310720 // lowmem
     assert (z[(0, "Normal")].min, z[(0, "Normal")].low, z[(0, "Normal")].high) == (
         share, share + (share >> 2), share + (share >> 1)) == (10752, 13440, 16128)
-    # ratio forced to 1? no: 256/256/32 as given; protection from present pages
+    # protection from present_pages (2.6.32), ratios 256/256/32
     assert z[(0, "DMA")].protection == (0, 745000 // 256, (745000 + 1310720) // 256, (745000 + 1310720) // 256)
     # THP (RHEL6 backport) counts all populated zones: 3 * 11 * 512 pages = 67584 kB
     assert 3 * 11 * 512 * 4 == 67584
@@ -104,7 +105,6 @@ def test_multi_node_thp_counts_all_zones_before_5_0():
 
 def test_thp_off_uses_sqrt_rule_with_262144_cap():
     _, params, _ = load("5.10")
-    import math
     assert params["default_min_free_kbytes"] == math.isqrt((3976 + 750000 + 2500000) * 4 * 16) == 14431
 
 

@@ -62,11 +62,11 @@ False
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Zone names the kernel prints (zone_names[] in mm/page_alloc.c, 2.6.18 .. 6.18).
 ZONE_NAMES = ("DMA", "DMA32", "Normal", "HighMem", "Movable", "Device")
-_ZONE = r"(DMA32|DMA|Normal|HighMem|Movable|Device)"
+_ZONE = "(" + "|".join(sorted(ZONE_NAMES, key=len, reverse=True)) + ")"  # DMA32 before DMA
 _NUM = r"\d{1,20}"  # %lu; bounded so that int() never meets a 4300-digit string
 
 # Keys of the global summary printk (in pages), every version 2.6.18 .. 6.18 (§5).
@@ -115,7 +115,9 @@ _RESERVE = re.compile(rf"lowmem_reserve\[\]:(?: +-?{_NUM})*")
 _SUMMARY_TOKEN = re.compile(rf"([A-Za-z_]+):({_NUM})")
 
 # Pieces of a line that was wrapped or split into KERN_CONT records, by kind of line.
-_FIELD_TOKEN = re.compile(rf"[a-z_]+(?:\([a-z]+\))?:(?:{_NUM}(?:kB|KB)?)?|{_NUM}(?:kB|KB)|all_unreclaimable\?|yes|no")
+_FIELD_TOKEN = re.compile(
+    rf"[a-z_]+(?:\([a-z]+\))?:(?:{_NUM}(?:kB|KB)?)?|{_NUM}(?:kB|KB)|all_unreclaimable\?|yes|no"
+)
 _BUDDY_TOKEN = re.compile(rf"{_NUM}\*{_NUM}kB|\([A-Z]*\)|=|={_NUM}kB|{_NUM}kB")
 _RESERVE_TOKEN = re.compile(rf"-?{_NUM}")
 _HUGEPAGES_TOKEN = re.compile(rf"hugepages_[a-z]+={_NUM}(?:kB)?")
@@ -128,7 +130,7 @@ _FRAGMENT_TOKENS = {
 }
 # show_node() and "%s: " are separate KERN_CONT records (4.9): "Node 0 " then "DMA: ".
 _BARE_NODE = re.compile(rf"Node ({_NUM})")
-_BARE_BUDDY_HEAD = re.compile(rf"{_ZONE}:")
+_BARE_BUDDY_HEAD = re.compile(rf"(?:Node {_NUM} )?{_ZONE}:")
 _BUDDY_DONE = re.compile(rf"(?:= ?{_NUM}kB|: empty)$")
 
 _FIELD = re.compile(rf"([a-z_]+(?:\([a-z]+\))?):({_NUM})?(kB|KB)?")
@@ -138,7 +140,7 @@ _NODE_LINE = re.compile(rf"Node ({_NUM}) (.*)")
 _BUDDY_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE}: ?(.*)")
 _BUDDY_ENTRY = re.compile(rf"({_NUM})\*({_NUM})kB")
 _LETTERS = re.compile(r"\(([A-Z]*)\)")
-_KB = re.compile(rf"=?({_NUM})kB")
+_KB = re.compile(rf"({_NUM})kB")
 
 # ZoneDump attributes filled from zone-line fields of the same name (kB; "KB" for the
 # highatomic pair, mm/show_mem.c 5.10+). All other kB fields go to ZoneDump.fields.
@@ -157,8 +159,10 @@ _ZONE_ATTRS = {
 }
 _OPEN_KINDS = frozenset(_FRAGMENT_TOKENS)  # kinds whose line may continue on the next lines
 _VALUE_KINDS = frozenset({"summary", "node", "zone", "reserve", "buddy"})
+# First characters of every line kind above (summary keys included, "Active" of 2.6.18).
+_FIRST_CHARS = frozenset("0123456789NDHMlcCFTS") | frozenset(key[0] for key in _SUMMARY_KEYS) | {"A"}
 _MAX_LINE = 4096  # a dump line is < 1 KiB (printk LOG_LINE_MAX); longer input is not one
-_MAX_RECORDS = 65536  # 1024 nodes x 6 zones x 3 lines + summary fits
+_MAX_RECORDS = 65536  # dump lines kept: 1024 nodes x 6 zones x 3 lines + summary fit
 
 
 @dataclass(slots=True)
@@ -220,6 +224,8 @@ def dump_line_kind(text: str) -> str | None:
 
 def _classify(line: str) -> str | None:
     first = line[0]
+    if first not in _FIRST_CHARS:  # most log lines (trace frames, driver messages) end here
+        return None
     if first.isdigit():
         return _count_kind(line)
     if line.startswith("Node "):
@@ -244,7 +250,8 @@ def _classify(line: str) -> str | None:
         if _SWAP_TRAILER.fullmatch(line):
             return "trailer"
         return "summary" if _FREE_PAGES.fullmatch(line) else None
-    if ":" not in line:
+    colon = line.find(":")
+    if colon < 0 or line[:colon].lower() not in _SUMMARY_KEYS:
         return None
     return "summary" if _summary_values(line) else None
 
@@ -311,30 +318,28 @@ class MemDumpBuilder:
     """
 
     def __init__(self) -> None:
-        self._records: list[_Record] = []
+        self._parsed = _Parsed()  # every finished line, parsed once
         self._open: _Record | None = None  # the last line, while more of it may follow
         self._pending_node: int | None = None  # a bare "Node N " KERN_CONT record
         self._active = False  # some dump line was seen
         self._trailer = False
-        self._skipped = 0
+        self._lines = 0
 
     def feed(self, text: str) -> bool:
         """Take one kernel message; True if it is (part of) a dump line."""
         line = text.strip()
-        if not line:
-            return False
-        if len(line) > _MAX_LINE:
+        if not line or len(line) > _MAX_LINE:
             return False
         kind = _classify(line)
         if kind is not None:
             self._start(kind, line)
             return True
-        if self._open is not None and self._continues(line):
+        if self._open is not None and self._continues(self._open, line):
             return True
         if self._active:
             bare_node = _BARE_NODE.fullmatch(line)
             if bare_node is not None:
-                self._open = None
+                self._finish_open()
                 self._pending_node = int(bare_node.group(1))
                 return True
             if _BARE_BUDDY_HEAD.fullmatch(line):
@@ -344,84 +349,115 @@ class MemDumpBuilder:
 
     def _start(self, kind: str, line: str) -> None:
         self._active = True
-        if self._pending_node is not None and kind in ("zone", "buddy", "percpu") and not line.startswith("Node "):
-            line = f"Node {self._pending_node} {line}"
-        self._pending_node = None
-        self._open = None
+        self._finish_open()
+        pending, self._pending_node = self._pending_node, None
+        if pending is not None and kind in ("zone", "buddy", "percpu") and not line.startswith("Node "):
+            line = f"Node {pending} {line}"
         if kind == "trailer":
             self._trailer = True
         if kind not in _VALUE_KINDS and kind not in _OPEN_KINDS:
             return
-        if len(self._records) >= _MAX_RECORDS:
-            self._skipped += 1
+        self._lines += 1
+        if self._lines > _MAX_RECORDS:
+            self._parsed.skipped += 1
             return
         record = _Record(kind, line)
-        if kind in _VALUE_KINDS:
-            self._records.append(record)
         if kind in _OPEN_KINDS and not _closed(record):
             self._open = record
+        elif kind in _VALUE_KINDS:
+            self._parsed.add(record)
 
-    def _continues(self, line: str) -> bool:
-        """Append ``line`` to the open record if it is a piece of it."""
-        record = self._open
-        assert record is not None
+    def _finish_open(self) -> None:
+        if self._open is not None and self._open.kind in _VALUE_KINDS:
+            self._parsed.add(self._open)
+        self._open = None
+
+    def _continues(self, record: _Record, line: str) -> bool:
+        """Append ``line`` to the open ``record`` if it is a piece of it."""
         token = _FRAGMENT_TOKENS[record.kind]
         if not all(token.fullmatch(part) for part in line.split()):
             return False
         if len(record.text) + len(line) >= _MAX_LINE:
-            self._skipped += 1
-            self._open = None
+            self._parsed.skipped += 1
+            self._finish_open()
             return False
         record.text = f"{record.text} {line}"
         if _closed(record):
-            self._open = None
+            self._finish_open()
         return True
 
     def result(self) -> MemDump:
-        """The dump as parsed so far (the builder may be fed further afterwards)."""
-        zones: list[ZoneDump] = []
-        summary: dict[str, int] = {}
-        nodes: dict[int, dict[str, int]] = {}
-        skipped = self._skipped
-        last_zone: ZoneDump | None = None  # the zone line just before, for lowmem_reserve[]
-        for record in self._records:
-            previous, last_zone = last_zone, None
-            if record.kind == "summary":
-                values = _summary_values(record.text)
-                if values is not None:
-                    summary.update(values)
-                elif not _FREE_PAGES.fullmatch(record.text):
-                    skipped += 1
-            elif record.kind == "node":
-                parsed = _parse_node(record.text)
-                if parsed is None:
-                    skipped += 1
-                else:
-                    nodes[parsed[0]] = parsed[1]
-            elif record.kind == "zone":
-                last_zone = _parse_zone(record.text)
-                if last_zone is None:
-                    skipped += 1
-                else:
-                    zones.append(last_zone)
-            elif record.kind == "reserve":
-                reserve = _parse_reserve(record.text)
-                if reserve is None or previous is None:
-                    skipped += 1
-                else:
-                    previous.lowmem_reserve = reserve
-            elif not _attach_buddy(record.text, zones):
-                skipped += 1
+        """The dump as parsed so far: a fresh copy, the builder may be fed further afterwards."""
+        parsed = self._parsed.copy()
+        if self._open is not None and self._open.kind in _VALUE_KINDS:
+            parsed.add(self._open)  # a line that may still continue, parsed as it stands
+        zones = parsed.zones
         page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
-        complete = self._trailer or (bool(zones) and all(z.buddy_total_kb is not None for z in zones))
+        from_zone_lines = [zone for zone in zones if zone.free_kb is not None]  # buddy-only: cut excerpt
+        all_buddy = bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
         return MemDump(
             zones=zones,
-            summary=summary,
-            nodes=nodes,
+            summary=parsed.summary,
+            nodes=parsed.nodes,
             page_kb=min(page_sizes) if page_sizes else None,
-            complete=complete,
-            skipped=skipped,
+            complete=self._trailer or all_buddy,
+            skipped=parsed.skipped,
         )
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """The values of the finished dump lines, in the shape of :class:`MemDump`."""
+
+    zones: list[ZoneDump] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+    nodes: dict[int, dict[str, int]] = field(default_factory=dict)
+    skipped: int = 0
+    reserve_for: int | None = None  # index of the zone whose line came just before
+
+    def add(self, record: _Record) -> None:
+        previous, self.reserve_for = self.reserve_for, None
+        if record.kind == "summary":  # "Free pages: ..." (2.6.18, in kB) has no page counts
+            self.summary.update(_summary_values(record.text) or {})
+        elif record.kind == "node":
+            node = _parse_node(record.text)
+            if node is None:
+                self.skipped += 1
+            else:
+                self.nodes[node[0]] = node[1]
+        elif record.kind == "zone":
+            zone = _parse_zone(record.text)
+            if zone is None:
+                self.skipped += 1
+            else:
+                self.reserve_for = len(self.zones)
+                self.zones.append(zone)
+        elif record.kind == "reserve":
+            reserve = _parse_reserve(record.text)
+            if reserve is None or previous is None:
+                self.skipped += 1
+            else:
+                self.zones[previous].lowmem_reserve = reserve
+        elif not _attach_buddy(record.text, self.zones):
+            self.skipped += 1
+
+    def copy(self) -> _Parsed:
+        return _Parsed(
+            zones=[_copy_zone(zone) for zone in self.zones],
+            summary=dict(self.summary),
+            nodes={node: dict(values) for node, values in self.nodes.items()},
+            skipped=self.skipped,
+            reserve_for=self.reserve_for,
+        )
+
+
+def _copy_zone(zone: ZoneDump) -> ZoneDump:
+    return replace(
+        zone,
+        lowmem_reserve=None if zone.lowmem_reserve is None else list(zone.lowmem_reserve),
+        buddy=None if zone.buddy is None else list(zone.buddy),
+        fields=dict(zone.fields),
+    )
 
 
 def _closed(record: _Record) -> bool:
@@ -498,31 +534,26 @@ def _parse_buddy(text: str) -> tuple[int | None, str, list[tuple[int, int, str]]
     if match is None:
         return None
     node = None if match.group(1) is None else int(match.group(1))
-    body = match.group(3).split()
-    if body == ["empty"]:
+    orders, equals, total_text = match.group(3).partition("=")
+    if not equals and orders.strip() == "empty":
         return node, match.group(2), [], 0
-    entries: list[tuple[int, int, str]] = []
     total: int | None = None
-    after_equals = False
-    for token in body:
+    if total_text.strip():  # "= %lukB"; a line cut right after "=" has no total
+        kb = _KB.fullmatch(total_text.strip())
+        if kb is None:
+            return None
+        total = int(kb.group(1))
+    entries: list[tuple[int, int, str]] = []
+    for token in orders.split():
         entry = _BUDDY_ENTRY.fullmatch(token)
-        letters = _LETTERS.fullmatch(token)
-        if total is not None:
-            return None
-        if entry is not None and not after_equals:
+        if entry is not None:
             entries.append((int(entry.group(1)), int(entry.group(2)), ""))
-        elif letters is not None and entries and not entries[-1][2] and not after_equals:
-            count, block_kb, _ = entries[-1]
-            entries[-1] = (count, block_kb, letters.group(1))
-        elif token == "=" and not after_equals:
-            after_equals = True
-        elif token.startswith("=") or after_equals:
-            kb = _KB.fullmatch(token)
-            if kb is None:
-                return None
-            total = int(kb.group(1))
-        else:
+            continue
+        letters = _LETTERS.fullmatch(token)
+        if letters is None or not entries or entries[-1][2]:
             return None
+        count, block_kb, _ = entries[-1]
+        entries[-1] = (count, block_kb, letters.group(1))
     if not entries or any(block != entries[0][1] << order for order, (_, block, _) in enumerate(entries)):
         return None
     return node, match.group(2), entries, total

@@ -142,7 +142,7 @@ _RULES = (
     _Rule("thp-compaction", True, _names(
         r"(?:khugepaged\w*|collapse_huge_page|hpage_collapse_\w+|collapse_file|compact\w*|kcompactd\w*"
         r"|do_huge_pmd\w*|do_huge_pud\w*|alloc_hugepage_vma|vma_alloc_anon_folio_pmd"
-        r"|huge_pmd_\w+|migrate_pages\w*|alloc_migration_target)$")),
+        r"|huge_pmd_\w+)$")),
     _Rule("nvme", True, _names(r"nvmet?_\w+$"),
           frozenset({"nvme", "nvme_core", "nvme_tcp", "nvme_rdma", "nvme_fc", "nvme_fabrics",
                      "nvmet", "nvmet_tcp"})),
@@ -156,7 +156,7 @@ _RULES = (
     _Rule("btrfs", True, _names(r"btrfs_\w+$"), frozenset({"btrfs"})),
     _Rule("zfs", True, _names(
         r"(?:zio_\w+|spl_\w+|splat_\w+|kmem_alloc_debug|arc_\w+|l2arc_\w+|dbuf_\w+|dmu_\w+"
-        r"|zfs_\w+|zpl_\w+|vdev_\w+|txg_\w+|zil_\w+|zvol_\w+|taskq_\w+|sa_\w+|abd_\w+)$"),
+        r"|zfs_\w+|zpl_\w+|vdev_\w+|txg_\w+|zil_\w+|zvol_\w+|taskq_\w+|abd_\w+)$"),
           frozenset({"zfs", "spl", "splat", "zcommon", "znvpair", "zavl", "zunicode", "icp",
                      "zzstd", "zlua"})),
     _Rule("nfs", True, _names(
@@ -205,9 +205,12 @@ _LABEL = {
 }
 _SLAB_REFILL = re.compile(r"(?:allocate_slab|new_slab\w*|alloc_slab_page|kmem_getpages|cache_grow\w*"
                           r"|cache_alloc_refill|fallback_alloc|_*slab_alloc\w*)$", re.ASCII)
-_BOOT = re.compile(r"(?:start_kernel|x86_64_start_\w+|kernel_init\w*|rest_init|mm_core_init|mm_init)$",
+_BOOT = re.compile(r"(?:start_kernel|x86_64_start_\w+|kernel_init\w*|rest_init|mm_core_init)$",
                    re.ASCII)
 _WORKQUEUE = re.compile(r"process_one_work$", re.ASCII)
+_RECLAIM = re.compile(r"(?:try_to_free_pages|do_try_to_free_pages|shrink_node\w*|balance_pgdat|kswapd)$", re.ASCII)
+_FAULT = re.compile(r"(?:handle_mm_fault|do_page_fault|do_user_addr_fault|exc_page_fault|do_mem_abort"
+                    r"|do_DataAbort)$", re.ASCII)
 _SYSCALL = re.compile(r"(?:system_call\w*|entry_SYSCALL\w*|do_syscall_\w+|el0_svc\w*|ret_fast_syscall"
                       r"|vector_swi|sys_\w+|SyS_\w+|x64_sys_\w+|ia32_sys_\w+|se_sys_\w+|ksys_\w+)$",
                       re.ASCII)
@@ -222,8 +225,14 @@ class Origin:
     detail: str
 
 
+KSYM_NAME_LEN = 512   # longest kernel symbol (include/linux/kallsyms.h, 6.1+; 128 before)
+
+
 def _key(frame: Frame) -> str:
-    """The base name without leading underscores: ``____i915_gem_x`` -> ``i915_gem_x``."""
+    """The base name without leading underscores (``____i915_gem_x`` -> ``i915_gem_x``); longer
+    than any kernel symbol means not a symbol, and matches nothing."""
+    if len(frame.base) > KSYM_NAME_LEN:
+        return "0x"
     return frame.base.lstrip("_") or frame.base
 
 
@@ -290,21 +299,19 @@ def _name(frame: Frame) -> str:
 
 
 def _where(frames: Sequence[Frame], start: int) -> str | None:
-    """Where the allocating code ran, judged from the frames at and below ``start``."""
-    below = frames[start:]
-    keys = [_key(f) for f in below]
-    if any(_SOFTIRQ.match(k) for k in keys):
-        return "softirq"
-    if frames[start].context == "irq" or any(_INTERRUPT_ENTRY.match(k) for k in keys):
-        return "interrupt"
+    """Where the allocating code ran, judged from the frames at and below ``start`` (only the
+    reliable ones, unless the deciding frame itself is unreliable)."""
+    keys = [_key(f) for f in frames[start:] if frames[start].unreliable or not f.unreliable]
+    checks = ((_SOFTIRQ, "softirq"), (_INTERRUPT_ENTRY, "interrupt"), (_BOOT, "boot"),
+              (_RECLAIM, "direct reclaim"), (_FAULT, "page fault"), (_WORKQUEUE, "workqueue"),
+              (_SYSCALL, "system call"))
     if frames[start].context == "nmi":
         return "NMI"
-    if any(_BOOT.match(k) for k in keys):
-        return "boot"
-    if any(_WORKQUEUE.match(k) for k in keys):
-        return "workqueue"
-    if any(_SYSCALL.match(k) for k in keys):
-        return "system call"
+    for pattern, words in checks:
+        if any(pattern.match(k) for k in keys):
+            return words
+    if frames[start].context == "irq":
+        return "interrupt"
     return None
 
 
@@ -325,7 +332,7 @@ def _mentions(section: list[tuple[int, Frame]], decided_at: int, category: str) 
             continue
         rule = _rule_for(frame)
         if rule is not None and rule.category != category and rule.category not in seen and (
-                rule.specific or rule.category in ("bonding", "driver-init")):
+                rule.specific or rule.category == "driver-init"):
             seen.add(rule.category)
             notes.append(f"for {_LABEL[rule.category]} ({_name(frame)})")
         elif _is_nic(frame) and "nic" not in seen and category != "network-receive":
@@ -335,14 +342,24 @@ def _mentions(section: list[tuple[int, Frame]], decided_at: int, category: str) 
 
 
 def _specific_words(frame: Frame, category: str, section: list[tuple[int, Frame]], at: int) -> str:
+    below = [f for i, f in section if i > at]
     if category == "network-receive":
         if _is_nic(frame) and _REFILL.match(_key(frame)):
             driver = frame.module or frame.base.split("_")[0]
             return f"{driver} refilling its RX ring ({frame.function})"
-        driver_frame = next((f for i, f in section if i > at and _is_nic(f)), None)
+        driver_frame = next((f for f in below if _is_nic(f)), None)
         if driver_frame is not None and not _is_nic(frame):
             driver = driver_frame.module or driver_frame.base.split("_")[0]
             return f"{_name(frame)}, under {driver} ({driver_frame.function})"
+    if category == "block" and frame.module not in _STORAGE_MODULES:
+        driver_frame = next((f for f in below if f.module in _STORAGE_MODULES), None)
+        if driver_frame is not None:
+            return f"{_name(frame)}, under storage driver {driver_frame.module} ({driver_frame.function})"
+    if category in ("vmalloc", "page-cache"):
+        caller = next((f for f in below if _rule_for(f) is None and not _ALLOCATOR.match(_key(f))
+                       and not _key(f).startswith("0x")), None)
+        if caller is not None:
+            return f"{_name(frame)}, called from {_name(caller)}"
     return _name(frame)
 
 
@@ -402,8 +419,10 @@ def _detail(frames: Sequence[Frame], section: list[tuple[int, Frame]], index: in
         return f"{label}: first caller outside the allocator is {_name(frame)}"
     words = _specific_words(frame, category, section, index)
     notes = _mentions(section, index, category)
-    bonding = [f for i, f in section if i != index and _rule_for(f) is not None
-               and _rule_for(f).category == "bonding"]  # type: ignore[union-attr]
-    if bonding and category != "bonding" and not any(n.startswith("for bonding") for n in notes):
-        notes.append(f"bonding in the path: {_name(bonding[0])}")
+    first = _first_caller(section)
+    if first is not None and first[0] < index and category in ("block", "page-cache", "driver-init", "bonding"):
+        notes.insert(0, f"allocation made in {_name(first[1])}")
+    bonding = next((f for _, f in section if _key(f).startswith("bond_") or f.module == "bonding"), None)
+    if bonding is not None and category != "bonding":
+        notes.append(f"bonding in the path: {_name(bonding)}")
     return f"{label}: {words}" + "".join(f"; {n}" for n in notes)

@@ -12,6 +12,12 @@ needle; without it each needle is searched with ``bytes.find`` (correct, slower)
 """
 from __future__ import annotations
 
+import mmap
+from typing import Union
+
+Buffer = Union[bytes, mmap.mmap]
+WINDOW = 8 << 20  # bytes handed to the matcher at once (matches across windows are caught by overlap)
+
 # Every message minfree reports contains one of these.  Kept few and long: the cost of the
 # fallback search grows with their number, and longer needles skip faster.
 NEEDLES: tuple[bytes, ...] = (
@@ -26,6 +32,13 @@ NEEDLES: tuple[bytes, ...] = (
     b"callbacks suppressed",    # warn_alloc: N callbacks suppressed
     b"Linux version",           # boot banner: the kernel release of what follows
 )
+
+
+def release_pages(block: Buffer, start: int, length: int) -> None:
+    """Drop a scanned window of a mapped file from our resident set (it stays in the page
+    cache): a gigabyte scanned leaves the process as small as it started."""
+    if isinstance(block, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED") and start % mmap.PAGESIZE == 0:
+        block.madvise(mmap.MADV_DONTNEED, start, min(length, len(block) - start))
 
 
 def _hyperscan_database(needles: tuple[bytes, ...]):
@@ -58,21 +71,30 @@ class Prefilter:
     def engine(self) -> str:
         return "hyperscan" if self._database is not None else "bytes.find"
 
-    def line_starts(self, block: bytes, end: int) -> list[int]:
-        """Sorted, unique offsets of the starts of matching lines within ``block[:end]``."""
+    def line_starts(self, block: Buffer, end: int) -> list[int]:
+        """Sorted, unique offsets of the starts of matching lines within ``block[:end]``.
+
+        ``block`` is ``bytes`` or an ``mmap`` of a whole file.
+        """
         hits = self._hits(block, end)
         starts = {block.rfind(b"\n", 0, pos) + 1 for pos in hits}
         return sorted(starts)
 
-    def _hits(self, block: bytes, end: int) -> list[int]:
+    def _hits(self, block: Buffer, end: int) -> list[int]:
         if self._database is not None:
             found: list[int] = []
+            view = memoryview(block)
+            overlap = max(len(n) for n in self.needles) - 1
+            for window in range(0, end, WINDOW):
+                stop_at = min(end, window + WINDOW + overlap)
 
-            def on_match(_id: int, _start: int, stop: int, _flags: int, _ctx: object) -> None:
-                if stop <= end:
-                    found.append(stop - 1)
+                def on_match(_id: int, _start: int, stop: int, _flags: int, _ctx: object,
+                             base: int = window) -> None:
+                    found.append(base + stop - 1)
 
-            self._database.scan(block, match_event_handler=on_match)
+                self._database.scan(view[window:stop_at], match_event_handler=on_match)
+                release_pages(block, window, WINDOW)
+            view.release()
             return found
         found = []
         for needle in self.needles:

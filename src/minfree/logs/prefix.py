@@ -95,16 +95,17 @@ _TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}) )?(?:(kernel)|([\w.@/-]{1,255})\[\d{1,10
 _STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
 _STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
 # BSD syslog / journalctl short(-precise) timestamp, day space- or zero-padded.
-_BSD_TIME = re.compile(
-    r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})?) "
-)
-# ISO 8601 stamps: rsyslog RFC3339 ("." fraction), journalctl short-iso ("+0200"),
-# dmesg --time-format iso ("," fraction, no host/tag follows).
-_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:([.,])\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) ")
+_BSD_TIME_P = r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})?) "
+# ISO 8601 syslog stamps: rsyslog RFC3339 ("." fraction), journalctl short-iso ("+0200").
+_ISO_TIME_P = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) "
 # "[host ]tag[pid]: " after a syslog timestamp. Host and tag exclude ":" so that
 # "kernel: Node 0 DMA: ..." is tag "kernel", not host "kernel:".
-_SYSLOG_TAG = re.compile(r"(?:([^\s:\[\]]{1,255}) )?([^\s:\[\]]{1,255})(?:\[\d{0,10}\])?:(?: |$)")
-_HOST_ONLY = re.compile(r"([^\s:\[\]]{1,255}) ")
+_SYSLOG_TAG_P = r"(?:([^\s:\[\]]{1,255}) )?([^\s:\[\]]{1,255})(?:\[\d{0,10}\])?:(?: |$)"
+_BSD_LINE = re.compile(_BSD_TIME_P + _SYSLOG_TAG_P)
+_ISO_LINE = re.compile(_ISO_TIME_P + _SYSLOG_TAG_P)
+_SYSLOG_TIME_HOST = re.compile(r"(?:" + _BSD_TIME_P + "|" + _ISO_TIME_P + r")(?:([^\s:\[\]]{1,255}) )?")
+# dmesg --time-format iso: "," before the microseconds, the kernel text follows.
+_DMESG_ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}(?:Z|[+-]\d\d:?\d\d)) ")
 # RFC 5424 after "<PRI>": VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD.
 _RFC5424 = re.compile(r"1 (\S{1,64}) (\S{1,255}) (\S{1,48}) (\S{1,128}) (\S{1,32}) (?:-|(?:\[[^\]]*\])+) ?")
 # /dev/kmsg: "%u,%llu,%llu,%c%s;" = prefix, seq, usec, flag, optional ",caller=T12"
@@ -126,6 +127,7 @@ _RSYSLOG_REPEATED = re.compile(r"message repeated (\d{1,10}) times: \[")
 _EXPORT_FIELD = re.compile(r"([A-Z_][A-Z0-9_]{0,63})(=?)")
 _EXPORT_RECORD_START = ("__CURSOR=", "__REALTIME_TIMESTAMP=", "__MONOTONIC_TIMESTAMP=", "__SEQNUM=")
 _KMSG_DICT = re.compile(r" [A-Z_][A-Z0-9_]{0,63}=")
+_SYSLOG_SPECIAL = frozenset("ml")  # "message repeated ...", "last message repeated ..."
 _MONTHS = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
 
 
@@ -227,7 +229,7 @@ class LineNormalizer:
         if "0" <= first <= "9":
             return self._numeric(line)
         if line[:3] in _MONTHS:
-            return self._bsd(line, None)
+            return self._syslog(line, None) or [LogLine(line)]
         if first == "l":
             repeated = _LAST_REPEATED.match(line)
             if repeated:
@@ -270,18 +272,16 @@ class LineNormalizer:
         if pri > 191 or _CODE_BYTES.match(rest):  # facility 0..23; "<41> 5f 5d c3" is Code:
             return [LogLine(line)]
         level = pri & 7
-        if rest[:3] in _MONTHS:
-            return self._bsd(rest, level)
+        if rest[:3] in _MONTHS or rest[:1].isdigit():
+            syslog = self._syslog(rest, level)
+            if syslog is not None:
+                return syslog
         if rest[:2] == "1 ":
             rfc5424 = _RFC5424.match(rest)
             if rfc5424:
                 time, host, app = rfc5424.group(1, 2, 3)
                 msg = rest[rfc5424.end() :].removeprefix("\ufeff")
                 return self._syslog_message(msg, _nil(host), time, level, _nil(app))
-        if rest[:1].isdigit():
-            iso = _ISO_TIME.match(rest)
-            if iso:
-                return self._iso(rest, iso, level)
         return self._stamped(rest, level)
 
     def _numeric(self, line: str) -> list[LogLine]:
@@ -289,10 +289,7 @@ class LineNormalizer:
         kmsg = _KMSG.match(line)
         if kmsg:
             return self._kmsg_record(line, kmsg)
-        iso = _ISO_TIME.match(line)
-        if iso:
-            return self._iso(line, iso, None)
-        return [LogLine(line)]
+        return self._syslog(line, None) or [LogLine(line)]
 
     def _kmsg_record(self, line: str, match: re.Match[str]) -> list[LogLine]:
         self._kmsg = True
@@ -317,39 +314,33 @@ class LineNormalizer:
 
     # ---- syslog ---------------------------------------------------------------------
 
-    def _bsd(self, line: str, level: int | None) -> list[LogLine]:
-        match = _BSD_TIME.match(line)
-        if match is None:
-            return [LogLine(line, level=level)]
-        return self._syslog_header(line, match.end(), match.group(1), level)
+    def _syslog(self, line: str, level: int | None) -> list[LogLine] | None:
+        """A syslog/journal line (BSD or ISO time, ``[host ]tag[pid]: msg``) or dmesg iso.
 
-    def _iso(self, line: str, match: re.Match[str], level: int | None) -> list[LogLine]:
-        time = match.group(1)
-        if match.group(2) == ",":  # dmesg --time-format iso: the kernel text follows
-            rest = line[match.end() :]
-            caller = _BRACKET.match(rest) if rest[:1] == "[" else None
-            if caller and caller.group(3):
-                return [LogLine(rest[caller.end() :], None, time, None, caller.group(3), level)]
-            return [LogLine(rest, None, time, None, None, level)]
-        return self._syslog_header(line, match.end(), time, level)
-
-    def _syslog_header(self, line: str, start: int, time: str, level: int | None) -> list[LogLine]:
-        """``[host ]tag[pid]: msg`` after a syslog timestamp; sysklogd repeat lines."""
-        rest = line[start:]
-        tagged = _SYSLOG_TAG.match(rest)
-        if tagged:
-            host, tag = tagged.group(1, 2)
-            msg = rest[tagged.end() :]
+        None when ``line`` starts with no such timestamp.
+        """
+        match = (_BSD_LINE if line[0] > "9" else _ISO_LINE).match(line)
+        if match:
+            time, host, tag = match.groups()
+            msg = line[match.end() :]
             out = self._syslog_message(msg, host, time, level, tag)
-            if out and not out[0].repeat:
-                self._indent = len(line) - len(msg)
+            if len(out) == 1 and not out[0].repeat:
+                self._indent = len(line) - len(out[0].text)
                 self._indent_ctx = out[0]
             return out
-        hosted = _HOST_ONLY.match(rest)
-        if hosted is None:
-            return [LogLine(rest, None, time, None, None, level)]
-        host = hosted.group(1)
-        msg = rest[hosted.end() :]
+        dmesg_iso = _DMESG_ISO.match(line)
+        if dmesg_iso:
+            rest = line[dmesg_iso.end() :]
+            caller = _BRACKET.match(rest) if rest[:1] == "[" else None
+            if caller and caller.group(3):
+                return [LogLine(rest[caller.end() :], None, dmesg_iso.group(1), None, caller.group(3), level)]
+            return [LogLine(rest, None, dmesg_iso.group(1), None, None, level)]
+        untagged = _SYSLOG_TIME_HOST.match(line)
+        if untagged is None:
+            return None
+        bsd_time, iso_time, host = untagged.groups()
+        time = bsd_time or iso_time
+        msg = line[untagged.end() :]
         repeated = _LAST_REPEATED.match(msg)
         if repeated:
             return [self._repeat_of_last(int(repeated.group(1)), host, time, level)]
@@ -359,13 +350,31 @@ class LineNormalizer:
         self, msg: str, host: str | None, time: str, level: int | None, tag: str | None
     ) -> list[LogLine]:
         """The message part of a syslog line: rsyslog escapes, repeats, inner dmesg stamp."""
+        first_char = msg[:1]
+        if first_char not in _SYSLOG_SPECIAL and "#01" not in msg:  # fast path: one kernel line
+            if first_char == "[":
+                stamp = _BRACKET.match(msg)
+                if stamp and not stamp.group(2):
+                    mono_text, _, caller1, caller2 = stamp.groups()
+                    return [
+                        LogLine(
+                            msg[stamp.end() :],
+                            host,
+                            time,
+                            float(mono_text) if mono_text else None,
+                            caller1 or caller2,
+                            level,
+                            tag,
+                        )
+                    ]
+            return [LogLine(msg, host, time, None, None, level, tag)]
         repeat = 0
-        if msg[:1] == "m":
+        if first_char == "m":
             repeated = _RSYSLOG_REPEATED.match(msg)
             if repeated and msg.endswith("]"):
                 repeat = int(repeated.group(1))
                 msg = msg[repeated.end() : -1].removeprefix(" ")
-        elif msg[:1] == "l":
+        elif first_char == "l":
             last = _LAST_REPEATED.match(msg)
             if last:
                 return [self._repeat_of_last(int(last.group(1)), host, time, level)]

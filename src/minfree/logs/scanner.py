@@ -10,15 +10,19 @@ Memory stays flat (one block plus a short carry); line numbers are exact.
 >>> found = []
 >>> s = LogScanner("demo", found.append)
 >>> s.scan(io.BytesIO(b"[1.000000] hello\\n[2.000000] asd: page allocation failure. order:1, mode:0x20\\n"))
->>> [(e.process, e.line) for e in found], s.lines
-([('asd', 2)], 2)
+>>> [(e.process, e.line) for e in found], s.bytes
+([('asd', 2)], 77)
 """
 from __future__ import annotations
 
+import mmap
+import os
+import stat
 from typing import BinaryIO, Callable
 
 from minfree.logs.events import Assembler, Event
 from minfree.logs.joiner import Joiner
+from minfree.logs.newlines import Buffer, count_newlines
 from minfree.logs.prefilter import Prefilter
 from minfree.logs.prefix import LineNormalizer
 
@@ -35,7 +39,7 @@ class LogScanner:
         self.normalizer = LineNormalizer()
         self.joiner = Joiner()
         self.prefilter = prefilter or Prefilter()
-        self.lines = 0
+        self.bytes = 0
         self.oversized = 0
 
     @property
@@ -43,6 +47,16 @@ class LogScanner:
         return self.normalizer.malformed + self.oversized + self.assembler.dump_skipped
 
     def scan(self, stream: BinaryIO) -> None:
+        mapped = _map(stream)
+        if mapped is None:
+            self._scan_stream(stream)
+            return
+        with mapped:
+            self.bytes = len(mapped)
+            self._scan_block(mapped, len(mapped), 0, 1, False)
+            self._break()
+
+    def _scan_stream(self, stream: BinaryIO) -> None:
         carry = b""
         carry_fed = 0          # bytes of carry already fed (lookback may not re-feed them)
         base_line = 1          # line number of the first byte of the current block
@@ -51,6 +65,7 @@ class LogScanner:
         while True:
             chunk = stream.read(BLOCK)
             eof = not chunk
+            self.bytes += len(chunk)
             if dropping and not eof:
                 newline = chunk.find(b"\n")
                 if newline == -1:
@@ -64,9 +79,9 @@ class LogScanner:
             busy = self._busy
             keep_from = _lines_back(data, end, LOOKBACK, floor=0)
             if keep_from >= position:
-                base_line = line_at + data.count(b"\n", position, keep_from)
+                base_line = line_at + count_newlines(data, position, keep_from)
             else:
-                base_line = line_at - data.count(b"\n", keep_from, position)
+                base_line = line_at - count_newlines(data, keep_from, position)
             carry = data[keep_from:end] if oversized else data[keep_from:]
             carry_fed = max(0, position - keep_from)
             if oversized:
@@ -75,7 +90,6 @@ class LogScanner:
                 busy, dropping = False, True
             if eof:
                 break
-        self.lines = base_line - 1 + carry.count(b"\n") + (1 if carry and not carry.endswith(b"\n") else 0)
         self._break()
 
     # -- internals -------------------------------------------------------------------------
@@ -89,9 +103,9 @@ class LogScanner:
             self.assembler.feed(line, lineno)
         self.assembler.discontinuity()
 
-    def _scan_block(self, data: bytes, end: int, fed: int, base_line: int, busy: bool) -> tuple[int, int]:
+    def _scan_block(self, data: Buffer, end: int, fed: int, base_line: int, busy: bool) -> tuple[int, int]:
         """Feed every region of ``data[:end]``; returns (offset reached, its line number)."""
-        position, line_at = fed, base_line + data.count(b"\n", 0, fed)
+        position, line_at = fed, base_line + count_newlines(data, 0, fed)
         if busy:
             position, line_at = self._feed(data, position, end, position, line_at)
         for start in self.prefilter.line_starts(data, end):
@@ -99,7 +113,7 @@ class LogScanner:
                 continue
             region = max(position, _lines_back(data, start, LOOKBACK, floor=position))
             if region > position:
-                line_at += data.count(b"\n", position, region)
+                line_at += count_newlines(data, position, region)
                 self._break()
             position, line_at = self._feed(data, region, end, start, line_at)
         return position, line_at
@@ -127,7 +141,22 @@ class LogScanner:
         return position, line_at
 
 
-def _lines_back(data: bytes, offset: int, count: int, floor: int) -> int:
+def _map(stream: BinaryIO) -> mmap.mmap | None:
+    """A read-only map of a regular file behind ``stream``, or None (pipes, decompressors)."""
+    try:
+        descriptor = stream.fileno()
+        info = os.fstat(descriptor)
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size == 0 or stream.tell() != 0:
+        return None
+    try:
+        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
+def _lines_back(data: Buffer, offset: int, count: int, floor: int) -> int:
     """Offset of the start of the line ``count`` lines before the one starting at ``offset``."""
     position = offset
     for _ in range(count):

@@ -106,8 +106,9 @@ _REGISTER = (r"RIP|EIP|RSP|ESP|RAX|EAX|RBX|EBX|RCX|ECX|RDX|EDX|RSI|ESI|RDI|EDI|R
              r"NIP|MSR|GPR\d\d|CTR|XER|CFAR|DAR|DSISR|SOFTE|TRAP|CR|IRQMASK|REGS|"
              r"PC|PR|SR|SP|GPR|A\d{1,2}|LBEG|LEND|LCOUNT|SAR")
 # "RIP: 0010:tcp_rcv_space_adjust+0x56/0x1c0", "RAX: 0000000000000002 RBX: ...", ARM32
-# "r6:c06a3c04 r5:00000000", arm64 "x29: ffff8000...", "Code: 06 00 00 bf ..." (match()).
-_REGS = re.compile(rf"(?:{_REGISTER})\s*:\s*[\[<(0-9a-fA-Fx]|Code: |Flags: |Control: |Table: |"
+# "r6:c06a3c04 r5:00000000", arm64 "pc : __alloc_pages+0x1a4/0x1070", "x29: ffff8000...",
+# "Code: 06 00 00 bf ..." (match()).
+_REGS = re.compile(rf"(?:{_REGISTER})\s*:\s*[\[<(\w]|Code: |Flags: |Control: |Table: |"
                    rf"Process \S+ \(pid: |Modules linked in:", re.ASCII)
 # The wrapped rest of a "Code:" line: bytes, the faulting one in <..> or (..).
 _CODE_BYTES = re.compile(r"(?:[<(]?[0-9a-fA-F]{2,4}[>)]?\s+){5,}[<(]?[0-9a-fA-F]{2,4}[>)]?", re.ASCII)

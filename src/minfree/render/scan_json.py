@@ -1,7 +1,7 @@
 """The `minfree scan --json` document (schema in the README, "scan JSON").
 
 ``{"events": [...], "related": {...}, "related_by_host": {...}, "skipped_lines": N,
-"lines": N, "inputs": [...], "errors": [...]}``
+"bytes_read": N, "inputs": [...], "errors": [...]}``
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def report_to_json(report: ScanReport) -> dict[str, Any]:
         "related": dict(report.related),
         "related_by_host": {host: dict(c) for host, c in report.related_by_host.items()},
         "skipped_lines": report.skipped_lines,
-        "lines": report.lines,
+        "bytes_read": report.bytes_read,
         "inputs": report.inputs,
         "errors": report.errors,
     }

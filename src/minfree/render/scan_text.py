@@ -26,7 +26,7 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
     events = report.events
     total = sum(e.occurrences for e in events)
     where = ", ".join(report.inputs) if len(report.inputs) <= 3 else f"{len(report.inputs)} inputs"
-    console.print(f"[bold]minfree scan[/]: {report.lines:,} lines read from {where}")
+    console.print(f"[bold]minfree scan[/]: {_size(report.bytes_read)} read from {where}")
     if not events:
         console.print("[green]No page allocation failure reports found.[/]")
     else:
@@ -142,3 +142,11 @@ def _advice(e: ExplainedEvent) -> str:
                      "(`echo 1 > /proc/sys/vm/compact_memory`) helps at once; a larger reserve "
                      "and vm.watermark_scale_factor keep blocks free")
     return "; ".join(parts) + "."
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:,} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} GiB"
