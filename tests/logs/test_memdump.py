@@ -484,3 +484,41 @@ def test_truncated_buddy_line_is_incomplete() -> None:
     dump = builder.result()
     assert dump.zones[0].buddy == [(4, 4, "U"), (0, 8, "")]
     assert dump.zones[0].buddy_total_kb is None and not dump.complete and dump.skipped == 0
+
+
+def test_result_is_a_copy_and_feeding_may_go_on() -> None:
+    lines = corpus_lines("010")
+    builder = MemDumpBuilder()
+    snapshots = []
+    for line in lines:
+        if builder.feed(line):
+            snapshots.append(builder.result())
+    final = builder.result()
+    assert final == feed_all(lines)[0]
+    # the dump grows line by line; an earlier result is not changed by later lines
+    first_zone = next(s for s in snapshots if s.zones)
+    assert first_zone.zones[0].buddy is None and final.zones[0].buddy is not None
+    first_zone.zones[0].fields.clear()
+    first_zone.summary.clear()
+    assert builder.result() == final
+
+
+def test_complete_after_the_last_buddy_line() -> None:
+    lines = corpus_lines("006")
+    builder = MemDumpBuilder()
+    became_complete = None
+    for number, line in enumerate(lines, 1):
+        builder.feed(line)
+        if became_complete is None and builder.result().complete:
+            became_complete = number
+    # "0*1024kB 0*2048kB 0*4096kB = 20716kB" (line 85) ends the last zone's buddy line
+    assert lines[became_complete - 1] == "0*1024kB 0*2048kB 0*4096kB = 20716kB"
+
+
+def test_buddy_lines_alone_do_not_make_a_dump_complete() -> None:
+    builder = MemDumpBuilder()
+    builder.feed("Node 0 DMA: 1*4kB (U) 0*8kB = 4kB")  # the excerpt starts here
+    assert not builder.result().complete
+    builder.feed("Node 0 DMA32: 0*4kB 1*8kB (M) = 8kB")
+    builder.feed("0 pages hwpoisoned")
+    assert builder.result().complete

@@ -113,7 +113,7 @@ _WIRELESS_MODULES = frozenset({
 class _Rule:
     category: str
     specific: bool               # a specific requester beats a generic path further up
-    names: re.Pattern[str] | None
+    names: re.Pattern[str]
     modules: frozenset[str] = frozenset()
 
 
@@ -236,27 +236,28 @@ def _key(frame: Frame) -> str:
     return frame.base.lstrip("_") or frame.base
 
 
+_NETWORK_RECEIVE = next(r for r in _RULES if r.category == "network-receive")
+
+
 def _is_nic(frame: Frame) -> bool:
     return frame.module in _NIC_MODULES or (frame.module is None and _NIC_FUNCTION.match(_key(frame)) is not None)
 
 
 def _rule_for(frame: Frame) -> _Rule | None:
-    """The rule a frame matches, if any; NIC driver frames count as network receive when
-    they name the receive path (poll, rx, refill...), as a generic fallback otherwise."""
+    """The rule a frame matches, if any; a NIC driver's frame counts as network receive when
+    its name is on the receive path (poll, rx, refill...), else it decides nothing."""
     key = _key(frame)
     if key.startswith("0x") or _ALLOCATOR.match(key):
         return None
     for rule in _RULES:
         if frame.module is not None and frame.module in rule.modules:
             return rule
-        if rule.names is not None and rule.names.match(key):
+        if rule.names.match(key):
             return rule
     if _is_nic(frame) and _RX_ACTION.match(key):
         return _NETWORK_RECEIVE
     return None
 
-
-_NETWORK_RECEIVE = next(r for r in _RULES if r.category == "network-receive")
 
 
 def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Frame]]:

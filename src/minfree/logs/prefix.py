@@ -91,7 +91,7 @@ _BRACKET = re.compile(
 # After a bare dmesg stamp only these prove a journal/syslog tag: "[mono] [host ]kernel: ",
 # "[mono] [host ]name[pid]: " (journalctl -o short-monotonic). "Workqueue: x" or "perf: ..."
 # are kernel text, so a tag without [pid] other than "kernel" is never taken here.
-_TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}) )?(?:(kernel)|([\w.@/-]{1,255})\[\d{1,10}\]):(?: |$)"
+_TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}+) )?(?:(kernel)|([\w.@/-]{1,255}+)\[\d{1,10}+\]):(?: |$)"
 _STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
 _STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
 # BSD syslog / journalctl short(-precise) timestamp, day space- or zero-padded.
@@ -100,10 +100,10 @@ _BSD_TIME_P = r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\
 _ISO_TIME_P = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) "
 # "[host ]tag[pid]: " after a syslog timestamp. Host and tag exclude ":" so that
 # "kernel: Node 0 DMA: ..." is tag "kernel", not host "kernel:".
-_SYSLOG_TAG_P = r"(?:([^\s:\[\]]{1,255}) )?([^\s:\[\]]{1,255})(?:\[\d{0,10}\])?:(?: |$)"
+_SYSLOG_TAG_P = r"(?:([^\s:\[\]]{1,255}+) )?([^\s:\[\]]{1,255}+)(?:\[\d{0,10}+\])?:(?: |$)"
 _BSD_LINE = re.compile(_BSD_TIME_P + _SYSLOG_TAG_P)
 _ISO_LINE = re.compile(_ISO_TIME_P + _SYSLOG_TAG_P)
-_SYSLOG_TIME_HOST = re.compile(r"(?:" + _BSD_TIME_P + "|" + _ISO_TIME_P + r")(?:([^\s:\[\]]{1,255}) )?")
+_SYSLOG_TIME_HOST = re.compile(r"(?:" + _BSD_TIME_P + "|" + _ISO_TIME_P + r")(?:([^\s:\[\]]{1,255}+) )?")
 # dmesg --time-format iso: "," before the microseconds, the kernel text follows.
 _DMESG_ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}(?:Z|[+-]\d\d:?\d\d)) ")
 # RFC 5424 after "<PRI>": VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD.
