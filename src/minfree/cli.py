@@ -20,6 +20,14 @@ SCAN_EXAMPLES = """examples:
 """
 
 
+DOCTOR_EXAMPLES = """examples:
+  minfree doctor                     this host: zones, fragmentation, rates over 1 s, findings
+  minfree doctor --window 0 --json   one instant, for scripts and monitoring
+  minfree doctor --root snap.tar.gz  a snapshot taken with `minfree snapshot` on another host
+  minfree doctor --root sosreport-db1/
+"""
+
+
 class UsageError(Exception):
     """A one-line message for the user; exit status 2."""
 
@@ -43,7 +51,85 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--kernel", metavar="RELEASE",
                       help="kernel release to decode GFP modes with when the log does not print one")
     scan.set_defaults(run=_run_scan)
+
+    doctor = commands.add_parser(
+        "doctor", help="diagnose this host's memory reserves (or a snapshot's)",
+        description="Read the kernel (or a captured snapshot) and explain its memory reserves. "
+                    "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin style).",
+        epilog=DOCTOR_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--root", metavar="DIR", default="/",
+                        help="a snapshot directory or .tar.gz, or a sosreport (default: the live host)")
+    doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
+                        help="measure reclaim/compaction rates over this window (default 1; 0: one snapshot)")
+    doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
+    doctor.set_defaults(run=_run_doctor)
+
+    snapshot = commands.add_parser(
+        "snapshot", help="capture what doctor and scan read, for use elsewhere",
+        description="Capture everything doctor and scan read into OUT (a directory, or a .tar.gz "
+                    "when OUT ends so); then `minfree doctor --root OUT` and `minfree scan OUT` "
+                    "give the same answers on another machine.")
+    snapshot.add_argument("out", metavar="OUT")
+    snapshot.set_defaults(run=_run_snapshot)
+    _add_tune_commands(commands)
     return parser
+
+
+def _add_tune_commands(commands) -> None:
+    try:
+        from minfree.tune.commands import add_relieve_parser, add_tune_parser, add_undo_parser
+    except ImportError:
+        return
+    add_tune_parser(commands)
+    add_undo_parser(commands)
+    add_relieve_parser(commands)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return value
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from minfree.proc.root import SystemRoot
+
+    if args.root != "/" and not os.path.exists(args.root):
+        raise UsageError(f"--root {args.root}: no such directory or archive")
+    try:
+        root = SystemRoot(args.root)
+    except OSError as error:
+        raise UsageError(f"--root {args.root}: {error.strerror or error}") from None
+    from minfree.doctor.report import diagnose
+
+    with root:
+        report = diagnose(root, window=args.window)
+        if args.json:
+            from minfree.doctor.report import to_json
+
+            json.dump(to_json(report), sys.stdout, indent=1)
+            sys.stdout.write("\n")
+        else:
+            from minfree.render.doctor_text import render
+
+            render(report, _console())
+    return report.exit_code
+
+
+def _run_snapshot(args: argparse.Namespace) -> int:
+    from minfree.snapshot import capture
+
+    try:
+        result = capture(args.out)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot write snapshot {args.out}: {getattr(error, 'strerror', None) or error}") from None
+    print(f"snapshot written to {result.out}: {len(result.files)} files in {result.seconds:.2f} s"
+          + (f"; missing: {', '.join(result.missing)}" if result.missing else ""))
+    return EXIT_OK
 
 
 def _version() -> str:

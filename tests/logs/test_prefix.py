@@ -116,6 +116,15 @@ def test_dmesg_iso_this_machine() -> None:
 def test_dmesg_decode_this_machine() -> None:
     line = one("kern  :warn  : [    0.000000] [Firmware Bug]: TSC doesn't count with P0 frequency!")
     assert (line.level, line.mono, line.text) == (4, 0.0, "[Firmware Bug]: TSC doesn't count with P0 frequency!")
+    assert one("local0:info  : hello").level == 6
+
+
+def test_dmesg_continuation_indent_format() -> None:
+    # util-linux dmesg prints the next lines of a multi-line record under the text column
+    n = LineNormalizer()
+    head = one("kern  :warn  : [    2.307473] active_anon:1 inactive_anon:2", n)
+    cont = one(" " * len("kern  :warn  : [    2.307473] ") + " active_file:3", n)
+    assert (cont.text, cont.mono, cont.level) == (" active_file:3", head.mono, 4)
 
 
 # ---- journalctl short-monotonic (stamp then tag) ---------------------------------------
@@ -276,6 +285,13 @@ def test_kmsg_caller_and_dictionary_format() -> None:
     assert n.malformed == 0
 
 
+def test_kmsg_3x_continuation_flag_format() -> None:
+    # 3.x devkmsg_read marks pr_cont fragments "c" (first) and "+" (following)
+    n = LineNormalizer()
+    assert one("4,100,5000,c;swapper/8: ", n).text == "swapper/8: "
+    assert one("4,101,5000,+;page allocation failure: order:0", n).text == "page allocation failure: order:0"
+
+
 def test_kmsg_escaped_newline_splits_format() -> None:
     # msg_add_ext_text escapes "\n" inside a record as "\x0a", and bytes >= 0x7f too
     lines = LineNormalizer().normalize("6,5,100,-;active_anon:1 inactive_anon:2\\x0a active_file:3 caf\\xc3\\xa9")
@@ -429,6 +445,7 @@ def test_journalctl_continuation_indent_format() -> None:
         "0000000000000018 ffffffff81c03e50 ffffffff81c03df8 ffffffff811d28e6",  # hex dump, digits first
         "__alloc_pages_nodemask+0x1a8a/0x1bc0",  # corpus 010 wrapped line
         "last message was lost",
+        "1,2,3;not kmsg",
         "Example trace from 2.x:",  # corpus 034
     ],
 )

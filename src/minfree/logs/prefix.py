@@ -42,8 +42,8 @@ field is microseconds since boot.
 >>> n.normalize("6,17,62,-;tsc: Detected 2596.126 MHz processor")
 [LogLine(text='tsc: Detected 2596.126 MHz processor', host=None, time='0.000062', mono=6.2e-05, caller=None, level=6, tag=None, repeat=0)]
 
-Syslog (the LKML 2.6.18 report of corpus 002 was collected from such a file), with an
-rsyslog ``#012`` escape splitting one record into two kernel lines:
+Syslog, built from the rsyslog file format around the 2.6.18 kernel text of corpus 002; the
+``#012`` escape (an embedded newline) splits one record into two kernel lines:
 
 >>> [(l.host, l.time, l.mono, l.text) for l in n.normalize(
 ...     "Nov  6 11:44:53 www kernel: [69774.700393] Mem-Info:#012DMA per-cpu:")]
@@ -70,7 +70,9 @@ class LogLine:
 
     text: str  # message text, prefixes removed, trailing \r\n removed
     host: str | None = None  # syslog/journald host
-    time: str | None = None  # the stamp as printed: "659.105948", "Nov  6 11:44:53", ...
+    time: str | None = None  # the stamp as printed: "659.105948", "Nov  6 11:44:53", ...;
+    # /dev/kmsg µs are shown as dmesg prints them ("5.140900"), journald gives its
+    # __REALTIME_TIMESTAMP (µs since the epoch) as printed
     mono: float | None = None  # monotonic seconds when known
     caller: str | None = None  # printk caller id "T3124" / "C2"
     level: int | None = None  # 0..7 when known
@@ -79,9 +81,10 @@ class LogLine:
 
 
 # Console/dmesg stamps. printk prints "[%5lu.%06lu]" then, with CONFIG_PRINTK_CALLER (5.1+),
-# "[%6s]" holding "T<pid>"/"C<cpu>", then one space (kernel/printk/printk.c, info_print_prefix,
-# 5.10-6.18). util-linux dmesg puts a space between the two ("[  1.0] [  T1] text"); dmesg -T
-# prints "[%a %b %e %H:%M:%S %Y]". All alternatives are fixed-shape: no nested repeats.
+# "[%6s]" holding "T<pid>"/"C<cpu>", then one space; "<%u>" comes first when the syslog
+# prefix is asked for (dmesg -r, consoles) (kernel/printk/printk.c info_print_prefix,
+# 5.10-6.18). util-linux dmesg puts a space between the two ("[  1.0] [  T1] text");
+# dmesg -T prints "[%a %b %e %H:%M:%S %Y]". All alternatives are fixed-shape.
 _BRACKET = re.compile(
     r"\[(?: *(\d{1,12}\.\d{1,9})"
     r"|((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})"
@@ -109,8 +112,9 @@ _DMESG_ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}(?:Z|[+-]\d\d:?\d
 # RFC 5424 after "<PRI>": VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD.
 _RFC5424 = re.compile(r"1 (\S{1,64}) (\S{1,255}) (\S{1,48}) (\S{1,128}) (\S{1,32}) (?:-|(?:\[[^\]]*\])+) ?")
 # /dev/kmsg: "%u,%llu,%llu,%c%s;" = prefix, seq, usec, flag, optional ",caller=T12"
-# (kernel/printk/printk.c info_print_ext_header, 5.10-6.18; vendors add more ",key=value").
-_KMSG = re.compile(r"(\d{1,4}),\d{1,20},(\d{1,20}),[^;,]{0,8}((?:,[^;]{0,200})?);")
+# (kernel/printk/printk.c info_print_ext_header, 5.10-6.18; flag "-" or "c", also "+" in the
+# 3.x devkmsg_read; vendor trees add more ",key=value").
+_KMSG = re.compile(r"(\d{1,4}),\d{1,20},(\d{1,20}),[-c+]((?:,[^;]{0,200})?);")
 _KMSG_CALLER = re.compile(r",caller=([TC][^,;]{1,24})")
 # /dev/kmsg escapes bytes < 0x20, >= 0x7f and "\" as "\xHH" (msg_add_ext_text, 5.10-6.18).
 _KMSG_ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
@@ -127,7 +131,6 @@ _RSYSLOG_REPEATED = re.compile(r"message repeated (\d{1,10}) times: \[")
 _EXPORT_FIELD = re.compile(r"([A-Z_][A-Z0-9_]{0,63})(=?)")
 _EXPORT_RECORD_START = ("__CURSOR=", "__REALTIME_TIMESTAMP=", "__MONOTONIC_TIMESTAMP=", "__SEQNUM=")
 _KMSG_DICT = re.compile(r" [A-Z_][A-Z0-9_]{0,63}=")
-_SYSLOG_SPECIAL = frozenset("ml")  # "message repeated ...", "last message repeated ..."
 _MONTHS = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
 
 
@@ -182,6 +185,7 @@ class LineNormalizer:
         if len(raw) > MAX_LINE_CHARS:
             self.malformed += 1
             self._indent = 0
+            self._bin_field = ""
             return []
         try:
             if self._bin_field:
@@ -234,16 +238,20 @@ class LineNormalizer:
             repeated = _LAST_REPEATED.match(line)
             if repeated:
                 return [self._repeat_of_last(int(repeated.group(1)), None, None, None)]
-        elif "a" <= first <= "u":
+        if "a" <= first <= "u":
             dmesg_x = _DMESG_X.match(line)
             if dmesg_x:
-                return self._stamped(line[dmesg_x.end() :], _LEVEL_NAMES[dmesg_x.group(1)])
+                end = dmesg_x.end()
+                return self._stamped(line[end:], _LEVEL_NAMES[dmesg_x.group(1)], end)
         return [LogLine(line)]
 
     # ---- console / dmesg ------------------------------------------------------------
 
-    def _stamped(self, line: str, level: int | None) -> list[LogLine]:
-        """``[mono][caller] text``, ``[date] text``, ``[caller] text`` or plain text."""
+    def _stamped(self, line: str, level: int | None, offset: int = 0) -> list[LogLine]:
+        """``[mono][caller] text``, ``[date] text``, ``[caller] text`` or plain text.
+
+        ``offset``: width of a prefix already removed from ``line`` (PRI, dmesg -x).
+        """
         match = _STAMPED_LINE.match(line) if line[:1] == "[" else None
         if match is None:
             return [LogLine(line, None, None, None, None, level)]
@@ -258,7 +266,7 @@ class LineNormalizer:
             level,
             kernel_tag or other_tag,
         )
-        self._indent = end
+        self._indent = offset + end
         self._indent_ctx = out
         return [out]
 
@@ -282,7 +290,7 @@ class LineNormalizer:
                 time, host, app = rfc5424.group(1, 2, 3)
                 msg = rest[rfc5424.end() :].removeprefix("\ufeff")
                 return self._syslog_message(msg, _nil(host), time, level, _nil(app))
-        return self._stamped(rest, level)
+        return self._stamped(rest, level, match.end())
 
     def _numeric(self, line: str) -> list[LogLine]:
         """``/dev/kmsg`` records and ISO-stamped lines; anything else is text."""
@@ -349,26 +357,9 @@ class LineNormalizer:
     def _syslog_message(
         self, msg: str, host: str | None, time: str, level: int | None, tag: str | None
     ) -> list[LogLine]:
-        """The message part of a syslog line: rsyslog escapes, repeats, inner dmesg stamp."""
-        first_char = msg[:1]
-        if first_char not in _SYSLOG_SPECIAL and "#01" not in msg:  # fast path: one kernel line
-            if first_char == "[":
-                stamp = _BRACKET.match(msg)
-                if stamp and not stamp.group(2):
-                    mono_text, _, caller1, caller2 = stamp.groups()
-                    return [
-                        LogLine(
-                            msg[stamp.end() :],
-                            host,
-                            time,
-                            float(mono_text) if mono_text else None,
-                            caller1 or caller2,
-                            level,
-                            tag,
-                        )
-                    ]
-            return [LogLine(msg, host, time, None, None, level, tag)]
+        """The message part of a syslog line: repeats, inner dmesg stamp, rsyslog escapes."""
         repeat = 0
+        first_char = msg[:1]
         if first_char == "m":
             repeated = _RSYSLOG_REPEATED.match(msg)
             if repeated and msg.endswith("]"):
@@ -378,22 +369,19 @@ class LineNormalizer:
             last = _LAST_REPEATED.match(msg)
             if last:
                 return [self._repeat_of_last(int(last.group(1)), host, time, level)]
-        if "#01" in msg:  # rsyslog control-character escapes (#012 = \n, #011 = \t)
-            msg = msg.replace("#011", "\t")
-            parts = msg.split("#012")
-        else:
-            parts = [msg]
-        first = parts[0]
         mono = caller = None
-        stamp = _BRACKET.match(first) if first[:1] == "[" else None
-        if stamp and not stamp.group(2):
-            mono_text, _, caller1, caller2 = stamp.groups()
-            mono = float(mono_text) if mono_text else None
-            caller = caller1 or caller2
-            first = first[stamp.end() :]
-        out = [LogLine(first, host, time, mono, caller, level, tag, repeat)]
-        out.extend(LogLine(part, host, time, mono, caller, level, tag, repeat) for part in parts[1:])
-        return out
+        if msg[:1] == "[":
+            stamp = _BRACKET.match(msg)
+            if stamp and not stamp.group(2):
+                mono_text, _, caller1, caller2 = stamp.groups()
+                mono = float(mono_text) if mono_text else None
+                caller = caller1 or caller2
+                msg = msg[stamp.end() :]
+        if "#01" not in msg:
+            return [LogLine(msg, host, time, mono, caller, level, tag, repeat)]
+        # rsyslog escapes control characters as "#" + 3 octal digits: #012 = "\n", #011 = "\t"
+        parts = msg.replace("#011", "\t").split("#012")
+        return [LogLine(part, host, time, mono, caller, level, tag, repeat) for part in parts]
 
     def _repeat_of_last(self, count: int, host: str | None, time: str | None, level: int | None) -> LogLine:
         last = self._last

@@ -874,7 +874,7 @@ def _journal_probe() -> str | None:
         done = subprocess.run(command, capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
-    if done.stdout.strip():
+    if done.stdout.startswith(b"__CURSOR="):  # an export entry, not "-- No entries --"
         return None
     return _first_line(done.stderr) or "no kernel entries"
 

@@ -1,0 +1,1 @@
+"""`minfree doctor`: read the kernel, explain its memory reserves, say what to change."""

@@ -1,0 +1,60 @@
+"""Every threshold `minfree doctor` judges by, with its reason. Heuristics are labelled so.
+
+Kernel facts are cited; the rest are heuristics chosen for hosts that run latency-sensitive
+network services, where an atomic allocation failure costs a dropped packet or connection.
+"""
+from __future__ import annotations
+
+# min_free_kbytes above this share of memory is dangerous: the kernel documentation says a
+# too-high value "will OOM your machine instantly"; the RHEL 6 tuning guide names 5-10 % of
+# memory (reference kernel-memory.md §5.1, §5.3).
+MIN_FREE_WARN_SHARE = 0.05
+MIN_FREE_CRIT_SHARE = 0.10
+
+# kswapd woken again within its HZ/10 nap (kswapd_low_wmark_hit_quickly): the kernel's own
+# documentation of watermark_scale_factor names a high rate of it, or of allocstall, as the
+# sign that the free memory kswapd keeps is too small for the allocation bursts (§5.1).
+# Heuristic: more than one a second sustained over the window.
+LOW_WMARK_HIT_PER_SEC = 1.0
+# Heuristic: any direct-reclaim stall in the window means blocking allocations already wait.
+ALLOCSTALL_PER_SEC = 0.0
+
+# Heuristic: compaction that fails more often than it succeeds cannot rebuild high-order blocks.
+COMPACT_FAIL_SHARE = 0.5
+
+# PSI memory "some" avg10 (percent of time at least one task stalled on memory). Heuristic
+# levels: 10 % is a host visibly slowed by reclaim; "full" 5 % is every task stalled at once.
+PSI_SOME_WARN = 10.0
+PSI_FULL_CRIT = 5.0
+
+# vm.swappiness 0 makes the kernel avoid swap until free+file pages fall under the high
+# watermark; RHEL warns it raises the risk of OOM kills (§5.1). Heuristic: above 100 (5.8+
+# allows 0-200) swap is preferred over page cache, unusual for a database host.
+SWAPPINESS_HIGH = 100
+# vm.vfs_cache_pressure 0 never reclaims dentries/inodes, which "can easily lead to
+# out-of-memory conditions" (Documentation/admin-guide/sysctl/vm.rst). Heuristic high end:
+# above 1000 the kernel drops metadata caches ten times faster than its default.
+VFS_CACHE_PRESSURE_HIGH = 1000
+
+# Page cache crowding (the classic cause): heuristic. Free memory within this factor of the
+# sum of the low watermarks while file pages take more than CACHE_SHARE of memory: kswapd
+# reclaims right at the edge and a burst of atomic allocations meets an empty reserve.
+CROWDED_FREE_FACTOR = 2.0
+CACHE_SHARE = 0.5
+
+# NUMA imbalance: heuristic. Free share of two nodes differing by more than this many points.
+NUMA_FREE_SPREAD = 0.30
+
+# A zone whose unusable index for the order a request needs is above this has (almost) all
+# its free memory in smaller blocks: heuristic level for "scarce high-order blocks".
+UNUSABLE_HIGH = 900  # thousandths, as mm/vmstat.c prints them
+
+# skb head for a received frame: MTU plus NET_SKB_PAD, NET_IP_ALIGN and struct
+# skb_shared_info (about 320 bytes on x86-64), rounded up to a power of two by the page
+# allocator once it exceeds the slab's largest kmalloc cache (8 KiB, reference §5.5).
+SKB_OVERHEAD_BYTES = 64 + 2 + 320
+KMALLOC_MAX_CACHE = 8192
+
+# Stale watermarks: a difference up to this many pages is the boot-time staleness the kernel
+# leaves until its next recompute (reference §10); more is reported as a model mismatch.
+STALE_PAGES = 256

@@ -1,0 +1,96 @@
+"""Human output of `minfree doctor`: zones at a glance, activity, then the findings."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from minfree.doctor.report import DoctorReport
+from minfree.doctor.zones import ZoneView
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_STATUS_STYLE = {"OK": "bold green", "WARNING": "bold yellow", "CRITICAL": "bold red", "UNKNOWN": "bold magenta"}
+_SEVERITY_STYLE = {"critical": "red", "warning": "yellow", "info": "cyan"}
+_BARS = " ▁▂▃▄▅▆▇█"
+
+
+def render(report: DoctorReport, console: Console) -> None:
+    from rich.table import Table
+
+    state = report.state
+    console.print(f"[{_STATUS_STYLE[report.status]}]{report.status}[/]  minfree doctor on "
+                  f"{'this host' if state.root.is_live else state.root.path} "
+                  f"(kernel {state.release or 'unknown'})")
+    sysctls = state.sysctls
+    if sysctls and sysctls.min_free_kbytes is not None:
+        default = report.default
+        line = f"vm.min_free_kbytes = {sysctls.min_free_kbytes} kB"
+        if default is not None:
+            same = "the kernel's default" if default.kbytes == sysctls.min_free_kbytes else f"kernel default {default.kbytes} kB"
+            line += f" ({same}: {default.explanation})"
+        console.print(line)
+    if sysctls:
+        console.print(f"watermark_scale_factor {sysctls.watermark_scale_factor}, boost factor "
+                      f"{sysctls.watermark_boost_factor}, swappiness {sysctls.swappiness}, "
+                      f"vfs_cache_pressure {sysctls.vfs_cache_pressure}, zone_reclaim_mode "
+                      f"{sysctls.zone_reclaim_mode}, THP {state.thp.enabled if state.thp else '?'}/"
+                      f"{state.thp.defrag if state.thp else '?'}")
+    table = Table(title="zones (MiB; watermarks as the kernel shows them)", box=None, header_style="bold")
+    for column in ("zone", "free", "min", "low", "high", "atomic\nbelow min", "free pages\nby order",
+                   "unusable\no1 o2 o3", "model"):
+        table.add_column(column, no_wrap=True, justify="right" if column[0] in "fmlha" and column != "free pages\nby order" else "left")
+    page = state.page_size
+    for z in report.zones.zones:
+        if not (z.info.managed or z.info.present):
+            continue
+        table.add_row(f"{z.info.node}/{z.info.zone}", _mib(z.info.free, page), _mib(z.info.min, page),
+                      _mib(z.info.low, page), _mib(z.info.high, page), _mib(z.atomic_reserve, page),
+                      _bar(z), " ".join(f"{v / 1000:.2f}" for v in z.unusable[1:4]),
+                      "exact" if z.predicted is not None and not z.stale else ("stale" if z.stale else "-"))
+    console.print(table)
+    atomic = report.zones.atomic
+    if atomic:
+        console.print("GFP_ATOMIC now: " + ", ".join(
+            f"order {a.order} {'ok in ' + a.zone if a.ok else '[red]FAILS[/]'}" + ("~" if a.approximate else "")
+            for a in atomic) + ("  (~ approximate: migratetypes unknown without root)" if any(a.approximate for a in atomic) else ""))
+    _activity(report, console)
+    if report.failures is not None:
+        console.print(f"kernel log: {len(report.failures.events)} failure report(s) this boot")
+    console.rule("findings")
+    if not report.findings:
+        console.print("[green]No problems found.[/]")
+    for finding in report.findings:
+        console.print(f"[{_SEVERITY_STYLE[finding.severity]}]{finding.severity.upper()}[/] "
+                      f"[bold]{finding.title}[/]")
+        console.print(f"  {finding.explanation}")
+        console.print(f"  evidence: {finding.evidence}", style="dim")
+        console.print(f"  fix: {finding.fix}")
+    for path, reason in state.root.gaps:
+        console.print(f"[dim]not read: {path} ({reason})[/]")
+    for note in state.notes:
+        console.print(f"[dim]note: {note}[/]")
+
+
+def _activity(report: DoctorReport, console: Console) -> None:
+    act = report.activity
+    if act is None:
+        console.print("[dim]rates: not measured (--window 0, or a snapshot)[/]")
+        return
+    ps = act.per_second
+    console.print(
+        f"over {act.seconds:.1f} s: direct-reclaim stalls {ps.get('allocstall', 0):.1f}/s, kswapd scanned "
+        f"{ps.get('pgscan_kswapd', 0):.0f} pages/s, low watermark hit quickly {ps.get('kswapd_low_wmark_hit_quickly', 0):.1f}/s, "
+        f"compaction stalls {ps.get('compact_stall', 0):.1f}/s (failed {ps.get('compact_fail', 0):.1f}/s), "
+        f"PSI some avg10 {act.psi_some_avg10 if act.psi_some_avg10 is not None else '?'}%")
+
+
+def _mib(pages: int, page_size: int) -> str:
+    return f"{pages * page_size / 2**20:,.1f}"
+
+
+def _bar(z: ZoneView) -> str:
+    """One character per order: height = share of free pages held in blocks of that order."""
+    pages = [n << o for o, n in enumerate(z.free_blocks)]
+    total = sum(pages) or 1
+    return "".join(_BARS[min(len(_BARS) - 1, round(p / total * (len(_BARS) - 1) * 2))] if p else "·"
+                   for p in pages)

@@ -1,0 +1,282 @@
+"""Persist tuned values in one sysctl.d drop-in, and find every file that fights it at boot.
+
+Boot order is the one ``minfree.proc.sysctl_files.boot_files`` models (systemd-sysctl and
+``sysctl --system``): ``*.conf`` from /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d,
+/usr/lib/sysctl.d, /lib/sysctl.d, a name in an earlier directory masking the same name later,
+applied in file-name order, then /etc/sysctl.conf; the last assignment wins. The drop-in is
+``/etc/sysctl.d/99-minfree.conf``: late enough to follow the distribution files (10-*, 50-*,
+00-system.conf), in the directory that masks every other. What still follows it (Debian's
+``99-sysctl.conf`` symlink to ``../sysctl.conf``, sysctl.conf itself, a ``99-z*`` file) is
+reported as shadowing it; ``--resolve-conflicts`` comments those lines out (after a backup).
+
+tuned (peers.md §4) writes its profile's [sysctl] values at every start, then, with its default
+``reapply_sysctl = 1``, re-applies /run/sysctl.d, /etc/sysctl.d and /etc/sysctl.conf over them.
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from minfree.proc.sysctl_files import SYSCTL_CONF, SYSCTL_D_DIRS, parse_sysctl_conf
+
+DROPIN = "etc/sysctl.d/99-minfree.conf"
+COMMENT_PREFIX = "# disabled by minfree tune (see 99-minfree.conf): "
+MAX_LINK_DEPTH = 8
+TUNED_MAIN = "etc/tuned/tuned-main.conf"
+TUNED_ACTIVE = "etc/tuned/active_profile"
+TUNED_PROFILE_DIRS = ("etc/tuned/profiles", "etc/tuned", "usr/lib/tuned/profiles", "usr/lib/tuned")
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """``key = value`` at ``path:lineno`` (``path`` as applied; ``real_path`` after symlinks)."""
+
+    path: str
+    real_path: str
+    lineno: int
+    key: str
+    value: str
+
+    def where(self) -> str:
+        link = f" (-> /{self.real_path})" if self.real_path != self.path else ""
+        return f"/{self.path}:{self.lineno}{link}"
+
+
+@dataclass(slots=True)
+class PersistPlan:
+    file: str
+    text: str
+    shadowed_by: list[Assignment] = field(default_factory=list)  # applied after ours: they win
+    overridden: list[Assignment] = field(default_factory=list)  # applied before ours
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def conflict_files(self) -> list[str]:
+        """Real files (config-root relative) holding a conflicting line, each once."""
+        return sorted({a.real_path for a in self.shadowed_by + self.overridden})
+
+
+def resolve_in_root(config_root: Path, rel: str) -> str | None:
+    """Follow symlinks of ``rel`` inside ``config_root`` (absolute targets are re-rooted there).
+
+    Debian: ``etc/sysctl.d/99-sysctl.conf -> ../sysctl.conf`` resolves to ``etc/sysctl.conf``.
+    None when the link leaves the root or loops.
+    """
+    current = rel
+    for _ in range(MAX_LINK_DEPTH):
+        parts = current.split("/")
+        for i in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:i])
+            full = config_root / prefix
+            if full.is_symlink():
+                target = os.readlink(full)
+                base = "" if target.startswith("/") else posixpath.dirname(prefix)
+                joined = posixpath.normpath(posixpath.join("/", base, target)).lstrip("/")
+                current = "/".join([joined, *parts[i:]]) if parts[i:] else joined
+                break
+        else:
+            return current
+    return None
+
+
+def ordered_files(config_root: Path, *, with_dropin: bool = True) -> list[str]:
+    """Config files in boot order (plus the drop-in, whether it exists yet or not)."""
+    chosen: dict[str, str] = {}
+    for directory in SYSCTL_D_DIRS:
+        try:
+            names = sorted(os.listdir(config_root / directory))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".conf") and name not in chosen:
+                chosen[name] = f"{directory}/{name}"
+    if with_dropin:
+        chosen[posixpath.basename(DROPIN)] = DROPIN
+    ordered = [chosen[name] for name in sorted(chosen)]
+    if os.path.lexists(config_root / SYSCTL_CONF):
+        ordered.append(SYSCTL_CONF)
+    return ordered
+
+
+def _read(config_root: Path, rel: str) -> tuple[str, str] | None:
+    real = resolve_in_root(config_root, rel)
+    if real is None:
+        return None
+    try:
+        return real, (config_root / real).read_text(errors="replace")
+    except OSError:
+        return None
+
+
+def assignments(config_root: Path, keys: set[str], *, skip: str | None = DROPIN) -> tuple[list[Assignment], list[str]]:
+    """Every assignment of ``keys`` in boot order, and the files that could not be read."""
+    found: list[Assignment] = []
+    unreadable: list[str] = []
+    for rel in ordered_files(config_root, with_dropin=False):
+        if rel == skip:
+            continue
+        read = _read(config_root, rel)
+        if read is None:
+            if os.path.lexists(config_root / rel):
+                unreadable.append(rel)
+            continue
+        real, text = read
+        found.extend(Assignment(rel, real, s.lineno, s.key, s.value)
+                     for s in parse_sysctl_conf(text).settings if s.key in keys)
+    return found, unreadable
+
+
+def render_dropin(values: Mapping[str, int], reasons: Mapping[str, str]) -> str:
+    """The drop-in's text, one commented reason per value.
+
+    >>> print(render_dropin({"vm.min_free_kbytes": 90112}, {"vm.min_free_kbytes": "kernel default 67584 kB"}), end="")
+    # Written by minfree tune; minfree undo reverts it.
+    # vm.min_free_kbytes: kernel default 67584 kB
+    vm.min_free_kbytes = 90112
+    """
+    lines = ["# Written by minfree tune; minfree undo reverts it."]
+    for key, value in values.items():
+        if key in reasons:
+            lines.append(f"# {key}: {reasons[key]}")
+        lines.append(f"{key} = {value}")
+    return "\n".join(lines) + "\n"
+
+
+def plan_persist(config_root: Path, values: Mapping[str, int], reasons: Mapping[str, str]) -> PersistPlan:
+    """What the drop-in will hold, and which files set the same keys before and after it."""
+    found, unreadable = assignments(config_root, set(values))
+    order = ordered_files(config_root)
+    ours = order.index(DROPIN)
+    plan = PersistPlan(DROPIN, render_dropin(values, reasons), unreadable=unreadable)
+    for item in found:
+        (plan.shadowed_by if order.index(item.path) > ours else plan.overridden).append(item)
+    return plan
+
+
+def comment_out(text: str, linenos: set[int]) -> str:
+    """Comment out the given lines (1-based), keeping everything else byte for byte.
+
+    >>> comment_out("a = 1\\nvm.min_free_kbytes = 1310720\\n", {2})
+    'a = 1\\n# disabled by minfree tune (see 99-minfree.conf): vm.min_free_kbytes = 1310720\\n'
+    """
+    lines = text.splitlines(keepends=True)
+    for n in linenos:
+        if 1 <= n <= len(lines):
+            lines[n - 1] = COMMENT_PREFIX + lines[n - 1]
+    return "".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class TunedProfile:
+    """tuned's active profile and the vm.* sysctls it writes at every start."""
+
+    name: str
+    path: str
+    vm_sysctls: dict[str, str]
+    reapply_sysctl: bool
+
+    def warning(self, keys: set[str]) -> str | None:
+        clash = {k: v for k, v in self.vm_sysctls.items() if k in keys}
+        if not self.vm_sysctls:
+            return None
+        sets = ", ".join(f"{k}={v}" for k, v in self.vm_sysctls.items())
+        if clash and not self.reapply_sysctl:
+            return (f"tuned profile '{self.name}' sets {sets} and, with reapply_sysctl = 0, its value "
+                    "wins over sysctl.d at every tuned start: change the profile too")
+        return (f"tuned profile '{self.name}' sets {sets}: tuned writes them at every start, then "
+                "re-applies /etc/sysctl.d over them (reapply_sysctl = 1); check the values agree")
+
+
+def parse_tuned_conf(text: str) -> tuple[dict[str, str], list[str]] | None:
+    """([sysctl] vm.* settings, include= profiles) of a tuned.conf; None when unparseable.
+
+    Sample: tuned's hpc-compute profile (profiles/hpc-compute/tuned.conf, abridged):
+
+    >>> parse_tuned_conf('''[main]
+    ... summary=Optimize for HPC compute workloads
+    ... include=latency-performance
+    ... [vm]
+    ... transparent_hugepages=always
+    ... [sysctl]
+    ... vm.min_free_kbytes=135168
+    ... vm.zone_reclaim_mode=1
+    ... kernel.numa_balancing=0
+    ... ''')
+    ({'vm.min_free_kbytes': '135168', 'vm.zone_reclaim_mode': '1'}, ['latency-performance'])
+    """
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    from minfree.proc.sysctl_files import normalize_key
+
+    vm = {}
+    if parser.has_section("sysctl"):
+        for key, value in parser.items("sysctl"):
+            key = normalize_key(key.strip())
+            if key.startswith("vm."):
+                vm[key] = value.strip()
+    includes = []
+    if parser.has_option("main", "include"):
+        includes = [p.strip() for p in parser.get("main", "include").replace(",", " ").split() if p.strip()]
+    return vm, includes
+
+
+def _tuned_profile_file(config_root: Path, name: str) -> str | None:
+    for directory in TUNED_PROFILE_DIRS:
+        rel = f"{directory}/{name}/tuned.conf"
+        if (config_root / rel).is_file():
+            return rel
+    return None
+
+
+def detect_tuned(config_root: Path) -> TunedProfile | None:
+    """The active tuned profile (following include=), or None when tuned is not configured."""
+    try:
+        active = (config_root / TUNED_ACTIVE).read_text().split()
+    except OSError:
+        return None
+    if not active:
+        return None
+    vm: dict[str, str] = {}
+    first_path = ""
+    seen: set[str] = set()
+
+    def load(name: str, depth: int) -> None:
+        nonlocal first_path
+        if name in seen or depth > MAX_LINK_DEPTH:
+            return
+        seen.add(name)
+        rel = _tuned_profile_file(config_root, name)
+        if rel is None:
+            return
+        first_path = first_path or rel
+        try:
+            parsed = parse_tuned_conf((config_root / rel).read_text(errors="replace"))
+        except OSError:
+            return
+        if parsed is None:
+            return
+        settings, includes = parsed
+        for include in includes:
+            load(include, depth + 1)
+        vm.update(settings)  # the including profile overrides what it includes
+
+    for name in active:
+        load(name, 0)
+    reapply = True
+    try:
+        main = (config_root / TUNED_MAIN).read_text(errors="replace")
+        for line in main.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == "reapply_sysctl":
+                reapply = value.strip().lower() not in ("0", "false", "no", "off")
+    except OSError:
+        pass
+    return TunedProfile(" ".join(active), first_path, vm, reapply)
