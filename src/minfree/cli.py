@@ -127,8 +127,8 @@ def _run_snapshot(args: argparse.Namespace) -> int:
         result = capture(args.out)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot write snapshot {args.out}: {getattr(error, 'strerror', None) or error}") from None
-    print(f"snapshot written to {result.out}: {len(result.files)} files in {result.seconds:.2f} s"
-          + (f"; missing: {', '.join(result.missing)}" if result.missing else ""))
+    print(f"snapshot written to {result.out}: {result.files} files in {result.seconds:.2f} s"
+          + (f"; {len(result.missing)} source(s) absent on this host" if result.missing else ""))
     return EXIT_OK
 
 

@@ -20,7 +20,9 @@ Damaged compressed data
     raises :class:`TruncatedInputError` (the stream ends mid-way) or
     :class:`CorruptInputError` (invalid data); both derive from
     :class:`DamagedInputError` and :class:`SourceError`, so a caller can count them.
-    Later reads return ``b""``.
+    Later reads return ``b""``. Deflate blocks carry no checksum of their own: bytes
+    decoded from a damaged gzip region can be garbage until inflate trips (at the latest
+    on the member's CRC32 at its end); the log parsers skip such junk.
 
 Directories
     Walked recursively, each directory's entries sorted by :func:`rotation_key` (name,
@@ -244,7 +246,7 @@ class _Corrupt(Exception):
 
 
 def _corrupt_errors() -> tuple[type[BaseException], ...]:
-    errors: tuple[type[BaseException], ...] = (zlib.error, lzma.LZMAError, OSError, EOFError)
+    errors: tuple[type[BaseException], ...] = (zlib.error, lzma.LZMAError, OSError)  # bz2: OSError
     if "zstandard" in sys.modules:
         errors += (sys.modules["zstandard"].ZstdError,)
     return errors

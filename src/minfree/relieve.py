@@ -1,0 +1,98 @@
+"""``minfree relieve``: compact memory or drop caches now, and show what it bought.
+
+* ``compact``: ``echo 1 > /proc/sys/vm/compact_memory`` compacts every zone of every node
+  (sysctl_compaction_handler -> compact_nodes(), mm/compaction.c). It moves movable pages
+  together so higher orders become free; nothing is thrown away.
+* ``drop_caches``: ``sync`` first (dirty pages cannot be dropped), then
+  ``echo 3 > /proc/sys/vm/drop_caches``: clean page cache, dentries and inodes are freed
+  (drop_caches_sysctl_handler, fs/drop_caches.c). The cost: every later read of those files
+  goes to disk again (cold cache, I/O bursts, latency), and it does not defragment by itself;
+  free pages still lie wherever the cache was. Compaction is usually the better tool against
+  fragmentation; dropping caches only helps when free memory, not contiguity, is short.
+
+Both files are write-only, even for root (reference §10). Before and after: free blocks per
+order from /proc/buddyinfo and the kernel's unusable / extfrag indices (``model.fragmentation``).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minfree.model.fragmentation import extfrag_index, unusable_index
+from minfree.proc.buddyinfo import parse_buddyinfo
+
+ACTIONS = ("compact", "drop_caches")
+DROP_CACHES_COST = (
+    "drop_caches throws away clean page cache, dentries and inodes: later reads go to disk "
+    "again (cold cache, I/O bursts, latency) and it does not defragment by itself; "
+    "compaction is usually the better tool against fragmentation")
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneFragmentation:
+    node: int
+    zone: str
+    free_blocks: tuple[int, ...]
+    unusable: tuple[int, ...]  # thousandths, per order (debugfs extfrag/unusable_index)
+    extfrag: tuple[int, ...]  # thousandths, per order (debugfs extfrag/extfrag_index)
+
+    @property
+    def free_pages(self) -> int:
+        return sum(n << o for o, n in enumerate(self.free_blocks))
+
+
+def fragmentation(buddyinfo: str) -> list[ZoneFragmentation]:
+    """Per-zone free blocks and indices from /proc/buddyinfo text.
+
+    Sample (this machine, 6.18):
+
+    >>> rows = fragmentation("Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3\\n")
+    >>> rows[0].free_pages, rows[0].unusable[10], rows[0].extfrag[10]
+    (3840, 200, -1000)
+    """
+    return [
+        ZoneFragmentation(
+            row.node, row.zone, row.counts,
+            tuple(unusable_index(row.counts, o) for o in range(len(row.counts))),
+            tuple(extfrag_index(row.counts, o) for o in range(len(row.counts))),
+        )
+        for row in parse_buddyinfo(buddyinfo)
+    ]
+
+
+@dataclass(slots=True)
+class Relief:
+    action: str
+    seconds: float
+    sync_seconds: float | None
+    before: list[ZoneFragmentation]
+    after: list[ZoneFragmentation]
+    notes: list[str] = field(default_factory=list)
+
+
+def relieve(action: str, root: Path | str = "/") -> Relief:
+    """Run ``action`` ("compact" or "drop_caches") under ``root`` and measure it.
+
+    Raises OSError when the write fails (not root, or the kernel lacks the knob).
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    base = Path(root)
+    buddy = base / "proc/buddyinfo"
+    before = fragmentation(buddy.read_text())
+    sync_seconds = None
+    start = time.monotonic()
+    if action == "drop_caches":
+        os.sync()
+        sync_seconds = time.monotonic() - start
+        knob, value = "drop_caches", "3"
+    else:
+        knob, value = "compact_memory", "1"
+    with open(base / "proc/sys/vm" / knob, "w") as handle:
+        handle.write(value + "\n")
+    seconds = time.monotonic() - start
+    after = fragmentation(buddy.read_text())
+    notes = [DROP_CACHES_COST] if action == "drop_caches" else []
+    return Relief(action, seconds, sync_seconds, before, after, notes)
