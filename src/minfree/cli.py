@@ -32,7 +32,11 @@ class UsageError(Exception):
     """A one-line message for the user; exit status 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
+TUNE_COMMANDS = ("tune", "undo", "relieve")
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; the tune family (heavier imports) only when it may be used."""
     parser = argparse.ArgumentParser(
         prog="minfree", description="Find, explain and prevent Linux page allocation failures.")
     parser.add_argument("--version", action="version", version=_version())
@@ -71,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
                     "give the same answers on another machine.")
     snapshot.add_argument("out", metavar="OUT")
     snapshot.set_defaults(run=_run_snapshot)
-    _add_tune_commands(commands)
+    if command is None or command in TUNE_COMMANDS:
+        _add_tune_commands(commands)
     return parser
 
 
@@ -181,7 +186,10 @@ def _run_scan(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    known = {"scan", "doctor", "snapshot"}
+    parser = _parser(command if command in known else None)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

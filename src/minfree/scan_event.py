@@ -6,14 +6,17 @@ the report printed; without a dump there is no verdict, never a guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from minfree import gfp
 from minfree.kversion import KernelVersion
 from minfree.logs.events import Event
 from minfree.logs.memdump import MemDump
-from minfree.logs.origin import Origin, classify
 from minfree.logs.trace import Frame, parse_trace
-from minfree.verdict import Verdict, judge
+
+if TYPE_CHECKING:
+    from minfree.logs.origin import Origin
+    from minfree.verdict import Verdict
 
 
 @dataclass(slots=True)
@@ -35,6 +38,9 @@ def explain_event(event: Event, kernel: KernelVersion | None) -> ExplainedEvent:
     decoding = None
     if event.mode is not None:
         decoding = gfp.decode(int(event.mode, 16), kernel, event.printed_flags)
+    from minfree.logs.origin import classify  # its rule tables are compiled only when needed
+    from minfree.verdict import judge
+
     frames = parse_trace(event.trace_lines)
     origin = classify(frames)
     dump = event.dump.result() if event.dump is not None else None

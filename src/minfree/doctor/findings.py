@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from minfree.doctor import thresholds as T
 from minfree.doctor.rates import Activity
 from minfree.doctor.zones import ZonesReport
 from minfree.model.min_free import MinFreeResult
-from minfree.scan import ScanReport
 from minfree.system import SystemState
+
+if TYPE_CHECKING:
+    from minfree.scan import ScanReport
 
 SEVERITIES = ("info", "warning", "critical")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minfree.doctor.findings import Context, Finding, evaluate
 from minfree.doctor.rates import Activity, measure
@@ -12,8 +12,10 @@ from minfree.doctor.zones import ZonesReport, build_zones
 from minfree.model.min_free import MinFreeResult
 from minfree.prediction import default_min_free
 from minfree.proc.root import SystemRoot
-from minfree.scan import ScanReport, scan_inputs
 from minfree.system import SystemState, load_system
+
+if TYPE_CHECKING:
+    from minfree.scan import ScanReport
 
 # Monitoring-plugin exit codes (Nagios/Icinga): the DESIGN's contract.
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
@@ -56,6 +58,7 @@ def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> 
 def read_failures(root: SystemRoot, state: SystemState) -> ScanReport | None:
     """Failure reports in the kernel log of this boot (live: /dev/kmsg; snapshot: var/log/dmesg)."""
     from minfree.logs.sources import Input
+    from minfree.scan import scan_inputs
 
     if root.is_live:
         from minfree.logs.kmsg import read_kmsg_snapshot

@@ -1,0 +1,163 @@
+"""The kernel model against real Debian kernels booted in QEMU (bars 1-3 on shapes this VM lacks).
+
+Each directory under tests/fixtures/distro/ is one boot of a packaged kernel (1, 2 or 4 NUMA
+nodes, THP on or off, a populated Movable zone), made by tests/fixtures/distro/capture.sh and
+described by its capture.json. The guest's /init read, in this order: version, zoneinfo,
+buddyinfo, pagetypeinfo, extfrag/unusable_index, extfrag/extfrag_index, buddyinfo again
+(``proc/buddyinfo.after-extfrag``), meminfo, vmstat, node meminfo, the vm sysctls, THP, cmdline,
+and last lowmem_reserve_ratio (reading it recomputes protection, reference §10). Then it wrote
+watermark_scale_factor with its own value (``proc/zoneinfo.after-recompute``) and
+min_free_kbytes=131072 (``proc/zoneinfo.after-mfk-131072``).
+
+Boot-time watermarks and protection are computed before the initrd and init sections are freed,
+so they are stale by a few pages; after a recompute the model must be exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from minfree.model import protection, watermarks
+from minfree.model.fragmentation import extfrag_index, unusable_index
+from minfree.prediction import default_min_free, predict_zones
+from minfree.proc.buddyinfo import parse_buddyinfo
+from minfree.proc.root import SystemRoot
+from minfree.proc.zoneinfo import parse_zoneinfo
+from minfree.system import SystemState, load_system
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "distro"
+CAPTURES = sorted(p for p in FIXTURES.iterdir() if (p / "capture.json").is_file())
+WRITTEN_MIN_FREE_KBYTES = 131072
+# Largest boot-time staleness seen (pages): watermarks of the 2-node 6.1 guest, whose boot
+# shares came from managed counts ~100 pages smaller per node than zoneinfo shows later.
+BOOT_STALE_LIMIT_PAGES = 64
+
+# THP off on 6.1+: hugepage_init() -> set_recommended_min_free_kbytes() ->
+# calculate_min_free_kbytes() again (mm/khugepaged.c 6.1/6.12), at subsys_initcall, before the
+# initrd and init memory are freed, with the boot high watermarks subtracted
+# (nr_free_buffer_pages). The model applies the square-root rule to Σ managed as zoneinfo shows it
+# now, so it over-predicts. (predicted, shown) in kB, from the fixtures.
+SQRT_DEFAULT_MISMATCH: dict[str, tuple[int, int]] = {
+    "6.1.0-56-amd64-n1-nothp-2g": (5674, 5647),
+}
+
+
+def capture_info(capture: Path) -> dict:
+    return json.loads((capture / "capture.json").read_text())
+
+
+def load_stage(capture: Path, stage: str) -> SystemState:
+    """The capture as read at boot, or with zoneinfo swapped for a later reading."""
+    state = load_system(SystemRoot(capture))
+    if stage == "boot":
+        return state
+    zones = parse_zoneinfo((capture / f"proc/zoneinfo.{stage}").read_text())
+    return dataclasses.replace(state, zones=zones)
+
+
+def mismatches(state: SystemState, min_free_kbytes: int | None = None) -> tuple[list[str], int]:
+    """Every zone field the model gets wrong, and the largest difference in pages."""
+    predictions = predict_zones(state, min_free_kbytes=min_free_kbytes)
+    assert len(predictions) == len(state.zones) > 0
+    problems: list[str] = []
+    worst = 0
+    for predicted, shown in zip(predictions, state.zones):
+        assert (predicted.node, predicted.zone) == (shown.node, shown.zone)
+        what = f"node {shown.node} {shown.zone} (managed {shown.managed})"
+        for cmp in (watermarks.compare(predicted.watermarks, shown.watermarks()),
+                    protection.compare(predicted.protection, shown.protection or ())):
+            if not cmp.exact:
+                problems.append(cmp.explain(what))
+                worst = max(worst, cmp.max_abs_delta)
+    return problems, worst
+
+
+def test_captures_present_and_cover_the_shapes():
+    shapes = {capture_info(c)["shape"] for c in CAPTURES}
+    releases = {capture_info(c)["release"] for c in CAPTURES}
+    assert len(releases) >= 2, releases
+    assert {"n1-thp-2g", "n1-nothp-2g", "n2-thp-2g", "n4-thp-2g", "n1-movable256m-2g"} <= shapes
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_capture_reads_like_a_live_root(capture):
+    state = load_system(SystemRoot(capture))
+    info = capture_info(capture)
+    assert state.release == info["release"]
+    assert state.sysctls is not None and state.sysctls.min_free_kbytes is not None
+    assert state.lowmem_reserve_ratio is not None
+    assert state.unusable_index and state.extfrag_index and state.buddy and state.pagetypes
+    assert state.numa is not None and len(state.numa.online) == int(info["shape"][1])
+    assert state.thp_enabled is ("nothp" not in info["shape"])
+    rules = state.rules
+    assert rules is not None
+    assert all((z.promo is not None) == rules.zoneinfo_prints_promo for z in state.zones)
+    assert all((z.boost is not None) == rules.zoneinfo_prints_boost for z in state.zones)
+    if "movable" in info["shape"]:
+        assert any(z.zone == "Movable" and z.managed for z in state.zones)
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("stage, min_free_kbytes",
+                         [("after-recompute", None), ("after-mfk-131072", WRITTEN_MIN_FREE_KBYTES)])
+def test_recomputed_watermarks_and_protection_are_exact(capture, stage, min_free_kbytes):
+    problems, _ = mismatches(load_stage(capture, stage), min_free_kbytes)
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_written_min_free_kbytes_is_kept(capture):
+    shown = (capture / "proc/sys/vm/min_free_kbytes.after-mfk-131072").read_text()
+    assert int(shown) == WRITTEN_MIN_FREE_KBYTES
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_boot_watermarks_are_stale_by_a_few_pages_at_most(capture):
+    problems, worst = mismatches(load_stage(capture, "boot"))
+    assert worst <= BOOT_STALE_LIMIT_PAGES, "; ".join(problems)
+
+
+def _default_param(capture: Path):
+    known = SQRT_DEFAULT_MISMATCH.get(capture.name)
+    if known is None:
+        return pytest.param(capture, id=capture.name)
+    predicted, shown = known
+    reason = (f"model predicts {predicted} kB, kernel shows {shown} kB: with THP off the 6.1+ boot "
+              "value comes from calculate_min_free_kbytes() re-run at hugepage_init (subsys_initcall), "
+              "on managed pages before initrd/initmem are freed and with high watermarks subtracted")
+    return pytest.param(capture, id=capture.name, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.mark.parametrize("capture", [_default_param(c) for c in CAPTURES])
+def test_default_min_free_kbytes(capture):
+    state = load_system(SystemRoot(capture))
+    result = default_min_free(state)
+    assert result is not None
+    assert result.rule == ("thp" if state.thp_enabled else "sqrt"), result.explanation
+    assert result.kbytes == state.sysctls.min_free_kbytes, result.explanation
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_fragmentation_indices_match_debugfs(capture):
+    """Rows whose buddyinfo line was identical before and after the two debugfs reads were
+    stable while the indices were computed: those must match exactly. Rows that moved are
+    not compared."""
+    state = load_system(SystemRoot(capture))
+    before = {(r.node, r.zone): r.counts for r in state.buddy}
+    after_text = (capture / "proc/buddyinfo.after-extfrag").read_text()
+    after = {(r.node, r.zone): r.counts for r in parse_buddyinfo(after_text)}
+    compared = 0
+    for rows, index in ((state.unusable_index, unusable_index), (state.extfrag_index, extfrag_index)):
+        assert rows
+        for row in rows:
+            counts = before[(row.node, row.zone)]
+            if after.get((row.node, row.zone)) != counts:
+                continue
+            assert tuple(index(counts, order) for order in range(len(counts))) == row.values, \
+                (index.__name__, row)
+            compared += 1
+    assert compared, "every zone's free lists moved between the reads"
