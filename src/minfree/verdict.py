@@ -137,11 +137,15 @@ def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, pag
             f"free, above the {kb(worst.needed)} this request must leave, but no free block of "
             f"order >= {order} ({(1 << order) * page_kb} kB contiguous) on a list {asked} may use. "
             f"Zone by zone: {details}.", results, assumed)
-    tightest = max(results, key=lambda r: r.free_adj - r.needed)
+    preferred = results[0]    # zonelist order: the request's own zone comes first
+    protected = [r.zone for r in results[1:] if r.reason == "protected"]
+    held = (f"; {', '.join(protected)} had more free but lowmem protection keeps it for "
+            "lower-zone callers" if protected else "")
     return Verdict(
         "below_watermark",
-        f"below watermark: {tightest.zone} {kb(tightest.free_adj)} free <= {kb(tightest.needed)}",
-        f"Exhaustion: every zone was at or below the floor {asked} may use; the closest, Node "
-        f"{tightest.node} {tightest.zone}, had {kb(tightest.free_adj)} usable free against "
-        f"{kb(tightest.floor)} (min {kb(tightest.mark)} after the reserve it may take) plus "
-        f"{kb(tightest.protection)} lowmem protection. Zone by zone: {details}.", results, assumed)
+        f"below watermark: {preferred.zone} {kb(preferred.free_adj)} free <= {kb(preferred.needed)}",
+        f"Exhaustion: every zone was at or below the floor {asked} may use. Its own zone, Node "
+        f"{preferred.node} {preferred.zone}, had {kb(preferred.free_adj)} usable free against a "
+        f"floor of {kb(preferred.floor)} (min {kb(preferred.mark)} less the part this request may "
+        f"take) plus {kb(preferred.protection)} lowmem protection{held}. Zone by zone: {details}.",
+        results, assumed)

@@ -521,7 +521,7 @@ def test_every_corpus_line_parses() -> None:
 
 _PREFIXES = st.sampled_from(
     ["", "[  1.000000] ", "[  1.0][ T1] ", "<4>", "Nov  6 11:44:53 h kernel: ", "6,1,2,-;", "{", "__CURSOR=x\n",
-     "MESSAGE\n", " ", "2020-09-09T12:00:01.1+02:00 h k: ", "message repeated 2 times: ["]
+     "MESSAGE\n", " ", "2020-09-09T12:00:01.1+02:00 h k: ", "message repeated 2 times: [", "last message repeated 2 times"]
 )
 
 
@@ -536,7 +536,9 @@ def _check(normalizer: LineNormalizer, raw: str) -> None:
 def test_fuzz_text_never_raises(items: list[tuple[str, str]]) -> None:
     n = LineNormalizer()
     for prefix, text in items:
-        _check(n, prefix + text)
+        _check(n, prefix + text)  # one string, possibly with newlines inside
+        for line in (prefix + text).splitlines(keepends=True):  # the same, line by line
+            _check(n, line)
 
 
 @settings(max_examples=400, deadline=None)
@@ -546,3 +548,12 @@ def test_fuzz_binary_never_raises(items: list[bytes]) -> None:
     for data in items:
         _check(n, data.decode("utf-8", "surrogateescape"))
         _check(n, data.decode("utf-8", "replace"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40), st.binary(max_size=200))
+def test_fuzz_export_binary_field_never_raises(length: bytes, data: bytes) -> None:
+    stream = b"__CURSOR=s=1\nMESSAGE\n" + length + data + b"\n\nMESSAGE=after\n"
+    n = LineNormalizer()
+    for line in stream.decode("utf-8", "surrogateescape").splitlines(keepends=True):
+        _check(n, line)

@@ -62,34 +62,31 @@ def most_telling(events: list[ExplainedEvent]) -> ExplainedEvent:
 
 
 def _summary(events: list[ExplainedEvent], console: Console) -> None:
-    from rich.table import Table
-
-    by = {
-        "host": Counter(), "process": Counter(), "order": Counter(), "origin": Counter(),
-    }
+    by: dict[str, Counter[str]] = {"hosts": Counter(), "processes": Counter(), "orders": Counter(),
+                                   "origins": Counter()}
     seen: dict[str, list[str]] = {}
     for e in events:
         n = e.occurrences
-        host = e.event.host or e.event.source
-        by["host"][host] += n
-        by["process"][e.event.process or "?"] += n
-        by["order"][f"order {e.event.order}" if e.event.order is not None else "order ?"] += n
-        by["origin"][e.origin.category] += n
+        host = e.event.host or _short(e.event.source)
+        by["hosts"][host] += n
+        by["processes"][e.event.process or "?"] += n
+        by["orders"][str(e.event.order) if e.event.order is not None else "?"] += n
+        by["origins"][e.origin.category] += n
         if e.event.time:
             seen.setdefault(host, []).append(e.event.time)
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("by host", "by process", "by order", "by origin"):
-        table.add_column(column)
-    columns = [_top(by[k]) for k in ("host", "process", "order", "origin")]
-    for row in range(max(len(c) for c in columns)):
-        table.add_row(*(c[row] if row < len(c) else "" for c in columns))
-    console.print(table)
+    for label, counter in by.items():
+        console.print(f"  {label:<10} " + ", ".join(_top(counter)), highlight=False)
     for host, times in seen.items():
-        console.print(f"  {host}: first seen {times[0]}, last seen {times[-1]}")
+        span = times[0] if times[0] == times[-1] else f"{times[0]} .. {times[-1]}"
+        console.print(f"  {host}: seen {span}", highlight=False)
+
+
+def _short(source: str) -> str:
+    return source.rsplit("/", 1)[-1]
 
 
 def _top(counter: Counter[str], limit: int = 6) -> list[str]:
-    rows = [f"{name}  {count}" for name, count in counter.most_common(limit)]
+    rows = [f"{name} ({count})" for name, count in counter.most_common(limit)]
     if len(counter) > limit:
         rows.append(f"... {len(counter) - limit} more")
     return rows

@@ -113,10 +113,14 @@ def _read(config_root: Path, rel: str) -> tuple[str, str] | None:
 
 
 def assignments(config_root: Path, keys: set[str], *, skip: str | None = DROPIN) -> tuple[list[Assignment], list[str]]:
-    """Every assignment of ``keys`` in boot order, and the files that could not be read."""
+    """Every assignment of ``keys`` in boot order, and the files that could not be read.
+
+    With ``skip=DROPIN`` the order is the one after the drop-in exists (it masks same-named
+    files in /run and /usr), and the drop-in's own lines are left out.
+    """
     found: list[Assignment] = []
     unreadable: list[str] = []
-    for rel in ordered_files(config_root, with_dropin=False):
+    for rel in ordered_files(config_root, with_dropin=skip == DROPIN):
         if rel == skip:
             continue
         read = _read(config_root, rel)
