@@ -23,10 +23,10 @@ QUIET_SECONDS = 1.5
 
 
 def follow(json_lines: bool, kernel: str | None, out: TextIO, path: str = "/dev/kmsg",
-           max_events: int | None = None) -> int:
+           max_events: int | None = None, from_end: bool = True) -> int:
     """Run until interrupted (or ``max_events`` reported); returns the exit status."""
     try:
-        records = follow_kmsg(path)
+        records = follow_kmsg(path, from_end=from_end)
     except OSError as error:
         raise SourceError(f"cannot follow {path}: {error.strerror or error}") from None
     forced = parse_release(kernel) if kernel else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from minfree.kversion import KernelVersion, parse_release
 from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
-from minfree.logs.sources import Input
+from minfree.logs.sources import Input, SourceError
 from minfree.scan_event import ExplainedEvent, explain_event
 
 
@@ -41,7 +41,8 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None) -> ScanReport:
         try:
             with source.open() as stream:
                 scanner.scan(stream)
-        except (OSError, EOFError, ValueError) as error:
+        except (OSError, EOFError, ValueError, SourceError) as error:
+            # a damaged archive or an unreadable member: what was read still counts
             report.errors.append(f"{source.name}: {error}")
         raw.sort(key=lambda e: (e.line, e.seq))
         report.events.extend(explain_event(event, _kernel_for(event, forced)) for event in raw)

@@ -38,7 +38,7 @@ LOG = (
 
 COMPRESSORS = {
     "gzip": gzip.compress,
-    "xz": lzma.compress,
+    "xz": lambda data: lzma.compress(data, preset=0),
     "bz2": bz2.compress,
     "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
 }
@@ -109,7 +109,7 @@ def test_garbage_after_the_last_gzip_member_is_ignored(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", sorted(COMPRESSORS))
 def test_truncated_stream_delivers_its_data_then_raises(tmp_path: Path, fmt: str) -> None:
-    data = big_log(200_000)
+    data = big_log(100_000)
     packed = COMPRESSORS[fmt](data)
     path = write(tmp_path / "cut.log", packed[: len(packed) * 3 // 4])
     [inp] = expand_paths([str(path)])

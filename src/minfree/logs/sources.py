@@ -27,7 +27,7 @@ Damaged compressed data
 Directories
     Walked recursively, each directory's entries sorted by :func:`rotation_key` (name,
     and rotated files of one log oldest first: ``syslog.2.gz, syslog.1, syslog``).
-    Skipped, each with a :class:`Skipped` note: files with a NUL byte in their first
+    Skipped, each with a :class:`Skipped` note: files mostly of non-text bytes in their first
     4 KiB after decompression (binary, not a log), tar archives that are not sosreports,
     unreadable files, non-regular files, directories already visited (symlink loops).
     systemd binary journals (magic ``LPKSHHRH``, whatever their name) are read through
@@ -128,6 +128,8 @@ _COMPRESSION_MAGIC = (
 _MAGIC_LEN = 6
 _JOURNAL_MAGIC = b"LPKSHHRH"  # systemd journal file header signature (journal-def.h)
 _SNIFF_BYTES = 4096  # the binary test looks at this many decompressed bytes
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f")
+_CONTROL_SHARE = 0.10   # heuristic: over 10 % control bytes is binary data, not a log with some junk
 _READ_SIZE = 1 << 20  # compressed bytes per read
 _CHUNK_SIZE = 4 << 20  # decompressed bytes per queued chunk
 _QUEUE_DEPTH = 4
@@ -442,7 +444,12 @@ class _Sniff:
 
     @property
     def binary(self) -> bool:
-        return b"\x00" in self.head
+        """Mostly non-text bytes: an executable or image, not a log. A log with some junk in it
+        (NUL runs left by a crash in /var/log/messages) is still a log: read it, skip the junk."""
+        if not self.head:
+            return False
+        control = len(self.head) - len(self.head.translate(None, _CONTROL_BYTES))
+        return control > _CONTROL_SHARE * len(self.head) or (b"\n" not in self.head and b"\x00" in self.head)
 
 
 def _sniff(path: str) -> _Sniff:
@@ -558,6 +565,15 @@ def select_sosreport_members(paths: Iterable[str]) -> list[str]:
     return selected
 
 
+SNAPSHOT_LOG = "var/log/dmesg"   # where `minfree snapshot` keeps the kernel log
+
+
+def _is_snapshot_dir(path: str) -> bool:
+    """A `minfree snapshot` directory: its manifest, /proc copies and the kernel log."""
+    join = os.path.join
+    return os.path.isfile(join(path, "manifest.json")) and os.path.isdir(join(path, "proc"))
+
+
 def _is_sosreport_dir(path: str) -> bool:
     join = os.path.join
     return (
@@ -634,7 +650,7 @@ class _Expander:
         if sniff.tar:
             return self.tarball(path, explicit)
         if sniff.binary:
-            return self.refuse(path, "binary data (NUL byte in the first 4 KiB), not a text log", explicit)
+            return self.refuse(path, "binary data (mostly non-text bytes in the first 4 KiB), not a text log", explicit)
         return [Input(path, "file", functools.partial(_open_file, path, path))]
 
     def directory(self, path: str) -> list[Input]:
@@ -649,6 +665,8 @@ class _Expander:
         self._visited.add((info.st_dev, info.st_ino))
         if _is_sosreport_dir(path):
             return self.sosreport(path)
+        if _is_snapshot_dir(path):
+            return self.file(os.path.join(path, SNAPSHOT_LOG), explicit=False)
         try:
             with os.scandir(path) as scan:
                 entries = sorted(scan, key=lambda e: rotation_key(e.name))
@@ -676,6 +694,11 @@ class _Expander:
                 names = [member.name for member in tar if member.isfile()]
         except (tarfile.TarError, SourceError) as exc:
             return self.refuse(path, f"unreadable tar archive ({exc})", explicit)
+        snapshot_logs = [n for n in names if n == SNAPSHOT_LOG or n.endswith("/" + SNAPSHOT_LOG)]
+        if snapshot_logs and any(n.rpartition("/")[2] == "manifest.json" for n in names):
+            return [Input(f"{path}/{member}", "file",
+                          functools.partial(_open_tar_member, path, member, f"{path}/{member}"))
+                    for member in snapshot_logs]
         roots = _sosreport_tar_roots(names)
         if not roots:
             return self.refuse(path, "tar archive that is not a sosreport (extract it and scan the directory)", explicit)

@@ -179,6 +179,12 @@ def run_tune(args: argparse.Namespace) -> int:
     status = EXIT_REFUSED if proposal.refused else EXIT_OK
     if args.apply:
         apply_doc, status = _apply(args, proposal, to_write, reasons, config_root, out)
+        if apply_doc.get("ok") and plan.shadowed_by and not args.resolve_conflicts:
+            warning = ("at boot these lines win over the drop-in: "
+                       + ", ".join(a.where() for a in plan.shadowed_by) + " (--resolve-conflicts)")
+            apply_doc["messages"].append(warning)
+            if not args.json:
+                out.write(f"WARNING: {warning}\n")
         doc["apply"] = apply_doc
     if args.json:
         json.dump(doc, out, indent=1)

@@ -33,7 +33,8 @@ def restore(entry: Entry, journal: Journal, writer: SysctlWriter, config_root: P
         path = config_root / item.path
         try:
             if not item.existed:
-                path.unlink(missing_ok=True)
+                if os.path.lexists(path):  # unlink() of a missing file still fails on a read-only fs
+                    path.unlink()
                 continue
             original = journal.read_backup(item.backup or "")
             current = path.read_bytes() if path.is_file() else None
