@@ -153,9 +153,14 @@ def compare_events(scan_output: Path, truth: dict) -> list[str]:
         if got is None:
             problems.append(f"line {event['line']}: missing ({event['process']} order {event['order']})")
             continue
-        for key in ("process", "order", "mode"):
+        for key in ("process", "order"):
             if got.get(key) != event[key]:
                 problems.append(f"line {event['line']}: {key} {got.get(key)!r} != {event[key]!r}")
+        # The sidecar's mode is the text as printed; scan may give it as "mode" or, with a
+        # bare hex "mode", as "mode_text".
+        if event["mode"] not in (got.get("mode"), got.get("mode_text")):
+            problems.append(f"line {event['line']}: mode {got.get('mode_text', got.get('mode'))!r} "
+                            f"!= {event['mode']!r}")
     truth_lines = {e["line"] for e in expected}
     extra = sorted(set(by_line) - truth_lines)
     if extra:
@@ -176,7 +181,10 @@ def related_summary(scan_output: Path, truth: dict) -> str:
     for kind, lines in truth["related"].items():
         value = related.get(kind) if isinstance(related, dict) else None
         count = len(value) if isinstance(value, list) else value
-        parts.append(f"{kind} {count if count is not None else '-'}/{len(lines)}")
+        expected = len(lines)
+        if kind == "suppressed_reports" and isinstance(value, int) and value != expected:
+            expected = f"{expected} lines, {truth['suppressed_callbacks']} callbacks"
+        parts.append(f"{kind} {count if count is not None else '-'}/{expected}")
     return "related (scan/truth): " + ", ".join(parts)
 
 

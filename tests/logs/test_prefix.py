@@ -1,7 +1,8 @@
 """Tests for minfree.logs.prefix: one real sample per log shape, edge cases, fuzzing.
 
 Sources of the quoted lines:
-* corpus NNN = /work/shared/corpus/logs/NNN-*.log (verbatim published reports);
+* corpus NNN = /work/shared/corpus/logs/NNN-*.log or tests/corpus/logs/NNN-*.log (100+),
+  verbatim published reports;
 * "this machine" = Linux 6.18 VM of the project (dmesg -r/-T/-x/--time-format iso, /dev/kmsg);
 * "public" = lines found verbatim in public repositories/issues (quoted where used);
 * "format" = built from the printf format of the producer (kernel printk.c, journald,
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from minfree.logs.prefix import MAX_LINE_CHARS, LineNormalizer, LogLine
 
 CORPUS = Path("/work/shared/corpus/logs")
+MORE_CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "logs"  # tests/corpus: files 100+
 
 
 def one(raw: str, normalizer: LineNormalizer | None = None) -> LogLine:
@@ -179,6 +181,64 @@ def test_bsd_syslog_fqdn_and_no_host_format() -> None:
     assert (other.host, other.tag) == ("Coretana", "anacron")
 
 
+def test_bsd_syslog_unpadded_day_corpus_123() -> None:
+    line = one("Sep 4 11:37:45 server01 kernel: httpd: page allocation failure. order:2, mode:0x20")
+    assert (line.time, line.host, line.tag, line.text) == (
+        "Sep 4 11:37:45",
+        "server01",
+        "kernel",
+        "httpd: page allocation failure. order:2, mode:0x20",
+    )
+
+
+def test_journal_localized_month_and_continuation_corpus_130() -> None:
+    n = LineNormalizer()
+    head = one("Mai 18 21:40:47 vaio kernel: Large kmem_alloc(42672, 0x1000), please file an issue at:\n", n)
+    assert (head.time, head.host, head.tag) == ("Mai 18 21:40:47", "vaio", "kernel")
+    cont = one("                             https://github.com/zfsonlinux/zfs/issues/new\n", n)
+    assert cont == LogLine(
+        "https://github.com/zfsonlinux/zfs/issues/new", host="vaio", time="Mai 18 21:40:47", tag="kernel"
+    )
+    frame = one("Mai 18 21:40:50 vaio kernel:  [<ffffffff81571bd3>] dump_stack+0x4c/0x6e", n)
+    assert frame.text == " [<ffffffff81571bd3>] dump_stack+0x4c/0x6e"
+
+
+def test_syslog_cut_to_kernel_tag_corpus_122() -> None:
+    # a KB article quoting /var/log/messages without date and host, indented
+    line = one("    kernel: swapper: page allocation failure. order:2, mode:0x20")
+    assert (line.tag, line.host, line.text) == ("kernel", None, "swapper: page allocation failure. order:2, mode:0x20")
+    assert one("    kernel: <IRQ>  [<ffffffff81123daf>] ? __alloc_pages_nodemask+0x77f/0x940").text.startswith("<IRQ>")
+    # public (kernel bugzilla text): "kernel: BUG: dst underflow 0: fffffff802cde24"
+    assert one("kernel: BUG: dst underflow 0: fffffff802cde24").tag == "kernel"
+    # prose mentioning the kernel is left alone
+    assert one("Linux kernel: 4.4 and later").tag is None
+
+
+def test_mail_quoted_syslog_corpus_137() -> None:
+    n = LineNormalizer()
+    head = one(
+        "> Mar 26 12:32:15 monitoring-pi kernel: [126742.472373] python3: page allocation stalls for 10060ms, order:1,\n",
+        n,
+    )
+    assert (head.host, head.mono, head.text) == (
+        "monitoring-pi",
+        126742.472373,
+        "python3: page allocation stalls for 10060ms, order:1,",
+    )
+    # once the source is known to be quoted, wrapped lines lose their marker too
+    assert one(">  mode:0x15080c0(GFP_KERNEL_ACCOUNT|__GFP_ZERO), nodemask=(null)\n", n) == LogLine(
+        " mode:0x15080c0(GFP_KERNEL_ACCOUNT|__GFP_ZERO), nodemask=(null)"
+    )
+    # public (LKML reply): quoted syslog with date cut off, host kept, quoted-printable soft break
+    line = one("> eeepc kernel: [ 1495.466975] uvcvideo: Failed to resubmit video URB (-27)=", LineNormalizer())
+    assert (line.host, line.tag, line.mono) == ("eeepc", "kernel", 1495.466975)
+
+
+def test_quote_marker_without_prefix_is_text() -> None:
+    # an xtensa stack dump marks the first line with "> " (tests/corpus 101, after its stamp)
+    assert one("> 00000100 00000000 3dbfbc00 423b8f69") == LogLine("> 00000100 00000000 3dbfbc00 423b8f69")
+
+
 def test_bsd_syslog_with_pri_format() -> None:
     line = one("<4>Nov  6 11:44:53 www kernel: [69774.700393] swapper: page allocation failure. order:1")
     assert (line.level, line.host, line.tag, line.mono) == (4, "www", "kernel", 69774.700393)
@@ -225,6 +285,25 @@ def test_rfc5424_format() -> None:
         "kernel",
         "swapper: page allocation failure",
     )
+
+
+def test_rsyslog_escapes_corpus_140() -> None:
+    raw = (
+        "Feb  9 08:09:39 prod-server kernel: active_anon:656114 inactive_anon:679646 isolated_anon:0"
+        "#012 active_file:1022595 inactive_file:1262020 isolated_file:0#012 unevictable:0 dirty:140 "
+        "writeback:0#012 slab_reclaimable:119934 slab_unreclaimable:40229#012 mapped:62257 shmem:42828 "
+        "pagetables:8912 bounce:0#012 free:114480 free_pcp:1688 free_cma:0\n"
+    )
+    lines = LineNormalizer().normalize(raw)
+    assert [l.text for l in lines] == [
+        "active_anon:656114 inactive_anon:679646 isolated_anon:0",
+        " active_file:1022595 inactive_file:1262020 isolated_file:0",
+        " unevictable:0 dirty:140 writeback:0",
+        " slab_reclaimable:119934 slab_unreclaimable:40229",
+        " mapped:62257 shmem:42828 pagetables:8912 bounce:0",
+        " free:114480 free_pcp:1688 free_cma:0",
+    ]
+    assert {(l.host, l.time, l.tag) for l in lines} == {("prod-server", "Feb  9 08:09:39", "kernel")}
 
 
 def test_rsyslog_escapes_format() -> None:
@@ -500,7 +579,7 @@ def test_backtracking_prone_input_is_fast() -> None:
 
 def test_every_corpus_line_parses() -> None:
     """Each corpus line gives one LogLine whose text is a suffix of the line; nothing malformed."""
-    files = sorted(CORPUS.glob("*.log"))
+    files = sorted(CORPUS.glob("*.log")) + sorted(MORE_CORPUS.glob("*.log"))
     assert files
     for path in files:
         n = LineNormalizer()
@@ -510,9 +589,15 @@ def test_every_corpus_line_parses() -> None:
             if not stripped:
                 assert lines == []
                 continue
+            if "#012" in raw:  # rsyslog-escaped multi-line record (tests/corpus 140)
+                assert "".join(line.text for line in lines) in stripped.replace("#012", "")
+                continue
+            if raw.startswith(">") and not stripped.lstrip("> "):  # empty quoted line
+                assert lines == []
+                continue
             assert len(lines) == 1, (path.name, raw)
             assert stripped.endswith(lines[0].text), (path.name, raw)
-            if lines[0].time is None:
+            if lines[0].time is None and lines[0].tag is None and not raw.startswith(">"):
                 assert lines[0].text == stripped, (path.name, raw)
         assert n.malformed == 0
 

@@ -38,6 +38,7 @@ _CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm
                        r"(?: (?:Not tainted|Tainted:).*)?$")
 _PID_LINE = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>.+?)(?: (?:Not tainted|Tainted:).*)?$")
 _BANNER = re.compile(r"^Linux version (\S+)")
+_NODEMASK_VALUE = re.compile(r"^\s*(?:\(null\)|\d+(?:[-,]\d+)*)\s*$")
 _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
 
 MAX_UNRELATED = 3        # unrelated lines in a row that end an open report
@@ -129,23 +130,24 @@ class Assembler:
         self._last_header = None
         text = line.text
         key = (line.host, line.caller)
-        if hdr.vmalloc_line(text):
+        if "vmalloc:" in text and hdr.vmalloc_line(text):
             self._vmalloc = (text.strip(), self._seq)
             return
         headers = hdr.find_headers(text)
         if headers:
             self._open_events(headers, line, lineno, key)
             return
-        if (banner := _BANNER.match(text)) is not None:
+        if text.startswith("Linux version") and (banner := _BANNER.match(text)) is not None:
             self.kernels[line.host] = banner.group(1)
-        if (kind := related_kind(text)) is not None:
+        kind = related_kind(text)
+        if kind is not None:
             self.related[kind[0]] += kind[1]
             self.related_by_host[line.host][kind[0]] += kind[1]
         events = self._open.get(key)
         if events:
-            self._extend(events, line, key)
+            self._extend(events, line, key, related=kind is not None)
             return
-        if (comm := hdr.comm_fragment(text)) is not None:
+        if text.endswith((":", ": ")) and (comm := hdr.comm_fragment(text)) is not None:
             self._fragments.append(_Fragment(comm, line.host, self._seq))
 
     def discontinuity(self) -> None:
@@ -190,7 +192,8 @@ class Assembler:
 
     # -- extending -------------------------------------------------------------------------
 
-    def _extend(self, events: list[Event], line: LogLine, key: tuple[str | None, str | None]) -> None:
+    def _extend(self, events: list[Event], line: LogLine, key: tuple[str | None, str | None],
+                related: bool) -> None:
         text = line.text
         event = events[-1]
         if line.mono is not None and event.mono is not None and line.mono - event.mono > MAX_SECONDS:
@@ -198,6 +201,9 @@ class Assembler:
             return
         event.lines_seen += 1
         event.last_seq = self._seq
+        # most lines of a long report belong to its memory dump: try that first once it started
+        if event.dump is not None and self._feed_dump(events, text):
+            return
         if self._continue_header(events, text) or self._identify(events, text):
             event.unrelated = 0
             return
@@ -206,15 +212,24 @@ class Assembler:
             event.trace_lines.append(text)
             event.unrelated = 0
             return
-        if self._feed_dump(events, text):
+        if event.dump is None and self._feed_dump(events, text):
             return
-        if related_kind(text) is not None or dump_line_kind(text) is not None:
+        if related or dump_line_kind(text) is not None:
             return
         event.unrelated += 1
         if event.unrelated >= MAX_UNRELATED or event.lines_seen >= MAX_EVENT_LINES:
             self._close_key(key)
 
     def _continue_header(self, events: list[Event], text: str) -> bool:
+        if _NODEMASK_VALUE.match(text):
+            # 4.14 prints the nodemask value as its own record: "(null)" may come lines later
+            for event in events:
+                if event.mode_text and event.mode_text.endswith("nodemask="):
+                    event.nodemask = text.strip()
+                    event.mode_text += event.nodemask
+                    return True
+        if "mode:" not in text and " cpuset=" not in text:
+            return False
         waiting = [e for e in events if e.mode is None]
         if waiting and hdr.mode_continuation(text):
             found = hdr.Header(comm=None, order=None, kind="page", what="")
@@ -234,6 +249,8 @@ class Assembler:
         return False
 
     def _identify(self, events: list[Event], text: str) -> bool:
+        if not text.startswith(("CPU:", "Pid:", "Hardware name:", "Workqueue:")):
+            return False
         match = _CPU_LINE.match(text) or _PID_LINE.match(text)
         if match is not None:
             comm = match.group("comm").strip()

@@ -130,6 +130,21 @@ def _normal_hex(value: str) -> str:
     return value if value.lower().startswith("0x") else hex(int(value))
 
 
+def header_complete(text: str) -> bool:
+    """A failure header that already has its mode and ends cleanly: nothing wraps onto it.
+
+    >>> header_complete("asd: page allocation failure. order:1, mode:0x20")
+    True
+    >>> header_complete("kworker/3:2: page allocation failure: order:0,")
+    False
+    """
+    if "allocation failure" not in text and "vmalloc error" not in text:
+        return False
+    headers = find_headers(text)
+    tail = text.rstrip()
+    return bool(headers) and all(h.mode for h in headers) and not tail.endswith((",", "=", ":", "("))
+
+
 def comm_fragment(text: str) -> str | None:
     """The comm of a stand-alone ``swapper/8: `` fragment line, else None.
 

@@ -10,7 +10,8 @@ Two things break a kernel message across physical lines in published logs:
 :class:`Joiner` undoes both, one line late (it must see the next line to know whether the
 current one is complete).
 
->>> from minfree.logs.prefix import LogLine
+>>> from minfree.logs.header import header_complete
+from minfree.logs.prefix import LogLine
 >>> j = Joiner()
 >>> j.push(LogLine("kworker/3:2: page allocation failure: order:0,", time="785.581198", mono=785.581198), 1)
 []
@@ -24,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from minfree.logs.header import header_complete
 from minfree.logs.prefix import LogLine
 
 # A printk stamp glued inside another line: "[  659.105948][ T3124] " (caller id optional).
@@ -59,13 +61,18 @@ class Joiner:
         if line.repeat:
             return self.flush() + [(line, lineno)]
         if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
-            if len(self._pending.text) + len(line.text) < _MAX_JOINED:
+            if len(self._pending.text) + len(line.text) < _MAX_JOINED and not header_complete(self._pending.text):
                 self._pending = replace(self._pending, text=_join(self._pending.text, line.text))
                 return []
         out = self.flush()
         self._pending, self._pending_lineno = line, lineno
         self._stamped = _has_prefix(line)
         return out
+
+    def boundary(self) -> list[Numbered]:
+        """A blank line: nothing after it continues what came before."""
+        self._stamped = False
+        return self.flush()
 
     def flush(self) -> list[Numbered]:
         """Emit the line held back, split at glued stamps."""

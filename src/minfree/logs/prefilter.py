@@ -29,7 +29,8 @@ NEEDLES: tuple[bytes, ...] = (
     b"Unable to allocate",      # SLUB/SLAB: Unable to allocate memory on node
     b"out of memory",           # TCP: out of memory -- consider tuning tcp_mem
     b"Out of socket memory",    # 2.6.x TCP
-    b"callbacks suppressed",    # warn_alloc: N callbacks suppressed
+    b"warn_alloc",              # "warn_alloc: N callbacks suppressed" (the reports the ratelimit hid)
+    b"slab_out_of_memory",      # "slab_out_of_memory: N callbacks suppressed"
     b"Linux version",           # boot banner: the kernel release of what follows
 )
 

@@ -97,8 +97,10 @@ _BRACKET = re.compile(
 _TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}+) )?(?:(kernel)|([\w.@/-]{1,255}+)\[\d{1,10}+\]):(?: |$)"
 _STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
 _STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
-# BSD syslog / journalctl short(-precise) timestamp, day space- or zero-padded.
-_BSD_TIME_P = r"((?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})?) "
+# BSD syslog / journalctl short(-precise) timestamp. The day is space-padded ("Nov  6"),
+# zero-padded (journalctl "Nov 06") or not padded ("Sep 4", some syslog daemons); the month
+# is any three letters: journalctl prints it in the locale ("Mai 18 21:40:47", de_DE).
+_BSD_TIME_P = r"([^\W\d_]{3} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})?) "
 # ISO 8601 syslog stamps: rsyslog RFC3339 ("." fraction), journalctl short-iso ("+0200").
 _ISO_TIME_P = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) "
 # "[host ]tag[pid]: " after a syslog timestamp. Host and tag exclude ":" so that
@@ -131,7 +133,10 @@ _RSYSLOG_REPEATED = re.compile(r"message repeated (\d{1,10}) times: \[")
 _EXPORT_FIELD = re.compile(r"([A-Z_][A-Z0-9_]{0,63})(=?)")
 _EXPORT_RECORD_START = ("__CURSOR=", "__REALTIME_TIMESTAMP=", "__MONOTONIC_TIMESTAMP=", "__SEQNUM=")
 _KMSG_DICT = re.compile(r" [A-Z_][A-Z0-9_]{0,63}=")
-_MONTHS = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
+# A syslog line with its time and host cut off (quoted in mails and web pages): "kernel: text",
+# also indented; "host kernel: " only when a dmesg stamp follows ("eeepc kernel: [ 1495.4] x").
+_BARE_KERNEL = re.compile(r"[ \t]*+(?:([^\s:\[\]]{1,255}+) (?=kernel: \[ *\d))?kernel:(?: |$)")
+_QUOTE = re.compile(r">(?: ?>)*+ ?")  # mail quote markers "> ", ">> ", "> > "
 
 
 class LineNormalizer:
@@ -163,6 +168,7 @@ class LineNormalizer:
         "_last",
         "_indent",
         "_indent_ctx",
+        "_quoted",
     )
 
     def __init__(self) -> None:
@@ -179,6 +185,7 @@ class LineNormalizer:
         self._last: LogLine | None = None
         self._indent = 0  # prefix width of the last stamped line, 0 when none
         self._indent_ctx: LogLine | None = None
+        self._quoted = False  # a mail-quoted prefixed line was seen: strip "> " from all lines
 
     def normalize(self, raw: str) -> list[LogLine]:
         """Return the kernel lines in ``raw`` ([] for noise and malformed lines); never raises."""
@@ -232,8 +239,12 @@ class LineNormalizer:
             return self._json(line)
         if "0" <= first <= "9":
             return self._numeric(line)
-        if line[:3] in _MONTHS:
-            return self._syslog(line, None) or [LogLine(line)]
+        if line[3:4] == " " and line[:3].isalpha():
+            syslog = self._syslog(line, None)
+            if syslog is not None:
+                return syslog
+        if first == ">":
+            return self._quoted_line(line)
         if first == "l":
             repeated = _LAST_REPEATED.match(line)
             if repeated:
@@ -243,6 +254,26 @@ class LineNormalizer:
             if dmesg_x:
                 end = dmesg_x.end()
                 return self._stamped(line[end:], _LEVEL_NAMES[dmesg_x.group(1)], end)
+        if "kernel:" in line:
+            bare = _BARE_KERNEL.match(line)
+            if bare:
+                return self._syslog_message(line[bare.end() :], bare.group(1), None, None, "kernel")
+        return [LogLine(line)]
+
+    def _quoted_line(self, line: str) -> list[LogLine]:
+        """A mail-quoted line: "> " markers are removed once a quoted line carried a prefix."""
+        quote = _QUOTE.match(line)
+        rest = line[quote.end() :] if quote else line
+        if not rest:
+            return []
+        if self._quoted:
+            return self._normalize(rest)
+        out = self._normalize(rest)
+        first = out[0] if out else None
+        if first is not None and (first.time is not None or first.tag is not None):
+            self._quoted = True
+            return out
+        self._indent = 0
         return [LogLine(line)]
 
     # ---- console / dmesg ------------------------------------------------------------
@@ -280,7 +311,7 @@ class LineNormalizer:
         if pri > 191 or _CODE_BYTES.match(rest):  # facility 0..23; "<41> 5f 5d c3" is Code:
             return [LogLine(line)]
         level = pri & 7
-        if rest[:3] in _MONTHS or rest[:1].isdigit():
+        if (rest[3:4] == " " and rest[:3].isalpha()) or rest[:1].isdigit():
             syslog = self._syslog(rest, level)
             if syslog is not None:
                 return syslog
@@ -327,7 +358,8 @@ class LineNormalizer:
 
         None when ``line`` starts with no such timestamp.
         """
-        match = (_BSD_LINE if line[0] > "9" else _ISO_LINE).match(line)
+        bsd = line[0] > "9"
+        match = (_BSD_LINE if bsd else _ISO_LINE).match(line)
         if match:
             time, host, tag = match.groups()
             msg = line[match.end() :]
@@ -336,7 +368,7 @@ class LineNormalizer:
                 self._indent = len(line) - len(out[0].text)
                 self._indent_ctx = out[0]
             return out
-        dmesg_iso = _DMESG_ISO.match(line)
+        dmesg_iso = None if bsd else _DMESG_ISO.match(line)
         if dmesg_iso:
             rest = line[dmesg_iso.end() :]
             caller = _BRACKET.match(rest) if rest[:1] == "[" else None
@@ -355,7 +387,7 @@ class LineNormalizer:
         return [LogLine(msg, host, time, None, None, level)]
 
     def _syslog_message(
-        self, msg: str, host: str | None, time: str, level: int | None, tag: str | None
+        self, msg: str, host: str | None, time: str | None, level: int | None, tag: str | None
     ) -> list[LogLine]:
         """The message part of a syslog line: repeats, inner dmesg stamp, rsyslog escapes."""
         repeat = 0

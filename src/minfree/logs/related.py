@@ -32,8 +32,14 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_MARKERS = ("callbacks suppressed", "page allocation stalls", "oom-killer", "Killed process",
+            "Unable to allocate", "out of memory", "Out of socket memory")
+
+
 def related_kind(text: str) -> tuple[str, int] | None:
     """(kind, count) of a related message, or None."""
+    if not any(marker in text for marker in _MARKERS):
+        return None
     if "callbacks suppressed" in text:
         match = _SUPPRESSED.match(text)
         if match is None:
@@ -41,7 +47,8 @@ def related_kind(text: str) -> tuple[str, int] | None:
         who = match.group("who")
         if who in _ALLOCATOR_RATELIMITS:
             return "suppressed_reports", int(match.group("n"))
-        return _SUPPRESSED_KIND.get(who, "suppressed_other"), int(match.group("n"))
+        kind = _SUPPRESSED_KIND.get(who)
+        return None if kind is None else (kind, int(match.group("n")))
     for kind, pattern in _KINDS:
         if pattern.search(text):
             return kind, 1

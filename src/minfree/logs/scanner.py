@@ -128,6 +128,9 @@ class LogScanner:
             newline = data.find(b"\n", position, end)
             stop = end if newline == -1 else newline + 1
             raw = data[position:stop].decode("utf-8", "replace")
+            if raw.isspace():
+                for logical, number in self.joiner.boundary():
+                    feed(logical, number)
             for line in normalize(raw):
                 for logical, number in push(line, line_at):
                     feed(logical, number)
