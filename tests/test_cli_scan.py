@@ -149,3 +149,25 @@ def test_follow_reports_events_as_they_arrive(tmp_path: Path) -> None:
     event = json.loads(out.getvalue().splitlines()[0])
     assert (event["process"], event["order"], event["mode"], event["time"]) == ("asd", 1, "0x20", "69774.700393")
     assert event["call_trace"][0]["function"] == "sk_clone"
+
+
+def test_journald_json_and_kmsg_records(tmp_path: Path, capsys) -> None:
+    journal = tmp_path / "journal.json"
+    records = [
+        {"_HOSTNAME": "kafka3", "__REALTIME_TIMESTAMP": "1600000000000000", "_TRANSPORT": "kernel",
+         "_SOURCE_MONOTONIC_TIMESTAMP": "21161092614", "PRIORITY": "4", "SYSLOG_IDENTIFIER": "kernel",
+         "MESSAGE": "java: page allocation failure: order:2, mode:0x480020(GFP_ATOMIC), nodemask=(null)"},
+        {"_HOSTNAME": "kafka3", "_TRANSPORT": "kernel", "MESSAGE": "java cpuset=/ mems_allowed=0"},
+        {"_HOSTNAME": "kafka3", "_TRANSPORT": "kernel",
+         "MESSAGE": "CPU: 1 PID: 4242 Comm: java Not tainted 4.19.0-6-amd64 #1 Debian 4.19.67-2"},
+    ]
+    journal.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    kmsg = tmp_path / "kmsg.txt"
+    kmsg.write_text("4,2231,785581198,-;kworker/3:2: page allocation failure: order:0, "
+                    "mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0\n"
+                    " SUBSYSTEM=net\n")
+    _, out, _ = run(capsys, "scan", "--json", str(journal), str(kmsg))
+    events = json.loads(out)["events"]
+    got = [(e["host"], e["process"], e["order"], e["mode"], e["pid"], e["cpuset"]) for e in events]
+    assert got == [("kafka3", "java", 2, "0x480020", 4242, "/"), (None, "kworker/3:2", 0, "0xa20", None, "/")]
+    assert events[0]["kernel"].startswith("4.19")

@@ -570,6 +570,10 @@ def test_backtracking_prone_input_is_fast() -> None:
         "6,1," + "1" * 60000,
         "2020-09-09T12:00:01 " + "h " * 30000,
         "Nov  6 11:44:53 h t: message repeated 3 times: [" + "[" * 60000,
+        "> " * 30000 + "Nov  6 11:44:53 h kernel: x",
+        " " * 60000 + "kernel:",
+        "h " * 30000 + "kernel: [ 1.0] x",
+        "Mai " + "1" * 60000,
     ]
     start = time.perf_counter()
     for raw in nasty:

@@ -145,9 +145,10 @@ class LineNormalizer:
     Feed every line of one source, in order, to :meth:`normalize`. State carried between
     lines: the current journald export record (``__CURSOR=`` ... blank line), whether the
     source is ``/dev/kmsg`` (its `` KEY=value`` dictionary lines are dropped), the last
-    message (``last message repeated N times`` takes its text, tag and level), and the
-    width of the last prefix (dmesg and journalctl indent the continuation lines of a
-    multi-line record by exactly that width; such lines inherit the record's prefix).
+    message (``last message repeated N times`` takes its text, tag and level), the width
+    of the last prefix (dmesg and journalctl indent the continuation lines of a multi-line
+    record by exactly that width; such lines inherit the record's prefix), and whether the
+    source is a mail quote (after one ``> `` line with a prefix, ``> `` is removed from all).
 
     journald export: a ``MESSAGE=`` line is returned at once with the fields seen so far in
     its record; ``_HOSTNAME`` and ``_SOURCE_MONOTONIC_TIMESTAMP`` arriving later in the same
