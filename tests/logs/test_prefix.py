@@ -156,7 +156,7 @@ def test_kernel_text_looking_like_a_tag_stays_text() -> None:
 
 
 def test_bsd_syslog_public() -> None:
-    # public: Ubuntu syslog quoted in a kernel bug report
+    # public: a syslog excerpt quoted in a public repository
     line = one("Jan 16 21:55:03 Coretana kernel: [   21.980056] eth0: no IPv6 routers present")
     assert line == LogLine(
         "eth0: no IPv6 routers present",
@@ -208,7 +208,7 @@ def test_syslog_cut_to_kernel_tag_corpus_122() -> None:
     line = one("    kernel: swapper: page allocation failure. order:2, mode:0x20")
     assert (line.tag, line.host, line.text) == ("kernel", None, "swapper: page allocation failure. order:2, mode:0x20")
     assert one("    kernel: <IRQ>  [<ffffffff81123daf>] ? __alloc_pages_nodemask+0x77f/0x940").text.startswith("<IRQ>")
-    # public (kernel bugzilla text): "kernel: BUG: dst underflow 0: fffffff802cde24"
+    # public (a bug report quoting syslog): "kernel: BUG: dst underflow 0: fffffff802cde24"
     assert one("kernel: BUG: dst underflow 0: fffffff802cde24").tag == "kernel"
     # prose mentioning the kernel is left alone
     assert one("Linux kernel: 4.4 and later").tag is None
@@ -250,7 +250,8 @@ def test_journalctl_short_precise_format() -> None:
 
 
 def test_rfc3339_syslog_with_caller_public() -> None:
-    # public: rsyslog RFC3339 file, kernel with CONFIG_PRINTK_CALLER and no printk time
+    # public: rsyslog RFC3339 file, kernel with CONFIG_PRINTK_CALLER and no printk time; the
+    # excerpt cut this line's time and the host's first 2 letters, taken from the next line
     raw = (
         "2025-08-14T06:30:22.460986+00:00 cc02v019206 kernel: [T92772] nfs: server "
         "ms-cis-clmam-eu-de-2-prod-private-01-01-10-180-236-58.prod.clmam.gmp.eu-de-2.cloud.ppp "
@@ -325,10 +326,12 @@ def test_rsyslog_message_repeated_public() -> None:
     line = one("Sep 22 19:41:46 s01 kernel: message repeated 7 times: [ EDID block 0 is all zeroes]")
     assert (line.repeat, line.text, line.host, line.tag) == (7, "EDID block 0 is all zeroes", "s01", "kernel")
     caller = one(
-        "2025-08-14T06:30:22.460986+00:00 cc02v019206 kernel: message repeated 9 times: "
-        "[[T92772] nfs: server x not responding, still trying]"
+        "2025-08-14T06:30:22.460986+00:00 cc02v019206 kernel: message repeated 9 times: [[T92772] nfs: server "
+        "ms-cis-clmam-eu-de-2-prod-private-01-01-10-180-236-58.prod.clmam.gmp.eu-de-2.cloud.ppp not responding, "
+        "still trying]"
     )
-    assert (caller.repeat, caller.caller, caller.text) == (9, "T92772", "nfs: server x not responding, still trying")
+    assert (caller.repeat, caller.caller) == (9, "T92772")
+    assert caller.text.startswith("nfs: server ms-cis") and caller.text.endswith("not responding, still trying")
 
 
 def test_last_message_repeated_takes_previous_text_public() -> None:
