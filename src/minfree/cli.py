@@ -176,7 +176,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     if args.json:
         from minfree.render.scan_json import report_to_json
 
-        json.dump(report_to_json(report), sys.stdout, indent=1)
+        # compact: the C encoder (pretty-print with `jq .`)
+        json.dump(report_to_json(report), sys.stdout, separators=(",", ":"))
         sys.stdout.write("\n")
     else:
         from minfree.render.scan_text import render

@@ -16,6 +16,9 @@ from minfree.model.zones import Watermarks
 from minfree.proc.zoneinfo import model_zones
 from minfree.system import SystemState
 
+# mm/huge_memory.c hugepage_init(): below 512 MiB of RAM THP stays off and khugepaged's
+# min_free_kbytes logic never runs.
+THP_MIN_TOTALRAM_KB = 512 * 1024
 DEFAULT_LOWMEM_RESERVE_RATIO = (256, 256, 32, 0, 0)   # mm/page_alloc.c sysctl_lowmem_reserve_ratio (6.x)
 
 
@@ -32,10 +35,12 @@ def default_min_free(state: SystemState) -> MinFreeResult | None:
     rules = state.rules
     if rules is None or not state.zones:
         return None
+    total_kb = state.meminfo.mem_total_kb if state.meminfo else None
     return predict_min_free_kbytes(
         model_zones(state.zones), rules, thp_enabled=bool(state.thp_enabled),
         pageblock_nr_pages=1 << state.pageblock_order, page_size=state.page_size,
-        watermark_scale_factor=_wsf(state))
+        watermark_scale_factor=_wsf(state),
+        thp_started=total_kb is None or total_kb >= THP_MIN_TOTALRAM_KB)
 
 
 def predict_zones(state: SystemState, *, min_free_kbytes: int | None = None,

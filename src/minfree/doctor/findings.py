@@ -105,7 +105,7 @@ def min_free_vs_default(ctx: Context) -> Iterator[Finding]:
     total = ctx.mem_total_kb
     evidence = {"current_kb": current, "kernel_default_kb": default,
                 "default_rule": ctx.default.rule, "mem_managed_kb": total}
-    if current < default:
+    if current < default * (1 - T.DEFAULT_SLACK):
         yield Finding(
             "min_free_below_default", "warning",
             f"vm.min_free_kbytes {current} is below the kernel's own default {default}",

@@ -58,3 +58,9 @@ KMALLOC_MAX_CACHE = 8192
 # Stale watermarks: a difference up to this many pages is the boot-time staleness the kernel
 # leaves until its next recompute (reference §10); more is reported as a model mismatch.
 STALE_PAGES = 256
+
+# The kernel computes its default min_free_kbytes at boot, before initrd and init memory are
+# freed; predicted from today's managed pages, the square-root rule and the THP 5 % cap come
+# out slightly higher (25-450 kB on Debian 6.1/6.12 guests, tests/fixtures/distro). Only a
+# value more than this share below the prediction is "below the default".
+DEFAULT_SLACK = 0.02

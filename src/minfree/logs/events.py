@@ -37,7 +37,6 @@ from minfree.logs.trace import trace_line_kind
 _CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?)"
                        r"(?: (?:Not tainted|Tainted:).*)?$")
 _PID_LINE = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>.+?)(?: (?:Not tainted|Tainted:).*)?$")
-_BANNER = re.compile(r"^Linux version (\S+)")
 _NODEMASK_VALUE = re.compile(r"^\s*(?:\(null\)|\d+(?:[-,]\d+)*)\s*$")
 _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
 
@@ -96,7 +95,7 @@ class Assembler:
 
     def __init__(self, source: str, emit: Callable[[Event], None]) -> None:
         self.source = source
-        self._emit = emit
+        self.emit = emit
         self._open: dict[tuple[str | None, str | None], list[Event]] = defaultdict(list)
         self._fragments: deque[_Fragment] = deque(maxlen=8)
         self._vmalloc: tuple[str, int] | None = None
@@ -137,8 +136,6 @@ class Assembler:
         if headers:
             self._open_events(headers, line, lineno, key)
             return
-        if text.startswith("Linux version") and (banner := _BANNER.match(text)) is not None:
-            self.kernels[line.host] = banner.group(1)
         kind = related_kind(text)
         if kind is not None:
             self.related[kind[0]] += kind[1]
@@ -302,7 +299,7 @@ class Assembler:
         event.host_kernel = self.kernels.get(event.host)
         if event.dump is not None:
             self.dump_skipped += event.dump.result().skipped
-        self._emit(event)
+        self.emit(event)
 
     def _close_silent(self) -> None:
         for key, events in list(self._open.items()):

@@ -10,8 +10,7 @@ Two things break a kernel message across physical lines in published logs:
 :class:`Joiner` undoes both, one line late (it must see the next line to know whether the
 current one is complete).
 
->>> from minfree.logs.header import header_complete
-from minfree.logs.prefix import LogLine
+>>> from minfree.logs.prefix import LogLine
 >>> j = Joiner()
 >>> j.push(LogLine("kworker/3:2: page allocation failure: order:0,", time="785.581198", mono=785.581198), 1)
 []

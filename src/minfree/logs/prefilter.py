@@ -24,22 +24,20 @@ NEEDLES: tuple[bytes, ...] = (
     b"allocation failure",      # page allocation failure (all eras), vmalloc: allocation failure
     b"page allocation",         # header wrapped after "allocation"; allocation stalls
     b"vmalloc error",           # 5.15+ vmalloc reports through warn_alloc
-    b"oom-killer",              # "<comm> invoked oom-killer: gfp_mask=..."
     b"Killed process",          # OOM kill, every era
     b"Unable to allocate",      # SLUB/SLAB: Unable to allocate memory on node
     b"out of memory",           # TCP: out of memory -- consider tuning tcp_mem
     b"Out of socket memory",    # 2.6.x TCP
     b"warn_alloc",              # "warn_alloc: N callbacks suppressed" (the reports the ratelimit hid)
-    b"slab_out_of_memory",      # "slab_out_of_memory: N callbacks suppressed"
-    b"Linux version",           # boot banner: the kernel release of what follows
 )
 
 
 def release_pages(block: Buffer, start: int, length: int) -> None:
     """Drop a scanned window of a mapped file from our resident set (it stays in the page
     cache): a gigabyte scanned leaves the process as small as it started."""
-    if isinstance(block, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED") and start % mmap.PAGESIZE == 0:
-        block.madvise(mmap.MADV_DONTNEED, start, min(length, len(block) - start))
+    if isinstance(block, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        aligned = start - start % mmap.PAGESIZE   # madvise wants a page-aligned start
+        block.madvise(mmap.MADV_DONTNEED, aligned, min(length + start - aligned, len(block) - aligned))
 
 
 def _hyperscan_database(needles: tuple[bytes, ...]):
@@ -72,21 +70,20 @@ class Prefilter:
     def engine(self) -> str:
         return "hyperscan" if self._database is not None else "bytes.find"
 
-    def line_starts(self, block: Buffer, end: int) -> list[int]:
-        """Sorted, unique offsets of the starts of matching lines within ``block[:end]``.
-
-        ``block`` is ``bytes`` or an ``mmap`` of a whole file.
+    def line_starts(self, block: Buffer, end: int, start: int = 0) -> list[int]:
+        """Sorted, unique offsets of the starts of matching lines within ``block[start:end]``
+        (``start`` is a line start). ``block`` is ``bytes`` or an ``mmap`` of a whole file.
         """
-        hits = self._hits(block, end)
+        hits = [h for h in self._hits(block, end, start) if h >= start]
         starts = {block.rfind(b"\n", 0, pos) + 1 for pos in hits}
         return sorted(starts)
 
-    def _hits(self, block: Buffer, end: int) -> list[int]:
+    def _hits(self, block: Buffer, end: int, start: int) -> list[int]:
         if self._database is not None:
             found: list[int] = []
             view = memoryview(block)
             overlap = max(len(n) for n in self.needles) - 1
-            for window in range(0, end, WINDOW):
+            for window in range(start, end, WINDOW):
                 stop_at = min(end, window + WINDOW + overlap)
 
                 def on_match(_id: int, _start: int, stop: int, _flags: int, _ctx: object,
@@ -99,7 +96,7 @@ class Prefilter:
             return found
         found = []
         for needle in self.needles:
-            pos = block.find(needle, 0, end)
+            pos = block.find(needle, start, end)
             while pos != -1:
                 found.append(pos)
                 # the rest of this line is already a hit: continue after it

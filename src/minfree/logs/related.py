@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import re
 
-_SUPPRESSED = re.compile(r"^\s*(?P<who>warn_alloc|__alloc_pages_slowpath|__alloc_pages_nodemask|"
-                         r"warn_alloc_failed|slab_out_of_memory|[\w.]+): (?P<n>\d+) callbacks suppressed")
-_SUPPRESSED_KIND = {"slab_out_of_memory": "suppressed_slab_reports"}
-_ALLOCATOR_RATELIMITS = frozenset({"warn_alloc", "__alloc_pages_slowpath", "__alloc_pages_nodemask",
-                                   "warn_alloc_failed"})
+# Every kind here has a needle in minfree.logs.prefilter.NEEDLES: counts never depend on which
+# regions the scanner happened to read.
+_SUPPRESSED = re.compile(r"^\s*(?P<who>warn_alloc(?:_failed)?): (?P<n>\d+) callbacks suppressed")
 
 # (kind, test) in order; the first whose test matches wins.
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("alloc_stall", re.compile(r": page allocation stalls for \d+ms")),
-    ("oom_invocation", re.compile(r" invoked oom-killer: ")),
     ("oom_kill", re.compile(r"(?:^|: )Killed process \d+")),
     ("slab_failure", re.compile(r"\bSL[UA]B: Unable to allocate memory")),
     ("tcp_out_of_memory", re.compile(r"TCP: out of memory|Out of socket memory")),
 )
 
 
-_MARKERS = ("callbacks suppressed", "page allocation stalls", "oom-killer", "Killed process",
+_MARKERS = ("callbacks suppressed", "page allocation stalls", "Killed process",
             "Unable to allocate", "out of memory", "Out of socket memory")
 
 
@@ -42,13 +39,7 @@ def related_kind(text: str) -> tuple[str, int] | None:
         return None
     if "callbacks suppressed" in text:
         match = _SUPPRESSED.match(text)
-        if match is None:
-            return None
-        who = match.group("who")
-        if who in _ALLOCATOR_RATELIMITS:
-            return "suppressed_reports", int(match.group("n"))
-        kind = _SUPPRESSED_KIND.get(who)
-        return None if kind is None else (kind, int(match.group("n")))
+        return None if match is None else ("suppressed_reports", int(match.group("n")))
     for kind, pattern in _KINDS:
         if pattern.search(text):
             return kind, 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import pickle
 import stat
 from typing import BinaryIO, Callable
 
@@ -29,6 +30,7 @@ from minfree.logs.prefix import LineNormalizer
 BLOCK = 8 << 20          # bytes read at a time
 LOOKBACK = 8             # lines fed before a candidate line
 MAX_LINE = 1 << 20       # a "line" longer than this is junk: skipped and counted
+PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than it saves
 
 
 class LogScanner:
@@ -41,10 +43,11 @@ class LogScanner:
         self.prefilter = prefilter or Prefilter()
         self.bytes = 0
         self.oversized = 0
+        self.child_skipped = 0   # malformed lines the second process skipped
 
     @property
     def skipped_lines(self) -> int:
-        return self.normalizer.malformed + self.oversized + self.assembler.dump_skipped
+        return self.normalizer.malformed + self.oversized + self.assembler.dump_skipped + self.child_skipped
 
     def scan(self, stream: BinaryIO) -> None:
         mapped = _map(stream)
@@ -53,8 +56,49 @@ class LogScanner:
             return
         with mapped:
             self.bytes = len(mapped)
-            self._scan_block(mapped, len(mapped), 0, 1, False)
-            self._break()
+            split = _split_point(mapped)
+            if split is None or not self._scan_halves(mapped, split):
+                self._scan_block(mapped, 0, 1, False, len(mapped))
+                self._break()
+
+    def _scan_halves(self, data: mmap.mmap, split: int) -> bool:
+        """Two processes on two cores: a child scans from ``split`` while this one scans up to it
+        (and on past it while a report is open). False if no child could be started."""
+        try:
+            reader, writer = os.pipe()
+            pid = os.fork()
+        except OSError:
+            return False
+        if pid == 0:
+            os.close(reader)
+            _child_scan(self, data, split, writer)
+        os.close(writer)
+        position, line_at = self._scan_block(data, 0, 1, False, split, feed_end=len(data))
+        self._break()
+        with os.fdopen(reader, "rb") as pipe:
+            payload = pipe.read()
+        os.waitpid(pid, 0)
+        if not payload:
+            raise OSError("the second scanning process failed")
+        events, related, by_host, skipped, kernels = pickle.loads(payload)
+        if position >= split:
+            lines_before_split = line_at - count_newlines(data, split, position)
+        else:
+            lines_before_split = line_at + count_newlines(data, position, split)
+        first_own_line = line_at - lines_before_split + 1   # lines this process already covered
+        assembler = self.assembler
+        for event in events:
+            if event.line >= first_own_line:
+                event.line += lines_before_split - 1
+                event.host_kernel = event.host_kernel or assembler.kernels.get(event.host)
+                assembler.emit(event)
+        assembler.related.update(related)
+        for host, counts in by_host.items():
+            assembler.related_by_host[host].update(counts)
+        for host, release in kernels.items():
+            assembler.kernels.setdefault(host, release)
+        self.child_skipped = skipped
+        return True
 
     def _scan_stream(self, stream: BinaryIO) -> None:
         carry = b""
@@ -75,7 +119,8 @@ class LogScanner:
             data = carry + chunk
             end = len(data) if eof else data.rfind(b"\n") + 1
             oversized = not eof and len(data) - end > MAX_LINE
-            position, line_at = self._scan_block(data, end, carry_fed, base_line, busy)
+            position, line_at = self._scan_block(
+                data, carry_fed, base_line + count_newlines(data, 0, carry_fed), busy, end)
             busy = self._busy
             keep_from = _lines_back(data, end, LOOKBACK, floor=0)
             if keep_from >= position:
@@ -103,19 +148,23 @@ class LogScanner:
             self.assembler.feed(line, lineno)
         self.assembler.discontinuity()
 
-    def _scan_block(self, data: Buffer, end: int, fed: int, base_line: int, busy: bool) -> tuple[int, int]:
-        """Feed every region of ``data[:end]``; returns (offset reached, its line number)."""
-        position, line_at = fed, base_line + count_newlines(data, 0, fed)
+    def _scan_block(self, data: Buffer, position: int, line_at: int, busy: bool, hits_end: int,
+                    feed_end: int | None = None) -> tuple[int, int]:
+        """Feed every region around candidate lines in ``data[position:hits_end]`` (a report that
+        starts there may be fed up to ``feed_end``); ``line_at`` is the line number at
+        ``position``. Returns (offset reached, its line number)."""
+        feed_end = hits_end if feed_end is None else feed_end
+        floor = position
         if busy:
-            position, line_at = self._feed(data, position, end, position, line_at)
-        for start in self.prefilter.line_starts(data, end):
+            position, line_at = self._feed(data, position, feed_end, position, line_at)
+        for start in self.prefilter.line_starts(data, hits_end, floor):
             if start < position:
                 continue
             region = max(position, _lines_back(data, start, LOOKBACK, floor=position))
             if region > position:
                 line_at += count_newlines(data, position, region)
                 self._break()
-            position, line_at = self._feed(data, region, end, start, line_at)
+            position, line_at = self._feed(data, region, feed_end, start, line_at)
         return position, line_at
 
     def _feed(self, data: bytes, position: int, end: int, hit: int, line_at: int) -> tuple[int, int]:
@@ -142,6 +191,33 @@ class LogScanner:
                 if not self.assembler.busy:
                     break
         return position, line_at
+
+
+def _split_point(data: mmap.mmap) -> int | None:
+    """Where a second process takes over: the line start nearest the middle of a large file."""
+    if len(data) < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2:
+        return None
+    newline = data.find(b"\n", len(data) // 2)
+    return None if newline == -1 or newline + 1 >= len(data) else newline + 1
+
+
+def _child_scan(parent: LogScanner, data: mmap.mmap, split: int, writer: int) -> None:
+    """In the forked child: scan ``data[split:]`` with fresh parser state, send what was found
+    (line numbers relative to ``split``), exit without returning."""
+    status = 1
+    try:
+        found: list[Event] = []
+        child = LogScanner(parent.assembler.source, found.append, parent.prefilter)
+        child._scan_block(data, split, 1, False, len(data))
+        child._break()
+        assembler = child.assembler
+        payload = pickle.dumps((found, assembler.related, dict(assembler.related_by_host),
+                                child.skipped_lines, assembler.kernels))
+        with os.fdopen(writer, "wb") as pipe:
+            pipe.write(payload)
+        status = 0
+    finally:
+        os._exit(status)
 
 
 def _map(stream: BinaryIO) -> mmap.mmap | None:

@@ -108,12 +108,17 @@ def predict_min_free_kbytes(
     page_size: int = PAGE_SIZE_DEFAULT,
     watermark_scale_factor: int = 10,
     user_kbytes: int | None = None,
+    thp_started: bool = True,
 ) -> MinFreeResult:
     """The min_free_kbytes the kernel shows.
 
     Without ``user_kbytes``: the value after boot — the square-root rule on Σ size of zones
     <= Normal (no watermark exists yet), then, with THP enabled, the khugepaged raise whose 5 %
     cap subtracts the high watermarks the square-root value produced.
+
+    ``thp_started``: hugepage_init() reached start_stop_khugepaged() (mm/huge_memory.c; it
+    returns early, THP off, below 512 MiB of RAM); on 6.1+ that call recomputes the
+    square-root rule with high watermarks subtracted when THP is off.
 
     With ``user_kbytes`` (the value last written to the sysctl): what a recompute
     (memory hotplug, THP re-applied) keeps: 3.11+ keeps the user value unless the square-root
@@ -132,8 +137,14 @@ def predict_min_free_kbytes(
     zones = list(zones)
     wsf = watermark_scale_factor
     if user_kbytes is None:
-        raw = math.isqrt(nr_free_buffer_pages(zones, rules) * (page_size // 1024) * 16)
-        sqrt_kb = sqrt_rule_kbytes(nr_free_buffer_pages(zones, rules), rules, page_size)
+        pages = nr_free_buffer_pages(zones, rules)
+        if not thp_enabled and thp_started and rules.thp_off_recalculates:
+            # 6.1+ mm/khugepaged.c set_recommended_min_free_kbytes(): with THP disabled it calls
+            # calculate_min_free_kbytes() again at boot, now with the high watermarks subtracted.
+            first = sqrt_rule_kbytes(pages, rules, page_size)
+            pages = nr_free_buffer_pages(zones, rules, _highs_for(zones, first, rules, wsf, page_size))
+        raw = math.isqrt(pages * (page_size // 1024) * 16)
+        sqrt_kb = sqrt_rule_kbytes(pages, rules, page_size)
         value = sqrt_kb
         rule = "sqrt" if raw == sqrt_kb else ("sqrt_floor" if raw < sqrt_kb else "sqrt_cap")
         why = f"square-root rule {raw} kB" + ("" if rule == "sqrt" else f" clamped to {sqrt_kb} kB")

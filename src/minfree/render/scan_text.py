@@ -14,11 +14,9 @@ if TYPE_CHECKING:
 _RELATED_LABELS = {
     "suppressed_reports": "failure reports suppressed by the kernel's ratelimit (warn_alloc)",
     "oom_kill": "OOM kills",
-    "oom_invocation": "OOM-killer invocations",
     "slab_failure": "SLUB/SLAB allocation failures",
     "tcp_out_of_memory": "TCP out-of-memory messages",
     "alloc_stall": "page allocation stalls",
-    "suppressed_slab_reports": "SLUB failure reports suppressed",
 }
 
 
