@@ -45,7 +45,11 @@ def parse_version(text: str) -> ProcVersion | None:
         if line.startswith(_PREFIX):
             words = line[len(_PREFIX):].split()
             if words:
-                return ProcVersion(words[0], parse_release(words[0]), line)
+                # Debian names the upstream patch level in the build string, after the last
+                # "#": "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)"; the compiler
+                # part before it ("(Debian 12.2.0-14)") must not be taken for it.
+                build = line[line.rfind("#"):] if "#" in line else ""
+                return ProcVersion(words[0], parse_release(f"{words[0]} {build}"), line)
     return None
 
 
