@@ -176,9 +176,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     if args.json:
         from minfree.render.scan_json import report_to_json
 
-        # compact: the C encoder (pretty-print with `jq .`)
-        json.dump(report_to_json(report), sys.stdout, separators=(",", ":"))
-        sys.stdout.write("\n")
+        # compact, and dumps() rather than dump(): only dumps uses the C encoder (`jq .` pretty-prints)
+        sys.stdout.write(json.dumps(report_to_json(report), separators=(",", ":")) + "\n")
     else:
         from minfree.render.scan_text import render
 

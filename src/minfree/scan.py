@@ -36,16 +36,17 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None) -> ScanReport:
     report = ScanReport()
     for source in inputs:
         report.inputs.append(source.name)
-        raw: list[Event] = []
-        scanner = LogScanner(source.name, raw.append)
+        found: list[ExplainedEvent] = []
+        scanner = LogScanner(source.name, found.append,
+                             prepare=lambda event: explain_event(event, _kernel_for(event, forced)))
         try:
             with source.open() as stream:
                 scanner.scan(stream)
         except (OSError, EOFError, ValueError, SourceError) as error:
             # a damaged archive or an unreadable member: what was read still counts
             report.errors.append(f"{source.name}: {error}")
-        raw.sort(key=lambda e: (e.line, e.seq))
-        report.events.extend(explain_event(event, _kernel_for(event, forced)) for event in raw)
+        found.sort(key=lambda e: (e.event.line, e.event.seq))
+        report.events.extend(found)
         report.related.update(scanner.assembler.related)
         for host, counts in scanner.assembler.related_by_host.items():
             report.related_by_host.setdefault(host or "-", Counter()).update(counts)

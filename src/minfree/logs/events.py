@@ -40,6 +40,7 @@ _PID_LINE = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>.+?)(?: (?:Not taint
 _NODEMASK_VALUE = re.compile(r"^\s*(?:\(null\)|\d+(?:[-,]\d+)*)\s*$")
 _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
 
+_COMPLETING = frozenset({"buddy", "trailer"})
 MAX_UNRELATED = 3        # unrelated lines in a row that end an open report
 MAX_EVENT_LINES = 5000   # no report is longer (a 2.6.32 per-cpu dump of 256 CPUs is ~800)
 MAX_SECONDS = 30.0       # a report is printed within a few ms; 30 s later it is something else
@@ -281,7 +282,8 @@ class Assembler:
         if not event.dump.feed(text):
             return False
         event.unrelated = 0
-        if event.dump.result().complete:
+        # only a buddy or trailer line can complete a dump: building the result costs a copy
+        if dump_line_kind(text) in _COMPLETING and event.dump.result().complete:
             self._close_event(events, event)
         return True
 

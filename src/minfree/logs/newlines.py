@@ -15,7 +15,7 @@ from typing import Union
 from minfree.logs.prefilter import release_pages
 
 Buffer = Union[bytes, mmap.mmap]
-_VECTOR_MIN = 16 << 20   # below this, bytes.count is fast enough
+_VECTOR_MIN = 1 << 20    # below this, bytes.count is fast enough
 _STEP = 8 << 20          # numpy compares in steps: memory stays flat
 _numpy = None
 _numpy_missing = False

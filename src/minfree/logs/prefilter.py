@@ -32,6 +32,23 @@ NEEDLES: tuple[bytes, ...] = (
 )
 
 
+def line_start(block: Buffer, pos: int, floor: int = 0) -> int:
+    """Offset of the start of the line holding ``pos``, searching back no further than
+    ``floor``; in steps, so that a mapped file is not paged in from its start.
+
+    >>> line_start(b"ab|cd|".replace(b"|", bytes([10])), 4)
+    3
+    """
+    stop = pos
+    while stop > floor:
+        begin = max(floor, stop - 65536)
+        newline = block.rfind(b"\n", begin, stop)
+        if newline != -1:
+            return newline + 1
+        stop = begin
+    return floor
+
+
 def release_pages(block: Buffer, start: int, length: int) -> None:
     """Drop a scanned window of a mapped file from our resident set (it stays in the page
     cache): a gigabyte scanned leaves the process as small as it started."""
@@ -75,7 +92,10 @@ class Prefilter:
         (``start`` is a line start). ``block`` is ``bytes`` or an ``mmap`` of a whole file.
         """
         hits = [h for h in self._hits(block, end, start) if h >= start]
-        starts = {block.rfind(b"\n", 0, pos) + 1 for pos in hits}
+        starts = set()
+        for pos in hits:
+            starts.add(first := line_start(block, pos, start))
+            release_pages(block, first, pos - first + 1)   # file pages may be mapped 2 MiB at a time
         return sorted(starts)
 
     def _hits(self, block: Buffer, end: int, start: int) -> list[int]:

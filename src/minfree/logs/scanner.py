@@ -19,12 +19,12 @@ import mmap
 import os
 import pickle
 import stat
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
 from minfree.logs.events import Assembler, Event
 from minfree.logs.joiner import Joiner
 from minfree.logs.newlines import Buffer, count_newlines
-from minfree.logs.prefilter import Prefilter
+from minfree.logs.prefilter import Prefilter, line_start, release_pages
 from minfree.logs.prefix import LineNormalizer
 
 BLOCK = 8 << 20          # bytes read at a time
@@ -36,8 +36,13 @@ PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than i
 class LogScanner:
     """Scans one input; events go to ``emit`` as they complete."""
 
-    def __init__(self, source: str, emit: Callable[[Event], None], prefilter: Prefilter | None = None) -> None:
-        self.assembler = Assembler(source, emit)
+    def __init__(self, source: str, emit: Callable[[Any], None], prefilter: Prefilter | None = None,
+                 prepare: Callable[[Event], Any] | None = None) -> None:
+        """``prepare`` turns each event into what ``emit`` receives (default: the event itself),
+        in whichever process found it; its result must keep the event as ``.event``."""
+        self._emit = emit
+        self._prepare = prepare
+        self.assembler = Assembler(source, self._deliver)
         self.normalizer = LineNormalizer()
         self.joiner = Joiner()
         self.prefilter = prefilter or Prefilter()
@@ -87,11 +92,11 @@ class LogScanner:
             lines_before_split = line_at + count_newlines(data, position, split)
         first_own_line = line_at - lines_before_split + 1   # lines this process already covered
         assembler = self.assembler
-        for event in events:
+        for item in events:
+            event = item.event if self._prepare is not None else item
             if event.line >= first_own_line:
                 event.line += lines_before_split - 1
-                event.host_kernel = event.host_kernel or assembler.kernels.get(event.host)
-                assembler.emit(event)
+                self._emit(item)
         assembler.related.update(related)
         for host, counts in by_host.items():
             assembler.related_by_host[host].update(counts)
@@ -139,6 +144,9 @@ class LogScanner:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _deliver(self, event: Event) -> None:
+        self._emit(self._prepare(event) if self._prepare is not None else event)
+
     @property
     def _busy(self) -> bool:
         return self.assembler.busy or self.joiner.holding
@@ -165,6 +173,7 @@ class LogScanner:
                 line_at += count_newlines(data, position, region)
                 self._break()
             position, line_at = self._feed(data, region, feed_end, start, line_at)
+            release_pages(data, region, position - region)
         return position, line_at
 
     def _feed(self, data: bytes, position: int, end: int, hit: int, line_at: int) -> tuple[int, int]:
@@ -206,8 +215,8 @@ def _child_scan(parent: LogScanner, data: mmap.mmap, split: int, writer: int) ->
     (line numbers relative to ``split``), exit without returning."""
     status = 1
     try:
-        found: list[Event] = []
-        child = LogScanner(parent.assembler.source, found.append, parent.prefilter)
+        found: list[Any] = []
+        child = LogScanner(parent.assembler.source, found.append, parent.prefilter, parent._prepare)
         child._scan_block(data, split, 1, False, len(data))
         child._break()
         assembler = child.assembler
@@ -241,6 +250,5 @@ def _lines_back(data: Buffer, offset: int, count: int, floor: int) -> int:
     for _ in range(count):
         if position <= floor:
             return floor
-        previous = data.rfind(b"\n", floor, position - 1)
-        position = floor if previous == -1 else previous + 1
+        position = line_start(data, position - 1, floor)
     return max(position, floor)
