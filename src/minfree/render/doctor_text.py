@@ -35,9 +35,10 @@ def render(report: DoctorReport, console: Console) -> None:
                       f"vfs_cache_pressure {sysctls.vfs_cache_pressure}, zone_reclaim_mode "
                       f"{sysctls.zone_reclaim_mode}, THP {state.thp.enabled if state.thp else '?'}/"
                       f"{state.thp.defrag if state.thp else '?'}")
-    table = Table(title="zones (MiB; watermarks as the kernel shows them)", box=None, header_style="bold")
+    table = Table(title="zones (MiB; watermarks as the kernel shows them)", box=None, header_style="bold",
+                  padding=(0, 1), pad_edge=False)
     for column in ("zone", "free", "min", "low", "high", "atomic\nbelow min", "free pages\nby order",
-                   "unusable\no1 o2 o3", "model"):
+                   "unusable\no1 o2 o3"):
         table.add_column(column, no_wrap=True, justify="right" if column[0] in "fmlha" and column != "free pages\nby order" else "left")
     page = state.page_size
     for z in report.zones.zones:
@@ -45,9 +46,13 @@ def render(report: DoctorReport, console: Console) -> None:
             continue
         table.add_row(f"{z.info.node}/{z.info.zone}", _mib(z.info.free, page), _mib(z.info.min, page),
                       _mib(z.info.low, page), _mib(z.info.high, page), _mib(z.atomic_reserve, page),
-                      _bar(z), " ".join(f"{v / 1000:.2f}" for v in z.unusable[1:4]),
-                      "exact" if z.predicted is not None and not z.stale else ("stale" if z.stale else "-"))
+                      _bar(z), " ".join(f"{v / 1000:.2f}" for v in z.unusable[1:4]))
     console.print(table)
+    modelled = [z for z in report.zones.zones if z.predicted is not None]
+    stale = [z for z in modelled if z.stale]
+    if modelled:
+        console.print("model: every zone's watermarks and protection equal a fresh computation"
+                      if not stale else "model: " + "; ".join(f"{z.info.node}/{z.info.zone} {z.stale}" for z in stale))
     atomic = report.zones.atomic
     if atomic:
         console.print("GFP_ATOMIC now: " + ", ".join(
