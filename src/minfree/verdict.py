@@ -12,6 +12,7 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +24,6 @@ from minfree.model.wmark_check import (CheckResult, FreeBlocks, Request, ZoneSta
                                        check_zonelist)
 
 _REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
-# When the log names no kernel, the GFP layout still dates it; the first release of each.
-_LAYOUT_FIRST_RELEASE = {
-    "2.6.32-4.3": KernelVersion(3, 10, 0), "4.4-4.9": KernelVersion(4, 4, 0),
-    "4.10-4.14": KernelVersion(4, 10, 0), "4.15-5.3": KernelVersion(4, 19, 0),
-    "5.4-6.2": KernelVersion(5, 10, 0), "6.3-6.11": KernelVersion(6, 6, 0),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +53,27 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     if not states:
         return None
     assumed = kernel is None
-    version = kernel or _LAYOUT_FIRST_RELEASE.get(decoding.layout, KernelVersion(6, 12, 0))
+    version = kernel or era_of_layout(decoding.layout)
     rules = KernelRules.for_version(version)
     request = _REQUESTS.get(decoding.request_class, Request.GFP_KERNEL)
     highest = order_of_zones.index(decoding.zone) if decoding.zone in order_of_zones else 2
     result = check_zonelist(states, order, request, rules, highest_zoneidx=highest,
                             local_node=states[0].node)
     return _verdict(result.results, order, request, page_kb, assumed)
+
+
+def era_of_layout(layout: str) -> KernelVersion:
+    """When the log names no kernel, the GFP layout of its mode still dates it: the first
+    release of that layout ("4.4", "5.1-6.2", "2.6.32-4.3+rhel6"); the newest rules otherwise.
+
+    >>> era_of_layout("5.1-6.2"), era_of_layout("2.6.32-4.3+rhel6").vendor
+    (KernelVersion(major=5, minor=1, patch=0, release='', vendor=None), 'rhel6')
+    """
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", layout)
+    if match is None:
+        return KernelVersion(6, 18, 0)
+    vendor = layout.partition("+")[2] or None
+    return KernelVersion(int(match[1]), int(match[2]), int(match[3] or 0), vendor=vendor)
 
 
 def dump_zone_order(names: set[str]) -> tuple[str, ...]:

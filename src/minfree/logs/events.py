@@ -71,7 +71,7 @@ class Event:
     pid: int | None = None
     cpu: int | None = None
     kernel: str | None = None       # release printed with the report (CPU/Pid line)
-    host_kernel: str | None = None  # release from the last boot banner of this host
+    host_kernel: str | None = None  # release another report of this host printed
     hardware: str | None = None
     workqueue: str | None = None
     vmalloc_detail: str | None = None
