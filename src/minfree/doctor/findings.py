@@ -141,6 +141,8 @@ def jumbo_frames(ctx: Context) -> Iterator[Finding]:
     verdict = next((a for a in ctx.zones.atomic if a.order == order), None)
     scarce = [z for z in ctx.zones.zones if order < len(z.unusable) and z.info.managed
               and z.unusable[order] >= T.UNUSABLE_HIGH]
+    if verdict is None and not scarce:
+        return   # no zone data: nothing to judge the free lists by
     if verdict is not None and verdict.ok and not scarce:
         return
     yield Finding(
