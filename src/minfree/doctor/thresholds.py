@@ -55,9 +55,6 @@ UNUSABLE_HIGH = 900  # thousandths, as mm/vmstat.c prints them
 SKB_OVERHEAD_BYTES = 64 + 2 + 320
 KMALLOC_MAX_CACHE = 8192
 
-# Stale watermarks: a difference up to this many pages is the boot-time staleness the kernel
-# leaves until its next recompute (reference §10); more is reported as a model mismatch.
-STALE_PAGES = 256
 
 # The kernel computes its default min_free_kbytes at boot, before initrd and init memory are
 # freed; predicted from today's managed pages, the square-root rule and the THP 5 % cap come

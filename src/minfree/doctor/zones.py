@@ -25,7 +25,6 @@ class ZoneView:
     extfrag: tuple[int, ...]
     atomic_floor: int              # pages free must stay above for GFP_ATOMIC (before protection)
     stale: str | None = None       # why predicted != shown, or None when exact
-    approximate_blocks: bool = False
 
     @property
     def atomic_reserve(self) -> int:
@@ -68,8 +67,7 @@ def build_zones(state: SystemState) -> ZonesReport:
             stale=_staleness(info, predicted),
         )
         if info.managed or (info.managed is None and info.present):
-            zone_state, view.approximate_blocks = _zone_state(state, info, counts)
-            states.append(zone_state)
+            states.append(_zone_state(state, info, counts))
         report.zones.append(view)
     if rules is not None and states:
         for order in ATOMIC_ORDERS:
@@ -81,7 +79,7 @@ def build_zones(state: SystemState) -> ZonesReport:
     return report
 
 
-def _zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> tuple[ZoneState, bool]:
+def _zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> ZoneState:
     key = (info.node, info.zone)
     pagetypes = state.pagetypes
     per_type = pagetypes.free.get(key) if pagetypes is not None else None
@@ -99,7 +97,7 @@ def _zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> 
         min=info.min, low=info.low, boost=info.boost or 0, protection=info.protection or (),
         free_cma=info.stats.get("nr_free_cma", 0), reserved_highatomic=reserved,
         free_highatomic=highatomic_free, blocks=blocks, managed=info.managed,
-    ), per_type is None
+    )
 
 
 def _staleness(info: ZoneInfo, predicted: ZonePrediction | None) -> str | None:

@@ -82,10 +82,6 @@ class Prefilter:
         self.needles = needles
         self._database = _hyperscan_database(needles) if use_hyperscan else None
 
-    @property
-    def engine(self) -> str:
-        return "hyperscan" if self._database is not None else "bytes.find"
-
     def line_starts(self, block: Buffer, end: int, start: int = 0) -> list[int]:
         """Sorted, unique offsets of the starts of matching lines within ``block[start:end]``
         (``start`` is a line start). ``block`` is ``bytes`` or an ``mmap`` of a whole file.
