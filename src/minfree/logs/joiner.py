@@ -61,7 +61,7 @@ class Joiner:
             return self.flush() + [(line, lineno)]
         if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
             if len(self._pending.text) + len(line.text) < _MAX_JOINED and not header_complete(self._pending.text):
-                self._pending = replace(self._pending, text=_join(self._pending.text, line.text))
+                self._pending.text = _join(self._pending.text, line.text)   # the joiner owns what it holds
                 return []
         out = self.flush()
         self._pending, self._pending_lineno = line, lineno

@@ -31,6 +31,8 @@ Corpus 006 (ceph-devel, 5.4.26, virtio_net guest):
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -246,15 +248,20 @@ def _is_nic(frame: Frame) -> bool:
 def _rule_for(frame: Frame) -> _Rule | None:
     """The rule a frame matches, if any; a NIC driver's frame counts as network receive when
     its name is on the receive path (poll, rx, refill...), else it decides nothing."""
-    key = _key(frame)
+    return _rule_for_name(_key(frame), frame.module)
+
+
+@functools.lru_cache(maxsize=4096)   # the same few hundred kernel functions recur in every trace
+def _rule_for_name(key: str, module: str | None) -> _Rule | None:
     if key.startswith("0x") or _ALLOCATOR.match(key):
         return None
     for rule in _RULES:
-        if frame.module is not None and frame.module in rule.modules:
+        if module is not None and module in rule.modules:
             return rule
         if rule.names.match(key):
             return rule
-    if _is_nic(frame) and _RX_ACTION.match(key):
+    is_nic = module in _NIC_MODULES or (module is None and _NIC_FUNCTION.match(key) is not None)
+    if is_nic and _RX_ACTION.match(key):
         return _NETWORK_RECEIVE
     return None
 

@@ -35,6 +35,9 @@ _MARKERS = ("callbacks suppressed", "page allocation stalls", "Killed process",
 
 def related_kind(text: str) -> tuple[str, int] | None:
     """(kind, count) of a related message, or None."""
+    # every marker holds one of these three words: a cheap first test for the common line
+    if "alloc" not in text and "memory" not in text and "Killed" not in text:
+        return None
     if not any(marker in text for marker in _MARKERS):
         return None
     if "callbacks suppressed" in text:
