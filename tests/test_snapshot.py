@@ -15,7 +15,7 @@ from minfree.proc.sysctl import LOWMEM_RESERVE_RATIO, read_lowmem_reserve_ratio,
 from minfree.proc.sysctl_files import read_boot_settings
 from minfree.proc.thp import read_thp
 from minfree.proc.version import read_version
-from minfree.snapshot import KERNEL_LOG, MANIFEST, MANIFEST_FORMAT, _kmsg_records, capture
+from minfree.snapshot import KERNEL_LOG, MANIFEST, MANIFEST_FORMAT, capture
 
 READERS = Path(__file__).parent / "fixtures" / "proc" / "readers"
 
@@ -92,9 +92,18 @@ def test_failed_tarball_capture_leaves_nothing(tmp_path, captured_source):
     assert list(tmp_path.glob("s.tar.gz*")) == []
 
 
-def test_kmsg_records_skip_dictionary_and_garbage():
-    data = b"4,10,1500,-;first\n SUBSYSTEM=pci\nbad\n6,11,x,-;skip\n6,12,2000001,c;second\n"
-    assert _kmsg_records(data) == "[    0.001500] first\n[    2.000001] second\n"
+@pytest.mark.live
+def test_a_kernel_log_kept_as_kmsg_records_is_scanned(tmp_path):
+    """Without dmesg the snapshot keeps raw /dev/kmsg records; scan reads them as they are."""
+    from minfree.logs.sources import expand_paths
+    from minfree.scan import scan_inputs
+
+    records = ("4,10,1500,-;asd: page allocation failure. order:1, mode:0x20\n SUBSYSTEM=net\n"
+               "bad\n6,12,2000001,c;eth0: link up\n")
+    out = tmp_path / "snap"
+    capture(out, kernel_log=lambda: records)
+    events = scan_inputs(expand_paths([str(out)])).events
+    assert [(e.event.process, e.event.order, e.event.time) for e in events] == [("asd", 1, "0.001500")]
 
 
 def _live_equal(copy: SystemRoot, live: SystemRoot) -> None:

@@ -11,10 +11,9 @@ import threading
 from typing import TextIO
 
 from minfree.kversion import parse_release
-from minfree.logs.events import Assembler, Event
-from minfree.logs.joiner import Joiner
+from minfree.logs.events import Event
 from minfree.logs.kmsg import follow_kmsg
-from minfree.logs.prefix import LineNormalizer
+from minfree.logs.scanner import LogScanner
 from minfree.logs.sources import SourceError
 from minfree.render.scan_json import event_to_json
 from minfree.scan_event import ExplainedEvent, explain_event
@@ -42,22 +41,18 @@ def follow(json_lines: bool, kernel: str | None, out: TextIO, path: str = "/dev/
 
     inbox: queue.Queue[bytes] = queue.Queue(maxsize=10000)
     threading.Thread(target=_pump, args=(records, inbox), daemon=True).start()
-    assembler, joiner, normalizer = Assembler(path, emit), Joiner(), LineNormalizer()
+    scanner = LogScanner(path, emit)
     lineno = 0
     while max_events is None or reported < max_events:
         try:
             record = inbox.get(timeout=QUIET_SECONDS)
         except queue.Empty:
-            for line, number in joiner.flush():
-                assembler.feed(line, number)
-            assembler.discontinuity()
+            scanner.pause()
             continue
         # "6,339,5140900,-;text" plus " KEY=value" dictionary lines, which normalize drops
         for raw in record.decode("utf-8", "replace").splitlines():
             lineno += 1
-            for line in normalizer.normalize(raw):
-                for logical, number in joiner.push(line, lineno):
-                    assembler.feed(logical, number)
+            scanner.feed_line(raw, lineno)
     return 0
 
 

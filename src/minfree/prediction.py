@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from minfree.model.min_free import MinFreeResult, predict_min_free_kbytes
 from minfree.model.protection import predict_protection
 from minfree.model.watermarks import predict_watermarks
-from minfree.model.zones import Watermarks
-from minfree.proc.zoneinfo import model_zones
+from minfree.model.zones import Watermarks, compare_values
+from minfree.proc.zoneinfo import ZoneInfo, model_zones
 from minfree.system import SystemState
 
 # mm/huge_memory.c hugepage_init(): below 512 MiB of RAM THP stays off and khugepaged's
@@ -28,6 +28,18 @@ class ZonePrediction:
     zone: str
     watermarks: Watermarks
     protection: tuple[int, ...]
+
+
+def differences(predicted: ZonePrediction, shown: ZoneInfo) -> list[str]:
+    """How zoneinfo differs from a fresh computation ([] = exact), one phrase per kind."""
+    found = []
+    marks = compare_values(predicted.watermarks.as_dict(), shown.watermarks().as_dict())
+    if not marks.exact:
+        found.append(marks.explain())
+    protection = tuple(shown.protection or ())
+    if protection and protection != tuple(predicted.protection[:len(protection)]):
+        found.append(f"protection predicted {predicted.protection} shown {protection}")
+    return found
 
 
 def default_min_free(state: SystemState) -> MinFreeResult | None:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minfree.model.fragmentation import extfrag_index, unusable_index
+from minfree.model.fragmentation import indices_by_order
 from minfree.proc.buddyinfo import parse_buddyinfo
 
 ACTIONS = ("compact", "drop_caches")
@@ -52,14 +52,8 @@ def fragmentation(buddyinfo: str) -> list[ZoneFragmentation]:
     >>> rows[0].free_pages, rows[0].unusable[10], rows[0].extfrag[10]
     (3840, 200, -1000)
     """
-    return [
-        ZoneFragmentation(
-            row.node, row.zone, row.counts,
-            tuple(unusable_index(row.counts, o) for o in range(len(row.counts))),
-            tuple(extfrag_index(row.counts, o) for o in range(len(row.counts))),
-        )
-        for row in parse_buddyinfo(buddyinfo)
-    ]
+    return [ZoneFragmentation(row.node, row.zone, row.counts, *indices_by_order(row.counts))
+            for row in parse_buddyinfo(buddyinfo)]
 
 
 @dataclass(slots=True)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from minfree.logs.kmsg import read_kmsg_snapshot
 from minfree.proc.root import LINK_SUFFIX, SystemRoot
 from minfree.proc.sysctl import LOWMEM_RESERVE_RATIO, VM_DIR
 from minfree.proc.sysctl_files import SYSCTL_CONF, SYSCTL_D_DIRS
@@ -137,48 +138,6 @@ def _thp_paths(source: SystemRoot) -> Iterator[str]:
                 yield f"{directory}/{name}"
 
 
-def _kmsg_records(data: bytes) -> str:
-    """/dev/kmsg records (``prio,seq,usec,flags;text``) as dmesg lines.
-
-    >>> _kmsg_records(b"6,339,5140900,-;virtio_net virtio2 eth0: renamed\\n SUBSYSTEM=net\\n")
-    '[    5.140900] virtio_net virtio2 eth0: renamed\\n'
-    """
-    lines = []
-    for line in data.decode("utf-8", errors="replace").splitlines():
-        head, sep, text = line.partition(";")
-        fields = head.split(",")
-        if not sep or line.startswith(" ") or len(fields) < 3 or not fields[2].isdecimal():
-            continue
-        usec = int(fields[2])
-        lines.append(f"[{usec // 1_000_000:5d}.{usec % 1_000_000:06d}] {text}\n")
-    return "".join(lines)
-
-
-def _read_kmsg() -> str | None:
-    """Everything still in the kernel ring buffer, without blocking."""
-    try:
-        fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    chunks = []
-    try:
-        while True:
-            try:
-                record = os.read(fd, 16384)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                if exc.errno == errno.EPIPE:  # record overwritten while reading: skip it
-                    continue
-                break
-            if not record:
-                break
-            chunks.append(record)
-    finally:
-        os.close(fd)
-    return _kmsg_records(b"".join(chunks))
-
-
 def live_kernel_log() -> str | None:
     """Output of ``dmesg``, else a non-blocking read of /dev/kmsg."""
     try:
@@ -187,7 +146,10 @@ def live_kernel_log() -> str | None:
         done = None
     if done is not None and done.returncode == 0 and done.stdout:
         return done.stdout.decode("utf-8", errors="replace")
-    return _read_kmsg()
+    try:   # /dev/kmsg records ("6,339,5140900,-;text") as they are: scan reads them directly
+        return read_kmsg_snapshot().decode("utf-8", errors="replace") or None
+    except OSError:
+        return None
 
 
 def capture(

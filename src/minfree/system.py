@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 from minfree.kversion import KernelVersion
 from minfree.model.rules import KernelRules
-from minfree.model.zones import PAGE_SIZE_DEFAULT
+from minfree.model.zones import PAGE_SIZE_DEFAULT, USER_ZONES
 from minfree.proc.buddyinfo import BuddyRow, parse_buddyinfo
 from minfree.proc.cpus import OnlineCpus, read_online_cpus
-from minfree.proc.extfrag import IndexRow, parse_extfrag
 from minfree.proc.meminfo import Meminfo, read_meminfo
 from minfree.proc.netdev import NetDevice, read_netdevs
 from minfree.proc.numa import NumaTopology, read_numa
@@ -29,7 +28,6 @@ from minfree.proc.version import read_version
 from minfree.proc.vmstat import read_vmstat
 from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
 
-DEBUGFS_EXTFRAG = "sys/kernel/debug/extfrag"
 DEFAULT_PAGEBLOCK_ORDER = 9   # x86-64 with 4 KiB pages (HPAGE_PMD_ORDER); read from pagetypeinfo when possible
 
 
@@ -43,8 +41,6 @@ class SystemState:
     zones: list[ZoneInfo]
     buddy: list[BuddyRow]
     pagetypes: PageTypeInfo | None
-    unusable_index: list[IndexRow] | None
-    extfrag_index: list[IndexRow] | None
     meminfo: Meminfo | None
     vmstat: dict[str, int]
     psi: MemoryPressure | None
@@ -61,6 +57,12 @@ class SystemState:
     @property
     def rules(self) -> KernelRules | None:
         return KernelRules.for_version(self.kernel) if self.kernel else None
+
+    def managed_kb(self, *, lowmem_only: bool = False) -> int:
+        """Memory the kernel manages (zoneinfo ``managed``, never MemTotal: reference §8), in kB;
+        ``lowmem_only``: DMA, DMA32 and Normal."""
+        return sum((z.managed or 0) for z in self.zones
+                   if not lowmem_only or z.zone in USER_ZONES) * self.page_size // 1024
 
     @property
     def pageblock_order(self) -> int:
@@ -82,8 +84,6 @@ def load_system(root: SystemRoot) -> SystemState:
     zoneinfo = root.read_text("proc/zoneinfo")
     buddyinfo = root.read_text("proc/buddyinfo")
     pagetypeinfo = root.read_text("proc/pagetypeinfo", optional=not root.is_live)
-    unusable = root.read_text(f"{DEBUGFS_EXTFRAG}/unusable_index", optional=True)
-    extfrag = root.read_text(f"{DEBUGFS_EXTFRAG}/extfrag_index", optional=True)
     meminfo = read_meminfo(root)
     vmstat = read_vmstat(root) or {}
     version = read_version(root)
@@ -94,8 +94,6 @@ def load_system(root: SystemRoot) -> SystemState:
         zones=parse_zoneinfo(zoneinfo) if zoneinfo else [],
         buddy=parse_buddyinfo(buddyinfo) if buddyinfo else [],
         pagetypes=parse_pagetypeinfo(pagetypeinfo),
-        unusable_index=parse_extfrag(unusable) if unusable else None,
-        extfrag_index=parse_extfrag(extfrag) if extfrag else None,
         meminfo=meminfo,
         vmstat=vmstat,
         psi=read_psi(root),

@@ -20,6 +20,7 @@ from minfree.gfp import GfpDecoding
 from minfree.kversion import KernelVersion
 from minfree.logs.memdump import MemDump, ZoneDump
 from minfree.model.rules import KernelRules
+from minfree.model.zones import zone_order
 from minfree.model.wmark_check import (CheckResult, FreeBlocks, Request, ZoneState,
                                        check_zonelist)
 
@@ -48,7 +49,7 @@ class Verdict:
 def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersion | None) -> Verdict | None:
     """Replay the check for this request on the dump; None if the dump lacks the zone lines."""
     page_kb = dump.page_kb or 4
-    order_of_zones = dump_zone_order({z.zone for z in dump.zones})
+    order_of_zones = zone_order({z.zone for z in dump.zones})
     states = [s for z in dump.zones if (s := _zone_state(z, order_of_zones, page_kb)) is not None]
     if not states:
         return None
@@ -74,26 +75,6 @@ def era_of_layout(layout: str) -> KernelVersion:
         return KernelVersion(6, 18, 0)
     vendor = layout.partition("+")[2] or None
     return KernelVersion(int(match[1]), int(match[2]), int(match[3] or 0), vendor=vendor)
-
-
-def dump_zone_order(names: set[str]) -> tuple[str, ...]:
-    """Zone indices (the columns of ``lowmem_reserve[]``) for the zones a dump printed.
-
-    include/linux/mmzone.h ``enum zone_type``: DMA, DMA32 (64-bit, and 2.6.1x i386, which
-    prints it empty), Normal, HighMem (32-bit), Movable, Device.
-
-    >>> dump_zone_order({"DMA", "DMA32", "Normal"})[:3]
-    ('DMA', 'DMA32', 'Normal')
-    >>> dump_zone_order({"DMA", "Normal", "HighMem"})[:3]
-    ('DMA', 'Normal', 'HighMem')
-    >>> dump_zone_order({"DMA", "DMA32", "Normal", "HighMem"})[:4]
-    ('DMA', 'DMA32', 'Normal', 'HighMem')
-    """
-    with_dma32 = "DMA32" in names or "HighMem" not in names
-    with_highmem = "HighMem" in names
-    return tuple(name for name, present in (
-        ("DMA", True), ("DMA32", with_dma32), ("Normal", True), ("HighMem", with_highmem),
-        ("Movable", True), ("Device", True)) if present)
 
 
 def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -> ZoneState | None:

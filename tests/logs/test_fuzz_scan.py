@@ -48,7 +48,7 @@ def test_assembler_takes_any_text(texts: list[str]) -> None:
     assembler = Assembler("fuzz", found.append)
     for number, text in enumerate(texts, 1):
         assembler.feed(LogLine(text), number)
-    assembler.finish()
+    assembler.discontinuity()
     assert all(e.process is None or isinstance(e.process, str) for e in found)
 
 

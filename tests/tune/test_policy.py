@@ -61,7 +61,7 @@ def test_evidence_adds_steps_and_wsf(state):
 def test_nic_line_rate_sizes_the_kswapd_lead(state):
     s = with_nics(state, nic(speed=100_000))
     wsf = change(propose(s), WSF)
-    lowmem_pages = policy.managed_kb(s, lowmem_only=True) // 4
+    lowmem_pages = s.managed_kb(lowmem_only=True) // 4
     burst = 100_000 * 1_000_000 // 8 * policy.KSWAPD_REACTION_SECONDS / 4096
     assert wsf.proposed * lowmem_pages / 10_000 >= burst > (wsf.proposed - 1) * lowmem_pages / 10_000
 

@@ -43,10 +43,8 @@ class Context:
 
     @property
     def mem_total_kb(self) -> int | None:
-        managed = sum((z.managed or 0) for z in self.state.zones)
-        if managed:
-            return managed * self.state.page_size // 1024
-        return self.state.meminfo.mem_total_kb if self.state.meminfo else None
+        managed = self.state.managed_kb()
+        return managed or (self.state.meminfo.mem_total_kb if self.state.meminfo else None)
 
 
 Rule = Callable[[Context], Iterator[Finding]]

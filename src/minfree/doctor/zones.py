@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minfree.model.fragmentation import extfrag_index, unusable_index
+from minfree.model.fragmentation import indices_by_order
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zonelist,
                                        reduced_floor, alloc_flags_for)
-from minfree.model.zones import compare_values, zone_order
-from minfree.prediction import ZonePrediction, predict_zones
+from minfree.model.zones import zone_order
+from minfree.prediction import ZonePrediction, differences, predict_zones
 from minfree.proc.zoneinfo import ZoneInfo
 from minfree.system import SystemState
 
@@ -59,10 +59,9 @@ def build_zones(state: SystemState) -> ZonesReport:
         counts = buddy.get(key, ())
         predicted = predictions.get(key)
         floor = reduced_floor(info.min, atomic_flags) if atomic_flags else info.min
+        unusable, extfrag = indices_by_order(counts)
         view = ZoneView(
-            info=info, predicted=predicted, free_blocks=counts,
-            unusable=tuple(unusable_index(counts, o) for o in range(len(counts))),
-            extfrag=tuple(extfrag_index(counts, o) for o in range(len(counts))),
+            info=info, predicted=predicted, free_blocks=counts, unusable=unusable, extfrag=extfrag,
             atomic_floor=floor,
             stale=_staleness(info, predicted),
         )
@@ -101,12 +100,4 @@ def _zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> 
 
 
 def _staleness(info: ZoneInfo, predicted: ZonePrediction | None) -> str | None:
-    if predicted is None:
-        return None
-    shown = info.watermarks().as_dict()
-    comparison = compare_values(predicted.watermarks.as_dict(), shown)
-    protection = info.protection or ()
-    diffs = [] if comparison.exact else [comparison.explain()]
-    if protection and tuple(protection) != tuple(predicted.protection[:len(protection)]):
-        diffs.append(f"protection predicted {predicted.protection} shown {tuple(protection)}")
-    return "; ".join(diffs) or None
+    return "; ".join(differences(predicted, info)) or None if predicted is not None else None

@@ -15,7 +15,7 @@ SLUB failures, TCP out of memory, stalls, suppressed reports) are counted per ho
 >>> a.feed(LogLine("asd: page allocation failure. order:1, mode:0x20", host="db1"), 7)
 >>> a.feed(LogLine("Call Trace:", host="db1"), 8)
 >>> a.feed(LogLine(" [<ffffffff8143ae32>] ? sk_clone+0x22/0x2e0", host="db1"), 9)
->>> a.finish()
+>>> a.discontinuity()
 >>> e = done[0]
 >>> (e.process, e.order, e.mode, e.host, e.line, len(e.trace_lines))
 ('asd', 1, '0x20', 'db1', 7, 2)
@@ -155,9 +155,6 @@ class Assembler:
         self._fragments.clear()
         self._vmalloc = None
         self._last_header = None
-
-    def finish(self) -> None:
-        self.discontinuity()
 
     # -- opening ---------------------------------------------------------------------------
 

@@ -142,6 +142,20 @@ class LogScanner:
                 break
         self._break()
 
+    def feed_line(self, raw: str, lineno: int) -> None:
+        """One physical line through normalizer, joiner and assembler (also used by --follow)."""
+        feed = self.assembler.feed
+        if raw.isspace():
+            for logical, number in self.joiner.boundary():
+                feed(logical, number)
+        for line in self.normalizer.normalize(raw):
+            for logical, number in self.joiner.push(line, lineno):
+                feed(logical, number)
+
+    def pause(self) -> None:
+        """The input went quiet or skipped: complete what is open."""
+        self._break()
+
     # -- internals -------------------------------------------------------------------------
 
     def _deliver(self, event: Event) -> None:
@@ -178,20 +192,14 @@ class LogScanner:
 
     def _feed(self, data: bytes, position: int, end: int, hit: int, line_at: int) -> tuple[int, int]:
         """Feed lines from ``position`` until past ``hit`` and idle; returns where it stopped."""
-        normalize, push, feed = self.normalizer.normalize, self.joiner.push, self.assembler.feed
+        feed = self.assembler.feed
         hit_line = None
         while position < end:
             if position == hit or (hit_line is None and position > hit):
                 hit_line = line_at
             newline = data.find(b"\n", position, end)
             stop = end if newline == -1 else newline + 1
-            raw = data[position:stop].decode("utf-8", "replace")
-            if raw.isspace():
-                for logical, number in self.joiner.boundary():
-                    feed(logical, number)
-            for line in normalize(raw):
-                for logical, number in push(line, line_at):
-                    feed(logical, number)
+            self.feed_line(data[position:stop].decode("utf-8", "replace"), line_at)
             position, line_at = stop, line_at + 1
             # stop once a line after the hit is held back and nothing is open
             if hit_line is not None and self.joiner.held_from > hit_line and not self.assembler.busy:

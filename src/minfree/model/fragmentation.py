@@ -69,6 +69,17 @@ def extfrag_index(free_counts: Sequence[int], order: int) -> int:
     return 1000 - (1000 + info.free_pages * 1000 // (1 << order)) // info.free_blocks_total
 
 
+def indices_by_order(free_counts: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(unusable, extfrag) for every order of one zone, as the debugfs files list them.
+
+    >>> indices_by_order([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3])[0][9:]
+    (66, 200)
+    """
+    orders = range(len(free_counts))
+    return (tuple(unusable_index(free_counts, o) for o in orders),
+            tuple(extfrag_index(free_counts, o) for o in orders))
+
+
 def format_index(value: int) -> str:
     """Render like debugfs (``%d.%03d`` of C division, truncating toward zero).
 

@@ -49,14 +49,22 @@ def pages_to_kb(pages: int, page_size: int = PAGE_SIZE_DEFAULT) -> int:
 
 
 def zone_order(names: set[str] | frozenset[str]) -> tuple[str, ...]:
-    """The zone-index order to use for a set of zone names seen on one machine.
+    """The zone-index order (the columns of ``protection``/``lowmem_reserve[]``) for the zone
+    names seen on one machine (include/linux/mmzone.h ``enum zone_type``). 2.6.1x i386 kernels
+    have DMA32 as well as HighMem and print it empty (corpus 002).
 
     >>> zone_order({"DMA", "Normal", "HighMem"})
     ('DMA', 'Normal', 'HighMem', 'Movable', 'Device')
     >>> zone_order({"DMA", "DMA32", "Normal"})[:3]
     ('DMA', 'DMA32', 'Normal')
+    >>> zone_order({"DMA", "DMA32", "Normal", "HighMem"})[:4]
+    ('DMA', 'DMA32', 'Normal', 'HighMem')
     """
-    return ZONE_ORDER_32BIT if "HighMem" in names else ZONE_ORDER_64BIT
+    if "HighMem" not in names:
+        return ZONE_ORDER_64BIT
+    if "DMA32" in names:
+        return ("DMA", "DMA32", "Normal", "HighMem", "Movable", "Device")
+    return ZONE_ORDER_32BIT
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from minfree.model import protection as protection_model
-from minfree.model import watermarks as watermark_model
-from minfree.prediction import ZonePrediction, predict_zones
+from minfree.prediction import ZonePrediction, differences, predict_zones
 from minfree.proc.zoneinfo import ZoneInfo
 from minfree.tune.journal import Entry, FileChange, Journal, LiveChange, write_atomic
 from minfree.tune.persist import comment_out, plan_persist
@@ -68,16 +66,8 @@ def zone_mismatches(predicted: list[ZonePrediction], zones: list[ZoneInfo]) -> l
     if {(p.node, p.zone) for p in predicted} != set(shown):
         problems.append("the zones predicted are not the zones shown")
     for p in predicted:
-        zone = shown.get((p.node, p.zone))
-        if zone is None:
-            continue
-        cmp = watermark_model.compare(p.watermarks, zone.watermarks())
-        if not cmp.exact:
-            problems.append(cmp.explain(f"node {p.node} {p.zone}"))
-        if p.protection and zone.protection is not None:
-            pcmp = protection_model.compare(p.protection, zone.protection)
-            if not pcmp.exact:
-                problems.append(pcmp.explain(f"node {p.node} {p.zone} protection"))
+        if (zone := shown.get((p.node, p.zone))) is not None:
+            problems += [f"node {p.node} {p.zone}: {d}" for d in differences(p, zone)]
     return problems
 
 

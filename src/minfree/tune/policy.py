@@ -183,12 +183,6 @@ class Proposal:
         return next((c.effective for c in self.changes if c.key == key), None)
 
 
-def managed_kb(state: SystemState, *, lowmem_only: bool = False) -> int:
-    """Managed memory in kB, all zones or only DMA/DMA32/Normal."""
-    kb = state.page_size // 1024
-    return sum((z.managed or 0) * kb for z in state.zones if not lowmem_only or z.zone in USER_ZONES)
-
-
 def node_count(state: SystemState) -> int:
     return max(1, len({z.node for z in state.zones if z.managed}))
 
@@ -201,7 +195,7 @@ def min_free_step_kb(state: SystemState) -> int:
 def min_free_bounds(state: SystemState) -> Bounds:
     default = default_min_free(state)
     return Bounds(*MIN_FREE_KERNEL_RANGE, floor=default.kbytes if default else None,
-                  safe_max=int(managed_kb(state) * SAFE_MIN_FREE_SHARE))
+                  safe_max=int(state.managed_kb() * SAFE_MIN_FREE_SHARE))
 
 
 def wsf_bounds(state: SystemState) -> Bounds | None:
@@ -268,7 +262,7 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary) -
 
 def _size_wsf(state: SystemState, failures: FailureSummary, current: int) -> tuple[int, list[str]]:
     value, reasons = current, [f"current {current} ({current / 100:g} % of each zone between min and low)"]
-    lowmem_pages = managed_kb(state, lowmem_only=True) // max(1, state.page_size // 1024)
+    lowmem_pages = state.managed_kb(lowmem_only=True) // max(1, state.page_size // 1024)
     line_rate = sum(d.speed_mbps or 0 for d in _physical_up_nics(state)) * 1_000_000 // 8
     if line_rate and lowmem_pages:
         burst_pages = math.ceil(line_rate * KSWAPD_REACTION_SECONDS / state.page_size)
