@@ -19,7 +19,7 @@ from minfree.gfp import (
 )
 from minfree.kversion import KernelVersion, parse_release
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 # Kernel of each corpus file, as given in /work/shared/corpus/README.md.
 CORPUS_KERNELS = {

@@ -44,6 +44,7 @@ def test_healthy_capture_is_ok_and_the_model_matches_every_zone(fixture_root: Pa
     assert json.loads(capsys.readouterr().out)["status"] == "OK"
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not beside the checkout")
 def test_failures_in_the_snapshot_log_make_it_critical(fixture_root: Path, capsys) -> None:
     log = fixture_root / "var" / "log"
     log.mkdir(parents=True)

@@ -7,8 +7,6 @@ from pathlib import Path
 from minfree.logs.trace import Frame, parse_trace, trace_line_kind
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "logs"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus/logs")
 # dmesg "[ ts]", printk caller "[ T123]", journal "kernel: "; one space after the stamp.
 PREFIX = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*(?P<caller>[TC]\d+)\])?(?: kernel:)? ?")
 

@@ -1,7 +1,7 @@
 """Tests for minfree.logs.prefix: one real sample per log shape, edge cases, fuzzing.
 
 Sources of the quoted lines:
-* corpus NNN = /work/shared/corpus/logs/NNN-*.log or tests/corpus/logs/NNN-*.log (100+),
+* corpus NNN = ../shared/corpus/logs/NNN-*.log or tests/corpus/logs/NNN-*.log (100+),
   verbatim published reports;
 * "this machine" = Linux 6.18 VM of the project (dmesg -r/-T/-x/--time-format iso, /dev/kmsg);
 * "public" = lines found verbatim in public repositories/issues (quoted where used);
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from minfree.logs.prefix import MAX_LINE_CHARS, LineNormalizer, LogLine
 
-CORPUS = Path("/work/shared/corpus/logs")
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "logs"
 MORE_CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "logs"  # tests/corpus: files 100+
 
 

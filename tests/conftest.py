@@ -1,0 +1,19 @@
+"""The shared corpus (../shared beside the checkout) holds the published reports and their
+ground truth. CI requires it (.ci/run stops without it); a checkout without it still runs
+every test that does not read it, and says which modules it left out."""
+from __future__ import annotations
+
+from pathlib import Path
+
+SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+READS_SHARED_CORPUS = [
+    "logs/test_memdump.py", "logs/test_prefix.py", "logs/test_trace.py", "logs/test_origin.py",
+    "test_gfp.py", "test_kversion.py",
+]
+collect_ignore = [] if (SHARED_CORPUS / "truth.json").is_file() else READS_SHARED_CORPUS
+
+
+def pytest_report_header(config) -> str:
+    if collect_ignore:
+        return f"shared corpus not found at {SHARED_CORPUS}: left out {', '.join(collect_ignore)}"
+    return f"shared corpus: {SHARED_CORPUS}"
