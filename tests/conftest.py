@@ -7,8 +7,8 @@ from pathlib import Path
 
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 READS_SHARED_CORPUS = [
-    "logs/test_memdump.py", "logs/test_prefix.py", "logs/test_trace.py", "logs/test_origin.py",
-    "test_gfp.py", "test_kversion.py",
+    "logs/test_memdump.py", "logs/test_prefix.py", "logs/test_trace.py", "analysis/test_origin.py",
+    "model/test_gfp.py", "model/test_kversion.py",
 ]
 collect_ignore = [] if (SHARED_CORPUS / "truth.json").is_file() else READS_SHARED_CORPUS
 

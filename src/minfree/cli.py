@@ -82,7 +82,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _add_tune_commands(commands) -> None:
     try:
-        from minfree.tune.commands import add_relieve_parser, add_tune_parser, add_undo_parser
+        from minfree.commands.tune import add_relieve_parser, add_tune_parser, add_undo_parser
     except ImportError:
         return
     add_tune_parser(commands)
@@ -101,7 +101,7 @@ def _seconds(text: str) -> float:
 
 
 def _run_doctor(args: argparse.Namespace) -> int:
-    from minfree.proc.root import SystemRoot
+    from minfree.sources.root import SystemRoot
 
     if args.root != "/" and not os.path.exists(args.root):
         raise UsageError(f"--root {args.root}: no such directory or archive")
@@ -109,12 +109,12 @@ def _run_doctor(args: argparse.Namespace) -> int:
         root = SystemRoot(args.root)
     except OSError as error:
         raise UsageError(f"--root {args.root}: {error.strerror or error}") from None
-    from minfree.doctor.report import diagnose
+    from minfree.commands.doctor import diagnose
 
     with root:
         report = diagnose(root, window=args.window)
         if args.json:
-            from minfree.doctor.report import to_json
+            from minfree.commands.doctor import to_json
 
             json.dump(to_json(report), sys.stdout, indent=1)
             sys.stdout.write("\n")
@@ -126,7 +126,7 @@ def _run_doctor(args: argparse.Namespace) -> int:
 
 
 def _run_snapshot(args: argparse.Namespace) -> int:
-    from minfree.snapshot import capture
+    from minfree.actions.snapshot import capture
 
     try:
         result = capture(args.out)
@@ -151,16 +151,16 @@ def _console(stream=None):
 
 
 def _run_scan(args: argparse.Namespace) -> int:
-    from minfree.logs.sources import SourceError, expand_paths, live_inputs
+    from minfree.sources.logfiles import SourceError, expand_paths, live_inputs
 
     if args.follow:
         if args.paths:
             raise UsageError("--follow reads the live kernel log; give no PATH with it")
-        from minfree.follow import follow
+        from minfree.commands.follow import follow
 
         return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout)
     if args.kernel:
-        from minfree.kversion import parse_release
+        from minfree.model.kversion import parse_release
 
         if parse_release(args.kernel) is None:
             raise UsageError(f"--kernel {args.kernel!r} is not a kernel release (e.g. 5.4.0-42-generic)")
@@ -170,7 +170,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     if not inputs:
         raise UsageError("no log files found in " + " ".join(args.paths))
-    from minfree.scan import scan_inputs
+    from minfree.commands.scan import scan_inputs
 
     report = scan_inputs(inputs, kernel=args.kernel)
     if args.json:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from minfree.kversion import parse_release
+from minfree.model.kversion import parse_release
 from minfree.model import protection, watermarks
 from minfree.model.fragmentation import extfrag_index, unusable_index
 from minfree.model.min_free import predict_min_free_kbytes

@@ -27,12 +27,12 @@ import pytest
 
 from minfree.model import protection, watermarks
 from minfree.model.fragmentation import extfrag_index, unusable_index
-from minfree.prediction import default_min_free, predict_zones
+from minfree.analysis.prediction import default_min_free, predict_zones
 from minfree.proc.buddyinfo import parse_buddyinfo
 from minfree.proc.extfrag import parse_extfrag
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 from minfree.proc.zoneinfo import parse_zoneinfo
-from minfree.system import SystemState, load_system
+from minfree.sources.system import SystemState, load_system
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "distro"
 CAPTURES = sorted(p for p in FIXTURES.iterdir() if (p / "capture.json").is_file())

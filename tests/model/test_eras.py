@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from minfree.kversion import KernelVersion
+from minfree.model.kversion import KernelVersion
 from minfree.model import protection, watermarks
 from minfree.model.min_free import predict_min_free_kbytes
 from minfree.model.rules import KernelRules

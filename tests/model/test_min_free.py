@@ -2,7 +2,7 @@
 
 import math
 
-from minfree.kversion import KernelVersion
+from minfree.model.kversion import KernelVersion
 from minfree.model.min_free import predict_min_free_kbytes, sqrt_rule_kbytes, thp_recommended_kbytes
 from minfree.model.rules import KernelRules
 from minfree.model.zones import Zone

@@ -1,6 +1,6 @@
 """lowmem_reserve per version (reference §2.5, §8)."""
 
-from minfree.kversion import KernelVersion
+from minfree.model.kversion import KernelVersion
 from minfree.model.protection import compare, node_protection, predict_protection
 from minfree.model.rules import KernelRules
 from minfree.model.zones import Zone

@@ -2,7 +2,7 @@
 
 import pytest
 
-from minfree.kversion import KernelVersion
+from minfree.model.kversion import KernelVersion
 from minfree.model.rules import KernelRules
 
 

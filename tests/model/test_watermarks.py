@@ -2,7 +2,7 @@
 
 import pytest
 
-from minfree.kversion import KernelVersion
+from minfree.model.kversion import KernelVersion
 from minfree.model.rules import KernelRules
 from minfree.model.watermarks import boost_inflation_suspected, compare, predict_watermarks
 from minfree.model.zones import Watermarks, Zone

@@ -1,6 +1,6 @@
 """The watermark check (reference §3.4, §3.7, §8) for both callers."""
 
-from minfree.kversion import KernelVersion
+from minfree.model.kversion import KernelVersion
 from minfree.model.rules import KernelRules
 from minfree.model.wmark_check import (
     FreeBlocks,

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from minfree.proc.cpus import parse_cpu_online, parse_cpuinfo, parse_id_list, read_online_cpus
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
 

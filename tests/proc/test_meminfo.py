@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from minfree.proc.meminfo import parse_meminfo, parse_node_meminfo, read_meminfo, read_node_meminfo
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
 

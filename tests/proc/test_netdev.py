@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from minfree.proc.netdev import NetDevice, parse_mtu, parse_speed, read_netdevs
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from minfree.proc.numa import NodeMemory, read_numa
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
 

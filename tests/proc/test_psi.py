@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from minfree.proc.psi import PsiLine, parse_psi, read_psi
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 from minfree.proc.sysctl import (
     LOWMEM_RESERVE_RATIO, VM_SYSCTL_NAMES, parse_sysctl_int, parse_sysctl_ints,
     read_lowmem_reserve_ratio, read_vm_sysctls,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from hypothesis import given, strategies as st
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 from minfree.proc.sysctl_files import (
     BootSetting, SysctlSetting, boot_files, normalize_key, parse_sysctl_conf, read_boot_settings,
 )

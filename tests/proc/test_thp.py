@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 from minfree.proc.thp import parse_khugepaged_flag, parse_thp_choice, read_thp
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"

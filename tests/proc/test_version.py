@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 from minfree.proc.version import parse_osrelease, parse_version, read_version
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 from minfree.proc.vmstat import (
     VmstatSample, is_counter, parse_vmstat, read_vmstat, sample_vmstat, vmstat_rates, vmstat_total,
 )

@@ -27,7 +27,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from minfree.kversion import release_from_line
+from minfree.model.kversion import release_from_line
 from minfree.logs import header as hdr
 from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine

@@ -1,7 +1,7 @@
 """Version switches of the kernel-reserve arithmetic (reference kernel-memory.md §7).
 
 Every field names one behaviour that changed across releases; :meth:`KernelRules.for_version`
-sets it from a :class:`minfree.kversion.KernelVersion` (anything with ``major``, ``minor``,
+sets it from a :class:`minfree.model.kversion.KernelVersion` (anything with ``major``, ``minor``,
 ``patch`` and ``vendor`` works). Brackets that the reference could only infer from two trees
 are noted next to the field.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 CPU_ONLINE = "sys/devices/system/cpu/online"
 CPUINFO = "proc/cpuinfo"

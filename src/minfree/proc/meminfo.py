@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 
 @dataclass(frozen=True, slots=True)

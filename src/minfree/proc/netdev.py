@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 NET_DIR = "sys/class/net"
 # Values that mean "unknown" rather than a rate: SPEED_UNKNOWN (-1) printed as

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from minfree.proc.cpus import parse_id_list
 from minfree.proc.meminfo import read_node_meminfo
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 NODE_DIR = "sys/devices/system/node"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 
 @dataclass(frozen=True, slots=True)

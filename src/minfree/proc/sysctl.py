@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 VM_DIR = "proc/sys/vm"
 LOWMEM_RESERVE_RATIO = f"{VM_DIR}/lowmem_reserve_ratio"

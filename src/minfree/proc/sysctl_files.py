@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 SYSCTL_CONF = "etc/sysctl.conf"
 SYSCTL_D_DIRS = (

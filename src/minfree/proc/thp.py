@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 THP_DIRS = ("sys/kernel/mm/transparent_hugepage", "sys/kernel/mm/redhat_transparent_hugepage")
 KHUGEPAGED_NUMBERS = (

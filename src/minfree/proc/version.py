@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.kversion import KernelVersion, parse_release
-from minfree.proc.root import SystemRoot
+from minfree.model.kversion import KernelVersion, parse_release
+from minfree.sources.root import SystemRoot
 
 _PREFIX = "Linux version "
 

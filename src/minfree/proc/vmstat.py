@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from minfree.proc.root import SystemRoot
+from minfree.sources.root import SystemRoot
 
 # nr_* items are mostly gauges (node/zone stat items); these nr_* are cumulative
 # event counts (6.18 mm/vmstat.c vmstat_text: nr_dirtied, nr_written,

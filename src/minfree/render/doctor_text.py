@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from minfree.doctor.report import DoctorReport
-from minfree.doctor.zones import ZoneView
+from minfree.commands.doctor import DoctorReport
+from minfree.analysis.zones import ZoneView
 
 if TYPE_CHECKING:
     from rich.console import Console

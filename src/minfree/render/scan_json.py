@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from minfree.scan import ScanReport
-from minfree.scan_event import ExplainedEvent
+from minfree.commands.scan import ScanReport
+from minfree.analysis.explain import ExplainedEvent
 
 SCHEMA_VERSION = 1
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from minfree import gfp
-from minfree.scan import ScanReport
-from minfree.scan_event import ExplainedEvent
+from minfree.model import gfp
+from minfree.commands.scan import ScanReport
+from minfree.analysis.explain import ExplainedEvent
 
 if TYPE_CHECKING:
     from rich.console import Console

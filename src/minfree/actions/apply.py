@@ -1,0 +1,214 @@
+"""Apply tuned values: journal first, write live, read back, verify zoneinfo, persist; roll back on failure.
+
+Order of steps (after tuned's read-before-write / keep originals / verify / roll back, peers.md §4):
+
+1. read the current live values (nothing is changed if that fails);
+2. journal entry with status ``intent``: the originals and a backup of every file to edit;
+3. write each live value and read it back;
+4. re-read the machine and check /proc/zoneinfo shows exactly the predicted watermarks;
+5. write the sysctl.d drop-in atomically, comment out conflicting lines if asked;
+6. mark the entry ``applied``.
+
+Any exception in 3-5 restores what was changed (``undo.restore``) and marks the entry
+``rolled_back`` (or ``rollback_failed``). A kill leaves ``intent``: ``minfree undo`` repairs it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
+from minfree.proc.zoneinfo import ZoneInfo
+from minfree.actions.journal import Entry, FileChange, Journal, LiveChange, write_atomic
+from minfree.actions.persist import comment_out, plan_persist
+from minfree.analysis.sizing import MIN_FREE, WSF
+from minfree.actions.undo import restore
+
+VERIFY_ATTEMPTS = 8
+VERIFY_PAUSE_SECONDS = 0.15
+
+
+class SysctlWriter:
+    """Read and write ``proc/sys/vm/<name>`` under ``root`` (``/`` live; a temp tree in tests)."""
+
+    def __init__(self, root: Path | str = "/") -> None:
+        self.root = Path(root)
+        self.vm_dir = self.root / "proc/sys/vm"
+
+    def read(self, name: str) -> int:
+        return int((self.vm_dir / name).read_text().split()[0])
+
+    def write(self, name: str, value: int) -> None:
+        with open(self.vm_dir / name, "w") as handle:
+            handle.write(f"{value}\n")
+
+
+class ApplyError(Exception):
+    """A step failed; the message says which."""
+
+
+def sysctl_name(key: str) -> str:
+    """``vm.min_free_kbytes`` -> ``min_free_kbytes`` (the file under /proc/sys/vm).
+
+    >>> sysctl_name("vm.watermark_scale_factor")
+    'watermark_scale_factor'
+    """
+    return key.split(".", 1)[1] if key.startswith("vm.") else key
+
+
+def zone_mismatches(predicted: list[ZonePrediction], zones: list[ZoneInfo]) -> list[str]:
+    """Every field where the prediction differs from zoneinfo ([] = exact)."""
+    shown = {(z.node, z.zone): z for z in zones}
+    problems = []
+    if {(p.node, p.zone) for p in predicted} != set(shown):
+        problems.append("the zones predicted are not the zones shown")
+    for p in predicted:
+        if (zone := shown.get((p.node, p.zone))) is not None:
+            problems += [f"node {p.node} {p.zone}: {d}" for d in differences(p, zone)]
+    return problems
+
+
+def live_verifier(root: Path | str = "/") -> Callable[[Mapping[str, int]], list[str]]:
+    """Re-read the machine after writing and compare zoneinfo with the model, retrying while the
+    zones move under us (lazily initialised memory grows ``managed``; boost comes and goes)."""
+
+    def verify(values: Mapping[str, int]) -> list[str]:
+        from minfree.sources.root import SystemRoot
+        from minfree.proc.zoneinfo import parse_zoneinfo
+        from minfree.sources.system import load_system
+
+        problems = ["not verified"]
+        for _ in range(VERIFY_ATTEMPTS):
+            state = load_system(SystemRoot(root))
+            again = (Path(root) / "proc/zoneinfo").read_text()
+            zones = parse_zoneinfo(again)  # after the ratio read: protection is fresh too
+            predicted = predict_zones(state, min_free_kbytes=values.get(MIN_FREE),
+                                      watermark_scale_factor=values.get(WSF))
+            state.zones = zones
+            problems = zone_mismatches(predicted, zones)
+            shown_sysctls = state.sysctls
+            if shown_sysctls is not None:
+                for key, value in values.items():
+                    shown = getattr(shown_sysctls, sysctl_name(key), None)
+                    if shown != value:
+                        problems.append(f"{key} reads {shown}, wrote {value}")
+            if not problems:
+                return []
+            time.sleep(VERIFY_PAUSE_SECONDS)
+        return problems
+
+    return verify
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    ok: bool
+    entry: Entry | None
+    messages: list[str] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    rolled_back: bool = False
+
+
+def _file_mode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def apply_changes(
+    values: Mapping[str, int],
+    reasons: Mapping[str, str],
+    *,
+    journal: Journal,
+    writer: SysctlWriter,
+    config_root: Path,
+    resolve_conflicts: bool = False,
+    verify: Callable[[Mapping[str, int]], list[str]] | None = None,
+    checkpoint: Callable[[str], None] | None = None,
+) -> ApplyResult:
+    """Write ``values`` ({"vm.min_free_kbytes": 90112, ...}) live and to the drop-in.
+
+    ``checkpoint(step)`` is called after each durable step (tests stop there to model a kill).
+    """
+    checkpoint = checkpoint or (lambda step: None)
+    names = {key: sysctl_name(key) for key in values}
+    try:
+        before = {key: writer.read(name) for key, name in names.items()}
+    except (OSError, ValueError, IndexError) as exc:
+        return ApplyResult(False, None, [f"cannot read the current values: {exc}; nothing changed"])
+
+    plan = plan_persist(config_root, values, reasons)
+    edits: dict[str, str] = {}  # real path -> new text
+    if resolve_conflicts:
+        by_file: dict[str, set[int]] = {}
+        for item in plan.shadowed_by + plan.overridden:
+            by_file.setdefault(item.real_path, set()).add(item.lineno)
+        for rel, lines in by_file.items():
+            edits[rel] = comment_out((config_root / rel).read_text(errors="surrogateescape"), lines)
+
+    entry = journal.new_entry("; ".join(f"{k}: {reasons.get(k, '')}" for k in values), config_root)
+    entry.live = {names[k]: LiveChange(before[k], v) for k, v in values.items()}
+    try:
+        for rel in [plan.file, *edits]:
+            path = config_root / rel
+            existed = path.is_file()
+            backup = journal.backup(entry, rel, path.read_bytes()) if existed else None
+            entry.files.append(FileChange(rel, existed, backup, _file_mode(path)))
+        journal.step(entry, "intent", status="intent")
+    except OSError as exc:
+        return ApplyResult(False, None, [f"cannot write the journal in {journal.state_dir}: {exc}; nothing changed"])
+    checkpoint("intent")
+
+    result = ApplyResult(True, entry)
+    try:
+        for key, value in values.items():
+            writer.write(names[key], value)
+            journal.step(entry, f"live:{names[key]}")
+            checkpoint(f"live:{names[key]}")
+            shown = writer.read(names[key])
+            if shown != value:
+                raise ApplyError(f"{key}: wrote {value}, the kernel reads back {shown}")
+        if verify is not None:
+            result.mismatches = verify(values)
+            if result.mismatches:
+                raise ApplyError("/proc/zoneinfo does not show the predicted watermarks: "
+                                 + "; ".join(result.mismatches))
+            journal.step(entry, "verified")
+            checkpoint("verified")
+        dropin = config_root / plan.file
+        dropin.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(dropin, plan.text.encode(), 0o644)
+        journal.step(entry, f"file:{plan.file}")
+        checkpoint(f"file:{plan.file}")
+        for rel, text in edits.items():
+            write_atomic(config_root / rel, text.encode(errors="surrogateescape"),
+                         _file_mode(config_root / rel) or 0o644)
+            journal.step(entry, f"file:{rel}")
+            checkpoint(f"file:{rel}")
+        journal.step(entry, "done", status="applied")
+    except (OSError, ValueError, IndexError, ApplyError) as exc:
+        result.ok = False
+        result.messages.append(f"failed: {exc}")
+        problems = restore(entry, journal, writer, config_root)
+        result.rolled_back = not problems
+        if problems:
+            result.messages.append("ROLLBACK INCOMPLETE: " + "; ".join(problems)
+                                   + " (run `minfree undo` once the cause is fixed)")
+            entry.messages.extend(result.messages)
+            _record(journal, entry, "rollback", "rollback_failed", result)
+        else:
+            result.messages.append("rolled back: the original live values and files are restored")
+            entry.messages.extend(result.messages)
+            _record(journal, entry, "rollback", "rolled_back", result)
+    return result
+
+
+def _record(journal: Journal, entry: Entry, step: str, status: str, result: ApplyResult) -> None:
+    try:
+        journal.step(entry, step, status=status)
+    except OSError as exc:
+        result.messages.append(f"could not record the rollback in the journal: {exc}")

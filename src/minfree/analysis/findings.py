@@ -1,0 +1,362 @@
+"""The doctor's rules: each small, named, with a severity, the evidence it used, a plain
+explanation and the fix. Thresholds live in :mod:`minfree.analysis.thresholds`."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from minfree.analysis import thresholds as T
+from minfree.sources.sampler import Activity
+from minfree.analysis.zones import ZonesReport
+from minfree.model.min_free import MinFreeResult
+from minfree.sources.system import SystemState
+
+if TYPE_CHECKING:
+    from minfree.commands.scan import ScanReport
+
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(slots=True)
+class Finding:
+    id: str
+    severity: str
+    title: str
+    evidence: dict[str, Any]
+    explanation: str
+    fix: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "severity": self.severity, "title": self.title,
+                "evidence": self.evidence, "explanation": self.explanation, "fix": self.fix}
+
+
+@dataclass(slots=True)
+class Context:
+    state: SystemState
+    zones: ZonesReport
+    activity: Activity | None
+    failures: ScanReport | None
+    default: MinFreeResult | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mem_total_kb(self) -> int | None:
+        managed = self.state.managed_kb()
+        return managed or (self.state.meminfo.mem_total_kb if self.state.meminfo else None)
+
+
+Rule = Callable[[Context], Iterator[Finding]]
+
+
+def recent_failures(ctx: Context) -> Iterator[Finding]:
+    report = ctx.failures
+    if report is None or not report.events:
+        return
+    events = report.events
+    atomic = [e for e in events if e.decoding is not None and not e.decoding.can_sleep]
+    orders = Counter(e.event.order for e in events)
+    procs = Counter(e.event.process for e in events)
+    origins = Counter(e.origin.category for e in events)
+    suppressed = report.related.get("suppressed_reports", 0)
+    verdicts = Counter(e.verdict.reason for e in events if e.verdict is not None)
+    yield Finding(
+        "recent_allocation_failures", "critical" if atomic else "warning",
+        f"{sum(e.occurrences for e in events)} page allocation failure report(s) in the kernel log",
+        {"events": len(events), "atomic": len(atomic), "orders": dict(orders),
+         "processes": dict(procs.most_common(5)), "origins": dict(origins),
+         "suppressed_by_ratelimit": suppressed, "verdicts": dict(verdicts)},
+        "The kernel logged failed page allocations"
+        + (" from contexts that cannot sleep (interrupts, the network receive path): those "
+           "are dropped packets or connections, and the log shows only a sample of them "
+           "(warn_alloc is ratelimited and __GFP_NOWARN callers never log)" if atomic else "")
+        + ".",
+        "Run `minfree scan` for each report explained; raise the reserve (`minfree tune`) "
+        "so atomic bursts find free pages, and compact if the failures are high-order.")
+
+
+def atomic_now(ctx: Context) -> Iterator[Finding]:
+    failing = [a for a in ctx.zones.atomic if not a.ok]
+    if not failing:
+        return
+    worst = failing[0]
+    severity = "critical" if worst.order == 0 else "warning"
+    yield Finding(
+        "atomic_would_fail_now", severity,
+        f"an order-{worst.order} GFP_ATOMIC allocation would fail right now",
+        {"orders_failing": [a.order for a in failing],
+         "explanations": {a.order: a.explanation for a in failing},
+         "approximate": any(a.approximate for a in failing)},
+        "Replaying the kernel's watermark check on the live zones: no zone has a free block "
+        f"of order >= {worst.order} above the floor an atomic request may use. The next such "
+        "allocation from an interrupt or the network receive path fails.",
+        "Compact now (`minfree relieve --compact`); then raise vm.min_free_kbytes and "
+        "vm.watermark_scale_factor (`minfree tune`) so kswapd keeps more free.")
+
+
+def min_free_vs_default(ctx: Context) -> Iterator[Finding]:
+    sysctls = ctx.state.sysctls
+    if sysctls is None or sysctls.min_free_kbytes is None or ctx.default is None:
+        return
+    current, default = sysctls.min_free_kbytes, ctx.default.kbytes
+    total = ctx.mem_total_kb
+    evidence = {"current_kb": current, "kernel_default_kb": default,
+                "default_rule": ctx.default.rule, "mem_managed_kb": total}
+    if current < default * (1 - T.DEFAULT_SLACK):
+        yield Finding(
+            "min_free_below_default", "warning",
+            f"vm.min_free_kbytes {current} is below the kernel's own default {default}",
+            evidence,
+            f"The kernel would choose {default} kB on this host ({ctx.default.explanation}); "
+            "someone set less, shrinking the reserve atomic allocations live on.",
+            f"Set vm.min_free_kbytes back to at least {default} (`minfree tune`).")
+    if total:
+        share = current / total
+        evidence = {**evidence, "share_of_memory": round(share, 4)}
+        if share >= T.MIN_FREE_WARN_SHARE:
+            severity = "critical" if share >= T.MIN_FREE_CRIT_SHARE else "warning"
+            yield Finding(
+                "min_free_too_high", severity,
+                f"vm.min_free_kbytes is {share:.1%} of memory",
+                evidence,
+                "A reserve this large keeps memory from every normal allocation: the kernel "
+                "documentation warns a too-high value OOMs the machine, and kswapd reclaims "
+                "page cache constantly to hold 1.25-1.5x of it free.",
+                "Lower vm.min_free_kbytes and raise vm.watermark_scale_factor instead for "
+                "kswapd headroom (`minfree tune` computes both).")
+
+
+def jumbo_frames(ctx: Context) -> Iterator[Finding]:
+    netdevs = ctx.state.netdevs or ()
+    jumbo = [d for d in netdevs if d.mtu and d.mtu > 1500 and not d.is_virtual and d.operstate != "down"]
+    if not jumbo:
+        return
+    mtu = max(d.mtu for d in jumbo)
+    order = receive_order(mtu, ctx.state.page_size)
+    if order == 0:
+        return
+    verdict = next((a for a in ctx.zones.atomic if a.order == order), None)
+    scarce = [z for z in ctx.zones.zones if order < len(z.unusable) and z.info.managed
+              and z.unusable[order] >= T.UNUSABLE_HIGH]
+    if verdict is None and not scarce:
+        return   # no zone data: nothing to judge the free lists by
+    if verdict is not None and verdict.ok and not scarce:
+        return
+    yield Finding(
+        "scarce_high_order_blocks", "warning" if verdict is None or verdict.ok else "critical",
+        f"MTU {mtu} needs order-{order} atomic receive buffers, and such blocks are scarce",
+        {"interfaces": {d.name: d.mtu for d in jumbo}, "order": order,
+         "zones_unusable_index": {f"{z.info.node}/{z.info.zone}": z.unusable[order] / 1000 for z in scarce},
+         "atomic_order_ok_now": None if verdict is None else verdict.ok},
+        f"A received frame of {mtu} bytes needs a {_kib((1 << order) * ctx.state.page_size)} "
+        "contiguous buffer allocated in softirq (heuristic from the skb head size, reference "
+        "§5.5); most free memory sits in smaller blocks, so refills fail under load.",
+        "Keep high-order blocks free: raise vm.min_free_kbytes and watermark_scale_factor "
+        "(`minfree tune`), compact (`minfree relieve --compact`), or use a driver mode with "
+        "page-sized buffers.")
+
+
+def receive_order(mtu: int, page_size: int) -> int:
+    """Page order of a linear receive skb head for this MTU (heuristic, reference §5.5).
+
+    >>> receive_order(1500, 4096), receive_order(9000, 4096)
+    (0, 2)
+    """
+    size = mtu + T.SKB_OVERHEAD_BYTES
+    if size <= T.KMALLOC_MAX_CACHE and size <= page_size:
+        return 0
+    pages = -(-size // page_size)
+    return (pages - 1).bit_length()
+
+
+def kswapd_behind(ctx: Context) -> Iterator[Finding]:
+    act = ctx.activity
+    if act is None:
+        return
+    hits = act.per_second.get("kswapd_low_wmark_hit_quickly", 0.0)
+    stalls = act.per_second.get("allocstall", 0.0)
+    if hits <= T.LOW_WMARK_HIT_PER_SEC and stalls <= T.ALLOCSTALL_PER_SEC:
+        return
+    yield Finding(
+        "watermarks_hit_often", "warning",
+        "kswapd cannot keep up: watermarks are hit within its nap, or tasks stall in reclaim",
+        {"window_s": round(act.seconds, 3), "kswapd_low_wmark_hit_quickly_per_s": round(hits, 2),
+         "allocstall_per_s": round(stalls, 2),
+         "pgscan_direct_per_s": round(act.per_second.get("pgscan_direct", 0.0), 1)},
+        "The kernel documentation of watermark_scale_factor names exactly these signs: the free "
+        "memory kswapd maintains is too small for the allocation bursts, so free pages reach "
+        "the min watermark where atomic allocations fail.",
+        "Raise vm.watermark_scale_factor (widens the gap kswapd works in; `minfree tune`).")
+
+
+def compaction_failing(ctx: Context) -> Iterator[Finding]:
+    act = ctx.activity
+    if act is None:
+        return
+    fail, success = act.per_second.get("compact_fail", 0.0), act.per_second.get("compact_success", 0.0)
+    if fail <= 0 or fail / (fail + success) <= T.COMPACT_FAIL_SHARE:
+        return
+    yield Finding(
+        "compaction_failing", "warning", "memory compaction fails more often than it succeeds",
+        {"compact_fail_per_s": round(fail, 2), "compact_success_per_s": round(success, 2),
+         "compact_stall_per_s": round(act.per_second.get("compact_stall", 0.0), 2)},
+        "Compaction cannot build high-order blocks: unmovable pages pin the pageblocks.",
+        "Keep more free memory (min_free_kbytes, watermark_scale_factor); consider vm.defrag_mode=1 (6.15+).")
+
+
+def numa_settings(ctx: Context) -> Iterator[Finding]:
+    sysctls, numa = ctx.state.sysctls, ctx.state.numa
+    nodes = len(numa.memory_nodes) if numa else 1
+    if sysctls and sysctls.zone_reclaim_mode and nodes > 1:
+        yield Finding(
+            "zone_reclaim_mode_on", "warning", f"vm.zone_reclaim_mode={sysctls.zone_reclaim_mode} on {nodes} NUMA nodes",
+            {"zone_reclaim_mode": sysctls.zone_reclaim_mode, "nodes": nodes},
+            "The kernel reclaims on the local node before using free memory on another: page "
+            "cache is thrown away while free memory sits idle, and it never helps atomic requests.",
+            "Set vm.zone_reclaim_mode=0 (the kernel default; recommended for file servers and caches).")
+    if numa and nodes > 1:
+        shares = {n.node: n.mem_free_kb / n.mem_total_kb for n in numa.nodes
+                  if n.mem_total_kb and n.mem_free_kb is not None}
+        if len(shares) > 1 and max(shares.values()) - min(shares.values()) > T.NUMA_FREE_SPREAD:
+            yield Finding(
+                "numa_unbalanced", "info", "free memory is unevenly spread across NUMA nodes",
+                {"free_share_by_node": {k: round(v, 3) for k, v in shares.items()}},
+                "One node runs near its watermarks while another has room; allocations bound to "
+                "the busy node (interrupt handlers run where the NIC's IRQ lands) hit its reserve first.",
+                "Spread the workload or its memory (numactl --interleave), and size the reserve per node.")
+
+
+def thp_defrag(ctx: Context) -> Iterator[Finding]:
+    thp = ctx.state.thp
+    if thp is None or thp.defrag != "always":
+        return
+    yield Finding(
+        "thp_defrag_always", "warning", "transparent_hugepage/defrag is 'always'",
+        {"enabled": thp.enabled, "defrag": thp.defrag},
+        "Every THP fault may stall in direct compaction and reclaim: latency spikes on database "
+        "hosts, and churn that fragments the free lists.",
+        "echo madvise > /sys/kernel/mm/transparent_hugepage/defrag (or defer+madvise).")
+
+
+def vm_extremes(ctx: Context) -> Iterator[Finding]:
+    s = ctx.state.sysctls
+    if s is None:
+        return
+    if s.swappiness == 0:
+        yield Finding(
+            "swappiness_zero", "info", "vm.swappiness is 0",
+            {"swappiness": 0},
+            "The kernel avoids swap until free and file pages fall under the high watermark; "
+            "Red Hat warns this raises the risk of OOM kills.",
+            "Use a small value (1-10) to keep swap as a last resort instead of never.")
+    elif s.swappiness is not None and s.swappiness > T.SWAPPINESS_HIGH:
+        yield Finding(
+            "swappiness_high", "info", f"vm.swappiness is {s.swappiness}",
+            {"swappiness": s.swappiness},
+            "Anonymous memory is swapped in preference to dropping page cache.",
+            "A database host usually wants 1-60.")
+    if s.vfs_cache_pressure == 0:
+        yield Finding(
+            "vfs_cache_pressure_zero", "warning", "vm.vfs_cache_pressure is 0",
+            {"vfs_cache_pressure": 0},
+            "Dentries and inodes are never reclaimed, which the kernel documentation says can "
+            "easily lead to out-of-memory conditions.",
+            "Set vm.vfs_cache_pressure=100 (the default).")
+    elif s.vfs_cache_pressure is not None and s.vfs_cache_pressure > T.VFS_CACHE_PRESSURE_HIGH:
+        yield Finding(
+            "vfs_cache_pressure_high", "info", f"vm.vfs_cache_pressure is {s.vfs_cache_pressure}",
+            {"vfs_cache_pressure": s.vfs_cache_pressure},
+            "Metadata caches are dropped far faster than the kernel's default balance.",
+            "Values between 100 and 500 are the usual range.")
+
+
+def cache_crowding(ctx: Context) -> Iterator[Finding]:
+    meminfo = ctx.state.meminfo
+    if meminfo is None or not ctx.zones.zones:
+        return
+    total, free, cached = meminfo.mem_total_kb, meminfo.mem_free_kb, meminfo.kb.get("Cached")
+    low_pages = sum(z.info.low for z in ctx.zones.zones if z.info.managed)
+    low_kb = low_pages * ctx.state.page_size // 1024
+    if not total or free is None or cached is None or not low_kb:
+        return
+    if free <= T.CROWDED_FREE_FACTOR * low_kb and cached >= T.CACHE_SHARE * total:
+        yield Finding(
+            "page_cache_crowding", "warning", "page cache fills memory; free memory sits at the watermarks",
+            {"mem_free_kb": free, "cached_kb": cached, "mem_total_kb": total, "sum_low_watermarks_kb": low_kb},
+            "The classic cause: the page cache grows until free memory reaches the low watermark; "
+            "kswapd then reclaims just enough, and a burst of atomic allocations (network receive) "
+            "empties the small reserve below min before kswapd catches up.",
+            "Raise vm.min_free_kbytes / vm.watermark_scale_factor (`minfree tune`); dropping caches "
+            "(`minfree relieve --drop-caches`) only helps until the cache refills.")
+
+
+def pressure(ctx: Context) -> Iterator[Finding]:
+    act = ctx.activity
+    psi = ctx.state.psi
+    some = act.psi_some_avg10 if act else (psi.some.avg10 if psi and psi.some else None)
+    full = act.psi_full_avg10 if act else (psi.full.avg10 if psi and psi.full else None)
+    if some is None:
+        return
+    if (full or 0) >= T.PSI_FULL_CRIT or some >= T.PSI_SOME_WARN:
+        yield Finding(
+            "memory_pressure", "critical" if (full or 0) >= T.PSI_FULL_CRIT else "warning",
+            f"memory pressure: tasks stalled {some:.1f}% of the last 10 s",
+            {"psi_some_avg10": some, "psi_full_avg10": full},
+            "Tasks wait on reclaim or compaction (PSI memory).",
+            "Find what fills memory; keep kswapd ahead with watermark_scale_factor.")
+
+
+def boot_config_differs(ctx: Context) -> Iterator[Finding]:
+    s = ctx.state.sysctls
+    if s is None:
+        return
+    for key, setting in sorted(ctx.state.boot_settings.items()):
+        if not key.startswith("vm."):
+            continue
+        name = key[3:]
+        runtime = getattr(s, name, None) if hasattr(s, name) else None
+        if runtime is None:
+            continue
+        try:
+            configured = int(setting.value.split()[0])
+        except (ValueError, IndexError):
+            continue
+        if configured != runtime:
+            yield Finding(
+                "runtime_differs_from_boot_config", "warning",
+                f"{key} is {runtime} now but {configured} at boot ({setting.path}:{setting.lineno})",
+                {"key": key, "runtime": runtime, "boot": configured, "file": setting.path, "line": setting.lineno},
+                "Someone changed it live, or a file changed since boot: the next reboot brings the "
+                "configured value back.",
+                "Persist the value you want in one sysctl.d file (`minfree tune --apply` does, and "
+                "reports every file that sets the same key).")
+
+
+def stale_watermarks(ctx: Context) -> Iterator[Finding]:
+    stale = [z for z in ctx.zones.zones if z.stale]
+    if not stale:
+        return
+    yield Finding(
+        "watermarks_stale", "info", "the kernel's watermarks were computed from slightly different zone sizes",
+        {f"{z.info.node}/{z.info.zone}": z.stale for z in stale},
+        "The kernel recomputes watermarks only when min_free_kbytes, watermark_scale_factor or "
+        "THP changes; values computed early in boot miss memory freed later. 'predicted' is a "
+        "fresh computation from today's managed pages.",
+        "Nothing to fix; any write of vm.watermark_scale_factor (even of its current value) recomputes them.")
+
+
+RULES: tuple[Rule, ...] = (
+    recent_failures, atomic_now, min_free_vs_default, jumbo_frames, kswapd_behind,
+    compaction_failing, numa_settings, thp_defrag, vm_extremes, cache_crowding, pressure,
+    boot_config_differs, stale_watermarks,
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    findings = [f for rule in RULES for f in rule(ctx)]
+    return sorted(findings, key=lambda f: -SEVERITIES.index(f.severity))
+
+
+def _kib(size: int) -> str:
+    return f"{size // 1024} KiB"

@@ -1,0 +1,370 @@
+"""The sizing policy of ``minfree tune``: every threshold in one place, each with its reason.
+
+The policy starts from the kernel's own default (``default_min_free``: sqrt rule, caps, THP
+raise) and adds evidence from this host: NIC speed and MTU, NUMA nodes, THP, and the atomic
+failures found in the log. It proposes two sysctls and only advises on the others:
+
+* ``vm.min_free_kbytes`` is the emergency floor (WMARK_MIN): what GFP_ATOMIC may still take
+  when everything else must reclaim. It grows in the step the kernel documentation gives,
+  ``3 * pageblock_size * nr_online_nodes`` (Documentation/trace/events-kmem.rst; 6 MiB per
+  node on x86-64), reference kernel-memory.md §5.1 and §5.6.
+* ``vm.watermark_scale_factor`` (4.6+) is the lever for kswapd headroom (LOW - MIN): it widens
+  the gap without eating the emergency floor (Weiner, 4.6 commit 795ae7a0de6b; §5.4).
+
+Bounds on every value: the kernel's range (never forced), never below the kernel's default,
+and refused above a safe share of memory unless ``force`` (§5.3/§5.4: RHEL warns that 5-10 %
+of RAM OOMs the machine at once).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from minfree.model.zones import USER_ZONES
+from minfree.analysis.prediction import default_min_free, predict_zones
+from minfree.sources.system import SystemState
+
+MIN_FREE = "vm.min_free_kbytes"
+WSF = "vm.watermark_scale_factor"
+TUNABLE_KEYS = (MIN_FREE, WSF)
+
+# --- Kernel ranges -------------------------------------------------------------------------
+#: min_free_kbytes_sysctl_handler: proc_dointvec_minmax with extra1 = SYSCTL_ZERO, no extra2
+#: (6.18 mm/page_alloc.c, reference §1.2): 0 .. INT_MAX.
+MIN_FREE_KERNEL_RANGE = (0, 2**31 - 1)
+#: watermark_scale_factor: extra1 = SYSCTL_ONE; extra2 = 1000 in 4.6-5.x, 3000 in 6.1+ (§2.2);
+#: the upper end comes from KernelRules.watermark_scale_factor_max.
+WSF_KERNEL_MIN = 1
+
+# --- Safety caps (refused above unless --force) --------------------------------------------
+#: RHEL 6 Performance Tuning Guide §5.5: min_free_kbytes at "5-10% of total system memory"
+#: makes the system run out of memory immediately; stay below the lower end (§5.3).
+SAFE_MIN_FREE_SHARE = 0.05
+#: kswapd keeps every zone above HIGH, so Σ HIGH is memory taken from the page cache and from
+#: MemAvailable (§2.6). HIGH >= 1.5 x MIN, so twice the MIN share bounds it.
+SAFE_HIGH_SHARE = 0.10
+
+# --- Evidence thresholds -------------------------------------------------------------------
+#: Standard Ethernet MTU; above it RX heads outgrow one page: kmalloc-8k slabs (order-1
+#: refills) and, above 8 KiB, the page allocator directly at order 2 in softirq (§5.5).
+STANDARD_MTU = 1500
+#: Above this MTU the linear head (MTU + NET_SKB_PAD + skb_shared_info) exceeds
+#: KMALLOC_MAX_CACHE_SIZE (8 KiB): order-2 GFP_ATOMIC page allocations per packet (§5.5).
+ORDER2_MTU = 7900
+#: NICs at or above 10 Gb/s deliver receive bursts faster than kswapd reacts.
+FAST_NIC_MBPS = 10_000
+#: Time kswapd needs to wake up and reclaim its first batch; the kswapd lead (LOW - MIN) must
+#: hold this long at line rate (§5.6, W_lead >= R_atomic * T_kswapd). An engineering estimate.
+KSWAPD_REACTION_SECONDS = 0.010
+#: After atomic failures in the log kswapd demonstrably fell behind: keep 1 % of every zone
+#: between MIN and LOW (10x the default 0.1 %; oled memstate only flags values above 100).
+WSF_AFTER_ATOMIC_FAILURES = 100
+#: Steps of the kernel documentation's increment added per piece of evidence.
+STEPS_JUMBO = 1
+STEPS_ORDER2_MTU = 1
+STEPS_FAST_NIC = 1
+STEPS_ATOMIC_ORDER0 = 1
+STEPS_ATOMIC_HIGH_ORDER = 2
+#: Aerospike best practices (§5.2): "at least 1.1GB, preferably 1.25GB if using cloud vendor
+#: drivers", i.e. 1.1 * 1048576 kB rounded up, and 1310720 kB.
+AEROSPIKE_MIN_FREE_KB = 1_153_434
+AEROSPIKE_CLOUD_MIN_FREE_KB = 1_310_720
+#: Network drivers of cloud vendors (AWS ENA, Google gVNIC, Azure netvsc and MANA).
+CLOUD_NIC_DRIVERS = frozenset({"ena", "gve", "hv_netvsc", "mana"})
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    description: str
+
+
+PROFILES: dict[str, Profile] = {
+    "generic": Profile("generic", "kernel default plus this host's evidence (NICs, NUMA, log)"),
+    "aerospike": Profile("aerospike", "Aerospike best practices: >= 1.1 GiB, 1.25 GiB with cloud NIC drivers"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FailureSummary:
+    """Allocation failures found in the log, reduced to what sizing needs."""
+
+    atomic_order0: int = 0
+    atomic_high_order: int = 0
+    max_atomic_order: int | None = None
+    network: int = 0
+    total: int = 0
+
+
+def summarize_failures(events: Iterable[object]) -> FailureSummary:
+    """Count failures of non-sleeping callers (``ExplainedEvent``: decoding.can_sleep False).
+
+    >>> from types import SimpleNamespace as N
+    >>> ev = lambda order, sleep, cat: N(event=N(order=order, repeated=0),
+    ...     decoding=N(can_sleep=sleep), origin=N(category=cat))
+    >>> summarize_failures([ev(0, False, "network-receive"), ev(2, False, "slab"), ev(3, True, "x")])
+    FailureSummary(atomic_order0=1, atomic_high_order=1, max_atomic_order=2, network=1, total=3)
+    """
+    order0 = high = network = total = 0
+    max_order: int | None = None
+    for item in events:
+        event = getattr(item, "event", None)
+        decoding = getattr(item, "decoding", None)
+        origin = getattr(item, "origin", None)
+        count = 1 + int(getattr(event, "repeated", 0) or 0)
+        total += count
+        if getattr(origin, "category", None) == "network-receive":
+            network += count
+        order = getattr(event, "order", None)
+        if decoding is None or decoding.can_sleep or order is None:
+            continue
+        if order == 0:
+            order0 += count
+        else:
+            high += count
+        max_order = order if max_order is None else max(max_order, order)
+    return FailureSummary(order0, high, max_order, network, total)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    kernel_min: int
+    kernel_max: int
+    floor: int | None  # never below (kernel default), unless --force
+    safe_max: int | None  # refused above, unless --force
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {"kernel_min": self.kernel_min, "kernel_max": self.kernel_max,
+                "floor": self.floor, "safe_max": self.safe_max}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One proposed sysctl value. ``refused`` says why it will not be applied (None: ok)."""
+
+    key: str
+    current: int | None
+    proposed: int
+    reason: str
+    bounds: Bounds
+    refused: str | None = None
+    forced: str | None = None  # the bound --force overrode
+
+    @property
+    def applies(self) -> bool:
+        return self.refused is None and self.proposed != self.current
+
+    @property
+    def effective(self) -> int | None:
+        return self.proposed if self.refused is None else self.current
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    key: str
+    current: str | None
+    suggestion: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Proposal:
+    profile: str
+    changes: list[Change]
+    advice: list[Advice] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Change]:
+        return [c for c in self.changes if c.refused is not None]
+
+    def effective(self, key: str) -> int | None:
+        return next((c.effective for c in self.changes if c.key == key), None)
+
+
+def node_count(state: SystemState) -> int:
+    return max(1, len({z.node for z in state.zones if z.managed}))
+
+
+def min_free_step_kb(state: SystemState) -> int:
+    """``3 * pageblock_size * nr_online_nodes`` in kB (events-kmem.rst; 6144 kB/node on x86-64)."""
+    return 3 * (1 << state.pageblock_order) * (state.page_size // 1024) * node_count(state)
+
+
+def min_free_bounds(state: SystemState) -> Bounds:
+    default = default_min_free(state)
+    return Bounds(*MIN_FREE_KERNEL_RANGE, floor=default.kbytes if default else None,
+                  safe_max=int(state.managed_kb() * SAFE_MIN_FREE_SHARE))
+
+
+def wsf_bounds(state: SystemState) -> Bounds | None:
+    rules = state.rules
+    if rules is None or not rules.watermark_scale_factor_max:
+        return None
+    return Bounds(WSF_KERNEL_MIN, rules.watermark_scale_factor_max, floor=None, safe_max=None)
+
+
+def high_share(state: SystemState, min_free_kbytes: int, wsf: int) -> float:
+    """Σ predicted HIGH over all zones, as a share of managed memory."""
+    total = sum(z.managed or 0 for z in state.zones)
+    if not total:
+        return 0.0
+    highs = sum(p.watermarks.unboosted().high for p in predict_zones(
+        state, min_free_kbytes=min_free_kbytes, watermark_scale_factor=wsf))
+    return highs / total
+
+
+def _physical_up_nics(state: SystemState):
+    return [d for d in state.netdevs or () if not d.is_virtual and d.operstate in (None, "up", "unknown")]
+
+
+def _size_min_free(state: SystemState, profile: str, failures: FailureSummary) -> tuple[int, list[str]]:
+    default = default_min_free(state)
+    base = default.kbytes if default else (state.sysctls.min_free_kbytes if state.sysctls else 0) or 0
+    reasons = [f"kernel default {base} kB ({default.rule} rule)" if default else f"current {base} kB"]
+    step = min_free_step_kb(state)
+    steps = 0
+    nics = _physical_up_nics(state)
+    jumbo = [d for d in nics if d.mtu and d.mtu > STANDARD_MTU]
+    if jumbo:
+        steps += STEPS_JUMBO
+        reasons.append(f"jumbo frames on {', '.join(d.name for d in jumbo)}: order-1+ atomic RX refills")
+    if any(d.mtu and d.mtu > ORDER2_MTU for d in jumbo):
+        steps += STEPS_ORDER2_MTU
+        reasons.append(f"MTU above {ORDER2_MTU}: order-2 GFP_ATOMIC per received packet")
+    fast = [d for d in nics if d.speed_mbps and d.speed_mbps >= FAST_NIC_MBPS]
+    if fast:
+        steps += STEPS_FAST_NIC
+        reasons.append(f"{', '.join(f'{d.name} {d.speed_mbps} Mb/s' for d in fast)}: atomic receive bursts")
+    if failures.atomic_high_order:
+        steps += STEPS_ATOMIC_HIGH_ORDER
+        reasons.append(f"{failures.atomic_high_order} atomic failure(s) up to order {failures.max_atomic_order} in the log")
+    elif failures.atomic_order0:
+        steps += STEPS_ATOMIC_ORDER0
+        reasons.append(f"{failures.atomic_order0} order-0 atomic failure(s) in the log")
+    value = base + steps * step
+    if steps:
+        reasons.append(f"+{steps} x {step} kB (3 pageblocks per node, events-kmem.rst)")
+    if profile == "aerospike":
+        cloud = sorted({d.driver for d in state.netdevs or () if d.driver in CLOUD_NIC_DRIVERS})
+        target = AEROSPIKE_CLOUD_MIN_FREE_KB if cloud else AEROSPIKE_MIN_FREE_KB
+        if target > value:
+            value = target
+            reasons.append("Aerospike best practices: at least 1.1 GiB" + (
+                f", 1.25 GiB with cloud drivers ({', '.join(cloud)})" if cloud else ""))
+    current = state.sysctls.min_free_kbytes if state.sysctls else None
+    if current is not None and current > value:
+        value = current
+        reasons.append(f"the current {current} kB is already above this: kept")
+    return value, reasons
+
+
+def _size_wsf(state: SystemState, failures: FailureSummary, current: int) -> tuple[int, list[str]]:
+    value, reasons = current, [f"current {current} ({current / 100:g} % of each zone between min and low)"]
+    lowmem_pages = state.managed_kb(lowmem_only=True) // max(1, state.page_size // 1024)
+    line_rate = sum(d.speed_mbps or 0 for d in _physical_up_nics(state)) * 1_000_000 // 8
+    if line_rate and lowmem_pages:
+        burst_pages = math.ceil(line_rate * KSWAPD_REACTION_SECONDS / state.page_size)
+        needed = math.ceil(burst_pages * 10_000 / lowmem_pages)
+        if needed > value:
+            value = needed
+            reasons.append(f"kswapd lead to hold {KSWAPD_REACTION_SECONDS * 1000:g} ms of NIC line rate "
+                           f"({burst_pages} pages)")
+    if (failures.atomic_order0 or failures.atomic_high_order) and WSF_AFTER_ATOMIC_FAILURES > value:
+        value = WSF_AFTER_ATOMIC_FAILURES
+        reasons.append("atomic failures in the log: kswapd started too late; keep 1 % ahead of min")
+    return value, reasons
+
+
+def _check(key: str, value: int, bounds: Bounds, force: bool, *, above_safe: str | None) -> tuple[str | None, str | None]:
+    """(refused, forced) for one value."""
+    if not bounds.kernel_min <= value <= bounds.kernel_max:
+        return f"outside the kernel's range {bounds.kernel_min}..{bounds.kernel_max}", None
+    problem = None
+    if bounds.floor is not None and value < bounds.floor:
+        problem = f"below the kernel's own default {bounds.floor} (the kernel would raise it again)"
+    elif bounds.safe_max is not None and value > bounds.safe_max:
+        problem = f"above the safe cap {bounds.safe_max} ({SAFE_MIN_FREE_SHARE:.0%} of memory: RHEL and " \
+                  "the kernel documentation warn this OOMs the machine)"
+    elif above_safe is not None:
+        problem = above_safe
+    if problem is None:
+        return None, None
+    return (None, problem) if force else (problem + "; --force to apply anyway", None)
+
+
+def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[str, int] | None = None,
+            failures: FailureSummary | None = None, force: bool = False) -> Proposal:
+    """The values to set, each with its reason and bounds; refusals instead of unsafe values."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}")
+    overrides = dict(overrides or {})
+    failures = failures or FailureSummary()
+    sysctls = state.sysctls
+    proposal = Proposal(profile, [])
+
+    current_mfk = sysctls.min_free_kbytes if sysctls else None
+    mfk_bounds = min_free_bounds(state)
+    if MIN_FREE in overrides:
+        mfk, why = overrides[MIN_FREE], ["set by the user (--set)"]
+    else:
+        mfk, why = _size_min_free(state, profile, failures)
+    refused, forced = _check(MIN_FREE, mfk, mfk_bounds, force, above_safe=None)
+    mfk_change = Change(MIN_FREE, current_mfk, mfk, "; ".join(why), mfk_bounds, refused, forced)
+    proposal.changes.append(mfk_change)
+
+    bounds = wsf_bounds(state)
+    current_wsf = sysctls.watermark_scale_factor if sysctls else None
+    if bounds is not None and current_wsf is not None:
+        if WSF in overrides:
+            wsf, why = overrides[WSF], ["set by the user (--set)"]
+        else:
+            wsf, why = _size_wsf(state, failures, current_wsf)
+        above = None
+        effective_mfk = mfk_change.effective or current_mfk or 0
+        if bounds.kernel_min <= wsf <= bounds.kernel_max:
+            share = high_share(state, effective_mfk, wsf)
+            if share > SAFE_HIGH_SHARE:
+                above = (f"the high watermarks would hold {share:.1%} of memory (safe: "
+                         f"{SAFE_HIGH_SHARE:.0%}), taken from the page cache")
+        refused, forced = _check(WSF, wsf, bounds, force, above_safe=above)
+        proposal.changes.append(Change(WSF, current_wsf, wsf, "; ".join(why), bounds, refused, forced))
+    elif WSF in overrides:
+        proposal.notes.append("this kernel has no vm.watermark_scale_factor (4.6+): --set ignored")
+
+    default = default_min_free(state)
+    effective = mfk_change.effective
+    if (default and default.thp_kbytes and state.thp_enabled and effective is not None
+            and effective < default.thp_kbytes):
+        proposal.notes.append(
+            f"{effective} kB is below the THP recommendation {default.thp_kbytes} kB: writing "
+            "/sys/kernel/mm/transparent_hugepage/enabled (even its current value) raises it again")
+    proposal.advice.extend(advise(state, profile))
+    return proposal
+
+
+def advise(state: SystemState, profile: str) -> list[Advice]:
+    """Advice on knobs minfree does not set (reference §5.1, §5.2)."""
+    advice: list[Advice] = []
+    s = state.sysctls
+    if s is not None and s.vfs_cache_pressure == 0:
+        advice.append(Advice("vm.vfs_cache_pressure", "0", "100",
+                             "0 never reclaims dentries/inodes and can easily lead to out-of-memory"))
+    if s is not None and s.zone_reclaim_mode and node_count(state) > 1:
+        advice.append(Advice("vm.zone_reclaim_mode", str(s.zone_reclaim_mode), "0",
+                             "node-local reclaim stalls allocations while other nodes have free memory"))
+    if profile == "aerospike":
+        if s is not None and s.swappiness not in (None, 0):
+            advice.append(Advice("vm.swappiness", str(s.swappiness), "0",
+                                 "Aerospike best practices: swap off or swappiness=0"))
+        if state.thp is not None and state.thp.enabled not in (None, "never"):
+            advice.append(Advice("transparent_hugepage/enabled", state.thp.enabled, "never",
+                                 "Aerospike best practices: disable THP"))
+    elif s is not None and s.swappiness == 0:
+        advice.append(Advice("vm.swappiness", "0", "1 or more",
+                             "0 avoids swap so hard that the OOM killer runs sooner (RHEL 6.4+ note)"))
+    if state.thp is not None and state.thp.defrag == "always" and profile != "aerospike":
+        advice.append(Advice("transparent_hugepage/defrag", "always", "madvise or defer+madvise",
+                             "'always' makes every THP fault compact memory directly: latency stalls"))
+    return advice

@@ -1,0 +1,103 @@
+"""Per-zone view for doctor: what the kernel shows, what the model predicts, how fragmented,
+and whether an atomic request of order 0..3 would succeed right now."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minfree.model.fragmentation import indices_by_order
+from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zonelist,
+                                       reduced_floor, alloc_flags_for)
+from minfree.model.zones import zone_order
+from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
+from minfree.proc.zoneinfo import ZoneInfo
+from minfree.sources.system import SystemState
+
+ATOMIC_ORDERS = (0, 1, 2, 3)
+NORMAL_ZONEIDX = 2  # gfp_zone(GFP_ATOMIC) on 64-bit: ZONE_NORMAL
+
+
+@dataclass(slots=True)
+class ZoneView:
+    info: ZoneInfo
+    predicted: ZonePrediction | None
+    free_blocks: tuple[int, ...]
+    unusable: tuple[int, ...]      # thousandths per order
+    extfrag: tuple[int, ...]
+    atomic_floor: int              # pages free must stay above for GFP_ATOMIC (before protection)
+    stale: str | None = None       # why predicted != shown, or None when exact
+
+    @property
+    def atomic_reserve(self) -> int:
+        """Pages below min that GFP_ATOMIC may still take (min - reduced floor)."""
+        return self.info.min - self.atomic_floor
+
+
+@dataclass(slots=True)
+class AtomicVerdict:
+    order: int
+    ok: bool
+    zone: str | None
+    explanation: str
+    approximate: bool
+
+
+@dataclass(slots=True)
+class ZonesReport:
+    zones: list[ZoneView] = field(default_factory=list)
+    atomic: list[AtomicVerdict] = field(default_factory=list)
+
+
+def build_zones(state: SystemState) -> ZonesReport:
+    predictions = {(p.node, p.zone): p for p in predict_zones(state)}
+    buddy = {(row.node, row.zone): tuple(row.counts) for row in state.buddy}
+    rules = state.rules
+    atomic_flags = alloc_flags_for(Request.GFP_ATOMIC, 0, rules) if rules else None
+    report = ZonesReport()
+    states: list[ZoneState] = []
+    for info in state.zones:
+        key = (info.node, info.zone)
+        counts = buddy.get(key, ())
+        predicted = predictions.get(key)
+        floor = reduced_floor(info.min, atomic_flags) if atomic_flags else info.min
+        unusable, extfrag = indices_by_order(counts)
+        view = ZoneView(
+            info=info, predicted=predicted, free_blocks=counts, unusable=unusable, extfrag=extfrag,
+            atomic_floor=floor,
+            stale=_staleness(info, predicted),
+        )
+        if info.managed or (info.managed is None and info.present):
+            states.append(_zone_state(state, info, counts))
+        report.zones.append(view)
+    if rules is not None and states:
+        for order in ATOMIC_ORDERS:
+            result = check_zonelist(states, order, Request.GFP_ATOMIC, rules,
+                                    highest_zoneidx=NORMAL_ZONEIDX, pageblock_order=state.pageblock_order)
+            report.atomic.append(AtomicVerdict(
+                order, result.ok, result.zone.zone if result.zone else None, result.explanation,
+                any(r.approximate for r in result.results)))
+    return report
+
+
+def _zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> ZoneState:
+    key = (info.node, info.zone)
+    pagetypes = state.pagetypes
+    per_type = pagetypes.free.get(key) if pagetypes is not None else None
+    blocks = FreeBlocks.from_pagetypeinfo(per_type) if per_type else FreeBlocks.from_buddyinfo(counts)
+    highatomic_free = 0
+    reserved = 0
+    if per_type and "HighAtomic" in per_type:
+        highatomic_free = sum(n << o for o, n in enumerate(per_type["HighAtomic"]))
+    if pagetypes is not None and pagetypes.pages_per_block:
+        reserved = pagetypes.blocks.get(key, {}).get("HighAtomic", 0) * pagetypes.pages_per_block
+    order = zone_order({z.zone for z in state.zones})
+    return ZoneState(
+        node=info.node, name=info.zone, index=order.index(info.zone) if info.zone in order else len(order),
+        free=info.free,
+        min=info.min, low=info.low, boost=info.boost or 0, protection=info.protection or (),
+        free_cma=info.stats.get("nr_free_cma", 0), reserved_highatomic=reserved,
+        free_highatomic=highatomic_free, blocks=blocks, managed=info.managed,
+    )
+
+
+def _staleness(info: ZoneInfo, predicted: ZonePrediction | None) -> str | None:
+    return "; ".join(differences(predicted, info)) or None if predicted is not None else None

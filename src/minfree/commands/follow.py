@@ -1,0 +1,75 @@
+"""`minfree scan --follow`: report failures from /dev/kmsg as the kernel logs them.
+
+Records are read by a thread (blocking reads) and parsed here; a report is printed when it is
+complete, or when the kernel has been quiet for :data:`QUIET_SECONDS` after it.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from typing import TextIO
+
+from minfree.model.kversion import parse_release
+from minfree.logs.events import Event
+from minfree.sources.kmsg import follow_kmsg
+from minfree.logs.scanner import LogScanner
+from minfree.sources.logfiles import SourceError
+from minfree.render.scan_json import event_to_json
+from minfree.analysis.explain import ExplainedEvent, explain_event
+
+QUIET_SECONDS = 1.5
+
+
+def follow(json_lines: bool, kernel: str | None, out: TextIO, path: str = "/dev/kmsg",
+           max_events: int | None = None, from_end: bool = True) -> int:
+    """Run until interrupted (or ``max_events`` reported); returns the exit status."""
+    try:
+        records = follow_kmsg(path, from_end=from_end)
+    except OSError as error:
+        raise SourceError(f"cannot follow {path}: {error.strerror or error}") from None
+    forced = parse_release(kernel) if kernel else None
+    running = parse_release(_running_release())
+    reported = 0
+
+    def emit(event: Event) -> None:
+        nonlocal reported
+        explained = explain_event(event, forced or running)
+        out.write((json.dumps(event_to_json(explained)) if json_lines else _one_line(explained)) + "\n")
+        out.flush()
+        reported += 1
+
+    inbox: queue.Queue[bytes] = queue.Queue(maxsize=10000)
+    threading.Thread(target=_pump, args=(records, inbox), daemon=True).start()
+    scanner = LogScanner(path, emit)
+    lineno = 0
+    while max_events is None or reported < max_events:
+        try:
+            record = inbox.get(timeout=QUIET_SECONDS)
+        except queue.Empty:
+            scanner.pause()
+            continue
+        # "6,339,5140900,-;text" plus " KEY=value" dictionary lines, which normalize drops
+        for raw in record.decode("utf-8", "replace").splitlines():
+            lineno += 1
+            scanner.feed_line(raw, lineno)
+    return 0
+
+
+def _pump(records, inbox: queue.Queue[bytes]) -> None:
+    for record in records:
+        inbox.put(record)
+
+
+def _running_release() -> str:
+    import os
+
+    return os.uname().release
+
+
+def _one_line(e: ExplainedEvent) -> str:
+    ev = e.event
+    names = "|".join(e.decoding.names) if e.decoding else "?"
+    verdict = f"; {e.verdict.summary}" if e.verdict else ""
+    return (f"[{ev.time}] {ev.process}: order:{ev.order} mode:{ev.mode} ({names}) "
+            f"origin={e.origin.category}{verdict}")

@@ -1,1 +1,0 @@
-"""`minfree doctor`: read the kernel, explain its memory reserves, say what to change."""

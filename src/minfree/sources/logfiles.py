@@ -1,0 +1,956 @@
+"""Input sources of ``minfree scan``: command-line PATHs (or none) as readable byte streams.
+
+:func:`expand_paths` turns PATH arguments into :class:`Input` items, :func:`live_inputs`
+picks the running kernel's log when no PATH is given. Every ``Input.open()`` returns a
+binary stream of the *decompressed* bytes; the caller reads it in large chunks and closes
+it. ``read(n)`` may return fewer than ``n`` bytes (like a raw file); ``b""`` is the end.
+
+Files
+    Plain files are opened raw (``open(path, "rb", buffering=0)``): one ``read(2)`` per
+    chunk, no copy. Compression is recognised by its magic bytes, never by the name
+    (a gzip file called ``kern.log`` is decompressed, a plain ``x.gz`` is read as is):
+    gzip ``1f 8b``, xz ``fd 37 7a 58 5a 00``, bzip2 ``BZh1``..``BZh9``, zstd
+    ``28 b5 2f fd``. Concatenated streams/members are all read; bytes after the last
+    stream that do not start another one are ignored (as ``gzip -d`` does).
+    Decompression runs in a background thread (zlib, lzma, bz2 and zstandard release the
+    GIL) that feeds a queue of at most 4 chunks of 4 MiB, so memory stays bounded.
+
+Damaged compressed data
+    All the data decompressed before the damage is delivered first; the next ``read()``
+    raises :class:`TruncatedInputError` (the stream ends mid-way) or
+    :class:`CorruptInputError` (invalid data); both derive from
+    :class:`DamagedInputError` and :class:`SourceError`, so a caller can count them.
+    Later reads return ``b""``. Deflate blocks carry no checksum of their own: bytes
+    decoded from a damaged gzip region can be garbage until inflate trips (at the latest
+    on the member's CRC32 at its end); the log parsers skip such junk.
+
+Directories
+    Walked recursively, each directory's entries sorted by :func:`rotation_key` (name,
+    and rotated files of one log oldest first: ``syslog.2.gz, syslog.1, syslog``).
+    Skipped, each with a :class:`Skipped` note: files mostly of non-text bytes in their first
+    4 KiB after decompression (binary, not a log), tar archives that are not sosreports,
+    unreadable files, non-regular files, directories already visited (symlink loops).
+    systemd binary journals (magic ``LPKSHHRH``, whatever their name) are read through
+    ``journalctl --file F _TRANSPORT=kernel -o json`` when ``journalctl`` exists, else
+    skipped. (``-k`` is not used: it implies ``-b``, the *current* boot, which an
+    archived journal file usually does not contain.)
+
+sosreports
+    A directory holding ``sos_commands/`` or ``sos_reports/``, or ``version.txt`` next to
+    ``sos_logs/``, is a sosreport; only its kernel logs are read, chosen by
+    :func:`select_sosreport_members` from the layouts of sos' ``kernel`` plugin
+    (``dmesg`` -> ``sos_commands/kernel/dmesg``, ``dmesg -T``, copy of ``/var/log/dmesg``)
+    and ``logs`` plugin (``journalctl --no-pager`` [whole journal], ``--boot``,
+    ``--boot -1``, older ``--catalog --boot`` and ``--all --this-boot``; ``/var/log/messages*``;
+    without journald ``/var/log/syslog*`` and ``/var/log/kern.log*``). A sosreport
+    tarball (``.tar``, ``.tar.gz``, ``.tar.xz``, ... by magic) is read the same way with
+    :mod:`tarfile` in streaming mode: a first pass lists the members, then each member's
+    ``open()`` streams the archive again up to that member (tarballs cannot seek).
+
+stdin
+    ``-`` is ``sys.stdin.buffer`` (listed once however often it is given), decompressed
+    when its first bytes are a compression magic.
+
+Errors for the user are :class:`SourceError` with a one-line message, e.g.
+``cannot read /var/log/nope: No such file or directory``.
+"""
+
+from __future__ import annotations
+
+import bz2
+import functools
+import io
+import lzma
+import os
+import queue
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+from minfree.sources.kmsg import KMSG_PATH, read_kmsg_snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One log to scan: what to show the user, its kind, and how to open it."""
+
+    name: str
+    kind: str  # "file" | "stdin" | "journald" | "dmesg" | "kmsg"
+    open: Callable[[], BinaryIO]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A path left out while expanding a directory, and why."""
+
+    path: str
+    reason: str
+
+
+class SourceError(Exception):
+    """A PATH or live source that cannot be read; the message is one line for the user."""
+
+
+class DamagedInputError(SourceError):
+    """Compressed data ended early or is invalid; everything before it was delivered."""
+
+    def __init__(self, name: str, delivered: int, detail: str) -> None:
+        super().__init__(f"cannot read {name}: {detail} after {delivered} bytes")
+        self.name = name
+        self.delivered = delivered
+        self.detail = detail
+
+
+class TruncatedInputError(DamagedInputError):
+    """The compressed stream stops before its end marker."""
+
+
+class CorruptInputError(DamagedInputError):
+    """The compressed stream holds invalid data."""
+
+
+# --- compression -------------------------------------------------------------------
+
+_COMPRESSION_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+_MAGIC_LEN = 6
+_JOURNAL_MAGIC = b"LPKSHHRH"  # systemd journal file header signature (journal-def.h)
+_SNIFF_BYTES = 4096  # the binary test looks at this many decompressed bytes
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f")
+_CONTROL_SHARE = 0.10   # heuristic: over 10 % control bytes is binary data, not a log with some junk
+_READ_SIZE = 1 << 20  # compressed bytes per read
+_CHUNK_SIZE = 4 << 20  # decompressed bytes per queued chunk
+_QUEUE_DEPTH = 4
+
+
+def detect_compression(head: bytes) -> str | None:
+    """The compression format named by the magic bytes at the start of ``head``.
+
+    >>> detect_compression(b"\\x1f\\x8b\\x08\\x00\\x00\\x00")
+    'gzip'
+    >>> detect_compression(b"\\xfd7zXZ\\x00\\x00\\x04")
+    'xz'
+    >>> detect_compression(b"BZh91AY&SY")
+    'bz2'
+    >>> detect_compression(b"\\x28\\xb5\\x2f\\xfd\\x04\\x58")
+    'zstd'
+    >>> detect_compression(b"[    0.000000] Linux version 6.18.44") is None
+    True
+    """
+    for magic, name in _COMPRESSION_MAGIC:
+        if head.startswith(magic):
+            return name
+    if len(head) >= 4 and head.startswith(b"BZh") and 0x31 <= head[3] <= 0x39:
+        return "bz2"
+    return None
+
+
+class _Decoder(Protocol):
+    eof: bool
+    needs_input: bool
+    unused_data: bytes
+
+    def decompress(self, data: bytes, max_length: int) -> bytes: ...
+
+
+class _GzipDecoder:
+    """zlib's gzip decoder with the lzma/bz2 ``needs_input`` interface."""
+
+    def __init__(self) -> None:
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        self._tail = b""
+
+    @property
+    def eof(self) -> bool:
+        return self._inflate.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._tail
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inflate.unused_data
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        out = self._inflate.decompress(self._tail + data if self._tail else data, max_length)
+        self._tail = self._inflate.unconsumed_tail
+        return out
+
+
+class _ZstdDecoder:
+    """zstandard's decoder; it has no output limit, so input is fed in small pieces.
+
+    A 4 KiB piece of highly repetitive data can still expand to ~128 MiB (zstd RLE
+    blocks), a bound that real logs never approach.
+    """
+
+    _PIECE = 4096
+
+    def __init__(self) -> None:
+        import zstandard
+
+        self._inner = zstandard.ZstdDecompressor().decompressobj()
+        self._pending = b""
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._inner.eof)
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._pending
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inner.unused_data + self._pending
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        self._pending += data
+        out: list[bytes] = []
+        size = 0
+        while self._pending and size < max_length and not self._inner.eof:
+            piece, self._pending = self._pending[: self._PIECE], self._pending[self._PIECE :]
+            produced = self._inner.decompress(piece)
+            out.append(produced)
+            size += len(produced)
+        return b"".join(out)
+
+
+def _new_decoder(fmt: str) -> _Decoder:
+    if fmt == "gzip":
+        return _GzipDecoder()
+    if fmt == "xz":
+        return lzma.LZMADecompressor(lzma.FORMAT_XZ)  # type: ignore[return-value]
+    if fmt == "bz2":
+        return bz2.BZ2Decompressor()  # type: ignore[return-value]
+    return _ZstdDecoder()
+
+
+class _Truncated(Exception):
+    pass
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def _corrupt_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (zlib.error, lzma.LZMAError, OSError)  # bz2: OSError
+    if "zstandard" in sys.modules:
+        errors += (sys.modules["zstandard"].ZstdError,)
+    return errors
+
+
+def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iterator[bytes]:
+    """Decompressed chunks of every concatenated stream in ``source``.
+
+    Raises ``_Truncated`` when the input ends inside a stream, ``_Corrupt`` on bad data.
+    """
+    decoder = _new_decoder(fmt)
+    pending = b""
+    while True:
+        if decoder.eof:
+            rest = decoder.unused_data + pending
+            while len(rest) < _MAGIC_LEN:
+                more = source.read(read_size)
+                if not more:
+                    break
+                rest += more
+            if detect_compression(rest) != fmt:
+                return  # trailing padding or garbage after the last stream
+            decoder, pending = _new_decoder(fmt), rest
+            continue
+        if decoder.needs_input and not pending:
+            pending = source.read(read_size)
+            if not pending:
+                raise _Truncated(f"{fmt} data truncated")
+        try:
+            out = decoder.decompress(pending, chunk_size)
+        except _corrupt_errors() as exc:
+            raise _Corrupt(f"corrupt {fmt} data ({exc})") from exc
+        pending = b""
+        if out:
+            yield out
+
+
+_END = object()
+
+
+class _DecompressingReader(io.RawIOBase):
+    """Decompressed bytes of ``source``, decoded by a background thread.
+
+    The thread puts chunks of up to ``_CHUNK_SIZE`` bytes into a queue of
+    ``_QUEUE_DEPTH``; ``read(n)`` joins the chunks that are ready, up to ``n`` bytes.
+    """
+
+    def __init__(self, source: BinaryIO, fmt: str, name: str) -> None:
+        super().__init__()
+        self._name = name
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_DEPTH)
+        self._stop = threading.Event()
+        self._chunk = b""
+        self._offset = 0
+        self._delivered = 0
+        self._done = False
+        self._error: Exception | None = None  # _Truncated, _Corrupt or SourceError
+        self._thread = threading.Thread(
+            target=self._produce, args=(source, fmt), name=f"decompress {name}", daemon=True
+        )
+        self._thread.start()
+
+    def _produce(self, source: BinaryIO, fmt: str) -> None:
+        try:
+            last: object = _END
+            try:
+                for chunk in _decode(source, fmt, _READ_SIZE, _CHUNK_SIZE):
+                    if not self._put(chunk):
+                        return
+            except (_Truncated, _Corrupt) as exc:
+                last = exc
+            except OSError as exc:
+                last = SourceError(f"cannot read {self._name}: {exc.strerror or exc}")
+            except Exception as exc:  # noqa: BLE001 - reported to the reading thread
+                last = SourceError(f"cannot read {self._name}: {exc}")
+            self._put(last)
+        finally:
+            source.close()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _fill(self, block: bool) -> bool:
+        if self._done:
+            return False
+        try:
+            item = self._queue.get(block=block)
+        except queue.Empty:
+            return False
+        if isinstance(item, bytes):
+            self._chunk, self._offset = item, 0
+            return True
+        self._done = True
+        if item is not _END:
+            self._error = item  # type: ignore[assignment]
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read from closed stream")
+        if size is None or size < 0:
+            return self.readall()
+        pieces: list[bytes] = []
+        total = 0
+        while total < size:
+            if self._offset >= len(self._chunk) and not self._fill(block=not pieces):
+                break
+            chunk, start = self._chunk, self._offset
+            take = min(size - total, len(chunk) - start)
+            pieces.append(chunk if start == 0 and take == len(chunk) else chunk[start : start + take])
+            self._offset = start + take
+            total += take
+        self._delivered += total
+        if pieces:
+            return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        if self._error is not None:
+            error, self._error = self._error, None
+            if isinstance(error, _Truncated):
+                raise TruncatedInputError(self._name, self._delivered, str(error))
+            if isinstance(error, _Corrupt):
+                raise CorruptInputError(self._name, self._delivered, str(error))
+            raise error
+        return b""
+
+    def readall(self) -> bytes:
+        parts = []
+        while chunk := self.read(_CHUNK_SIZE * _QUEUE_DEPTH):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=5)
+        super().close()
+
+
+def _decompressing(stream: BinaryIO, head: bytes, name: str) -> BinaryIO:
+    """``stream`` itself when ``head`` is not compressed, else a decompressing reader."""
+    fmt = detect_compression(head)
+    if fmt is None:
+        return stream
+    return _DecompressingReader(stream, fmt, name)  # type: ignore[return-value]
+
+
+def _open_file(path: str, name: str) -> BinaryIO:
+    """Open ``path``: raw when plain, decompressed when its magic says so."""
+    try:
+        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise SourceError(f"cannot read {name}: {exc.strerror}") from exc
+    try:
+        if stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+            return _decompressing(raw, os.pread(raw.fileno(), _MAGIC_LEN, 0), name)  # type: ignore[arg-type]
+        return _open_stream(raw, name)  # type: ignore[arg-type]
+    except OSError as exc:
+        raw.close()
+        raise SourceError(f"cannot read {name}: {exc.strerror}") from exc
+
+
+def _open_stream(stream: BinaryIO, name: str) -> BinaryIO:
+    """A non-seekable stream (pipe, stdin, tar member), decompressed if it starts so."""
+    if not hasattr(stream, "peek"):
+        stream = io.BufferedReader(stream, _READ_SIZE)  # type: ignore[arg-type,assignment]
+    return _decompressing(stream, stream.peek(_MAGIC_LEN)[:_MAGIC_LEN], name)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sniff:
+    head: bytes  # up to _SNIFF_BYTES decompressed bytes
+    journal: bool
+    tar: bool
+
+    @property
+    def binary(self) -> bool:
+        """Mostly non-text bytes: an executable or image, not a log. A log with some junk in it
+        (NUL runs left by a crash in /var/log/messages) is still a log: read it, skip the junk."""
+        if not self.head:
+            return False
+        control = len(self.head) - len(self.head.translate(None, _CONTROL_BYTES))
+        return control > _CONTROL_SHARE * len(self.head) or (b"\n" not in self.head and b"\x00" in self.head)
+
+
+def _sniff(path: str) -> _Sniff:
+    """Look at the start of a regular file, decompressed. Raises OSError."""
+    with open(path, "rb", buffering=0) as raw:
+        magic = raw.read(_MAGIC_LEN)
+        raw.seek(0)
+        fmt = detect_compression(magic)
+        if fmt is None:
+            head = raw.read(_SNIFF_BYTES)
+        else:
+            head = b""
+            try:
+                for chunk in _decode(raw, fmt, 64 << 10, _SNIFF_BYTES):  # type: ignore[arg-type]
+                    head += chunk
+                    if len(head) >= _SNIFF_BYTES:
+                        break
+            except (_Truncated, _Corrupt):
+                pass  # reported when the file is read
+    return _Sniff(head=head, journal=head.startswith(_JOURNAL_MAGIC), tar=head[257:262] == b"ustar")
+
+
+# --- ordering ------------------------------------------------------------------------
+
+_ROTATED = re.compile(
+    r"^(?P<base>.+?)"
+    r"(?:-(?P<date>\d{8}(?:\d{2,6})?)|\.(?P<number>\d+|old))?"
+    r"(?P<ext>\.(?:gz|xz|bz2|zst|zstd))?$"
+)
+
+
+def rotation_key(name: str) -> tuple[str, int, str, int, str]:
+    """Sort key that puts the rotated files of one log oldest first, the live file last.
+
+    logrotate's ``dateext`` suffixes (``-YYYYMMDD``) sort by date; numbered suffixes
+    (``.1``, ``.2.gz``) in decreasing number (``.2`` is older than ``.1``); ``.old``
+    (RHEL's ``/var/log/dmesg.old``) counts as ``.1``.
+
+    >>> sorted(["syslog", "kern.log", "syslog.1", "syslog.2.gz", "kern.log.1",
+    ...         "messages-20240108", "messages", "messages-20240101.xz"], key=rotation_key)
+    ['kern.log.1', 'kern.log', 'messages-20240101.xz', 'messages-20240108', 'messages', 'syslog.2.gz', 'syslog.1', 'syslog']
+    """
+    match = _ROTATED.match(name)
+    if match is None:  # only the empty name
+        return (name, 2, "", 0, name)
+    base = match["base"]
+    if match["date"]:
+        return (base, 0, match["date"], 0, name)
+    if match["number"]:
+        number = match["number"]
+        return (base, 1, "", -1 if number == "old" else -int(number), name)
+    return (base, 2, "", 0, name)
+
+
+# --- sosreports ------------------------------------------------------------------------
+
+_SOS_JOURNAL_NOT_LOGS = ("--disk-usage", "--list-boots", "--unit", "--header", "--verify")
+
+
+def select_sosreport_members(paths: Iterable[str]) -> list[str]:
+    """The kernel-log files of a sosreport, from its file paths relative to its root.
+
+    - kernel ring buffer: ``sos_commands/kernel/dmesg`` (the ``dmesg_-T`` copy of the
+      same buffer only when plain ``dmesg`` is missing);
+    - journal: kernel-only captures (a ``-k``/``--dmesg``/``kernel`` token) if any, else
+      the whole journal (``journalctl_--no-pager``), else the per-boot captures
+      (``..._--boot``, ``..._--boot_-1``, ``journalctl_--all_--this-boot_--no-pager``);
+      never ``--disk-usage``/``--list-boots``/``--unit`` outputs;
+    - ``var/log/dmesg*`` (boot-time ring buffer dumps);
+    - one syslog family, the narrowest that holds all kernel messages:
+      ``var/log/kern.log*``, else ``var/log/messages*``, else ``var/log/syslog*``.
+    Each group in this order, rotated files oldest first.
+
+    >>> select_sosreport_members([
+    ...     "sos_commands/kernel/dmesg", "sos_commands/kernel/dmesg_-T",
+    ...     "sos_commands/kernel/lsmod", "sos_commands/logs/journalctl_--disk-usage",
+    ...     "sos_commands/logs/journalctl_--no-pager",
+    ...     "sos_commands/logs/journalctl_--no-pager_--boot",
+    ...     "var/log/messages", "var/log/messages-20240101", "var/log/secure",
+    ...     "var/log/dmesg", "var/log/dmesg.old"])
+    ['sos_commands/kernel/dmesg', 'sos_commands/logs/journalctl_--no-pager', 'var/log/dmesg.old', 'var/log/dmesg', 'var/log/messages-20240101', 'var/log/messages']
+    """
+    dmesg: list[str] = []
+    journals: dict[str, list[str]] = {"kernel": [], "whole": [], "boot": []}
+    var_log: dict[str, list[str]] = {"dmesg": [], "kern.log": [], "messages": [], "syslog": []}
+    for path in paths:
+        directory, _, name = path.rpartition("/")
+        if directory == "sos_commands/kernel" and name.startswith("dmesg"):
+            dmesg.append(path)
+        elif directory == "sos_commands/logs" and name.startswith("journalctl"):
+            if any(flag in name for flag in _SOS_JOURNAL_NOT_LOGS):
+                continue
+            tokens = name.split("_")
+            if "-k" in tokens or "--dmesg" in tokens or "kernel" in name:
+                journals["kernel"].append(path)
+            elif {"--boot", "-b", "--this-boot"} & set(tokens):
+                journals["boot"].append(path)
+            else:
+                journals["whole"].append(path)
+        elif directory == "var/log":
+            base = _ROTATED.match(name)
+            family = base["base"] if base else ""
+            if family in var_log:
+                var_log[family].append(path)
+
+    def ordered(group: list[str]) -> list[str]:
+        return sorted(group, key=lambda p: rotation_key(p.rpartition("/")[2]))
+
+    selected = ["sos_commands/kernel/dmesg"] if "sos_commands/kernel/dmesg" in dmesg else ordered(dmesg)
+    selected += ordered(next((g for g in journals.values() if g), []))
+    selected += ordered(var_log["dmesg"])
+    selected += ordered(next((var_log[f] for f in ("kern.log", "messages", "syslog") if var_log[f]), []))
+    return selected
+
+
+SNAPSHOT_LOG = "var/log/dmesg"   # where `minfree snapshot` keeps the kernel log
+
+
+def _is_snapshot_dir(path: str) -> bool:
+    """A `minfree snapshot` directory: its manifest, /proc copies and the kernel log."""
+    join = os.path.join
+    return os.path.isfile(join(path, "manifest.json")) and os.path.isdir(join(path, "proc"))
+
+
+def _is_sosreport_dir(path: str) -> bool:
+    join = os.path.join
+    return (
+        os.path.isdir(join(path, "sos_commands"))
+        or os.path.isdir(join(path, "sos_reports"))
+        or (os.path.isfile(join(path, "version.txt")) and os.path.isdir(join(path, "sos_logs")))
+    )
+
+
+def _sosreport_dir_files(root: str) -> list[str]:
+    found = []
+    for sub in ("sos_commands/kernel", "sos_commands/logs", "var/log"):
+        try:
+            names = os.listdir(os.path.join(root, sub))
+        except OSError:
+            continue
+        found += [f"{sub}/{n}" for n in names if os.path.isfile(os.path.join(root, sub, n))]
+    return found
+
+
+def _sosreport_tar_roots(names: Iterable[str]) -> dict[str, list[str]]:
+    """Members grouped by sosreport root prefix ("" or "sosreport-host-.../")."""
+    members = list(names)
+    roots = set()
+    for name in members:
+        parts = name.split("/")
+        for depth in range(min(2, len(parts) - 1)):
+            if parts[depth] in ("sos_commands", "sos_reports", "sos_logs"):
+                roots.add("/".join(parts[:depth]) + "/" if depth else "")
+    grouped: dict[str, list[str]] = {root: [] for root in sorted(roots)}
+    for name in members:
+        for root in grouped:
+            if name.startswith(root):
+                grouped[root].append(name[len(root) :])
+    return grouped
+
+
+# --- expansion -------------------------------------------------------------------------
+
+
+class _Expander:
+    def __init__(self, skipped: list[Skipped] | None) -> None:
+        self._skipped = skipped
+        self._visited: set[tuple[int, int]] = set()
+
+    def skip(self, path: str, reason: str) -> None:
+        if self._skipped is not None:
+            self._skipped.append(Skipped(path, reason))
+
+    def refuse(self, path: str, reason: str, explicit: bool) -> list[Input]:
+        if explicit:
+            raise SourceError(f"cannot read {path}: {reason}")
+        self.skip(path, reason)
+        return []
+
+    def file(self, path: str, explicit: bool) -> list[Input]:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            return self.refuse(path, str(exc.strerror), explicit)
+        if not stat.S_ISREG(mode):
+            if explicit:  # a pipe such as <(zcat x): read once, detect compression then
+                return [Input(path, "file", functools.partial(_open_file, path, path))]
+            return self.refuse(path, "not a regular file", explicit)
+        try:
+            sniff = _sniff(path)
+        except OSError as exc:
+            return self.refuse(path, str(exc.strerror), explicit)
+        if sniff.journal:
+            if shutil.which("journalctl") is None:
+                return self.refuse(path, "systemd journal file and journalctl is not installed", explicit)
+            command = _journalctl_command("--file", path)
+            return [Input(path, "journald", functools.partial(_ProcessStream, command, path))]
+        if sniff.tar:
+            return self.tarball(path, explicit)
+        if sniff.binary:
+            return self.refuse(path, "binary data (mostly non-text bytes in the first 4 KiB), not a text log", explicit)
+        return [Input(path, "file", functools.partial(_open_file, path, path))]
+
+    def directory(self, path: str) -> list[Input]:
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            self.skip(path, str(exc.strerror))
+            return []
+        if (info.st_dev, info.st_ino) in self._visited:
+            self.skip(path, "directory already visited")
+            return []
+        self._visited.add((info.st_dev, info.st_ino))
+        if _is_sosreport_dir(path):
+            return self.sosreport(path)
+        if _is_snapshot_dir(path):
+            return self.file(os.path.join(path, SNAPSHOT_LOG), explicit=False)
+        try:
+            with os.scandir(path) as scan:
+                entries = sorted(scan, key=lambda e: rotation_key(e.name))
+        except OSError as exc:
+            self.skip(path, str(exc.strerror))
+            return []
+        inputs: list[Input] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            inputs += self.directory(entry.path) if is_dir else self.file(entry.path, explicit=False)
+        return inputs
+
+    def sosreport(self, root: str) -> list[Input]:
+        inputs: list[Input] = []
+        for relative in select_sosreport_members(_sosreport_dir_files(root)):
+            inputs += self.file(os.path.join(root, relative), explicit=False)
+        return inputs
+
+    def tarball(self, path: str, explicit: bool) -> list[Input]:
+        try:
+            with _open_file(path, path) as stream, tarfile.open(fileobj=stream, mode="r|", bufsize=_READ_SIZE) as tar:
+                names = [member.name for member in tar if member.isfile()]
+        except (tarfile.TarError, SourceError) as exc:
+            return self.refuse(path, f"unreadable tar archive ({exc})", explicit)
+        snapshot_logs = [n for n in names if n == SNAPSHOT_LOG or n.endswith("/" + SNAPSHOT_LOG)]
+        if snapshot_logs and any(n.rpartition("/")[2] == "manifest.json" for n in names):
+            return [Input(f"{path}/{member}", "file",
+                          functools.partial(_open_tar_member, path, member, f"{path}/{member}"))
+                    for member in snapshot_logs]
+        roots = _sosreport_tar_roots(names)
+        if not roots:
+            return self.refuse(path, "tar archive that is not a sosreport (extract it and scan the directory)", explicit)
+        inputs = []
+        for root, members in roots.items():
+            for relative in select_sosreport_members(members):
+                member = root + relative
+                name = f"{path}/{member}"
+                inputs.append(Input(name, "file", functools.partial(_open_tar_member, path, member, name)))
+        return inputs
+
+
+def expand_paths(paths: Sequence[str], skipped: list[Skipped] | None = None) -> list[Input]:
+    """The inputs named by command-line PATHs, in order (see the module docstring).
+
+    Raises :class:`SourceError` for a PATH that does not exist or cannot be read, and for
+    a file given by name that is not a text log; inside directories such files are left
+    out and, when ``skipped`` is a list, noted there.
+
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ("kern.log", "kern.log.1", "kern.log.2.gz"):
+    ...     with open(os.path.join(root, name), "wb") as f:
+    ...         _ = f.write(b"[21161.092614] kernel: earlyoom: page allocation failure: order:0\\n")
+    >>> [os.path.basename(i.name) for i in expand_paths([root])]
+    ['kern.log.2.gz', 'kern.log.1', 'kern.log']
+    >>> expand_paths([root + "/nope"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    minfree.sources.logfiles.SourceError: cannot read /tmp/.../nope: No such file or directory
+    >>> import shutil; shutil.rmtree(root)
+    """
+    expander = _Expander(skipped)
+    inputs: list[Input] = []
+    stdin_listed = False
+    for path in paths:
+        if path == "-":
+            if not stdin_listed:
+                inputs.append(Input("-", "stdin", _open_stdin))
+                stdin_listed = True
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+        if stat.S_ISDIR(mode):
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise SourceError(f"cannot read {path}: Permission denied")
+            inputs += expander.directory(path)
+        else:
+            inputs += expander.file(path, explicit=True)
+    return inputs
+
+
+def _open_stdin() -> BinaryIO:
+    return _open_stream(sys.stdin.buffer, "-")
+
+
+class _ClosingStream(io.RawIOBase):
+    """Reads ``inner``; closing it also closes ``owners`` (the archive behind a member)."""
+
+    def __init__(self, inner: BinaryIO, owners: Sequence[Any]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._owners = owners
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._inner.read(-1 if size is None else size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            for owner in (self._inner, *self._owners):
+                owner.close()
+        super().close()
+
+
+def _open_tar_member(path: str, member: str, name: str) -> BinaryIO:
+    outer = _open_file(path, path)
+    try:
+        tar = tarfile.open(fileobj=outer, mode="r|", bufsize=_READ_SIZE)
+        for info in tar:
+            if info.name == member and info.isfile():
+                data = tar.extractfile(info)
+                assert data is not None  # a regular member always has data
+                return _ClosingStream(_open_stream(data, name), (tar, outer))  # type: ignore[arg-type, return-value]
+        tar.close()
+        raise SourceError(f"cannot read {name}: member not found on second read")
+    except tarfile.TarError as exc:
+        outer.close()
+        raise SourceError(f"cannot read {name}: {exc}") from exc
+    except BaseException:
+        outer.close()
+        raise
+
+
+# --- live sources ----------------------------------------------------------------------
+
+# journald output for the log parsers (minfree.logs.prefix): JSON, one entry per line, so
+# a line-oriented scanner never sees an entry split. _SOURCE_MONOTONIC_TIMESTAMP is the
+# kernel's own record time (the dmesg stamp); __REALTIME_TIMESTAMP, __MONOTONIC_TIMESTAMP
+# and _BOOT_ID are always printed (journalctl(1) --output-fields=). --all keeps MESSAGE
+# fields over 4096 bytes, which journalctl otherwise prints as null.
+_JOURNAL_FIELDS = "MESSAGE,PRIORITY,SYSLOG_IDENTIFIER,_TRANSPORT,_HOSTNAME,_SOURCE_MONOTONIC_TIMESTAMP"
+_OUTPUT_FIELDS_SINCE = 236  # systemd release that added --output-fields=
+
+
+@functools.lru_cache(maxsize=1)
+def _systemd_version() -> int:
+    try:
+        out = subprocess.run(
+            ["journalctl", "--version"], capture_output=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    match = re.match(rb"systemd (\d+)", out)
+    return int(match.group(1)) if match else 0
+
+
+# dmesg -r: raw records, "<4>[    0.422719] text", so the parsers get the level too.
+_DMESG_COMMAND = ("dmesg", "-r")
+
+
+def _journalctl_command(*selection: str) -> list[str]:
+    """``journalctl`` printing the kernel entries of every boot it holds, as JSON lines."""
+    command = ["journalctl", "--no-pager", "-q", "--all", *selection, "-o", "json"]
+    if _systemd_version() >= _OUTPUT_FIELDS_SINCE:
+        command.append(f"--output-fields={_JOURNAL_FIELDS}")
+    return [*command, "_TRANSPORT=kernel"]
+
+
+class _ProcessStream(io.RawIOBase):
+    """Standard output of a command; a failed exit is a SourceError at the end."""
+
+    def __init__(self, command: Sequence[str], name: str) -> None:
+        super().__init__()
+        self._name = name
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._process = subprocess.Popen(
+                list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr
+            )
+        except OSError as exc:
+            self._stderr.close()
+            raise SourceError(f"cannot read {name}: {command[0]}: {exc.strerror}") from exc
+        assert self._process.stdout is not None
+        self._stdout = io.BufferedReader(self._process.stdout, _READ_SIZE)  # type: ignore[arg-type]
+        self._finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._stdout.read(-1 if size is None else size)
+        if not data and not self._finished and size != 0:
+            self._finished = True
+            status = self._process.wait()
+            if status != 0:
+                self._stderr.seek(0)
+                message = self._stderr.read(4096).decode(errors="replace").strip().splitlines()
+                detail = f": {message[0]}" if message else ""
+                raise SourceError(f"cannot read {self._name}: exit status {status}{detail}")
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            self._stdout.close()
+            self._stderr.close()
+        super().close()
+
+
+def _first_line(data: bytes) -> str:
+    lines = data.decode(errors="replace").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _journal_probe() -> str | None:
+    """None when journald holds kernel entries, else why not."""
+    if shutil.which("journalctl") is None:
+        return "journalctl not installed"
+    command = ["journalctl", "--no-pager", "-n", "1", "-o", "export", "_TRANSPORT=kernel"]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if done.stdout.startswith(b"__CURSOR="):  # an export entry, not "-- No entries --"
+        return None
+    return _first_line(done.stderr) or "no kernel entries"
+
+
+def _dmesg_probe() -> str | None:
+    """None when ``dmesg -r`` prints the kernel ring buffer, else why not."""
+    if shutil.which("dmesg") is None:
+        return "dmesg not installed"
+    try:
+        done = subprocess.run(_DMESG_COMMAND, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if done.returncode == 0 and done.stdout:
+        return None
+    return _first_line(done.stderr) or f"exit status {done.returncode}, no output"
+
+
+def _kmsg_snapshot(path: str) -> BinaryIO:
+    try:
+        return io.BytesIO(read_kmsg_snapshot(path))
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def live_inputs(kmsg_path: str = KMSG_PATH) -> list[Input]:
+    """The running kernel's log, from the first source that has it.
+
+    1. journald, kernel entries of every boot it keeps, one JSON object per line
+       (``journalctl --no-pager -q --all -o json --output-fields=MESSAGE,PRIORITY,...
+       _TRANSPORT=kernel``; the match is used instead of ``-k``, which implies ``-b``,
+       the current boot only); skipped when it has none, e.g. when journalctl says
+       ``No journal files were found.`` (and exits 0);
+    2. ``dmesg -r`` (util-linux; lines like ``<4>[    0.422719] text``);
+    3. ``/dev/kmsg`` read without blocking until ``EAGAIN``: raw records such as
+       ``6,339,5140900,-;text``.
+
+    Raises :class:`SourceError` naming why each one failed when none is readable.
+    """
+    reasons = []
+    journal_problem = _journal_probe()
+    if journal_problem is None:
+        command = _journalctl_command()
+        return [Input("journald", "journald", functools.partial(_ProcessStream, command, "journald"))]
+    reasons.append(f"journald: {journal_problem}")
+    dmesg_problem = _dmesg_probe()
+    if dmesg_problem is None:
+        return [Input("dmesg", "dmesg", functools.partial(_ProcessStream, _DMESG_COMMAND, "dmesg"))]
+    reasons.append(f"dmesg: {dmesg_problem}")
+    try:
+        os.close(os.open(kmsg_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+    except OSError as exc:
+        reasons.append(f"{kmsg_path}: {exc.strerror}")
+        raise SourceError("no readable kernel log (" + "; ".join(reasons) + ")") from exc
+    return [Input(kmsg_path, "kmsg", functools.partial(_kmsg_snapshot, kmsg_path))]

@@ -1,0 +1,155 @@
+"""SystemRoot: directories, tarballs, sosreports, symlink convention, gaps."""
+
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from minfree.sources.root import LINK_SUFFIX, SystemRoot
+
+READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
+
+
+def test_reads_file_and_records_missing_gap():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.read_text("proc/version").startswith("Linux version 6.18.44")
+    assert root.read_text("proc/zoneinfo_nope") is None
+    assert root.gaps == [("proc/zoneinfo_nope", "missing")]
+    assert not root.is_live and not root.is_sosreport and not root.is_archive
+
+
+def test_optional_read_records_no_gap():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.read_text("proc/sys/vm/extra_free_kbytes", optional=True) is None
+    assert root.gaps == []
+
+
+def test_paths_cannot_escape_root():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.read_text("../../../../etc/passwd") is None
+    assert root.read_text("/proc/version").startswith("Linux version")  # leading slash is relative
+    assert root.gaps == [("../../../../etc/passwd", "invalid path")]
+
+
+def test_directory_read_is_a_gap_not_an_error():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.read_text("proc") is None
+    assert root.gaps == [("proc", "is a directory")]
+
+
+def test_listdir_sorted_and_hides_link_suffix():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.listdir("sys/class/net") == ["eth0", "ifb0", "ifb1", "lo"]
+    assert "device" in root.listdir("sys/class/net/eth0")
+    assert root.listdir("nope") == [] and root.gaps == [("nope", "missing")]
+
+
+def test_captured_symlink_convention():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.exists("sys/class/net/eth0/device")
+    assert root.readlink("sys/class/net/eth0/device") == "../../../virtio2"
+    assert root.readlink_name("sys/class/net/eth0/device/driver") == "virtio_net"
+    assert not root.exists("sys/class/net/lo/device")
+    assert root.readlink_name("sys/class/net/lo/device/driver") is None
+    assert root.gaps == [("sys/class/net/lo/device/driver", "missing")]
+
+
+def test_sosreport_detected_and_real_symlinks_followed():
+    root = SystemRoot(READERS / "rhel6-2.6.32-sosreport")
+    assert root.is_sosreport
+    assert root.readlink_name("sys/class/net/eth0/device/driver") == "igb"
+    assert root.read_text("proc/meminfo").startswith("MemTotal:")
+
+
+def test_not_a_symlink_gap():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.readlink_name("proc/version") is None
+    assert root.gaps == [("proc/version", "not a symlink")]
+
+
+def test_read_first_keeps_one_gap():
+    root = SystemRoot(READERS / "6.18-live")
+    assert root.read_first("a/missing", "b/missing") is None
+    assert root.gaps == [("a/missing", "missing")]
+    assert root.read_first("a/missing", "proc/version")[0] == "proc/version"
+    assert root.gaps == [("a/missing", "missing")]
+
+
+def _tar(tmp_path: Path, top: str) -> Path:
+    out = tmp_path / "capture.tar.gz"
+    with tarfile.open(out, "w:gz") as archive:
+        base = READERS / "6.18-live"
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                archive.add(path, arcname=f"{top}{path.relative_to(base)}")
+    return out
+
+
+@pytest.mark.parametrize("top", ["", "./", "sosreport-db1-2024/"])
+def test_tarball_root(tmp_path, top):
+    with SystemRoot(_tar(tmp_path, top)) as root:
+        assert root.is_archive
+        assert root.read_text("proc/version").startswith("Linux version 6.18.44")
+        assert root.listdir("sys/class/net") == ["eth0", "ifb0", "ifb1", "lo"]
+        assert root.readlink_name("sys/class/net/eth0/device/driver") == "virtio_net"
+        assert root.read_text("proc") is None and root.read_text("nope") is None
+        assert root.gaps == [("proc", "is a directory"), ("nope", "missing")]
+
+
+def test_tarball_real_symlink_member(tmp_path):
+    out = tmp_path / "links.tar"
+    with tarfile.open(out, "w") as archive:
+        data = tarfile.TarInfo("proc/version")
+        payload = b"Linux version 5.10.0-28-amd64 (x) #1\n"
+        data.size = len(payload)
+        import io
+        archive.addfile(data, io.BytesIO(payload))
+        link = tarfile.TarInfo("sys/class/net/eth0/device/driver")
+        link.type, link.linkname = tarfile.SYMTYPE, "../../../../bus/pci/drivers/ixgbe"
+        archive.addfile(link)
+        alias = tarfile.TarInfo("proc/version_alias")
+        alias.type, alias.linkname = tarfile.SYMTYPE, "version"
+        archive.addfile(alias)
+    with SystemRoot(out) as root:
+        assert root.readlink_name("sys/class/net/eth0/device/driver") == "ixgbe"
+        assert root.read_text("proc/version_alias") == payload.decode()
+
+
+def test_garbage_bytes_decode_without_error(tmp_path):
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "meminfo").write_bytes(b"MemTotal: \xff\xfe 12 kB\n")
+    assert "\ufffd" in SystemRoot(tmp_path).read_text("proc/meminfo")
+
+
+def test_link_suffix_is_documented_convention():
+    assert LINK_SUFFIX == ".readlink"
+
+
+@pytest.mark.live
+def test_live_root():
+    root = SystemRoot("/")
+    assert root.is_live and not root.is_archive
+    assert root.read_text("proc/meminfo").startswith("MemTotal:")
+    assert "lo" in root.listdir("sys/class/net")
+    if os.path.exists("/sys/class/net/lo"):
+        assert not root.exists("sys/class/net/lo/device")
+
+
+def test_unreadable_archive_is_an_oserror(tmp_path):
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(OSError):
+        SystemRoot(bad)
+
+
+def test_truncated_archive_is_an_oserror(tmp_path):
+    import gzip
+
+    full = _tar(tmp_path, "")
+    cut = tmp_path / "cut.tar"
+    raw = gzip.decompress(full.read_bytes())
+    last = max(tarfile.open(full).getmembers(), key=lambda m: m.offset_data)
+    cut.write_bytes(raw[: last.offset_data + 10])
+    with pytest.raises(OSError, match="not a readable tar archive"):
+        SystemRoot(cut)
