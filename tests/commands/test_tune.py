@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from minfree.cli import UsageError
-from minfree.commands.tune import add_relieve_parser, add_tune_parser, add_undo_parser, parse_settings
+from minfree.errors import UsageError
+from minfree.commands import relieve, tune, undo
+from minfree.commands.tune import parse_settings
 
 HOST = Path(__file__).parent.parent / "fixtures/tune/host-6.18"
 
@@ -16,7 +17,8 @@ HOST = Path(__file__).parent.parent / "fixtures/tune/host-6.18"
 def cli(argv, capsys):
     parser = argparse.ArgumentParser(prog="minfree")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_tune_parser(sub), add_undo_parser(sub), add_relieve_parser(sub)
+    for command in (tune, undo, relieve):
+        command.add_parser(sub)
     args = parser.parse_args(argv)
     return args.run(args), capsys.readouterr().out
 

@@ -32,7 +32,8 @@ from minfree.proc.buddyinfo import parse_buddyinfo
 from minfree.proc.extfrag import parse_extfrag
 from minfree.sources.root import SystemRoot
 from minfree.proc.zoneinfo import parse_zoneinfo
-from minfree.sources.system import SystemState, load_system
+from minfree.proc.system import SystemState
+from minfree.sources.system import load_system
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "distro"
 CAPTURES = sorted(p for p in FIXTURES.iterdir() if (p / "capture.json").is_file())

@@ -10,7 +10,7 @@ from minfree.analysis import thresholds as T
 from minfree.sources.sampler import Activity
 from minfree.analysis.zones import ZonesReport
 from minfree.model.min_free import MinFreeResult
-from minfree.sources.system import SystemState
+from minfree.proc.system import SystemState
 
 if TYPE_CHECKING:
     from minfree.commands.scan import ScanReport

@@ -14,7 +14,7 @@ from minfree.model.protection import predict_protection
 from minfree.model.watermarks import predict_watermarks
 from minfree.model.zones import Watermarks, compare_values
 from minfree.proc.zoneinfo import ZoneInfo, model_zones
-from minfree.sources.system import SystemState
+from minfree.proc.system import SystemState
 
 # mm/huge_memory.c hugepage_init(): below 512 MiB of RAM THP stays off and khugepaged's
 # min_free_kbytes logic never runs.

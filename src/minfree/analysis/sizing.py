@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 
 from minfree.model.zones import USER_ZONES
 from minfree.analysis.prediction import default_min_free, predict_zones
-from minfree.sources.system import SystemState
+from minfree.proc.system import SystemState
 
 MIN_FREE = "vm.min_free_kbytes"
 WSF = "vm.watermark_scale_factor"

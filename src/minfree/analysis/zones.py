@@ -10,7 +10,7 @@ from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zon
 from minfree.model.zones import zone_order
 from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
 from minfree.proc.zoneinfo import ZoneInfo
-from minfree.sources.system import SystemState
+from minfree.proc.system import SystemState
 
 ATOMIC_ORDERS = (0, 1, 2, 3)
 NORMAL_ZONEIDX = 2  # gfp_zone(GFP_ATOMIC) on 64-bit: ZONE_NORMAL

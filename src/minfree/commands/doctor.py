@@ -1,18 +1,23 @@
 """Assemble a doctor report and its JSON document (schema in the README, "doctor JSON")."""
 from __future__ import annotations
 
+import argparse
 import io
+import json
 import os
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from minfree.errors import UsageError
 from minfree.analysis.findings import Context, Finding, evaluate
 from minfree.sources.sampler import Activity, measure
 from minfree.analysis.zones import ZonesReport, build_zones
 from minfree.model.min_free import MinFreeResult
 from minfree.analysis.prediction import default_min_free
 from minfree.sources.root import SystemRoot
-from minfree.sources.system import SystemState, load_system
+from minfree.proc.system import SystemState
+from minfree.sources.system import load_system
 
 if TYPE_CHECKING:
     from minfree.commands.scan import ScanReport
@@ -88,7 +93,7 @@ def to_json(report: DoctorReport) -> dict[str, Any]:
         "schema": 1,
         "kernel": state.release,
         "status": report.status,
-        "root": str(state.root.path),
+        "root": state.origin,
         "min_free_kbytes": {
             "current": sysctls.min_free_kbytes if sysctls else None,
             "kernel_default": default.kbytes if default else None,
@@ -116,7 +121,7 @@ def to_json(report: DoctorReport) -> dict[str, Any]:
             "events": len(report.failures.events),
             "related": dict(report.failures.related)},
         "findings": [f.to_json() for f in report.findings],
-        "gaps": [{"path": p, "reason": r} for p, r in state.root.gaps],
+        "gaps": [{"path": p, "reason": r} for p, r in state.gaps],
         "notes": state.notes,
     }
 
@@ -139,3 +144,55 @@ def _zone_json(z, page_size: int) -> dict[str, Any]:
         "extfrag_index": [v / 1000 for v in z.extfrag],
         "page_size": page_size,
     }
+
+
+EXAMPLES = """examples:
+  minfree doctor                     this host: zones, fragmentation, rates over 1 s, findings
+  minfree doctor --window 0 --json   one instant, for scripts and monitoring
+  minfree doctor --root snap.tar.gz  a snapshot taken with `minfree snapshot` on another host
+  minfree doctor --root sosreport-db1/
+"""
+
+
+def add_parser(subparsers) -> None:
+    doctor = subparsers.add_parser(
+        "doctor", help="diagnose this host's memory reserves (or a snapshot's)",
+        description="Read the kernel (or a captured snapshot) and explain its memory reserves. "
+                    "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin style).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--root", metavar="DIR", default="/",
+                        help="a snapshot directory or .tar.gz, or a sosreport (default: the live host)")
+    doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
+                        help="measure reclaim/compaction rates over this window (default 1; 0: one snapshot)")
+    doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
+    doctor.set_defaults(run=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.root != "/" and not os.path.exists(args.root):
+        raise UsageError(f"--root {args.root}: no such directory or archive")
+    try:
+        root = SystemRoot(args.root)
+    except OSError as error:
+        raise UsageError(f"--root {args.root}: {error.strerror or error}") from None
+    with root:
+        report = diagnose(root, window=args.window)
+        if args.json:
+            json.dump(to_json(report), sys.stdout, indent=1)
+            sys.stdout.write("\n")
+        else:
+            from minfree.render.console import console
+            from minfree.render.doctor_text import render
+
+            render(report, console())
+    return report.exit_code

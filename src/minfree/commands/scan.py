@@ -7,9 +7,13 @@ call trace, and, where the memory dump is present, the kernel's watermark check 
 """
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
+from minfree.errors import UsageError
 from minfree.model.kversion import KernelVersion, parse_release
 from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
@@ -62,3 +66,62 @@ def _kernel_for(event: Event, forced: KernelVersion | None) -> KernelVersion | N
         if release and (version := parse_release(release)) is not None:
             return version
     return None
+
+
+EXAMPLES = """examples:
+  minfree scan                       the live kernel log (journald, else dmesg / /dev/kmsg)
+  minfree scan /var/log/kern.log*    files, rotated and compressed ones too
+  minfree scan sosreport-db1/        a sosreport: its kernel logs and journal copies
+  journalctl -k -o json | minfree scan -
+  minfree scan --json logs/ > failures.json
+  minfree scan --follow              report failures as they happen (Ctrl-C to stop)
+"""
+
+
+def add_parser(subparsers) -> None:
+    scan = subparsers.add_parser(
+        "scan", help="find page allocation failure reports in kernel logs",
+        description="Find every page allocation failure report in kernel logs and explain it.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan.add_argument("paths", nargs="*", metavar="PATH",
+                      help="log files, directories, sosreports, compressed files, or - for stdin")
+    scan.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
+    scan.add_argument("--events", action="store_true", help="list every event, not only the summary")
+    scan.add_argument("--follow", action="store_true", help="tail /dev/kmsg and report events as they happen")
+    scan.add_argument("--kernel", metavar="RELEASE",
+                      help="kernel release to decode GFP modes with when the log does not print one")
+    scan.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from minfree.sources.logfiles import expand_paths, live_inputs
+
+    if args.kernel and parse_release(args.kernel) is None:
+        raise UsageError(f"--kernel {args.kernel!r} is not a kernel release (e.g. 5.4.0-42-generic)")
+    if args.follow:
+        if args.paths:
+            raise UsageError("--follow reads the live kernel log; give no PATH with it")
+        from minfree.commands.follow import follow
+
+        try:
+            return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout)
+        except SourceError as error:
+            raise UsageError(str(error)) from None
+    try:
+        inputs = expand_paths(args.paths) if args.paths else live_inputs()
+    except SourceError as error:
+        raise UsageError(str(error)) from None
+    if not inputs:
+        raise UsageError("no log files found in " + " ".join(args.paths))
+    report = scan_inputs(inputs, kernel=args.kernel)
+    if args.json:
+        from minfree.render.scan_json import report_to_json
+
+        # compact, and dumps() rather than dump(): only dumps uses the C encoder (`jq .` pretty-prints)
+        sys.stdout.write(json.dumps(report_to_json(report), separators=(",", ":")) + "\n")
+    else:
+        from minfree.render.console import console
+        from minfree.render.scan_text import render
+
+        render(report, console(), every_event=args.events)
+    return 0

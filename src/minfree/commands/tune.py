@@ -1,7 +1,5 @@
-"""CLI wiring of ``minfree tune``, ``minfree undo`` and ``minfree relieve`` (argparse + output).
-
-``minfree.cli`` calls ``add_tune_parser``, ``add_undo_parser`` and ``add_relieve_parser``; each
-sets ``run=<function(args) -> int>``. Exit status: 0 ok, 1 refused / failed / not root, 2 usage.
+"""``minfree tune``: recommend reserves with reasons and predicted watermarks; ``--apply``
+writes them live, verifies and persists. Exit status: 0 ok, 1 refused / failed / not root, 2 usage.
 """
 from __future__ import annotations
 
@@ -11,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 from typing import TextIO
+
+from minfree.errors import UsageError
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -26,7 +26,7 @@ TUNE_EXAMPLES = """examples:
 """
 
 
-def add_tune_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> None:
     from minfree.actions.journal import DEFAULT_STATE_DIR
     from minfree.analysis.sizing import PROFILES
 
@@ -51,44 +51,12 @@ def add_tune_parser(subparsers) -> argparse.ArgumentParser:
                       help=f"journal and backups (default {DEFAULT_STATE_DIR})")
     tune.add_argument("--root", default="/", metavar="DIR",
                       help="read the machine from a snapshot or sosreport (dry run only)")
-    tune.set_defaults(run=run_tune)
-    return tune
+    tune.set_defaults(run=run)
 
 
-def add_undo_parser(subparsers) -> argparse.ArgumentParser:
-    from minfree.actions.journal import DEFAULT_STATE_DIR
-
-    undo = subparsers.add_parser(
-        "undo", help="revert the last change made by minfree tune --apply",
-        description="Revert the last applied change (live values and files, from the journal).")
-    undo.add_argument("--list", action="store_true", help="show the history with reasons")
-    undo.add_argument("--config-root", default=None, metavar="DIR",
-                      help="config root of the change (default: the one it was applied to)")
-    undo.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), metavar="DIR")
-    undo.set_defaults(run=run_undo)
-    return undo
-
-
-def add_relieve_parser(subparsers) -> argparse.ArgumentParser:
-    relieve = subparsers.add_parser(
-        "relieve", help="compact memory or drop caches now, with before/after free blocks",
-        description="Compact memory (or sync and drop caches) and show free blocks per order "
-                    "and fragmentation indices before and after.")
-    what = relieve.add_mutually_exclusive_group(required=True)
-    what.add_argument("--compact", action="store_const", dest="action", const="compact",
-                      help="write 1 to /proc/sys/vm/compact_memory")
-    what.add_argument("--drop-caches", action="store_const", dest="action", const="drop_caches",
-                      help="sync, then write 3 to /proc/sys/vm/drop_caches (costly: cold cache)")
-    relieve.add_argument("--json", action="store_true", help="one JSON document")
-    relieve.set_defaults(run=run_relieve)
-    return relieve
-
-
-# --- tune ------------------------------------------------------------------------------------
 
 def parse_settings(items: list[str]) -> dict[str, int]:
     """``--set`` arguments to {"vm.key": value}; raises UsageError on anything else."""
-    from minfree.cli import UsageError
     from minfree.proc.sysctl_files import normalize_key
     from minfree.analysis.sizing import TUNABLE_KEYS
 
@@ -127,8 +95,7 @@ def _zones_json(predictions) -> list[dict]:
             for p in predictions]
 
 
-def run_tune(args: argparse.Namespace) -> int:
-    from minfree.cli import UsageError
+def run(args: argparse.Namespace) -> int:
     from minfree.analysis.prediction import predict_zones
     from minfree.sources.root import SystemRoot
     from minfree.sources.system import load_system
@@ -279,79 +246,3 @@ def _render_tune(out: TextIO, state, proposal, before, after, plan, to_write) ->
         out.write(f"  note: {note}\n")
     if not to_write and not proposal.refused:
         out.write("\n  Nothing to change: the current values already meet the policy.\n")
-
-
-# --- undo ------------------------------------------------------------------------------------
-
-def run_undo(args: argparse.Namespace) -> int:
-    from minfree.actions.apply import SysctlWriter
-    from minfree.actions.journal import Journal
-    from minfree.actions.undo import history, undo_last
-
-    journal = Journal(args.state_dir)
-    out = sys.stdout
-    if args.list:
-        entries = history(journal)
-        if not entries:
-            out.write("no changes recorded\n")
-        for e in entries:
-            live = ", ".join(f"vm.{k} {v.before}->{v.after}" for k, v in e.live.items())
-            files = ", ".join("/" + f.path for f in e.files)
-            out.write(f"{e.id}  {e.created}  {e.status}\n    {live}\n    files: {files}\n    why: {e.reason}\n")
-            for message in e.messages:
-                out.write(f"    {message}\n")
-        return EXIT_OK
-    if os.geteuid() != 0:
-        out.write(NOT_ROOT.format(what="minfree undo") + "\n")
-        return EXIT_REFUSED
-    config_root = Path(args.config_root) if args.config_root else None
-    result = undo_last(journal, SysctlWriter("/"), config_root)
-    for message in result.messages:
-        out.write(message + "\n")
-    return EXIT_OK if result.ok else EXIT_REFUSED
-
-
-# --- relieve ---------------------------------------------------------------------------------
-
-def run_relieve(args: argparse.Namespace) -> int:
-    from minfree.model.fragmentation import format_index
-    from minfree.actions.relieve import relieve
-
-    out = sys.stdout
-    if os.geteuid() != 0:
-        out.write(NOT_ROOT.format(what="minfree relieve") + "\n")
-        return EXIT_REFUSED
-    try:
-        result = relieve(args.action)
-    except OSError as exc:
-        out.write(f"minfree relieve: {exc}\n")
-        return EXIT_REFUSED
-    if args.json:
-        zone = lambda z: {"node": z.node, "zone": z.zone, "free_blocks": list(z.free_blocks),  # noqa: E731
-                          "unusable_index": [format_index(v) for v in z.unusable],
-                          "extfrag_index": [format_index(v) for v in z.extfrag]}
-        json.dump({"action": result.action, "seconds": round(result.seconds, 6),
-                   "sync_seconds": result.sync_seconds,
-                   "before": [zone(z) for z in result.before], "after": [zone(z) for z in result.after],
-                   "notes": result.notes}, out, indent=1)
-        out.write("\n")
-        return EXIT_OK
-    extra = f" (sync {result.sync_seconds:.3f} s)" if result.sync_seconds is not None else ""
-    out.write(f"{result.action}: {result.seconds:.3f} s{extra}\n")
-    after = {(z.node, z.zone): z for z in result.after}
-    for old in result.before:
-        new = after.get((old.node, old.zone))
-        if new is None:
-            continue
-        out.write(f"  node {old.node} {old.zone}: free {old.free_pages} -> {new.free_pages} pages\n")
-        out.write("    free blocks per order: " + " ".join(map(str, old.free_blocks)) + "\n"
-                  "                       -> " + " ".join(map(str, new.free_blocks)) + "\n")
-        top = len(old.unusable) - 1
-        for order in sorted({3, top}):
-            if order <= top:
-                out.write(f"    order {order}: unusable {format_index(old.unusable[order])} -> "
-                          f"{format_index(new.unusable[order])}, extfrag {format_index(old.extfrag[order])}"
-                          f" -> {format_index(new.extfrag[order])}\n")
-    for note in result.notes:
-        out.write(f"  note: {note}\n")
-    return EXIT_OK

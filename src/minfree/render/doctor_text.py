@@ -19,7 +19,7 @@ def render(report: DoctorReport, console: Console) -> None:
 
     state = report.state
     console.print(f"[{_STATUS_STYLE[report.status]}]{report.status}[/]  minfree doctor on "
-                  f"{'this host' if state.root.is_live else state.root.path} "
+                  f"{'this host' if state.is_live else state.origin} "
                   f"(kernel {state.release or 'unknown'})")
     sysctls = state.sysctls
     if sysctls and sysctls.min_free_kbytes is not None:
@@ -70,7 +70,7 @@ def render(report: DoctorReport, console: Console) -> None:
         console.print(f"  {finding.explanation}")
         console.print(f"  evidence: {finding.evidence}", style="dim")
         console.print(f"  fix: {finding.fix}")
-    for path, reason in state.root.gaps:
+    for path, reason in state.gaps:
         console.print(f"[dim]not read: {path} ({reason})[/]")
     for note in state.notes:
         console.print(f"[dim]note: {note}[/]")

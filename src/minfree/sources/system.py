@@ -8,11 +8,8 @@ protection (reference kernel-memory.md §10).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
-from minfree.model.kversion import KernelVersion
-from minfree.model.rules import KernelRules
-from minfree.model.zones import PAGE_SIZE_DEFAULT, USER_ZONES
+from minfree.model.zones import PAGE_SIZE_DEFAULT
 from minfree.proc.buddyinfo import BuddyRow, parse_buddyinfo
 from minfree.proc.cpus import OnlineCpus, read_online_cpus
 from minfree.proc.meminfo import Meminfo, read_meminfo
@@ -26,58 +23,9 @@ from minfree.proc.sysctl_files import BootSetting, read_boot_settings
 from minfree.proc.thp import ThpSettings, read_thp
 from minfree.proc.version import read_version
 from minfree.proc.vmstat import read_vmstat
-from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
+from minfree.proc.system import SystemState
+from minfree.proc.zoneinfo import parse_zoneinfo
 
-DEFAULT_PAGEBLOCK_ORDER = 9   # x86-64 with 4 KiB pages (HPAGE_PMD_ORDER); read from pagetypeinfo when possible
-
-
-@dataclass(slots=True)
-class SystemState:
-    """One reading of a machine. Missing sources are None and listed in ``root.gaps``."""
-
-    root: SystemRoot
-    release: str | None
-    kernel: KernelVersion | None
-    zones: list[ZoneInfo]
-    buddy: list[BuddyRow]
-    pagetypes: PageTypeInfo | None
-    meminfo: Meminfo | None
-    vmstat: dict[str, int]
-    psi: MemoryPressure | None
-    sysctls: VmSysctls | None
-    thp: ThpSettings | None
-    numa: NumaTopology | None
-    netdevs: tuple[NetDevice, ...] | None
-    cpus: OnlineCpus | None
-    boot_settings: dict[str, BootSetting]
-    lowmem_reserve_ratio: tuple[int, ...] | None
-    page_size: int = PAGE_SIZE_DEFAULT
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def rules(self) -> KernelRules | None:
-        return KernelRules.for_version(self.kernel) if self.kernel else None
-
-    def managed_kb(self, *, lowmem_only: bool = False) -> int:
-        """Memory the kernel manages (zoneinfo ``managed``, never MemTotal: reference §8), in kB;
-        ``lowmem_only``: DMA, DMA32 and Normal."""
-        return sum((z.managed or 0) for z in self.zones
-                   if not lowmem_only or z.zone in USER_ZONES) * self.page_size // 1024
-
-    @property
-    def pageblock_order(self) -> int:
-        if self.pagetypes is not None and self.pagetypes.pageblock_order is not None:
-            return self.pagetypes.pageblock_order
-        return DEFAULT_PAGEBLOCK_ORDER
-
-    @property
-    def thp_enabled(self) -> bool | None:
-        """Whether khugepaged runs (THP enabled always or madvise): the THP min_free rule."""
-        if self.thp is None or self.thp.enabled is None:
-            return None
-        if self.thp.enabled in ("always", "madvise"):
-            return True
-        return any(v in ("always", "madvise") for v in self.thp.per_size_enabled.values())
 
 
 def load_system(root: SystemRoot) -> SystemState:
@@ -88,7 +36,9 @@ def load_system(root: SystemRoot) -> SystemState:
     vmstat = read_vmstat(root) or {}
     version = read_version(root)
     state = SystemState(
-        root=root,
+        origin=str(root.path),
+        is_live=root.is_live,
+        gaps=root.gaps,
         release=version.release if version else None,
         kernel=version.version if version else None,
         zones=parse_zoneinfo(zoneinfo) if zoneinfo else [],

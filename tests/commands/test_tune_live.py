@@ -6,7 +6,6 @@ the original values in a finally block and checks them.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from minfree.proc.zoneinfo import parse_zoneinfo
-from minfree.commands.tune import add_relieve_parser, add_tune_parser, add_undo_parser
+from minfree.cli import main
 
 pytestmark = [pytest.mark.live, pytest.mark.root]
 VM = Path("/proc/sys/vm")
@@ -23,11 +22,7 @@ ATTEMPTS = 5
 
 
 def cli(argv: list[str], capsys) -> tuple[int, str]:
-    parser = argparse.ArgumentParser(prog="minfree")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_tune_parser(sub), add_undo_parser(sub), add_relieve_parser(sub)
-    args = parser.parse_args(argv)
-    code = args.run(args)
+    code = main(argv)
     return code, capsys.readouterr().out
 
 
