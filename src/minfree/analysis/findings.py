@@ -13,7 +13,7 @@ from minfree.model.min_free import MinFreeResult
 from minfree.proc.system import SystemState
 
 if TYPE_CHECKING:
-    from minfree.commands.scan import ScanReport
+    from minfree.analysis.scan_report import ScanReport
 
 SEVERITIES = ("info", "warning", "critical")
 

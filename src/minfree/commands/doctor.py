@@ -20,7 +20,7 @@ from minfree.proc.system import SystemState
 from minfree.sources.system import load_system
 
 if TYPE_CHECKING:
-    from minfree.commands.scan import ScanReport
+    from minfree.analysis.scan_report import ScanReport
 
 # Monitoring-plugin exit codes (Nagios/Icinga): the DESIGN's contract.
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}

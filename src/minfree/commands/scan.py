@@ -11,27 +11,14 @@ import argparse
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
 
+from minfree.analysis.scan_report import ScanReport
 from minfree.errors import UsageError
 from minfree.model.kversion import KernelVersion, parse_release
 from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
 from minfree.sources.logfiles import Input, SourceError
 from minfree.analysis.explain import ExplainedEvent, explain_event
-
-
-@dataclass(slots=True)
-class ScanReport:
-    """Everything one scan found, in input order."""
-
-    events: list[ExplainedEvent] = field(default_factory=list)
-    related: Counter[str] = field(default_factory=Counter)
-    related_by_host: dict[str, Counter[str]] = field(default_factory=dict)
-    skipped_lines: int = 0
-    bytes_read: int = 0
-    inputs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)   # inputs that broke off (truncated archives...)
 
 
 def scan_inputs(inputs: list[Input], kernel: str | None = None) -> ScanReport:

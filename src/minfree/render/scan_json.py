@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from minfree.commands.scan import ScanReport
+from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 
 SCHEMA_VERSION = 1

@@ -5,7 +5,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from minfree.model import gfp
-from minfree.commands.scan import ScanReport
+from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 
 if TYPE_CHECKING:

@@ -1,0 +1,124 @@
+"""Every file minfree reads from a machine, named once (after insights-core's spec registry).
+
+Paths are relative to a root (``minfree.sources.root``): the live ``/``, a ``minfree snapshot``
+(directory or tarball) or a sosreport. A :class:`Spec` lists a file's locations, first readable
+wins (an old and a new kernel location, or a sosreport's copy). ``load_system`` reads through
+these specs, ``minfree snapshot`` captures them in :data:`CAPTURE_ORDER`, and a remote collector
+(fleet) fetches the same list, so what is captured is exactly what is read.
+
+Order matters on a live kernel: the fast-changing memory files first, back to back, so they
+describe nearly one instant; ``vm.lowmem_reserve_ratio`` last, because reading it makes the
+kernel recompute every zone's ``protection:`` (reference kernel-memory.md §10).
+
+Never read: ``compact_memory`` and ``drop_caches`` (write-only) and ``stat_refresh`` (a read
+forces a vmstat refresh on every CPU).
+
+>>> ZONEINFO.paths, VERSION.paths
+(('proc/zoneinfo',), ('proc/version', 'proc/sys/kernel/osrelease'))
+>>> node_meminfo(1).paths, netdev_file("eth0", "mtu").paths
+(('sys/devices/system/node/node1/meminfo',), ('sys/class/net/eth0/mtu',))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One file of a machine: its locations (first readable wins) and whether absence is normal.
+
+    ``optional``: the file exists only on some kernels or configurations, so its absence is not
+    a gap. ``offline_optional``: always present live, often missing from captures (root-only
+    files that sosreports and old snapshots lack).
+    """
+
+    paths: tuple[str, ...]
+    optional: bool = False
+    offline_optional: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.paths[0]
+
+
+def _spec(*paths: str, optional: bool = False, offline_optional: bool = False) -> Spec:
+    return Spec(paths, optional, offline_optional)
+
+
+# --- memory state (read first, back to back) -----------------------------------------------
+ZONEINFO = _spec("proc/zoneinfo")
+BUDDYINFO = _spec("proc/buddyinfo")
+PAGETYPEINFO = _spec("proc/pagetypeinfo", offline_optional=True)   # root-only since 5.4
+EXTFRAG_UNUSABLE = _spec("sys/kernel/debug/extfrag/unusable_index", optional=True)  # debugfs
+EXTFRAG_INDEX = _spec("sys/kernel/debug/extfrag/extfrag_index", optional=True)
+MEMINFO = _spec("proc/meminfo")
+VMSTAT = _spec("proc/vmstat")
+PSI_MEMORY = _spec("proc/pressure/memory")   # 4.20+, CONFIG_PSI
+NODE_DIR = "sys/devices/system/node"
+
+
+def node_meminfo(node: int) -> Spec:
+    return _spec(f"{NODE_DIR}/node{node}/meminfo")
+
+
+# --- facts ---------------------------------------------------------------------------------
+VERSION = _spec("proc/version", "proc/sys/kernel/osrelease")
+OSRELEASE = _spec("proc/sys/kernel/osrelease", optional=True)
+HOSTNAME = _spec("proc/sys/kernel/hostname", optional=True)
+CMDLINE = _spec("proc/cmdline")
+CPU_ONLINE = _spec("sys/devices/system/cpu/online", "proc/cpuinfo")
+CPUINFO = _spec("proc/cpuinfo")
+CPU_POSSIBLE = _spec("sys/devices/system/cpu/possible", optional=True)
+NODE_ONLINE = _spec(f"{NODE_DIR}/online")
+NODE_POSSIBLE = _spec(f"{NODE_DIR}/possible", optional=True)
+NODE_HAS_MEMORY = _spec(f"{NODE_DIR}/has_memory", optional=True)   # 2.6.32+ with N_HIGH_MEMORY
+NODE_HAS_NORMAL_MEMORY = _spec(f"{NODE_DIR}/has_normal_memory", optional=True)
+
+# --- sysctls -------------------------------------------------------------------------------
+VM_DIR = "proc/sys/vm"
+#: Files of /proc/sys/vm that must never be read (see module doc).
+NEVER_READ_VM = frozenset({"compact_memory", "drop_caches", "stat_refresh"})
+#: Read LAST: the read recomputes every zone's protection.
+LOWMEM_RESERVE_RATIO = _spec(f"{VM_DIR}/lowmem_reserve_ratio")
+
+
+def vm_sysctl(name: str, *, optional: bool = False) -> Spec:
+    if name in NEVER_READ_VM:
+        raise ValueError(f"/proc/sys/vm/{name} must never be read")
+    return _spec(f"{VM_DIR}/{name}", optional=optional)
+
+
+# --- transparent hugepages (RHEL6: redhat_transparent_hugepage) -----------------------------
+THP_DIRS = ("sys/kernel/mm/transparent_hugepage", "sys/kernel/mm/redhat_transparent_hugepage")
+
+# --- network interfaces --------------------------------------------------------------------
+NET_DIR = "sys/class/net"
+#: Per-interface files; ``speed`` fails with EINVAL on virtual and down links.
+NET_FILES = {"mtu": False, "speed": True, "operstate": False}
+
+
+def netdev_file(name: str, leaf: str) -> Spec:
+    return _spec(f"{NET_DIR}/{name}/{leaf}", optional=NET_FILES.get(leaf, True))
+
+
+def netdev_link(name: str, leaf: str) -> str:
+    """``device`` or ``device/driver`` symlink of an interface."""
+    return f"{NET_DIR}/{name}/{leaf}"
+
+
+# --- sysctl configuration (boot order: minfree.proc.sysctl_files) ---------------------------
+SYSCTL_CONF = "etc/sysctl.conf"
+SYSCTL_D_DIRS = (
+    "etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d",
+)
+
+# --- the kernel log of the boot the capture describes ----------------------------------------
+#: Where ``minfree snapshot`` keeps the kernel log, then a sosreport's ``dmesg`` output.
+KERNEL_LOG = _spec("var/log/dmesg", "sos_commands/kernel/dmesg", optional=True)
+
+# --- capture order of the fixed files (per-node, per-interface, THP and config files are
+# listed by the capture itself, between FACTS and LOWMEM_RESERVE_RATIO) ----------------------
+MEMORY_STATE = (ZONEINFO, BUDDYINFO, PAGETYPEINFO, EXTFRAG_UNUSABLE, EXTFRAG_INDEX, MEMINFO, VMSTAT,
+                PSI_MEMORY)
+FACTS = (VERSION, OSRELEASE, HOSTNAME, CMDLINE, CPU_ONLINE, CPUINFO, CPU_POSSIBLE, NODE_ONLINE,
+         NODE_POSSIBLE, NODE_HAS_MEMORY, NODE_HAS_NORMAL_MEMORY)
