@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from minfree.proc.cpus import read_online_cpus
-from minfree.proc.netdev import read_netdevs
+from minfree.actions.snapshot import MANIFEST, MANIFEST_FORMAT, capture
+from minfree.sources.readers import (read_boot_settings, read_lowmem_reserve_ratio, read_netdevs, read_online_cpus,
+                                     read_thp, read_version, read_vm_sysctls)
 from minfree.sources.root import SystemRoot
-from minfree.proc.sysctl import LOWMEM_RESERVE_RATIO, read_lowmem_reserve_ratio, read_vm_sysctls
-from minfree.proc.sysctl_files import read_boot_settings
-from minfree.proc.thp import read_thp
-from minfree.proc.version import read_version
-from minfree.actions.snapshot import KERNEL_LOG, MANIFEST, MANIFEST_FORMAT, capture
+from minfree.sources.specs import KERNEL_LOG, LOWMEM_RESERVE_RATIO
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
 
@@ -50,9 +47,9 @@ def test_zoneinfo_first_lowmem_reserve_ratio_last_side_effect_files_never(tmp_pa
     capture(tmp_path / "out", source)
     reads = source.touched
     assert reads[0] == "proc/zoneinfo"
-    assert reads.index(LOWMEM_RESERVE_RATIO) > reads.index("proc/zoneinfo")
+    assert reads.index(LOWMEM_RESERVE_RATIO.path) > reads.index("proc/zoneinfo")
     vm_reads = [r for r in reads if r.startswith("proc/sys/vm/")]
-    assert vm_reads[-1] == LOWMEM_RESERVE_RATIO and vm_reads.count(LOWMEM_RESERVE_RATIO) == 1
+    assert vm_reads[-1] == LOWMEM_RESERVE_RATIO.path and vm_reads.count(LOWMEM_RESERVE_RATIO.path) == 1
     assert not {"proc/sys/vm/stat_refresh", "proc/sys/vm/drop_caches", "proc/sys/vm/compact_memory"} & set(reads)
 
 
@@ -62,10 +59,10 @@ def test_directory_capture_reads_back_through_the_same_readers(tmp_path, capture
     for reader in (read_version, read_vm_sysctls, read_thp, read_online_cpus, read_netdevs,
                    read_lowmem_reserve_ratio, read_boot_settings):
         assert reader(copy) == reader(source), reader.__name__
-    assert copy.read_text(KERNEL_LOG) == "[    0.000000] Linux version 6.18.44\n"
+    assert copy.read_text(KERNEL_LOG.path) == "[    0.000000] Linux version 6.18.44\n"
     manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
     assert manifest["format"] == MANIFEST_FORMAT and manifest["kernel"] == "6.18.44-fc-v669"
-    assert manifest["files"][-1] == LOWMEM_RESERVE_RATIO and len(manifest["files"]) == result.files
+    assert manifest["files"][-1] == LOWMEM_RESERVE_RATIO.path and len(manifest["files"]) == result.files
     missing = {entry["path"] for entry in manifest["missing"]}
     assert "proc/buddyinfo" in missing and "sys/kernel/debug/extfrag/unusable_index" in missing
 
@@ -129,7 +126,7 @@ def test_live_capture_reads_back_equal(tmp_path, name):
         manifest = json.loads(copy.read_text(MANIFEST))
         assert manifest["kernel"] == platform.release() and manifest["source"] == "/"
         assert "proc/zoneinfo" in manifest["files"] and "proc/sys/vm/stat_refresh" not in manifest["files"]
-        assert copy.read_text(KERNEL_LOG)
+        assert copy.read_text(KERNEL_LOG.path)
     if name.endswith(".tar.gz"):
         with tarfile.open(tmp_path / name) as archive:
             assert MANIFEST in archive.getnames()
@@ -141,7 +138,31 @@ def test_sosreport_kernel_log_is_captured_as_var_log_dmesg(tmp_path):
     (source / "sos_commands/kernel/dmesg").write_text("swapper: page allocation failure. order:1, mode:0x20\n")
     capture(tmp_path / "out", SystemRoot(source))
     copy = SystemRoot(tmp_path / "out")
-    assert copy.read_text(KERNEL_LOG) == "swapper: page allocation failure. order:1, mode:0x20\n"
+    assert copy.read_text(KERNEL_LOG.path) == "swapper: page allocation failure. order:1, mode:0x20\n"
     assert read_netdevs(copy) == read_netdevs(SystemRoot(source))
     assert read_thp(copy).is_rhel6_layout
     assert json.loads(copy.read_text(MANIFEST))["source_is_sosreport"] is True
+
+
+
+@pytest.mark.live
+def test_the_capture_holds_every_file_load_system_reads(tmp_path):
+    """One registry: what doctor reads on this host is exactly what a snapshot carries."""
+    from minfree.sources.system import load_system
+
+    class Found(SystemRoot):
+        read: list[str] = []
+
+        def read_text(self, rel, *, optional=False):
+            text = super().read_text(rel, optional=optional)
+            if text is not None:
+                self.read.append(rel)
+            return text
+
+    live = Found("/")
+    load_system(live)
+    read = set(live.read)
+    result = capture(tmp_path / "snap", SystemRoot("/"))
+    files = set(json.loads((tmp_path / "snap" / MANIFEST).read_text())["files"])
+    assert "proc/zoneinfo" in read and read <= files
+    assert result.files == len(files)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from minfree.cli import main
-from minfree.commands.doctor import diagnose, to_json
+from minfree.commands.doctor import diagnose
+from minfree.render.doctor_json import to_json
 from minfree.sources.root import SystemRoot
 
 from doctor_roots import CORPUS, fixture_root  # noqa: F401 (a pytest fixture)

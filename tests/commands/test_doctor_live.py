@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from minfree.cli import main
-from minfree.commands.doctor import diagnose, to_json
+from minfree.commands.doctor import diagnose
+from minfree.render.doctor_json import to_json
 from minfree.sources.root import SystemRoot
 
 pytestmark = pytest.mark.live

@@ -7,17 +7,9 @@ is stored as the file ``P.readlink`` holding its target (see
 ``minfree.sources.root``). ``manifest.json`` records when, where, which kernel,
 which files were captured and which could not be read.
 
-Order matters:
-
-1. The fast-changing memory state first, back to back: zoneinfo, buddyinfo,
-   pagetypeinfo, debugfs extfrag indices, meminfo, vmstat, PSI, node meminfo.
-2. Static facts, sysctls, THP, NICs, config files, the kernel log.
-3. ``vm.lowmem_reserve_ratio`` LAST: reading it makes the kernel recompute
-   every zone's ``protection:`` (kernel-memory.md §10), so zoneinfo must
-   already hold the as-found values.
-
-Never read: ``compact_memory`` and ``drop_caches`` (write-only) and
-``stat_refresh`` (a read forces a vmstat refresh on every CPU).
+What is captured, and in which order (memory state first, ``vm.lowmem_reserve_ratio`` last,
+never the write-only knobs), is the spec registry's: ``minfree.sources.specs``; the same
+registry is what ``load_system`` reads.
 """
 
 from __future__ import annotations
@@ -36,33 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from minfree.sources import specs
 from minfree.sources.kmsg import read_kmsg_snapshot
+from minfree.sources.readers import netdev_names
 from minfree.sources.root import LINK_SUFFIX, SystemRoot
-from minfree.proc.sysctl import LOWMEM_RESERVE_RATIO, VM_DIR
-from minfree.proc.sysctl_files import SYSCTL_CONF, SYSCTL_D_DIRS
-from minfree.proc.thp import THP_DIRS
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "minfree-snapshot/1"
-KERNEL_LOG = "var/log/dmesg"
-SOS_KERNEL_LOG = "sos_commands/kernel/dmesg"
 TARBALL_SUFFIXES = (".tar.gz", ".tgz")
-
-MEMORY_STATE = (
-    "proc/zoneinfo", "proc/buddyinfo", "proc/pagetypeinfo",
-    "sys/kernel/debug/extfrag/unusable_index", "sys/kernel/debug/extfrag/extfrag_index",
-    "proc/meminfo", "proc/vmstat", "proc/pressure/memory",
-)
-FACTS = (
-    "proc/version", "proc/cmdline", "proc/cpuinfo",
-    "proc/sys/kernel/osrelease", "proc/sys/kernel/hostname",
-    "sys/devices/system/cpu/online", "sys/devices/system/cpu/possible",
-    "sys/devices/system/node/online", "sys/devices/system/node/possible",
-    "sys/devices/system/node/has_memory", "sys/devices/system/node/has_normal_memory",
-)
-NEVER_READ_VM = frozenset({"compact_memory", "drop_caches", "stat_refresh", "lowmem_reserve_ratio"})
-NET_FILES = ("mtu", "speed", "operstate")
-NET_OPTIONAL = frozenset({"speed"})  # EINVAL on virtual and down links
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +92,22 @@ class _TarSink:
         self.partial.unlink(missing_ok=True)
 
 
-def _net_paths(source: SystemRoot) -> Iterator[tuple[str, bool]]:
-    for name in source.listdir("sys/class/net"):
-        for leaf in NET_FILES:
-            yield f"sys/class/net/{name}/{leaf}", leaf in NET_OPTIONAL
+def _node_meminfo(source: SystemRoot) -> Iterator[specs.Spec]:
+    for node in source.listdir(specs.NODE_DIR, optional=True):
+        if node.startswith("node") and node[4:].isdecimal():
+            yield specs.node_meminfo(int(node[4:]))
+
+
+def _vm_sysctls(source: SystemRoot) -> Iterator[specs.Spec]:
+    for name in source.listdir(specs.VM_DIR):
+        if name not in specs.NEVER_READ_VM:
+            spec = specs.vm_sysctl(name)
+            if spec != specs.LOWMEM_RESERVE_RATIO:   # read last, by the capture itself
+                yield spec
 
 
 def _thp_paths(source: SystemRoot) -> Iterator[str]:
-    for directory in THP_DIRS:
+    for directory in specs.THP_DIRS:
         names = source.listdir(directory, optional=True)
         for name in names:
             if name.startswith("hugepages-"):
@@ -179,42 +160,47 @@ def capture(
             sink.write(rel + LINK_SUFFIX, (target + "\n").encode())
             captured.append(rel + LINK_SUFFIX)
 
+    def copy_spec(spec: specs.Spec) -> None:
+        for rel in spec.paths:
+            if copy(rel, optional=True) is not None:
+                return
+        if not (spec.optional or (spec.offline_optional and not source.is_live)):
+            source.gaps.append((spec.path, "missing"))
+
     try:
-        for rel in MEMORY_STATE:
-            copy(rel)
-        for node in source.listdir("sys/devices/system/node", optional=True):
-            if node.startswith("node") and node[4:].isdecimal():
-                copy(f"sys/devices/system/node/{node}/meminfo")
-        for rel in FACTS:
-            copy(rel)
-        for name in source.listdir(VM_DIR):
-            if name not in NEVER_READ_VM:
-                copy(f"{VM_DIR}/{name}")
+        for spec in specs.MEMORY_STATE:
+            copy_spec(spec)
+        for spec in _node_meminfo(source):
+            copy_spec(spec)
+        for spec in specs.FACTS:
+            copy(spec.path, optional=spec.optional)
+        for spec in _vm_sysctls(source):
+            copy_spec(spec)
         for rel in _thp_paths(source):
             copy(rel, optional=True)
-        for rel, optional in _net_paths(source):
-            copy(rel, optional)
-        for name in source.listdir("sys/class/net", optional=True):
-            copy_link(f"sys/class/net/{name}/device")
-            copy_link(f"sys/class/net/{name}/device/driver")
-        copy(SYSCTL_CONF)
-        for directory in SYSCTL_D_DIRS:
+        for name in netdev_names(source, optional=True):
+            for leaf in specs.NET_FILES:
+                copy_spec(specs.netdev_file(name, leaf))
+            copy_link(specs.netdev_link(name, "device"))
+            copy_link(specs.netdev_link(name, "device/driver"))
+        copy(specs.SYSCTL_CONF)
+        for directory in specs.SYSCTL_D_DIRS:
             for name in source.listdir(directory, optional=True):
                 copy(f"{directory}/{name}", optional=True)
         if source.is_live:
             log = kernel_log()
         else:
-            found = source.read_first(KERNEL_LOG, SOS_KERNEL_LOG)
+            found = source.read_first(*specs.KERNEL_LOG.paths, optional=True)
             log = None if found is None else found[1]
         if log is not None:
-            sink.write(KERNEL_LOG, log.encode())
-            captured.append(KERNEL_LOG)
+            sink.write(specs.KERNEL_LOG.path, log.encode())
+            captured.append(specs.KERNEL_LOG.path)
         elif source.is_live:
-            source.gaps.append((KERNEL_LOG, "dmesg and /dev/kmsg unreadable"))
-        copy(LOWMEM_RESERVE_RATIO)  # last: the read recomputes protection (see module doc)
+            source.gaps.append((specs.KERNEL_LOG.path, "dmesg and /dev/kmsg unreadable"))
+        copy_spec(specs.LOWMEM_RESERVE_RATIO)  # last: the read recomputes protection (see module doc)
         seconds = clock() - started
-        release = source.read_text("proc/sys/kernel/osrelease", optional=True)
-        hostname = source.read_text("proc/sys/kernel/hostname", optional=True)
+        release = source.read_text(specs.OSRELEASE.path, optional=True)
+        hostname = source.read_text(specs.HOSTNAME.path, optional=True)
         manifest = {
             "format": MANIFEST_FORMAT,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from minfree.analysis import thresholds as T
-from minfree.sources.sampler import Activity
+from minfree.analysis.rates import Activity
 from minfree.analysis.zones import ZonesReport
 from minfree.model.min_free import MinFreeResult
 from minfree.proc.system import SystemState

@@ -1,149 +1,43 @@
-"""Assemble a doctor report and its JSON document (schema in the README, "doctor JSON")."""
+"""``minfree doctor``: read a machine (live or captured), judge it, print the findings.
+
+Reading happens here and in ``minfree.sources``; judging in ``minfree.analysis.doctor``;
+output in ``minfree.render.doctor_text`` / ``doctor_json``.
+"""
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from minfree.analysis.doctor import DoctorReport, build_report
+from minfree.analysis.rates import activity
+from minfree.analysis.scan_report import ScanReport
 from minfree.errors import UsageError
-from minfree.analysis.findings import Context, Finding, evaluate
-from minfree.sources.sampler import Activity, measure
-from minfree.analysis.zones import ZonesReport, build_zones
-from minfree.model.min_free import MinFreeResult
-from minfree.analysis.prediction import default_min_free
 from minfree.sources.root import SystemRoot
-from minfree.proc.system import SystemState
+from minfree.sources.sampler import sample_window
 from minfree.sources.system import load_system
-
-if TYPE_CHECKING:
-    from minfree.analysis.scan_report import ScanReport
-
-# Monitoring-plugin exit codes (Nagios/Icinga): the DESIGN's contract.
-EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
-
-
-@dataclass(slots=True)
-class DoctorReport:
-    state: SystemState
-    zones: ZonesReport
-    activity: Activity | None
-    failures: ScanReport | None
-    default: MinFreeResult | None
-    findings: list[Finding]
-    window: float
-
-    @property
-    def status(self) -> str:
-        if not self.state.zones:
-            return "UNKNOWN"
-        severities = {f.severity for f in self.findings}
-        if "critical" in severities:
-            return "CRITICAL"
-        return "WARNING" if "warning" in severities else "OK"
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.status]
 
 
 def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:
+    """Read ``root`` (rates over ``window`` seconds when live) and judge it."""
     state = load_system(root)
-    activity = measure(root, window)
-    zones = build_zones(state)
-    failures = read_failures(root, state) if kernel_log else None
-    default = default_min_free(state)
-    findings = evaluate(Context(state, zones, activity, failures, default))
-    return DoctorReport(state, zones, activity, failures, default, findings, window)
+    samples = sample_window(root, window)
+    rates = None
+    if samples is not None:
+        before, after = samples
+        rates = activity(before.vmstat, after.vmstat, before.psi, after.psi)
+    failures = this_boot_failures(root, state.release) if kernel_log else None
+    return build_report(state, rates, failures, window)
 
 
-def read_failures(root: SystemRoot, state: SystemState) -> ScanReport | None:
-    """Failure reports in the kernel log of this boot (live: /dev/kmsg; snapshot: var/log/dmesg)."""
-    from minfree.sources.logfiles import Input
+def this_boot_failures(root: SystemRoot, release: str | None) -> ScanReport | None:
+    """Failure reports in the kernel log of the boot ``root`` describes (None: no log)."""
     from minfree.commands.scan import scan_inputs
+    from minfree.sources.kernel_log import this_boot_log
 
-    if root.is_live:
-        from minfree.sources.kmsg import read_kmsg_snapshot
-
-        try:
-            data = read_kmsg_snapshot()
-        except OSError as error:
-            root.gaps.append(("dev/kmsg", error.strerror or str(error)))
-            return None
-        source = Input("/dev/kmsg", "kmsg", lambda: io.BytesIO(data))
-    else:
-        text = root.read_text("var/log/dmesg", optional=True) or root.read_text(
-            "sos_commands/kernel/dmesg", optional=True)
-        if text is None:
-            root.gaps.append(("var/log/dmesg", "no kernel log in the snapshot"))
-            return None
-        data = text.encode("utf-8", "surrogateescape")
-        source = Input(os.path.join(str(root.path), "var/log/dmesg"), "file", lambda: io.BytesIO(data))
-    return scan_inputs([source], kernel=state.release)
-
-
-def to_json(report: DoctorReport) -> dict[str, Any]:
-    state = report.state
-    sysctls = state.sysctls
-    default = report.default
-    return {
-        "schema": 1,
-        "kernel": state.release,
-        "status": report.status,
-        "root": state.origin,
-        "min_free_kbytes": {
-            "current": sysctls.min_free_kbytes if sysctls else None,
-            "kernel_default": default.kbytes if default else None,
-            "rule": default.rule if default else None,
-            "sqrt_rule_kbytes": default.sqrt_kbytes if default else None,
-            "thp_rule_kbytes": default.thp_kbytes if default else None,
-            "explanation": default.explanation if default else None,
-        },
-        "sysctls": {} if sysctls is None else {
-            k: getattr(sysctls, k) for k in sysctls.__slots__ if getattr(sysctls, k) is not None},
-        "lowmem_reserve_ratio": state.lowmem_reserve_ratio,
-        "thp": None if state.thp is None else {"enabled": state.thp.enabled, "defrag": state.thp.defrag},
-        "page_size": state.page_size,
-        "pageblock_order": state.pageblock_order,
-        "zones": [_zone_json(z, state.page_size) for z in report.zones.zones],
-        "atomic": [{"order": a.order, "ok": a.ok, "zone": a.zone, "approximate": a.approximate,
-                    "explanation": a.explanation} for a in report.zones.atomic],
-        "rates": None if report.activity is None else {
-            "window_s": round(report.activity.seconds, 3),
-            "per_second": {k: round(v, 3) for k, v in report.activity.per_second.items()},
-            "psi_some_avg10": report.activity.psi_some_avg10,
-            "psi_full_avg10": report.activity.psi_full_avg10,
-            "psi_some_stall_ms": report.activity.psi_some_stall_ms},
-        "failures_in_log": None if report.failures is None else {
-            "events": len(report.failures.events),
-            "related": dict(report.failures.related)},
-        "findings": [f.to_json() for f in report.findings],
-        "gaps": [{"path": p, "reason": r} for p, r in state.gaps],
-        "notes": state.notes,
-    }
-
-
-def _zone_json(z, page_size: int) -> dict[str, Any]:
-    info = z.info
-    predicted = None
-    if z.predicted is not None:
-        marks = z.predicted.watermarks
-        predicted = {"min": marks.min, "low": marks.low, "high": marks.high, "promo": marks.promo,
-                     "protection": list(z.predicted.protection)}
-    return {
-        "node": info.node, "zone": info.zone, "managed": info.managed, "present": info.present,
-        "free": info.free, "boost": info.boost, "min": info.min, "low": info.low, "high": info.high,
-        "promo": info.promo, "protection": list(info.protection) if info.protection else None,
-        "predicted": predicted, "stale": z.stale,
-        "atomic_reserve_pages": z.atomic_reserve, "atomic_floor_pages": z.atomic_floor,
-        "free_blocks": list(z.free_blocks),
-        "unusable_index": [v / 1000 for v in z.unusable],
-        "extfrag_index": [v / 1000 for v in z.extfrag],
-        "page_size": page_size,
-    }
+    log = this_boot_log(root)
+    return None if log is None else scan_inputs([log], kernel=release)
 
 
 EXAMPLES = """examples:
@@ -188,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     with root:
         report = diagnose(root, window=args.window)
         if args.json:
+            from minfree.render.doctor_json import to_json
+
             json.dump(to_json(report), sys.stdout, indent=1)
             sys.stdout.write("\n")
         else:

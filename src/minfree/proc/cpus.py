@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.sources.root import SystemRoot
-
 CPU_ONLINE = "sys/devices/system/cpu/online"
 CPUINFO = "proc/cpuinfo"
 
@@ -80,15 +78,3 @@ def parse_cpuinfo(text: str) -> OnlineCpus | None:
     if not ids:
         return None
     return OnlineCpus(len(ids), tuple(sorted(set(ids))), CPUINFO)
-
-
-def read_online_cpus(root: SystemRoot) -> OnlineCpus | None:
-    found = root.read_first(CPU_ONLINE, CPUINFO)
-    if found is None:
-        return None
-    rel, text = found
-    parsed = parse_cpu_online(text) if rel == CPU_ONLINE else parse_cpuinfo(text)
-    if parsed is None and rel == CPU_ONLINE:
-        fallback = root.read_text(CPUINFO)
-        return None if fallback is None else parse_cpuinfo(fallback)
-    return parsed

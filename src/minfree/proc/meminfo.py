@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minfree.sources.root import SystemRoot
-
 
 @dataclass(frozen=True, slots=True)
 class Meminfo:
@@ -103,13 +101,3 @@ def parse_node_meminfo(text: str) -> Meminfo:
     (0, 4024524, 3850524, 0)
     """
     return _parse(text)
-
-
-def read_meminfo(root: SystemRoot) -> Meminfo | None:
-    text = root.read_text("proc/meminfo")
-    return None if text is None else parse_meminfo(text)
-
-
-def read_node_meminfo(root: SystemRoot, node: int) -> Meminfo | None:
-    text = root.read_text(f"sys/devices/system/node/node{node}/meminfo")
-    return None if text is None else parse_node_meminfo(text)

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.sources.root import SystemRoot
-
-NET_DIR = "sys/class/net"
 # Values that mean "unknown" rather than a rate: SPEED_UNKNOWN (-1) printed as
 # unsigned by some old drivers, and the 16-bit 0xffff some drivers reported.
 _UNKNOWN_SPEEDS = frozenset({0, 65535, 4294967295})
@@ -64,28 +61,3 @@ def parse_operstate(text: str) -> str | None:
     """
     word = text.strip()
     return word or None
-
-
-def read_netdev(root: SystemRoot, name: str) -> NetDevice:
-    base = f"{NET_DIR}/{name}"
-    mtu = root.read_text(f"{base}/mtu")
-    speed = root.read_text(f"{base}/speed", optional=True)
-    state = root.read_text(f"{base}/operstate")
-    is_virtual = not root.exists(f"{base}/device")
-    driver = None if is_virtual else root.readlink_name(f"{base}/device/driver", optional=True)
-    return NetDevice(
-        name=name,
-        mtu=None if mtu is None else parse_mtu(mtu),
-        speed_mbps=None if speed is None else parse_speed(speed),
-        driver=driver,
-        operstate=None if state is None else parse_operstate(state),
-        is_virtual=is_virtual,
-    )
-
-
-def read_netdevs(root: SystemRoot) -> tuple[NetDevice, ...] | None:
-    """Every interface in /sys/class/net, by name; None when the directory is absent."""
-    if not root.exists(NET_DIR):
-        root.gaps.append((NET_DIR, "missing"))
-        return None
-    return tuple(read_netdev(root, name) for name in root.listdir(NET_DIR) if "/" not in name)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.sources.root import SystemRoot
-
 
 @dataclass(frozen=True, slots=True)
 class PsiLine:
@@ -68,8 +66,3 @@ def parse_psi(text: str) -> MemoryPressure:
         if words and words[0] in ("some", "full"):
             lines[words[0]] = _parse_line(words[1:])
     return MemoryPressure(some=lines.get("some"), full=lines.get("full"))
-
-
-def read_psi(root: SystemRoot) -> MemoryPressure | None:
-    text = root.read_text("proc/pressure/memory")
-    return None if text is None else parse_psi(text)

@@ -17,13 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from minfree.sources.root import SystemRoot
-
-VM_DIR = "proc/sys/vm"
-LOWMEM_RESERVE_RATIO = f"{VM_DIR}/lowmem_reserve_ratio"
-
 # Present on every kernel minfree supports (2.6.32+): missing ones are gaps.
-_ALWAYS = frozenset({
+ALWAYS_PRESENT = frozenset({
     "min_free_kbytes", "swappiness", "vfs_cache_pressure", "zone_reclaim_mode",
     "overcommit_memory", "overcommit_ratio", "dirty_ratio", "dirty_background_ratio",
     "nr_hugepages",
@@ -89,33 +84,3 @@ def parse_sysctl_ints(text: str) -> tuple[int, ...] | None:
         return tuple(int(word) for word in words)
     except ValueError:
         return None
-
-
-def read_vm_sysctls(root: SystemRoot) -> VmSysctls | None:
-    """Every knob of ``VmSysctls`` (None when /proc/sys/vm gave nothing at all)."""
-    values: dict[str, int | None] = {}
-    for name in VM_SYSCTL_NAMES:
-        rel = f"{VM_DIR}/{name}"
-        text = root.read_text(rel, optional=name not in _ALWAYS)
-        value = None if text is None else parse_sysctl_int(text)
-        if text is not None and value is None:
-            root.gaps.append((rel, "unparseable"))
-        values[name] = value
-    if all(value is None for value in values.values()):
-        return None
-    return VmSysctls(**values)
-
-
-def read_lowmem_reserve_ratio(root: SystemRoot) -> tuple[int, ...] | None:
-    """vm.lowmem_reserve_ratio, one ratio per zone.
-
-    WARNING: on a live root this read makes the kernel recompute every zone's
-    lowmem_reserve (``protection:`` in /proc/zoneinfo). Read zoneinfo before.
-    """
-    text = root.read_text(LOWMEM_RESERVE_RATIO)
-    if text is None:
-        return None
-    values = parse_sysctl_ints(text)
-    if values is None:
-        root.gaps.append((LOWMEM_RESERVE_RATIO, "unparseable"))
-    return values

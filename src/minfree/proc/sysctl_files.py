@@ -19,9 +19,8 @@ name in later ones, applied in file-name order; procps then applies
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-from minfree.sources.root import SystemRoot
 
 SYSCTL_CONF = "etc/sysctl.conf"
 SYSCTL_D_DIRS = (
@@ -103,26 +102,22 @@ def parse_sysctl_conf(text: str) -> SysctlConf:
     return SysctlConf(tuple(settings), tuple(malformed))
 
 
-def boot_files(root: SystemRoot) -> list[str]:
-    """Config files in the order they are applied at boot (see module doc)."""
+def boot_order(listing: Mapping[str, Iterable[str]], sysctl_conf: str | None = None) -> list[str]:
+    """Config files in the order they are applied at boot (see module doc).
+
+    ``listing`` maps each sysctl.d directory to its entry names, in masking order (the first
+    directory wins a name); ``sysctl_conf`` is /etc/sysctl.conf's path when it exists.
+
+    >>> boot_order({"etc/sysctl.d": ["99-sysctl.conf", "README"], "run/sysctl.d": [],
+    ...             "usr/lib/sysctl.d": ["50-pid-max.conf", "99-sysctl.conf"]}, "etc/sysctl.conf")
+    ['usr/lib/sysctl.d/50-pid-max.conf', 'etc/sysctl.d/99-sysctl.conf', 'etc/sysctl.conf']
+    """
     chosen: dict[str, str] = {}
-    for directory in SYSCTL_D_DIRS:
-        for name in root.listdir(directory, optional=True):
+    for directory, names in listing.items():
+        for name in names:
             if name.endswith(".conf") and name not in chosen:
                 chosen[name] = f"{directory}/{name}"
     ordered = [chosen[name] for name in sorted(chosen)]
-    if root.exists(SYSCTL_CONF):
-        ordered.append(SYSCTL_CONF)
+    if sysctl_conf is not None:
+        ordered.append(sysctl_conf)
     return ordered
-
-
-def read_boot_settings(root: SystemRoot) -> dict[str, BootSetting]:
-    """The winning boot-time assignment of every key the configuration sets."""
-    winners: dict[str, BootSetting] = {}
-    for path in boot_files(root):
-        text = root.read_text(path)
-        if text is None:
-            continue
-        for setting in parse_sysctl_conf(text).settings:
-            winners[setting.key] = BootSetting(setting.key, setting.value, path, setting.lineno)
-    return winners

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minfree.sources.root import SystemRoot
-
-THP_DIRS = ("sys/kernel/mm/transparent_hugepage", "sys/kernel/mm/redhat_transparent_hugepage")
 KHUGEPAGED_NUMBERS = (
     "pages_to_scan", "scan_sleep_millisecs", "alloc_sleep_millisecs", "max_ptes_none",
     "max_ptes_swap", "max_ptes_shared", "full_scans", "pages_collapsed",
@@ -65,39 +62,13 @@ def parse_khugepaged_flag(text: str) -> bool | None:
     return {"1": True, "yes": True, "0": False, "no": False}.get(word)
 
 
-def _size_kb(name: str) -> int | None:
+def per_size_kb(name: str) -> int | None:
+    """The size of a per-size mTHP directory (6.8+), in kB.
+
+    >>> per_size_kb("hugepages-2048kB"), per_size_kb("khugepaged")
+    (2048, None)
+    """
     if name.startswith("hugepages-") and name.endswith("kB"):
         digits = name[len("hugepages-"):-2]
         return int(digits) if digits.isdecimal() else None
     return None
-
-
-def read_thp(root: SystemRoot) -> ThpSettings | None:
-    found = root.read_first(*(f"{d}/enabled" for d in THP_DIRS))
-    if found is None:
-        return None
-    directory = found[0].rsplit("/", 1)[0]
-    defrag = root.read_text(f"{directory}/defrag")
-    shmem = root.read_text(f"{directory}/shmem_enabled", optional=True)  # 4.7+
-    kdefrag = root.read_text(f"{directory}/khugepaged/defrag", optional=True)
-    numbers: dict[str, int] = {}
-    for name in KHUGEPAGED_NUMBERS:
-        text = root.read_text(f"{directory}/khugepaged/{name}", optional=True)
-        if text is not None and text.strip().isdecimal():
-            numbers[name] = int(text)
-    per_size: dict[int, str] = {}
-    for entry in root.listdir(directory, optional=True):
-        size = _size_kb(entry)
-        text = None if size is None else root.read_text(f"{directory}/{entry}/enabled", optional=True)
-        choice = None if text is None else parse_thp_choice(text)
-        if size is not None and choice is not None:
-            per_size[size] = choice
-    return ThpSettings(
-        directory=directory,
-        enabled=parse_thp_choice(found[1]),
-        defrag=None if defrag is None else parse_thp_choice(defrag),
-        shmem_enabled=None if shmem is None else parse_thp_choice(shmem),
-        khugepaged_defrag=None if kdefrag is None else parse_khugepaged_flag(kdefrag),
-        khugepaged=numbers,
-        per_size_enabled=dict(sorted(per_size.items())),
-    )

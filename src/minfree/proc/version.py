@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minfree.model.kversion import KernelVersion, parse_release
-from minfree.sources.root import SystemRoot
 
 _PREFIX = "Linux version "
 
@@ -63,11 +62,3 @@ def parse_osrelease(text: str) -> ProcVersion | None:
     if len(words) != 1:
         return None
     return ProcVersion(words[0], parse_release(words[0]), words[0])
-
-
-def read_version(root: SystemRoot) -> ProcVersion | None:
-    found = root.read_first("proc/version", "proc/sys/kernel/osrelease")
-    if found is None:
-        return None
-    rel, text = found
-    return parse_version(text) if rel == "proc/version" else parse_osrelease(text)

@@ -9,11 +9,8 @@ Counters since boot say little; findings use rates over a window
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from minfree.sources.root import SystemRoot
 
 # nr_* items are mostly gauges (node/zone stat items); these nr_* are cumulative
 # event counts (6.18 mm/vmstat.c vmstat_text: nr_dirtied, nr_written,
@@ -80,10 +77,6 @@ def vmstat_total(counters: Mapping[str, int], name: str) -> int | None:
     return sum(parts) if parts else None
 
 
-def read_vmstat(root: SystemRoot) -> dict[str, int] | None:
-    text = root.read_text("proc/vmstat")
-    return None if text is None else parse_vmstat(text)
-
 
 @dataclass(frozen=True, slots=True)
 class VmstatSample:
@@ -105,10 +98,6 @@ class VmstatRates:
     per_second: dict[str, float]
     reset: tuple[str, ...]
 
-
-def sample_vmstat(root: SystemRoot, clock: Callable[[], float] = time.monotonic) -> VmstatSample | None:
-    counters = read_vmstat(root)
-    return None if counters is None else VmstatSample(counters, clock())
 
 
 def vmstat_rates(before: VmstatSample, after: VmstatSample) -> VmstatRates | None:

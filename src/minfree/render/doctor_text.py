@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from minfree.commands.doctor import DoctorReport
+from minfree.analysis.doctor import DoctorReport
 from minfree.analysis.zones import ZoneView
 
 if TYPE_CHECKING:

@@ -49,8 +49,8 @@ def _spec(*paths: str, optional: bool = False, offline_optional: bool = False) -
 ZONEINFO = _spec("proc/zoneinfo")
 BUDDYINFO = _spec("proc/buddyinfo")
 PAGETYPEINFO = _spec("proc/pagetypeinfo", offline_optional=True)   # root-only since 5.4
-EXTFRAG_UNUSABLE = _spec("sys/kernel/debug/extfrag/unusable_index", optional=True)  # debugfs
-EXTFRAG_INDEX = _spec("sys/kernel/debug/extfrag/extfrag_index", optional=True)
+EXTFRAG_UNUSABLE = _spec("sys/kernel/debug/extfrag/unusable_index")   # debugfs: a gap when unmounted
+EXTFRAG_INDEX = _spec("sys/kernel/debug/extfrag/extfrag_index")
 MEMINFO = _spec("proc/meminfo")
 VMSTAT = _spec("proc/vmstat")
 PSI_MEMORY = _spec("proc/pressure/memory")   # 4.20+, CONFIG_PSI

@@ -10,28 +10,22 @@ from __future__ import annotations
 import os
 
 from minfree.model.zones import PAGE_SIZE_DEFAULT
-from minfree.proc.buddyinfo import BuddyRow, parse_buddyinfo
-from minfree.proc.cpus import OnlineCpus, read_online_cpus
-from minfree.proc.meminfo import Meminfo, read_meminfo
-from minfree.proc.netdev import NetDevice, read_netdevs
-from minfree.proc.numa import NumaTopology, read_numa
-from minfree.proc.pagetypeinfo import PageTypeInfo, parse_pagetypeinfo
-from minfree.proc.psi import MemoryPressure, read_psi
-from minfree.sources.root import SystemRoot
-from minfree.proc.sysctl import VmSysctls, read_lowmem_reserve_ratio, read_vm_sysctls
-from minfree.proc.sysctl_files import BootSetting, read_boot_settings
-from minfree.proc.thp import ThpSettings, read_thp
-from minfree.proc.version import read_version
-from minfree.proc.vmstat import read_vmstat
+from minfree.proc.buddyinfo import parse_buddyinfo
+from minfree.proc.pagetypeinfo import parse_pagetypeinfo
 from minfree.proc.system import SystemState
 from minfree.proc.zoneinfo import parse_zoneinfo
-
+from minfree.sources import specs
+from minfree.sources.readers import (read_boot_settings, read_lowmem_reserve_ratio, read_meminfo, read_netdevs,
+                                     read_numa, read_online_cpus, read_psi, read_text, read_thp, read_version,
+                                     read_vm_sysctls, read_vmstat)
+from minfree.sources.root import SystemRoot
 
 
 def load_system(root: SystemRoot) -> SystemState:
-    zoneinfo = root.read_text("proc/zoneinfo")
-    buddyinfo = root.read_text("proc/buddyinfo")
-    pagetypeinfo = root.read_text("proc/pagetypeinfo", optional=not root.is_live)
+    """Read and parse every source of ``root`` (missing ones are None and listed in ``gaps``)."""
+    zoneinfo = read_text(root, specs.ZONEINFO)
+    buddyinfo = read_text(root, specs.BUDDYINFO)
+    pagetypeinfo = read_text(root, specs.PAGETYPEINFO)
     meminfo = read_meminfo(root)
     vmstat = read_vmstat(root) or {}
     version = read_version(root)

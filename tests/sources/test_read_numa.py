@@ -1,8 +1,7 @@
 from pathlib import Path
-
 import pytest
-
-from minfree.proc.numa import NodeMemory, read_numa
+from minfree.proc.numa import NodeMemory
+from minfree.sources.readers import read_numa
 from minfree.sources.root import SystemRoot
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
@@ -33,3 +32,4 @@ def test_live_numa():
     numa = read_numa(SystemRoot("/"))
     assert numa is not None and 0 in numa.online
     assert all(n.mem_total_kb and n.mem_total_kb > 0 for n in numa.nodes if n.node in numa.memory_nodes)
+

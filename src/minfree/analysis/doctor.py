@@ -1,0 +1,48 @@
+"""A doctor report: the machine, its zones, activity, failures in its log, and the findings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minfree.analysis.findings import Context, Finding, evaluate
+from minfree.analysis.prediction import default_min_free
+from minfree.analysis.rates import Activity
+from minfree.analysis.scan_report import ScanReport
+from minfree.analysis.zones import ZonesReport, build_zones
+from minfree.model.min_free import MinFreeResult
+from minfree.proc.system import SystemState
+
+# Monitoring-plugin exit codes (Nagios/Icinga): the DESIGN's contract.
+EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+
+
+@dataclass(slots=True)
+class DoctorReport:
+    state: SystemState
+    zones: ZonesReport
+    activity: Activity | None
+    failures: ScanReport | None
+    default: MinFreeResult | None
+    findings: list[Finding]
+    window: float
+
+    @property
+    def status(self) -> str:
+        if not self.state.zones:
+            return "UNKNOWN"
+        severities = {f.severity for f in self.findings}
+        if "critical" in severities:
+            return "CRITICAL"
+        return "WARNING" if "warning" in severities else "OK"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+
+def build_report(state: SystemState, activity: Activity | None, failures: ScanReport | None,
+                 window: float) -> DoctorReport:
+    """Judge one reading of a machine (``failures``: this boot's log, scanned)."""
+    zones = build_zones(state)
+    default = default_min_free(state)
+    findings = evaluate(Context(state, zones, activity, failures, default))
+    return DoctorReport(state, zones, activity, failures, default, findings, window)

@@ -1,0 +1,70 @@
+"""The `minfree doctor --json` document (schema in the README, "doctor JSON")."""
+from __future__ import annotations
+
+from typing import Any
+
+from minfree.analysis.doctor import DoctorReport
+from minfree.analysis.zones import ZoneView
+
+SCHEMA_VERSION = 1
+
+
+def to_json(report: DoctorReport) -> dict[str, Any]:
+    state = report.state
+    sysctls = state.sysctls
+    default = report.default
+    return {
+        "schema": SCHEMA_VERSION,
+        "kernel": state.release,
+        "status": report.status,
+        "root": state.origin,
+        "min_free_kbytes": {
+            "current": sysctls.min_free_kbytes if sysctls else None,
+            "kernel_default": default.kbytes if default else None,
+            "rule": default.rule if default else None,
+            "sqrt_rule_kbytes": default.sqrt_kbytes if default else None,
+            "thp_rule_kbytes": default.thp_kbytes if default else None,
+            "explanation": default.explanation if default else None,
+        },
+        "sysctls": {} if sysctls is None else {
+            k: getattr(sysctls, k) for k in sysctls.__slots__ if getattr(sysctls, k) is not None},
+        "lowmem_reserve_ratio": state.lowmem_reserve_ratio,
+        "thp": None if state.thp is None else {"enabled": state.thp.enabled, "defrag": state.thp.defrag},
+        "page_size": state.page_size,
+        "pageblock_order": state.pageblock_order,
+        "zones": [_zone_json(z, state.page_size) for z in report.zones.zones],
+        "atomic": [{"order": a.order, "ok": a.ok, "zone": a.zone, "approximate": a.approximate,
+                    "explanation": a.explanation} for a in report.zones.atomic],
+        "rates": None if report.activity is None else {
+            "window_s": round(report.activity.seconds, 3),
+            "per_second": {k: round(v, 3) for k, v in report.activity.per_second.items()},
+            "psi_some_avg10": report.activity.psi_some_avg10,
+            "psi_full_avg10": report.activity.psi_full_avg10,
+            "psi_some_stall_ms": report.activity.psi_some_stall_ms},
+        "failures_in_log": None if report.failures is None else {
+            "events": len(report.failures.events),
+            "related": dict(report.failures.related)},
+        "findings": [f.to_json() for f in report.findings],
+        "gaps": [{"path": p, "reason": r} for p, r in state.gaps],
+        "notes": state.notes,
+    }
+
+
+def _zone_json(z: ZoneView, page_size: int) -> dict[str, Any]:
+    info = z.info
+    predicted = None
+    if z.predicted is not None:
+        marks = z.predicted.watermarks
+        predicted = {"min": marks.min, "low": marks.low, "high": marks.high, "promo": marks.promo,
+                     "protection": list(z.predicted.protection)}
+    return {
+        "node": info.node, "zone": info.zone, "managed": info.managed, "present": info.present,
+        "free": info.free, "boost": info.boost, "min": info.min, "low": info.low, "high": info.high,
+        "promo": info.promo, "protection": list(info.protection) if info.protection else None,
+        "predicted": predicted, "stale": z.stale,
+        "atomic_reserve_pages": z.atomic_reserve, "atomic_floor_pages": z.atomic_floor,
+        "free_blocks": list(z.free_blocks),
+        "unusable_index": [v / 1000 for v in z.unusable],
+        "extfrag_index": [v / 1000 for v in z.extfrag],
+        "page_size": page_size,
+    }
