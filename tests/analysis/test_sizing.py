@@ -13,6 +13,7 @@ from minfree.proc.netdev import NetDevice
 from minfree.sources.root import SystemRoot
 from minfree.sources.system import load_system
 from minfree.analysis import sizing as policy
+from minfree.analysis import thresholds as T
 from minfree.analysis.sizing import MIN_FREE, WSF, FailureSummary, propose
 
 HOST = Path(__file__).parent.parent / "fixtures/tune/host-6.18"
@@ -47,6 +48,16 @@ def test_step_is_three_pageblocks_per_node(state):
     assert policy.min_free_step_kb(state) == 3 * 512 * 4  # 6 MiB, events-kmem.rst
 
 
+@pytest.mark.parametrize(("mtu", "steps"), [(1500, 0), (3000, 1), (7806, 1), (7807, 2), (7900, 2), (9000, 2)])
+def test_mtu_steps_follow_the_receive_order_doctor_uses(state, mtu, steps):
+    """One MTU -> order rule for tune and doctor (they disagreed for MTU 7807-7900)."""
+    from minfree.analysis.nic import receive_order
+
+    mfk = change(propose(with_nics(state, nic(mtu=mtu))), MIN_FREE)
+    assert mfk.proposed == 67584 + steps * 6144
+    assert ("order-2" in mfk.reason) == (receive_order(mtu, 4096) >= 2)
+
+
 def test_evidence_adds_steps_and_wsf(state):
     s = with_nics(state, nic(mtu=9000, speed=25_000))
     p = propose(s, failures=FailureSummary(atomic_high_order=4, max_atomic_order=2, total=4))
@@ -55,23 +66,23 @@ def test_evidence_adds_steps_and_wsf(state):
     assert mfk.proposed == 67584 + 5 * 6144
     assert "jumbo" in mfk.reason and "order 2" in mfk.reason
     wsf = change(p, WSF)
-    assert wsf.proposed >= policy.WSF_AFTER_ATOMIC_FAILURES and not wsf.refused
+    assert wsf.proposed >= T.WSF_AFTER_ATOMIC_FAILURES and not wsf.refused
 
 
 def test_nic_line_rate_sizes_the_kswapd_lead(state):
     s = with_nics(state, nic(speed=100_000))
     wsf = change(propose(s), WSF)
     lowmem_pages = s.managed_kb(lowmem_only=True) // 4
-    burst = 100_000 * 1_000_000 // 8 * policy.KSWAPD_REACTION_SECONDS / 4096
+    burst = 100_000 * 1_000_000 // 8 * T.KSWAPD_REACTION_SECONDS / 4096
     assert wsf.proposed * lowmem_pages / 10_000 >= burst > (wsf.proposed - 1) * lowmem_pages / 10_000
 
 
 def test_aerospike_is_refused_on_a_small_host_unless_forced(state):
     refused = change(propose(state, profile="aerospike"), MIN_FREE)
-    assert refused.proposed == policy.AEROSPIKE_MIN_FREE_KB
+    assert refused.proposed == T.AEROSPIKE_MIN_FREE_KB
     assert refused.refused and "safe cap" in refused.refused and refused.effective == 67584
     forced = change(propose(state, profile="aerospike", force=True), MIN_FREE)
-    assert forced.refused is None and forced.forced and forced.effective == policy.AEROSPIKE_MIN_FREE_KB
+    assert forced.refused is None and forced.forced and forced.effective == T.AEROSPIKE_MIN_FREE_KB
 
 
 def test_aerospike_with_cloud_driver_asks_for_1_25_gib(state):
@@ -104,7 +115,7 @@ def test_bounds_hold_for_any_user_value(state, mfk, wsf, force):
     if m.refused is None and not force:
         assert m.bounds.floor <= m.proposed <= m.bounds.safe_max
     if w.refused is None and not force:
-        assert policy.high_share(state, m.effective, w.proposed) <= policy.SAFE_HIGH_SHARE
+        assert policy.high_share(state, m.effective, w.proposed) <= T.SAFE_HIGH_SHARE
 
 
 @settings(max_examples=60, deadline=None)

@@ -3,10 +3,11 @@ explanation and the fix. Thresholds live in :mod:`minfree.analysis.thresholds`."
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from minfree.analysis import thresholds as T
+from minfree.analysis.nic import receive_order
 from minfree.analysis.rates import Activity
 from minfree.analysis.zones import ZonesReport
 from minfree.model.min_free import MinFreeResult
@@ -39,7 +40,6 @@ class Context:
     activity: Activity | None
     failures: ScanReport | None
     default: MinFreeResult | None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mem_total_kb(self) -> int | None:
@@ -129,7 +129,7 @@ def min_free_vs_default(ctx: Context) -> Iterator[Finding]:
 
 def jumbo_frames(ctx: Context) -> Iterator[Finding]:
     netdevs = ctx.state.netdevs or ()
-    jumbo = [d for d in netdevs if d.mtu and d.mtu > 1500 and not d.is_virtual and d.operstate != "down"]
+    jumbo = [d for d in netdevs if d.mtu and d.mtu > T.STANDARD_MTU and not d.is_virtual and d.operstate != "down"]
     if not jumbo:
         return
     mtu = max(d.mtu for d in jumbo)
@@ -155,19 +155,6 @@ def jumbo_frames(ctx: Context) -> Iterator[Finding]:
         "Keep high-order blocks free: raise vm.min_free_kbytes and watermark_scale_factor "
         "(`minfree tune`), compact (`minfree relieve --compact`), or use a driver mode with "
         "page-sized buffers.")
-
-
-def receive_order(mtu: int, page_size: int) -> int:
-    """Page order of a linear receive skb head for this MTU (heuristic, reference §5.5).
-
-    >>> receive_order(1500, 4096), receive_order(9000, 4096)
-    (0, 2)
-    """
-    size = mtu + T.SKB_OVERHEAD_BYTES
-    if size <= T.KMALLOC_MAX_CACHE and size <= page_size:
-        return 0
-    pages = -(-size // page_size)
-    return (pages - 1).bit_length()
 
 
 def kswapd_behind(ctx: Context) -> Iterator[Finding]:

@@ -1,4 +1,5 @@
-"""The sizing policy of ``minfree tune``: every threshold in one place, each with its reason.
+"""The sizing policy of ``minfree tune``; its thresholds, each with its reason, are in
+:mod:`minfree.analysis.thresholds`.
 
 The policy starts from the kernel's own default (``default_min_free``: sqrt rule, caps, THP
 raise) and adds evidence from this host: NIC speed and MTU, NUMA nodes, THP, and the atomic
@@ -21,6 +22,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from minfree.analysis import thresholds as T
+from minfree.analysis.nic import receive_order
 from minfree.model.zones import USER_ZONES
 from minfree.analysis.prediction import default_min_free, predict_zones
 from minfree.proc.system import SystemState
@@ -28,51 +31,6 @@ from minfree.proc.system import SystemState
 MIN_FREE = "vm.min_free_kbytes"
 WSF = "vm.watermark_scale_factor"
 TUNABLE_KEYS = (MIN_FREE, WSF)
-
-# --- Kernel ranges -------------------------------------------------------------------------
-#: min_free_kbytes_sysctl_handler: proc_dointvec_minmax with extra1 = SYSCTL_ZERO, no extra2
-#: (6.18 mm/page_alloc.c, reference §1.2): 0 .. INT_MAX.
-MIN_FREE_KERNEL_RANGE = (0, 2**31 - 1)
-#: watermark_scale_factor: extra1 = SYSCTL_ONE; extra2 = 1000 in 4.6-5.x, 3000 in 6.1+ (§2.2);
-#: the upper end comes from KernelRules.watermark_scale_factor_max.
-WSF_KERNEL_MIN = 1
-
-# --- Safety caps (refused above unless --force) --------------------------------------------
-#: RHEL 6 Performance Tuning Guide §5.5: min_free_kbytes at "5-10% of total system memory"
-#: makes the system run out of memory immediately; stay below the lower end (§5.3).
-SAFE_MIN_FREE_SHARE = 0.05
-#: kswapd keeps every zone above HIGH, so Σ HIGH is memory taken from the page cache and from
-#: MemAvailable (§2.6). HIGH >= 1.5 x MIN, so twice the MIN share bounds it.
-SAFE_HIGH_SHARE = 0.10
-
-# --- Evidence thresholds -------------------------------------------------------------------
-#: Standard Ethernet MTU; above it RX heads outgrow one page: kmalloc-8k slabs (order-1
-#: refills) and, above 8 KiB, the page allocator directly at order 2 in softirq (§5.5).
-STANDARD_MTU = 1500
-#: Above this MTU the linear head (MTU + NET_SKB_PAD + skb_shared_info) exceeds
-#: KMALLOC_MAX_CACHE_SIZE (8 KiB): order-2 GFP_ATOMIC page allocations per packet (§5.5).
-ORDER2_MTU = 7900
-#: NICs at or above 10 Gb/s deliver receive bursts faster than kswapd reacts.
-FAST_NIC_MBPS = 10_000
-#: Time kswapd needs to wake up and reclaim its first batch; the kswapd lead (LOW - MIN) must
-#: hold this long at line rate (§5.6, W_lead >= R_atomic * T_kswapd). An engineering estimate.
-KSWAPD_REACTION_SECONDS = 0.010
-#: After atomic failures in the log kswapd demonstrably fell behind: keep 1 % of every zone
-#: between MIN and LOW (10x the default 0.1 %; oled memstate only flags values above 100).
-WSF_AFTER_ATOMIC_FAILURES = 100
-#: Steps of the kernel documentation's increment added per piece of evidence.
-STEPS_JUMBO = 1
-STEPS_ORDER2_MTU = 1
-STEPS_FAST_NIC = 1
-STEPS_ATOMIC_ORDER0 = 1
-STEPS_ATOMIC_HIGH_ORDER = 2
-#: Aerospike best practices (§5.2): "at least 1.1GB, preferably 1.25GB if using cloud vendor
-#: drivers", i.e. 1.1 * 1048576 kB rounded up, and 1310720 kB.
-AEROSPIKE_MIN_FREE_KB = 1_153_434
-AEROSPIKE_CLOUD_MIN_FREE_KB = 1_310_720
-#: Network drivers of cloud vendors (AWS ENA, Google gVNIC, Azure netvsc and MANA).
-CLOUD_NIC_DRIVERS = frozenset({"ena", "gve", "hv_netvsc", "mana"})
-
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -194,15 +152,15 @@ def min_free_step_kb(state: SystemState) -> int:
 
 def min_free_bounds(state: SystemState) -> Bounds:
     default = default_min_free(state)
-    return Bounds(*MIN_FREE_KERNEL_RANGE, floor=default.kbytes if default else None,
-                  safe_max=int(state.managed_kb() * SAFE_MIN_FREE_SHARE))
+    return Bounds(*T.MIN_FREE_KERNEL_RANGE, floor=default.kbytes if default else None,
+                  safe_max=int(state.managed_kb() * T.MIN_FREE_WARN_SHARE))
 
 
 def wsf_bounds(state: SystemState) -> Bounds | None:
     rules = state.rules
     if rules is None or not rules.watermark_scale_factor_max:
         return None
-    return Bounds(WSF_KERNEL_MIN, rules.watermark_scale_factor_max, floor=None, safe_max=None)
+    return Bounds(T.WSF_KERNEL_MIN, rules.watermark_scale_factor_max, floor=None, safe_max=None)
 
 
 def high_share(state: SystemState, min_free_kbytes: int, wsf: int) -> float:
@@ -226,29 +184,30 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary) -
     step = min_free_step_kb(state)
     steps = 0
     nics = _physical_up_nics(state)
-    jumbo = [d for d in nics if d.mtu and d.mtu > STANDARD_MTU]
+    jumbo = [d for d in nics if d.mtu and d.mtu > T.STANDARD_MTU]
     if jumbo:
-        steps += STEPS_JUMBO
+        steps += T.STEPS_JUMBO
         reasons.append(f"jumbo frames on {', '.join(d.name for d in jumbo)}: order-1+ atomic RX refills")
-    if any(d.mtu and d.mtu > ORDER2_MTU for d in jumbo):
-        steps += STEPS_ORDER2_MTU
-        reasons.append(f"MTU above {ORDER2_MTU}: order-2 GFP_ATOMIC per received packet")
-    fast = [d for d in nics if d.speed_mbps and d.speed_mbps >= FAST_NIC_MBPS]
+    order2 = [d for d in jumbo if receive_order(d.mtu, state.page_size) >= 2]
+    if order2:
+        steps += T.STEPS_ORDER2_MTU
+        reasons.append(f"MTU {max(d.mtu for d in order2)}: order-2 GFP_ATOMIC per received packet")
+    fast = [d for d in nics if d.speed_mbps and d.speed_mbps >= T.FAST_NIC_MBPS]
     if fast:
-        steps += STEPS_FAST_NIC
+        steps += T.STEPS_FAST_NIC
         reasons.append(f"{', '.join(f'{d.name} {d.speed_mbps} Mb/s' for d in fast)}: atomic receive bursts")
     if failures.atomic_high_order:
-        steps += STEPS_ATOMIC_HIGH_ORDER
+        steps += T.STEPS_ATOMIC_HIGH_ORDER
         reasons.append(f"{failures.atomic_high_order} atomic failure(s) up to order {failures.max_atomic_order} in the log")
     elif failures.atomic_order0:
-        steps += STEPS_ATOMIC_ORDER0
+        steps += T.STEPS_ATOMIC_ORDER0
         reasons.append(f"{failures.atomic_order0} order-0 atomic failure(s) in the log")
     value = base + steps * step
     if steps:
         reasons.append(f"+{steps} x {step} kB (3 pageblocks per node, events-kmem.rst)")
     if profile == "aerospike":
-        cloud = sorted({d.driver for d in state.netdevs or () if d.driver in CLOUD_NIC_DRIVERS})
-        target = AEROSPIKE_CLOUD_MIN_FREE_KB if cloud else AEROSPIKE_MIN_FREE_KB
+        cloud = sorted({d.driver for d in state.netdevs or () if d.driver in T.CLOUD_NIC_DRIVERS})
+        target = T.AEROSPIKE_CLOUD_MIN_FREE_KB if cloud else T.AEROSPIKE_MIN_FREE_KB
         if target > value:
             value = target
             reasons.append("Aerospike best practices: at least 1.1 GiB" + (
@@ -265,14 +224,14 @@ def _size_wsf(state: SystemState, failures: FailureSummary, current: int) -> tup
     lowmem_pages = state.managed_kb(lowmem_only=True) // max(1, state.page_size // 1024)
     line_rate = sum(d.speed_mbps or 0 for d in _physical_up_nics(state)) * 1_000_000 // 8
     if line_rate and lowmem_pages:
-        burst_pages = math.ceil(line_rate * KSWAPD_REACTION_SECONDS / state.page_size)
+        burst_pages = math.ceil(line_rate * T.KSWAPD_REACTION_SECONDS / state.page_size)
         needed = math.ceil(burst_pages * 10_000 / lowmem_pages)
         if needed > value:
             value = needed
-            reasons.append(f"kswapd lead to hold {KSWAPD_REACTION_SECONDS * 1000:g} ms of NIC line rate "
+            reasons.append(f"kswapd lead to hold {T.KSWAPD_REACTION_SECONDS * 1000:g} ms of NIC line rate "
                            f"({burst_pages} pages)")
-    if (failures.atomic_order0 or failures.atomic_high_order) and WSF_AFTER_ATOMIC_FAILURES > value:
-        value = WSF_AFTER_ATOMIC_FAILURES
+    if (failures.atomic_order0 or failures.atomic_high_order) and T.WSF_AFTER_ATOMIC_FAILURES > value:
+        value = T.WSF_AFTER_ATOMIC_FAILURES
         reasons.append("atomic failures in the log: kswapd started too late; keep 1 % ahead of min")
     return value, reasons
 
@@ -285,7 +244,7 @@ def _check(key: str, value: int, bounds: Bounds, force: bool, *, above_safe: str
     if bounds.floor is not None and value < bounds.floor:
         problem = f"below the kernel's own default {bounds.floor} (the kernel would raise it again)"
     elif bounds.safe_max is not None and value > bounds.safe_max:
-        problem = f"above the safe cap {bounds.safe_max} ({SAFE_MIN_FREE_SHARE:.0%} of memory: RHEL and " \
+        problem = f"above the safe cap {bounds.safe_max} ({T.MIN_FREE_WARN_SHARE:.0%} of memory: RHEL and " \
                   "the kernel documentation warn this OOMs the machine)"
     elif above_safe is not None:
         problem = above_safe
@@ -325,9 +284,9 @@ def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[
         effective_mfk = mfk_change.effective or current_mfk or 0
         if bounds.kernel_min <= wsf <= bounds.kernel_max:
             share = high_share(state, effective_mfk, wsf)
-            if share > SAFE_HIGH_SHARE:
+            if share > T.SAFE_HIGH_SHARE:
                 above = (f"the high watermarks would hold {share:.1%} of memory (safe: "
-                         f"{SAFE_HIGH_SHARE:.0%}), taken from the page cache")
+                         f"{T.SAFE_HIGH_SHARE:.0%}), taken from the page cache")
         refused, forced = _check(WSF, wsf, bounds, force, above_safe=above)
         proposal.changes.append(Change(WSF, current_wsf, wsf, "; ".join(why), bounds, refused, forced))
     elif WSF in overrides:

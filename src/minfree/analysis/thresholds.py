@@ -1,4 +1,5 @@
-"""Every threshold `minfree doctor` judges by, with its reason. Heuristics are labelled so.
+"""Every threshold minfree judges by (doctor findings, tune sizing, scan advice), with its
+reason. Heuristics are labelled so.
 
 Kernel facts are cited; the rest are heuristics chosen for hosts that run latency-sensitive
 network services, where an atomic allocation failure costs a dropped packet or connection.
@@ -7,7 +8,8 @@ from __future__ import annotations
 
 # min_free_kbytes above this share of memory is dangerous: the kernel documentation says a
 # too-high value "will OOM your machine instantly"; the RHEL 6 tuning guide names 5-10 % of
-# memory (reference kernel-memory.md §5.1, §5.3).
+# memory (reference kernel-memory.md §5.1, §5.3). doctor warns above it; tune refuses to
+# propose more unless --force.
 MIN_FREE_WARN_SHARE = 0.05
 MIN_FREE_CRIT_SHARE = 0.10
 
@@ -49,6 +51,9 @@ NUMA_FREE_SPREAD = 0.30
 # its free memory in smaller blocks: heuristic level for "scarce high-order blocks".
 UNUSABLE_HIGH = 900  # thousandths, as mm/vmstat.c prints them
 
+# Standard Ethernet MTU: a larger one is a jumbo frame (tune adds a reserve step for it).
+STANDARD_MTU = 1500
+
 # skb head for a received frame: MTU plus NET_SKB_PAD, NET_IP_ALIGN and struct
 # skb_shared_info (about 320 bytes on x86-64), rounded up to a power of two by the page
 # allocator once it exceeds the slab's largest kmalloc cache (8 KiB, reference §5.5).
@@ -61,3 +66,39 @@ KMALLOC_MAX_CACHE = 8192
 # out slightly higher (25-450 kB on Debian 6.1/6.12 guests, tests/fixtures/distro). Only a
 # value more than this share below the prediction is "below the default".
 DEFAULT_SLACK = 0.02
+
+
+# --- tune: kernel ranges -------------------------------------------------------------------------
+#: min_free_kbytes_sysctl_handler: proc_dointvec_minmax with extra1 = SYSCTL_ZERO, no extra2
+#: (6.18 mm/page_alloc.c, reference §1.2): 0 .. INT_MAX.
+MIN_FREE_KERNEL_RANGE = (0, 2**31 - 1)
+#: watermark_scale_factor: extra1 = SYSCTL_ONE; extra2 = 1000 in 4.6-5.x, 3000 in 6.1+ (§2.2);
+#: the upper end comes from KernelRules.watermark_scale_factor_max.
+WSF_KERNEL_MIN = 1
+
+# --- tune: Safety caps (refused above unless --force) --------------------------------------------
+#: kswapd keeps every zone above HIGH, so Σ HIGH is memory taken from the page cache and from
+#: MemAvailable (§2.6). HIGH >= 1.5 x MIN, so twice the MIN share bounds it.
+SAFE_HIGH_SHARE = 0.10
+
+# --- tune: Evidence thresholds -------------------------------------------------------------------
+#: NICs at or above 10 Gb/s deliver receive bursts faster than kswapd reacts.
+FAST_NIC_MBPS = 10_000
+#: Time kswapd needs to wake up and reclaim its first batch; the kswapd lead (LOW - MIN) must
+#: hold this long at line rate (§5.6, W_lead >= R_atomic * T_kswapd). An engineering estimate.
+KSWAPD_REACTION_SECONDS = 0.010
+#: After atomic failures in the log kswapd demonstrably fell behind: keep 1 % of every zone
+#: between MIN and LOW (10x the default 0.1 %; oled memstate only flags values above 100).
+WSF_AFTER_ATOMIC_FAILURES = 100
+#: Steps of the kernel documentation's increment added per piece of evidence.
+STEPS_JUMBO = 1
+STEPS_ORDER2_MTU = 1
+STEPS_FAST_NIC = 1
+STEPS_ATOMIC_ORDER0 = 1
+STEPS_ATOMIC_HIGH_ORDER = 2
+#: Aerospike best practices (§5.2): "at least 1.1GB, preferably 1.25GB if using cloud vendor
+#: drivers", i.e. 1.1 * 1048576 kB rounded up, and 1310720 kB.
+AEROSPIKE_MIN_FREE_KB = 1_153_434
+AEROSPIKE_CLOUD_MIN_FREE_KB = 1_310_720
+#: Network drivers of cloud vendors (AWS ENA, Google gVNIC, Azure netvsc and MANA).
+CLOUD_NIC_DRIVERS = frozenset({"ena", "gve", "hv_netvsc", "mana"})
