@@ -140,7 +140,7 @@ def test_sosreport_kernel_log_is_captured_as_var_log_dmesg(tmp_path):
     copy = SystemRoot(tmp_path / "out")
     assert copy.read_text(KERNEL_LOG.path) == "swapper: page allocation failure. order:1, mode:0x20\n"
     assert read_netdevs(copy) == read_netdevs(SystemRoot(source))
-    assert read_thp(copy).is_rhel6_layout
+    assert read_thp(copy).directory == "sys/kernel/mm/redhat_transparent_hugepage"
     assert json.loads(copy.read_text(MANIFEST))["source_is_sosreport"] is True
 
 

@@ -45,6 +45,16 @@ def test_healthy_capture_is_ok_and_the_model_matches_every_zone(fixture_root: Pa
     assert json.loads(capsys.readouterr().out)["status"] == "OK"
 
 
+def test_indices_are_the_kernels_own_when_debugfs_was_captured(fixture_root: Path) -> None:
+    with_debugfs = doctor(fixture_root)["zones"]
+    assert {z["indices_from"] for z in with_debugfs if z["managed"]} == {"debugfs"}
+    assert with_debugfs[0]["unusable_index"][9:] == [0.066, 0.2]   # the captured debugfs DMA row
+    shutil.rmtree(fixture_root / "sys" / "kernel" / "debug")
+    computed = doctor(fixture_root)["zones"]
+    assert {z["indices_from"] for z in computed} == {"buddyinfo"}
+    assert computed[0]["unusable_index"] == with_debugfs[0]["unusable_index"]   # the same formula
+
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not beside the checkout")
 def test_failures_in_the_snapshot_log_make_it_critical(fixture_root: Path, capsys) -> None:
     log = fixture_root / "var" / "log"

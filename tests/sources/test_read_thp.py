@@ -11,13 +11,13 @@ def test_618_live_fixture_with_mthp_sizes():
     assert (thp.enabled, thp.defrag, thp.shmem_enabled) == ("madvise", "madvise", "never")
     assert thp.khugepaged_defrag is True and thp.khugepaged["pages_to_scan"] == 4096
     assert thp.per_size_enabled[2048] == "inherit" and 16 in thp.per_size_enabled
-    assert not thp.is_rhel6_layout
+    assert thp.directory == "sys/kernel/mm/transparent_hugepage"
 
 
 def test_rhel6_redhat_path_and_yes_no_flag():
     root = SystemRoot(READERS / "rhel6-2.6.32-sosreport")
     thp = read_thp(root)
-    assert thp.is_rhel6_layout and thp.enabled == "always" and thp.defrag == "always"
+    assert thp.directory == "sys/kernel/mm/redhat_transparent_hugepage" and thp.enabled == "always" and thp.defrag == "always"
     assert thp.khugepaged_defrag is True and thp.shmem_enabled is None and thp.per_size_enabled == {}
     assert root.gaps == []
 

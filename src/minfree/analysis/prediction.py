@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minfree.model.min_free import MinFreeResult, predict_min_free_kbytes
+from minfree.model import protection, watermarks
 from minfree.model.protection import predict_protection
 from minfree.model.watermarks import predict_watermarks
-from minfree.model.zones import Watermarks, compare_values
+from minfree.model.zones import Watermarks
 from minfree.proc.zoneinfo import ZoneInfo, model_zones
 from minfree.proc.system import SystemState
 
@@ -33,12 +34,14 @@ class ZonePrediction:
 def differences(predicted: ZonePrediction, shown: ZoneInfo) -> list[str]:
     """How zoneinfo differs from a fresh computation ([] = exact), one phrase per kind."""
     found = []
-    marks = compare_values(predicted.watermarks.as_dict(), shown.watermarks().as_dict())
+    marks = watermarks.compare(predicted.watermarks, shown.watermarks())
     if not marks.exact:
         found.append(marks.explain())
-    protection = tuple(shown.protection or ())
-    if protection and protection != tuple(predicted.protection[:len(protection)]):
-        found.append(f"protection predicted {predicted.protection} shown {protection}")
+    shown_protection = tuple(shown.protection or ())
+    if shown_protection:   # zoneinfo prints MAX_NR_ZONES entries; the model may know more zones
+        guards = protection.compare(predicted.protection[:len(shown_protection)], shown_protection)
+        if not guards.exact:
+            found.append(guards.explain())
     return found
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from minfree.model.fragmentation import indices_by_order
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zonelist,
                                        reduced_floor, alloc_flags_for)
+from minfree.model.rules import KernelRules
+from minfree.model.watermarks import boost_inflation_suspected
 from minfree.model.zones import zone_order
 from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
 from minfree.proc.zoneinfo import ZoneInfo
@@ -23,6 +25,7 @@ class ZoneView:
     free_blocks: tuple[int, ...]
     unusable: tuple[int, ...]      # thousandths per order
     extfrag: tuple[int, ...]
+    indices_from: str              # "debugfs" (the kernel's own) or "buddyinfo" (the same formula, here)
     atomic_floor: int              # pages free must stay above for GFP_ATOMIC (before protection)
     stale: str | None = None       # why predicted != shown, or None when exact
 
@@ -59,11 +62,13 @@ def build_zones(state: SystemState) -> ZonesReport:
         counts = buddy.get(key, ())
         predicted = predictions.get(key)
         floor = reduced_floor(info.min, atomic_flags) if atomic_flags else info.min
-        unusable, extfrag = indices_by_order(counts)
+        shown = (state.kernel_indices or {}).get(key)
+        unusable, extfrag = shown if shown is not None else indices_by_order(counts)
         view = ZoneView(
             info=info, predicted=predicted, free_blocks=counts, unusable=unusable, extfrag=extfrag,
+            indices_from="debugfs" if shown is not None else "buddyinfo",
             atomic_floor=floor,
-            stale=_staleness(info, predicted),
+            stale=_staleness(info, predicted, rules),
         )
         if info.managed or (info.managed is None and info.present):
             states.append(_zone_state(state, info, counts))
@@ -99,5 +104,9 @@ def _zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> 
     )
 
 
-def _staleness(info: ZoneInfo, predicted: ZonePrediction | None) -> str | None:
-    return "; ".join(differences(predicted, info)) or None if predicted is not None else None
+def _staleness(info: ZoneInfo, predicted: ZonePrediction | None, rules: KernelRules | None) -> str | None:
+    """Why zoneinfo differs from a fresh computation, or None when it does not."""
+    found = differences(predicted, info) if predicted is not None else []
+    if found and rules is not None and boost_inflation_suspected(info.watermarks(), rules):
+        found.append("high - low != low - min: a recompute while boosted (5.0-5.7 bug) inflated low and high")
+    return "; ".join(found) or None

@@ -42,3 +42,18 @@ def parse_extfrag(text: str) -> list[IndexRow]:
         if m:
             rows.append(IndexRow(int(m.group(1)), m.group(2), tuple(_thousandths(t) for t in m.group(3).split())))
     return rows
+
+
+#: (node, zone) -> (unusable index per order, extfrag index per order), thousandths.
+KernelIndices = dict[tuple[int, str], tuple[tuple[int, ...], tuple[int, ...]]]
+
+
+def parse_kernel_indices(unusable_text: str, extfrag_text: str) -> KernelIndices:
+    """Both debugfs files, joined by zone (a zone missing from either is left out).
+
+    >>> parse_kernel_indices("Node 0, zone      DMA 0.000 0.200", "Node 0, zone      DMA -1.000 0.500")
+    {(0, 'DMA'): ((0, 200), (-1000, 500))}
+    """
+    extfrag = {(row.node, row.zone): row.values for row in parse_extfrag(extfrag_text)}
+    return {(row.node, row.zone): (row.values, extfrag[(row.node, row.zone)])
+            for row in parse_extfrag(unusable_text) if (row.node, row.zone) in extfrag}

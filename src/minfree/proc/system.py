@@ -12,6 +12,7 @@ from minfree.model.rules import KernelRules
 from minfree.model.zones import PAGE_SIZE_DEFAULT, USER_ZONES
 from minfree.proc.buddyinfo import BuddyRow
 from minfree.proc.cpus import OnlineCpus
+from minfree.proc.extfrag import KernelIndices
 from minfree.proc.meminfo import Meminfo
 from minfree.proc.netdev import NetDevice
 from minfree.proc.numa import NumaTopology
@@ -36,6 +37,7 @@ class SystemState:
     kernel: KernelVersion | None
     zones: list[ZoneInfo]
     buddy: list[BuddyRow]
+    kernel_indices: KernelIndices | None   # debugfs extfrag files, read right after buddyinfo
     pagetypes: PageTypeInfo | None
     meminfo: Meminfo | None
     vmstat: dict[str, int]

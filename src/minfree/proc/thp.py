@@ -17,7 +17,6 @@ KHUGEPAGED_NUMBERS = (
     "max_ptes_swap", "max_ptes_shared", "full_scans", "pages_collapsed",
 )
 
-
 @dataclass(frozen=True, slots=True)
 class ThpSettings:
     directory: str
@@ -27,11 +26,6 @@ class ThpSettings:
     khugepaged_defrag: bool | None = None
     khugepaged: dict[str, int] = field(default_factory=dict)
     per_size_enabled: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def is_rhel6_layout(self) -> bool:
-        return self.directory.endswith("redhat_transparent_hugepage")
-
 
 def parse_thp_choice(text: str) -> str | None:
     """The [bracketed] active choice of a THP sysfs file.
@@ -48,7 +42,6 @@ def parse_thp_choice(text: str) -> str | None:
             return word[1:-1]
     return None
 
-
 def parse_khugepaged_flag(text: str) -> bool | None:
     """``khugepaged/defrag``: ``1``/``0`` (modern) or ``[yes] no`` (RHEL6, 3.x).
 
@@ -60,7 +53,6 @@ def parse_khugepaged_flag(text: str) -> bool | None:
     if choice is not None:
         word = choice
     return {"1": True, "yes": True, "0": False, "no": False}.get(word)
-
 
 def per_size_kb(name: str) -> int | None:
     """The size of a per-size mTHP directory (6.8+), in kB.

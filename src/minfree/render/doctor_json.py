@@ -66,5 +66,6 @@ def _zone_json(z: ZoneView, page_size: int) -> dict[str, Any]:
         "free_blocks": list(z.free_blocks),
         "unusable_index": [v / 1000 for v in z.unusable],
         "extfrag_index": [v / 1000 for v in z.extfrag],
+        "indices_from": z.indices_from,
         "page_size": page_size,
     }

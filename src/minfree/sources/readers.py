@@ -11,6 +11,7 @@ Text that does not parse is a gap too (reason ``unparseable``).
 """
 from __future__ import annotations
 
+from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
 from minfree.proc.cpus import OnlineCpus, parse_cpu_online, parse_cpuinfo, parse_id_list
 from minfree.proc.meminfo import Meminfo, parse_meminfo, parse_node_meminfo
 from minfree.proc.netdev import NetDevice, parse_mtu, parse_operstate, parse_speed
@@ -45,6 +46,15 @@ def read_meminfo(root: SystemRoot) -> Meminfo | None:
 def read_node_meminfo(root: SystemRoot, node: int) -> Meminfo | None:
     text = read_text(root, specs.node_meminfo(node))
     return None if text is None else parse_node_meminfo(text)
+
+
+def read_kernel_indices(root: SystemRoot) -> KernelIndices | None:
+    """The kernel's own unusable and extfrag indices (debugfs; None when it is not mounted)."""
+    unusable = read_text(root, specs.EXTFRAG_UNUSABLE, optional=True)
+    extfrag = read_text(root, specs.EXTFRAG_INDEX, optional=True)
+    if unusable is None or extfrag is None:
+        return None
+    return parse_kernel_indices(unusable, extfrag)
 
 
 def read_vmstat(root: SystemRoot) -> dict[str, int] | None:

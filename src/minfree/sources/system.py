@@ -15,7 +15,7 @@ from minfree.proc.pagetypeinfo import parse_pagetypeinfo
 from minfree.proc.system import SystemState
 from minfree.proc.zoneinfo import parse_zoneinfo
 from minfree.sources import specs
-from minfree.sources.readers import (read_boot_settings, read_lowmem_reserve_ratio, read_meminfo, read_netdevs,
+from minfree.sources.readers import (read_boot_settings, read_kernel_indices, read_lowmem_reserve_ratio, read_meminfo, read_netdevs,
                                      read_numa, read_online_cpus, read_psi, read_text, read_thp, read_version,
                                      read_vm_sysctls, read_vmstat)
 from minfree.sources.root import SystemRoot
@@ -26,6 +26,7 @@ def load_system(root: SystemRoot) -> SystemState:
     zoneinfo = read_text(root, specs.ZONEINFO)
     buddyinfo = read_text(root, specs.BUDDYINFO)
     pagetypeinfo = read_text(root, specs.PAGETYPEINFO)
+    kernel_indices = read_kernel_indices(root)
     meminfo = read_meminfo(root)
     vmstat = read_vmstat(root) or {}
     version = read_version(root)
@@ -37,6 +38,7 @@ def load_system(root: SystemRoot) -> SystemState:
         kernel=version.version if version else None,
         zones=parse_zoneinfo(zoneinfo) if zoneinfo else [],
         buddy=parse_buddyinfo(buddyinfo) if buddyinfo else [],
+        kernel_indices=kernel_indices,
         pagetypes=parse_pagetypeinfo(pagetypeinfo),
         meminfo=meminfo,
         vmstat=vmstat,
