@@ -12,21 +12,11 @@ from minfree.actions.snapshot import MANIFEST, MANIFEST_FORMAT, capture
 from minfree.sources.readers import (read_boot_settings, read_lowmem_reserve_ratio, read_netdevs, read_online_cpus,
                                      read_thp, read_version, read_vm_sysctls)
 from minfree.sources.root import SystemRoot
+from recording_root import RecordingRoot
 from minfree.sources.specs import KERNEL_LOG, LOWMEM_RESERVE_RATIO
 
 READERS = Path(__file__).parent.parent / "fixtures" / "proc" / "readers"
 
-
-class RecordingRoot(SystemRoot):
-    __slots__ = ("touched",)
-
-    def __init__(self, path):
-        super().__init__(path)
-        self.touched: list[str] = []
-
-    def read_text(self, rel, *, optional=False):
-        self.touched.append(rel)
-        return super().read_text(rel, optional=optional)
 
 
 @pytest.fixture
@@ -150,18 +140,9 @@ def test_the_capture_holds_every_file_load_system_reads(tmp_path):
     """One registry: what doctor reads on this host is exactly what a snapshot carries."""
     from minfree.sources.system import load_system
 
-    class Found(SystemRoot):
-        read: list[str] = []
-
-        def read_text(self, rel, *, optional=False):
-            text = super().read_text(rel, optional=optional)
-            if text is not None:
-                self.read.append(rel)
-            return text
-
-    live = Found("/")
+    live = RecordingRoot("/")
     load_system(live)
-    read = set(live.read)
+    read = set(live.found)
     result = capture(tmp_path / "snap", SystemRoot("/"))
     files = set(json.loads((tmp_path / "snap" / MANIFEST).read_text())["files"])
     assert "proc/zoneinfo" in read and read <= files

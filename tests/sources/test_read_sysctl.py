@@ -1,6 +1,7 @@
 from pathlib import Path
 import pytest
 from minfree.sources.root import SystemRoot
+from recording_root import RecordingRoot
 from minfree.proc.sysctl import VM_SYSCTL_NAMES
 from minfree.sources.specs import LOWMEM_RESERVE_RATIO
 from minfree.sources.readers import read_lowmem_reserve_ratio, read_vm_sysctls
@@ -17,19 +18,6 @@ def test_618_live_fixture():
     assert vm.extra_free_kbytes is None and vm.percpu_pagelist_fraction is None
     assert root.gaps == []
 
-
-class RecordingRoot(SystemRoot):
-    """A root that remembers every path read through it."""
-
-    __slots__ = ("touched",)
-
-    def __init__(self, path):
-        super().__init__(path)
-        self.touched: list[str] = []
-
-    def read_text(self, rel, *, optional=False):
-        self.touched.append(rel)
-        return super().read_text(rel, optional=optional)
 
 
 def test_lowmem_reserve_ratio_is_not_part_of_the_bulk_read():
