@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CPU_ONLINE = "sys/devices/system/cpu/online"
-CPUINFO = "proc/cpuinfo"
-
 
 @dataclass(frozen=True, slots=True)
 class OnlineCpus:
     count: int
     ids: tuple[int, ...] | None
-    source: str
 
 
 def parse_id_list(text: str) -> tuple[int, ...] | None:
@@ -48,12 +44,12 @@ def parse_cpu_online(text: str) -> OnlineCpus | None:
     """/sys/devices/system/cpu/online (sample from this machine: ``0-1``).
 
     >>> parse_cpu_online("0-1\\n")
-    OnlineCpus(count=2, ids=(0, 1), source='sys/devices/system/cpu/online')
+    OnlineCpus(count=2, ids=(0, 1))
     """
     ids = parse_id_list(text)
     if not ids:
         return None
-    return OnlineCpus(len(ids), ids, CPU_ONLINE)
+    return OnlineCpus(len(ids), ids)
 
 
 def parse_cpuinfo(text: str) -> OnlineCpus | None:
@@ -68,7 +64,7 @@ def parse_cpuinfo(text: str) -> OnlineCpus | None:
     ... processor\\t: 1
     ... vendor_id\\t: AuthenticAMD
     ... ''')
-    OnlineCpus(count=2, ids=(0, 1), source='proc/cpuinfo')
+    OnlineCpus(count=2, ids=(0, 1))
     """
     ids: list[int] = []
     for line in text.splitlines():
@@ -77,4 +73,4 @@ def parse_cpuinfo(text: str) -> OnlineCpus | None:
             ids.append(int(value))
     if not ids:
         return None
-    return OnlineCpus(len(ids), tuple(sorted(set(ids))), CPUINFO)
+    return OnlineCpus(len(ids), tuple(sorted(set(ids))))
