@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from minfree.actions.apply import SysctlWriter, apply_changes
+from minfree.actions.apply import apply_changes
 from minfree.actions.journal import Journal
 from minfree.actions.persist import DROPIN
+from minfree.actions.sysctl import SysctlWriter
 from minfree.actions.undo import history, undo_last
 
 VALUES = {"vm.min_free_kbytes": 90112, "vm.watermark_scale_factor": 50}
@@ -86,6 +87,11 @@ def test_success_then_undo_byte_for_byte(tree):
     undone = undo_last(Journal(tree / "state"), SysctlWriter(tree))
     assert undone.ok
     assert live(tree) == before and snapshot(tree / "config") == files
+    done = undone.restoration
+    assert [(v.key, v.found, v.before) for v in done.values] == [
+        ("vm.min_free_kbytes", 90112, 67584), ("vm.watermark_scale_factor", 50, 10)]
+    assert [(f.path, f.action) for f in done.files] == [
+        (tree / "config" / DROPIN, "removed"), (tree / "config/etc/sysctl.conf", "restored")]
     assert history(Journal(tree / "state"))[0].status == "undone"
     assert undo_last(Journal(tree / "state"), SysctlWriter(tree)).messages == ["nothing to undo"]
 
@@ -153,6 +159,10 @@ def test_kill_between_steps_is_repaired_by_undo(tree, stop_at):
     result = undo_last(Journal(tree / "state"), SysctlWriter(tree))
     assert result.ok and "interrupted" in result.messages[0]
     assert live(tree) == before and snapshot(tree / "config") == files
+    # a value the kill left unwritten is found at its original: nothing to write back
+    assert {v.name: v.found == v.before for v in result.restoration.values} == {
+        "min_free_kbytes": stop_at == "intent",
+        "watermark_scale_factor": stop_at in ("intent", "live:min_free_kbytes")}
 
 
 def test_unreadable_live_value_changes_nothing(tree):

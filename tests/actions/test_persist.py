@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from minfree.sources.root import SystemRoot
-from minfree.proc.sysctl_files import read_boot_settings
+from minfree.sources.readers import read_boot_settings
 from minfree.actions.persist import DROPIN, comment_out, detect_tuned, plan_persist, resolve_in_root
 
 KEYS = {"vm.min_free_kbytes": 90112, "vm.watermark_scale_factor": 50}

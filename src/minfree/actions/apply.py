@@ -1,7 +1,9 @@
-"""Apply tuned values: journal first, write live, read back, verify zoneinfo, persist; roll back on failure.
+"""Apply tuned values: plan, journal first, write live, read back, verify zoneinfo, persist; roll back on failure.
 
-Order of steps (after tuned's read-before-write / keep originals / verify / roll back, peers.md §4):
+Steps (after tuned's read-before-write / keep originals / verify / roll back, peers.md §4):
 
+0. plan (``plan_changes``): the values to write, their reasons, the drop-in and the files that
+   fight it at boot, a tuned profile that rewrites them;
 1. read the current live values (nothing is changed if that fails);
 2. journal entry with status ``intent``: the originals and a backup of every file to edit;
 3. write each live value and read it back;
@@ -9,8 +11,9 @@ Order of steps (after tuned's read-before-write / keep originals / verify / roll
 5. write the sysctl.d drop-in atomically, comment out conflicting lines if asked;
 6. mark the entry ``applied``.
 
-Any exception in 3-5 restores what was changed (``undo.restore``) and marks the entry
-``rolled_back`` (or ``rollback_failed``). A kill leaves ``intent``: ``minfree undo`` repairs it.
+Any exception in 3-5 restores what was changed (``undo.restore``, the one way back) and marks
+the entry ``rolled_back`` (or ``rollback_failed``). A kill leaves ``intent``: ``minfree undo``
+repairs it. Live values are read and written by ``actions.sysctl`` only.
 """
 from __future__ import annotations
 
@@ -20,43 +23,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
-from minfree.proc.zoneinfo import ZoneInfo
 from minfree.actions.journal import Entry, FileChange, Journal, LiveChange, write_atomic
-from minfree.actions.persist import comment_out, plan_persist
-from minfree.analysis.sizing import MIN_FREE, WSF
+from minfree.actions.persist import PersistPlan, comment_out, detect_tuned, plan_persist
+from minfree.actions.sysctl import SysctlWriter, sysctl_name
 from minfree.actions.undo import restore
+from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
+from minfree.analysis.sizing import MIN_FREE, WSF, Proposal
+from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
+from minfree.sources.root import SystemRoot
+from minfree.sources.specs import ZONEINFO
+from minfree.sources.system import load_system
 
 VERIFY_ATTEMPTS = 8
 VERIFY_PAUSE_SECONDS = 0.15
-
-
-class SysctlWriter:
-    """Read and write ``proc/sys/vm/<name>`` under ``root`` (``/`` live; a temp tree in tests)."""
-
-    def __init__(self, root: Path | str = "/") -> None:
-        self.root = Path(root)
-        self.vm_dir = self.root / "proc/sys/vm"
-
-    def read(self, name: str) -> int:
-        return int((self.vm_dir / name).read_text().split()[0])
-
-    def write(self, name: str, value: int) -> None:
-        with open(self.vm_dir / name, "w") as handle:
-            handle.write(f"{value}\n")
 
 
 class ApplyError(Exception):
     """A step failed; the message says which."""
 
 
-def sysctl_name(key: str) -> str:
-    """``vm.min_free_kbytes`` -> ``min_free_kbytes`` (the file under /proc/sys/vm).
+@dataclass(slots=True)
+class ChangePlan:
+    """What ``--apply`` would write, why, and how it persists (computed for the dry run too)."""
 
-    >>> sysctl_name("vm.watermark_scale_factor")
-    'watermark_scale_factor'
-    """
-    return key.split(".", 1)[1] if key.startswith("vm.") else key
+    values: dict[str, int]  # {"vm.min_free_kbytes": 90112}: not refused, and new or asked for
+    reasons: dict[str, str]
+    persist: PersistPlan
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_changes(proposal: Proposal, overrides: Mapping[str, int], config_root: Path) -> ChangePlan:
+    """The writes of ``proposal``; with nothing to write, persistence is planned for every proposed
+    value so that the dry run still shows the files that would fight it."""
+    values = {c.key: c.proposed for c in proposal.changes
+              if c.refused is None and (c.proposed != c.current or c.key in overrides)}
+    reasons = {c.key: c.reason for c in proposal.changes}
+    persist = plan_persist(config_root, values or {c.key: c.proposed for c in proposal.changes}, reasons)
+    plan = ChangePlan(values, reasons, persist)
+    tuned = detect_tuned(config_root)
+    if tuned is not None and (warning := tuned.warning(set(reasons))):
+        plan.notes.append(warning)
+    return plan
 
 
 def zone_mismatches(predicted: list[ZonePrediction], zones: list[ZoneInfo]) -> list[str]:
@@ -76,25 +83,21 @@ def live_verifier(root: Path | str = "/") -> Callable[[Mapping[str, int]], list[
     zones move under us (lazily initialised memory grows ``managed``; boost comes and goes)."""
 
     def verify(values: Mapping[str, int]) -> list[str]:
-        from minfree.sources.root import SystemRoot
-        from minfree.proc.zoneinfo import parse_zoneinfo
-        from minfree.sources.system import load_system
-
         problems = ["not verified"]
         for _ in range(VERIFY_ATTEMPTS):
-            state = load_system(SystemRoot(root))
-            again = (Path(root) / "proc/zoneinfo").read_text()
-            zones = parse_zoneinfo(again)  # after the ratio read: protection is fresh too
+            system = SystemRoot(root)
+            state = load_system(system)  # reads vm.lowmem_reserve_ratio last: protection recomputed
+            again = system.read_text(ZONEINFO.path)  # so this zoneinfo shows fresh protection too
+            if again is None:
+                return [f"cannot read /{ZONEINFO.path}: {system.gaps[-1][1]}"]
+            state.zones = parse_zoneinfo(again)
             predicted = predict_zones(state, min_free_kbytes=values.get(MIN_FREE),
                                       watermark_scale_factor=values.get(WSF))
-            state.zones = zones
-            problems = zone_mismatches(predicted, zones)
-            shown_sysctls = state.sysctls
-            if shown_sysctls is not None:
-                for key, value in values.items():
-                    shown = getattr(shown_sysctls, sysctl_name(key), None)
-                    if shown != value:
-                        problems.append(f"{key} reads {shown}, wrote {value}")
+            problems = zone_mismatches(predicted, state.zones)
+            for key, value in values.items():
+                shown = getattr(state.sysctls, sysctl_name(key), None)
+                if shown != value:
+                    problems.append(f"{key} reads {shown}, wrote {value}")
             if not problems:
                 return []
             time.sleep(VERIFY_PAUSE_SECONDS)
@@ -110,6 +113,7 @@ class ApplyResult:
     messages: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     rolled_back: bool = False
+    warnings: list[str] = field(default_factory=list)  # applied, but something will fight it
 
 
 def _file_mode(path: Path) -> int | None:
@@ -135,10 +139,10 @@ def apply_changes(
     ``checkpoint(step)`` is called after each durable step (tests stop there to model a kill).
     """
     checkpoint = checkpoint or (lambda step: None)
-    names = {key: sysctl_name(key) for key in values}
     try:
+        names = {key: sysctl_name(key) for key in values}
         before = {key: writer.read(name) for key, name in names.items()}
-    except (OSError, ValueError, IndexError) as exc:
+    except (OSError, ValueError) as exc:
         return ApplyResult(False, None, [f"cannot read the current values: {exc}; nothing changed"])
 
     plan = plan_persist(config_root, values, reasons)
@@ -190,25 +194,30 @@ def apply_changes(
             journal.step(entry, f"file:{rel}")
             checkpoint(f"file:{rel}")
         journal.step(entry, "done", status="applied")
-    except (OSError, ValueError, IndexError, ApplyError) as exc:
-        result.ok = False
-        result.messages.append(f"failed: {exc}")
-        problems = restore(entry, journal, writer, config_root)
-        result.rolled_back = not problems
-        if problems:
-            result.messages.append("ROLLBACK INCOMPLETE: " + "; ".join(problems)
-                                   + " (run `minfree undo` once the cause is fixed)")
-            entry.messages.extend(result.messages)
-            _record(journal, entry, "rollback", "rollback_failed", result)
-        else:
-            result.messages.append("rolled back: the original live values and files are restored")
-            entry.messages.extend(result.messages)
-            _record(journal, entry, "rollback", "rolled_back", result)
+    except (OSError, ValueError, ApplyError) as exc:
+        _roll_back(exc, entry, journal, writer, config_root, result)
+        return result
+    if plan.shadowed_by and not resolve_conflicts:
+        result.warnings.append("at boot these lines win over the drop-in: "
+                               + ", ".join(a.where() for a in plan.shadowed_by) + " (--resolve-conflicts)")
     return result
 
 
-def _record(journal: Journal, entry: Entry, step: str, status: str, result: ApplyResult) -> None:
+def _roll_back(exc: Exception, entry: Entry, journal: Journal, writer: SysctlWriter, config_root: Path,
+               result: ApplyResult) -> None:
+    result.ok = False
+    result.messages.append(f"failed: {exc}")
+    problems = restore(entry, journal, writer, config_root).problems
+    result.rolled_back = not problems
+    if problems:
+        result.messages.append("ROLLBACK INCOMPLETE: " + "; ".join(problems)
+                               + " (run `minfree undo` once the cause is fixed)")
+        status = "rollback_failed"
+    else:
+        result.messages.append("rolled back: the original live values and files are restored")
+        status = "rolled_back"
+    entry.messages.extend(result.messages)
     try:
-        journal.step(entry, step, status=status)
+        journal.step(entry, "rollback", status=status)
     except OSError as exc:
         result.messages.append(f"could not record the rollback in the journal: {exc}")

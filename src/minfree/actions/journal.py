@@ -116,11 +116,13 @@ class Journal:
         self.backups_dir = self.state_dir / "backups"
 
     def new_entry(self, reason: str, config_root: Path | str) -> Entry:
+        """A new entry (not saved yet); the config root is kept absolute, so that ``undo`` from
+        another directory finds the same files."""
         now = time.time()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
         entry_id = f"{stamp}.{int(now * 1e6) % 1_000_000:06d}Z-{os.getpid()}"
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        return Entry(entry_id, created, "new", reason, str(config_root))
+        return Entry(entry_id, created, "new", reason, os.path.abspath(config_root))
 
     def backup(self, entry: Entry, rel: str, data: bytes) -> str:
         """Keep the original bytes of config file ``rel``; returns the backup path (state-dir relative)."""

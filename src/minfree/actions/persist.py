@@ -1,6 +1,6 @@
 """Persist tuned values in one sysctl.d drop-in, and find every file that fights it at boot.
 
-Boot order is the one ``minfree.proc.sysctl_files.boot_files`` models (systemd-sysctl and
+Boot order is the one ``minfree.proc.sysctl_files.boot_order`` models (systemd-sysctl and
 ``sysctl --system``): ``*.conf`` from /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d,
 /usr/lib/sysctl.d, /lib/sysctl.d, a name in an earlier directory masking the same name later,
 applied in file-name order, then /etc/sysctl.conf; the last assignment wins. The drop-in is
@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from minfree.proc.sysctl_files import SYSCTL_CONF, SYSCTL_D_DIRS, parse_sysctl_conf
+from minfree.proc.sysctl_files import boot_order, normalize_key, parse_sysctl_conf
+from minfree.sources.root import SystemRoot
+from minfree.sources.specs import SYSCTL_CONF, SYSCTL_D_DIRS
 
 DROPIN = "etc/sysctl.d/99-minfree.conf"
 COMMENT_PREFIX = "# disabled by minfree tune (see 99-minfree.conf): "
@@ -84,22 +86,13 @@ def resolve_in_root(config_root: Path, rel: str) -> str | None:
 
 
 def ordered_files(config_root: Path, *, with_dropin: bool = True) -> list[str]:
-    """Config files in boot order (plus the drop-in, whether it exists yet or not)."""
-    chosen: dict[str, str] = {}
-    for directory in SYSCTL_D_DIRS:
-        try:
-            names = sorted(os.listdir(config_root / directory))
-        except OSError:
-            continue
-        for name in names:
-            if name.endswith(".conf") and name not in chosen:
-                chosen[name] = f"{directory}/{name}"
+    """Config files in boot order (``proc.sysctl_files.boot_order``), plus the drop-in whether
+    it exists yet or not: it sits in /etc/sysctl.d, the directory that masks every other."""
+    root = SystemRoot(config_root)
+    listing = {directory: root.listdir(directory, optional=True) for directory in SYSCTL_D_DIRS}
     if with_dropin:
-        chosen[posixpath.basename(DROPIN)] = DROPIN
-    ordered = [chosen[name] for name in sorted(chosen)]
-    if os.path.lexists(config_root / SYSCTL_CONF):
-        ordered.append(SYSCTL_CONF)
-    return ordered
+        listing[posixpath.dirname(DROPIN)].append(posixpath.basename(DROPIN))
+    return boot_order(listing, SYSCTL_CONF if root.exists(SYSCTL_CONF) else None)
 
 
 def _read(config_root: Path, rel: str) -> tuple[str, str] | None:
@@ -218,8 +211,6 @@ def parse_tuned_conf(text: str) -> tuple[dict[str, str], list[str]] | None:
         parser.read_string(text)
     except configparser.Error:
         return None
-    from minfree.proc.sysctl_files import normalize_key
-
     vm = {}
     if parser.has_section("sysctl"):
         for key, value in parser.items("sysctl"):

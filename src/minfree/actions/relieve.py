@@ -10,8 +10,12 @@
   free pages still lie wherever the cache was. Compaction is usually the better tool against
   fragmentation; dropping caches only helps when free memory, not contiguity, is short.
 
-Both files are write-only, even for root (reference §10). Before and after: free blocks per
-order from /proc/buddyinfo and the kernel's unusable / extfrag indices (``model.fragmentation``).
+Plan, apply, verify, revert, as every action: the plan is one write to one knob (``KNOBS``);
+it goes through the one sysctl writer (``actions.sysctl``; both knobs are write-only, even for
+root, reference §10, so nothing is read back); what it bought is measured, not assumed: free
+blocks per order from /proc/buddyinfo (read through the root, parsed by ``proc.buddyinfo``) and
+the kernel's unusable / extfrag indices (``model.fragmentation``), before and after. Nothing
+is reverted because no setting changes: compaction and dropped caches leave no state to undo.
 """
 from __future__ import annotations
 
@@ -20,10 +24,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minfree.actions.sysctl import SysctlWriter
 from minfree.model.fragmentation import indices_by_order
 from minfree.proc.buddyinfo import parse_buddyinfo
+from minfree.sources.root import SystemRoot
+from minfree.sources.specs import BUDDYINFO
 
-ACTIONS = ("compact", "drop_caches")
+#: action -> (knob under /proc/sys/vm, value written)
+KNOBS = {"compact": ("compact_memory", 1), "drop_caches": ("drop_caches", 3)}
+ACTIONS = tuple(KNOBS)
 DROP_CACHES_COST = (
     "drop_caches throws away clean page cache, dentries and inodes: later reads go to disk "
     "again (cold cache, I/O bursts, latency) and it does not defragment by itself; "
@@ -56,6 +65,14 @@ def fragmentation(buddyinfo: str) -> list[ZoneFragmentation]:
             for row in parse_buddyinfo(buddyinfo)]
 
 
+def measure(system: SystemRoot) -> list[ZoneFragmentation]:
+    """Free blocks and indices of every zone now; OSError when /proc/buddyinfo cannot be read."""
+    text = system.read_text(BUDDYINFO.path)
+    if text is None:
+        raise OSError(f"cannot read /{BUDDYINFO.path} ({system.gaps[-1][1]})")
+    return fragmentation(text)
+
+
 @dataclass(slots=True)
 class Relief:
     action: str
@@ -71,22 +88,18 @@ def relieve(action: str, root: Path | str = "/") -> Relief:
 
     Raises OSError when the write fails (not root, or the kernel lacks the knob).
     """
-    if action not in ACTIONS:
+    if action not in KNOBS:
         raise ValueError(f"unknown action {action!r}")
-    base = Path(root)
-    buddy = base / "proc/buddyinfo"
-    before = fragmentation(buddy.read_text())
+    knob, value = KNOBS[action]
+    system = SystemRoot(root)
+    before = measure(system)
     sync_seconds = None
     start = time.monotonic()
     if action == "drop_caches":
         os.sync()
         sync_seconds = time.monotonic() - start
-        knob, value = "drop_caches", "3"
-    else:
-        knob, value = "compact_memory", "1"
-    with open(base / "proc/sys/vm" / knob, "w") as handle:
-        handle.write(value + "\n")
+    SysctlWriter(root).write(knob, value)
     seconds = time.monotonic() - start
-    after = fragmentation(buddy.read_text())
+    after = measure(system)
     notes = [DROP_CACHES_COST] if action == "drop_caches" else []
     return Relief(action, seconds, sync_seconds, before, after, notes)
