@@ -1,5 +1,9 @@
 """``minfree tune``: recommend reserves with reasons and predicted watermarks; ``--apply``
 writes them live, verifies and persists. Exit status: 0 ok, 1 refused / failed / not root, 2 usage.
+
+Orchestration only: the machine from ``sources``, this boot's failures from its kernel log, the
+proposal from ``analysis.sizing``, the plan and the apply from ``actions.apply``, every word
+and JSON field from ``render.tune_text`` / ``render.tune_json``.
 """
 from __future__ import annotations
 
@@ -8,9 +12,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from minfree.errors import UsageError
+
+if TYPE_CHECKING:
+    from minfree.actions.apply import ApplyResult, ChangePlan
+    from minfree.analysis.sizing import FailureSummary, Proposal
+    from minfree.proc.system import SystemState
+    from minfree.sources.root import SystemRoot
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -54,7 +64,6 @@ def add_parser(subparsers) -> None:
     tune.set_defaults(run=run)
 
 
-
 def parse_settings(items: list[str]) -> dict[str, int]:
     """``--set`` arguments to {"vm.key": value}; raises UsageError on anything else."""
     from minfree.proc.sysctl_files import normalize_key
@@ -74,33 +83,38 @@ def parse_settings(items: list[str]) -> dict[str, int]:
     return values
 
 
-def _log_failures(root):
+def print_json(doc: dict) -> None:
+    """One JSON document on stdout (every --json of tune, undo and relieve)."""
+    json.dump(doc, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+def _log_failures(root: SystemRoot, state: SystemState) -> tuple[FailureSummary, str | None]:
+    """Failures in the kernel log of this boot (as doctor reads it), and a note when the log could
+    not be read: the log is evidence, not a precondition, so tuning goes on without it."""
     from minfree.analysis.sizing import FailureSummary, summarize_failures
+    from minfree.commands.scan import scan_inputs
+    from minfree.sources.kernel_log import this_boot_log
 
-    if not root.is_live:
-        return FailureSummary(), "log not read (not the live machine)"
-    try:
-        from minfree.sources.logfiles import live_inputs
-        from minfree.commands.scan import scan_inputs
-
-        report = scan_inputs(live_inputs())
-    except Exception as exc:  # the log is evidence, not a precondition: tuning goes on without it
-        return FailureSummary(), f"kernel log unreadable: {exc}"
-    return summarize_failures(report.events), None
-
-
-def _zones_json(predictions) -> list[dict]:
-    return [{"node": p.node, "zone": p.zone, "min": p.watermarks.min, "low": p.watermarks.low,
-             "high": p.watermarks.high, "promo": p.watermarks.promo, "protection": list(p.protection)}
-            for p in predictions]
+    known_gaps = len(root.gaps)
+    log = this_boot_log(root)
+    if log is None:
+        reasons = "; ".join(f"{path}: {reason}" for path, reason in root.gaps[known_gaps:])
+        return FailureSummary(), f"kernel log not read ({reasons}): failures in it are not counted"
+    report = scan_inputs([log], kernel=state.release)
+    note = f"kernel log partly unreadable: {'; '.join(report.errors)}" if report.errors else None
+    return summarize_failures(report.events), note
 
 
 def run(args: argparse.Namespace) -> int:
+    from minfree.actions.apply import plan_changes
     from minfree.analysis.prediction import predict_zones
+    from minfree.analysis.sizing import MIN_FREE, WSF, propose
+    from minfree.render import tune_text
+    from minfree.render.console import console
+    from minfree.render.tune_json import to_json
     from minfree.sources.root import SystemRoot
     from minfree.sources.system import load_system
-    from minfree.actions.persist import detect_tuned, plan_persist
-    from minfree.analysis.sizing import MIN_FREE, WSF, propose
 
     overrides = parse_settings(args.set)
     root = SystemRoot(args.root)
@@ -110,139 +124,56 @@ def run(args: argparse.Namespace) -> int:
     if not state.zones or state.sysctls is None:
         sys.stderr.write(f"minfree: cannot read /proc/zoneinfo or /proc/sys/vm under {args.root}\n")
         return EXIT_REFUSED
-    failures, log_note = _log_failures(root)
+    failures, log_note = _log_failures(root, state)
     proposal = propose(state, profile=args.profile, overrides=overrides, failures=failures, force=args.force)
     if log_note:
         proposal.notes.append(log_note)
-    mfk, wsf = proposal.effective(MIN_FREE), proposal.effective(WSF)
     before = predict_zones(state)
-    after = predict_zones(state, min_free_kbytes=mfk, watermark_scale_factor=wsf)
-    to_write = {c.key: c.proposed for c in proposal.changes
-                if c.refused is None and (c.proposed != c.current or c.key in overrides)}
-    reasons = {c.key: c.reason for c in proposal.changes}
-    config_root = Path(args.config_root)
-    plan = plan_persist(config_root, to_write or {c.key: c.proposed for c in proposal.changes}, reasons)
-    tuned = detect_tuned(config_root)
-    if tuned is not None and (warning := tuned.warning(set(reasons))):
-        proposal.notes.append(warning)
-
-    doc = {
-        "profile": proposal.profile,
-        "changes": [{"key": c.key, "current": c.current, "proposed": c.proposed, "reason": c.reason,
-                     "bounds": c.bounds.as_dict(), "refused": c.refused, "forced": c.forced}
-                    for c in proposal.changes],
-        "predicted_zones": _zones_json(after),
-        "predicted_zones_before": _zones_json(before),
-        "persist": {"file": "/" + plan.file,
-                    "shadowed_by": [a.where() for a in plan.shadowed_by],
-                    "also_set_by": [a.where() for a in plan.overridden]},
-        "advice": [{"key": a.key, "current": a.current, "suggestion": a.suggestion, "reason": a.reason}
-                   for a in proposal.advice],
-        "notes": proposal.notes,
-    }
-    out = sys.stdout
+    after = predict_zones(state, min_free_kbytes=proposal.effective(MIN_FREE),
+                          watermark_scale_factor=proposal.effective(WSF))
+    plan = plan_changes(proposal, overrides, Path(args.config_root))
+    proposal.notes.extend(plan.notes)
     if not args.json:
-        _render_tune(out, state, proposal, before, after, plan, to_write)
-    status = EXIT_REFUSED if proposal.refused else EXIT_OK
-    if args.apply:
-        apply_doc, status = _apply(args, proposal, to_write, reasons, config_root, out)
-        if apply_doc.get("ok") and plan.shadowed_by and not args.resolve_conflicts:
-            warning = ("at boot these lines win over the drop-in: "
-                       + ", ".join(a.where() for a in plan.shadowed_by) + " (--resolve-conflicts)")
-            apply_doc["messages"].append(warning)
-            if not args.json:
-                out.write(f"WARNING: {warning}\n")
-        doc["apply"] = apply_doc
+        tune_text.render(state, proposal, before, after, plan.persist, plan.values, console())
+    outcome = _apply(args, proposal, plan) if args.apply else None
     if args.json:
-        json.dump(doc, out, indent=1)
-        out.write("\n")
-    return status
+        print_json(to_json(proposal, before, after, plan.persist, outcome))
+    elif outcome is not None:
+        tune_text.render_apply(outcome, console())
+    if outcome is not None:
+        return EXIT_OK if outcome.ok else EXIT_REFUSED
+    return EXIT_REFUSED if proposal.refused else EXIT_OK
 
 
-def _apply(args, proposal, to_write, reasons, config_root: Path, out: TextIO) -> tuple[dict, int]:
-    from minfree.actions.apply import SysctlWriter, apply_changes, live_verifier
+def _apply(args: argparse.Namespace, proposal: Proposal, plan: ChangePlan) -> ApplyResult:
+    """Apply the plan live (root, confirmed), or the refusal that stopped it."""
+    from minfree.actions.apply import ApplyResult, apply_changes, live_verifier
     from minfree.actions.journal import Journal
-
-    def refuse(message: str) -> tuple[dict, int]:
-        if not args.json:
-            out.write(message + "\n")
-        return {"ok": False, "messages": [message]}, EXIT_REFUSED
+    from minfree.actions.sysctl import SysctlWriter
 
     if proposal.refused:
-        return refuse("Not applied: " + "; ".join(f"{c.key} {c.refused}" for c in proposal.refused))
-    if not to_write:
-        return {"ok": True, "messages": ["nothing to change"]}, EXIT_OK
+        return ApplyResult(False, None, ["Not applied: " + "; ".join(f"{c.key} {c.refused}" for c in proposal.refused)])
+    if not plan.values:
+        return ApplyResult(True, None, ["nothing to change"])
     if os.geteuid() != 0:
-        return refuse(NOT_ROOT.format(what="minfree tune --apply"))
+        return ApplyResult(False, None, [NOT_ROOT.format(what="minfree tune --apply")])
     if not args.yes:
         if not sys.stdin.isatty():
-            return refuse("Not applied: confirmation needed (run in a terminal or pass --yes).")
-        out.write("Apply " + ", ".join(f"{k}={v}" for k, v in to_write.items()) + "? [y/N] ")
-        out.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return refuse("Not applied.")
-    result = apply_changes(to_write, reasons, journal=Journal(args.state_dir), writer=SysctlWriter("/"),
-                           config_root=config_root, resolve_conflicts=args.resolve_conflicts,
-                           verify=live_verifier("/"))
-    doc = {"ok": result.ok, "entry": result.entry.id if result.entry else None,
-           "messages": result.messages, "mismatches": result.mismatches, "rolled_back": result.rolled_back}
-    if not args.json:
-        if result.ok:
-            out.write(f"Applied and verified: /proc/zoneinfo shows the predicted watermarks; persisted in "
-                      f"{config_root / result.entry.files[0].path}. Journal entry {result.entry.id} "
-                      f"(`minfree undo` reverts it).\n")
-        for message in result.messages:
-            out.write(message + "\n")
-    return doc, EXIT_OK if result.ok else EXIT_REFUSED
+            return ApplyResult(False, None, ["Not applied: confirmation needed (run in a terminal or pass --yes)."])
+        if not _confirmed(plan.values):
+            return ApplyResult(False, None, ["Not applied."])
+    return apply_changes(plan.values, plan.reasons, journal=Journal(args.state_dir), writer=SysctlWriter("/"),
+                         config_root=Path(args.config_root), resolve_conflicts=args.resolve_conflicts,
+                         verify=live_verifier("/"))
 
 
-def _mib(pages: int, page_size: int) -> str:
-    return f"{pages * page_size / 2**20:.1f}"
+def _confirmed(values: dict[str, int]) -> bool:
+    """Ask on the terminal; anything but y/yes (or end of input) is no."""
+    from minfree.render.console import console
+    from minfree.render.tune_text import confirm_prompt
 
-
-def _render_tune(out: TextIO, state, proposal, before, after, plan, to_write) -> None:
-    from minfree.model.wmark_check import Request, alloc_flags_for, reduced_floor
-
-    out.write(f"minfree tune (profile {proposal.profile})\n\n")
-    for c in proposal.changes:
-        arrow = "unchanged" if c.proposed == c.current else f"-> {c.proposed}"
-        out.write(f"  {c.key}: {c.current} {arrow}\n      why: {c.reason}\n")
-        b = c.bounds
-        out.write(f"      bounds: kernel {b.kernel_min}..{b.kernel_max}"
-                  + (f", never below the kernel default {b.floor}" if b.floor is not None else "")
-                  + (f", safe up to {b.safe_max}" if b.safe_max is not None else "") + "\n")
-        if c.refused:
-            out.write(f"      REFUSED: {c.refused}\n")
-        if c.forced:
-            out.write(f"      forced past: {c.forced}\n")
-    flags = alloc_flags_for(Request.GFP_ATOMIC, 0, state.rules)
-    ps = state.page_size
-    out.write("\n  per zone (pages; MiB): GFP_ATOMIC may still take 'atomic' below min; kswapd wakes "
-              "'lead' ahead of min\n")
-    out.write(f"  {'zone':<16}{'min':>16}{'low':>16}{'high':>16}{'atomic MiB':>18}{'lead MiB':>18}\n")
-    now = {(p.node, p.zone): p for p in before}
-    for p in after:
-        old = now.get((p.node, p.zone))
-        managed = next((z.managed for z in state.zones if (z.node, z.zone) == (p.node, p.zone)), 0)
-        if not managed or old is None:
-            continue
-        w, o = p.watermarks, old.watermarks
-
-        def pair(a: int, b: int) -> str:
-            return f"{a}" if a == b else f"{a}->{b}"
-
-        atomic = lambda m: _mib(m - reduced_floor(m, flags), ps)  # noqa: E731
-        out.write(f"  {f'node {p.node} {p.zone}':<16}{pair(o.min, w.min):>16}{pair(o.low, w.low):>16}"
-                  f"{pair(o.high, w.high):>16}{pair(atomic(o.min), atomic(w.min)):>18}"
-                  f"{pair(_mib(o.low - o.min, ps), _mib(w.low - w.min, ps)):>18}\n")
-    out.write(f"\n  persist: /{plan.file}\n")
-    for a in plan.shadowed_by:
-        out.write(f"    shadowed at boot by {a.where()}: {a.key} = {a.value} (--resolve-conflicts comments it out)\n")
-    for a in plan.overridden:
-        out.write(f"    also set (earlier, overridden) in {a.where()}: {a.key} = {a.value}\n")
-    for a in proposal.advice:
-        out.write(f"  advice: {a.key} {a.current} -> {a.suggestion}: {a.reason}\n")
-    for note in proposal.notes:
-        out.write(f"  note: {note}\n")
-    if not to_write and not proposal.refused:
-        out.write("\n  Nothing to change: the current values already meet the policy.\n")
+    try:
+        answer = console().input(confirm_prompt(values))
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,100 @@
+"""The `minfree tune --json` document: the proposal with reasons and bounds, the predicted zones
+after and before, where the values persist and what fights them at boot, advice, notes, and
+(with ``--apply``) what applying did.
+
+``{"schema": 1, "profile": "generic", "changes": [{"key", "current", "proposed", "reason",
+"bounds": {...}, "refused", "forced"}], "predicted_zones": [zone...], "predicted_zones_before":
+[zone...], "persist": {"file", "shadowed_by", "also_set_by"}, "advice": [...], "notes": [...],
+"apply": {"ok", "entry", "file", "messages", "mismatches", "rolled_back"}}``, a zone being
+``{"node", "zone", "min", "low", "high", "promo", "protection"}`` in pages. ``apply`` is present
+with ``--apply`` only; its ``messages`` end with the warnings of a successful apply.
+
+The persistence plan and the apply outcome are stated below as protocols (render does not
+import actions); ``render.tune_text`` reads the same objects.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+from minfree.analysis.prediction import ZonePrediction
+from minfree.analysis.sizing import Proposal
+
+SCHEMA_VERSION = 1
+
+
+class Assignment(Protocol):
+    """``key = value`` in a config file (``actions.persist.Assignment``)."""
+
+    key: str
+    value: str
+
+    def where(self) -> str: ...
+
+
+class Persistence(Protocol):
+    """Where the values persist (``actions.persist.PersistPlan``)."""
+
+    file: str  # relative to the config root
+    shadowed_by: Sequence[Assignment]  # applied after the drop-in at boot: they win
+    overridden: Sequence[Assignment]  # applied before it
+
+
+class _FileChange(Protocol):
+    path: str
+
+
+class _Entry(Protocol):
+    id: str
+    config_root: str
+    files: Sequence[_FileChange]
+
+
+class ApplyOutcome(Protocol):
+    """What ``--apply`` did or why it did not (``actions.apply.ApplyResult``)."""
+
+    ok: bool
+    entry: _Entry | None
+    messages: Sequence[str]
+    mismatches: Sequence[str]
+    rolled_back: bool
+    warnings: Sequence[str]
+
+
+def persisted_file(outcome: ApplyOutcome) -> str | None:
+    """The drop-in an apply wrote (its first file), under the config root it was applied to."""
+    entry = outcome.entry
+    if not outcome.ok or entry is None or not entry.files:
+        return None
+    return str(Path(entry.config_root) / entry.files[0].path)
+
+
+def _zones(predictions: Sequence[ZonePrediction]) -> list[dict[str, Any]]:
+    return [{"node": p.node, "zone": p.zone, "min": p.watermarks.min, "low": p.watermarks.low,
+             "high": p.watermarks.high, "promo": p.watermarks.promo, "protection": list(p.protection)}
+            for p in predictions]
+
+
+def to_json(proposal: Proposal, before: Sequence[ZonePrediction], after: Sequence[ZonePrediction],
+            persist: Persistence, outcome: ApplyOutcome | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "profile": proposal.profile,
+        "changes": [{"key": c.key, "current": c.current, "proposed": c.proposed, "reason": c.reason,
+                     "bounds": c.bounds.as_dict(), "refused": c.refused, "forced": c.forced}
+                    for c in proposal.changes],
+        "predicted_zones": _zones(after),
+        "predicted_zones_before": _zones(before),
+        "persist": {"file": "/" + persist.file,
+                    "shadowed_by": [a.where() for a in persist.shadowed_by],
+                    "also_set_by": [a.where() for a in persist.overridden]},
+        "advice": [{"key": a.key, "current": a.current, "suggestion": a.suggestion, "reason": a.reason}
+                   for a in proposal.advice],
+        "notes": list(proposal.notes),
+    }
+    if outcome is not None:
+        doc["apply"] = {"ok": outcome.ok, "entry": outcome.entry.id if outcome.entry else None,
+                        "file": persisted_file(outcome),
+                        "messages": [*outcome.messages, *outcome.warnings],
+                        "mismatches": list(outcome.mismatches), "rolled_back": outcome.rolled_back}
+    return doc
