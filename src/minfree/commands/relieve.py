@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 
-from minfree.commands.tune import EXIT_OK, EXIT_REFUSED, NOT_ROOT
+from minfree.commands.tune import EXIT_OK, EXIT_REFUSED, NOT_ROOT, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -23,46 +21,23 @@ def add_parser(subparsers) -> None:
     relieve.set_defaults(run=run)
 
 
-
 def run(args: argparse.Namespace) -> int:
-    from minfree.model.fragmentation import format_index
     from minfree.actions.relieve import relieve
+    from minfree.render import relieve_text
+    from minfree.render.console import console
 
-    out = sys.stdout
     if os.geteuid() != 0:
-        out.write(NOT_ROOT.format(what="minfree relieve") + "\n")
+        relieve_text.render_error(NOT_ROOT.format(what="minfree relieve"), console())
         return EXIT_REFUSED
     try:
         result = relieve(args.action)
     except OSError as exc:
-        out.write(f"minfree relieve: {exc}\n")
+        relieve_text.render_error(f"minfree relieve: {exc}", console())
         return EXIT_REFUSED
     if args.json:
-        zone = lambda z: {"node": z.node, "zone": z.zone, "free_blocks": list(z.free_blocks),  # noqa: E731
-                          "unusable_index": [format_index(v) for v in z.unusable],
-                          "extfrag_index": [format_index(v) for v in z.extfrag]}
-        json.dump({"action": result.action, "seconds": round(result.seconds, 6),
-                   "sync_seconds": result.sync_seconds,
-                   "before": [zone(z) for z in result.before], "after": [zone(z) for z in result.after],
-                   "notes": result.notes}, out, indent=1)
-        out.write("\n")
-        return EXIT_OK
-    extra = f" (sync {result.sync_seconds:.3f} s)" if result.sync_seconds is not None else ""
-    out.write(f"{result.action}: {result.seconds:.3f} s{extra}\n")
-    after = {(z.node, z.zone): z for z in result.after}
-    for old in result.before:
-        new = after.get((old.node, old.zone))
-        if new is None:
-            continue
-        out.write(f"  node {old.node} {old.zone}: free {old.free_pages} -> {new.free_pages} pages\n")
-        out.write("    free blocks per order: " + " ".join(map(str, old.free_blocks)) + "\n"
-                  "                       -> " + " ".join(map(str, new.free_blocks)) + "\n")
-        top = len(old.unusable) - 1
-        for order in sorted({3, top}):
-            if order <= top:
-                out.write(f"    order {order}: unusable {format_index(old.unusable[order])} -> "
-                          f"{format_index(new.unusable[order])}, extfrag {format_index(old.extfrag[order])}"
-                          f" -> {format_index(new.extfrag[order])}\n")
-    for note in result.notes:
-        out.write(f"  note: {note}\n")
+        from minfree.render.relieve_json import to_json
+
+        print_json(to_json(result))
+    else:
+        relieve_text.render(result, console())
     return EXIT_OK
