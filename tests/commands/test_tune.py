@@ -1,12 +1,17 @@
-"""CLI wiring: usage errors, non-root refusals (nothing changed), the JSON schema on a captured host."""
+"""CLI wiring: usage errors, non-root refusals (nothing changed), the JSON schema on a captured host,
+undo's history and report on temp trees, failures read from the log of the boot a root describes."""
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from minfree.actions.apply import apply_changes
+from minfree.actions.journal import Journal
+from minfree.actions.sysctl import SysctlWriter
 from minfree.errors import UsageError
 from minfree.commands import relieve, tune, undo
 from minfree.commands.tune import parse_settings
@@ -72,3 +77,82 @@ def test_non_root_changes_nothing(capsys, tmp_path, monkeypatch):
 
 def test_undo_list_on_an_empty_journal(capsys, tmp_path):
     assert cli(["undo", "--list", "--state-dir", str(tmp_path)], capsys) == (0, "no changes recorded\n")
+
+
+@pytest.fixture
+def applied(tmp_path):
+    """A change applied to a temp tree (fake /proc/sys/vm, Debian-like config with a shadowing
+    line, resolved): the journal entry names one live value and two files."""
+    vm = tmp_path / "proc/sys/vm"
+    vm.mkdir(parents=True)
+    (vm / "min_free_kbytes").write_text("67584\n")
+    config = tmp_path / "config"
+    (config / "etc/sysctl.d").mkdir(parents=True)
+    (config / "etc/sysctl.conf").write_text("vm.min_free_kbytes = 1310720\n")
+    result = apply_changes({"vm.min_free_kbytes": 90112}, {"vm.min_free_kbytes": "test"},
+                           journal=Journal(tmp_path / "state"), writer=SysctlWriter(tmp_path),
+                           config_root=config, resolve_conflicts=True)
+    assert result.ok, result.messages
+    return tmp_path
+
+
+def test_undo_list_shows_files_under_the_config_root_of_the_change(capsys, applied):
+    code, out = cli(["undo", "--list", "--state-dir", str(applied / "state")], capsys)
+    assert code == 0 and "vm.min_free_kbytes 67584->90112" in out
+    assert f"files: {applied}/config/etc/sysctl.d/99-minfree.conf, {applied}/config/etc/sysctl.conf" in out
+    code, out = cli(["undo", "--list", "--json", "--state-dir", str(applied / "state")], capsys)
+    entry = json.loads(out)["entries"][0]
+    assert entry["files"] == [f"{applied}/config/etc/sysctl.d/99-minfree.conf", f"{applied}/config/etc/sysctl.conf"]
+    assert entry["values"] == [{"key": "vm.min_free_kbytes", "before": 67584, "after": 90112}]
+
+
+def test_undo_says_what_it_changed_back_value_by_value_and_file_by_file(capsys, applied, monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr("minfree.actions.sysctl.SysctlWriter", lambda root: SysctlWriter(applied))  # not live
+    moved = applied / "moved"
+    (applied / "config").rename(moved)  # --config-root: the change's files are now here
+    code, out = cli(["undo", "--state-dir", str(applied / "state"), "--config-root", str(moved)], capsys)
+    assert code == 0, out
+    assert out.splitlines()[1:] == [
+        "  vm.min_free_kbytes 90112 -> 67584",
+        f"  {moved}/etc/sysctl.d/99-minfree.conf: removed (the change created it)",
+        f"  {moved}/etc/sysctl.conf: restored from its backup"]
+    assert (applied / "proc/sys/vm/min_free_kbytes").read_text() == "67584\n"
+    assert (moved / "etc/sysctl.conf").read_text() == "vm.min_free_kbytes = 1310720\n"
+    code, out = cli(["undo", "--json", "--state-dir", str(applied / "state")], capsys)
+    assert code == 0 and json.loads(out)["messages"] == ["nothing to undo"]
+
+
+# a GFP_ATOMIC order-0 failure in a 6.18 kernel's log (network receive refill in softirq)
+ATOMIC_FAILURE = """\
+[  785.581198] kworker/3:2: page allocation failure: order:0, mode:0x820(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0
+[  785.581211] CPU: 3 PID: 332 Comm: kworker/3:2 Not tainted 6.18.0 #4
+[  785.581252] Call Trace:
+[  785.581255]  <IRQ>
+[  785.581271]  dump_stack_lvl+0x6d/0x95
+[  785.581275]  warn_alloc+0xfe/0x160
+[  785.581277]  __alloc_pages_slowpath.constprop.0+0xe07/0xe40
+[  785.581284]  __alloc_pages_noprof+0x2cd/0x320
+[  785.581298]  skb_page_frag_refill+0xd4/0x100
+[  785.581302]  try_fill_recv+0x3ed/0x740 [virtio_net]
+[  785.581304]  virtnet_poll+0x31f/0x349 [virtio_net]
+[  785.581306]  net_rx_action+0x140/0x3c0
+[  785.581322]  </IRQ>
+"""
+
+
+def test_failures_counted_are_those_of_the_boot_the_root_describes(capsys, tmp_path):
+    host = tmp_path / "host"
+    shutil.copytree(HOST, host)
+    argv = ["tune", "--root", str(host), "--config-root", str(tmp_path / "c"), "--json"]
+    code, out = cli(argv, capsys)
+    without = json.loads(out)
+    assert code == 0 and any(n.startswith("kernel log not read") for n in without["notes"])
+    (host / "var/log").mkdir(parents=True)
+    (host / "var/log/dmesg").write_text(ATOMIC_FAILURE)
+    code, out = cli(argv, capsys)
+    with_log = json.loads(out)
+    assert code == 0 and not any("kernel log" in n for n in with_log["notes"])
+    before, after = (next(c for c in doc["changes"] if c["key"] == "vm.watermark_scale_factor")
+                     for doc in (without, with_log))
+    assert after["proposed"] > before["proposed"] and "atomic failures" in after["reason"]

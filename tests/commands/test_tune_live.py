@@ -95,6 +95,10 @@ def test_dry_run_prediction_equals_zoneinfo_after_apply_and_undo_restores(tmp_pa
         assert code == 0, out
         assert originals() == restore_vm
         assert tree_bytes(config) == files_before
+        for key, value in (("min_free_kbytes", min_free), ("watermark_scale_factor", wsf)):
+            if value is not None and value != restore_vm[key]:
+                assert f"  vm.{key} {value} -> {restore_vm[key]}\n" in out
+        assert f"  {config}/etc/sysctl.conf: restored from its backup\n" in out
         if last[0] == last[1]:
             break
         if stable:
@@ -118,6 +122,7 @@ def test_relieve_compact_reports_before_and_after(capsys):
     assert code == 0 and doc["action"] == "compact" and doc["seconds"] >= 0
     assert {(z["node"], z["zone"]) for z in doc["before"]} == {(z["node"], z["zone"]) for z in doc["after"]}
     assert all(len(z["unusable_index"]) == len(z["free_blocks"]) for z in doc["after"])
+    assert all(type(v) is float for z in doc["before"] + doc["after"] for v in z["unusable_index"] + z["extfrag_index"])
 
 
 def test_relieve_drop_caches_explains_its_cost(capsys):
