@@ -1,9 +1,9 @@
 """``minfree tune``: recommend reserves with reasons and predicted watermarks; ``--apply``
 writes them live, verifies and persists. Exit status: 0 ok, 1 refused / failed / not root, 2 usage.
 
-Orchestration only: the machine from ``sources``, this boot's failures from its kernel log, the
-proposal from ``analysis.sizing``, the plan and the apply from ``actions.apply``, every word
-and JSON field from ``render.tune_text`` / ``render.tune_json``.
+Orchestration only: the machine from ``sources``, this boot's failures from its kernel log (as
+doctor counts them), the proposal from ``analysis.sizing``, the plan and the apply from
+``actions.apply``, every word and JSON field from ``render.tune_text`` / ``render.tune_json``.
 """
 from __future__ import annotations
 
@@ -90,18 +90,17 @@ def print_json(doc: dict) -> None:
 
 
 def _log_failures(root: SystemRoot, state: SystemState) -> tuple[FailureSummary, str | None]:
-    """Failures in the kernel log of this boot (as doctor reads it), and a note when the log could
-    not be read: the log is evidence, not a precondition, so tuning goes on without it."""
+    """Failures in the kernel log of the boot ``root`` describes (doctor's meaning and code path),
+    and a note when the log could not be read: the log is evidence, not a precondition, so tuning
+    goes on without it."""
     from minfree.analysis.sizing import FailureSummary, summarize_failures
-    from minfree.commands.scan import scan_inputs
-    from minfree.sources.kernel_log import this_boot_log
+    from minfree.commands.doctor import this_boot_failures
 
     known_gaps = len(root.gaps)
-    log = this_boot_log(root)
-    if log is None:
+    report = this_boot_failures(root, state.release)
+    if report is None:
         reasons = "; ".join(f"{path}: {reason}" for path, reason in root.gaps[known_gaps:])
         return FailureSummary(), f"kernel log not read ({reasons}): failures in it are not counted"
-    report = scan_inputs([log], kernel=state.release)
     note = f"kernel log partly unreadable: {'; '.join(report.errors)}" if report.errors else None
     return summarize_failures(report.events), note
 
