@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from minfree.proc.sysctl_files import boot_order, normalize_key, parse_sysctl_conf
+from minfree.proc.sysctl_files import normalize_key, parse_sysctl_conf
+from minfree.sources.readers import sysctl_config_files
 from minfree.sources.root import SystemRoot
-from minfree.sources.specs import SYSCTL_CONF, SYSCTL_D_DIRS
 
 DROPIN = "etc/sysctl.d/99-minfree.conf"
 COMMENT_PREFIX = "# disabled by minfree tune (see 99-minfree.conf): "
@@ -88,11 +88,7 @@ def resolve_in_root(config_root: Path, rel: str) -> str | None:
 def ordered_files(config_root: Path, *, with_dropin: bool = True) -> list[str]:
     """Config files in boot order (``proc.sysctl_files.boot_order``), plus the drop-in whether
     it exists yet or not: it sits in /etc/sysctl.d, the directory that masks every other."""
-    root = SystemRoot(config_root)
-    listing = {directory: root.listdir(directory, optional=True) for directory in SYSCTL_D_DIRS}
-    if with_dropin:
-        listing[posixpath.dirname(DROPIN)].append(posixpath.basename(DROPIN))
-    return boot_order(listing, SYSCTL_CONF if root.exists(SYSCTL_CONF) else None)
+    return sysctl_config_files(SystemRoot(config_root), also=(DROPIN,) if with_dropin else ())
 
 
 def _read(config_root: Path, rel: str) -> tuple[str, str] | None:

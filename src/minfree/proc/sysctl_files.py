@@ -12,7 +12,7 @@ Syntax (sysctl.conf(5) of procps-ng, sysctl.d(5) of systemd):
   (``net.ipv4.conf.eth0/1.rp_filter``), as sysctl(8) prints them.
 
 Boot order (``sysctl --system`` and systemd-sysctl): ``*.conf`` files from the
-sysctl.d directories below, a file name in an earlier directory masking the same
+sysctl.d directories (``minfree.sources.specs.SYSCTL_D_DIRS``), a file name in an earlier directory masking the same
 name in later ones, applied in file-name order; procps then applies
 /etc/sysctl.conf last. The last assignment of a key wins.
 """
@@ -21,12 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-SYSCTL_CONF = "etc/sysctl.conf"
-SYSCTL_D_DIRS = (
-    "etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class SysctlSetting:

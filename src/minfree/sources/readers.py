@@ -206,9 +206,13 @@ def read_numa(root: SystemRoot) -> NumaTopology | None:
     )
 
 
-def sysctl_config_files(root: SystemRoot) -> list[str]:
-    """The sysctl configuration files in the order they are applied at boot."""
+def sysctl_config_files(root: SystemRoot, *, also: tuple[str, ...] = ()) -> list[str]:
+    """The sysctl configuration files in the order they are applied at boot; ``also`` adds
+    files (config-root relative) as if they existed already (tune's drop-in)."""
     listing = {d: root.listdir(d, optional=True) for d in specs.SYSCTL_D_DIRS}
+    for path in also:
+        directory, name = path.rsplit("/", 1)
+        listing.setdefault(directory, []).append(name)
     return boot_order(listing, specs.SYSCTL_CONF if root.exists(specs.SYSCTL_CONF) else None)
 
 
