@@ -9,6 +9,7 @@ import pytest
 
 from minfree.logs.prefilter import Prefilter
 from minfree.logs.scanner import LogScanner
+from minfree.sources.logscan import scan_stream
 
 CORPORA = [Path(__file__).resolve().parents[3] / "shared" / "corpus",
            Path(__file__).resolve().parents[1] / "corpus"]
@@ -22,8 +23,8 @@ FILES = {
 def scan_file(path: Path, use_hyperscan: bool):
     found = []
     scanner = LogScanner(path.name, found.append, Prefilter(use_hyperscan=use_hyperscan))
-    with path.open("rb") as stream:
-        scanner.scan(stream)
+    with path.open("rb") as stream:   # mapped, as `minfree scan` reads a file
+        scan_stream(scanner, stream)
     found.sort(key=lambda e: (e.line, e.seq))
     return found, scanner
 

@@ -1,7 +1,8 @@
 """`minfree scan`: find every page allocation failure report in the given logs.
 
-Inputs come from :mod:`minfree.sources.logfiles`; each is streamed through
-:class:`~minfree.logs.scanner.LogScanner`; every event found is then explained
+Inputs come from :mod:`minfree.sources.logfiles`; each is fed to a
+:class:`~minfree.logs.scanner.LogScanner` by :func:`minfree.sources.logscan.scan_stream`
+(mapped, on two processes when large, or streamed); every event found is then explained
 (:mod:`minfree.findings_scan`): its GFP mode decoded for its kernel, its origin taken from the
 call trace, and, where the memory dump is present, the kernel's watermark check replayed.
 """
@@ -18,6 +19,7 @@ from minfree.model.kversion import KernelVersion, parse_release
 from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
 from minfree.sources.logfiles import Input, SourceError
+from minfree.sources.logscan import scan_stream
 from minfree.analysis.explain import ExplainedEvent, explain_event
 
 
@@ -32,7 +34,7 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None) -> ScanReport:
                              prepare=lambda event: explain_event(event, _kernel_for(event, forced)))
         try:
             with source.open() as stream:
-                scanner.scan(stream)
+                scan_stream(scanner, stream)
         except (OSError, EOFError, ValueError, SourceError) as error:
             # a damaged archive or an unreadable member: what was read still counts
             report.errors.append(f"{source.name}: {error}")

@@ -106,6 +106,7 @@ class Assembler:
         self.kernels: dict[str | None, str] = {}
         self.related: Counter[str] = Counter()
         self.related_by_host: dict[str | None, Counter[str]] = defaultdict(Counter)
+        self.count_before: int | None = None   # related messages from this line on: another scan counts them
         self.dump_skipped = 0
 
     @property
@@ -138,7 +139,7 @@ class Assembler:
             self._open_events(headers, line, lineno, key)
             return
         kind = related_kind(text)
-        if kind is not None:
+        if kind is not None and (self.count_before is None or lineno < self.count_before):
             self.related[kind[0]] += kind[1]
             self.related_by_host[line.host][kind[0]] += kind[1]
         events = self._open.get(key)

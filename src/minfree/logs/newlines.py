@@ -9,20 +9,17 @@ scan does not pay its import time.
 """
 from __future__ import annotations
 
-import mmap
-from typing import Union
+from minfree.logs.prefilter import Buffer, Release, keep_pages
 
-from minfree.logs.prefilter import release_pages
-
-Buffer = Union[bytes, mmap.mmap]
 _VECTOR_MIN = 1 << 20    # below this, bytes.count is fast enough
 _STEP = 8 << 20          # numpy compares in steps: memory stays flat
 _numpy = None
 _numpy_missing = False
 
 
-def count_newlines(data: Buffer, start: int, stop: int) -> int:
-    """Number of b"\\n" in ``data[start:stop]``."""
+def count_newlines(data: Buffer, start: int, stop: int, release: Release = keep_pages) -> int:
+    """Number of b"\\n" in ``data[start:stop]``; large ranges are counted in steps, each
+    handed to ``release`` once counted (see :data:`~minfree.logs.prefilter.Release`)."""
     if stop <= start:
         return 0
     if isinstance(data, bytes) and stop - start < _VECTOR_MIN:
@@ -33,7 +30,7 @@ def count_newlines(data: Buffer, start: int, stop: int) -> int:
     for at in range(start, stop, _STEP):
         end = min(stop, at + _STEP)
         total += int(np.count_nonzero(array[at:end] == 10)) if array is not None else data[at:end].count(b"\n")
-        release_pages(data, at, end - at)
+        release(at, end - at)
     return total
 
 

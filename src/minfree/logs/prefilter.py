@@ -5,6 +5,10 @@ may start a failure report or a related message, then parses only those regions.
 the ``hyperscan`` package installed (a multi-literal SIMD matcher) one pass finds every
 needle; without it each needle is searched with ``bytes.find`` (correct, slower).
 
+The block is ``bytes`` or a file the caller mapped into memory (:data:`Buffer`); this module
+never reads a file itself. A caller that maps a gigabyte passes a ``release(start, length)``
+callback, called for each window once it has been searched, to give those pages back.
+
 >>> pf = Prefilter()
 >>> block = b"[ 1.0] eth0: link up\\n[ 2.0] asd: page allocation failure. order:1, mode:0x20\\n"
 >>> pf.line_starts(block, len(block))
@@ -12,10 +16,8 @@ needle; without it each needle is searched with ``bytes.find`` (correct, slower)
 """
 from __future__ import annotations
 
-import mmap
-from typing import Union
+from typing import Callable, Protocol
 
-Buffer = Union[bytes, mmap.mmap]
 WINDOW = 8 << 20  # bytes handed to the matcher at once (matches across windows are caught by overlap)
 
 # Every message minfree reports contains one of these. Few needles, because the matcher's
@@ -29,6 +31,28 @@ NEEDLES: tuple[bytes, ...] = (
     b"out of memory",           # TCP: out of memory -- consider tuning tcp_mem
     b"socket memory",           # 2.6.x TCP: Out of socket memory
 )
+
+
+class Buffer(Protocol):
+    """What the scanner searches: ``bytes``, or a whole file mapped in memory by the caller;
+    any object with the buffer protocol and ``bytes``' ``find``, ``rfind`` and slicing."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice, /) -> bytes: ...
+
+    def find(self, sub: bytes, start: int = ..., end: int = ..., /) -> int: ...
+
+    def rfind(self, sub: bytes, start: int = ..., end: int = ..., /) -> int: ...
+
+
+#: ``release(start, length)``: the caller's way to drop ``block[start:start + length]`` from
+#: memory once it has been searched (a mapped file gives its pages back).
+Release = Callable[[int, int], None]
+
+
+def keep_pages(start: int, length: int) -> None:
+    """The default :data:`Release`: ``bytes`` live in our memory, there is nothing to give back."""
 
 
 def line_start(block: Buffer, pos: int, floor: int = 0) -> int:
@@ -46,14 +70,6 @@ def line_start(block: Buffer, pos: int, floor: int = 0) -> int:
             return newline + 1
         stop = begin
     return floor
-
-
-def release_pages(block: Buffer, start: int, length: int) -> None:
-    """Drop a scanned window of a mapped file from our resident set (it stays in the page
-    cache): a gigabyte scanned leaves the process as small as it started."""
-    if isinstance(block, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-        aligned = start - start % mmap.PAGESIZE   # madvise wants a page-aligned start
-        block.madvise(mmap.MADV_DONTNEED, aligned, min(length + start - aligned, len(block) - aligned))
 
 
 def _hyperscan_database(needles: tuple[bytes, ...]):
@@ -82,18 +98,19 @@ class Prefilter:
         self.needles = needles
         self._database = _hyperscan_database(needles) if use_hyperscan else None
 
-    def line_starts(self, block: Buffer, end: int, start: int = 0) -> list[int]:
+    def line_starts(self, block: Buffer, end: int, start: int = 0,
+                    release: Release = keep_pages) -> list[int]:
         """Sorted, unique offsets of the starts of matching lines within ``block[start:end]``
-        (``start`` is a line start). ``block`` is ``bytes`` or an ``mmap`` of a whole file.
+        (``start`` is a line start); what was searched is handed to ``release``.
         """
-        hits = [h for h in self._hits(block, end, start) if h >= start]
+        hits = [h for h in self._hits(block, end, start, release) if h >= start]
         starts = set()
         for pos in hits:
             starts.add(first := line_start(block, pos, start))
-            release_pages(block, first, pos - first + 1)   # file pages may be mapped 2 MiB at a time
+            release(first, pos - first + 1)   # file pages may be mapped 2 MiB at a time
         return sorted(starts)
 
-    def _hits(self, block: Buffer, end: int, start: int) -> list[int]:
+    def _hits(self, block: Buffer, end: int, start: int, release: Release) -> list[int]:
         if self._database is not None:
             found: list[int] = []
             view = memoryview(block)
@@ -106,7 +123,7 @@ class Prefilter:
                     found.append(base + stop - 1)
 
                 self._database.scan(view[window:stop_at], match_event_handler=on_match)
-                release_pages(block, window, WINDOW)
+                release(window, WINDOW)
             view.release()
             return found
         found = []

@@ -6,6 +6,12 @@ report or a related message, and feeds the parsers a region around each: a few l
 (comm fragments, the 3.x vmalloc line) and then every line until the report is complete.
 Memory stays flat (one block plus a short carry); line numbers are exact.
 
+It reads no file itself: :meth:`LogScanner.scan` takes a stream of bytes,
+:meth:`LogScanner.scan_buffer` a whole buffer (a file the caller mapped, with a ``release``
+callback that gives scanned pages back), and :meth:`~LogScanner.scan_head`,
+:meth:`~LogScanner.scan_tail` and :meth:`~LogScanner.merge_tail` let a caller scan the two
+halves of one buffer on two cores (:mod:`minfree.sources.logscan` maps files and forks).
+
 >>> import io
 >>> found = []
 >>> s = LogScanner("demo", found.append)
@@ -15,22 +21,32 @@ Memory stays flat (one block plus a short carry); line numbers are exact.
 """
 from __future__ import annotations
 
-import mmap
-import os
-import pickle
-import stat
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 from minfree.logs.events import Assembler, Event
 from minfree.logs.joiner import Joiner
-from minfree.logs.newlines import Buffer, count_newlines
-from minfree.logs.prefilter import Prefilter, line_start, release_pages
+from minfree.logs.newlines import count_newlines
+from minfree.logs.prefilter import Buffer, Prefilter, Release, keep_pages, line_start
 from minfree.logs.prefix import LineNormalizer
 
 BLOCK = 8 << 20          # bytes read at a time
 LOOKBACK = 8             # lines fed before a candidate line
 MAX_LINE = 1 << 20       # a "line" longer than this is junk: skipped and counted
-PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than it saves
+
+
+@dataclass(slots=True)
+class TailScan:
+    """What :meth:`LogScanner.scan_tail` found in ``data[split:]``: what ``emit`` would have
+    received (line numbers counted from ``split``), related-message counts, each host's kernel
+    release and the lines skipped. Plain data, so that it can cross a process boundary."""
+
+    found: list[Any]
+    related: Counter[str]
+    related_by_host: dict[str | None, Counter[str]]
+    kernels: dict[str | None, str]
+    skipped: int
 
 
 class LogScanner:
@@ -48,64 +64,14 @@ class LogScanner:
         self.prefilter = prefilter or Prefilter()
         self.bytes = 0
         self.oversized = 0
-        self.child_skipped = 0   # malformed lines the second process skipped
+        self.tail_skipped = 0    # malformed lines the scan of a buffer's tail skipped
 
     @property
     def skipped_lines(self) -> int:
-        return self.normalizer.malformed + self.oversized + self.assembler.dump_skipped + self.child_skipped
+        return self.normalizer.malformed + self.oversized + self.assembler.dump_skipped + self.tail_skipped
 
     def scan(self, stream: BinaryIO) -> None:
-        mapped = _map(stream)
-        if mapped is None:
-            self._scan_stream(stream)
-            return
-        with mapped:
-            self.bytes = len(mapped)
-            split = _split_point(mapped)
-            if split is None or not self._scan_halves(mapped, split):
-                self._scan_block(mapped, 0, 1, False, len(mapped))
-                self._break()
-
-    def _scan_halves(self, data: mmap.mmap, split: int) -> bool:
-        """Two processes on two cores: a child scans from ``split`` while this one scans up to it
-        (and on past it while a report is open). False if no child could be started."""
-        try:
-            reader, writer = os.pipe()
-            pid = os.fork()
-        except OSError:
-            return False
-        if pid == 0:
-            os.close(reader)
-            _child_scan(self, data, split, writer)
-        os.close(writer)
-        position, line_at = self._scan_block(data, 0, 1, False, split, feed_end=len(data))
-        self._break()
-        with os.fdopen(reader, "rb") as pipe:
-            payload = pipe.read()
-        os.waitpid(pid, 0)
-        if not payload:
-            raise OSError("the second scanning process failed")
-        events, related, by_host, skipped, kernels = pickle.loads(payload)
-        if position >= split:
-            lines_before_split = line_at - count_newlines(data, split, position)
-        else:
-            lines_before_split = line_at + count_newlines(data, position, split)
-        first_own_line = line_at - lines_before_split + 1   # lines this process already covered
-        assembler = self.assembler
-        for item in events:
-            event = item.event if self._prepare is not None else item
-            if event.line >= first_own_line:
-                event.line += lines_before_split - 1
-                self._emit(item)
-        assembler.related.update(related)
-        for host, counts in by_host.items():
-            assembler.related_by_host[host].update(counts)
-        for host, release in kernels.items():
-            assembler.kernels.setdefault(host, release)
-        self.child_skipped = skipped
-        return True
-
-    def _scan_stream(self, stream: BinaryIO) -> None:
+        """Read ``stream`` to its end, :data:`BLOCK` bytes at a time."""
         carry = b""
         carry_fed = 0          # bytes of carry already fed (lookback may not re-feed them)
         base_line = 1          # line number of the first byte of the current block
@@ -142,6 +108,55 @@ class LogScanner:
                 break
         self._break()
 
+    def scan_buffer(self, data: Buffer, release: Release = keep_pages) -> None:
+        """The whole of ``data`` at once; each scanned window is handed to ``release``."""
+        self.bytes = len(data)
+        self._scan_block(data, 0, 1, False, len(data), release=release)
+        self._break()
+
+    def scan_head(self, data: Buffer, split: int, release: Release = keep_pages) -> tuple[int, int]:
+        """The first half of a two-part scan: ``data[:split]``, and on past ``split`` while a
+        report is open. Returns the offset reached and its line number, for :meth:`merge_tail`."""
+        self.bytes = len(data)
+        reached = self._scan_block(data, 0, 1, False, split, feed_end=len(data), release=release)
+        self._break()
+        return reached
+
+    def scan_tail(self, data: Buffer, split: int, release: Release = keep_pages) -> TailScan:
+        """The second half: ``data[split:]`` (``split`` is a line start) with fresh parser
+        state, events prepared as this scanner prepares them; meant for another process."""
+        found: list[Any] = []
+        tail = LogScanner(self.assembler.source, found.append, self.prefilter, self._prepare)
+        tail._scan_block(data, split, 1, False, len(data), release=release)
+        tail._break()
+        assembler = tail.assembler
+        return TailScan(found, assembler.related, dict(assembler.related_by_host), assembler.kernels,
+                        tail.skipped_lines)
+
+    def merge_tail(self, data: Buffer, split: int, reached: tuple[int, int], tail: TailScan,
+                   release: Release = keep_pages) -> None:
+        """Take in what :meth:`scan_tail` found, numbered in the whole of ``data``. ``reached``
+        is what :meth:`scan_head` returned: events it already reported (it may have run past
+        ``split``) are not emitted twice."""
+        position, line_at = reached
+        if position >= split:
+            lines_before_split = line_at - count_newlines(data, split, position, release)
+        else:
+            lines_before_split = line_at + count_newlines(data, position, split, release)
+        first_own_line = line_at - lines_before_split + 1   # lines the head already covered
+        for item in tail.found:
+            event = item.event if self._prepare is not None else item
+            if event.line >= first_own_line:
+                event.line += lines_before_split - 1
+                self._emit(item)
+        assembler = self.assembler
+        assembler.related.update(tail.related)
+        for host, counts in tail.related_by_host.items():
+            assembler.related_by_host[host].update(counts)
+        for host, kernel in tail.kernels.items():
+            assembler.kernels.setdefault(host, kernel)
+        self.tail_skipped = tail.skipped
+
     def feed_line(self, raw: str, lineno: int) -> None:
         """One physical line through normalizer, joiner and assembler (also used by --follow)."""
         feed = self.assembler.feed
@@ -171,32 +186,37 @@ class LogScanner:
         self.assembler.discontinuity()
 
     def _scan_block(self, data: Buffer, position: int, line_at: int, busy: bool, hits_end: int,
-                    feed_end: int | None = None) -> tuple[int, int]:
+                    feed_end: int | None = None, release: Release = keep_pages) -> tuple[int, int]:
         """Feed every region around candidate lines in ``data[position:hits_end]`` (a report that
         starts there may be fed up to ``feed_end``); ``line_at`` is the line number at
         ``position``. Returns (offset reached, its line number)."""
         feed_end = hits_end if feed_end is None else feed_end
         floor = position
         if busy:
-            position, line_at = self._feed(data, position, feed_end, position, line_at)
-        for start in self.prefilter.line_starts(data, hits_end, floor):
+            position, line_at = self._feed(data, position, feed_end, position, line_at, hits_end)
+        for start in self.prefilter.line_starts(data, hits_end, floor, release):
             if start < position:
                 continue
             region = max(position, _lines_back(data, start, LOOKBACK, floor=position))
             if region > position:
-                line_at += count_newlines(data, position, region)
+                line_at += count_newlines(data, position, region, release)
                 self._break()
-            position, line_at = self._feed(data, region, feed_end, start, line_at)
-            release_pages(data, region, position - region)
+            position, line_at = self._feed(data, region, feed_end, start, line_at, hits_end)
+            release(region, position - region)
         return position, line_at
 
-    def _feed(self, data: bytes, position: int, end: int, hit: int, line_at: int) -> tuple[int, int]:
-        """Feed lines from ``position`` until past ``hit`` and idle; returns where it stopped."""
+    def _feed(self, data: Buffer, position: int, end: int, hit: int, line_at: int,
+              own_end: int) -> tuple[int, int]:
+        """Feed lines from ``position`` until past ``hit`` and idle; returns where it stopped.
+        Related messages that start at ``own_end`` or later are left uncounted: the scan of
+        what follows ``own_end`` (:meth:`scan_tail`) counts them."""
         feed = self.assembler.feed
         hit_line = None
         while position < end:
             if position == hit or (hit_line is None and position > hit):
                 hit_line = line_at
+            if position == own_end:
+                self.assembler.count_before = line_at
             newline = data.find(b"\n", position, end)
             stop = end if newline == -1 else newline + 1
             self.feed_line(data[position:stop].decode("utf-8", "replace"), line_at)
@@ -208,48 +228,6 @@ class LogScanner:
                 if not self.assembler.busy:
                     break
         return position, line_at
-
-
-def _split_point(data: mmap.mmap) -> int | None:
-    """Where a second process takes over: the line start nearest the middle of a large file."""
-    if len(data) < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2:
-        return None
-    newline = data.find(b"\n", len(data) // 2)
-    return None if newline == -1 or newline + 1 >= len(data) else newline + 1
-
-
-def _child_scan(parent: LogScanner, data: mmap.mmap, split: int, writer: int) -> None:
-    """In the forked child: scan ``data[split:]`` with fresh parser state, send what was found
-    (line numbers relative to ``split``), exit without returning."""
-    status = 1
-    try:
-        found: list[Any] = []
-        child = LogScanner(parent.assembler.source, found.append, parent.prefilter, parent._prepare)
-        child._scan_block(data, split, 1, False, len(data))
-        child._break()
-        assembler = child.assembler
-        payload = pickle.dumps((found, assembler.related, dict(assembler.related_by_host),
-                                child.skipped_lines, assembler.kernels))
-        with os.fdopen(writer, "wb") as pipe:
-            pipe.write(payload)
-        status = 0
-    finally:
-        os._exit(status)
-
-
-def _map(stream: BinaryIO) -> mmap.mmap | None:
-    """A read-only map of a regular file behind ``stream``, or None (pipes, decompressors)."""
-    try:
-        descriptor = stream.fileno()
-        info = os.fstat(descriptor)
-    except (AttributeError, OSError, ValueError):
-        return None
-    if not stat.S_ISREG(info.st_mode) or info.st_size == 0 or stream.tell() != 0:
-        return None
-    try:
-        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
 
 
 def _lines_back(data: Buffer, offset: int, count: int, floor: int) -> int:

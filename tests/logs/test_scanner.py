@@ -1,0 +1,82 @@
+"""logs.scanner on buffers: a buffer scanned as two halves (head, tail, merge) gives what one
+scan gives, wherever the cut falls; scanned windows are handed to the caller's release."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from minfree.logs.prefilter import NEEDLES
+from minfree.logs.scanner import LogScanner
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "logs"
+# every report of the project's corpus back to back: reports, wrapped lines, related messages
+DATA = b"".join(path.read_bytes().rstrip(b"\n") + b"\n" for path in sorted(CORPUS.glob("*.log")))
+LINE_STARTS = [0] + [i + 1 for i in range(len(DATA) - 1) if DATA[i] == 10]
+
+
+def _cuts() -> list[int]:
+    """Every 25th line start, and every line start right after a related message (a cut there
+    leaves it to the joiner, still held, on the head's side of the cut)."""
+    related = (b"suppressed", b"Unable to allocate", b"allocation stall", *NEEDLES[1:])
+    after_related = [start for line, start in enumerate(LINE_STARTS[1:], 1)
+                     if any(n in DATA[LINE_STARTS[line - 1]:start] for n in related)]
+    return sorted(set(LINE_STARTS[1::25] + after_related))
+
+
+def _summary(scanner: LogScanner, found: list) -> tuple:
+    events = sorted(repr((e.line, e.process, e.order, e.mode, e.kernel, e.host_kernel, e.repeated))
+                    for e in found)
+    return events, dict(scanner.assembler.related), scanner.skipped_lines, scanner.bytes
+
+
+def _whole() -> tuple:
+    found: list = []
+    scanner = LogScanner("corpus", found.append)
+    scanner.scan_buffer(DATA)
+    return _summary(scanner, found)
+
+
+WHOLE = _whole()
+
+
+def test_the_whole_buffer_gives_what_the_stream_gives() -> None:
+    found: list = []
+    scanner = LogScanner("corpus", found.append)
+    scanner.scan(io.BytesIO(DATA))
+    assert _summary(scanner, found) == WHOLE and len(WHOLE[0]) >= 40 and WHOLE[1]
+
+
+@pytest.mark.parametrize("split", _cuts())
+def test_two_halves_give_what_one_scan_gives(split: int) -> None:
+    found: list = []
+    scanner = LogScanner("corpus", found.append)
+    reached = scanner.scan_head(DATA, split)
+    tail = scanner.scan_tail(DATA, split)
+    scanner.merge_tail(DATA, split, reached, tail)
+    assert _summary(scanner, found) == WHOLE
+
+
+def test_prepared_items_are_merged_by_the_event_they_keep() -> None:
+    """With ``prepare``, emit receives what it made (here a namespace holding ``.event``), from
+    both halves, numbered in the whole buffer."""
+    split = LINE_STARTS[len(LINE_STARTS) // 2]
+    found: list = []
+    scanner = LogScanner("corpus", found.append, prepare=lambda event: SimpleNamespace(event=event))
+    reached = scanner.scan_head(DATA, split)
+    scanner.merge_tail(DATA, split, reached, scanner.scan_tail(DATA, split))
+    assert all(isinstance(item, SimpleNamespace) for item in found)
+    assert _summary(scanner, [item.event for item in found]) == WHOLE
+
+
+def test_scanned_windows_are_released() -> None:
+    released = bytearray(len(DATA))
+
+    def release(start: int, length: int) -> None:
+        released[start:start + length] = b"\x01" * len(released[start:start + length])
+
+    found: list = []
+    LogScanner("corpus", found.append).scan_buffer(DATA, release)
+    assert found and released.count(1) == len(DATA)

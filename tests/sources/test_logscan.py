@@ -1,0 +1,108 @@
+"""sources.logscan: files are mapped (and split over two processes when large), the rest is
+streamed; the child explains its own events; scanned pages leave the resident set."""
+from __future__ import annotations
+
+import io
+import mmap
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from minfree.logs.scanner import LogScanner
+from minfree.sources import logscan
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "logs"
+FILLER = b"".join(b"[%6d.000000] eth0: link is up, filler line for the split\n" % i for i in range(3000))
+REPORTS = [p.read_bytes().rstrip(b"\n") + b"\n" for p in sorted(CORPUS.glob("*.log"))]
+# half of the reports on each side of quiet lines: the middle, where the child starts, is quiet
+DATA = FILLER.join((b"", b"".join(REPORTS[::2]), b"".join(REPORTS[1::2]), b""))
+
+
+def _scan(stream, prepare=None) -> tuple[list, LogScanner]:
+    found: list = []
+    scanner = LogScanner("log", found.append, prepare=prepare)
+    logscan.scan_stream(scanner, stream)
+    return found, scanner
+
+
+def _summary(events: list, scanner: LogScanner) -> tuple:
+    return (sorted((e.line, e.process or "", e.order or 0, e.mode or "") for e in events),
+            dict(scanner.assembler.related), scanner.skipped_lines, scanner.bytes)
+
+
+@pytest.fixture()
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "kern.log"
+    path.write_bytes(DATA)
+    return path
+
+
+@pytest.fixture()
+def split_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logscan, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+
+def test_two_processes_find_what_a_stream_finds(log: Path, split_always: None) -> None:
+    streamed = _summary(*_scan(io.BytesIO(DATA)))
+    with log.open("rb") as stream:
+        split = _summary(*_scan(stream))
+    assert split == streamed and len(split[0]) >= 40
+
+
+def test_the_child_explains_its_own_events(log: Path, split_always: None) -> None:
+    """Events of the second half are prepared in the child (another pid) and pickled back."""
+    with log.open("rb") as stream:
+        found, _ = _scan(stream, prepare=lambda event: SimpleNamespace(event=event, pid=os.getpid()))
+    pids = [item.pid for item in sorted(found, key=lambda item: item.event.line)]
+    assert pids[0] == os.getpid() and pids[-1] != os.getpid()
+    assert pids == sorted(pids, key=lambda pid: pid != os.getpid())   # the parent's half comes first
+
+
+def test_a_failed_child_is_an_error_not_a_silent_half(log: Path, split_always: None) -> None:
+    parent = os.getpid()
+
+    def prepare(event):
+        if os.getpid() != parent:
+            raise RuntimeError("the child breaks")
+        return SimpleNamespace(event=event)
+
+    with log.open("rb") as stream, pytest.raises(OSError, match="second scanning process failed"):
+        _scan(stream, prepare)
+
+
+def test_small_files_are_scanned_in_one_process(log: Path) -> None:
+    parent = os.getpid()
+    with log.open("rb") as stream:
+        found, scanner = _scan(stream, prepare=lambda event: SimpleNamespace(event=event, pid=os.getpid()))
+    assert {item.pid for item in found} == {parent} and scanner.bytes == len(DATA)
+
+
+def test_a_stream_read_part_way_is_streamed_from_where_it_is(log: Path) -> None:
+    with log.open("rb") as stream:
+        stream.read(len(FILLER))
+        found, scanner = _scan(stream)
+    assert _summary(found, scanner) == _summary(*_scan(io.BytesIO(DATA[len(FILLER):])))
+    assert scanner.bytes == len(DATA) - len(FILLER)
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_DONTNEED"), reason="no madvise(MADV_DONTNEED)")
+def test_released_pages_leave_the_resident_set(tmp_path: Path) -> None:
+    path = tmp_path / "big.log"
+    path.write_bytes(FILLER * 200)   # ~ 34 MiB, in the page cache after the write
+    with path.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        before = _rss_file_kb()
+        assert sum(mapped[page] for page in range(0, len(mapped), mmap.PAGESIZE)) > 0   # faults each in
+        touched = _rss_file_kb()
+        logscan._page_dropper(mapped)(0, len(mapped))
+        dropped = _rss_file_kb()
+    assert touched - before > 20 << 10 and dropped - before < 4 << 10, (before, touched, dropped)
+
+
+def _rss_file_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    pytest.skip("no RssFile in /proc/self/status")
