@@ -5,7 +5,6 @@ complete, or when the kernel has been quiet for :data:`QUIET_SECONDS` after it.
 """
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from typing import TextIO
@@ -15,8 +14,9 @@ from minfree.logs.events import Event
 from minfree.sources.kmsg import follow_kmsg
 from minfree.logs.scanner import LogScanner
 from minfree.sources.logfiles import SourceError
-from minfree.render.scan_json import event_to_json
-from minfree.analysis.explain import ExplainedEvent, explain_event
+from minfree.render.scan_json import event_line
+from minfree.render.scan_text import one_line
+from minfree.analysis.explain import explain_event
 
 QUIET_SECONDS = 1.5
 
@@ -35,7 +35,7 @@ def follow(json_lines: bool, kernel: str | None, out: TextIO, path: str = "/dev/
     def emit(event: Event) -> None:
         nonlocal reported
         explained = explain_event(event, forced or running)
-        out.write((json.dumps(event_to_json(explained)) if json_lines else _one_line(explained)) + "\n")
+        out.write((event_line(explained) if json_lines else one_line(explained)) + "\n")
         out.flush()
         reported += 1
 
@@ -65,11 +65,3 @@ def _running_release() -> str:
     import os
 
     return os.uname().release
-
-
-def _one_line(e: ExplainedEvent) -> str:
-    ev = e.event
-    names = "|".join(e.decoding.names) if e.decoding else "?"
-    verdict = f"; {e.verdict.summary}" if e.verdict else ""
-    return (f"[{ev.time}] {ev.process}: order:{ev.order} mode:{ev.mode} ({names}) "
-            f"origin={e.origin.category}{verdict}")

@@ -9,7 +9,6 @@ call trace, and, where the memory dump is present, the kernel's watermark check 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 
@@ -104,10 +103,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no log files found in " + " ".join(args.paths))
     report = scan_inputs(inputs, kernel=args.kernel)
     if args.json:
-        from minfree.render.scan_json import report_to_json
+        from minfree.render.scan_json import report_document
 
-        # compact, and dumps() rather than dump(): only dumps uses the C encoder (`jq .` pretty-prints)
-        sys.stdout.write(json.dumps(report_to_json(report), separators=(",", ":")) + "\n")
+        sys.stdout.write(report_document(report) + "\n")
     else:
         from minfree.render.console import console
         from minfree.render.scan_text import render

@@ -1,4 +1,5 @@
-"""The `minfree scan --json` document (schema in the README, "scan JSON").
+"""The `minfree scan --json` document (schema in the README, "scan JSON"), and the JSON lines
+of `minfree scan --follow --json` (one event object, the same as in the document, per line).
 
 ``{"events": [...], "related": {...}, "related_by_host": {...}, "skipped_lines": N,
 "bytes_read": N, "inputs": [...], "errors": [...]}``
@@ -6,12 +7,24 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 
 SCHEMA_VERSION = 1
+
+
+def report_document(report: ScanReport) -> str:
+    """The whole document, compact, one line (``jq .`` pretty-prints it). ``dumps`` rather
+    than ``dump``: only ``dumps`` uses the C encoder, which big scans need."""
+    return json.dumps(report_to_json(report), separators=(",", ":"))
+
+
+def event_line(explained: ExplainedEvent) -> str:
+    """One event as a JSON line of `minfree scan --follow --json`."""
+    return json.dumps(event_to_json(explained))
 
 
 def report_to_json(report: ScanReport) -> dict[str, Any]:

@@ -1,12 +1,14 @@
-"""Human output of `minfree scan`: a summary read at a glance, then the most telling event."""
+"""Human output of `minfree scan`: a summary read at a glance, then the most telling event;
+and the one line per event that `minfree scan --follow` prints."""
 from __future__ import annotations
 
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from minfree.model import gfp
-from minfree.analysis.scan_report import ScanReport
+from minfree.analysis.advice import advice
 from minfree.analysis.explain import ExplainedEvent
+from minfree.analysis.scan_report import ScanReport
+from minfree.model import gfp
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,6 +23,7 @@ _RELATED_LABELS = {
 
 
 def render(report: ScanReport, console: Console, every_event: bool) -> None:
+    """The whole report; ``every_event`` lists each event before the most telling one."""
     events = report.events
     total = sum(e.occurrences for e in events)
     where = ", ".join(report.inputs) if len(report.inputs) <= 3 else f"{len(report.inputs)} inputs"
@@ -36,27 +39,14 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
         console.print(f"[dim]{report.skipped_lines} malformed line(s) skipped[/]")
     for error in report.errors:
         console.print(f"[yellow]warning[/]: {error}")
-    if events:
+    telling = report.most_telling()
+    if telling is not None:
         if every_event:
             console.rule("every event")
             for explained in events:
                 _event_line(explained, console)
         console.rule("the most telling event")
-        _explain(most_telling(events), console)
-
-
-def most_telling(events: list[ExplainedEvent]) -> ExplainedEvent:
-    """The event that best explains the rest: from the most frequent (process, order) group,
-    the one with the most evidence (verdict, trace, decoded mode), the latest on ties."""
-    groups = Counter((e.event.process, e.event.order) for e in events)
-    top_group = groups.most_common(1)[0][0]
-
-    def evidence(item: tuple[int, ExplainedEvent]) -> tuple[int, int, int, int, int]:
-        index, e = item
-        return (int((e.event.process, e.event.order) == top_group), int(e.verdict is not None),
-                int(bool(e.frames)), int(e.decoding is not None and e.decoding.exact), index)
-
-    return max(enumerate(events), key=evidence)[1]
+        _explain(telling, console)
 
 
 def _summary(events: list[ExplainedEvent], console: Console) -> None:
@@ -98,12 +88,23 @@ def _related(report: ScanReport, console: Console) -> None:
         console.print(f"  {count:>6}  {_RELATED_LABELS.get(kind, kind)}")
 
 
+def one_line(e: ExplainedEvent) -> str:
+    """One event as `minfree scan --follow` prints it (plain text, no markup)."""
+    verdict = f"; {e.verdict.summary}" if e.verdict else ""
+    return f"[{e.event.time}] {e.event.process}: {_request(e)}{verdict}"
+
+
 def _event_line(e: ExplainedEvent, console: Console) -> None:
     ev = e.event
     verdict = f" -> {e.verdict.summary}" if e.verdict else ""
     console.print(f"{ev.source}:{ev.line} {ev.host or ''} {ev.time or ''} [bold]{ev.process}[/] "
-                  f"order:{ev.order} mode:{ev.mode} ({'|'.join(e.decoding.names) if e.decoding else '?'}) "
-                  f"origin={e.origin.category}{verdict}", highlight=False)
+                  f"{_request(e)}{verdict}", highlight=False)
+
+
+def _request(e: ExplainedEvent) -> str:
+    """What was asked for and by whom: ``order:1 mode:0x20 (GFP_ATOMIC) origin=tcp-accept``."""
+    names = "|".join(e.decoding.names) if e.decoding else "?"
+    return f"order:{e.event.order} mode:{e.event.mode} ({names}) origin={e.origin.category}"
 
 
 def _explain(e: ExplainedEvent, console: Console) -> None:
@@ -120,23 +121,7 @@ def _explain(e: ExplainedEvent, console: Console) -> None:
     else:
         console.print("Why it failed: the log has no memory dump for this report, so the kernel's "
                       "watermark check cannot be replayed.")
-    console.print("What to do: " + _advice(e))
-
-
-def _advice(e: ExplainedEvent) -> str:
-    atomic = e.decoding is not None and not e.decoding.can_sleep
-    if not atomic:
-        return ("this allocation could sleep, so it failed after reclaim and compaction gave up: "
-                "look at what holds memory (OOM kills nearby, cgroup limits) before raising reserves.")
-    fragmented = e.verdict is not None and e.verdict.reason == "no_free_block"
-    parts = ["an allocation that cannot sleep lives on the reserve below the min watermark: "
-             "raise vm.min_free_kbytes so that reserve covers the burst (run `minfree doctor` "
-             "for this host's numbers)"]
-    if fragmented or (e.event.order or 0) > 0:
-        parts.append("free memory is fragmented for order >= 1 requests: compaction "
-                     "(`echo 1 > /proc/sys/vm/compact_memory`) helps at once; a larger reserve "
-                     "and vm.watermark_scale_factor keep blocks free")
-    return "; ".join(parts) + "."
+    console.print("What to do: " + advice(e))
 
 
 def _size(count: int) -> str:
