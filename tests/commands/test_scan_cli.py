@@ -12,6 +12,11 @@ import pytest
 
 from minfree.cli import main
 from minfree.commands.follow import follow
+from minfree.commands.scan import running_gfp, scan_inputs
+from minfree.model.gfp import TRACEFS_LAYOUT, RunningGfp, decode, layout_for, layout_from_table
+from minfree.model.kversion import parse_release
+from minfree.sources.logfiles import Input
+from minfree.tracing.gfp_format import parse_format
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "logs"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not beside the checkout")
@@ -126,17 +131,11 @@ def test_corpus_directory_through_the_cli(capsys) -> None:
     assert with_verdict["002"] == "fragmented"           # free above the floor, no order-1 block
 
 
-def test_follow_reports_events_as_they_arrive(tmp_path: Path) -> None:
+def _follow(tmp_path: Path, records: list[bytes], running: RunningGfp, json_lines: bool = True) -> list[str]:
+    """What `minfree scan --follow` prints for the first event of ``records`` (a fifo stands in
+    for /dev/kmsg)."""
     fifo = tmp_path / "kmsg"
     os.mkfifo(fifo)
-    records = [
-        b"4,100,69774700393,-;asd: page allocation failure. order:1, mode:0x20\n",
-        b"4,101,69774700434,-;Call Trace:\n SUBSYSTEM=net\n",
-        b"4,102,69774700435,-; [<ffffffff8143ae32>] ? sk_clone+0x22/0x2e0\n",
-        b"6,103,69780000000,-;eth0: link up\n",
-        b"6,104,69780000001,-;eth0: link up\n",
-        b"6,105,69780000002,-;eth0: link up\n",
-    ]
 
     def writer() -> None:
         with open(fifo, "wb", buffering=0) as sink:
@@ -145,10 +144,66 @@ def test_follow_reports_events_as_they_arrive(tmp_path: Path) -> None:
 
     threading.Thread(target=writer, daemon=True).start()
     out = io.StringIO()
-    follow(json_lines=True, kernel=None, out=out, path=str(fifo), max_events=1, from_end=False)
-    event = json.loads(out.getvalue().splitlines()[0])
+    follow(json_lines=json_lines, kernel=None, out=out, running=running, path=str(fifo), max_events=1,
+           from_end=False)
+    return out.getvalue().splitlines()
+
+
+KMSG_RECORDS = [
+    b"4,100,69774700393,-;asd: page allocation failure. order:1, mode:0x20\n",
+    b"4,101,69774700434,-;Call Trace:\n SUBSYSTEM=net\n",
+    b"4,102,69774700435,-; [<ffffffff8143ae32>] ? sk_clone+0x22/0x2e0\n",
+    b"6,103,69780000000,-;eth0: link up\n",
+    b"6,104,69780000001,-;eth0: link up\n",
+    b"6,105,69780000002,-;eth0: link up\n",
+]
+# this machine's tracefs mm_page_alloc format (Linux 6.18.44), the running kernel of RUNNING_6_18
+FORMAT_6_18 = (Path(__file__).resolve().parents[1] / "fixtures" / "tracefs"
+               / "mm_page_alloc-6.18.format").read_text()
+RUNNING_6_18 = RunningGfp("6.18.44-fc-v1045", layout_from_table(parse_format(FORMAT_6_18)))
+
+
+def test_follow_reports_events_as_they_arrive(tmp_path: Path) -> None:
+    event = json.loads(_follow(tmp_path, KMSG_RECORDS, running_gfp())[0])
     assert (event["process"], event["order"], event["mode"], event["time"]) == ("asd", 1, "0x20", "69774.700393")
     assert event["call_trace"][0]["function"] == "sk_clone"
+
+
+def test_follow_decodes_with_the_running_kernels_own_table(tmp_path: Path) -> None:
+    records = [KMSG_RECORDS[0].replace(b"mode:0x20", b"mode:0x820"), *KMSG_RECORDS[1:]]
+    event = json.loads(_follow(tmp_path, records, RUNNING_6_18)[0])
+    assert event["gfp"]["layout"] == TRACEFS_LAYOUT and event["gfp_flags"] == ["GFP_ATOMIC"]
+    assert event["kernel"] == "6.18.44-fc-v1045"
+
+
+def test_follow_text_is_one_line_per_event(tmp_path: Path) -> None:
+    (line,) = _follow(tmp_path, KMSG_RECORDS, RUNNING_6_18, json_lines=False)
+    assert line == "[69774.700393] asd: order:1 mode:0x20 (__GFP_HIGH) origin=tcp-accept"
+
+
+def test_live_log_reports_of_the_running_kernel_use_its_own_table() -> None:
+    """Same mode, two kernels: the running one decodes with its tracefs table, the other with
+    its era table."""
+    template = b"[%d.0] %s: page allocation failure: order:0, mode:0x820(GFP_ATOMIC)\n" \
+        b"[%d.1] CPU: 0 PID: 1 Comm: %s Not tainted %s #1\n[%d.2] eth0: up\n"
+    log = b"".join(template % (t, comm, t, comm, release, t)
+                   for t, comm, release in ((1, b"a", b"6.18.44-fc-v1045"), (5, b"b", b"6.6.87")))
+    report = scan_inputs([Input("live", "kmsg", lambda: io.BytesIO(log))], running=RUNNING_6_18)
+    layouts = [(e.event.process, e.kernel.release, e.decoding.layout, e.decoding.names) for e in report.events]
+    assert layouts == [("a", "6.18.44-fc-v1045", TRACEFS_LAYOUT, ("GFP_ATOMIC",)),
+                       ("b", "6.6.87", "6.3-6.7", ("GFP_ATOMIC",))]
+
+
+@pytest.mark.live
+def test_running_gfp_reads_this_machines_table_and_config() -> None:
+    running = running_gfp()
+    assert running.release == os.uname().release
+    if running.layout is None:
+        pytest.skip("tracefs mm_page_alloc format not readable")
+    kernel = parse_release(running.release)
+    assert decode(0x820, kernel, layout=running.layout).names == ("GFP_ATOMIC",)
+    assert decode(0xcc0, kernel, layout=running.layout).names == ("GFP_KERNEL",)
+    assert layout_for(kernel, running.config).flags == running.layout.flags
 
 
 def test_journald_json_and_kmsg_records(tmp_path: Path, capsys) -> None:

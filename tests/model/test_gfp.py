@@ -11,11 +11,13 @@ from hypothesis import given, strategies as st
 
 from minfree.model.gfp import (
     DISTRO_CONFIG,
+    TRACEFS_LAYOUT,
     GfpConfig,
     decode,
     explain,
     format_names,
     layout_for,
+    layout_from_table,
 )
 from minfree.model.kversion import KernelVersion, parse_release
 
@@ -229,3 +231,36 @@ def test_format_names_roundtrip(mask: int, kernel: KernelVersion) -> None:
         if name:
             total |= int(name, 16) if name.startswith("0x") else values.get(name, 0)
     assert total == mask
+
+
+# --- a kernel's own table (tracefs) --------------------------------------------------------
+
+OWN_6_6 = tuple((name, value) for name, value in layout_for(KernelVersion(6, 6, 87)).flags) + (("__GFP_NOTRACK", 0),)
+
+
+def test_layout_from_table_keeps_print_order_and_single_bits() -> None:
+    layout = layout_from_table(OWN_6_6)
+    assert layout is not None and layout.name == TRACEFS_LAYOUT
+    assert layout.flags == layout_for(KernelVersion(6, 6, 87)).flags            # the zero entry dropped
+    assert all(name.startswith("__GFP_") and value & (value - 1) == 0 for name, value in layout.bits)
+    assert "__GFP_RECLAIM" not in dict(layout.bits) and dict(layout.bits)["__GFP_HIGH"] == 0x20
+
+
+def test_own_table_decodes_as_its_era_and_wins_over_the_kernel_argument() -> None:
+    layout = layout_from_table(OWN_6_6)
+    for mask in (0x820, 0xcc0, 0xa20, 0x2800, 0x140cca, 0x1100cca):
+        own, era = decode(mask, KernelVersion(3, 10, 0), layout=layout), decode(mask, KernelVersion(6, 6, 87))
+        assert (own.names, own.bits, own.request_class, own.harder, own.can_sleep) == \
+               (era.names, era.bits, era.request_class, era.harder, era.can_sleep), hex(mask)
+        assert own.layout == TRACEFS_LAYOUT and own.exact
+
+
+def test_own_table_decoding_is_explained_as_this_kernels() -> None:
+    decoding = decode(0x820, layout=layout_from_table(OWN_6_6))
+    assert "on this kernel (its own table, from tracefs) is GFP_ATOMIC" in explain(decoding, 0)
+
+
+def test_tables_without_reclaim_bit_names_are_left_to_the_eras() -> None:
+    """3.x tracepoints printed short names (GFP_HIGH, GFP_WAIT): nothing says which bit sleeps."""
+    assert layout_from_table((("GFP_ATOMIC", 0x20), ("GFP_WAIT", 0x10), ("GFP_HIGH", 0x20))) is None
+    assert layout_from_table(()) is None

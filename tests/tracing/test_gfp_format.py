@@ -1,17 +1,17 @@
-"""tracefs_gfp: the kernel's own GFP table, parsed and compared with ours."""
+"""tracing.gfp_format: the kernel's own GFP table, parsed and compared with ours."""
 
 from __future__ import annotations
 
-import gzip
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
 
 from minfree.model.gfp import GfpConfig, layout_for
 from minfree.model.kversion import parse_release
-from minfree.tracing.gfp_format import parse_format, read_running_table
+from minfree.sources.kconfig import read_running_config
+from minfree.sources.tracefs import read_event_format
+from minfree.tracing.gfp_format import parse_format
 
 # Print fmt of a 3.x kernel's mm_page_alloc (gfpflags.h era: hex literals with
 # suffixes, short names, "GFP_NOTRACK" evaluating to 0 without CONFIG_KMEMCHECK).
@@ -64,17 +64,6 @@ def test_parse_format_never_raises(text: str) -> None:
         assert isinstance(name, str) and 0 <= value < 1 << 64
 
 
-def test_unreadable_tracefs_is_none(tmp_path: Path) -> None:
-    assert read_running_table(str(tmp_path)) is None
-
-
-def _running_config() -> GfpConfig | None:
-    try:
-        return GfpConfig.from_kconfig(gzip.decompress(Path("/proc/config.gz").read_bytes()).decode())
-    except OSError:
-        return None
-
-
 @pytest.mark.live
 def test_builtin_table_equals_running_kernel() -> None:
     """Truth bar: our table for `uname -r` is the kernel's own, pair for pair and in order.
@@ -83,12 +72,13 @@ def test_builtin_table_equals_running_kernel() -> None:
     (no KASAN_HW_TAGS, no LOCKDEP, SLAB_OBJ_EXT); when /proc/config.gz exists the
     table built from the running kernel's real config must match as well.
     """
-    running = read_running_table()
-    if running is None:
+    text = read_event_format()
+    if text is None:
         pytest.skip("tracefs mm_page_alloc format not readable")
+    running = parse_format(text)
     kernel = parse_release(os.uname().release)
     assert kernel is not None
     assert layout_for(kernel).flags == running
-    config = _running_config()
+    config = read_running_config()
     if config is not None:
-        assert layout_for(kernel, config).flags == running
+        assert layout_for(kernel, GfpConfig.from_kconfig(config)).flags == running

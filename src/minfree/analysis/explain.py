@@ -2,6 +2,10 @@
 
 The verdict replays the kernel's watermark check (:mod:`minfree.analysis.verdict`) on the zone lines
 the report printed; without a dump there is no verdict, never a guess.
+
+The mode is decoded with the era table of the event's kernel, except for reports of the running
+kernel itself: given a :class:`~minfree.model.gfp.RunningGfp`, an event whose release is the
+running one is decoded with that kernel's own table (tracefs) and config.
 """
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from minfree.model import gfp
-from minfree.model.kversion import KernelVersion
+from minfree.model.kversion import KernelVersion, parse_release
 from minfree.logs.events import Event
 from minfree.logs.memdump import MemDump
 from minfree.logs.trace import Frame, parse_trace
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class ExplainedEvent:
+    """One failure event and everything said about it."""
+
     event: Event
     kernel: KernelVersion | None
     decoding: gfp.GfpDecoding | None
@@ -34,10 +40,28 @@ class ExplainedEvent:
         return 1 + self.event.repeated
 
 
-def explain_event(event: Event, kernel: KernelVersion | None) -> ExplainedEvent:
+def event_kernel(event: Event, forced: KernelVersion | None) -> KernelVersion | None:
+    """The kernel an event's mode is decoded for: ``forced`` (``--kernel``), else the release
+    the report printed, else the one its host's log named; None when nothing says."""
+    if forced is not None:
+        return forced
+    for release in (event.kernel, event.host_kernel):
+        if release and (version := parse_release(release)) is not None:
+            return version
+    return None
+
+
+def explain_event(event: Event, kernel: KernelVersion | None,
+                  running: gfp.RunningGfp | None = None) -> ExplainedEvent:
+    """``kernel`` as :func:`event_kernel` chose it; ``running``: the running kernel's own GFP
+    knowledge, used when ``kernel`` is that kernel."""
     decoding = None
     if event.mode is not None:
-        decoding = gfp.decode(int(event.mode, 16), kernel, event.printed_flags)
+        mask = int(event.mode, 16)
+        if running is not None and kernel is not None and kernel.release == running.release:
+            decoding = gfp.decode(mask, kernel, event.printed_flags, running.config, running.layout)
+        else:
+            decoding = gfp.decode(mask, kernel, event.printed_flags)
     from minfree.analysis.origin import classify  # its rule tables are compiled only when needed
     from minfree.analysis.verdict import judge
 

@@ -1,7 +1,9 @@
 """`minfree scan --follow`: report failures from /dev/kmsg as the kernel logs them.
 
 Records are read by a thread (blocking reads) and parsed here; a report is printed when it is
-complete, or when the kernel has been quiet for :data:`QUIET_SECONDS` after it.
+complete, or when the kernel has been quiet for :data:`QUIET_SECONDS` after it. Every event is
+the running kernel's: its mode is decoded with that kernel's own GFP table and config where
+they are readable (:func:`minfree.commands.scan.running_gfp`, passed in as ``running``).
 """
 from __future__ import annotations
 
@@ -9,32 +11,33 @@ import queue
 import threading
 from typing import TextIO
 
-from minfree.model.kversion import parse_release
+from minfree.analysis.explain import explain_event
 from minfree.logs.events import Event
-from minfree.sources.kmsg import follow_kmsg
 from minfree.logs.scanner import LogScanner
-from minfree.sources.logfiles import SourceError
+from minfree.model.gfp import RunningGfp
+from minfree.model.kversion import parse_release
 from minfree.render.scan_json import event_line
 from minfree.render.scan_text import one_line
-from minfree.analysis.explain import explain_event
+from minfree.sources.kmsg import KMSG_PATH, follow_kmsg
+from minfree.sources.logfiles import SourceError
 
 QUIET_SECONDS = 1.5
 
 
-def follow(json_lines: bool, kernel: str | None, out: TextIO, path: str = "/dev/kmsg",
-           max_events: int | None = None, from_end: bool = True) -> int:
-    """Run until interrupted (or ``max_events`` reported); returns the exit status."""
+def follow(json_lines: bool, kernel: str | None, out: TextIO, running: RunningGfp,
+           path: str = KMSG_PATH, max_events: int | None = None, from_end: bool = True) -> int:
+    """Run until interrupted (or ``max_events`` reported); returns the exit status. ``kernel``
+    (``--kernel``) overrides the running release the events are decoded for."""
     try:
         records = follow_kmsg(path, from_end=from_end)
     except OSError as error:
         raise SourceError(f"cannot follow {path}: {error.strerror or error}") from None
-    forced = parse_release(kernel) if kernel else None
-    running = parse_release(_running_release())
+    version = parse_release(kernel or running.release)
     reported = 0
 
     def emit(event: Event) -> None:
         nonlocal reported
-        explained = explain_event(event, forced or running)
+        explained = explain_event(event, version, running)
         out.write((event_line(explained) if json_lines else one_line(explained)) + "\n")
         out.flush()
         reported += 1
@@ -59,9 +62,3 @@ def follow(json_lines: bool, kernel: str | None, out: TextIO, path: str = "/dev/
 def _pump(records, inbox: queue.Queue[bytes]) -> None:
     for record in records:
         inbox.put(record)
-
-
-def _running_release() -> str:
-    import os
-
-    return os.uname().release

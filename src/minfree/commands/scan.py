@@ -2,35 +2,43 @@
 
 Inputs come from :mod:`minfree.sources.logfiles`; each is fed to a
 :class:`~minfree.logs.scanner.LogScanner` by :func:`minfree.sources.logscan.scan_stream`
-(mapped, on two processes when large, or streamed); every event found is then explained
-(:mod:`minfree.findings_scan`): its GFP mode decoded for its kernel, its origin taken from the
-call trace, and, where the memory dump is present, the kernel's watermark check replayed.
+(mapped, on two processes when large, or streamed); every event found is explained by
+:mod:`minfree.analysis.explain`: its GFP mode decoded for its kernel, its origin taken from
+the call trace, and, where the memory dump is present, the kernel's watermark check replayed.
+Reports of the running kernel in its live log are decoded with that kernel's own GFP table
+(tracefs) and config (:func:`running_gfp`). Output: :mod:`minfree.render.scan_text` or
+:mod:`minfree.render.scan_json`.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 
+from minfree.analysis.explain import ExplainedEvent, event_kernel, explain_event
 from minfree.analysis.scan_report import ScanReport
 from minfree.errors import UsageError
-from minfree.model.kversion import KernelVersion, parse_release
-from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
+from minfree.model import gfp
+from minfree.model.kversion import parse_release
+from minfree.sources import kconfig, tracefs
 from minfree.sources.logfiles import Input, SourceError
 from minfree.sources.logscan import scan_stream
-from minfree.analysis.explain import ExplainedEvent, explain_event
+from minfree.tracing.gfp_format import parse_format
 
 
-def scan_inputs(inputs: list[Input], kernel: str | None = None) -> ScanReport:
-    """Scan every input; ``kernel`` overrides the release for logs that do not print one."""
+def scan_inputs(inputs: list[Input], kernel: str | None = None,
+                running: gfp.RunningGfp | None = None) -> ScanReport:
+    """Scan every input; ``kernel`` overrides the release for logs that do not print one;
+    ``running`` (see :func:`running_gfp`) decodes the running kernel's own reports."""
     forced = parse_release(kernel) if kernel else None
     report = ScanReport()
     for source in inputs:
         report.inputs.append(source.name)
         found: list[ExplainedEvent] = []
         scanner = LogScanner(source.name, found.append,
-                             prepare=lambda event: explain_event(event, _kernel_for(event, forced)))
+                             prepare=lambda event: explain_event(event, event_kernel(event, forced), running))
         try:
             with source.open() as stream:
                 scan_stream(scanner, stream)
@@ -47,13 +55,16 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None) -> ScanReport:
     return report
 
 
-def _kernel_for(event: Event, forced: KernelVersion | None) -> KernelVersion | None:
-    if forced is not None:
-        return forced
-    for release in (event.kernel, event.host_kernel):
-        if release and (version := parse_release(release)) is not None:
-            return version
-    return None
+def running_gfp() -> gfp.RunningGfp:
+    """The running kernel's own GFP knowledge: its print table where tracefs is readable,
+    its config where ``/proc/config.gz`` or ``/boot/config-$(uname -r)`` is; the era tables
+    and a distribution config stand in for what is missing."""
+    text = tracefs.read_event_format(tracefs.PAGE_ALLOC_EVENT)
+    config = kconfig.read_running_config()
+    return gfp.RunningGfp(
+        release=os.uname().release,
+        layout=gfp.layout_from_table(parse_format(text)) if text else None,
+        config=gfp.GfpConfig.from_kconfig(config) if config else gfp.DISTRO_CONFIG)
 
 
 EXAMPLES = """examples:
@@ -92,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         from minfree.commands.follow import follow
 
         try:
-            return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout)
+            return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout, running=running_gfp())
         except SourceError as error:
             raise UsageError(str(error)) from None
     try:
@@ -101,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     if not inputs:
         raise UsageError("no log files found in " + " ".join(args.paths))
-    report = scan_inputs(inputs, kernel=args.kernel)
+    report = scan_inputs(inputs, kernel=args.kernel, running=None if args.paths else running_gfp())
     if args.json:
         from minfree.render.scan_json import report_document
 

@@ -30,6 +30,11 @@ moves the ones after it. :class:`GfpConfig` says which exist; the default
 (:data:`DISTRO_CONFIG`) is a distribution kernel: no KASAN_HW_TAGS, no LOCKDEP,
 SLAB_OBJ_EXT on. A kernel built otherwise is described with
 ``GfpConfig.from_kconfig(<its .config>)``.
+
+The running kernel can say it itself: its tracefs ``mm_page_alloc`` format holds its own
+print table (:mod:`minfree.tracing.gfp_format`); :func:`layout_from_table` makes a layout of
+it and :class:`RunningGfp` carries it, with the running kernel's config, to the decoding of
+that kernel's own reports. The era tables stay the answer for every other kernel.
 """
 
 from __future__ import annotations
@@ -44,10 +49,13 @@ __all__ = [
     "GfpConfig",
     "GfpDecoding",
     "GfpLayout",
+    "RunningGfp",
+    "TRACEFS_LAYOUT",
     "decode",
     "explain",
     "format_names",
     "layout_for",
+    "layout_from_table",
 ]
 
 _U64 = (1 << 64) - 1
@@ -113,6 +121,48 @@ class GfpDecoding:
     comp: bool
     request_class: str  # "GFP_ATOMIC" | "GFP_NOWAIT" | "blocking" | "memalloc"
     harder: bool = False  # ALLOC_HARDER / ALLOC_NON_BLOCK: a further 1/4 off min
+
+
+#: ``GfpLayout.name`` of a table the running kernel printed itself (tracefs).
+TRACEFS_LAYOUT = "tracefs"
+
+
+def layout_from_table(table: tuple[tuple[str, int], ...]) -> GfpLayout | None:
+    """A kernel's own print table as a layout: the ``(name, value)`` pairs of its tracefs
+    ``mm_page_alloc`` format in print order (composites, then single ``__GFP_*`` bits); the
+    single-bit ``__GFP_*`` entries are its bits. None when the table names no
+    ``__GFP_DIRECT_RECLAIM`` (kernels before 4.6 print short names such as ``GFP_HIGH``,
+    which say nothing about sleeping): the era tables decode those kernels.
+
+    Real sample (this machine's Linux 6.18 table, shortened to what 0x820 and 0xcc0 use):
+
+    >>> table = (("GFP_KERNEL", 0xcc0), ("GFP_ATOMIC", 0x820), ("__GFP_RECLAIM", 0xc00),
+    ...          ("__GFP_HIGH", 0x20), ("__GFP_IO", 0x40), ("__GFP_FS", 0x80),
+    ...          ("__GFP_DIRECT_RECLAIM", 0x400), ("__GFP_KSWAPD_RECLAIM", 0x800))
+    >>> layout = layout_from_table(table)
+    >>> [name for name, _ in layout.bits][:3], layout.name
+    (['__GFP_HIGH', '__GFP_IO', '__GFP_FS'], 'tracefs')
+    >>> format_names(0xcc0 | 0x20, layout)
+    'GFP_KERNEL|__GFP_HIGH'
+    >>> layout_from_table((("GFP_ATOMIC", 0x20), ("GFP_HIGH", 0x20), ("GFP_WAIT", 0x10))) is None
+    True
+    """
+    flags = tuple((name, value & _U64) for name, value in table if value & _U64)
+    bits = tuple((name, value) for name, value in flags
+                 if name.startswith("__GFP_") and value & (value - 1) == 0)
+    if all(name != "__GFP_DIRECT_RECLAIM" for name, _ in bits):
+        return None
+    return GfpLayout(TRACEFS_LAYOUT, flags, bits)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningGfp:
+    """What the running kernel says about its own GFP bits, to decode its own reports with:
+    its release (``uname -r``), its print table when tracefs was readable, its config."""
+
+    release: str
+    layout: GfpLayout | None = None
+    config: GfpConfig = DISTRO_CONFIG
 
 
 # --------------------------------------------------------------------------
@@ -486,8 +536,11 @@ def _parse_printed(printed: str) -> tuple[str, ...]:
 
 
 def decode(mask: int, kernel: KernelVersion | None = None, printed: str | None = None,
-           config: GfpConfig = DISTRO_CONFIG) -> GfpDecoding:
+           config: GfpConfig = DISTRO_CONFIG, layout: GfpLayout | None = None) -> GfpDecoding:
     """Decode an allocation mask for ``kernel``; ``printed`` is the log's ``%pGg`` text.
+
+    ``layout`` (the kernel's own table, :func:`layout_from_table`) is used as given; else
+    ``kernel`` and ``config`` choose an era table.
 
     Without a kernel version the era is chosen by what reproduces ``printed``,
     else by the table that explains ``mask`` with the fewest, most composite
@@ -504,8 +557,9 @@ def decode(mask: int, kernel: KernelVersion | None = None, printed: str | None =
     """
     value = _normalize(mask)
     printed_names = _parse_printed(printed) if isinstance(printed, str) else None
-    if kernel is not None:
+    if layout is None and kernel is not None:
         layout = layout_for(kernel, config)
+    if layout is not None:
         names = printed_names if printed_names is not None else _names(value, layout)
         return _decoding(value, names, layout, layout.name, exact=True)
     candidates = _guess_candidates(config)
@@ -575,6 +629,8 @@ def explain(dec: GfpDecoding, order: int) -> str:
     era = "an unknown kernel (era guessed)" if not dec.exact else f"{dec.layout} kernels"
     if dec.layout == "printed":
         era = "this kernel"
+    elif dec.layout == TRACEFS_LAYOUT:
+        era = "this kernel (its own table, from tracefs)"
     block = "free page" if order == 0 else f"free block of order >= {order}"
     head = (f"order:{order}, mode:{dec.mask:#x} on {era} is {what}: a request for "
             f"{pages} contiguous page{'s' if pages > 1 else ''} ({size})")

@@ -1,0 +1,1 @@
+"""Parsers of tracefs text: event format files (the kernel's own GFP table)."""

@@ -1,4 +1,4 @@
-"""The running kernel's own GFP name table, read from tracefs.
+"""The running kernel's own GFP name table, from the text of a tracefs format file.
 
 ``events/kmem/mm_page_alloc/format`` ends in a ``print fmt:`` whose
 ``__print_flags(REC->gfp_flags, "|", {EXPR, "NAME"}, ...)`` is the kernel's
@@ -9,14 +9,16 @@ recursive-descent evaluator over integers: literals, casts, ``~ - +``,
 ``<< >>``, ``& ^ |`` and parentheses; anything else makes that entry unreadable
 and it is skipped (6.10-6.12 kernels before the TRACE_DEFINE_ENUM fix print raw
 enum names such as ``___GFP_IO_BIT``).
+
+The file is read by :mod:`minfree.sources.tracefs`; :func:`minfree.model.gfp.layout_from_table`
+turns the table into a layout that decodes that kernel's masks.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-__all__ = ["parse_format", "read_running_table"]
+__all__ = ["parse_format"]
 
 _U64 = (1 << 64) - 1
 _ENTRY = re.compile(r'\{\s*([^{}"]*?)\s*,\s*"([^"]*)"\s*\}')
@@ -148,13 +150,3 @@ def parse_format(text: str) -> tuple[tuple[str, int], ...]:
         except (_Unreadable, RecursionError):
             continue
     return tuple(table)
-
-
-def read_running_table(tracefs: str = "/sys/kernel/tracing") -> tuple[tuple[str, int], ...] | None:
-    """The running kernel's GFP table, or None when tracefs cannot be read."""
-    path = Path(tracefs) / "events" / "kmem" / "mm_page_alloc" / "format"
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return parse_format(text) or None
