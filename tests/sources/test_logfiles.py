@@ -18,6 +18,7 @@ import pytest
 import zstandard
 
 from minfree.sources import logfiles as sources
+from minfree.sources import specs
 from minfree.sources.logfiles import (
     CorruptInputError,
     Input,
@@ -365,6 +366,35 @@ def test_sosreport_tarball_members_are_streamed(tmp_path: Path, mode: str) -> No
     inputs = expand_paths([str(tarball)])
     assert [i.name for i in inputs] == [f"{tarball}/sosreport-host-2017-04-10/{r}" for r in SOS_SELECTED]
     assert [read_all(i) for i in inputs] == [SOS_FILES[r] for r in SOS_SELECTED]
+
+
+def test_sos4_tarball_with_its_manifest_is_a_sosreport_not_a_snapshot(tmp_path: Path) -> None:
+    """sos 4 keeps sos_reports/manifest.json beside the copy of var/log/dmesg a snapshot has."""
+    root = tmp_path / "sosreport-host-2023-01-01"
+    make_sosreport(root)
+    write(root / "sos_reports" / "manifest.json", b"{}")
+    tarball = tmp_path / "sosreport-host.tar.xz"
+    with tarfile.open(tarball, "w:xz") as tar:
+        tar.add(root, arcname=root.name)
+    assert [i.name for i in expand_paths([str(tarball)])] == [f"{tarball}/{root.name}/{r}" for r in SOS_SELECTED]
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["directory", "tarball"])
+def test_minfree_snapshot_yields_its_kernel_log(tmp_path: Path, packed: bool) -> None:
+    snapshot = tmp_path / "snap"
+    write(snapshot / "manifest.json", b"{}")
+    write(snapshot / "proc" / "meminfo", b"MemTotal: 1024 kB\n")
+    write(snapshot / specs.KERNEL_LOG.path, LOG)
+    if packed:
+        tarball = tmp_path / "snap.tar.gz"
+        with tarfile.open(tarball, "w:gz") as tar:
+            tar.add(snapshot, arcname="snap")
+        expected = f"{tarball}/snap/{specs.KERNEL_LOG.path}"
+        inputs = expand_paths([str(tarball)])
+    else:
+        expected = str(snapshot / specs.KERNEL_LOG.path)
+        inputs = expand_paths([str(snapshot)])
+    assert [i.name for i in inputs] == [expected] and read_all(inputs[0]) == LOG
 
 
 def test_tarball_that_is_not_a_sosreport(tmp_path: Path) -> None:

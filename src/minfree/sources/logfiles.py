@@ -76,6 +76,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
+from minfree.sources import specs
 from minfree.sources.kmsg import KMSG_PATH, read_kmsg_snapshot
 
 
@@ -558,14 +559,12 @@ def select_sosreport_members(paths: Iterable[str]) -> list[str]:
     def ordered(group: list[str]) -> list[str]:
         return sorted(group, key=lambda p: rotation_key(p.rpartition("/")[2]))
 
-    selected = ["sos_commands/kernel/dmesg"] if "sos_commands/kernel/dmesg" in dmesg else ordered(dmesg)
+    # the ring buffer's own copy (specs.KERNEL_LOG) when the report has it, else its variants
+    selected = [p for p in specs.KERNEL_LOG.paths if p in dmesg] or ordered(dmesg)
     selected += ordered(next((g for g in journals.values() if g), []))
     selected += ordered(var_log["dmesg"])
     selected += ordered(next((var_log[f] for f in ("kern.log", "messages", "syslog") if var_log[f]), []))
     return selected
-
-
-SNAPSHOT_LOG = "var/log/dmesg"   # where `minfree snapshot` keeps the kernel log
 
 
 def _is_snapshot_dir(path: str) -> bool:
@@ -666,7 +665,7 @@ class _Expander:
         if _is_sosreport_dir(path):
             return self.sosreport(path)
         if _is_snapshot_dir(path):
-            return self.file(os.path.join(path, SNAPSHOT_LOG), explicit=False)
+            return self.file(os.path.join(path, specs.KERNEL_LOG.path), explicit=False)
         try:
             with os.scandir(path) as scan:
                 entries = sorted(scan, key=lambda e: rotation_key(e.name))
@@ -694,13 +693,14 @@ class _Expander:
                 names = [member.name for member in tar if member.isfile()]
         except (tarfile.TarError, SourceError) as exc:
             return self.refuse(path, f"unreadable tar archive ({exc})", explicit)
-        snapshot_logs = [n for n in names if n == SNAPSHOT_LOG or n.endswith("/" + SNAPSHOT_LOG)]
-        if snapshot_logs and any(n.rpartition("/")[2] == "manifest.json" for n in names):
-            return [Input(f"{path}/{member}", "file",
-                          functools.partial(_open_tar_member, path, member, f"{path}/{member}"))
-                    for member in snapshot_logs]
         roots = _sosreport_tar_roots(names)
-        if not roots:
+        if not roots:   # a `minfree snapshot` tarball (its manifest and its kernel log), or nothing
+            log = specs.KERNEL_LOG.path   # where a snapshot keeps the kernel log
+            snapshot_logs = [n for n in names if n == log or n.endswith("/" + log)]
+            if snapshot_logs and any(n.rpartition("/")[2] == "manifest.json" for n in names):
+                return [Input(f"{path}/{member}", "file",
+                              functools.partial(_open_tar_member, path, member, f"{path}/{member}"))
+                        for member in snapshot_logs]
             return self.refuse(path, "tar archive that is not a sosreport (extract it and scan the directory)", explicit)
         inputs = []
         for root, members in roots.items():
