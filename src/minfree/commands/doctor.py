@@ -12,7 +12,7 @@ import sys
 
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.rates import activity
-from minfree.analysis.scan_report import ScanReport
+from minfree.commands.scan import this_boot_failures
 from minfree.errors import UsageError
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import sample_window
@@ -29,15 +29,6 @@ def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> 
         rates = activity(before.vmstat, after.vmstat, before.psi, after.psi)
     failures = this_boot_failures(root, state.release) if kernel_log else None
     return build_report(state, rates, failures, window)
-
-
-def this_boot_failures(root: SystemRoot, release: str | None) -> ScanReport | None:
-    """Failure reports in the kernel log of the boot ``root`` describes (None: no log)."""
-    from minfree.commands.scan import scan_inputs
-    from minfree.sources.kernel_log import this_boot_log
-
-    log = this_boot_log(root)
-    return None if log is None else scan_inputs([log], kernel=release)
 
 
 EXAMPLES = """examples:

@@ -24,7 +24,9 @@ from minfree.model import gfp
 from minfree.model.kversion import parse_release
 from minfree.sources import kconfig, tracefs
 from minfree.sources.logfiles import Input, SourceError
+from minfree.sources.kernel_log import this_boot_log
 from minfree.sources.logscan import scan_stream
+from minfree.sources.root import SystemRoot
 from minfree.tracing.gfp_format import parse_format
 
 
@@ -65,6 +67,16 @@ def running_gfp() -> gfp.RunningGfp:
         release=os.uname().release,
         layout=gfp.layout_from_table(parse_format(text)) if text else None,
         config=gfp.GfpConfig.from_kconfig(config) if config else gfp.DISTRO_CONFIG)
+
+
+def this_boot_failures(root: SystemRoot, release: str | None) -> ScanReport | None:
+    """Failure reports in the kernel log of the boot ``root`` describes (None: no log): what
+    doctor and tune mean by "failures in the log". The running kernel's reports decode with its
+    own GFP table."""
+    log = this_boot_log(root)
+    if log is None:
+        return None
+    return scan_inputs([log], kernel=release, running=running_gfp() if root.is_live else None)
 
 
 EXAMPLES = """examples:

@@ -94,7 +94,7 @@ def _log_failures(root: SystemRoot, state: SystemState) -> tuple[FailureSummary,
     and a note when the log could not be read: the log is evidence, not a precondition, so tuning
     goes on without it."""
     from minfree.analysis.sizing import FailureSummary, summarize_failures
-    from minfree.commands.doctor import this_boot_failures
+    from minfree.commands.scan import this_boot_failures
 
     known_gaps = len(root.gaps)
     report = this_boot_failures(root, state.release)
