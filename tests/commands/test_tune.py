@@ -156,3 +156,10 @@ def test_failures_counted_are_those_of_the_boot_the_root_describes(capsys, tmp_p
     before, after = (next(c for c in doc["changes"] if c["key"] == "vm.watermark_scale_factor")
                      for doc in (without, with_log))
     assert after["proposed"] > before["proposed"] and "atomic failures" in after["reason"]
+
+
+def test_a_missing_root_is_a_usage_error_as_in_doctor(capsys):
+    from minfree.cli import main
+
+    assert main(["tune", "--root", "/nonexistent-minfree-root"]) == 2
+    assert capsys.readouterr().err == "minfree: error: --root /nonexistent-minfree-root: no such directory or archive\n"

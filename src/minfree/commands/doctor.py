@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.rates import activity
+from minfree.commands.roots import open_root
 from minfree.commands.scan import this_boot_failures
-from minfree.errors import UsageError
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import sample_window
 from minfree.sources.system import load_system
@@ -64,12 +63,7 @@ def _seconds(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.root != "/" and not os.path.exists(args.root):
-        raise UsageError(f"--root {args.root}: no such directory or archive")
-    try:
-        root = SystemRoot(args.root)
-    except OSError as error:
-        raise UsageError(f"--root {args.root}: {error.strerror or error}") from None
+    root = open_root(args.root)
     with root:
         report = diagnose(root, window=args.window)
         if args.json:

@@ -112,11 +112,11 @@ def run(args: argparse.Namespace) -> int:
     from minfree.render import tune_text
     from minfree.render.console import console
     from minfree.render.tune_json import to_json
-    from minfree.sources.root import SystemRoot
+    from minfree.commands.roots import open_root
     from minfree.sources.system import load_system
 
     overrides = parse_settings(args.set)
-    root = SystemRoot(args.root)
+    root = open_root(args.root)
     if args.apply and not root.is_live:
         raise UsageError("--apply changes the running kernel: it cannot be used with --root")
     state = load_system(root)
