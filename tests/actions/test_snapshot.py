@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from minfree.actions.snapshot import MANIFEST, MANIFEST_FORMAT, capture
-from minfree.sources.readers import (read_boot_settings, read_lowmem_reserve_ratio, read_netdevs, read_online_cpus,
+from minfree.sources.readers import (read_boot_settings, read_lowmem_reserve_ratio, read_netdevs,
                                      read_thp, read_version, read_vm_sysctls)
 from minfree.sources.root import SystemRoot
 from recording_root import RecordingRoot
@@ -46,7 +46,7 @@ def test_zoneinfo_first_lowmem_reserve_ratio_last_side_effect_files_never(tmp_pa
 def test_directory_capture_reads_back_through_the_same_readers(tmp_path, captured_source):
     result = capture(tmp_path / "out", SystemRoot(captured_source))
     source, copy = SystemRoot(captured_source), SystemRoot(tmp_path / "out")
-    for reader in (read_version, read_vm_sysctls, read_thp, read_online_cpus, read_netdevs,
+    for reader in (read_version, read_vm_sysctls, read_thp, read_netdevs,
                    read_lowmem_reserve_ratio, read_boot_settings):
         assert reader(copy) == reader(source), reader.__name__
     assert copy.read_text(KERNEL_LOG.path) == "[    0.000000] Linux version 6.18.44\n"
@@ -97,7 +97,6 @@ def _live_equal(copy: SystemRoot, live: SystemRoot) -> None:
     assert read_version(copy) == read_version(live)
     assert read_vm_sysctls(copy) == read_vm_sysctls(live)
     assert read_thp(copy) == read_thp(live)
-    assert read_online_cpus(copy) == read_online_cpus(live)
     assert read_netdevs(copy) == read_netdevs(live)
     assert read_boot_settings(copy) == read_boot_settings(live)
     assert read_lowmem_reserve_ratio(copy) == read_lowmem_reserve_ratio(live)

@@ -28,3 +28,28 @@ class NumaTopology:
     def memory_nodes(self) -> tuple[int, ...]:
         """Nodes holding memory (has_memory, else online): the ones with zones."""
         return self.has_memory if self.has_memory is not None else self.online
+
+
+def parse_id_list(text: str) -> tuple[int, ...] | None:
+    """A kernel id list (``%*pbl``: ``0-3,8,10-11``) as sorted ids; None if malformed.
+
+    Samples from this machine (node/online, cpu/online) and a 2-socket host:
+
+    >>> parse_id_list("0-1\\n"), parse_id_list("0\\n"), parse_id_list("0-3,8,10-11")
+    ((0, 1), (0,), (0, 1, 2, 3, 8, 10, 11))
+    >>> parse_id_list("\\n"), parse_id_list("3-1"), parse_id_list("a")
+    ((), None, None)
+    """
+    ids: set[int] = set()
+    body = text.strip()
+    if not body:
+        return ()
+    for part in body.split(","):
+        low, sep, high = part.strip().partition("-")
+        if not low.isdecimal() or (sep and not high.isdecimal()):
+            return None
+        first, last = int(low), int(high) if sep else int(low)
+        if last < first or last - first > 1 << 16:
+            return None
+        ids.update(range(first, last + 1))
+    return tuple(sorted(ids))

@@ -11,7 +11,6 @@ from minfree.model.kversion import KernelVersion
 from minfree.model.rules import KernelRules
 from minfree.model.zones import PAGE_SIZE_DEFAULT, USER_ZONES
 from minfree.proc.buddyinfo import BuddyRow
-from minfree.proc.cpus import OnlineCpus
 from minfree.proc.extfrag import KernelIndices
 from minfree.proc.meminfo import Meminfo
 from minfree.proc.netdev import NetDevice
@@ -40,13 +39,11 @@ class SystemState:
     kernel_indices: KernelIndices | None   # debugfs extfrag files, read right after buddyinfo
     pagetypes: PageTypeInfo | None
     meminfo: Meminfo | None
-    vmstat: dict[str, int]
     psi: MemoryPressure | None
     sysctls: VmSysctls | None
     thp: ThpSettings | None
     numa: NumaTopology | None
     netdevs: tuple[NetDevice, ...] | None
-    cpus: OnlineCpus | None
     boot_settings: dict[str, BootSetting]
     lowmem_reserve_ratio: tuple[int, ...] | None
     page_size: int = PAGE_SIZE_DEFAULT

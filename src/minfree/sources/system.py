@@ -16,8 +16,8 @@ from minfree.proc.system import SystemState
 from minfree.proc.zoneinfo import parse_zoneinfo
 from minfree.sources import specs
 from minfree.sources.readers import (read_boot_settings, read_kernel_indices, read_lowmem_reserve_ratio, read_meminfo, read_netdevs,
-                                     read_numa, read_online_cpus, read_psi, read_text, read_thp, read_version,
-                                     read_vm_sysctls, read_vmstat)
+                                     read_numa, read_psi, read_text, read_thp, read_version,
+                                     read_vm_sysctls)
 from minfree.sources.root import SystemRoot
 
 
@@ -28,7 +28,6 @@ def load_system(root: SystemRoot) -> SystemState:
     pagetypeinfo = read_text(root, specs.PAGETYPEINFO)
     kernel_indices = read_kernel_indices(root)
     meminfo = read_meminfo(root)
-    vmstat = read_vmstat(root) or {}
     version = read_version(root)
     state = SystemState(
         origin=str(root.path),
@@ -41,13 +40,11 @@ def load_system(root: SystemRoot) -> SystemState:
         kernel_indices=kernel_indices,
         pagetypes=parse_pagetypeinfo(pagetypeinfo),
         meminfo=meminfo,
-        vmstat=vmstat,
         psi=read_psi(root),
         sysctls=read_vm_sysctls(root),
         thp=read_thp(root),
         numa=read_numa(root),
         netdevs=read_netdevs(root),
-        cpus=read_online_cpus(root),
         boot_settings=read_boot_settings(root),
         lowmem_reserve_ratio=read_lowmem_reserve_ratio(root),
         page_size=os.sysconf("SC_PAGE_SIZE") if root.is_live else PAGE_SIZE_DEFAULT,
