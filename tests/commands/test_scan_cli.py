@@ -188,10 +188,20 @@ def test_live_log_reports_of_the_running_kernel_use_its_own_table() -> None:
         b"[%d.1] CPU: 0 PID: 1 Comm: %s Not tainted %s #1\n[%d.2] eth0: up\n"
     log = b"".join(template % (t, comm, t, comm, release, t)
                    for t, comm, release in ((1, b"a", b"6.18.44-fc-v1045"), (5, b"b", b"6.6.87")))
-    report = scan_inputs([Input("live", "kmsg", lambda: io.BytesIO(log))], running=RUNNING_6_18)
+    report = scan_inputs([Input("live", "kmsg", lambda: io.BytesIO(log))], running=lambda: RUNNING_6_18)
     layouts = [(e.event.process, e.kernel.release, e.decoding.layout, e.decoding.names) for e in report.events]
     assert layouts == [("a", "6.18.44-fc-v1045", TRACEFS_LAYOUT, ("GFP_ATOMIC",)),
                        ("b", "6.6.87", "6.3-6.7", ("GFP_ATOMIC",))]
+
+
+def test_a_log_without_failures_never_reads_the_running_kernels_table() -> None:
+    """tracefs and the kernel config are read only for an event to decode (doctor on a healthy host)."""
+    def must_not_run():
+        raise AssertionError("the running kernel's GFP table was read for a log without events")
+
+    log = b"[1.0] eth0: link up\n[2.0] Out of memory: Killed process 1 (x)\n"
+    report = scan_inputs([Input("live", "kmsg", lambda: io.BytesIO(log))], running=must_not_run)
+    assert report.events == [] and report.related["oom_kill"] == 1
 
 
 @pytest.mark.live

@@ -9,7 +9,9 @@ import pytest
 
 from minfree.model.gfp import GfpConfig
 from minfree.model.kversion import parse_release
-from minfree.sources.kconfig import BOOT_CONFIG, PROC_CONFIG, read_running_config
+from minfree.sources.kconfig import read_running_config
+from minfree.sources.root import SystemRoot
+from minfree.sources.specs import PROC_CONFIG, boot_config
 from minfree.sources.tracefs import read_event_format
 from minfree.tracing.gfp_format import parse_format
 
@@ -24,38 +26,38 @@ def _write(root: Path, relative: str, data: bytes) -> None:
 
 
 def _boot(root: Path) -> None:
-    _write(root, BOOT_CONFIG.format(release=os.uname().release), BOOT_TEXT.encode())
+    _write(root, boot_config(os.uname().release).path, BOOT_TEXT.encode())
 
 
 def test_proc_config_gz_wins(tmp_path: Path) -> None:
-    _write(tmp_path, PROC_CONFIG, gzip.compress(PROC_TEXT.encode()))
+    _write(tmp_path, PROC_CONFIG.path, gzip.compress(PROC_TEXT.encode()))
     _boot(tmp_path)
-    assert read_running_config(str(tmp_path)) == PROC_TEXT
+    assert read_running_config(SystemRoot(tmp_path)) == PROC_TEXT
 
 
 def test_boot_config_of_this_release_without_proc_config(tmp_path: Path) -> None:
     _boot(tmp_path)
     _write(tmp_path, "boot/config-0.0.0-other", b"CONFIG_KASAN_HW_TAGS=y\n")
-    text = read_running_config(str(tmp_path))
+    text = read_running_config(SystemRoot(tmp_path))
     assert text == BOOT_TEXT and GfpConfig.from_kconfig(text).lockdep
 
 
 def test_damaged_proc_config_falls_back_to_boot(tmp_path: Path) -> None:
-    _write(tmp_path, PROC_CONFIG, gzip.compress(PROC_TEXT.encode())[:20])
+    _write(tmp_path, PROC_CONFIG.path, gzip.compress(PROC_TEXT.encode())[:20])
     _boot(tmp_path)
-    assert read_running_config(str(tmp_path)) == BOOT_TEXT
+    assert read_running_config(SystemRoot(tmp_path)) == BOOT_TEXT
 
 
 def test_no_config_is_none(tmp_path: Path) -> None:
-    assert read_running_config(str(tmp_path)) is None
+    assert read_running_config(SystemRoot(tmp_path)) is None
 
 
 @pytest.mark.live
 def test_this_machine_config_agrees_with_its_own_gfp_table() -> None:
     """The options read from the config are the ones whose bits the kernel's tracefs table names
     (6.15+ names every bit, config-dependent ones included)."""
-    text = read_running_config()
-    table = read_event_format()
+    text = read_running_config(SystemRoot("/"))
+    table = read_event_format(SystemRoot("/"))
     kernel = parse_release(os.uname().release)
     if text is None or table is None or kernel is None or kernel.base < (6, 15, 0):
         pytest.skip("no kernel config, tracefs not readable, or a kernel before 6.15")

@@ -8,7 +8,9 @@ import pytest
 
 from minfree.model.gfp import TRACEFS_LAYOUT, decode, layout_from_table
 from minfree.model.kversion import parse_release
-from minfree.sources.tracefs import PAGE_ALLOC_EVENT, TRACEFS_DIRS, read_event_format
+from minfree.sources.root import SystemRoot
+from minfree.sources.specs import PAGE_ALLOC_EVENT, TRACEFS_DIRS
+from minfree.sources.tracefs import read_event_format
 from minfree.tracing.gfp_format import parse_format
 
 # The real format file of this machine's Linux 6.18.44 (tests/fixtures/tracefs).
@@ -26,7 +28,7 @@ def _root_with_format(root: Path, directory: str) -> Path:
 
 @pytest.mark.parametrize("directory", TRACEFS_DIRS)
 def test_format_is_read_from_tracefs_or_its_debugfs_mount(tmp_path: Path, directory: str) -> None:
-    assert read_event_format(root=str(_root_with_format(tmp_path, directory))) == FORMAT_6_18
+    assert read_event_format(SystemRoot(_root_with_format(tmp_path, directory))) == FORMAT_6_18
 
 
 def test_tracefs_mount_point_wins_over_debugfs(tmp_path: Path) -> None:
@@ -34,12 +36,12 @@ def test_tracefs_mount_point_wins_over_debugfs(tmp_path: Path) -> None:
     own = tmp_path / TRACEFS_DIRS[0] / "events" / PAGE_ALLOC_EVENT / "format"
     own.parent.mkdir(parents=True)
     own.write_text("print fmt: first")
-    assert read_event_format(root=str(tmp_path)) == "print fmt: first"
+    assert read_event_format(SystemRoot(tmp_path)) == "print fmt: first"
 
 
 def test_no_tracefs_is_none(tmp_path: Path) -> None:
     (tmp_path / TRACEFS_DIRS[0]).mkdir(parents=True)   # the mount point of an unmounted tracefs
-    assert read_event_format(root=str(tmp_path)) is None
+    assert read_event_format(SystemRoot(tmp_path)) is None
 
 
 def test_fixture_table_decodes_as_the_builtin_6_18_table() -> None:
@@ -58,7 +60,7 @@ def test_fixture_table_decodes_as_the_builtin_6_18_table() -> None:
 @pytest.mark.live
 def test_running_kernel_table_decodes_real_modes_as_the_builtin_table() -> None:
     """This machine's tracefs: GFP_ATOMIC 0x820 and GFP_KERNEL 0xcc0 read the same both ways."""
-    text = read_event_format()
+    text = read_event_format(SystemRoot("/"))
     if text is None:
         pytest.skip("tracefs mm_page_alloc format not readable")
     layout = layout_from_table(parse_format(text))

@@ -10,6 +10,7 @@ from hypothesis import given, strategies as st
 from minfree.model.gfp import GfpConfig, layout_for
 from minfree.model.kversion import parse_release
 from minfree.sources.kconfig import read_running_config
+from minfree.sources.root import SystemRoot
 from minfree.sources.tracefs import read_event_format
 from minfree.tracing.gfp_format import parse_format
 
@@ -72,13 +73,13 @@ def test_builtin_table_equals_running_kernel() -> None:
     (no KASAN_HW_TAGS, no LOCKDEP, SLAB_OBJ_EXT); when /proc/config.gz exists the
     table built from the running kernel's real config must match as well.
     """
-    text = read_event_format()
+    text = read_event_format(SystemRoot("/"))
     if text is None:
         pytest.skip("tracefs mm_page_alloc format not readable")
     running = parse_format(text)
     kernel = parse_release(os.uname().release)
     assert kernel is not None
     assert layout_for(kernel).flags == running
-    config = read_running_config()
+    config = read_running_config(SystemRoot("/"))
     if config is not None:
         assert layout_for(kernel, GfpConfig.from_kconfig(config)).flags == running

@@ -12,9 +12,11 @@ Reports of the running kernel in its live log are decoded with that kernel's own
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 
 from minfree.analysis.explain import ExplainedEvent, event_kernel, explain_event
 from minfree.analysis.scan_report import ScanReport
@@ -31,16 +33,18 @@ from minfree.tracing.gfp_format import parse_format
 
 
 def scan_inputs(inputs: list[Input], kernel: str | None = None,
-                running: gfp.RunningGfp | None = None) -> ScanReport:
+                running: Callable[[], gfp.RunningGfp] | None = None) -> ScanReport:
     """Scan every input; ``kernel`` overrides the release for logs that do not print one;
-    ``running`` (see :func:`running_gfp`) decodes the running kernel's own reports."""
+    ``running`` (:func:`running_gfp`) gives what decodes the running kernel's own reports. It is
+    called only once there is an event to explain: a healthy log costs no tracefs read."""
     forced = parse_release(kernel) if kernel else None
     report = ScanReport()
     for source in inputs:
         report.inputs.append(source.name)
         found: list[ExplainedEvent] = []
         scanner = LogScanner(source.name, found.append,
-                             prepare=lambda event: explain_event(event, event_kernel(event, forced), running))
+                             prepare=lambda event: explain_event(event, event_kernel(event, forced),
+                                                                  running() if running else None))
         try:
             with source.open() as stream:
                 scan_stream(scanner, stream)
@@ -57,12 +61,14 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None,
     return report
 
 
+@functools.cache
 def running_gfp() -> gfp.RunningGfp:
     """The running kernel's own GFP knowledge: its print table where tracefs is readable,
     its config where ``/proc/config.gz`` or ``/boot/config-$(uname -r)`` is; the era tables
-    and a distribution config stand in for what is missing."""
-    text = tracefs.read_event_format(tracefs.PAGE_ALLOC_EVENT)
-    config = kconfig.read_running_config()
+    and a distribution config stand in for what is missing. Read once per process."""
+    live = SystemRoot("/")
+    text = tracefs.read_event_format(live)
+    config = kconfig.read_running_config(live)
     return gfp.RunningGfp(
         release=os.uname().release,
         layout=gfp.layout_from_table(parse_format(text)) if text else None,
@@ -76,7 +82,7 @@ def this_boot_failures(root: SystemRoot, release: str | None) -> ScanReport | No
     log = this_boot_log(root)
     if log is None:
         return None
-    return scan_inputs([log], kernel=release, running=running_gfp() if root.is_live else None)
+    return scan_inputs([log], kernel=release, running=running_gfp if root.is_live else None)
 
 
 EXAMPLES = """examples:
@@ -124,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     if not inputs:
         raise UsageError("no log files found in " + " ".join(args.paths))
-    report = scan_inputs(inputs, kernel=args.kernel, running=None if args.paths else running_gfp())
+    report = scan_inputs(inputs, kernel=args.kernel, running=None if args.paths else running_gfp)
     if args.json:
         from minfree.render.scan_json import report_document
 

@@ -10,21 +10,18 @@ import gzip
 import os
 import zlib
 
-PROC_CONFIG = "proc/config.gz"
-BOOT_CONFIG = "boot/config-{release}"
+from minfree.sources import specs
+from minfree.sources.readers import read_text
+from minfree.sources.root import SystemRoot
 
 
-def read_running_config(root: str = "/") -> str | None:
+def read_running_config(root: SystemRoot) -> str | None:
     """The running kernel's ``.config`` text from ``/proc/config.gz``, else from
     ``/boot/config-$(uname -r)``; None when neither is readable."""
-    try:
-        with open(os.path.join(root, PROC_CONFIG), "rb") as packed:
-            return gzip.decompress(packed.read()).decode("utf-8", "replace")
-    except (OSError, EOFError, zlib.error):   # absent, unreadable, or damaged
-        pass
-    boot = os.path.join(root, BOOT_CONFIG.format(release=os.uname().release))
-    try:
-        with open(boot, encoding="utf-8", errors="replace") as text:
-            return text.read()
-    except OSError:
-        return None
+    packed = root.read_bytes(specs.PROC_CONFIG.path, optional=True)
+    if packed is not None:
+        try:
+            return gzip.decompress(packed).decode("utf-8", "replace")
+        except (EOFError, OSError, zlib.error):   # damaged: try /boot
+            pass
+    return read_text(root, specs.boot_config(os.uname().release))

@@ -203,18 +203,22 @@ class SystemRoot:
         if not optional:
             self.gaps.append((rel, reason))
 
-    def read_text(self, rel: str, *, optional: bool = False) -> str | None:
-        """The text of ``rel``, or None (gap recorded unless ``optional``)."""
+    def read_bytes(self, rel: str, *, optional: bool = False) -> bytes | None:
+        """The bytes of ``rel``, or None (gap recorded unless ``optional``)."""
         clean = _clean(rel)
         if clean is None:
             self._gap(rel, "invalid path", optional)
             return None
         try:
-            data = self._source.read_bytes(clean)
+            return self._source.read_bytes(clean)
         except OSError as exc:
             self._gap(clean, _reason(exc), optional)
             return None
-        return data.decode("utf-8", errors="replace")
+
+    def read_text(self, rel: str, *, optional: bool = False) -> str | None:
+        """The text of ``rel``, or None (gap recorded unless ``optional``)."""
+        data = self.read_bytes(rel, optional=optional)
+        return None if data is None else data.decode("utf-8", errors="replace")
 
     def read_first(self, *rels: str, optional: bool = False) -> tuple[str, str] | None:
         """``(rel, text)`` of the first readable of ``rels`` (old and new locations).
