@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from minfree.sources import specs
 from minfree.sources.kmsg import read_kmsg_snapshot
-from minfree.sources.readers import netdev_names
+from minfree.sources.readers import netdev_names, read_spec
 from minfree.sources.root import LINK_SUFFIX, SystemRoot
 
 MANIFEST = "manifest.json"
@@ -120,14 +119,9 @@ def _thp_paths(source: SystemRoot) -> Iterator[str]:
 
 
 def live_kernel_log() -> str | None:
-    """Output of ``dmesg``, else a non-blocking read of /dev/kmsg."""
+    """The records the ring buffer holds now, read from /dev/kmsg without blocking, as doctor
+    reads them (``6,339,5140900,-;text``: scan reads the records directly); None if unreadable."""
     try:
-        done = subprocess.run(["dmesg"], capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        done = None
-    if done is not None and done.returncode == 0 and done.stdout:
-        return done.stdout.decode("utf-8", errors="replace")
-    try:   # /dev/kmsg records ("6,339,5140900,-;text") as they are: scan reads them directly
         return read_kmsg_snapshot().decode("utf-8", errors="replace") or None
     except OSError:
         return None
@@ -161,11 +155,10 @@ def capture(
             captured.append(rel + LINK_SUFFIX)
 
     def copy_spec(spec: specs.Spec) -> None:
-        for rel in spec.paths:
-            if copy(rel, optional=True) is not None:
-                return
-        if not (spec.optional or (spec.offline_optional and not source.is_live)):
-            source.gaps.append((spec.path, "missing"))
+        found = read_spec(source, spec)
+        if found is not None:
+            sink.write(found[0], found[1].encode())
+            captured.append(found[0])
 
     try:
         for spec in specs.MEMORY_STATE:
@@ -173,7 +166,7 @@ def capture(
         for spec in _node_meminfo(source):
             copy_spec(spec)
         for spec in specs.FACTS:
-            copy(spec.path, optional=spec.optional)
+            copy_spec(spec)
         for spec in _vm_sysctls(source):
             copy_spec(spec)
         for rel in _thp_paths(source):
@@ -190,13 +183,13 @@ def capture(
         if source.is_live:
             log = kernel_log()
         else:
-            found = source.read_first(*specs.KERNEL_LOG.paths, optional=True)
+            found = read_spec(source, specs.KERNEL_LOG)
             log = None if found is None else found[1]
         if log is not None:
             sink.write(specs.KERNEL_LOG.path, log.encode())
             captured.append(specs.KERNEL_LOG.path)
         elif source.is_live:
-            source.gaps.append((specs.KERNEL_LOG.path, "dmesg and /dev/kmsg unreadable"))
+            source.gaps.append((specs.KERNEL_LOG.path, "/dev/kmsg unreadable"))
         copy_spec(specs.LOWMEM_RESERVE_RATIO)  # last: the read recomputes protection (see module doc)
         seconds = clock() - started
         release = source.read_text(specs.OSRELEASE.path, optional=True)

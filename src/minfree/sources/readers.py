@@ -12,10 +12,9 @@ Text that does not parse is a gap too (reason ``unparseable``).
 from __future__ import annotations
 
 from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
-from minfree.proc.cpus import OnlineCpus, parse_cpu_online, parse_cpuinfo, parse_id_list
 from minfree.proc.meminfo import Meminfo, parse_meminfo, parse_node_meminfo
 from minfree.proc.netdev import NetDevice, parse_mtu, parse_operstate, parse_speed
-from minfree.proc.numa import NodeMemory, NumaTopology
+from minfree.proc.numa import NodeMemory, NumaTopology, parse_id_list
 from minfree.proc.psi import MemoryPressure, parse_psi
 from minfree.proc.sysctl import ALWAYS_PRESENT, VM_SYSCTL_NAMES, VmSysctls, parse_sysctl_int, parse_sysctl_ints
 from minfree.proc.sysctl_files import BootSetting, boot_order, parse_sysctl_conf
@@ -26,15 +25,16 @@ from minfree.sources import specs
 from minfree.sources.root import SystemRoot
 
 
-def _read(root: SystemRoot, spec: specs.Spec, *, optional: bool | None = None) -> tuple[str, str] | None:
-    """``(path, text)`` of the first readable location of ``spec``."""
+def read_spec(root: SystemRoot, spec: specs.Spec, *, optional: bool | None = None) -> tuple[str, str] | None:
+    """``(path, text)`` of the first readable location of ``spec``; its absence is a gap unless
+    the spec says it is normal here (``optional`` overrides)."""
     if optional is None:
         optional = spec.optional or (spec.offline_optional and not root.is_live)
     return root.read_first(*spec.paths, optional=optional)
 
 
 def read_text(root: SystemRoot, spec: specs.Spec, *, optional: bool | None = None) -> str | None:
-    found = _read(root, spec, optional=optional)
+    found = read_spec(root, spec, optional=optional)
     return None if found is None else found[1]
 
 
@@ -68,24 +68,11 @@ def read_psi(root: SystemRoot) -> MemoryPressure | None:
 
 
 def read_version(root: SystemRoot) -> ProcVersion | None:
-    found = _read(root, specs.VERSION)
+    found = read_spec(root, specs.VERSION)
     if found is None:
         return None
     path, text = found
     return parse_version(text) if path == specs.VERSION.path else parse_osrelease(text)
-
-
-def read_online_cpus(root: SystemRoot) -> OnlineCpus | None:
-    """cpu/online, else the ``processor`` entries of /proc/cpuinfo."""
-    found = _read(root, specs.CPU_ONLINE)
-    if found is None:
-        return None
-    path, text = found
-    parsed = parse_cpu_online(text) if path == specs.CPU_ONLINE.path else parse_cpuinfo(text)
-    if parsed is None and path == specs.CPU_ONLINE.path:
-        fallback = read_text(root, specs.CPUINFO)
-        return None if fallback is None else parse_cpuinfo(fallback)
-    return parsed
 
 
 def read_vm_sysctls(root: SystemRoot) -> VmSysctls | None:

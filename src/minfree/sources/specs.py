@@ -66,7 +66,7 @@ VERSION = _spec("proc/version", "proc/sys/kernel/osrelease")
 OSRELEASE = _spec("proc/sys/kernel/osrelease", optional=True)
 HOSTNAME = _spec("proc/sys/kernel/hostname", optional=True)
 CMDLINE = _spec("proc/cmdline")
-CPU_ONLINE = _spec("sys/devices/system/cpu/online", "proc/cpuinfo")
+CPU_ONLINE = _spec("sys/devices/system/cpu/online")
 CPUINFO = _spec("proc/cpuinfo")
 CPU_POSSIBLE = _spec("sys/devices/system/cpu/possible", optional=True)
 NODE_ONLINE = _spec(f"{NODE_DIR}/online")
@@ -111,6 +111,23 @@ SYSCTL_CONF = "etc/sysctl.conf"
 SYSCTL_D_DIRS = (
     "etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d",
 )
+
+# --- the running kernel's own descriptions of itself (live only) ----------------------------
+#: tracefs: its mount point (4.1+), else where debugfs mounts it on first access.
+TRACEFS_DIRS = ("sys/kernel/tracing", "sys/kernel/debug/tracing")
+#: The tracepoint whose format prints the kernel's GFP flag table.
+PAGE_ALLOC_EVENT = "kmem/mm_page_alloc"
+#: The kernel's own .config (CONFIG_IKCONFIG_PROC, gzip); distributions install it in /boot.
+PROC_CONFIG = _spec("proc/config.gz", optional=True)
+
+
+def tracefs_event_format(event: str) -> Spec:
+    return _spec(*(f"{d}/events/{event}/format" for d in TRACEFS_DIRS), optional=True)
+
+
+def boot_config(release: str) -> Spec:
+    return _spec(f"boot/config-{release}", optional=True)
+
 
 # --- the kernel log of the boot the capture describes ----------------------------------------
 #: Where ``minfree snapshot`` keeps the kernel log, then a sosreport's ``dmesg`` output.
