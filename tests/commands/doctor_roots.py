@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-from conftest_paths import CORPUS_LOGS as CORPUS  # noqa: E402
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "logs"
 
 
 def make_root(tmp_path: Path) -> Path:

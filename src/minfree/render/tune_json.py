@@ -14,11 +14,11 @@ import actions); ``render.tune_text`` reads the same objects.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from minfree.analysis.prediction import ZonePrediction
 from minfree.analysis.sizing import Proposal
+from minfree.render.undo_json import Entry, entry_files
 
 SCHEMA_VERSION = 1
 
@@ -40,21 +40,11 @@ class Persistence(Protocol):
     overridden: Sequence[Assignment]  # applied before it
 
 
-class _FileChange(Protocol):
-    path: str
-
-
-class _Entry(Protocol):
-    id: str
-    config_root: str
-    files: Sequence[_FileChange]
-
-
 class ApplyOutcome(Protocol):
     """What ``--apply`` did or why it did not (``actions.apply.ApplyResult``)."""
 
     ok: bool
-    entry: _Entry | None
+    entry: Entry | None
     messages: Sequence[str]
     mismatches: Sequence[str]
     rolled_back: bool
@@ -66,7 +56,7 @@ def persisted_file(outcome: ApplyOutcome) -> str | None:
     entry = outcome.entry
     if not outcome.ok or entry is None or not entry.files:
         return None
-    return str(Path(entry.config_root) / entry.files[0].path)
+    return entry_files(entry)[0]
 
 
 def _zones(predictions: Sequence[ZonePrediction]) -> list[dict[str, Any]]:
