@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from minfree.analysis.depletion import Depletion, depletion
 from minfree.analysis.findings import Context, Finding, evaluate
 from minfree.analysis.prediction import default_min_free
 from minfree.analysis.rates import Activity
@@ -24,6 +25,7 @@ class DoctorReport:
     default: MinFreeResult | None
     findings: list[Finding]
     window: float
+    depletion: Depletion | None = None
 
     @property
     def status(self) -> str:
@@ -44,5 +46,6 @@ def build_report(state: SystemState, activity: Activity | None, failures: ScanRe
     """Judge one reading of a machine (``failures``: this boot's log, scanned)."""
     zones = build_zones(state)
     default = default_min_free(state)
-    findings = evaluate(Context(state, zones, activity, failures, default))
-    return DoctorReport(state, zones, activity, failures, default, findings, window)
+    depth = depletion(zones.zones)
+    findings = evaluate(Context(state, zones, activity, failures, default, depth))
+    return DoctorReport(state, zones, activity, failures, default, findings, window, depth)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from minfree.analysis import thresholds as T
+from minfree.analysis.depletion import Depletion, OrderDepth
 from minfree.analysis.nic import receive_order
 from minfree.analysis.rates import Activity
 from minfree.analysis.zones import ZonesReport
@@ -40,6 +41,7 @@ class Context:
     activity: Activity | None
     failures: ScanReport | None
     default: MinFreeResult | None
+    depletion: Depletion | None = None
 
     @property
     def mem_total_kb(self) -> int | None:
@@ -155,6 +157,118 @@ def jumbo_frames(ctx: Context) -> Iterator[Finding]:
         "Keep high-order blocks free: raise vm.min_free_kbytes and watermark_scale_factor "
         "(`minfree tune`), compact (`minfree relieve --compact`), or use a driver mode with "
         "page-sized buffers.")
+
+
+def high_order_depletion(ctx: Context) -> Iterator[Finding]:
+    depletion = ctx.depletion
+    if depletion is None or not depletion.depleted:
+        return
+    page = ctx.state.page_size
+    needs = _order_needs(ctx)
+    worst = depletion.depleted[0]
+    # An atomic path known to need the order (a NIC's receive buffers, failures logged at it)
+    # makes the next failure a dropped packet: critical. Slab growth can usually sleep.
+    urgent = [d.order for d in depletion.depleted if any(not n.startswith("slab") for n in needs.get(d.order, ()))]
+    zones = {f"{z.info.node}/{z.info.zone}": [v / 1000 for v in z.unusable[1:4]]
+             for z in ctx.zones.zones if z.model is not None and z.atomic_depth and z.atomic_depth[0].requests}
+    yield Finding(
+        "high_order_depletion", "critical" if urgent else "warning",
+        f"free memory is in small blocks: {_depths(depletion.depleted)} "
+        f"GFP_ATOMIC request(s) left before the watermark check fails",
+        {"orders": {d.order: {"requests": d.requests, "pages": d.pages, "next_zone": d.next_zone,
+                              "by_zone": d.by_zone, "approximate": d.approximate} for d in depletion.orders[1:4]},
+         "order0_pages": depletion.order0_pages, "reserve_pages": depletion.reserve_pages,
+         "unusable_index_o1_o3": zones, "needed_by": {o: list(n) for o, n in needs.items()}},
+        f"{_mib(depletion.order0_pages, page)} is free above the atomic floor, but only "
+        f"{_mib(worst.pages, page)} of it is in blocks of order >= {worst.order}, less than the "
+        f"{_mib(depletion.reserve_pages, page)} min-watermark reserve the kernel keeps for requests "
+        f"that cannot wait (the yardstick is a heuristic, analysis/thresholds.py). The next order-"
+        f"{worst.order} request is served from {worst.next_zone or 'no zone'}"
+        + (f", and {worst.requests} more succeed" if worst.requests else ", and none succeeds")
+        + " before the check fails (the kernel's check replayed on the free lists, nothing freed meanwhile). "
+        + _needs_sentence(needs, [d.order for d in depletion.depleted]),
+        _compaction_fix(ctx))
+
+
+def atomic_headroom_low(ctx: Context) -> Iterator[Finding]:
+    depletion = ctx.depletion
+    if depletion is None or not depletion.exhausted:
+        return
+    page = ctx.state.page_size
+    pages = depletion.order0_pages
+    rate = ctx.activity.per_second.get("pgalloc") if ctx.activity else None
+    evidence = {"order0_pages": pages, "reserve_pages": depletion.reserve_pages,
+                "by_zone": depletion.orders[0].by_zone, "pgalloc_per_s": None if rate is None else round(rate, 1)}
+    lasts = ""
+    if rate:
+        evidence["seconds_at_allocation_rate"] = round(pages / rate, 3)
+        lasts = (f" At the {rate:,.0f} pages/s allocated over the window, that lasts "
+                 f"{pages / rate:.2f} s if kswapd frees nothing meanwhile.")
+    yield Finding(
+        "atomic_headroom_low", "warning",
+        f"only {_mib(pages, page)} left above the floor GFP_ATOMIC may use",
+        evidence,
+        f"{pages} pages are free above the atomic floor in the zones that serve the request, fewer "
+        f"than the {_mib(depletion.reserve_pages, page)} min-watermark reserve itself: kswapd is "
+        "behind and atomic requests already live on the reserve (exhaustion, not fragmentation)."
+        + lasts,
+        "Raise vm.min_free_kbytes and vm.watermark_scale_factor (`minfree tune`) so kswapd starts "
+        "earlier; find what fills memory.")
+
+
+def _order_needs(ctx: Context) -> dict[int, list[str]]:
+    """What on this host asks for orders 1-3: NIC receive buffers, failed orders in this boot's
+    log, slab caches whose slabs need that order at least."""
+    needs: dict[int, list[str]] = {}
+    for dev in ctx.state.netdevs or ():
+        if dev.mtu and not dev.is_virtual and dev.operstate != "down":
+            order = receive_order(dev.mtu, ctx.state.page_size)
+            if order in T.DEPLETION_ORDERS:
+                needs.setdefault(order, []).append(f"NIC {dev.name} (MTU {dev.mtu}) receive buffers")
+    if ctx.failures is not None:
+        failed = Counter(e.event.order for e in ctx.failures.events)
+        for order, count in sorted(failed.items()):
+            if order in T.DEPLETION_ORDERS:
+                needs.setdefault(order, []).append(f"{count} order-{order} failure report(s) in this boot's log")
+    caches: dict[int, list[str]] = {}
+    for cache in ctx.state.slabs or ():
+        order = cache.min_order(ctx.state.page_size)
+        if cache.num_objs and order in T.DEPLETION_ORDERS:
+            caches.setdefault(order, []).append(cache.name)
+    for order, names in sorted(caches.items()):
+        needs.setdefault(order, []).append(
+            f"slab caches in use whose smallest slab is order {order}: {', '.join(names[:4])}"
+            + (f" and {len(names) - 4} more" if len(names) > 4 else ""))
+    return needs
+
+
+def _needs_sentence(needs: dict[int, list[str]], orders: list[int]) -> str:
+    named = [f"order {o}: {'; '.join(needs[o])}" for o in orders if o in needs]
+    if named:
+        return "Needed here: " + "; ".join(named) + "."
+    return ("Every kernel allocates at these orders (SLUB slabs up to order 3, kmalloc-8k at order 1, "
+            "the network page-frag refill at order 3).")
+
+
+def _compaction_fix(ctx: Context) -> str:
+    kernel = ctx.state.kernel
+    sysctls = ctx.state.sysctls
+    proactive = (sysctls is not None and sysctls.compaction_proactiveness is not None) or (
+        kernel is not None and kernel.base >= (5, 9, 0))
+    parts = ["Compact now (`minfree relieve --compact`)"]
+    if proactive:
+        parts.append("keep it compacted in the background with vm.compaction_proactiveness (5.9+; e.g. 20-40)")
+    parts.append("lower vm.extfrag_threshold so the kernel compacts rather than reclaims for high orders")
+    parts.append("and give kswapd more room with the reserves (`minfree tune`)")
+    return "; ".join(parts[:-1]) + ", " + parts[-1] + "."
+
+
+def _depths(orders: list[OrderDepth]) -> str:
+    return ", ".join(f"{d.requests} order-{d.order}" for d in orders)
+
+
+def _mib(pages: int, page_size: int) -> str:
+    return f"{pages * page_size / 2**20:,.1f} MiB"
 
 
 def kswapd_behind(ctx: Context) -> Iterator[Finding]:
@@ -334,7 +448,8 @@ def stale_watermarks(ctx: Context) -> Iterator[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    recent_failures, atomic_now, min_free_vs_default, jumbo_frames, kswapd_behind,
+    recent_failures, atomic_now, high_order_depletion, atomic_headroom_low, min_free_vs_default,
+    jumbo_frames, kswapd_behind,
     compaction_failing, numa_settings, thp_defrag, vm_extremes, cache_crowding, pressure,
     boot_config_differs, stale_watermarks,
 )

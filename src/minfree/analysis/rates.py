@@ -11,7 +11,7 @@ WATCHED = (
     "allocstall", "pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
     "kswapd_low_wmark_hit_quickly", "kswapd_high_wmark_hit_quickly", "pageoutrun",
     "compact_stall", "compact_fail", "compact_success", "compact_daemon_wake",
-    "drop_pagecache", "oom_kill",
+    "drop_pagecache", "oom_kill", "pgalloc",
 )
 
 

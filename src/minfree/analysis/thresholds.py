@@ -51,6 +51,18 @@ NUMA_FREE_SPREAD = 0.30
 # its free memory in smaller blocks: heuristic level for "scarce high-order blocks".
 UNUSABLE_HIGH = 900  # thousandths, as mm/vmstat.c prints them
 
+# High-order depletion (doctor): orders up to PAGE_ALLOC_COSTLY_ORDER (3, include/linux/mmzone.h)
+# are the ones the kernel treats as cheap and expected to succeed: SLUB builds slabs up to this
+# order by default (slub_max_order, mm/slub.c), kmalloc-8k needs at least order 1, and the
+# network stack's page-frag refill tries order 3 first. Heuristic level: the min watermark is
+# the reserve the kernel keeps for requests that cannot wait, and an order-N request can use
+# only the part of free memory in blocks of order >= N. When the order-N requests the free
+# lists can still serve (the depth, model/depth.py) hold fewer pages than the unboosted min
+# watermarks of the zones that serve them, while order-0 memory exceeds it, the reserve is
+# there for order-0 requests only: a burst of order-N atomic allocations fails next although
+# free memory looks ample.
+DEPLETION_ORDERS = (1, 2, 3)
+
 # Standard Ethernet MTU: a larger one is a jumbo frame (tune adds a reserve step for it).
 STANDARD_MTU = 1500
 

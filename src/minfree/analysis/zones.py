@@ -1,9 +1,11 @@
 """Per-zone view for doctor: what the kernel shows, what the model predicts, how fragmented,
-and whether an atomic request of order 0..3 would succeed right now."""
+whether an atomic request of order 0..3 would succeed right now, and how many more of each
+order the free lists can serve."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from minfree.model.depth import Depth, request_depth
 from minfree.model.fragmentation import indices_by_order
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zonelist,
                                        reduced_floor, alloc_flags_for)
@@ -28,6 +30,9 @@ class ZoneView:
     indices_from: str              # "debugfs" (the kernel's own) or "buddyinfo" (the same formula, here)
     atomic_floor: int              # pages free must stay above for GFP_ATOMIC (before protection)
     stale: str | None = None       # why predicted != shown, or None when exact
+    # GFP_ATOMIC requests of each order (index) served in a row before the check fails; () unknown
+    atomic_depth: tuple[Depth, ...] = ()
+    model: ZoneState | None = None  # what the watermark check sees; None for an unpopulated zone
 
     @property
     def atomic_reserve(self) -> int:
@@ -71,7 +76,14 @@ def build_zones(state: SystemState) -> ZonesReport:
             stale=_staleness(info, predicted, rules),
         )
         if info.managed or (info.managed is None and info.present):
-            states.append(_zone_state(state, info, counts))
+            zone_state = _zone_state(state, info, counts)
+            states.append(zone_state)
+            view.model = zone_state
+            if rules is not None:
+                view.atomic_depth = tuple(
+                    request_depth(zone_state, order, Request.GFP_ATOMIC, rules, highest_zoneidx=NORMAL_ZONEIDX,
+                                  pageblock_order=state.pageblock_order)
+                    for order in range(max(len(counts), 1)))
         report.zones.append(view)
     if rules is not None and states:
         for order in ATOMIC_ORDERS:

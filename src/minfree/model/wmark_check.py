@@ -46,11 +46,13 @@ class FreeBlocks:
 
     ``types[o]`` is the set of migratetype letters (U M E H C I R) whose order-o list is
     non-empty; None when only totals are known (buddyinfo), which makes a high-order verdict
-    approximate on 4.4+.
+    approximate on 4.4+. ``by_type`` holds each list's counts per order when they are known
+    (pagetypeinfo), as ``(letter, counts)`` pairs.
     """
 
     counts: tuple[int, ...]
     types: tuple[frozenset[str], ...] | None = None
+    by_type: tuple[tuple[str, tuple[int, ...]], ...] | None = None
 
     @classmethod
     def from_buddyinfo(cls, counts: Sequence[int]) -> FreeBlocks:
@@ -68,18 +70,20 @@ class FreeBlocks:
 
     @classmethod
     def from_pagetypeinfo(cls, per_type: Mapping[str, Sequence[int]]) -> FreeBlocks:
-        """From pagetypeinfo rows ``{"Unmovable": (...), "Movable": (...), ...}``."""
+        """From pagetypeinfo rows ``{"Unmovable": (...), "Movable": (...), ...}``.
+
+        >>> b = FreeBlocks.from_pagetypeinfo({"Unmovable": (3, 1), "Movable": (5, 0)})
+        >>> b.counts, b.types[1], b.by_type
+        ((8, 1), frozenset({'U'}), (('U', (3, 1)), ('M', (5, 0))))
+        """
         width = max((len(v) for v in per_type.values()), default=0)
         counts = tuple(sum(v[o] for v in per_type.values() if o < len(v)) for o in range(width))
+        by_type = tuple((MIGRATETYPE_LETTERS.get(mt, mt[:1]), tuple(v)) for mt, v in per_type.items())
         types = tuple(
-            frozenset(
-                MIGRATETYPE_LETTERS.get(mt, mt[:1])
-                for mt, v in per_type.items()
-                if o < len(v) and v[o] > 0
-            )
+            frozenset(letter for letter, v in by_type if o < len(v) and v[o] > 0)
             for o in range(width)
         )
-        return cls(counts, types)
+        return cls(counts, types, by_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,14 +244,24 @@ class CheckResult:
         return self.floor + self.protection
 
 
-def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bool, bool]:
-    """4.4+ high-order test: (found, approximate). A block of order >= N on a PCP-type list, on
-    CMA with ALLOC_CMA, or on HighAtomic with ALLOC_HIGHATOMIC|ALLOC_OOM."""
+def usable_lists(flags: AllocFlags) -> frozenset[str]:
+    """Free lists whose blocks pass the 4.4+ high-order test: the PCP types, CMA with
+    ALLOC_CMA, HighAtomic with ALLOC_HIGHATOMIC|ALLOC_OOM.
+
+    >>> sorted(usable_lists(AllocFlags(mark="min", highatomic_lists=True)))
+    ['E', 'H', 'M', 'U']
+    """
     allowed = set(PCP_TYPES)
     if flags.cma:
         allowed.add("C")
     if flags.highatomic_lists:
         allowed.add("H")
+    return frozenset(allowed)
+
+
+def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bool, bool]:
+    """4.4+ high-order test: (found, approximate): a block of order >= N on a usable list."""
+    allowed = usable_lists(flags)
     for o in range(order, len(blocks.counts)):
         if not blocks.counts[o]:
             continue
@@ -258,24 +272,72 @@ def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bo
     return False, blocks.types is None
 
 
-def _per_order_loop(
-    zone: ZoneState, order: int, free_pages: int, floor: int, rules: KernelRules, mark: int,
-    flags: AllocFlags, pageblock_order: int,
-) -> bool:
-    """<4.4 __zone_watermark_ok loop: each lower order's pages drop out, min halves per order
-    (2.6.32 mm/page_alloc.c:1364, 3.10:1626); RHEL6 restarts from mark - MIN and halves only
-    while o < pageblock_order >> 2."""
+def loop_floors(
+    zone: ZoneState, order: int, floor: int, rules: KernelRules, mark: int, flags: AllocFlags,
+    pageblock_order: int,
+) -> list[tuple[int, int]]:
+    """<4.4 __zone_watermark_ok loop, as (pages in orders <= o, need) per lower order o: free
+    pages minus the first must stay above the second. Each lower order's pages drop out and min
+    halves per order (2.6.32 mm/page_alloc.c:1364, 3.10:1626); RHEL6 restarts from mark - MIN
+    and halves only while o < pageblock_order >> 2.
+
+    >>> from types import SimpleNamespace as V
+    >>> r = KernelRules.for_version(V(major=3, minor=10, patch=0, vendor=None))
+    >>> z = ZoneState(node=0, name="Normal", index=2, free=900, min=400, low=500,
+    ...               blocks=FreeBlocks.from_buddyinfo([500, 100, 25]))
+    >>> loop_floors(z, 2, 400, r, 400, AllocFlags(mark="min"), 9)
+    [(500, 200), (700, 100)]
+    """
     counts = zone.blocks.counts if zone.blocks else ()
     need = floor
     if rules.rhel6_loop:
         need = reduced_floor(mark - (zone.min - zone.boost), flags)
+    below = 0
+    floors = []
     for o in range(order):
-        free_pages -= (counts[o] if o < len(counts) else 0) << o
+        below += (counts[o] if o < len(counts) else 0) << o
         if not rules.rhel6_loop or o < (pageblock_order >> 2):
             need >>= 1
-        if free_pages <= need:
-            return False
-    return True
+        floors.append((below, need))
+    return floors
+
+
+@dataclass(frozen=True, slots=True)
+class CheckTerms:
+    """The quantities one zone's check compares, before any verdict (§3.7).
+
+    ``free_adj``: NR_FREE_PAGES minus __zone_watermark_unusable_free(); ``loop_free``: what the
+    <4.4 per-order loop starts from (3.10 deducts free CMA only for the order-0 comparison).
+    """
+
+    flags: AllocFlags
+    free_adj: int
+    loop_free: int
+    mark: int
+    protection: int
+
+
+def check_terms(zone: ZoneState, order: int, request: Request, rules: KernelRules, *,
+                highest_zoneidx: int = 2, fast_path: bool = False) -> CheckTerms:
+    flags = alloc_flags_for(request, order, rules, fast_path=fast_path)
+    protection = zone.protection[highest_zoneidx] if highest_zoneidx < len(zone.protection) else 0
+    mark = zone.low if flags.mark == "low" else zone.min
+    # __zone_watermark_unusable_free(): 2^N - 1, highatomic (unless reserves), CMA (unless ALLOC_CMA)
+    unusable = (1 << order) + 1 if rules.rhel6_loop else (1 << order) - 1
+    if rules.has_highatomic and not flags.reserves:
+        unusable += zone.free_highatomic if rules.highatomic_deducts_free else zone.reserved_highatomic
+    if not flags.cma:
+        unusable += zone.free_cma
+    loop_free = zone.free - (unusable - (0 if flags.cma else zone.free_cma))
+    return CheckTerms(flags, zone.free - unusable, loop_free, mark, protection)
+
+
+def boost_retry_mark(zone: ZoneState, order: int, flags: AllocFlags) -> int | None:
+    """zone_watermark_fast(): an order-0 __GFP_HIGH request (5.10-6.2: __GFP_ATOMIC) that fails
+    at a boosted MIN retries against the unboosted MIN; None when no retry happens."""
+    if order == 0 and flags.boost_exception and flags.mark == "min" and zone.boost:
+        return zone.min - zone.boost
+    return None
 
 
 def check_zone(
@@ -305,24 +367,16 @@ def check_zone(
     >>> check_zone(z, 0, Request.GFP_KERNEL, r).reason
     'below_watermark'
     """
-    flags = alloc_flags_for(request, order, rules, fast_path=fast_path)
+    terms = check_terms(zone, order, request, rules, highest_zoneidx=highest_zoneidx, fast_path=fast_path)
+    flags, free_adj, protection, mark = terms.flags, terms.free_adj, terms.protection, terms.mark
     path = "fast" if fast_path else "slow"
     base = dict(node=zone.node, zone=zone.name, order=order, request=request.value, path=path, free=zone.free)
     where = f"Node {zone.node} {zone.name}: order-{order} {request.value}" + (" fast path" if fast_path else "")
-    protection = zone.protection[highest_zoneidx] if highest_zoneidx < len(zone.protection) else 0
-    mark = zone.low if flags.mark == "low" else zone.min
     if zone.managed == 0:
         return CheckResult(
             ok=False, reason="not_populated", free_adj=0, mark=mark, floor=mark, protection=protection,
             explanation=f"{where}: zone has no managed pages, not in any zonelist", **base,
         )
-    # __zone_watermark_unusable_free(): 2^N - 1, highatomic (unless reserves), CMA (unless ALLOC_CMA)
-    unusable = (1 << order) + 1 if rules.rhel6_loop else (1 << order) - 1
-    if rules.has_highatomic and not flags.reserves:
-        unusable += zone.free_highatomic if rules.highatomic_deducts_free else zone.reserved_highatomic
-    if not flags.cma:
-        unusable += zone.free_cma
-    free_adj = zone.free - unusable
 
     def verdict(m: int, boost_ignored: bool) -> CheckResult:
         floor = reduced_floor(m, flags)
@@ -348,9 +402,8 @@ def check_zone(
                     ok=True, reason="ok", approximate=True,
                     explanation=f"{where} passes the order-0 test; per-order counts unknown", **common,
                 )
-            # 3.10: free CMA is deducted only for the order-0 comparison, not inside the loop.
-            loop_free = zone.free - (unusable - (0 if flags.cma else zone.free_cma))
-            if _per_order_loop(zone, order, loop_free, floor, rules, m, flags, pageblock_order):
+            floors = loop_floors(zone, order, floor, rules, m, flags, pageblock_order)
+            if all(terms.loop_free - below > need for below, need in floors):
                 return CheckResult(ok=True, reason="ok", explanation=f"{where} ok: enough free pages at order >= {order}", **common)
             return CheckResult(
                 ok=False, reason="no_free_block",
@@ -378,9 +431,9 @@ def check_zone(
         )
 
     result = verdict(mark, False)
-    # zone_watermark_fast(): order-0 __GFP_HIGH (5.10-6.2: __GFP_ATOMIC) at MIN retries unboosted.
-    if not result.ok and order == 0 and flags.boost_exception and flags.mark == "min" and zone.boost:
-        retry = verdict(zone.min - zone.boost, True)
+    retry_mark = boost_retry_mark(zone, order, flags)
+    if not result.ok and retry_mark is not None:
+        retry = verdict(retry_mark, True)
         if retry.ok:
             return retry
     return result

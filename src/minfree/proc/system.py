@@ -17,6 +17,7 @@ from minfree.proc.netdev import NetDevice
 from minfree.proc.numa import NumaTopology
 from minfree.proc.pagetypeinfo import PageTypeInfo
 from minfree.proc.psi import MemoryPressure
+from minfree.proc.slabinfo import SlabCache
 from minfree.proc.sysctl import VmSysctls
 from minfree.proc.sysctl_files import BootSetting
 from minfree.proc.thp import ThpSettings
@@ -46,6 +47,7 @@ class SystemState:
     netdevs: tuple[NetDevice, ...] | None
     boot_settings: dict[str, BootSetting]
     lowmem_reserve_ratio: tuple[int, ...] | None
+    slabs: tuple[SlabCache, ...] | None = None   # /proc/slabinfo (root-only)
     page_size: int = PAGE_SIZE_DEFAULT
     notes: list[str] = field(default_factory=list)
 

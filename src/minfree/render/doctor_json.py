@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minfree.analysis.depletion import Depletion
 from minfree.analysis.doctor import DoctorReport
 from minfree.analysis.zones import ZoneView
 
@@ -35,6 +36,7 @@ def to_json(report: DoctorReport) -> dict[str, Any]:
         "zones": [_zone_json(z, state.page_size) for z in report.zones.zones],
         "atomic": [{"order": a.order, "ok": a.ok, "zone": a.zone, "approximate": a.approximate,
                     "explanation": a.explanation} for a in report.zones.atomic],
+        "atomic_depth": _depth_json(report.depletion),
         "rates": None if report.activity is None else {
             "window_s": round(report.activity.seconds, 3),
             "per_second": {k: round(v, 3) for k, v in report.activity.per_second.items()},
@@ -67,5 +69,17 @@ def _zone_json(z: ZoneView, page_size: int) -> dict[str, Any]:
         "unusable_index": [v / 1000 for v in z.unusable],
         "extfrag_index": [v / 1000 for v in z.extfrag],
         "indices_from": z.indices_from,
+        "atomic_depth": [d.requests for d in z.atomic_depth] or None,
         "page_size": page_size,
+    }
+
+
+def _depth_json(depletion: Depletion | None) -> dict[str, Any] | None:
+    if depletion is None:
+        return None
+    return {
+        "reserve_pages": depletion.reserve_pages, "order0_pages": depletion.order0_pages,
+        "exhausted": depletion.exhausted, "depleted_orders": [d.order for d in depletion.depleted],
+        "orders": [{"order": d.order, "requests": d.requests, "pages": d.pages, "next_zone": d.next_zone,
+                    "by_zone": d.by_zone, "approximate": d.approximate} for d in depletion.orders],
     }

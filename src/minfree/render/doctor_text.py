@@ -37,8 +37,8 @@ def render(report: DoctorReport, console: Console) -> None:
                       f"{state.thp.defrag if state.thp else '?'}")
     table = Table(title="zones (MiB; watermarks as the kernel shows them)", box=None, header_style="bold",
                   padding=(0, 1), pad_edge=False)
-    for column in ("zone", "free", "min", "low", "high", "atomic\nbelow min", "free pages\nby order",
-                   "unusable\no1 o2 o3"):
+    for column in ("zone", "free", "min", "low", "high", "atomic\n< min", "free pages\nby order",
+                   "unusable%\no1 o2 o3", "atomic left\no1 o2 o3"):
         table.add_column(column, no_wrap=True, justify="right" if column[0] in "fmlha" and column != "free pages\nby order" else "left")
     page = state.page_size
     for z in report.zones.zones:
@@ -46,7 +46,8 @@ def render(report: DoctorReport, console: Console) -> None:
             continue
         table.add_row(f"{z.info.node}/{z.info.zone}", _mib(z.info.free, page), _mib(z.info.min, page),
                       _mib(z.info.low, page), _mib(z.info.high, page), _mib(z.atomic_reserve, page),
-                      _bar(z), " ".join(f"{v / 1000:.2f}" for v in z.unusable[1:4]))
+                      _bar(z), " ".join(f"{v / 10:.0f}" for v in z.unusable[1:4]),
+                      " ".join(_count(d.requests) + ("~" if d.approximate else "") for d in z.atomic_depth[1:4]))
     console.print(table)
     modelled = [z for z in report.zones.zones if z.predicted is not None]
     stale = [z for z in modelled if z.stale]
@@ -89,8 +90,25 @@ def _activity(report: DoctorReport, console: Console) -> None:
         f"PSI some avg10 {act.psi_some_avg10 if act.psi_some_avg10 is not None else '?'}%")
 
 
+def _count(n: int) -> str:
+    """A request count in at most five characters.
+
+    >>> _count(4983), _count(12112), _count(2_483_000)
+    ('4983', '12k', '2.5M')
+    """
+    if n < 10_000:
+        return str(n)
+    return f"{n // 1000}k" if n < 1_000_000 else f"{n / 1e6:.1f}M"
+
+
 def _mib(pages: int, page_size: int) -> str:
-    return f"{pages * page_size / 2**20:,.1f}"
+    """MiB, with one decimal below 1000.
+
+    >>> _mib(234220, 4096), _mib(1142804, 4096)
+    ('914.9', '4,464')
+    """
+    mib = pages * page_size / 2**20
+    return f"{mib:,.1f}" if mib < 1000 else f"{mib:,.0f}"
 
 
 def _bar(z: ZoneView) -> str:

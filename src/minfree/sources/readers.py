@@ -16,6 +16,7 @@ from minfree.proc.meminfo import Meminfo, parse_meminfo, parse_node_meminfo
 from minfree.proc.netdev import NetDevice, parse_mtu, parse_operstate, parse_speed
 from minfree.proc.numa import NodeMemory, NumaTopology, parse_id_list
 from minfree.proc.psi import MemoryPressure, parse_psi
+from minfree.proc.slabinfo import SlabCache, parse_slabinfo
 from minfree.proc.sysctl import ALWAYS_PRESENT, VM_SYSCTL_NAMES, VmSysctls, parse_sysctl_int, parse_sysctl_ints
 from minfree.proc.sysctl_files import BootSetting, boot_order, parse_sysctl_conf
 from minfree.proc.thp import KHUGEPAGED_NUMBERS, ThpSettings, parse_khugepaged_flag, parse_thp_choice, per_size_kb
@@ -65,6 +66,12 @@ def read_vmstat(root: SystemRoot) -> dict[str, int] | None:
 def read_psi(root: SystemRoot) -> MemoryPressure | None:
     text = read_text(root, specs.PSI_MEMORY)
     return None if text is None else parse_psi(text)
+
+
+def read_slabinfo(root: SystemRoot) -> tuple[SlabCache, ...] | None:
+    """The slab caches, or None where slabinfo is unreadable (not root) or absent."""
+    text = read_text(root, specs.SLABINFO)
+    return None if text is None else parse_slabinfo(text)[0]
 
 
 def read_version(root: SystemRoot) -> ProcVersion | None:

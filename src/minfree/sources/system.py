@@ -16,7 +16,7 @@ from minfree.proc.system import SystemState
 from minfree.proc.zoneinfo import parse_zoneinfo
 from minfree.sources import specs
 from minfree.sources.readers import (read_boot_settings, read_kernel_indices, read_lowmem_reserve_ratio, read_meminfo, read_netdevs,
-                                     read_numa, read_psi, read_text, read_thp, read_version,
+                                     read_numa, read_psi, read_slabinfo, read_text, read_thp, read_version,
                                      read_vm_sysctls)
 from minfree.sources.root import SystemRoot
 
@@ -46,6 +46,7 @@ def load_system(root: SystemRoot) -> SystemState:
         numa=read_numa(root),
         netdevs=read_netdevs(root),
         boot_settings=read_boot_settings(root),
+        slabs=read_slabinfo(root),
         lowmem_reserve_ratio=read_lowmem_reserve_ratio(root),
         page_size=os.sysconf("SC_PAGE_SIZE") if root.is_live else PAGE_SIZE_DEFAULT,
     )
