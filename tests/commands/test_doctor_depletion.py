@@ -151,3 +151,18 @@ def test_exhaustion_is_its_own_finding_with_the_time_left(tmp_path: Path) -> Non
     assert depth.exhausted and depth.depleted == []
     assert finding.evidence["order0_pages"] == depth.order0_pages < depth.reserve_pages
     assert finding.evidence["seconds_at_allocation_rate"] == round(depth.order0_pages / 2000.0, 3)
+
+
+@pytest.mark.parametrize("release,has", [("2.6.32-754.el6.x86_64", ()), ("4.19.0-27-amd64", ("relieve --compact",)),
+                                         ("6.1.0-57-amd64", ("relieve --compact", "compaction_proactiveness"))])
+def test_the_fix_names_only_knobs_this_kernel_has(release: str, has: tuple[str, ...]) -> None:
+    from types import SimpleNamespace
+
+    from minfree.analysis.findings import _compaction_fix
+    from minfree.model.kversion import parse_release
+
+    ctx = SimpleNamespace(state=SimpleNamespace(kernel=parse_release(release), sysctls=None))
+    fix = _compaction_fix(ctx)
+    for knob in ("relieve --compact", "compaction_proactiveness", "extfrag_threshold"):
+        assert (knob in fix) == (knob in has or (knob == "extfrag_threshold" and bool(has)))
+    assert "minfree tune" in fix

@@ -251,16 +251,21 @@ def _needs_sentence(needs: dict[int, list[str]], orders: list[int]) -> str:
 
 
 def _compaction_fix(ctx: Context) -> str:
+    """Only knobs this kernel has: compaction and extfrag_threshold 2.6.35+ (CONFIG_COMPACTION),
+    compaction_proactiveness 5.9+ (Documentation/admin-guide/sysctl/vm.rst)."""
     kernel = ctx.state.kernel
     sysctls = ctx.state.sysctls
+    reserves = "give kswapd more room with the reserves (`minfree tune`)"
+    if kernel is not None and kernel.base < (2, 6, 35):
+        return (f"This kernel has no memory compaction (2.6.35+): only reclaim rebuilds high-order "
+                f"blocks; {reserves}.")
     proactive = (sysctls is not None and sysctls.compaction_proactiveness is not None) or (
         kernel is not None and kernel.base >= (5, 9, 0))
     parts = ["Compact now (`minfree relieve --compact`)"]
     if proactive:
         parts.append("keep it compacted in the background with vm.compaction_proactiveness (5.9+; e.g. 20-40)")
     parts.append("lower vm.extfrag_threshold so the kernel compacts rather than reclaims for high orders")
-    parts.append("and give kswapd more room with the reserves (`minfree tune`)")
-    return "; ".join(parts[:-1]) + ", " + parts[-1] + "."
+    return "; ".join(parts) + f", and {reserves}."
 
 
 def _depths(orders: list[OrderDepth]) -> str:
