@@ -36,7 +36,7 @@ def render(report: DoctorReport, console: Console) -> None:
                       f"{sysctls.zone_reclaim_mode}, THP {state.thp.enabled if state.thp else '?'}/"
                       f"{state.thp.defrag if state.thp else '?'}")
     table = Table(title="zones (MiB; watermarks as the kernel shows them)", box=None, header_style="bold",
-                  padding=(0, 1), pad_edge=False)
+                  padding=(0, 1, 0, 0), pad_edge=False)
     for column in ("zone", "free", "min", "low", "high", "atomic\n< min", "free pages\nby order",
                    "unusable%\no1 o2 o3", "atomic left\no1 o2 o3"):
         table.add_column(column, no_wrap=True, justify="right" if column[0] in "fmlha" and column != "free pages\nby order" else "left")
