@@ -170,4 +170,4 @@ def test_unreadable_live_value_changes_nothing(tree):
     files = snapshot(tree / "config")
     result = run(tree)
     assert not result.ok and result.entry is None and "nothing changed" in result.messages[0]
-    assert snapshot(tree / "config") == files and not (tree / "state").exists()
+    assert snapshot(tree / "config") == files and not (tree / "state/journal").exists()

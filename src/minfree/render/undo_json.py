@@ -10,7 +10,10 @@ revert (not ``written``, what the change wrote: a later change was reverted too)
 
 list: ``{"schema": 1, "entries": [{"id", "created", "status", "reason", "config_root",
 "values": [{"key", "before", "after"}], "files": [paths under config_root], "messages"}]}``,
-newest first.
+newest first; a journal file that cannot be used is listed in its place as
+``{"file": "NAME.json", "status": "unusable", "problem": "why"}`` (never skipped).
+A file that undo left as it was because it was edited after the change has the action
+``kept (edited after the change)``.
 
 The shapes of the journal and of a restoration are stated below as protocols (render does not
 import actions); ``render.undo_text`` reads the same objects.
@@ -44,6 +47,13 @@ class Entry(Protocol):
     live: Mapping[str, LiveChange]
     files: Sequence[FileChange]
     messages: Sequence[str]
+
+
+class Unusable(Protocol):
+    """A journal file undo cannot use (``actions.journal.Unreadable``)."""
+
+    name: str
+    reason: str
 
 
 class ValueRestored(Protocol):
@@ -99,10 +109,14 @@ def to_json(outcome: UndoOutcome) -> dict[str, Any]:
     }
 
 
-def history_to_json(entries: Sequence[Entry]) -> dict[str, Any]:
-    return {"schema": SCHEMA_VERSION, "entries": [
-        {"id": e.id, "created": e.created, "status": e.status, "reason": e.reason,
-         "config_root": e.config_root,
-         "values": [{"key": f"vm.{name}", "before": c.before, "after": c.after} for name, c in e.live.items()],
-         "files": entry_files(e), "messages": list(e.messages)}
-        for e in entries]}
+def _history_item(e: Entry | Unusable) -> dict[str, Any]:
+    if not hasattr(e, "id"):
+        return {"file": e.name, "status": "unusable", "problem": e.reason}
+    return {"id": e.id, "created": e.created, "status": e.status, "reason": e.reason,
+            "config_root": e.config_root,
+            "values": [{"key": f"vm.{name}", "before": c.before, "after": c.after} for name, c in e.live.items()],
+            "files": entry_files(e), "messages": list(e.messages)}
+
+
+def history_to_json(entries: Sequence[Entry | Unusable]) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "entries": [_history_item(e) for e in entries]}
