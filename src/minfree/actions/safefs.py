@@ -134,11 +134,12 @@ def file_meta(path: Path) -> FileMeta | None:
 
 
 def write_file(base: Path, rel: str, data: bytes, mode: int, *, owner: tuple[int, int] | None = None,
-               create_dirs: int | None = None) -> None:
+               create_dirs: int | None = None, replace: bool = True) -> None:
     """Atomically make ``base/rel`` hold ``data`` with ``mode`` (and ``owner``), see module doc.
 
     ``base`` is trusted by the caller; no symlink below it is followed; directories missing
-    below it are created with mode ``create_dirs`` if given (else the write fails)."""
+    below it are created with mode ``create_dirs`` if given (else the write fails). Without
+    ``replace`` an existing ``rel`` (of any kind) is left alone: FileExistsError."""
     parent, _, name = rel.rpartition("/")
     dir_fd = open_dir(base, parent, create_mode=create_dirs)
     try:
@@ -157,7 +158,11 @@ def write_file(base: Path, rel: str, data: bytes, mode: int, *, owner: tuple[int
             os.fsync(fd)
             os.close(fd)
             fd = -1
-            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            if replace:
+                os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            else:  # link(2) never replaces: a name taken meanwhile fails with EEXIST
+                os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+                os.unlink(tmp, dir_fd=dir_fd)
         except BaseException:
             if fd >= 0:
                 os.close(fd)
@@ -214,6 +219,21 @@ def read_file(base: Path, rel: str, *, trusted: bool = False) -> bytes | None:
             return handle.read()
     finally:
         os.close(dir_fd)
+
+
+def make_out_dir(path: Path) -> bool:
+    """Create output directory ``path`` with mode 0755 whatever the umask (never its parents: a
+    missing parent is FileNotFoundError); True when created. An existing one is used only when
+    it is empty and trusted (no one else could plant links in it meanwhile)."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        check_trusted(path)
+        if os.listdir(path):
+            raise FileExistsError(errno.EEXIST, "directory is not empty", str(path)) from None
+        return False
+    os.chmod(path, 0o755, follow_symlinks=False)
+    return True
 
 
 def make_state_dir(path: Path) -> None:

@@ -151,11 +151,13 @@ class UndoResult:
     restoration: Restoration | None = None
 
 
-def clean_after_kill(journal: Journal, config_root: Path, files: list[str]) -> list[str]:
-    """Remove temporaries a killed run left in the state directory and beside ``files``
-    (config-root relative); call it holding the change lock. One message per file removed."""
+def clean_after_kill(journal: Journal, config_root: Path | None, files: list[str]) -> list[str]:
+    """Remove temporaries a killed run left in the state directory and, with ``config_root``,
+    beside ``files`` (config-root relative); call it holding the change lock. One message per
+    file removed."""
     removed = clean_stale(journal.state_dir, journal.stale_dirs())
-    removed += clean_stale(config_root, {rel.rpartition("/")[0] for rel in files})
+    if config_root is not None:
+        removed += clean_stale(config_root, {rel.rpartition("/")[0] for rel in files})
     return [f"removed {path}, a temporary file a killed run left" for path in removed]
 
 
@@ -174,15 +176,16 @@ def undo_last(journal: Journal, writer: SysctlWriter, config_root: Path | None =
 
 
 def _undo_locked(journal: Journal, writer: SysctlWriter, config_root: Path | None, edits: str) -> UndoResult:
+    notes = clean_after_kill(journal, None, [])
     entry = journal.last_undoable()
     if entry is None:
-        return UndoResult(True, None, ["nothing to undo"])
+        return UndoResult(True, None, ["nothing to undo", *notes])
     applied_to = Path(entry.config_root)
     if config_root is not None and Path(config_root).resolve() != applied_to.resolve():
         return UndoResult(False, entry, [
             f"{entry.id} was applied to config root {applied_to}, not {config_root}: nothing was changed "
             f"(run `minfree undo` without --config-root, or with --config-root {applied_to})"])
-    notes = clean_after_kill(journal, applied_to, [item.path for item in entry.files])
+    notes += clean_after_kill(journal, applied_to, [item.path for item in entry.files])
     found = later_edits(entry, journal, writer, applied_to)
     if found and edits == REFUSE:
         return UndoResult(False, entry, [
