@@ -28,47 +28,18 @@ from minfree.actions.undo import DISCARD, KEEP, history, undo_last
 from minfree.commands import snapshot as snapshot_command
 from minfree.commands import tune, undo
 from minfree.sources.root import SystemRoot
+from config_sandbox import files_of, live, make_tree
 
 NOBODY = 65534
 VALUES = {"vm.min_free_kbytes": 90112, "vm.watermark_scale_factor": 50}
 REASONS = {k: "safety test" for k in VALUES}
-SYSCTL_CONF = b"# Debian\nvm.min_free_kbytes = 1310720\nkernel.sysrq=1\n"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="attacks on root's state need root to set owners")
 
 
 @pytest.fixture
 def tree(tmp_path):
-    vm = tmp_path / "proc/sys/vm"
-    vm.mkdir(parents=True)
-    (vm / "min_free_kbytes").write_text("67584\n")
-    (vm / "watermark_scale_factor").write_text("10\n")
-    config = tmp_path / "config"
-    (config / "etc/sysctl.d").mkdir(parents=True)
-    (config / "etc/sysctl.conf").write_bytes(SYSCTL_CONF)
-    os.chmod(config / "etc/sysctl.conf", 0o640)
-    os.symlink("../sysctl.conf", config / "etc/sysctl.d/99-sysctl.conf")
-    return tmp_path
-
-
-def files_of(root: Path) -> dict[str, tuple]:
-    """Every path under root: bytes, mode and owner, or a link's target."""
-    found = {}
-    for path in sorted(root.rglob("*")):
-        st = os.lstat(path)
-        rel = str(path.relative_to(root))
-        if path.is_symlink():
-            found[rel] = ("link", os.readlink(path))
-        elif path.is_file():
-            found[rel] = ("file", path.read_bytes(), st.st_mode & 0o7777, st.st_uid, st.st_gid)
-        else:
-            found[rel] = ("dir", st.st_mode & 0o7777)
-    return found
-
-
-def live(tree: Path) -> tuple[str, str]:
-    vm = tree / "proc/sys/vm"
-    return (vm / "min_free_kbytes").read_text(), (vm / "watermark_scale_factor").read_text()
+    return make_tree(tmp_path)
 
 
 def apply(tree: Path, config: Path | None = None, **kwargs):
