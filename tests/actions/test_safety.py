@@ -488,3 +488,26 @@ def test_keep_and_discard_are_the_cli_choices():
     assert parser.parse_args(["undo", "--discard-edits"]).edits == DISCARD
     with pytest.raises(SystemExit):
         parser.parse_args(["undo", "--keep-edits", "--discard-edits"])
+
+
+def tune_apply(tree: Path, capsys, monkeypatch, *extra: str) -> tuple[int, str]:
+    """``minfree tune --apply`` as typed: the proposal from this machine, the writes to the sandbox."""
+    monkeypatch.setattr("minfree.actions.apply.live_verifier", lambda root: (lambda values: []))
+    return cli(["tune", "--apply", "--yes", "--set", "vm.min_free_kbytes=90112", "--config-root",
+                str(tree / "config"), "--state-dir", str(tree / "state"), *extra], capsys, monkeypatch, tree)
+
+
+def test_tune_apply_says_why_it_changed_nothing(tree, capsys, monkeypatch):
+    Journal(tree / "state").prepare()
+    with ChangeLock(tree / "state"):
+        code, out = tune_apply(tree, capsys, monkeypatch)
+    assert code == 1 and f"another minfree change is running (pid {os.getpid()}" in out
+    os.chmod(tree / "state", 0o757)
+    code, out = tune_apply(tree, capsys, monkeypatch, "--json")
+    assert code == 1
+    assert json.loads(out)["apply"]["messages"] == [
+        f"state directory refused: {tree / 'state'}: writable by others (mode 0757); minfree only acts on "
+        "state that no one else can change; nothing changed"]
+    os.chmod(tree / "state", 0o700)
+    code, out = tune_apply(tree, capsys, monkeypatch)
+    assert code == 0 and "Applied and verified" in out and live(tree)[0] == "90112\n"
