@@ -390,8 +390,20 @@ def test_a_symlinked_dropin_is_refused_not_replaced(tree):
     os.symlink(real, tree / "config" / DROPIN)
     before, files = live(tree), files_of(tree / "config")
     result = apply(tree)
-    assert not result.ok and "is a symlink or not a regular file: minfree does not replace it" in result.messages[0]
+    assert not result.ok and "is a symlink or not a regular file; minfree does not replace it" in result.messages[0]
     assert live(tree) == before and files_of(tree / "config") == files
+
+
+def test_a_conflict_in_a_file_linked_from_elsewhere_is_not_edited(tree):
+    """undo may only touch sysctl configuration files: a linked file outside them stays as it is."""
+    elsewhere = tree / "config/etc/app/tuning.conf"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"vm.watermark_scale_factor = 200\n")
+    os.symlink("../app/tuning.conf", tree / "config/etc/sysctl.d/99-zz-app.conf")
+    result = apply(tree, resolve_conflicts=True)
+    assert result.ok and elsewhere.read_bytes() == b"vm.watermark_scale_factor = 200\n"
+    assert any("not edited: " in w and "app/tuning.conf" in w for w in result.warnings)
+    assert undo_last(Journal(tree / "state"), SysctlWriter(tree)).ok  # the entry passes undo's checks
 
 
 def test_owner_of_an_edited_conflict_file_is_kept(tree):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from minfree.actions.journal import Entry, FileChange, Journal, JournalError, LiveChange, sha256
+from minfree.actions.journal import Entry, FileChange, Journal, JournalError, LiveChange, config_file_allowed, sha256
 from minfree.actions.lock import LockedError
 from minfree.actions.persist import PersistPlan, comment_out, detect_tuned, plan_persist
 from minfree.actions.safefs import file_meta, read_file, write_file
@@ -163,11 +163,16 @@ def _apply_locked(values: Mapping[str, int], reasons: Mapping[str, str], journal
     if plan.refusal is not None:
         return ApplyResult(False, None, [f"{plan.refusal}; nothing changed"])
     texts: dict[str, bytes] = {plan.file: plan.text.encode("utf-8", "surrogateescape")}  # real path -> new bytes
+    warnings = []
     if resolve_conflicts:
         by_file: dict[str, set[int]] = {}
         for item in plan.shadowed_by + plan.overridden:
             by_file.setdefault(item.real_path, set()).add(item.lineno)
         for rel, lines in by_file.items():
+            if not config_file_allowed(rel):  # a sysctl.d link to a file elsewhere: undo could not restore it
+                warnings.append(f"not edited: {config_root / rel} (linked from a sysctl directory) is not a "
+                                "sysctl configuration file minfree may change; edit it yourself")
+                continue
             try:
                 old = read_file(config_root, rel)
             except OSError as exc:
@@ -192,7 +197,7 @@ def _apply_locked(values: Mapping[str, int], reasons: Mapping[str, str], journal
         return ApplyResult(False, None, [f"cannot prepare the change ({exc}); nothing changed"])
     checkpoint("intent")
 
-    result = ApplyResult(True, entry, notes)
+    result = ApplyResult(True, entry, notes, warnings=warnings)
     try:
         for key, value in values.items():
             writer.write(names[key], value)
@@ -210,7 +215,8 @@ def _apply_locked(values: Mapping[str, int], reasons: Mapping[str, str], journal
             checkpoint("verified")
         for item in entry.files:
             owner = (item.uid, item.gid) if item.uid is not None and item.gid is not None else None
-            write_file(config_root, item.path, texts[item.path], item.mode or 0o644, owner=owner)
+            write_file(config_root, item.path, texts[item.path], item.mode or 0o644, owner=owner,
+                       create_dirs=0o755)
             journal.step(entry, f"file:{item.path}")
             checkpoint(f"file:{item.path}")
         journal.step(entry, "done", status="applied")

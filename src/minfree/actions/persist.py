@@ -179,10 +179,9 @@ def _existing_dropin(config_root: Path) -> tuple[bytes | None, str | None]:
     try:
         file_meta(path)
         return read_file(config_root, DROPIN), None
-    except UnsafeError:
-        target = f" (-> {os.readlink(path)})" if path.is_symlink() else ""
-        return None, f"{path}{target} is a symlink or not a regular file: minfree does not replace it; " \
-                     "make it a regular file, or remove it"
+    except UnsafeError as exc:
+        target = f" (it points to {os.readlink(path)})" if path.is_symlink() else ""
+        return None, f"{exc}{target}; make it a regular file, or remove it"
     except OSError as exc:
         return None, f"{path} cannot be read: {exc.strerror or exc}"
 
