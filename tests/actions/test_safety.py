@@ -523,3 +523,19 @@ def test_tune_apply_says_why_it_changed_nothing(tree, capsys, monkeypatch):
     os.chmod(tree / "state", 0o700)
     code, out = tune_apply(tree, capsys, monkeypatch)
     assert code == 0 and "Applied and verified" in out and live(tree)[0] == "90112\n"
+
+
+def test_an_undo_that_cannot_be_recorded_still_says_what_it_restored(tree, monkeypatch):
+    before, files = live(tree), files_of(tree / "config")
+    assert apply(tree, resolve_conflicts=True).ok
+
+    def full_disk(self, entry):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Journal, "save", full_disk)
+    done = undo_last(Journal(tree / "state"), SysctlWriter(tree))
+    assert done.ok and done.messages[-1].startswith("could not record the undo in the journal: ")
+    assert live(tree) == before and files_of(tree / "config") == files
+    monkeypatch.undo()
+    again = undo_last(Journal(tree / "state"), SysctlWriter(tree))  # the entry still says applied
+    assert again.ok and all(f.action == "unchanged" for f in again.restoration.files)

@@ -68,7 +68,8 @@ class Restoration:
 
 
 def later_edits(entry: Entry, journal: Journal, writer: SysctlWriter, config_root: Path) -> list[LaterEdit]:
-    """What no longer is what the change left (nor the original): see module doc."""
+    """What no longer is what the change left (nor the original): see module doc. A backup that
+    cannot be trusted or read raises OSError: nothing can be compared, nothing is touched."""
     edits = []
     for name, change in entry.live.items():
         try:
@@ -82,10 +83,10 @@ def later_edits(entry: Entry, journal: Journal, writer: SysctlWriter, config_roo
         if item.after_sha256 is None:
             continue  # an entry written before minfree recorded what it left
         path = config_root / item.path
+        original = journal.read_backup(item.backup) if item.existed and item.backup else None  # OSError: refused
         try:
             current = read_file(config_root, item.path)
-            original = journal.read_backup(item.backup) if item.existed and item.backup else None
-        except OSError as exc:
+        except OSError as exc:  # now a symlink, a directory...
             edits.append(LaterEdit(item.path, f"{path}: {exc}"))
             continue
         if current is not None and sha256(current) == item.after_sha256 or current == original:
@@ -172,7 +173,7 @@ def undo_last(journal: Journal, writer: SysctlWriter, config_root: Path | None =
     except (JournalError, LockedError) as exc:
         return UndoResult(False, None, [str(exc)])
     except OSError as exc:
-        return UndoResult(False, None, [f"state directory refused: {exc}; nothing was changed"])
+        return UndoResult(False, None, [f"cannot use the journal: {exc}; nothing was changed"])
 
 
 def _undo_locked(journal: Journal, writer: SysctlWriter, config_root: Path | None, edits: str) -> UndoResult:
@@ -199,14 +200,19 @@ def _undo_locked(journal: Journal, writer: SysctlWriter, config_root: Path | Non
         notes += [f"discarded a later edit: {edit.description}" for edit in found]
     if done.kept:
         notes += [f"kept a later edit: {edit.description}" for edit in done.kept]
+    status = "rollback_failed" if done.problems else "undone"
     if done.problems:
         entry.messages.append("undo incomplete: " + "; ".join(done.problems))
-        journal.step(entry, "undo", status="rollback_failed")
-        return UndoResult(False, entry, list(done.problems) + notes, done)
-    entry.messages.extend(notes)
-    journal.step(entry, "undo", status="undone")
-    note = " (an interrupted apply: repaired)" if was == "intent" else ""
-    return UndoResult(True, entry, [f"reverted {entry.id}{note}"] + notes, done)
+        messages = list(done.problems) + notes
+    else:
+        entry.messages.extend(notes)
+        note = " (an interrupted apply: repaired)" if was == "intent" else ""
+        messages = [f"reverted {entry.id}{note}"] + notes
+    try:
+        journal.step(entry, "undo", status=status)
+    except OSError as exc:  # what was restored stays restored; the next undo finds it so
+        messages.append(f"could not record the undo in the journal: {exc}")
+    return UndoResult(not done.problems, entry, messages, done)
 
 
 def history(journal: Journal) -> list:
