@@ -10,6 +10,7 @@ the live values and every file byte for byte (mode and owner too) and leave no t
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from minfree.actions.journal import Journal
 from minfree.actions.sysctl import SysctlWriter
 from minfree.actions.undo import undo_last
 
-tree, action, kill_at = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+tree, action, kill_at, live_root = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[5]
 steps = 0
 
 def counted(name, real):
@@ -46,7 +47,10 @@ def counted(name, real):
         steps += 1
         if steps == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(*args, **kwargs)
+        done = real(*args, **kwargs)
+        if kill_at == 0 and name == "sysctl":   # 0: right after the first live write
+            os.kill(os.getpid(), signal.SIGKILL)
+        return done
     return step
 
 for name in ("open", "fsync", "fchmod", "fchown", "replace", "link", "unlink", "mkdir", "chmod", "ftruncate", "pwrite"):
@@ -55,18 +59,21 @@ SysctlWriter.write = counted("sysctl", SysctlWriter.write)
 values = json.loads(sys.argv[4])
 if action == "apply":
     result = apply_changes(values, {k: "crash test" for k in values}, journal=Journal(tree / "state"),
-                           writer=SysctlWriter(tree), config_root=tree / "config", resolve_conflicts=True,
+                           writer=SysctlWriter(live_root), config_root=tree / "config", resolve_conflicts=True,
                            verify=lambda values: [])
 else:
-    result = undo_last(Journal(tree / "state"), SysctlWriter(tree))
+    result = undo_last(Journal(tree / "state"), SysctlWriter(live_root))
 assert result.ok, result.messages
 print(steps)
 """
 
 
-def run_child(tree: Path, action: str, kill_at: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CHILD, str(tree), action, str(kill_at), json.dumps(VALUES)],
-                          capture_output=True, text=True, timeout=60)
+def run_child(tree: Path, action: str, kill_at: int, values: dict[str, int] = VALUES,
+              live_root: Path | None = None) -> subprocess.CompletedProcess:
+    """The child kills itself before its ``kill_at``-th write step (0: right after its first live
+    write); its live values are those under ``live_root`` (default: the sandbox ``tree``)."""
+    return subprocess.run([sys.executable, "-c", CHILD, str(tree), action, str(kill_at), json.dumps(values),
+                           str(live_root or tree)], capture_output=True, text=True, timeout=60)
 
 
 def temporaries(tree: Path) -> list[Path]:
@@ -103,3 +110,27 @@ def test_kill_apply_at_every_write_step_then_undo_restores_everything(tmp_path):
 
 def test_kill_undo_at_every_write_step_then_undo_again_restores_everything(tmp_path):
     assert kill_everywhere(tmp_path, "undo") > 5
+
+
+@pytest.mark.live
+@pytest.mark.root
+def test_kill_apply_after_a_real_sysctl_write_then_undo_restores_the_kernel_value(tmp_path):
+    """The same on the running kernel: vm.watermark_scale_factor written, the process killed before
+    anything else; undo writes the original back (restored here too if the test fails)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    knob = Path("/proc/sys/vm/watermark_scale_factor")
+    original = knob.read_text()
+    tree = make_tree(tmp_path)
+    try:
+        child = run_child(tree, "apply", 0, {"vm.watermark_scale_factor": int(original) + 7}, Path("/"))
+        assert child.returncode == -signal.SIGKILL, child.stderr
+        assert int(knob.read_text()) == int(original) + 7  # the kill came after the write
+        repaired = undo_last(Journal(tree / "state"), SysctlWriter("/"))
+        assert repaired.ok, repaired.messages
+        assert knob.read_text() == original and temporaries(tree) == []
+        assert [(v.key, v.found, v.before) for v in repaired.restoration.values] == [
+            ("vm.watermark_scale_factor", int(original) + 7, int(original))]
+    finally:
+        if knob.read_text() != original:
+            knob.write_text(original)
