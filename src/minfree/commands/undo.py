@@ -20,9 +20,9 @@ UNDO_EXAMPLES = """examples:
 def add_parser(subparsers) -> None:
     undo = subparsers.add_parser(
         "undo", help="revert the last change made by minfree tune --apply",
-        description="Revert the last applied change (live values and files, from the journal) "
-                    "and say what was changed back. A value or file changed again after the change "
-                    "is not thrown away silently: undo refuses and names it, unless told to keep "
+        description="Revert the last applied change (live values and files, from the journal)\n"
+                    "and say what was changed back. A value or file changed again after the change\n"
+                    "is not thrown away silently: undo refuses and names it, unless told to keep\n"
                     "or discard such edits.",
         epilog=UNDO_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     undo.add_argument("--list", action="store_true", help="show the history with reasons")
@@ -34,7 +34,9 @@ def add_parser(subparsers) -> None:
                        help="revert the rest, leave values and files changed after the change as they are")
     edits.add_argument("--discard-edits", action="store_const", dest="edits", const="discard",
                        help="revert values and files changed after the change too")
-    undo.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), metavar="DIR")
+    undo.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), metavar="DIR",
+                      help=f"where tune --apply keeps its journal (default {DEFAULT_STATE_DIR}); used only "
+                           "when owned by root and writable by no one else")
     undo.set_defaults(run=run)
 
 
