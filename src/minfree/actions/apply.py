@@ -189,7 +189,8 @@ def _apply_locked(values: Mapping[str, int], reasons: Mapping[str, str], journal
             meta = file_meta(config_root / rel)
             original = read_file(config_root, rel) if meta is not None else None
             backup = journal.backup(entry, rel, original) if original is not None else None
-            entry.files.append(FileChange(rel, original is not None, backup, meta.mode if meta else 0o644,
+            entry.files.append(FileChange(rel, original is not None, backup,
+                                          meta.mode & 0o777 if meta else 0o644,  # never set-id bits
                                           meta.uid if meta else os.geteuid(), meta.gid if meta else os.getegid(),
                                           sha256(data)))
         journal.step(entry, "intent", status="intent")
@@ -215,8 +216,8 @@ def _apply_locked(values: Mapping[str, int], reasons: Mapping[str, str], journal
             checkpoint("verified")
         for item in entry.files:
             owner = (item.uid, item.gid) if item.uid is not None and item.gid is not None else None
-            write_file(config_root, item.path, texts[item.path], item.mode or 0o644, owner=owner,
-                       create_dirs=0o755)
+            write_file(config_root, item.path, texts[item.path], 0o644 if item.mode is None else item.mode,
+                       owner=owner, create_dirs=0o755)
             journal.step(entry, f"file:{item.path}")
             checkpoint(f"file:{item.path}")
         journal.step(entry, "done", status="applied")

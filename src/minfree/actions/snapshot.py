@@ -66,7 +66,7 @@ class _DirSink:
         self.base = base
 
     def write(self, rel: str, data: bytes, mode: int) -> None:
-        write_file(self.base, rel, data, mode, create_dirs=0o755, replace=False)
+        write_file(self.base, rel, data, mode, create_dirs=0o755)  # OUT is ours: no one else writes there
 
     def commit(self) -> None:
         """Directory writes are already in place."""
