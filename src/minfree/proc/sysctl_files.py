@@ -65,8 +65,10 @@ def normalize_key(key: str) -> str:
 
 def conf_lines(text: str) -> list[str]:
     """The lines of a sysctl configuration file, each with its line ending, as systemd-sysctl
-    reads them (read_line(): ``\\n``, ``\\r\\n`` or a lone ``\\r`` ends a line; procps
-    agrees on the first two). A vertical tab or U+2028 is inside a line, not a line break.
+    reads them (systemd src/basic/fileio.c, read_line_full() and categorize_eol(): ``\\n``,
+    ``\\r\\n`` or a lone ``\\r`` ends a line; it also ends one at a NUL, not modelled here);
+    procps sysctl (getline(), trailing whitespace stripped) agrees on the first two. A vertical
+    tab or U+2028 is inside a line, not a line break.
 
     >>> conf_lines("a = 1\\r\\nb = 2\\rc = 3\\vstill c\\u2028\\nd")
     ['a = 1\\r\\n', 'b = 2\\r', 'c = 3\\x0bstill c\\u2028\\n', 'd']
