@@ -539,3 +539,28 @@ def test_an_undo_that_cannot_be_recorded_still_says_what_it_restored(tree, monke
     monkeypatch.undo()
     again = undo_last(Journal(tree / "state"), SysctlWriter(tree))  # the entry still says applied
     assert again.ok and all(f.action == "unchanged" for f in again.restoration.files)
+
+
+def test_a_state_directory_under_a_directory_others_can_write_is_refused(tree):
+    shared = tree / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)  # not sticky: anyone could rename state away and put their own
+    result = apply_changes(VALUES, REASONS, journal=Journal(shared / "state"), writer=SysctlWriter(tree),
+                           config_root=tree / "config", verify=lambda values: [])
+    assert not result.ok and f"{shared}: writable by others (mode 0777): someone else could replace" \
+        in result.messages[0]
+    os.chmod(shared, 0o1777)  # sticky, as /tmp: others cannot move what root owns there
+    assert apply_changes(VALUES, REASONS, journal=Journal(shared / "state"), writer=SysctlWriter(tree),
+                         config_root=tree / "config", verify=lambda values: []).ok
+
+
+def test_a_symlinked_sysctl_directory_is_not_followed(tree):
+    elsewhere = tree / "elsewhere"
+    elsewhere.mkdir()
+    (tree / "config/etc/sysctl.d/99-sysctl.conf").unlink()
+    (tree / "config/etc/sysctl.d").rmdir()
+    os.symlink(elsewhere, tree / "config/etc/sysctl.d")
+    before = live(tree)
+    result = apply(tree)
+    assert not result.ok and "sysctl.d is a symlink or not a directory" in result.messages[0], result.messages
+    assert list(elsewhere.iterdir()) == [] and live(tree) == before
