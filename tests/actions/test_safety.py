@@ -311,8 +311,13 @@ def test_undo_refuses_to_throw_away_later_edits_and_names_them(tree, capsys, mon
 def test_undo_keep_edits_reverts_the_rest_and_keeps_them(tree, capsys, monkeypatch, what):
     assert apply(tree, resolve_conflicts=True).ok
     later(tree, what)
-    code, out = cli(["undo", "--keep-edits", "--state-dir", str(tree / "state")], capsys, monkeypatch, tree)
-    assert code == 0 and "kept a later edit" in out, out
+    code, out = cli(["undo", "--keep-edits", "--json", "--state-dir", str(tree / "state")], capsys, monkeypatch,
+                    tree)
+    doc = json.loads(out)
+    assert code == 0 and doc["ok"] and any(m.startswith("kept a later edit") for m in doc["messages"]), out
+    kept = {"live value set by hand": "vm.watermark_scale_factor", "line added to the drop-in": DROPIN,
+            "line added to sysctl.conf": "etc/sysctl.conf"}[what]
+    assert [k["what"] for k in doc["kept"]] == [kept]
     if what.startswith("live"):
         assert live(tree) == ("67584\n", "75\n")
         assert not (tree / "config" / DROPIN).exists()

@@ -3,10 +3,12 @@
 undo: ``{"schema": 1, "ok": true, "entry": "20250101T120000.000000Z-4242",
 "values": [{"key": "vm.min_free_kbytes", "found": 90112, "restored": 67584, "written": 90112}],
 "files": [{"path": "/etc/sysctl.d/99-minfree.conf", "action": "removed"}],
-"problems": [], "messages": ["reverted ..."]}``: ``found`` is what the value read before the
+"problems": [], "kept": [], "messages": ["reverted ..."]}``: ``found`` is what the value read before the
 revert (not ``written``, what the change wrote: a later change was reverted too); a file's
 ``action`` is ``restored`` (bytes from the backup), ``removed`` (the change created it),
-``mode restored`` or ``unchanged``. ``entry`` is null when there was nothing to undo.
+``mode restored``, ``unchanged`` or ``kept (edited after the change)``; ``kept`` lists the later
+edits ``--keep-edits`` left in place, ``{"what": "vm.<name>" or a config-root relative path,
+"description"}``. ``entry`` is null when there was nothing to undo.
 
 list: ``{"schema": 1, "entries": [{"id", "created", "status", "reason", "config_root",
 "values": [{"key", "before", "after"}], "files": [paths under config_root], "messages"}]}``,
@@ -70,10 +72,16 @@ class FileRestored(Protocol):
     action: str
 
 
+class LaterEdit(Protocol):
+    what: str
+    description: str
+
+
 class Restoration(Protocol):
     values: Sequence[ValueRestored]
     files: Sequence[FileRestored]
     problems: Sequence[str]
+    kept: Sequence[LaterEdit]
 
 
 class UndoOutcome(Protocol):
@@ -105,6 +113,7 @@ def to_json(outcome: UndoOutcome) -> dict[str, Any]:
             {"key": v.key, "found": v.found, "restored": v.before, "written": v.after} for v in done.values],
         "files": [] if done is None else [{"path": str(f.path), "action": f.action} for f in done.files],
         "problems": [] if done is None else list(done.problems),
+        "kept": [] if done is None else [{"what": k.what, "description": k.description} for k in done.kept],
         "messages": list(outcome.messages),
     }
 
