@@ -16,10 +16,10 @@ from minfree.actions.journal import Journal
 from minfree.actions.persist import DROPIN
 from minfree.actions.sysctl import SysctlWriter
 from minfree.actions.undo import history, undo_last
+from config_sandbox import files_of as snapshot, live, make_tree
 
 VALUES = {"vm.min_free_kbytes": 90112, "vm.watermark_scale_factor": 50}
 REASONS = {k: "fault test" for k in VALUES}
-SYSCTL_CONF = "# Debian\nvm.min_free_kbytes = 1310720\nkernel.sysrq=1\n"
 
 
 class SimulatedKill(BaseException):
@@ -39,35 +39,7 @@ class FailingWriter(SysctlWriter):
 
 @pytest.fixture
 def tree(tmp_path):
-    proc = tmp_path / "proc/sys/vm"
-    proc.mkdir(parents=True)
-    (proc / "min_free_kbytes").write_text("67584\n")
-    (proc / "watermark_scale_factor").write_text("10\n")
-    config = tmp_path / "config"
-    (config / "etc/sysctl.d").mkdir(parents=True)
-    (config / "etc/sysctl.conf").write_text(SYSCTL_CONF)
-    os.chmod(config / "etc/sysctl.conf", 0o640)
-    os.symlink("../sysctl.conf", config / "etc/sysctl.d/99-sysctl.conf")
-    return tmp_path
-
-
-def snapshot(root: Path) -> dict[str, tuple]:
-    """Every path under root: bytes, mode or link target."""
-    found = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            rel = str(path.relative_to(root))
-            if path.is_symlink():
-                found[rel] = ("link", os.readlink(path))
-            elif path.is_file():
-                found[rel] = ("file", path.read_bytes(), os.stat(path).st_mode & 0o7777)
-    return found
-
-
-def live(tree: Path) -> tuple[str, str]:
-    vm = tree / "proc/sys/vm"
-    return (vm / "min_free_kbytes").read_text(), (vm / "watermark_scale_factor").read_text()
+    return make_tree(tmp_path)
 
 
 def run(tree: Path, writer=None, **kwargs):
@@ -170,4 +142,4 @@ def test_unreadable_live_value_changes_nothing(tree):
     files = snapshot(tree / "config")
     result = run(tree)
     assert not result.ok and result.entry is None and "nothing changed" in result.messages[0]
-    assert snapshot(tree / "config") == files and not (tree / "state").exists()
+    assert snapshot(tree / "config") == files and not (tree / "state/journal").exists()

@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hypothesis import given, strategies as st
+
 from minfree.sources.root import SystemRoot
 from minfree.sources.readers import read_boot_settings
-from minfree.actions.persist import DROPIN, comment_out, detect_tuned, plan_persist, resolve_in_root
+from minfree.actions.persist import COMMENT_PREFIX, DROPIN, comment_out, detect_tuned, plan_persist, resolve_in_root
+from minfree.proc.sysctl_files import conf_lines, parse_sysctl_conf
 
 KEYS = {"vm.min_free_kbytes": 90112, "vm.watermark_scale_factor": 50}
 REASONS = {"vm.min_free_kbytes": "test", "vm.watermark_scale_factor": "test"}
@@ -103,3 +106,20 @@ def test_absolute_symlink_is_resolved_inside_the_root(tmp_path):
 def test_comment_out_keeps_other_bytes():
     text = "a=1\r\nvm.min_free_kbytes = 9\nb = 2"
     assert comment_out(text, {2, 99}).replace("# disabled by minfree tune (see 99-minfree.conf): ", "") == text
+
+
+LINE_PIECES = st.sampled_from(["vm.min_free_kbytes = 9", "# note", "kernel.sysrq=1", "", " ", "\x0b", "\u2028",
+                               "\x0c", "\x85", "é", "\r\n", "\r", "\n", ";x"])
+
+
+@given(st.lists(LINE_PIECES, max_size=30), st.sets(st.integers(1, 40)))
+def test_comment_out_inserts_the_prefix_at_line_starts_and_changes_no_other_byte(pieces, linenos):
+    text = "".join(pieces)
+    lines = conf_lines(text)
+    assert "".join(lines) == text
+    out = comment_out(text, linenos)
+    expected = "".join(COMMENT_PREFIX + line if n in linenos else line for n, line in enumerate(lines, 1))
+    assert out == expected
+    # the parser numbers lines as comment_out does: a commented line is no longer a setting
+    settings = {s.lineno for s in parse_sysctl_conf(out).settings}
+    assert not settings & linenos

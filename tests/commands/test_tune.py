@@ -109,8 +109,7 @@ def test_undo_list_shows_files_under_the_config_root_of_the_change(capsys, appli
 def test_undo_says_what_it_changed_back_value_by_value_and_file_by_file(capsys, applied, monkeypatch):
     monkeypatch.setattr("os.geteuid", lambda: 0)
     monkeypatch.setattr("minfree.actions.sysctl.SysctlWriter", lambda root: SysctlWriter(applied))  # not live
-    moved = applied / "moved"
-    (applied / "config").rename(moved)  # --config-root: the change's files are now here
+    moved = applied / "config"  # --config-root given: the one the change was applied to
     code, out = cli(["undo", "--state-dir", str(applied / "state"), "--config-root", str(moved)], capsys)
     assert code == 0, out
     assert out.splitlines()[1:] == [

@@ -13,7 +13,10 @@ Steps (after tuned's read-before-write / keep originals / verify / roll back, pe
 
 Any exception in 3-5 restores what was changed (``undo.restore``, the one way back) and marks
 the entry ``rolled_back`` (or ``rollback_failed``). A kill leaves ``intent``: ``minfree undo``
-repairs it. Live values are read and written by ``actions.sysctl`` only.
+repairs it. Live values are read and written by ``actions.sysctl`` only; files by
+``actions.safefs`` only, keeping each file's mode and owner. All of it runs holding the change
+lock (one change at a time), in a trusted state directory, after removing the temporaries a
+killed run left (``undo.clean_after_kill``).
 """
 from __future__ import annotations
 
@@ -23,10 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from minfree.actions.journal import Entry, FileChange, Journal, LiveChange, write_atomic
+from minfree.actions.journal import Entry, FileChange, Journal, JournalError, LiveChange, config_file_allowed, sha256
+from minfree.actions.lock import LockedError
 from minfree.actions.persist import PersistPlan, comment_out, detect_tuned, plan_persist
+from minfree.actions.safefs import file_meta, read_file, write_file
 from minfree.actions.sysctl import SysctlWriter, sysctl_name
-from minfree.actions.undo import restore
+from minfree.actions.undo import clean_after_kill, restore
 from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
 from minfree.analysis.sizing import MIN_FREE, WSF, Proposal
 from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
@@ -60,6 +65,8 @@ def plan_changes(proposal: Proposal, overrides: Mapping[str, int], config_root: 
     reasons = {c.key: c.reason for c in proposal.changes}
     persist = plan_persist(config_root, values or {c.key: c.proposed for c in proposal.changes}, reasons)
     plan = ChangePlan(values, reasons, persist)
+    if persist.refusal is not None:
+        plan.notes.append(f"--apply will refuse: {persist.refusal}")
     tuned = detect_tuned(config_root)
     if tuned is not None and (warning := tuned.warning(set(reasons))):
         plan.notes.append(warning)
@@ -116,13 +123,6 @@ class ApplyResult:
     warnings: list[str] = field(default_factory=list)  # applied, but something will fight it
 
 
-def _file_mode(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        return None
-
-
 def apply_changes(
     values: Mapping[str, int],
     reasons: Mapping[str, str],
@@ -138,7 +138,21 @@ def apply_changes(
 
     ``checkpoint(step)`` is called after each durable step (tests stop there to model a kill).
     """
-    checkpoint = checkpoint or (lambda step: None)
+    try:
+        journal.prepare()
+        with journal.lock():
+            return _apply_locked(values, reasons, journal, writer, Path(os.path.abspath(config_root)),
+                                 resolve_conflicts, verify, checkpoint or (lambda step: None))
+    except (JournalError, LockedError) as exc:
+        return ApplyResult(False, None, [f"{exc}; nothing changed" if isinstance(exc, JournalError) else str(exc)])
+    except OSError as exc:
+        return ApplyResult(False, None, [f"cannot lock {journal.state_dir}: {exc}; nothing changed"])
+
+
+def _apply_locked(values: Mapping[str, int], reasons: Mapping[str, str], journal: Journal, writer: SysctlWriter,
+                  config_root: Path, resolve_conflicts: bool,
+                  verify: Callable[[Mapping[str, int]], list[str]] | None,
+                  checkpoint: Callable[[str], None]) -> ApplyResult:
     try:
         names = {key: sysctl_name(key) for key in values}
         before = {key: writer.read(name) for key, name in names.items()}
@@ -146,28 +160,45 @@ def apply_changes(
         return ApplyResult(False, None, [f"cannot read the current values: {exc}; nothing changed"])
 
     plan = plan_persist(config_root, values, reasons)
-    edits: dict[str, str] = {}  # real path -> new text
+    if plan.refusal is not None:
+        return ApplyResult(False, None, [f"{plan.refusal}; nothing changed"])
+    texts: dict[str, bytes] = {plan.file: plan.text.encode("utf-8", "surrogateescape")}  # real path -> new bytes
+    warnings = []
     if resolve_conflicts:
         by_file: dict[str, set[int]] = {}
         for item in plan.shadowed_by + plan.overridden:
             by_file.setdefault(item.real_path, set()).add(item.lineno)
         for rel, lines in by_file.items():
-            edits[rel] = comment_out((config_root / rel).read_text(errors="surrogateescape"), lines)
+            if not config_file_allowed(rel):  # a sysctl.d link to a file elsewhere: undo could not restore it
+                warnings.append(f"not edited: {config_root / rel} (linked from a sysctl directory) is not a "
+                                "sysctl configuration file minfree may change; edit it yourself")
+                continue
+            try:
+                old = read_file(config_root, rel)
+            except OSError as exc:
+                return ApplyResult(False, None, [f"cannot edit {config_root / rel}: {exc}; nothing changed"])
+            if old is not None:
+                texts[rel] = comment_out(old.decode("utf-8", "surrogateescape"), lines).encode(
+                    "utf-8", "surrogateescape")
 
     entry = journal.new_entry("; ".join(f"{k}: {reasons.get(k, '')}" for k in values), config_root)
     entry.live = {names[k]: LiveChange(before[k], v) for k, v in values.items()}
     try:
-        for rel in [plan.file, *edits]:
-            path = config_root / rel
-            existed = path.is_file()
-            backup = journal.backup(entry, rel, path.read_bytes()) if existed else None
-            entry.files.append(FileChange(rel, existed, backup, _file_mode(path)))
+        notes = clean_after_kill(journal, config_root, list(texts))
+        for rel, data in texts.items():
+            meta = file_meta(config_root / rel)
+            original = read_file(config_root, rel) if meta is not None else None
+            backup = journal.backup(entry, rel, original) if original is not None else None
+            entry.files.append(FileChange(rel, original is not None, backup,
+                                          meta.mode & 0o777 if meta else 0o644,  # never set-id bits
+                                          meta.uid if meta else os.geteuid(), meta.gid if meta else os.getegid(),
+                                          sha256(data)))
         journal.step(entry, "intent", status="intent")
     except OSError as exc:
-        return ApplyResult(False, None, [f"cannot write the journal in {journal.state_dir}: {exc}; nothing changed"])
+        return ApplyResult(False, None, [f"cannot prepare the change ({exc}); nothing changed"])
     checkpoint("intent")
 
-    result = ApplyResult(True, entry)
+    result = ApplyResult(True, entry, notes, warnings=warnings)
     try:
         for key, value in values.items():
             writer.write(names[key], value)
@@ -183,16 +214,12 @@ def apply_changes(
                                  + "; ".join(result.mismatches))
             journal.step(entry, "verified")
             checkpoint("verified")
-        dropin = config_root / plan.file
-        dropin.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(dropin, plan.text.encode(), 0o644)
-        journal.step(entry, f"file:{plan.file}")
-        checkpoint(f"file:{plan.file}")
-        for rel, text in edits.items():
-            write_atomic(config_root / rel, text.encode(errors="surrogateescape"),
-                         _file_mode(config_root / rel) or 0o644)
-            journal.step(entry, f"file:{rel}")
-            checkpoint(f"file:{rel}")
+        for item in entry.files:
+            owner = (item.uid, item.gid) if item.uid is not None and item.gid is not None else None
+            write_file(config_root, item.path, texts[item.path], 0o644 if item.mode is None else item.mode,
+                       owner=owner, create_dirs=0o755)
+            journal.step(entry, f"file:{item.path}")
+            checkpoint(f"file:{item.path}")
         journal.step(entry, "done", status="applied")
     except (OSError, ValueError, ApplyError) as exc:
         _roll_back(exc, entry, journal, writer, config_root, result)

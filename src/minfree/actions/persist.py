@@ -7,7 +7,12 @@ applied in file-name order, then /etc/sysctl.conf; the last assignment wins. The
 ``/etc/sysctl.d/99-minfree.conf``: late enough to follow the distribution files (10-*, 50-*,
 00-system.conf), in the directory that masks every other. What still follows it (Debian's
 ``99-sysctl.conf`` symlink to ``../sysctl.conf``, sysctl.conf itself, a ``99-z*`` file) is
-reported as shadowing it; ``--resolve-conflicts`` comments those lines out (after a backup).
+reported as shadowing it; ``--resolve-conflicts`` comments those lines out (after a backup),
+changing only those lines' bytes (their line endings, and every other byte, stay as they were).
+
+An existing drop-in is edited, not overwritten: the lines for the keys minfree sets are replaced
+and the others (an admin's own settings) kept, as are its mode and owner. A drop-in that is a
+symlink or not a regular file is refused with the reason (``PersistPlan.refusal``).
 
 tuned (peers.md §4) writes its profile's [sysctl] values at every start, then, with its default
 ``reapply_sysctl = 1``, re-applies /run/sysctl.d, /etc/sysctl.d and /etc/sysctl.conf over them.
@@ -21,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from minfree.proc.sysctl_files import normalize_key, parse_sysctl_conf
+from minfree.actions.safefs import UnsafeError, file_meta, read_file
+from minfree.proc.sysctl_files import conf_lines, normalize_key, parse_sysctl_conf
 from minfree.sources.readers import sysctl_config_files
 from minfree.sources.root import SystemRoot
 
@@ -55,6 +61,8 @@ class PersistPlan:
     shadowed_by: list[Assignment] = field(default_factory=list)  # applied after ours: they win
     overridden: list[Assignment] = field(default_factory=list)  # applied before ours
     unreadable: list[str] = field(default_factory=list)
+    existing: bytes | None = None  # the drop-in's bytes before the change (None: no drop-in yet)
+    refusal: str | None = None  # why the drop-in cannot be written
 
     @property
     def conflict_files(self) -> list[str]:
@@ -96,7 +104,7 @@ def _read(config_root: Path, rel: str) -> tuple[str, str] | None:
     if real is None:
         return None
     try:
-        return real, (config_root / real).read_text(errors="replace")
+        return real, (config_root / real).read_bytes().decode(errors="replace")  # line ends kept
     except OSError:
         return None
 
@@ -139,24 +147,69 @@ def render_dropin(values: Mapping[str, int], reasons: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merge_dropin(existing: str, values: Mapping[str, int], reasons: Mapping[str, str]) -> str:
+    """An existing drop-in with minfree's keys set: their lines replaced in place (line ending
+    kept), missing keys appended; every other line (an admin's own settings) left as it was.
+
+    >>> merge_dropin("kernel.sysrq = 1\\r\\nvm.min_free_kbytes=1000\\r\\n",
+    ...              {"vm.min_free_kbytes": 90112, "vm.watermark_scale_factor": 50}, {})
+    'kernel.sysrq = 1\\r\\nvm.min_free_kbytes = 90112\\r\\nvm.watermark_scale_factor = 50\\n'
+    """
+    if not existing.strip():
+        return render_dropin(values, reasons)
+    lines, done = conf_lines(existing), set()
+    for i, line in enumerate(lines):
+        settings = parse_sysctl_conf(line).settings
+        if settings and settings[0].key in values:
+            key = settings[0].key
+            body = line.rstrip("\r\n")
+            lines[i] = f"{key} = {values[key]}{line[len(body):]}"
+            done.add(key)
+    rest = {k: v for k, v in values.items() if k not in done}
+    if rest:
+        if not lines[-1].endswith(("\n", "\r")):
+            lines[-1] += "\n"
+        lines.append(render_dropin(rest, reasons).split("\n", 1)[1])  # without the header line
+    return "".join(lines)
+
+
+def _existing_dropin(config_root: Path) -> tuple[bytes | None, str | None]:
+    """The drop-in's bytes (None when absent) and why it cannot be replaced (None when it can)."""
+    path = config_root / DROPIN
+    try:
+        file_meta(path)
+        return read_file(config_root, DROPIN), None
+    except UnsafeError as exc:
+        target = f" (it points to {os.readlink(path)})" if path.is_symlink() else ""
+        return None, f"{exc}{target}; make it a regular file, or remove it"
+    except OSError as exc:
+        return None, f"{path} cannot be read: {exc.strerror or exc}"
+
+
 def plan_persist(config_root: Path, values: Mapping[str, int], reasons: Mapping[str, str]) -> PersistPlan:
     """What the drop-in will hold, and which files set the same keys before and after it."""
     found, unreadable = assignments(config_root, set(values))
     order = ordered_files(config_root)
     ours = order.index(DROPIN)
-    plan = PersistPlan(DROPIN, render_dropin(values, reasons), unreadable=unreadable)
+    existing, refusal = _existing_dropin(config_root)
+    text = render_dropin(values, reasons) if existing is None else \
+        merge_dropin(existing.decode("utf-8", "surrogateescape"), values, reasons)
+    plan = PersistPlan(DROPIN, text, unreadable=unreadable, existing=existing, refusal=refusal)
     for item in found:
         (plan.shadowed_by if order.index(item.path) > ours else plan.overridden).append(item)
     return plan
 
 
 def comment_out(text: str, linenos: set[int]) -> str:
-    """Comment out the given lines (1-based), keeping everything else byte for byte.
+    """Comment out the given lines (1-based, numbered as ``parse_sysctl_conf`` numbers them),
+    keeping every other byte, line endings included.
 
     >>> comment_out("a = 1\\nvm.min_free_kbytes = 1310720\\n", {2})
     'a = 1\\n# disabled by minfree tune (see 99-minfree.conf): vm.min_free_kbytes = 1310720\\n'
+    >>> comment_out("a = 1\\x0bb\\r\\nvm.x = 2\\r\\n", {2})
+    'a = 1\\x0bb\\r\\n# disabled by minfree tune (see 99-minfree.conf): vm.x = 2\\r\\n'
     """
-    lines = text.splitlines(keepends=True)
+    lines = conf_lines(text)
     for n in linenos:
         if 1 <= n <= len(lines):
             lines[n - 1] = COMMENT_PREFIX + lines[n - 1]

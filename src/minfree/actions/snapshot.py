@@ -10,6 +10,13 @@ which files were captured and which could not be read.
 What is captured, and in which order (memory state first, ``vm.lowmem_reserve_ratio`` last,
 never the write-only knobs), is the spec registry's: ``minfree.sources.specs``; the same
 registry is what ``load_system`` reads.
+
+Every file is written through ``actions.safefs`` (``O_EXCL|O_NOFOLLOW`` temporaries, no link
+followed, never replacing anything): OUT's parent must exist (nothing above OUT is created), an
+existing OUT directory must be empty and trusted, an existing tarball is never overwritten.
+Files get the modes of what they hold, whatever the umask: 0644 for what every user may read
+on the source, 0600 otherwise (``/proc/pagetypeinfo`` is 0400; the kernel log is private when
+``kernel.dmesg_restrict = 1``); a tarball holding anything private is 0600 itself.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from minfree.actions.safefs import make_out_dir, write_file
 from minfree.sources import specs
 from minfree.sources.kmsg import read_kmsg_snapshot
 from minfree.sources.readers import netdev_names, read_spec
@@ -45,50 +54,80 @@ class SnapshotResult:
     seconds: float
 
 
+PUBLIC, PRIVATE = 0o644, 0o600
+DMESG_RESTRICT = "proc/sys/kernel/dmesg_restrict"
+
+
 class _DirSink:
-    __slots__ = ("base",)
+    __slots__ = ("base", "created")
 
     def __init__(self, base: Path) -> None:
-        if base.exists() and any(base.iterdir()):
-            raise FileExistsError(errno.EEXIST, "snapshot directory is not empty", str(base))
-        base.mkdir(parents=True, exist_ok=True)
+        self.created = make_out_dir(base)
         self.base = base
 
-    def write(self, rel: str, data: bytes) -> None:
-        path = self.base / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    def write(self, rel: str, data: bytes, mode: int) -> None:
+        write_file(self.base, rel, data, mode, create_dirs=0o755)  # OUT is ours: no one else writes there
 
     def commit(self) -> None:
         """Directory writes are already in place."""
 
     def abort(self) -> None:
-        shutil.rmtree(self.base, ignore_errors=True)
+        if self.created:
+            shutil.rmtree(self.base, ignore_errors=True)
+        else:
+            for child in self.base.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
 
 
 class _TarSink:
-    __slots__ = ("final", "partial", "archive", "mtime")
+    """The archive is built in memory (a few MB compressed) and written once, by the safe writer."""
+
+    __slots__ = ("final", "buffer", "archive", "mtime", "private")
 
     def __init__(self, final: Path) -> None:
-        if final.exists():
+        if os.path.lexists(final):
             raise FileExistsError(errno.EEXIST, "snapshot file exists", str(final))
+        if not final.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "no such directory", str(final.parent))
         self.final = final
-        self.partial = final.with_name(final.name + ".partial")
-        self.archive = tarfile.open(self.partial, "w:gz")
+        self.buffer = io.BytesIO()
+        self.archive = tarfile.open(fileobj=self.buffer, mode="w:gz")
         self.mtime = time.time()
+        self.private = False
 
-    def write(self, rel: str, data: bytes) -> None:
+    def write(self, rel: str, data: bytes, mode: int) -> None:
         info = tarfile.TarInfo(rel)
-        info.size, info.mtime, info.mode = len(data), self.mtime, 0o644
+        info.size, info.mtime, info.mode = len(data), self.mtime, mode
         self.archive.addfile(info, io.BytesIO(data))
+        self.private |= mode == PRIVATE
 
     def commit(self) -> None:
         self.archive.close()
-        os.replace(self.partial, self.final)
+        write_file(self.final.parent, self.final.name, self.buffer.getvalue(),
+                   PRIVATE if self.private else PUBLIC, replace=False)
 
     def abort(self) -> None:
         self.archive.close()
-        self.partial.unlink(missing_ok=True)
+
+
+def source_mode(source: SystemRoot, rel: str) -> int:
+    """PUBLIC when every user may read ``rel`` on the source (a directory, live ``/`` included),
+    else PRIVATE (unreadable to others, or not known: an archive's member)."""
+    if source.is_archive:
+        return PRIVATE
+    try:
+        return PUBLIC if os.stat(source.path / rel).st_mode & stat.S_IROTH else PRIVATE
+    except OSError:
+        return PRIVATE
+
+
+def kernel_log_mode(source: SystemRoot, found: str | None) -> int:
+    """The live ring buffer is private under ``kernel.dmesg_restrict = 1`` (and when that cannot
+    be read); a captured log (``found``) keeps its file's mode."""
+    if found is not None:
+        return source_mode(source, found)
+    restrict = source.read_text(DMESG_RESTRICT, optional=True)
+    return PUBLIC if restrict is not None and restrict.strip() == "0" else PRIVATE
 
 
 def _node_meminfo(source: SystemRoot) -> Iterator[specs.Spec]:
@@ -144,20 +183,20 @@ def capture(
     def copy(rel: str, optional: bool = False) -> str | None:
         text = source.read_text(rel, optional=optional)
         if text is not None:
-            sink.write(rel, text.encode())
+            sink.write(rel, text.encode(), source_mode(source, rel))
             captured.append(rel)
         return text
 
     def copy_link(rel: str) -> None:
         target = source.readlink(rel, optional=True)
         if target is not None:
-            sink.write(rel + LINK_SUFFIX, (target + "\n").encode())
+            sink.write(rel + LINK_SUFFIX, (target + "\n").encode(), PUBLIC)
             captured.append(rel + LINK_SUFFIX)
 
     def copy_spec(spec: specs.Spec) -> None:
         found = read_spec(source, spec)
         if found is not None:
-            sink.write(found[0], found[1].encode())
+            sink.write(found[0], found[1].encode(), source_mode(source, found[0]))
             captured.append(found[0])
 
     try:
@@ -180,13 +219,14 @@ def capture(
         for directory in specs.SYSCTL_D_DIRS:
             for name in source.listdir(directory, optional=True):
                 copy(f"{directory}/{name}", optional=True)
+        log_file = None
         if source.is_live:
             log = kernel_log()
         else:
             found = read_spec(source, specs.KERNEL_LOG)
-            log = None if found is None else found[1]
+            log_file, log = (None, None) if found is None else found
         if log is not None:
-            sink.write(specs.KERNEL_LOG.path, log.encode())
+            sink.write(specs.KERNEL_LOG.path, log.encode(), kernel_log_mode(source, log_file))
             captured.append(specs.KERNEL_LOG.path)
         elif source.is_live:
             source.gaps.append((specs.KERNEL_LOG.path, "/dev/kmsg unreadable"))
@@ -206,7 +246,7 @@ def capture(
             "files": captured,
             "missing": [{"path": path, "reason": reason} for path, reason in source.gaps],
         }
-        sink.write(MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+        sink.write(MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), PUBLIC)
         sink.commit()
     except BaseException:
         sink.abort()

@@ -2,23 +2,33 @@
 
 ``restore`` is shared with ``apply`` (its rollback) and is idempotent: a live value is written
 only when it differs from the original (every write of min_free_kbytes marks it user-set,
-reference §1.2), a file only when its bytes differ from the backup. That is what makes an
-entry left at ``intent`` by a killed process safe to undo, whatever step it reached.
+reference §1.2), a file only when its bytes, mode or owner differ from the backup's. That is
+what makes an entry left at ``intent`` by a killed process safe to undo, whatever step it
+reached. Files are written and removed through ``actions.safefs`` only (no link followed).
 
-It says what it did, value by value and file by file (:class:`Restoration`), including a live
-value found different from the one the change wrote: a later change that the revert undoes too.
+Before touching anything ``undo_last`` takes the change lock, checks the journal can be
+trusted (``actions.journal``), refuses a ``--config-root`` other than the one the change was
+applied to, removes temporaries a killed run left, and looks for **later edits**
+(:func:`later_edits`): a live value that is neither the original nor what the change wrote, a
+file whose bytes are neither the backup's nor the ones the change left. By default it then
+refuses, naming each; ``keep`` reverts the rest and leaves those as they are; ``discard``
+reverts them too. Either way it says so (:class:`Restoration`).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minfree.actions.journal import Entry, FileChange, Journal, write_atomic
+from minfree.actions.journal import Entry, FileChange, Journal, JournalError, sha256
+from minfree.actions.lock import LockedError
+from minfree.actions.safefs import UnsafeError, clean_stale, file_meta, read_file, remove_file, write_file
 from minfree.actions.sysctl import SysctlWriter
 
 #: What ``restore`` did to a file.
 FILE_RESTORED, FILE_REMOVED, FILE_MODE, FILE_UNCHANGED = "restored", "removed", "mode restored", "unchanged"
+FILE_KEPT = "kept (edited after the change)"
+#: What undo does with edits made after the change.
+REFUSE, KEEP, DISCARD = "refuse", "keep", "discard"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +51,60 @@ class FileRestored:
     action: str  # FILE_RESTORED (bytes from the backup), FILE_REMOVED (the change created it)...
 
 
+@dataclass(frozen=True, slots=True)
+class LaterEdit:
+    """Something changed after the change: ``what`` is ``vm.<name>`` or a config-root relative path."""
+
+    what: str
+    description: str
+
+
 @dataclass(slots=True)
 class Restoration:
     values: list[ValueRestored] = field(default_factory=list)
     files: list[FileRestored] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what could not be restored ([] = all)
+    kept: list[LaterEdit] = field(default_factory=list)  # later edits left in place (KEEP)
 
 
-def restore(entry: Entry, journal: Journal, writer: SysctlWriter, config_root: Path) -> Restoration:
-    """Put back the entry's original live values and files; say what was done and what was not."""
-    done = Restoration()
+def later_edits(entry: Entry, journal: Journal, writer: SysctlWriter, config_root: Path) -> list[LaterEdit]:
+    """What no longer is what the change left (nor the original): see module doc. A backup that
+    cannot be trusted or read raises OSError: nothing can be compared, nothing is touched."""
+    edits = []
     for name, change in entry.live.items():
+        try:
+            found = writer.read(name)
+        except (OSError, ValueError):
+            continue  # restore reports it
+        if found not in (change.before, change.after):
+            edits.append(LaterEdit(f"vm.{name}", f"vm.{name} is {found}: set after the change "
+                                                 f"(which wrote {change.after}; the original is {change.before})"))
+    for item in entry.files:
+        if item.after_sha256 is None:
+            continue  # an entry written before minfree recorded what it left
+        path = config_root / item.path
+        original = journal.read_backup(item.backup) if item.existed and item.backup else None  # OSError: refused
+        try:
+            current = read_file(config_root, item.path)
+        except OSError as exc:  # now a symlink, a directory...
+            edits.append(LaterEdit(item.path, f"{path}: {exc}"))
+            continue
+        if current is not None and sha256(current) == item.after_sha256 or current == original:
+            continue
+        what = "removed" if current is None else "edited"
+        edits.append(LaterEdit(item.path, f"{path} was {what} after the change"))
+    return edits
+
+
+def restore(entry: Entry, journal: Journal, writer: SysctlWriter, config_root: Path,
+            keep: list[LaterEdit] | None = None) -> Restoration:
+    """Put back the entry's original live values and files, except the later edits in ``keep``;
+    say what was done and what was not."""
+    done = Restoration(kept=list(keep or ()))
+    kept = {edit.what for edit in done.kept}
+    for name, change in entry.live.items():
+        if f"vm.{name}" in kept:
+            continue
         try:
             found = writer.read(name)
             if found != change.before:
@@ -66,28 +119,29 @@ def restore(entry: Entry, journal: Journal, writer: SysctlWriter, config_root: P
             done.values.append(ValueRestored(name, found, change.before, change.after))
     for item in entry.files:
         path = config_root / item.path
+        if item.path in kept:
+            done.files.append(FileRestored(path, FILE_KEPT))
+            continue
         try:
-            done.files.append(FileRestored(path, _restore_file(journal, item, path)))
+            done.files.append(FileRestored(path, _restore_file(journal, item, config_root)))
         except OSError as exc:
-            done.problems.append(f"{path}: {exc}")
+            done.problems.append(str(exc) if isinstance(exc, UnsafeError) else f"{path}: {exc.strerror or exc}")
     return done
 
 
-def _restore_file(journal: Journal, item: FileChange, path: Path) -> str:
+def _restore_file(journal: Journal, item: FileChange, config_root: Path) -> str:
     if not item.existed:
-        if not os.path.lexists(path):  # unlink() of a missing file still fails on a read-only fs
-            return FILE_UNCHANGED
-        path.unlink()
-        return FILE_REMOVED
+        return FILE_REMOVED if remove_file(config_root, item.path) else FILE_UNCHANGED
     original = journal.read_backup(item.backup or "")
-    current = path.read_bytes() if path.is_file() else None
-    if current != original:
-        write_atomic(path, original, item.mode if item.mode is not None else 0o644)
-        return FILE_RESTORED
-    if item.mode is not None and os.stat(path).st_mode & 0o7777 != item.mode:
-        os.chmod(path, item.mode)
-        return FILE_MODE
-    return FILE_UNCHANGED
+    current = read_file(config_root, item.path)
+    meta = file_meta(config_root / item.path) if current is not None else None
+    mode = item.mode if item.mode is not None else 0o644
+    owner = (item.uid, item.gid) if item.uid is not None and item.gid is not None else None
+    if current == original and meta is not None and meta.mode == mode and \
+            (owner is None or (meta.uid, meta.gid) == owner):
+        return FILE_UNCHANGED
+    write_file(config_root, item.path, original, mode, owner=owner)
+    return FILE_RESTORED if current != original else FILE_MODE
 
 
 @dataclass(slots=True)
@@ -98,22 +152,70 @@ class UndoResult:
     restoration: Restoration | None = None
 
 
-def undo_last(journal: Journal, writer: SysctlWriter, config_root: Path | None = None) -> UndoResult:
+def clean_after_kill(journal: Journal, config_root: Path | None, files: list[str]) -> list[str]:
+    """Remove temporaries a killed run left in the state directory and, with ``config_root``,
+    beside ``files`` (config-root relative); call it holding the change lock. One message per
+    file removed."""
+    removed = clean_stale(journal.state_dir, journal.stale_dirs())
+    if config_root is not None:
+        removed += clean_stale(config_root, {rel.rpartition("/")[0] for rel in files})
+    return [f"removed {path}, a temporary file a killed run left" for path in removed]
+
+
+def undo_last(journal: Journal, writer: SysctlWriter, config_root: Path | None = None,
+              edits: str = REFUSE) -> UndoResult:
     """Revert the newest entry that changed something (applied, or left at intent by a kill)."""
+    try:
+        if not journal.check():
+            return UndoResult(True, None, ["nothing to undo"])
+        with journal.lock():
+            return _undo_locked(journal, writer, config_root, edits)
+    except (JournalError, LockedError) as exc:
+        return UndoResult(False, None, [str(exc)])
+    except OSError as exc:
+        return UndoResult(False, None, [f"cannot use the journal: {exc}; nothing was changed"])
+
+
+def _undo_locked(journal: Journal, writer: SysctlWriter, config_root: Path | None, edits: str) -> UndoResult:
+    notes = clean_after_kill(journal, None, [])
     entry = journal.last_undoable()
     if entry is None:
-        return UndoResult(True, None, ["nothing to undo"])
+        return UndoResult(True, None, ["nothing to undo", *notes])
+    applied_to = Path(entry.config_root)
+    if config_root is not None and Path(config_root).resolve() != applied_to.resolve():
+        return UndoResult(False, entry, [
+            f"{entry.id} was applied to config root {applied_to}, not {config_root}: nothing was changed "
+            f"(run `minfree undo` without --config-root, or with --config-root {applied_to})"])
+    notes += clean_after_kill(journal, applied_to, [item.path for item in entry.files])
+    found = later_edits(entry, journal, writer, applied_to)
+    if found and edits == REFUSE:
+        return UndoResult(False, entry, [
+            f"{entry.id} not undone: changed after it was applied, and undo would throw that away:",
+            *(f"  {edit.description}" for edit in found),
+            "nothing was changed; run `minfree undo --keep-edits` to revert the rest and keep these, "
+            "or `minfree undo --discard-edits` to revert them too"] + notes)
     was = entry.status
-    done = restore(entry, journal, writer, config_root or Path(entry.config_root))
+    done = restore(entry, journal, writer, applied_to, keep=found if edits == KEEP else None)
+    if found and edits == DISCARD:
+        notes += [f"discarded a later edit: {edit.description}" for edit in found]
+    if done.kept:
+        notes += [f"kept a later edit: {edit.description}" for edit in done.kept]
+    status = "rollback_failed" if done.problems else "undone"
     if done.problems:
         entry.messages.append("undo incomplete: " + "; ".join(done.problems))
-        journal.step(entry, "undo", status="rollback_failed")
-        return UndoResult(False, entry, list(done.problems), done)
-    journal.step(entry, "undo", status="undone")
-    note = " (an interrupted apply: repaired)" if was == "intent" else ""
-    return UndoResult(True, entry, [f"reverted {entry.id}{note}"], done)
+        messages = list(done.problems) + notes
+    else:
+        entry.messages.extend(notes)
+        note = " (an interrupted apply: repaired)" if was == "intent" else ""
+        messages = [f"reverted {entry.id}{note}"] + notes
+    try:
+        journal.step(entry, "undo", status=status)
+    except OSError as exc:  # what was restored stays restored; the next undo finds it so
+        messages.append(f"could not record the undo in the journal: {exc}")
+    return UndoResult(not done.problems, entry, messages, done)
 
 
-def history(journal: Journal) -> list[Entry]:
-    """Every change, newest first."""
-    return list(reversed(journal.entries()))
+def history(journal: Journal) -> list:
+    """Every journal file, newest first: an ``Entry``, or a ``journal.Unreadable`` saying why it
+    cannot be used. Raises JournalError when the state directory is not trusted."""
+    return list(reversed(journal.scan()))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from minfree.errors import UsageError
 
@@ -21,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = capture(args.out)
+    except FileNotFoundError:
+        raise UsageError(f"cannot write snapshot {args.out}: {os.path.dirname(os.path.abspath(args.out))} "
+                         "does not exist (minfree creates OUT, never the directories above it)") from None
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot write snapshot {args.out}: {getattr(error, 'strerror', None) or error}") from None
     print(f"snapshot written to {result.out}: {result.files} files in {result.seconds:.2f} s"

@@ -58,7 +58,8 @@ def add_parser(subparsers) -> None:
     tune.add_argument("--config-root", default="/", metavar="DIR",
                       help="where /etc/sysctl.d and friends are (default /)")
     tune.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), metavar="DIR",
-                      help=f"journal and backups (default {DEFAULT_STATE_DIR})")
+                      help=f"journal, backups and the change lock (default {DEFAULT_STATE_DIR}); used only "
+                           "when owned by root and writable by no one else")
     tune.add_argument("--root", default="/", metavar="DIR",
                       help="read the machine from a snapshot or sosreport (dry run only)")
     tune.set_defaults(run=run)

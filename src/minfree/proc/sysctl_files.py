@@ -19,8 +19,11 @@ name in later ones, applied in file-name order; procps then applies
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 @dataclass(frozen=True, slots=True)
 class SysctlSetting:
@@ -60,6 +63,19 @@ def normalize_key(key: str) -> str:
     return key
 
 
+def conf_lines(text: str) -> list[str]:
+    """The lines of a sysctl configuration file, each with its line ending, as systemd-sysctl
+    reads them (systemd src/basic/fileio.c, read_line_full() and categorize_eol(): ``\\n``,
+    ``\\r\\n`` or a lone ``\\r`` ends a line; it also ends one at a NUL, not modelled here);
+    procps sysctl (getline(), trailing whitespace stripped) agrees on the first two. A vertical
+    tab or U+2028 is inside a line, not a line break.
+
+    >>> conf_lines("a = 1\\r\\nb = 2\\rc = 3\\vstill c\\u2028\\nd")
+    ['a = 1\\r\\n', 'b = 2\\r', 'c = 3\\x0bstill c\\u2028\\n', 'd']
+    """
+    return _LINE.findall(text)
+
+
 def parse_sysctl_conf(text: str) -> SysctlConf:
     """Assignments of a sysctl.conf or sysctl.d file, with their line numbers.
 
@@ -81,7 +97,7 @@ def parse_sysctl_conf(text: str) -> SysctlConf:
     """
     settings: list[SysctlSetting] = []
     malformed: list[int] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(conf_lines(text), start=1):
         line = raw.strip()
         if not line or line[0] in "#;":
             continue

@@ -3,14 +3,19 @@
 undo: ``{"schema": 1, "ok": true, "entry": "20250101T120000.000000Z-4242",
 "values": [{"key": "vm.min_free_kbytes", "found": 90112, "restored": 67584, "written": 90112}],
 "files": [{"path": "/etc/sysctl.d/99-minfree.conf", "action": "removed"}],
-"problems": [], "messages": ["reverted ..."]}``: ``found`` is what the value read before the
+"problems": [], "kept": [], "messages": ["reverted ..."]}``: ``found`` is what the value read before the
 revert (not ``written``, what the change wrote: a later change was reverted too); a file's
 ``action`` is ``restored`` (bytes from the backup), ``removed`` (the change created it),
-``mode restored`` or ``unchanged``. ``entry`` is null when there was nothing to undo.
+``mode restored``, ``unchanged`` or ``kept (edited after the change)``; ``kept`` lists the later
+edits ``--keep-edits`` left in place, ``{"what": "vm.<name>" or a config-root relative path,
+"description"}``. ``entry`` is null when there was nothing to undo.
 
 list: ``{"schema": 1, "entries": [{"id", "created", "status", "reason", "config_root",
 "values": [{"key", "before", "after"}], "files": [paths under config_root], "messages"}]}``,
-newest first.
+newest first; a journal file that cannot be used is listed in its place as
+``{"file": "NAME.json", "status": "unusable", "problem": "why"}`` (never skipped).
+A file that undo left as it was because it was edited after the change has the action
+``kept (edited after the change)``.
 
 The shapes of the journal and of a restoration are stated below as protocols (render does not
 import actions); ``render.undo_text`` reads the same objects.
@@ -46,6 +51,13 @@ class Entry(Protocol):
     messages: Sequence[str]
 
 
+class Unusable(Protocol):
+    """A journal file undo cannot use (``actions.journal.Unreadable``)."""
+
+    name: str
+    reason: str
+
+
 class ValueRestored(Protocol):
     found: int
     before: int
@@ -60,10 +72,16 @@ class FileRestored(Protocol):
     action: str
 
 
+class LaterEdit(Protocol):
+    what: str
+    description: str
+
+
 class Restoration(Protocol):
     values: Sequence[ValueRestored]
     files: Sequence[FileRestored]
     problems: Sequence[str]
+    kept: Sequence[LaterEdit]
 
 
 class UndoOutcome(Protocol):
@@ -95,14 +113,19 @@ def to_json(outcome: UndoOutcome) -> dict[str, Any]:
             {"key": v.key, "found": v.found, "restored": v.before, "written": v.after} for v in done.values],
         "files": [] if done is None else [{"path": str(f.path), "action": f.action} for f in done.files],
         "problems": [] if done is None else list(done.problems),
+        "kept": [] if done is None else [{"what": k.what, "description": k.description} for k in done.kept],
         "messages": list(outcome.messages),
     }
 
 
-def history_to_json(entries: Sequence[Entry]) -> dict[str, Any]:
-    return {"schema": SCHEMA_VERSION, "entries": [
-        {"id": e.id, "created": e.created, "status": e.status, "reason": e.reason,
-         "config_root": e.config_root,
-         "values": [{"key": f"vm.{name}", "before": c.before, "after": c.after} for name, c in e.live.items()],
-         "files": entry_files(e), "messages": list(e.messages)}
-        for e in entries]}
+def _history_item(e: Entry | Unusable) -> dict[str, Any]:
+    if not hasattr(e, "id"):
+        return {"file": e.name, "status": "unusable", "problem": e.reason}
+    return {"id": e.id, "created": e.created, "status": e.status, "reason": e.reason,
+            "config_root": e.config_root,
+            "values": [{"key": f"vm.{name}", "before": c.before, "after": c.after} for name, c in e.live.items()],
+            "files": entry_files(e), "messages": list(e.messages)}
+
+
+def history_to_json(entries: Sequence[Entry | Unusable]) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "entries": [_history_item(e) for e in entries]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from minfree.render.undo_json import Entry, UndoOutcome, ValueRestored, entry_files
+from minfree.render.undo_json import Entry, UndoOutcome, Unusable, ValueRestored, entry_files
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,6 +16,10 @@ _FILE_ACTIONS = {
     "mode restored": "mode restored",
     "unchanged": "unchanged (already as before)",
 }
+
+
+def render_error(message: str, console: Console) -> None:
+    console.print(f"minfree undo: {message}", style="red", markup=False)
 
 
 def value_line(v: ValueRestored) -> str:
@@ -51,12 +55,18 @@ def render(outcome: UndoOutcome, console: Console) -> None:
         console.print(f"  {item.path}: {_FILE_ACTIONS.get(item.action, item.action)}", markup=False)
     for problem in done.problems:
         console.print(f"  NOT restored: {problem}", style="red", markup=False)
+    for note in outcome.messages[1:] if outcome.ok else outcome.messages:
+        if note not in done.problems:
+            console.print(f"  {note}", markup=False)
 
 
-def render_history(entries: Sequence[Entry], console: Console) -> None:
+def render_history(entries: Sequence[Entry | Unusable], console: Console) -> None:
     if not entries:
         console.print("no changes recorded", markup=False)
     for e in entries:
+        if not hasattr(e, "id"):
+            console.print(f"{e.name}  UNUSABLE: {e.reason}", style="bold red", markup=False)
+            continue
         console.print(f"{e.id}  {e.created}  {e.status}", style="bold", markup=False)
         console.print("    " + ", ".join(f"vm.{k} {v.before}->{v.after}" for k, v in e.live.items()), markup=False)
         console.print("    files: " + ", ".join(entry_files(e)), markup=False)
