@@ -240,14 +240,21 @@ class CheckResult:
         return self.floor + self.protection
 
 
+def usable_lists(flags: AllocFlags) -> frozenset[str]:
+    """Migratetype letters whose free lists the 4.4+ high-order test accepts
+    (__zone_watermark_ok, 6.18 mm/page_alloc.c): the PCP types, CMA with ALLOC_CMA, HighAtomic
+    with ALLOC_HIGHATOMIC.
+
+    >>> sorted(usable_lists(AllocFlags(mark="min", highatomic_lists=True)))
+    ['E', 'H', 'M', 'U']
+    """
+    return PCP_TYPES | ({"C"} if flags.cma else set()) | ({"H"} if flags.highatomic_lists else set())
+
+
 def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bool, bool]:
     """4.4+ high-order test: (found, approximate). A block of order >= N on a PCP-type list, on
     CMA with ALLOC_CMA, or on HighAtomic with ALLOC_HIGHATOMIC|ALLOC_OOM."""
-    allowed = set(PCP_TYPES)
-    if flags.cma:
-        allowed.add("C")
-    if flags.highatomic_lists:
-        allowed.add("H")
+    allowed = usable_lists(flags)
     for o in range(order, len(blocks.counts)):
         if not blocks.counts[o]:
             continue
@@ -258,24 +265,31 @@ def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bo
     return False, blocks.types is None
 
 
-def _per_order_loop(
+def _per_order_margin(
     zone: ZoneState, order: int, free_pages: int, floor: int, rules: KernelRules, mark: int,
     flags: AllocFlags, pageblock_order: int,
-) -> bool:
+) -> int | None:
     """<4.4 __zone_watermark_ok loop: each lower order's pages drop out, min halves per order
     (2.6.32 mm/page_alloc.c:1364, 3.10:1626); RHEL6 restarts from mark - MIN and halves only
-    while o < pageblock_order >> 2."""
+    while o < pageblock_order >> 2. Returns the smallest ``free - need`` over the loop's steps
+    (the check passes when it is > 0); None for order 0 (no step)."""
     counts = zone.blocks.counts if zone.blocks else ()
     need = floor
     if rules.rhel6_loop:
         need = reduced_floor(mark - (zone.min - zone.boost), flags)
+    margin: int | None = None
     for o in range(order):
         free_pages -= (counts[o] if o < len(counts) else 0) << o
         if not rules.rhel6_loop or o < (pageblock_order >> 2):
             need >>= 1
-        if free_pages <= need:
-            return False
-    return True
+        margin = free_pages - need if margin is None else min(margin, free_pages - need)
+    return margin
+
+
+def _loop_free(zone: ZoneState, unusable: int, flags: AllocFlags) -> int:
+    """Free pages the <4.4 loop starts from. 3.10: free CMA is deducted only for the order-0
+    comparison, not inside the loop."""
+    return zone.free - (unusable - (0 if flags.cma else zone.free_cma))
 
 
 def check_zone(
@@ -348,9 +362,9 @@ def check_zone(
                     ok=True, reason="ok", approximate=True,
                     explanation=f"{where} passes the order-0 test; per-order counts unknown", **common,
                 )
-            # 3.10: free CMA is deducted only for the order-0 comparison, not inside the loop.
-            loop_free = zone.free - (unusable - (0 if flags.cma else zone.free_cma))
-            if _per_order_loop(zone, order, loop_free, floor, rules, m, flags, pageblock_order):
+            margin = _per_order_margin(zone, order, _loop_free(zone, unusable, flags), floor, rules, m,
+                                       flags, pageblock_order)
+            if margin is not None and margin > 0:
                 return CheckResult(ok=True, reason="ok", explanation=f"{where} ok: enough free pages at order >= {order}", **common)
             return CheckResult(
                 ok=False, reason="no_free_block",
@@ -384,6 +398,80 @@ def check_zone(
         if retry.ok:
             return retry
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Headroom:
+    """What an order-N request of one class can still take from one zone before the kernel's
+    check fails, in pages (0 when it fails now). ``approximate``: the free lists'
+    migratetypes are unknown (buddyinfo totals count CMA and isolated lists as usable)."""
+
+    pages: int
+    ok: bool
+    approximate: bool
+
+
+def _usable_pages(blocks: FreeBlocks, order: int, allowed: frozenset[str]) -> tuple[int, bool]:
+    """Pages in free blocks of order >= N on lists in ``allowed``: (pages, approximate). An order
+    whose non-empty lists mix allowed and other types counts whole, approximately."""
+    pages, approximate = 0, False
+    for o in range(order, len(blocks.counts)):
+        types = None if blocks.types is None else blocks.types[o]
+        if types is not None and not types & allowed:
+            continue
+        approximate = approximate or types is None or not types <= allowed
+        pages += blocks.counts[o] << o
+    return pages, approximate
+
+
+def headroom(
+    zone: ZoneState,
+    order: int,
+    request: Request,
+    rules: KernelRules,
+    *,
+    highest_zoneidx: int = 2,
+    pageblock_order: int = 9,
+) -> Headroom:
+    """Free memory above the floor the request may use, counted only in blocks it may take:
+    the smallest margin of the check :func:`check_zone` replays (§3.7).
+
+    * every order: ``free_adj - (floor + protection)``, where free_adj already lacks the
+      request's 2^N - 1 pages and the reserves it may not touch;
+    * 4.4+, order > 0: the pages in blocks of order >= N on the lists it may use (each order-N
+      allocation takes 2^N of them: splitting a larger block leaves buddies of order >= N);
+    * <4.4, order > 0: the smallest ``free - need`` of the per-order loop.
+
+    The §8 Normal zone (MIN 8672, GFP_ATOMIC floor 3252) with 4253 pages free, none in blocks
+    of order 3 or more:
+
+    >>> from types import SimpleNamespace as V
+    >>> r = KernelRules.for_version(V(major=6, minor=18, patch=0, vendor=None))
+    >>> z = ZoneState(node=0, name="Normal", index=2, free=4253, min=8672, low=10840,
+    ...               blocks=FreeBlocks.from_buddyinfo((2001, 500, 313, 0, 0)))
+    >>> [headroom(z, o, Request.GFP_ATOMIC, r).pages for o in range(4)]
+    [1001, 1000, 998, 0]
+    >>> headroom(z, 3, Request.GFP_ATOMIC, r)
+    Headroom(pages=0, ok=False, approximate=True)
+    """
+    result = check_zone(zone, order, request, rules, highest_zoneidx=highest_zoneidx,
+                        pageblock_order=pageblock_order)
+    if result.reason == "not_populated":
+        return Headroom(0, False, False)
+    margin = result.free_adj - result.needed
+    approximate = result.approximate
+    if order > 0 and zone.blocks is not None:
+        flags = alloc_flags_for(request, order, rules)
+        if rules.per_order_loop:
+            unusable = zone.free - result.free_adj
+            loop = _per_order_margin(zone, order, _loop_free(zone, unusable, flags), result.floor, rules,
+                                     result.mark, flags, pageblock_order)
+            margin = min(margin, margin if loop is None else loop)
+        else:
+            pages, approx = _usable_pages(zone.blocks, order, usable_lists(flags))
+            margin = min(margin, pages)
+            approximate = approximate or approx
+    return Headroom(max(0, margin), result.ok, approximate)
 
 
 @dataclass(frozen=True, slots=True)
