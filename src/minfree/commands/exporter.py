@@ -130,6 +130,8 @@ class Collector:
         self._facts: SystemState | None = None
         self._facts_gaps: list[tuple[str, str]] = []
         self._facts_at = 0.0
+        self._sizing_key: tuple | None = None
+        self._sizing_value: tuple[int | None, int | None] = (None, None)
 
     def describe(self) -> list:
         return []   # no registration-time scrape
@@ -165,8 +167,6 @@ class Collector:
 
     def read(self) -> ExporterReading:
         from minfree.analysis.headroom import atomic_headroom
-        from minfree.analysis.prediction import default_min_free
-        from minfree.analysis.sizing import propose
         from minfree.proc.buddyinfo import parse_buddyinfo
         from minfree.proc.sysctl import parse_sysctl_int
         from minfree.proc.zoneinfo import parse_zoneinfo
@@ -192,14 +192,10 @@ class Collector:
             facts, gaps=root.gaps, zones=parse_zoneinfo(zoneinfo) if zoneinfo else [],
             buddy=parse_buddyinfo(buddyinfo) if buddyinfo else [], psi=psi, sysctls=sysctls)
         tally = self.kernel_log.poll() if self.kernel_log is not None else None
-        default = default_min_free(state)
-        recommended = None
-        if state.zones and sysctls is not None:
-            recommended = propose(state, failures=tally.summary if tally else None).changes[0].proposed
+        default, recommended = self._sizing(state, tally)
         reading = ExporterReading(
             state=state, headroom=atomic_headroom(state), vmstat=vmstat,
-            default_min_free_kb=default.kbytes if default else None,
-            recommended_min_free_kb=recommended, failures=tally,
+            default_min_free_kb=default, recommended_min_free_kb=recommended, failures=tally,
             receive_drops=readers.read_receive_drops(root), net_snmp=readers.read_net_snmp(root),
             softnet_dropped=readers.read_softnet_dropped(root))
         if self.kernel_log is not None:
@@ -209,6 +205,24 @@ class Collector:
         if self.kernel_log_gap is not None:
             reading.gaps.append(self.kernel_log_gap)
         return reading
+
+
+    def _sizing(self, state: SystemState, tally: FailureTally | None) -> tuple[int | None, int | None]:
+        """(kernel default, tune's recommendation) of min_free_kbytes, computed again only when
+        what they depend on changed: the facts, the zones' sizes, the sysctls, the failures."""
+        key = (id(self._facts), tuple((z.node, z.zone, z.managed, z.present) for z in state.zones),
+               state.sysctls, tally.summary if tally else None)
+        if key != self._sizing_key:
+            from minfree.analysis.prediction import default_min_free
+            from minfree.analysis.sizing import propose
+
+            default = default_min_free(state)
+            recommended = None
+            if state.zones and state.sysctls is not None:
+                recommended = propose(state, failures=tally.summary if tally else None).changes[0].proposed
+            self._sizing_key = key
+            self._sizing_value = (default.kbytes if default else None, recommended)
+        return self._sizing_value
 
 
 def _kernel_log() -> tuple[KernelLogCounter | None, tuple[str, str] | None]:

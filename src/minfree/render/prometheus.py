@@ -97,6 +97,8 @@ def _zones(reading: ExporterReading) -> Iterator[Metric]:
     boost = GaugeMetricFamily("minfree_zone_watermark_boost_bytes",
                               "Temporary watermark boost after fragmenting fallbacks (5.0+).", labels=zl)
     for z in state.zones:
+        if not (z.managed if z.managed is not None else z.present):
+            continue   # an empty zone (Movable, Device without memory): in no zonelist
         key = [str(z.node), z.zone]
         free.add_metric(key, z.free * page)
         if z.managed is not None:
@@ -145,14 +147,9 @@ def _atomic(reading: ExporterReading) -> Iterator[Metric]:
         "minfree_atomic_headroom_bytes",
         "Free memory an order-N GFP_ATOMIC request may still take from the zone before the kernel's "
         "watermark check fails (free above the floor, in blocks of at least that order).", labels=ol)
-    zone_ok = GaugeMetricFamily("minfree_atomic_zone_ok",
-                                "1 when an order-N GFP_ATOMIC request passes the watermark check in the zone now.",
-                                labels=ol)
-    for h in room.zones:
-        key = [str(h.node), h.zone, str(h.order)]
-        headroom.add_metric(key, h.pages * page)
-        zone_ok.add_metric(key, int(h.ok))
-    yield from (headroom, zone_ok)
+    for h in room.zones:   # > 0 exactly when the check passes in the zone now
+        headroom.add_metric([str(h.node), h.zone, str(h.order)], h.pages * page)
+    yield headroom
     # minfree_atomic_depth_requests{node,zone,order} (how many order-N requests the free lists can
     # serve before the check fails) belongs here, beside headroom, once analysis computes it.
     request = GaugeMetricFamily(
