@@ -44,6 +44,7 @@ EXAMPLES = """examples:
                                                 write minfree.prom once, for node_exporter
   minfree exporter --once | grep headroom       one reading, Prometheus text format
   minfree exporter --once --json                one reading as JSON (schema in the README)
+  minfree exporter --rules > minfree-rules.yml  the alert rules, for Prometheus
 """
 
 
@@ -60,6 +61,8 @@ def add_parser(subparsers) -> None:
     mode.add_argument("--textfile", metavar="DIR",
                       help=f"write DIR/{TEXTFILE_NAME} once (node_exporter textfile collector) and exit")
     mode.add_argument("--once", action="store_true", help="print one reading to stdout and exit")
+    mode.add_argument("--rules", action="store_true",
+                      help="print the Prometheus alert rules (deploy/prometheus/minfree-rules.yml) and exit")
     exporter.add_argument("--json", action="store_true", help="with --once: one JSON document instead")
     exporter.set_defaults(run=run)
 
@@ -245,6 +248,11 @@ def _registry(collector: Collector):
 def run(args: argparse.Namespace) -> int:
     if args.json and not args.once:
         raise UsageError("--json goes with --once (a server and a textfile speak Prometheus text)")
+    if args.rules:
+        from minfree.render.prometheus_rules import rules_yaml
+
+        sys.stdout.write(rules_yaml())
+        return 0
     if args.textfile is not None:
         _check_textfile_dir(Path(args.textfile))
     kernel_log, gap = _kernel_log()
