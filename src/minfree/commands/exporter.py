@@ -257,25 +257,23 @@ def run(args: argparse.Namespace) -> int:
         _check_textfile_dir(Path(args.textfile))
     kernel_log, gap = _kernel_log()
     collector = Collector(SystemRoot("/"), kernel_log, gap)
+    registry = _registry(collector)
     if args.once or args.textfile is not None:
-        from prometheus_client import generate_latest
+        from minfree.render.prometheus import exposition, to_json
 
         if kernel_log is not None:
             kernel_log.poll(final=True)   # the whole ring buffer now: complete the last report
-        registry = _registry(collector)
         if args.textfile is not None:
             from minfree.actions.journal import write_atomic
 
-            write_atomic(Path(args.textfile) / TEXTFILE_NAME, generate_latest(registry))
+            write_atomic(Path(args.textfile) / TEXTFILE_NAME, exposition(registry.collect()))
         elif args.json:
-            from minfree.render.prometheus import to_json
-
             json.dump(to_json(list(registry.collect())), sys.stdout, indent=1)
             sys.stdout.write("\n")
         else:
-            sys.stdout.write(generate_latest(registry).decode())
+            sys.stdout.write(exposition(registry.collect()).decode())
         return 0
-    return _serve(args.listen, _registry(collector))
+    return _serve(args.listen, registry)
 
 
 def _check_textfile_dir(path: Path) -> None:
@@ -294,11 +292,25 @@ def _check_textfile_dir(path: Path) -> None:
         raise UsageError(f"--textfile {path}: writable by another user; refusing to write there")
 
 
+def metrics_app(registry):
+    """The WSGI application: ``/metrics`` (and ``/``) is one reading of ``registry``; HEAD gets
+    the headers only; anything else is 404."""
+    from minfree.render.prometheus import CONTENT_TYPE, exposition
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"minfree exporter: metrics are at /metrics\n"]
+        body = exposition(registry.collect())
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+    return app
+
+
 def _serve(address: tuple[str, int], registry) -> int:
     import socket
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-    from prometheus_client import make_wsgi_app
 
     host, port = address
 
@@ -310,7 +322,7 @@ def _serve(address: tuple[str, int], registry) -> int:
             pass
 
     try:
-        server = make_server(host, port, make_wsgi_app(registry), server_class=Server, handler_class=QuietHandler)
+        server = make_server(host, port, metrics_app(registry), server_class=Server, handler_class=QuietHandler)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     shown = f"[{host}]" if ":" in host else host
