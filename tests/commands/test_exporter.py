@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -216,3 +217,27 @@ def test_kernel_log_counter_counts_reports_by_order(tmp_path):
         tally = counter.poll()   # nothing new: the open report is complete
     assert sum(tally.by_kind.values()) == 1
     assert [o for o, _ in tally.by_kind] == [order]
+
+
+@pytest.mark.live
+def test_other_paths_404_and_head_has_no_body(server):
+    port, url = server
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/nope", timeout=10)
+    assert error.value.code == 404
+    with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=10) as response:
+        assert response.status == 200 and int(response.headers["Content-Length"]) > 0 and response.read() == b""
+
+
+@pytest.mark.live
+def test_a_silent_client_cannot_hold_the_server(server):
+    """One scrape at a time: a client that connects and sends nothing is dropped after
+    REQUEST_TIMEOUT seconds, and the next scrape is answered."""
+    from minfree.commands.exporter import REQUEST_TIMEOUT
+
+    port, url = server
+    with socket.create_connection(("127.0.0.1", port)):
+        started = time.monotonic()
+        with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT + 20) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < REQUEST_TIMEOUT + 15

@@ -292,37 +292,59 @@ def _check_textfile_dir(path: Path) -> None:
         raise UsageError(f"--textfile {path}: writable by another user; refusing to write there")
 
 
-def metrics_app(registry):
-    """The WSGI application: ``/metrics`` (and ``/``) is one reading of ``registry``; HEAD gets
-    the headers only; anything else is 404."""
-    from minfree.render.prometheus import CONTENT_TYPE, exposition
-
-    def app(environ, start_response):
-        if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"minfree exporter: metrics are at /metrics\n"]
-        body = exposition(registry.collect())
-        start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
-        return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
-
-    return app
+#: Seconds a client may take to send its request: the server answers one scrape at a time, so
+#: a client that connects and says nothing must not hold it.
+REQUEST_TIMEOUT = 3
 
 
 def _serve(address: tuple[str, int], registry) -> int:
+    """Answer scrapes in this thread, one at a time (HTTP/1.0: each connection closes after its
+    answer): ``/metrics`` and ``/`` are one reading, anything else is 404."""
     import socket
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from minfree.render.prometheus import CONTENT_TYPE, exposition
 
     host, port = address
 
-    class Server(WSGIServer):
+    class Server(HTTPServer):
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-    class QuietHandler(WSGIRequestHandler):
+    class Handler(BaseHTTPRequestHandler):
+        timeout = REQUEST_TIMEOUT
+        server_version = "minfree-exporter"
+
+        def do_GET(self) -> None:
+            self._answer(send_body=True)
+
+        def do_HEAD(self) -> None:
+            self._answer(send_body=False)
+
+        def _answer(self, send_body: bool) -> None:
+            if self.path.split("?", 1)[0] not in ("/", "/metrics"):
+                self._reply(404, b"minfree exporter: metrics are at /metrics\n", "text/plain", send_body)
+                return
+            try:
+                body = exposition(registry.collect())
+            except Exception as error:   # one bad reading is a failed scrape, never a dead exporter
+                print(f"minfree exporter: reading failed: {error!r}", file=sys.stderr, flush=True)
+                self._reply(500, b"minfree exporter: reading failed\n", "text/plain", send_body)
+                return
+            self._reply(200, body, CONTENT_TYPE, send_body)
+
+        def _reply(self, status: int, body: bytes, content_type: str, send_body: bool) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+
         def log_message(self, *args) -> None:   # one line per scrape would flood the journal
             pass
 
     try:
-        server = make_server(host, port, metrics_app(registry), server_class=Server, handler_class=QuietHandler)
+        server = Server((host, port), Handler)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     shown = f"[{host}]" if ":" in host else host
