@@ -77,3 +77,16 @@ def test_migratetype_lists_a_request_may_not_use_do_not_count():
     nowait = headroom(zone, 1, Request.GFP_NOWAIT, rules)
     assert (atomic.pages, atomic.approximate) == (200, False)
     assert (nowait.pages, nowait.ok) == (0, False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(zones, st.sampled_from(sorted(ERAS)), st.sampled_from(REQUESTS), st.integers(0, 100))
+def test_headroom_never_grows_with_the_order(zone_args, era, request, boost):
+    """What lets analysis.headroom stop at the first failing order: a request that fails at
+    order N fails at every higher order, and headroom only shrinks."""
+    counts, mark, protection = zone_args
+    zone = ZoneState(node=0, name="Normal", index=2, free=sum(n << o for o, n in enumerate(counts)),
+                     min=mark + boost, low=mark + mark // 4 + boost, boost=boost, protection=(0, 0, protection, 0),
+                     blocks=FreeBlocks.from_buddyinfo(counts))
+    rooms = [headroom(zone, order, request, ERAS[era]) for order in range(len(counts))]
+    assert all(a.pages >= b.pages and (a.ok or not b.ok) for a, b in zip(rooms, rooms[1:]))
