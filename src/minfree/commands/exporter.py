@@ -273,6 +273,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(exposition(registry.collect()).decode())
         return 0
+    if kernel_log is not None:
+        kernel_log.poll()   # the ring buffer so far, before the first scrape has to wait for it
     return _serve(args.listen, registry)
 
 
