@@ -9,8 +9,9 @@ node_exporter's Go runtime threads count too).
 
     .venv/bin/python bench/bench_exporter.py [--scrapes 300] [--json]
 
-Prints per-scrape CPU of each, the ratio minfree / node_exporter (the bar: <= 1), and each
-exporter's series count. Needs prometheus-node-exporter (.ci/run installs it).
+Prints per-scrape CPU of each, the ratio minfree / node_exporter (the bar: <= 1; exit 1
+above it), and each exporter's series count. Needs prometheus-node-exporter (.ci/run
+installs it).
 """
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ def main() -> int:
         for name in ("minfree", "node_exporter"):
             print(f"{name:14} {per[name]:7.3f} ms CPU per scrape, {sizes[name]} series")
         print(f"ratio minfree / node_exporter: {result['ratio_minfree_to_node_exporter']} (bar: <= 1)")
-    return 0
+    return 0 if per["minfree"] <= per["node_exporter"] else 1
 
 
 if __name__ == "__main__":
