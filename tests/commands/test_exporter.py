@@ -241,3 +241,25 @@ def test_a_silent_client_cannot_hold_the_server(server):
         with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT + 20) as response:
             assert response.status == 200
         assert time.monotonic() - started < REQUEST_TIMEOUT + 15
+
+
+def test_facts_are_read_again_only_after_facts_seconds(tmp_path):
+    """THP off in a copy of a 2 GiB 6.12 capture: the kernel default (which THP raises) follows
+    only once FACTS_SECONDS have passed; min_free_kbytes itself is read every scrape."""
+    from minfree.commands.exporter import FACTS_SECONDS
+
+    root_dir = tmp_path / "root"
+    shutil.copytree(DISTRO / "6.12.117+deb12-amd64-n1-thp-2g", root_dir)
+    now = [1000.0]
+    collector = Collector(SystemRoot(root_dir), None, clock=lambda: now[0])
+    before = collector.read()
+    thp = root_dir / "sys/kernel/mm/transparent_hugepage"
+    for path in [thp / "enabled", *thp.glob("hugepages-*/enabled")]:
+        path.write_text("always madvise [never]\n")
+    (root_dir / "proc/sys/vm/min_free_kbytes").write_text("90000\n")
+    now[0] += FACTS_SECONDS - 1
+    cached = collector.read()
+    assert cached.default_min_free_kb == before.default_min_free_kb
+    assert cached.state.sysctls.min_free_kbytes == 90000
+    now[0] += 1
+    assert collector.read().default_min_free_kb < before.default_min_free_kb
