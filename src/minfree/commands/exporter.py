@@ -173,7 +173,7 @@ class Collector:
         from minfree.proc.buddyinfo import parse_buddyinfo
         from minfree.proc.sysctl import parse_sysctl_int
         from minfree.proc.zoneinfo import parse_zoneinfo
-        from minfree.render.prometheus import ExporterReading
+        from minfree.render.prometheus import TCP_COUNTERS, ExporterReading
         from minfree.sources import readers, specs
 
         facts = self.facts()
@@ -199,7 +199,8 @@ class Collector:
         reading = ExporterReading(
             state=state, headroom=atomic_headroom(state), vmstat=vmstat,
             default_min_free_kb=default, recommended_min_free_kb=recommended, failures=tally,
-            receive_drops=readers.read_receive_drops(root), net_snmp=readers.read_net_snmp(root),
+            receive_drops=readers.read_receive_drops(root),
+            net_snmp=readers.read_net_snmp(root, {proto for proto, _ in TCP_COUNTERS}),
             softnet_dropped=readers.read_softnet_dropped(root))
         if self.kernel_log is not None:
             reading.related = self.kernel_log.scanner.assembler.related

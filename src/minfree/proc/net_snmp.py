@@ -11,10 +11,12 @@ Values are unsigned except the few the kernel prints signed (``Tcp: MaxConn -1``
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 
-def parse_net_snmp(text: str) -> dict[str, dict[str, int]]:
-    """``{protocol: {counter: value}}``; a name line without its value line, or a value line whose
-    length differs from its names, is skipped.
+
+def parse_net_snmp(text: str, protocols: Collection[str] | None = None) -> dict[str, dict[str, int]]:
+    """``{protocol: {counter: value}}`` of every protocol, or of ``protocols`` only; a name line
+    without its value line, or a value line whose length differs from its names, is skipped.
 
     Sample from this machine (Linux 6.18, trimmed):
 
@@ -25,12 +27,17 @@ def parse_net_snmp(text: str) -> dict[str, dict[str, int]]:
     ... IpExt: InNoRoutes
     ... ''')
     {'Tcp': {'RtoAlgorithm': 1, 'RtoMin': 200, 'MaxConn': -1, 'RetransSegs': 12}, 'TcpExt': {'TCPBacklogDrop': 0, 'TCPRcvQDrop': 3, 'TCPMemoryPressures': 1}}
+    >>> parse_net_snmp("Ip: Forwarding\\nIp: 1\\nUdp: InErrors\\nUdp: 4\\n", protocols={"Udp"})
+    {'Udp': {'InErrors': 4}}
     """
     found: dict[str, dict[str, int]] = {}
     names: tuple[str, list[str]] | None = None
     for line in text.splitlines():
         proto, sep, rest = line.partition(":")
         if not sep:
+            names = None
+            continue
+        if protocols is not None and proto not in protocols:
             names = None
             continue
         words = rest.split()

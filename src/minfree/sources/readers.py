@@ -11,6 +11,8 @@ Text that does not parse is a gap too (reason ``unparseable``).
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
 from minfree.proc.meminfo import Meminfo, parse_meminfo, parse_node_meminfo
 from minfree.proc.net_dev import ReceiveDrops, parse_net_dev
@@ -223,14 +225,14 @@ def read_receive_drops(root: SystemRoot) -> list[ReceiveDrops] | None:
     return None if text is None else parse_net_dev(text)
 
 
-def read_net_snmp(root: SystemRoot) -> dict[str, dict[str, int]]:
+def read_net_snmp(root: SystemRoot, protocols: Collection[str] | None = None) -> dict[str, dict[str, int]]:
     """Protocol counters of /proc/net/snmp and /proc/net/netstat together (``Tcp``,
-    ``TcpExt``...); a missing file is a gap and adds nothing."""
+    ``TcpExt``...; all, or ``protocols``); a missing file is a gap and adds nothing."""
     found: dict[str, dict[str, int]] = {}
     for spec in (specs.SNMP, specs.NETSTAT):
         text = read_text(root, spec)
         if text is not None:
-            found.update(parse_net_snmp(text))
+            found.update(parse_net_snmp(text, protocols))
     return found
 
 
