@@ -214,7 +214,7 @@ class Collector:
     def _sizing(self, state: SystemState, tally: FailureTally | None) -> tuple[int | None, int | None]:
         """(kernel default, tune's recommendation) of min_free_kbytes, computed again only when
         what they depend on changed: the facts, the zones' sizes, the sysctls, the failures."""
-        key = (id(self._facts), tuple((z.node, z.zone, z.managed, z.present) for z in state.zones),
+        key = (self._facts_at, tuple((z.node, z.zone, z.managed, z.present) for z in state.zones),
                state.sysctls, tally.summary if tally else None)
         if key != self._sizing_key:
             from minfree.analysis.prediction import default_min_free
