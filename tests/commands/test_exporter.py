@@ -15,7 +15,7 @@ import pytest
 
 from minfree.analysis.zones import build_zones
 from minfree.commands.exporter import Collector, KernelLogCounter
-from minfree.render.prometheus import families
+from minfree.render.prometheus import exposition, families
 from minfree.sources.kmsg import KmsgCursor
 from minfree.sources.root import SystemRoot
 from minfree.sources.system import load_system
@@ -263,3 +263,20 @@ def test_facts_are_read_again_only_after_facts_seconds(tmp_path):
     assert cached.state.sysctls.min_free_kbytes == 90000
     now[0] += 1
     assert collector.read().default_min_free_kb < before.default_min_free_kb
+
+
+def test_missing_and_garbage_sources_are_gaps_not_errors(tmp_path):
+    """A root with junk where /proc files should be, and most files missing: the reading still
+    serves what it can, and lists every unreadable source."""
+    (tmp_path / "proc" / "sys" / "vm").mkdir(parents=True)
+    (tmp_path / "proc" / "zoneinfo").write_bytes(b"\x00\xff garbage\nNode x, zone\n" * 100)
+    (tmp_path / "proc" / "buddyinfo").write_text("Node 0, zone Normal 1 2 x\n")
+    (tmp_path / "proc" / "version").write_text("Linux version 6.18.0 (x)\n")
+    (tmp_path / "proc" / "sys" / "vm" / "min_free_kbytes").write_text("oops\n")
+    reading = Collector(SystemRoot(tmp_path), None).read()
+    text = exposition(families(reading)).decode()
+    unreadable = {s.labels["path"] for m in families(reading) if m.name == "minfree_source_unreadable"
+                  for s in m.samples}
+    assert {"/proc/vmstat", "/proc/meminfo", "/proc/net/dev", "/proc/pressure/memory"} <= unreadable
+    assert "minfree_atomic_headroom_bytes" in text and "minfree_zone_free_bytes{" not in text
+    assert reading.state.sysctls is None or reading.state.sysctls.min_free_kbytes is None
