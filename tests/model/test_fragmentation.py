@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from minfree.model.fragmentation import extfrag_index, format_index, unusable_index
+from hypothesis import given, strategies as st
+
+from minfree.model.fragmentation import extfrag_index, format_index, indices_by_order, unusable_index
 from minfree.proc.buddyinfo import parse_buddyinfo
 from minfree.proc.extfrag import parse_extfrag
 
@@ -30,3 +32,11 @@ def test_hand_computed_values():
     assert extfrag_index(counts, 1) == -1000
     assert format_index(extfrag_index(counts, 1)) == "-1.000"
     assert (unusable_index([], 0), extfrag_index([], 0)) == (1000, 0)
+
+
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=13))
+def test_indices_by_order_equal_the_per_order_functions(counts):
+    """The one-pass table of every order is the kernel's per-order arithmetic."""
+    orders = range(len(counts))
+    assert indices_by_order(counts) == (tuple(unusable_index(counts, o) for o in orders),
+                                        tuple(extfrag_index(counts, o) for o in orders))

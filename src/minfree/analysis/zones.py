@@ -76,12 +76,12 @@ def build_zones(state: SystemState) -> ZonesReport:
             stale=_staleness(info, predicted, rules),
         )
         if info.managed or (info.managed is None and info.present):
-            zone_state = _zone_state(state, info, counts)
-            states.append(zone_state)
-            view.model = zone_state
+            model = zone_state(state, info, counts)
+            states.append(model)
+            view.model = model
             if rules is not None:
                 view.atomic_depth = tuple(
-                    request_depth(zone_state, order, Request.GFP_ATOMIC, rules, highest_zoneidx=NORMAL_ZONEIDX,
+                    request_depth(model, order, Request.GFP_ATOMIC, rules, highest_zoneidx=NORMAL_ZONEIDX,
                                   pageblock_order=state.pageblock_order)
                     for order in range(max(len(counts), 1)))
         report.zones.append(view)
@@ -95,7 +95,7 @@ def build_zones(state: SystemState) -> ZonesReport:
     return report
 
 
-def _zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> ZoneState:
+def zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> ZoneState:
     key = (info.node, info.zone)
     pagetypes = state.pagetypes
     per_type = pagetypes.free.get(key) if pagetypes is not None else None

@@ -43,7 +43,10 @@ def unusable_index(free_counts: Sequence[int], order: int) -> int:
     >>> unusable_index([0] * 11, 3)
     1000
     """
-    info = contig_page_info(free_counts, order)
+    return _unusable(contig_page_info(free_counts, order), order)
+
+
+def _unusable(info: ContigPageInfo, order: int) -> int:
     if info.free_pages == 0:
         return 1000
     return (info.free_pages - (info.free_blocks_suitable << order)) * 1000 // info.free_pages
@@ -60,7 +63,10 @@ def extfrag_index(free_counts: Sequence[int], order: int) -> int:
     >>> extfrag_index([0, 0, 1], 1), extfrag_index([0, 0, 0], 1)
     (-1000, 0)
     """
-    info = contig_page_info(free_counts, order)
+    return _extfrag(contig_page_info(free_counts, order), order)
+
+
+def _extfrag(info: ContigPageInfo, order: int) -> int:
     if not info.free_blocks_total:
         return 0
     if info.free_blocks_suitable:
@@ -75,9 +81,15 @@ def indices_by_order(free_counts: Sequence[int]) -> tuple[tuple[int, ...], tuple
     >>> indices_by_order([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3])[0][9:]
     (66, 200)
     """
-    orders = range(len(free_counts))
-    return (tuple(unusable_index(free_counts, o) for o in orders),
-            tuple(extfrag_index(free_counts, o) for o in orders))
+    # one pass: the pages in blocks of order >= o, summed from the top; in blocks of order o
+    # that is suitable = pages >> o exactly (every term is a multiple of 2^o)
+    above = [0] * (len(free_counts) + 1)
+    for o in range(len(free_counts) - 1, -1, -1):
+        above[o] = above[o + 1] + (free_counts[o] << o)
+    total = sum(free_counts)
+    infos = [ContigPageInfo(above[0], total, above[o] >> o) for o in range(len(free_counts))]
+    return (tuple(_unusable(info, o) for o, info in enumerate(infos)),
+            tuple(_extfrag(info, o) for o, info in enumerate(infos)))
 
 
 def format_index(value: int) -> str:

@@ -37,22 +37,66 @@ def read_kmsg_records(path: str = KMSG_PATH) -> list[bytes]:
     ``EPIPE`` (records overwritten while reading) is skipped over. Raises ``OSError``
     when the device cannot be opened (e.g. ``EPERM`` under ``dmesg_restrict``).
     """
-    records: list[bytes] = []
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        while True:
-            try:
-                record = os.read(fd, _RECORD_BUFFER)
-            except BlockingIOError:
-                break
-            except BrokenPipeError:
-                continue
-            if not record:
-                break
-            records.append(record)
+        return _drain(fd)[0]
     finally:
         os.close(fd)
-    return records
+
+
+def _drain(fd: int) -> tuple[list[bytes], int]:
+    """Read a non-blocking descriptor until ``EAGAIN``: (records, records lost to a wrap)."""
+    records: list[bytes] = []
+    lost = 0
+    while True:
+        try:
+            record = os.read(fd, _RECORD_BUFFER)
+        except BlockingIOError:
+            break
+        except BrokenPipeError:
+            lost += 1
+            continue
+        if not record:
+            break
+        records.append(record)
+    return records, lost
+
+
+class KmsgCursor:
+    """``/dev/kmsg`` read a little at a time by a long-lived reader (the exporter): each
+    :meth:`drain` returns, without blocking, the records logged since the previous one; the
+    first returns every record the ring buffer holds. ``lost`` counts the times records were
+    overwritten before they were read (``EPIPE``). Raises ``OSError`` when the device cannot
+    be opened.
+
+    >>> import os, tempfile
+    >>> with tempfile.NamedTemporaryFile(delete=False) as f:
+    ...     _ = f.write(b"6,339,5140900,-;virtio_net virtio0 eth0: up\\n")
+    >>> with KmsgCursor(f.name) as cursor:
+    ...     cursor.drain(), cursor.drain()
+    ([b'6,339,5140900,-;virtio_net virtio0 eth0: up\\n'], [])
+    >>> os.unlink(f.name)
+    """
+
+    def __init__(self, path: str = KMSG_PATH) -> None:
+        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        self.lost = 0
+
+    def drain(self) -> list[bytes]:
+        records, lost = _drain(self._fd)
+        self.lost += lost
+        return records
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> KmsgCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_kmsg_snapshot(path: str = KMSG_PATH) -> bytes:

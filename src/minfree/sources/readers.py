@@ -11,12 +11,17 @@ Text that does not parse is a gap too (reason ``unparseable``).
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
 from minfree.proc.meminfo import Meminfo, parse_meminfo, parse_node_meminfo
+from minfree.proc.net_dev import ReceiveDrops, parse_net_dev
+from minfree.proc.net_snmp import parse_net_snmp
 from minfree.proc.netdev import NetDevice, parse_mtu, parse_operstate, parse_speed
 from minfree.proc.numa import NodeMemory, NumaTopology, parse_id_list
 from minfree.proc.psi import MemoryPressure, parse_psi
 from minfree.proc.slabinfo import SlabCache, parse_slabinfo
+from minfree.proc.softnet import parse_softnet_dropped
 from minfree.proc.sysctl import ALWAYS_PRESENT, VM_SYSCTL_NAMES, VmSysctls, parse_sysctl_int, parse_sysctl_ints
 from minfree.proc.sysctl_files import BootSetting, boot_order, parse_sysctl_conf
 from minfree.proc.thp import KHUGEPAGED_NUMBERS, ThpSettings, parse_khugepaged_flag, parse_thp_choice, per_size_kb
@@ -220,3 +225,24 @@ def read_boot_settings(root: SystemRoot) -> dict[str, BootSetting]:
         for setting in parse_sysctl_conf(text).settings:
             winners[setting.key] = BootSetting(setting.key, setting.value, path, setting.lineno)
     return winners
+
+
+def read_receive_drops(root: SystemRoot) -> list[ReceiveDrops] | None:
+    text = read_text(root, specs.NET_DEV)
+    return None if text is None else parse_net_dev(text)
+
+
+def read_net_snmp(root: SystemRoot, protocols: Collection[str] | None = None) -> dict[str, dict[str, int]]:
+    """Protocol counters of /proc/net/snmp and /proc/net/netstat together (``Tcp``,
+    ``TcpExt``...; all, or ``protocols``); a missing file is a gap and adds nothing."""
+    found: dict[str, dict[str, int]] = {}
+    for spec in (specs.SNMP, specs.NETSTAT):
+        text = read_text(root, spec)
+        if text is not None:
+            found.update(parse_net_snmp(text, protocols))
+    return found
+
+
+def read_softnet_dropped(root: SystemRoot) -> int | None:
+    text = read_text(root, specs.SOFTNET_STAT)
+    return None if text is None else parse_softnet_dropped(text)

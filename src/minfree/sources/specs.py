@@ -108,6 +108,12 @@ def netdev_link(name: str, leaf: str) -> str:
     return f"{NET_DIR}/{name}/{leaf}"
 
 
+# --- network counters (the exporter; trace's correlation): every interface in one file -------
+NET_DEV = _spec("proc/net/dev")
+NETSTAT = _spec("proc/net/netstat")    # TcpExt
+SNMP = _spec("proc/net/snmp")          # Tcp
+SOFTNET_STAT = _spec("proc/net/softnet_stat", optional=True)
+
 # --- sysctl configuration (boot order: minfree.proc.sysctl_files) ---------------------------
 SYSCTL_CONF = "etc/sysctl.conf"
 SYSCTL_D_DIRS = (

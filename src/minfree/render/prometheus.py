@@ -1,0 +1,330 @@
+"""Prometheus metric families of one exporter reading (``minfree exporter``).
+
+Naming follows Prometheus practice: ``minfree_`` prefix, base units (bytes, seconds, ratios
+0-1), ``_total`` for counters, labels ``node``/``zone``/``order``. Every value is read from
+the kernel or computed by the model (the file and version are cited where it is computed);
+the full list, with meanings, is in the README.
+
+prometheus-client is imported here, and this module only by ``minfree exporter``: other
+commands never load it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from minfree import __version__
+from minfree.analysis.headroom import AtomicHeadroom
+from minfree.analysis.log_failures import FailureTally
+from minfree.analysis.rates import WATCHED
+from minfree.model.fragmentation import indices_by_order
+from minfree.proc.net_dev import ReceiveDrops
+from minfree.proc.system import SystemState
+from minfree.proc.vmstat import vmstat_total
+
+#: Version of ``minfree exporter --once --json``.
+JSON_SCHEMA = 1
+
+#: TCP counters of /proc/net/netstat (TcpExt) and /proc/net/snmp (Tcp) that tell a receive
+#: path short of memory: (protocol, kernel name) -> metric name (6.18 include/uapi/linux/snmp.h).
+TCP_COUNTERS = {
+    ("TcpExt", "TCPRcvQDrop"): ("minfree_tcp_receive_queue_drops",
+                                "Segments dropped because the socket's receive memory could not be charged (TCPRcvQDrop)."),
+    ("TcpExt", "TCPBacklogDrop"): ("minfree_tcp_backlog_drops",
+                                   "Segments dropped from a full socket backlog (TCPBacklogDrop)."),
+    ("TcpExt", "TCPMemoryPressures"): ("minfree_tcp_memory_pressures",
+                                       "Times TCP entered memory pressure (tcp_mem) (TCPMemoryPressures)."),
+    ("TcpExt", "PruneCalled"): ("minfree_tcp_prune_calls",
+                                "Receive queues pruned for lack of socket memory (PruneCalled)."),
+    ("Tcp", "RetransSegs"): ("minfree_tcp_retransmitted_segments", "TCP segments retransmitted (RetransSegs)."),
+}
+
+
+@dataclass(slots=True)
+class ExporterReading:
+    """Everything one scrape serves; None where a source could not be read."""
+
+    state: SystemState                       # zones, buddy, sysctls, PSI of this scrape
+    headroom: AtomicHeadroom
+    vmstat: dict[str, int] | None
+    default_min_free_kb: int | None          # the kernel's boot-time default (model)
+    recommended_min_free_kb: int | None      # minfree tune's proposal for this host
+    failures: FailureTally | None            # None: the kernel log is not readable
+    related: Counter[str] = field(default_factory=Counter)
+    kernel_log_lost: int = 0
+    receive_drops: list[ReceiveDrops] | None = None
+    net_snmp: dict[str, dict[str, int]] = field(default_factory=dict)
+    softnet_dropped: int | None = None
+    gaps: list[tuple[str, str]] = field(default_factory=list)
+
+
+def families(reading: ExporterReading) -> Iterator[Metric]:
+    """Every metric family of ``reading``, in a stable order."""
+    yield from _info(reading)
+    yield from _zones(reading)
+    yield from _atomic(reading)
+    yield from _reserves(reading)
+    yield from _activity(reading)
+    yield from _kernel_log(reading)
+    yield from _network(reading)
+
+
+def _info(reading: ExporterReading) -> Iterator[Metric]:
+    info = GaugeMetricFamily("minfree_build_info", "minfree version and the running kernel's release.",
+                             labels=["version", "kernel"])
+    info.add_metric([__version__, reading.state.release or ""], 1)
+    yield info
+    gaps = GaugeMetricFamily("minfree_source_unreadable",
+                             "A source minfree could not read in this scrape (1 per path).",
+                             labels=["path", "reason"])
+    for path, reason in reading.gaps:
+        gaps.add_metric(["/" + path.lstrip("/"), reason], 1)
+    yield gaps
+
+
+def _zones(reading: ExporterReading) -> Iterator[Metric]:
+    state = reading.state
+    page = state.page_size
+    zl = ["node", "zone"]
+    free = GaugeMetricFamily("minfree_zone_free_bytes", "Free memory of the zone (zoneinfo pages free).", labels=zl)
+    managed = GaugeMetricFamily("minfree_zone_managed_bytes", "Memory the buddy allocator manages in the zone.",
+                                labels=zl)
+    marks = GaugeMetricFamily("minfree_zone_watermark_bytes",
+                              "Zone watermarks as zoneinfo prints them (boost included).", labels=zl + ["mark"])
+    boost = GaugeMetricFamily("minfree_zone_watermark_boost_bytes",
+                              "Temporary watermark boost after fragmenting fallbacks (5.0+).", labels=zl)
+    for z in state.zones:
+        if not (z.managed if z.managed is not None else z.present):
+            continue   # an empty zone (Movable, Device without memory): in no zonelist
+        key = [str(z.node), z.zone]
+        free.add_metric(key, z.free * page)
+        if z.managed is not None:
+            managed.add_metric(key, z.managed * page)
+        for mark, value in (("min", z.min), ("low", z.low), ("high", z.high), ("promo", z.promo)):
+            if value is not None:
+                marks.add_metric(key + [mark], value * page)
+        if z.boost is not None:
+            boost.add_metric(key, z.boost * page)
+    yield from (free, managed, marks, boost)
+
+    ol = zl + ["order"]
+    blocks = GaugeMetricFamily("minfree_zone_free_blocks", "Free blocks of 2^order pages (buddyinfo).", labels=ol)
+    unusable = GaugeMetricFamily(
+        "minfree_zone_unusable_index_ratio",
+        "Share of free memory in blocks too small for the order (mm/vmstat.c unusable_free_index, 6.18).",
+        labels=ol)
+    extfrag = GaugeMetricFamily(
+        "minfree_zone_extfrag_index_ratio",
+        "Fragmentation index (mm/vmstat.c __fragmentation_index, 6.18): towards 0 a failure at this order "
+        "is for lack of memory, towards 1 for fragmentation; -1 while a block of the order is free.",
+        labels=ol)
+    for row in state.buddy:
+        u, e = indices_by_order(row.counts)
+        for order, count in enumerate(row.counts):
+            key = [str(row.node), row.zone, str(order)]
+            blocks.add_metric(key, count)
+            unusable.add_metric(key, u[order] / 1000)
+            extfrag.add_metric(key, e[order] / 1000)
+    yield from (blocks, unusable, extfrag)
+
+
+def _atomic(reading: ExporterReading) -> Iterator[Metric]:
+    page = reading.state.page_size
+    room = reading.headroom
+    floor = GaugeMetricFamily(
+        "minfree_zone_atomic_floor_bytes",
+        "Free memory an order-0 GFP_ATOMIC request must leave in the zone: min reduced for GFP_ATOMIC "
+        "plus the lowmem_reserve kept from Normal requests (mm/page_alloc.c __zone_watermark_ok).",
+        labels=["node", "zone"])
+    for (node, zone), pages in room.floors.items():
+        floor.add_metric([str(node), zone], pages * page)
+    yield floor
+    ol = ["node", "zone", "order"]
+    headroom = GaugeMetricFamily(
+        "minfree_atomic_headroom_bytes",
+        "Free memory order-N GFP_ATOMIC requests may still take from the zone before the kernel's "
+        "watermark check fails (free above the floor, in blocks of at least that order): "
+        "minfree_atomic_depth_requests x 2^N pages.", labels=ol)
+    depth = GaugeMetricFamily(
+        "minfree_atomic_depth_requests",
+        "Order-N GFP_ATOMIC requests the zone's free lists serve one after another before the kernel's "
+        "watermark check fails, nothing freed meanwhile (doctor's 'atomic left').", labels=ol)
+    for h in room.zones:   # > 0 exactly when the check passes in the zone now
+        key = [str(h.node), h.zone, str(h.order)]
+        headroom.add_metric(key, h.pages * page)
+        depth.add_metric(key, h.requests)
+    yield headroom
+    yield depth
+    request = GaugeMetricFamily(
+        "minfree_atomic_request_ok",
+        "1 when an order-N GFP_ATOMIC request made on the node would succeed now (some zone of its "
+        "zonelist passes the check).", labels=["node", "order"])
+    for r in room.requests:
+        request.add_metric([str(r.node), str(r.order)], int(r.ok))
+    yield request
+
+
+def _reserves(reading: ExporterReading) -> Iterator[Metric]:
+    sysctls = reading.state.sysctls
+    current = sysctls.min_free_kbytes if sysctls else None
+    for name, kb, text in (
+        ("minfree_min_free_bytes", current, "vm.min_free_kbytes now."),
+        ("minfree_min_free_default_bytes", reading.default_min_free_kb,
+         "The kernel's boot-time default min_free_kbytes for this machine (mm/page_alloc.c and "
+         "mm/khugepaged.c rules, modelled)."),
+        ("minfree_min_free_recommended_bytes", reading.recommended_min_free_kb,
+         "The min_free_kbytes `minfree tune` recommends for this host now."),
+    ):
+        family = GaugeMetricFamily(name, text)
+        if kb is not None:
+            family.add_metric([], kb * 1024)
+        yield family
+    wsf = GaugeMetricFamily("minfree_watermark_scale_factor_ratio",
+                            "vm.watermark_scale_factor as a share of each zone (units of 1/10000).")
+    if sysctls is not None and sysctls.watermark_scale_factor is not None:
+        wsf.add_metric([], sysctls.watermark_scale_factor / 10000)
+    yield wsf
+
+
+def _activity(reading: ExporterReading) -> Iterator[Metric]:
+    counters = reading.vmstat or {}
+    for name in WATCHED:
+        total = vmstat_total(counters, name)
+        if total is not None:
+            family = CounterMetricFamily(f"minfree_vmstat_{name}", f"/proc/vmstat {name} (summed over zones).")
+            family.add_metric([], total)
+            yield family
+    psi = reading.state.psi
+    stall = CounterMetricFamily("minfree_memory_pressure_stall_seconds",
+                                "Time tasks stalled on memory (PSI total): some = at least one, full = all.",
+                                labels=["kind"])
+    ratio = GaugeMetricFamily("minfree_memory_pressure_ratio", "PSI memory averages as a ratio of time.",
+                              labels=["kind", "window"])
+    for kind in ("some", "full"):
+        line = getattr(psi, kind) if psi is not None else None
+        if line is None:
+            continue
+        stall.add_metric([kind], line.total_us / 1e6)
+        for window, value in (("10s", line.avg10), ("60s", line.avg60), ("300s", line.avg300)):
+            ratio.add_metric([kind, window], value / 100)
+    yield from (stall, ratio)
+
+
+def _kernel_log(reading: ExporterReading) -> Iterator[Metric]:
+    tally = reading.failures
+    if tally is None:
+        return
+    failures = CounterMetricFamily(
+        "minfree_kernel_log_allocation_failures",
+        "Page allocation failure reports in this boot's kernel log, by order and origin (what wanted the memory).",
+        labels=["order", "origin"])
+    for (order, origin), count in sorted(tally.by_kind.items()):
+        failures.add_metric([order, origin], count)
+    yield failures
+    related = CounterMetricFamily(
+        "minfree_kernel_log_related_messages",
+        "Messages that travel with failures: suppressed_reports (warn_alloc callbacks suppressed), oom_kill, "
+        "alloc_stall, slab_failure, tcp_out_of_memory.", labels=["kind"])
+    for kind, count in sorted(reading.related.items()):
+        related.add_metric([kind], count)
+    yield related
+    lost = CounterMetricFamily("minfree_kernel_log_overwritten_reads",
+                               "Times the kernel log wrapped before minfree read it (records lost).")
+    lost.add_metric([], reading.kernel_log_lost)
+    yield lost
+    # Failed allocations by trace's classes (minfree trace, silent __GFP_NOWARN ones included)
+    # come here when trace offers its in-kernel counter.
+
+
+def _network(reading: ExporterReading) -> Iterator[Metric]:
+    if reading.receive_drops is not None:
+        drops = CounterMetricFamily("minfree_network_receive_drops",
+                                    "Received packets dropped (rx_dropped + rx_missed_errors, /proc/net/dev).",
+                                    labels=["device"])
+        fifo = CounterMetricFamily("minfree_network_receive_fifo_errors",
+                                   "Receive ring overruns (rx_fifo_errors, /proc/net/dev).", labels=["device"])
+        for row in reading.receive_drops:
+            drops.add_metric([row.device], row.dropped)
+            fifo.add_metric([row.device], row.fifo)
+        yield from (drops, fifo)
+    if reading.softnet_dropped is not None:
+        softnet = CounterMetricFamily("minfree_softnet_backlog_drops",
+                                      "Packets dropped because a CPU's input backlog was full (softnet_stat).")
+        softnet.add_metric([], reading.softnet_dropped)
+        yield softnet
+    for (proto, counter), (name, text) in TCP_COUNTERS.items():
+        value = reading.net_snmp.get(proto, {}).get(counter)
+        if value is not None:
+            family = CounterMetricFamily(name, text)
+            family.add_metric([], value)
+            yield family
+
+
+#: Content type of :func:`exposition` (text format 0.0.4, which every Prometheus accepts).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def exposition(metrics: Iterable[Metric]) -> bytes:
+    """The Prometheus text format of ``metrics``: the samples prometheus-client's
+    ``generate_latest`` writes for these families (a test compares them), at a seventh of its
+    CPU per scrape (it validates and escapes every name again for UTF-8 names; ours are fixed
+    ASCII, only label values and help texts need escaping).
+
+    >>> g = GaugeMetricFamily("minfree_x_bytes", "X.", labels=["device"]); g.add_metric(['e"1'], 4096)
+    >>> c = CounterMetricFamily("minfree_y", "Y.");  c.add_metric([], 2)
+    >>> print(exposition([g, c]).decode(), end="")
+    # HELP minfree_x_bytes X.
+    # TYPE minfree_x_bytes gauge
+    minfree_x_bytes{device="e\\"1"} 4096.0
+    # HELP minfree_y_total Y.
+    # TYPE minfree_y_total counter
+    minfree_y_total 2.0
+    """
+    out: list[str] = []
+    for metric in metrics:
+        name = metric.name + "_total" if metric.type == "counter" else metric.name
+        text = metric.documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        out.append(f"# HELP {name} {text}\n# TYPE {name} {metric.type}\n")
+        for sample in metric.samples:
+            if sample.labels:
+                labels = ",".join(f'{key}="{_label_value(value)}"' for key, value in sorted(sample.labels.items()))
+                out.append(f"{sample.name}{{{labels}}} {_number(sample.value)}\n")
+            else:
+                out.append(f"{sample.name} {_number(sample.value)}\n")
+    return "".join(out).encode()
+
+
+def _label_value(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return value
+
+
+def _number(value: float) -> str:
+    """Go's float formatting as Prometheus prints it: ``1.0``, ``1.5e+09``, ``NaN``, ``+Inf``."""
+    value = float(value)
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
+
+
+def to_json(metrics: list[Metric]) -> dict[str, Any]:
+    """``minfree exporter --once --json``: the same families as one JSON document.
+
+    >>> g = GaugeMetricFamily("minfree_x_bytes", "X.", labels=["node"]); g.add_metric(["0"], 4096)
+    >>> to_json([g])["metrics"][0]["samples"]
+    [{'name': 'minfree_x_bytes', 'labels': {'node': '0'}, 'value': 4096}]
+    """
+    return {
+        "schema": JSON_SCHEMA,
+        "metrics": [
+            {"name": m.name, "type": m.type, "help": m.documentation,
+             "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in m.samples]}
+            for m in metrics
+        ],
+    }

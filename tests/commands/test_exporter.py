@@ -1,0 +1,282 @@
+"""minfree exporter on the live host: --once (text and JSON), --textfile, the HTTP server, its
+errors; the collector on captured machines of other kernels; the kernel-log counter."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from minfree.analysis.zones import build_zones
+from minfree.commands.exporter import Collector, KernelLogCounter
+from minfree.render.prometheus import exposition, families
+from minfree.sources.kmsg import KmsgCursor
+from minfree.sources.root import SystemRoot
+from minfree.sources.system import load_system
+
+MINFREE = [sys.executable, "-m", "minfree"]
+PROMTOOL = shutil.which("promtool")
+DISTRO = Path(__file__).resolve().parents[1] / "fixtures" / "distro"
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+def minfree(*args, **kw):
+    return subprocess.run([*MINFREE, *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def samples(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+@pytest.mark.live
+def test_once_is_valid_exposition_with_the_issue_metrics():
+    done = minfree("exporter", "--once")
+    assert done.returncode == 0, done.stderr
+    names = {line.split("{")[0].split(" ")[0] for line in done.stdout.splitlines() if not line.startswith("#")}
+    for name in ("minfree_zone_free_blocks", "minfree_zone_watermark_bytes", "minfree_zone_watermark_boost_bytes",
+                 "minfree_atomic_headroom_bytes", "minfree_atomic_request_ok", "minfree_zone_unusable_index_ratio",
+                 "minfree_zone_extfrag_index_ratio", "minfree_min_free_bytes", "minfree_min_free_default_bytes",
+                 "minfree_min_free_recommended_bytes", "minfree_vmstat_compact_stall_total",
+                 "minfree_vmstat_pgscan_kswapd_total", "minfree_memory_pressure_stall_seconds_total",
+                 "minfree_network_receive_drops_total", "minfree_tcp_receive_queue_drops_total"):
+        assert name in names, name
+    if PROMTOOL:
+        lint = subprocess.run([PROMTOOL, "check", "metrics"], input=done.stdout, capture_output=True, text=True)
+        assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint.stdout + lint.stderr
+
+
+@pytest.mark.live
+def test_values_are_the_kernels():
+    """min_free_kbytes and each zone's free pages as the kernel shows them (zone free moves:
+    compared within what a scrape apart can change)."""
+    values = samples(minfree("exporter", "--once").stdout)
+    assert values["minfree_min_free_bytes"] == int(Path("/proc/sys/vm/min_free_kbytes").read_text()) * 1024
+    page = os.sysconf("SC_PAGE_SIZE")
+    state = load_system(SystemRoot("/"))
+    normal = next(z for z in state.zones if z.zone == "Normal")
+    shown = values['minfree_zone_free_bytes{node="0",zone="Normal"}']
+    assert abs(shown - normal.free * page) < 0.05 * normal.managed * page
+    assert values['minfree_zone_watermark_bytes{mark="min",node="0",zone="Normal"}'] == normal.min * page
+
+
+@pytest.mark.live
+def test_verdicts_agree_with_doctor():
+    """The exporter's order 0-3 request verdicts are doctor's (same model, same zones)."""
+    root = SystemRoot("/")
+    reading = Collector(root, None).read()
+    doctor = build_zones(reading.state)
+    mine = {r.order: r.ok for r in reading.headroom.requests if r.node == 0}
+    assert {v.order: v.ok for v in doctor.atomic} == {o: mine[o] for o in range(4)}
+
+
+@pytest.mark.parametrize("capture", sorted(p.name for p in DISTRO.iterdir() if p.is_dir()))
+def test_collector_on_captures_of_other_kernels(capture):
+    """Debian 6.1 and 6.12 guests with 1, 2 and 4 nodes: one request verdict per node and order,
+    headroom only for zones GFP_ATOMIC may use, the default min_free_kbytes of the model."""
+    root = SystemRoot(DISTRO / capture)
+    reading = Collector(root, None).read()
+    state = load_system(SystemRoot(DISTRO / capture))
+    nodes = {z.node for z in state.zones if z.managed}
+    orders = len(state.buddy[0].counts)
+    assert len(reading.headroom.requests) == len(nodes) * orders
+    assert {h.zone for h in reading.headroom.zones} <= {"DMA", "DMA32", "Normal"}
+    assert reading.default_min_free_kb is not None
+    names = {m.name for m in families(reading)}
+    assert {"minfree_atomic_headroom_bytes", "minfree_zone_free_blocks"} <= names
+
+
+def test_json_once_schema():
+    done = minfree("exporter", "--once", "--json")
+    doc = json.loads(done.stdout)
+    assert doc["schema"] == 1
+    headroom = next(m for m in doc["metrics"] if m["name"] == "minfree_atomic_headroom_bytes")
+    assert headroom["type"] == "gauge" and {"node", "zone", "order"} <= set(headroom["samples"][0]["labels"])
+
+
+def test_textfile_written_atomically(tmp_path):
+    done = minfree("exporter", "--textfile", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["minfree.prom"]   # no temporary left behind
+    assert (tmp_path / "minfree.prom").stat().st_mode & 0o777 == 0o644
+    assert "minfree_atomic_request_ok" in (tmp_path / "minfree.prom").read_text()
+
+
+def test_textfile_refuses_a_directory_others_can_write(tmp_path):
+    tmp_path.chmod(0o777)
+    done = minfree("exporter", "--textfile", str(tmp_path))
+    assert done.returncode == 2 and "writable by another user" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+    missing = minfree("exporter", "--textfile", str(tmp_path / "absent"))
+    assert missing.returncode == 2 and missing.stderr.startswith("minfree: error: --textfile")
+
+
+def test_bad_arguments_are_one_line_errors():
+    for args in (["--listen", "localhost"], ["--listen", "127.0.0.1:99999"], ["--json"]):
+        done = minfree("exporter", *args)
+        assert done.returncode == 2, args
+        assert "Traceback" not in done.stderr
+
+
+def test_help_has_examples():
+    done = minfree("exporter", "--help")
+    assert done.returncode == 0 and "examples:" in done.stdout and "--textfile" in done.stdout
+
+
+def test_once_pipe_closed_early_exits_zero():
+    proc = subprocess.Popen([*MINFREE, "exporter", "--once"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()
+
+
+@pytest.fixture
+def server():
+    port = free_port()
+    proc = subprocess.Popen([*MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.2)
+        yield port, url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.live
+def test_server_serves_metrics_on_loopback(server):
+    port, url = server
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        body = response.read().decode()
+    assert 'minfree_atomic_request_ok{node="0",order="1"}' in body
+    listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout
+    assert [line.split()[3] for line in listening.splitlines()] == [f"127.0.0.1:{port}"]   # loopback only
+
+
+@pytest.mark.live
+def test_port_in_use_is_a_one_line_error(server):
+    port, _ = server
+    done = minfree("exporter", "--listen", f"127.0.0.1:{port}")
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith(f"minfree: error: cannot listen on 127.0.0.1:{port}")
+
+
+def kmsg_records(log: Path) -> bytes:
+    """A dmesg text log as /dev/kmsg records (PRIORITY,SEQ,USEC,-;TEXT)."""
+    out = []
+    for seq, line in enumerate(log.read_text(errors="replace").splitlines()):
+        text = line.split("] ", 1)[1] if line.startswith("[") and "] " in line else line
+        out.append(f"4,{seq},{seq * 1000},-;{text}\n".encode())
+    return b"".join(out)
+
+
+@pytest.mark.skipif(not (CORPUS / "truth.json").is_file(), reason="shared corpus missing")
+def test_kernel_log_counter_counts_reports_by_order(tmp_path):
+    """A real 6.x report written as kmsg records: counted once, under its order and origin,
+    whether it arrives in one drain or over two."""
+    truth = json.loads((CORPUS / "truth.json").read_text())
+    name = next(n for n, t in truth.items() if t["event_count"] == 1 and "-6." in n
+                and (CORPUS / "logs" / n).is_file())
+    order = str(truth[name]["events"][0]["order"])
+    data = kmsg_records(CORPUS / "logs" / name)
+    path = tmp_path / "kmsg"
+    path.write_bytes(data[: len(data) // 2])
+    with KmsgCursor(str(path)) as cursor:
+        counter = KernelLogCounter(cursor)
+        counter.poll()
+        with path.open("ab") as handle:
+            handle.write(data[len(data) // 2:])
+        counter.poll()
+        tally = counter.poll()   # nothing new: the open report is complete
+    assert sum(tally.by_kind.values()) == 1
+    assert [o for o, _ in tally.by_kind] == [order]
+
+
+@pytest.mark.live
+def test_other_paths_404_and_head_has_no_body(server):
+    port, url = server
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/nope", timeout=10)
+    assert error.value.code == 404
+    with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=10) as response:
+        assert response.status == 200 and int(response.headers["Content-Length"]) > 0 and response.read() == b""
+
+
+@pytest.mark.live
+def test_a_silent_client_cannot_hold_the_server(server):
+    """One scrape at a time: a client that connects and sends nothing is dropped after
+    REQUEST_TIMEOUT seconds, and the next scrape is answered."""
+    from minfree.commands.exporter import REQUEST_TIMEOUT
+
+    port, url = server
+    with socket.create_connection(("127.0.0.1", port)):
+        started = time.monotonic()
+        with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT + 20) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < REQUEST_TIMEOUT + 15
+
+
+def test_facts_are_read_again_only_after_facts_seconds(tmp_path):
+    """THP off in a copy of a 2 GiB 6.12 capture: the kernel default (which THP raises) follows
+    only once FACTS_SECONDS have passed; min_free_kbytes itself is read every scrape."""
+    from minfree.commands.exporter import FACTS_SECONDS
+
+    root_dir = tmp_path / "root"
+    shutil.copytree(DISTRO / "6.12.117+deb12-amd64-n1-thp-2g", root_dir)
+    now = [1000.0]
+    collector = Collector(SystemRoot(root_dir), None, clock=lambda: now[0])
+    before = collector.read()
+    thp = root_dir / "sys/kernel/mm/transparent_hugepage"
+    for path in [thp / "enabled", *thp.glob("hugepages-*/enabled")]:
+        path.write_text("always madvise [never]\n")
+    (root_dir / "proc/sys/vm/min_free_kbytes").write_text("90000\n")
+    now[0] += FACTS_SECONDS - 1
+    cached = collector.read()
+    assert cached.default_min_free_kb == before.default_min_free_kb
+    assert cached.state.sysctls.min_free_kbytes == 90000
+    now[0] += 1
+    assert collector.read().default_min_free_kb < before.default_min_free_kb
+
+
+def test_missing_and_garbage_sources_are_gaps_not_errors(tmp_path):
+    """A root with junk where /proc files should be, and most files missing: the reading still
+    serves what it can, and lists every unreadable source."""
+    (tmp_path / "proc" / "sys" / "vm").mkdir(parents=True)
+    (tmp_path / "proc" / "zoneinfo").write_bytes(b"\x00\xff garbage\nNode x, zone\n" * 100)
+    (tmp_path / "proc" / "buddyinfo").write_text("Node 0, zone Normal 1 2 x\n")
+    (tmp_path / "proc" / "version").write_text("Linux version 6.18.0 (x)\n")
+    (tmp_path / "proc" / "sys" / "vm" / "min_free_kbytes").write_text("oops\n")
+    reading = Collector(SystemRoot(tmp_path), None).read()
+    text = exposition(families(reading)).decode()
+    unreadable = {s.labels["path"] for m in families(reading) if m.name == "minfree_source_unreadable"
+                  for s in m.samples}
+    assert {"/proc/vmstat", "/proc/meminfo", "/proc/net/dev", "/proc/pressure/memory"} <= unreadable
+    assert "minfree_atomic_headroom_bytes" in text and "minfree_zone_free_bytes{" not in text
+    assert reading.state.sysctls is None or reading.state.sysctls.min_free_kbytes is None
