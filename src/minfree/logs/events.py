@@ -27,7 +27,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from minfree.model.kversion import release_from_line
+from minfree.model.kversion import release_from_line, release_wrapped
 from minfree.logs import header as hdr
 from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine
@@ -71,7 +71,8 @@ class Event:
     pid: int | None = None
     cpu: int | None = None
     kernel: str | None = None       # release printed with the report (CPU/Pid line)
-    host_kernel: str | None = None  # release another report of this host printed
+    host_kernel: str | None = None  # release of the boot banner above it, else of another report
+    cut_header: str | None = None   # a CPU/Pid line cut after its taint state: release follows
     hardware: str | None = None
     workqueue: str | None = None
     vmalloc_detail: str | None = None
@@ -104,6 +105,7 @@ class Assembler:
         self._created = 0
         self._last_header: Event | None = None
         self.kernels: dict[str | None, str] = {}
+        self._booted: dict[str | None, str] = {}   # per host: release of the last boot banner
         self.related: Counter[str] = Counter()
         self.related_by_host: dict[str | None, Counter[str]] = defaultdict(Counter)
         self.count_before: int | None = None   # related messages from this line on: another scan counts them
@@ -133,6 +135,10 @@ class Assembler:
         key = (line.host, line.caller)
         if "vmalloc:" in text and hdr.vmalloc_line(text):
             self._vmalloc = (text.strip(), self._seq)
+            return
+        if text.startswith("Linux version ") and (release := release_from_line(text)):
+            # the boot banner names the kernel of every report below it, up to the next boot
+            self._booted[line.host] = self.kernels[line.host] = release
             return
         headers = hdr.find_headers(text)
         if headers:
@@ -170,6 +176,7 @@ class Assembler:
                 order=found.order, kind=found.kind, what=found.what, mode=found.mode,
                 mode_text=found.mode_text, printed_flags=found.printed_flags,
                 nodemask=found.nodemask, cpuset=found.cpuset, mems_allowed=found.mems_allowed,
+                host_kernel=self._booted.get(line.host),
             )
             if self._vmalloc is not None and self._seq - self._vmalloc[1] <= 3:
                 event.kind, event.vmalloc_detail = "vmalloc", self._vmalloc[0]
@@ -197,6 +204,12 @@ class Assembler:
             return
         event.lines_seen += 1
         event.last_seq = self._seq
+        if event.cut_header is not None:
+            release = release_wrapped(event.cut_header, text)
+            event.cut_header = None
+            if release is not None:
+                self._set_kernel(event, release)
+                return
         # most lines of a long report belong to its memory dump: try that first once it started
         if event.dump is not None and self._feed_dump(events, text):
             return
@@ -259,9 +272,11 @@ class Assembler:
             event.pid = int(match.group("pid"))
             if "cpu" in match.groupdict():
                 event.cpu = int(match.group("cpu"))
-            event.kernel = release_from_line(text)
-            if event.kernel:
-                self.kernels[event.host] = event.kernel
+            release = release_from_line(text)
+            if release is not None:
+                self._set_kernel(event, release)
+            else:
+                event.cut_header = text
             return True
         if text.startswith("Hardware name: "):
             events[-1].hardware = text[15:].strip()
@@ -270,6 +285,10 @@ class Assembler:
             events[-1].workqueue = text[11:].strip()
             return True
         return False
+
+    def _set_kernel(self, event: Event, release: str) -> None:
+        event.kernel = release
+        self.kernels[event.host] = release
 
     def _feed_dump(self, events: list[Event], text: str) -> bool:
         event = self._active(events)
@@ -296,7 +315,7 @@ class Assembler:
         self._finish(event)
 
     def _finish(self, event: Event) -> None:
-        event.host_kernel = self.kernels.get(event.host)
+        event.host_kernel = event.host_kernel or self.kernels.get(event.host)
         if event.dump is not None:
             self.dump_skipped += event.dump.result().skipped
         self.emit(event)
