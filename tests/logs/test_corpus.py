@@ -70,6 +70,12 @@ RELEASES = {
     "001-lkml-centos7-3.10-nvme-xfs-kworker-order1.log": ["3.10.0-327"] * 2,
     # wrapped: "... Tainted: G" / "WC O    4.12.0-rc3-android-x86+ #1"
     "018-gh-baytrail-12-4.12-android-x86-renderthread-wrapped-header.log": ["4.12.0-rc3-android-x86+"],
+    # quoted and indented: ">>   [   64.242510] CPU: 32 ... Tainted: G           OE      6.2-generic-64k"
+    "146-lkml-donthineni-6.2-arm64-quoted-indented-vmalloc-error-OE-taint.log": ["6.2-generic-64k"],
+    # quoted without timestamps
+    "144-lkml-ellerman-5.15-ppc32-quoted-vmalloc-error-vm_struct-no-timestamps.log": ["5.15.5-gentoo-PowerMacG4"],
+    "147-lkml-hildenbrand-6.9-ppc32-nested-quotes-kswapd0-slub-split-trace-dma-free-0.log": [
+        "6.8.9-gentoo-PMacG4", "6.9.0-gentoo-PMacG4"],
     # "Pid: N, comm:" (3.x)
     "124-web-yaleman-3.4-linode-i686-swapper0-order4-no-timestamps.log": ["3.4.2-linode44"],
 }

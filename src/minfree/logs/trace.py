@@ -88,6 +88,10 @@ _PPC = re.compile(
 _OLD_X86_64 = re.compile(r"<(?P<addr>[0-9a-fA-F]{8,16})>\{(?P<sym>[A-Za-z_.$][\w.$]*)(?:\+(?P<off>\d+))?\}"
                          r"|<(?P<mark>/?[A-Z#_]{2,20})>", re.ASCII)
 _OLD_X86_64_LINE = re.compile(r"(?:Call Trace:\s*)?(?:<[A-Z#_]{2,20}>\s*)*<[0-9a-fA-F]{8,16}>\{", re.ASCII)
+# i386 2.6.1x without frame pointers: two frames per line, "<c01369e2> __alloc_pages+0x1f2/0x2d0
+#  <c0149c92> kmem_getpages+0x32/0xa0" (corpus 145, 2.6.17).
+_OLD_I386 = re.compile(rf"<(?P<addr>[0-9a-fA-F]{{8}})> (?P<sym>{_SYM})\+(?P<off>{_OFF})(?: {_MOD})?", re.ASCII)
+_OLD_I386_LINE = re.compile(rf"<[0-9a-fA-F]{{8}}> {_SYM}\+0x", re.ASCII)
 
 # Pieces of a frame wrapped over two lines by a mail client or console (corpus 001, 010).
 _ADDRESS_ONLY = re.compile(r"\[<[0-9a-fA-F]+>\](?:\s*(?P<q>\?))?", re.ASCII)
@@ -152,8 +156,10 @@ def _frame(sym: str, offset: str | None, module: str | None, unreliable: bool) -
 
 
 def _old_x86_64_frames(text: str) -> list[Frame | str]:
-    """Frames and markers of one 2.6.9-era x86_64 line, in order."""
+    """Frames and markers of one 2.6.9-era x86_64 or 2.6.1x i386 line, in order."""
     found: list[Frame | str] = []
+    if _OLD_I386_LINE.match(text):
+        return [_frame(m.group("sym"), m.group("off"), m.group("mod"), False) for m in _OLD_I386.finditer(text)]
     for m in _OLD_X86_64.finditer(text):
         if m.group("mark"):
             found.append(m.group("mark"))
@@ -174,6 +180,8 @@ def parse_frame(text: str) -> Frame | None:
     '___slab_alloc'
     >>> parse_frame(" <ffffffff8015f9fe>{__alloc_pages+789} <ffffffff8015faa6>{__get_free_pages+11}").offset
     '789'
+    >>> [f.function for f in parse_trace(["<f8b6d1f7> e1000_alloc_rx_buffers+0x227/0x3a0 [e1000]  <c0113c57> __wake_up_common+0x37/0x70"])]
+    ['e1000_alloc_rx_buffers', '__wake_up_common']
     >>> parse_frame(" [<00000000>] 0x0").function
     '0x0'
     >>> parse_frame("Mem-Info:") is None
@@ -208,7 +216,7 @@ def _parse_stripped(text: str) -> Frame | None:
     m = _ARM_NOSYMS.fullmatch(text)
     if m:
         return _frame("0x" + m.group("addr"), None, None, False)
-    if _OLD_X86_64_LINE.match(text):
+    if _OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text):
         for item in _old_x86_64_frames(text):
             if isinstance(item, Frame):
                 return item
@@ -299,7 +307,7 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
         if _SEPARATOR.fullmatch(text):
             separator_at = len(frames)
             continue
-        if _OLD_X86_64_LINE.match(text):
+        if _OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text):
             for item in _old_x86_64_frames(text):
                 if isinstance(item, Frame):
                     add(item)
