@@ -31,7 +31,7 @@ from minfree.model.kversion import release_from_line, release_wrapped
 from minfree.logs import header as hdr
 from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine
-from minfree.logs.related import related_kind
+from minfree.logs.related import related_detail, related_kind
 from minfree.logs.trace import trace_line_kind
 
 _CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?)"
@@ -41,6 +41,7 @@ _NODEMASK_VALUE = re.compile(r"^\s*(?:\(null\)|\d+(?:[-,]\d+)*)\s*$")
 _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
 
 _COMPLETING = frozenset({"buddy", "trailer"})
+_UNPREFIXED = (None, None)   # the routing key of a line that no prefix named (no host, no caller)
 MAX_UNRELATED = 3        # unrelated lines in a row that end an open report
 MAX_EVENT_LINES = 5000   # no report is longer (a 2.6.32 per-cpu dump of 256 CPUs is ~800)
 MAX_SECONDS = 30.0       # a report is printed within a few ms; 30 s later it is something else
@@ -149,6 +150,8 @@ class Assembler:
             self.related[kind[0]] += kind[1]
             self.related_by_host[line.host][kind[0]] += kind[1]
         events = self._open.get(key)
+        if not events and (adopted := self._adopt(line, key)) is not None:
+            key, events = adopted
         if events:
             self._extend(events, line, key, related=kind is not None)
             return
@@ -185,6 +188,23 @@ class Assembler:
             event.last_seq, event.seq = self._seq, self._created
             self._open[key].append(event)
             self._last_header = event
+
+    def _adopt(self, line: LogLine, key: tuple[str | None, str | None]
+               ) -> tuple[tuple[str | None, str | None], list[Event]] | None:
+        """A pasted report whose lines are not all prefixed: the header without the syslog prefix
+        the rest has (corpus 102), or a trace line pasted without it. Such a line goes to the only
+        report open; a report opened by an unprefixed header takes the host of what follows."""
+        open_keys = [k for k, events in self._open.items() if events]
+        if len(open_keys) != 1 or _UNPREFIXED not in (key, open_keys[0]):
+            return None
+        events = self._open[open_keys[0]]
+        if open_keys[0] != _UNPREFIXED:
+            return open_keys[0], events
+        del self._open[_UNPREFIXED]
+        self._open[key] = events
+        for event in events:
+            event.host, event.caller = event.host or line.host, event.caller or line.caller
+        return key, events
 
     def _take_fragment(self, host: str | None) -> str | None:
         for fragment in self._fragments:
@@ -223,7 +243,7 @@ class Assembler:
             return
         if event.dump is None and self._feed_dump(events, text):
             return
-        if related or dump_line_kind(text) is not None:
+        if related or dump_line_kind(text) is not None or related_detail(text):
             return
         event.unrelated += 1
         if event.unrelated >= MAX_UNRELATED or event.lines_seen >= MAX_EVENT_LINES:

@@ -33,6 +33,24 @@ _MARKERS = ("callbacks suppressed", "page allocation stalls", "Killed process",
             "Unable to allocate", "out of memory", "Out of socket memory")
 
 
+# The lines a SLUB failure prints after its first (mm/slub.c slab_out_of_memory, 4.x-6.x), and
+# its own rate-limit note: they interleave with a failure report printed at the same time
+# (corpus 147) and are part of neither.
+_SLAB_DETAIL = re.compile(r"\s*(?:cache: \S+, object size: \d+|node -?\d+: slabs: \d+"
+                          r"|\S+ debugging increased min order|slab_out_of_memory: \d+ callbacks suppressed)")
+
+
+def related_detail(text: str) -> bool:
+    """A continuation line of a related message (not counted again).
+
+    >>> related_detail("   cache: skbuff_small_head, object size: 480, buffer size: 544, default order: 1, min order: 0")
+    True
+    >>> related_detail("   node 0: slabs: 15, objs: 225, free: 0"), related_detail("Mem-Info:")
+    (True, False)
+    """
+    return _SLAB_DETAIL.match(text) is not None
+
+
 def related_kind(text: str) -> tuple[str, int] | None:
     """(kind, count) of a related message, or None."""
     # every marker holds one of these three words: a cheap first test for the common line
