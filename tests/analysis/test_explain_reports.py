@@ -40,3 +40,47 @@ def test_quoted_2_6_17_report_reads_its_interrupt_stack() -> None:
     assert (e.event.process, e.event.order) == ("kswapd0", 3)
     assert (e.origin.category, e.origin.frame and e.origin.frame.function) == (
         "network-receive", "e1000_alloc_rx_buffers")
+
+
+SHARED_LOGS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "logs"
+
+
+def shared(prefix: str) -> list[ExplainedEvent]:
+    paths = list(SHARED_LOGS.glob(prefix + "-*.log"))
+    if not paths:
+        import pytest
+
+        pytest.skip("../shared/corpus is not present")
+    return scan_inputs(expand_paths([str(paths[0])])).events
+
+
+def test_the_one_line_agrees_with_a_2_6_18_per_order_check() -> None:
+    """002 (LKML, 2.6.18 tg3/tcp_collapse): Normal holds 176 pages (704 kB) in blocks of order
+    >= 1, and the check before 4.4 fails because what it counts there does not exceed min/2; the
+    empty DMA32 zone (present:0kB) is in no zonelist and is not reported as "free -1 <= min 0"."""
+    (e,) = shared("002")
+    assert e.verdict.reason == "fragmented"
+    assert e.verdict.summary == ("fragmented: 3,312 kB free in Normal, 704 kB of it in blocks of "
+                                 "order >= 1, not above 704 kB")
+    assert "no free block" not in e.verdict.explanation and "DMA32" not in e.verdict.explanation
+    assert [r.zone for r in e.verdict.zones] == ["Normal", "DMA"]
+
+
+def test_page_cache_filling_the_zone_is_said() -> None:
+    """006 (ceph-devel, 5.4.26 virtio_net RX refill): Normal is 94 % page cache; a GFP_ATOMIC
+    request could not wait for kswapd to reclaim it."""
+    (e,) = shared("006")
+    assert e.verdict.reason == "below_watermark"
+    assert e.verdict.summary.endswith("; page cache 94% of Normal")
+    assert "4,275,800 kB of file pages" in e.verdict.context[0]
+
+
+def test_fragmented_6_1_report_names_no_block_that_exists() -> None:
+    """6.1 kernel-failures f1: DMA32 has 92618 x 4 kB and 5 x 8 kB, nothing of order >= 2."""
+    path = Path(__file__).resolve().parents[3] / "shared" / "kernel-failures" / "6.1.192-1node-1g" / "dmesg.txt"
+    if not path.exists():
+        import pytest
+
+        pytest.skip("../shared/kernel-failures is not present")
+    f1 = scan_inputs(expand_paths([str(path)])).events[3]
+    assert f1.verdict.summary == "fragmented: 370,516 kB free in DMA32 but no block of order >= 2"

@@ -233,6 +233,11 @@ class CheckResult:
     approximate: bool = False
     boost_ignored: bool = False
     explanation: str = ""
+    # <4.4 per-order loop failures: at order k, the pages in blocks of order >= k and the
+    # halved mark they had to exceed
+    short_order: int | None = None
+    short_free: int | None = None
+    short_need: int | None = None
 
     @property
     def needed(self) -> int:
@@ -261,10 +266,11 @@ def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bo
 def _per_order_loop(
     zone: ZoneState, order: int, free_pages: int, floor: int, rules: KernelRules, mark: int,
     flags: AllocFlags, pageblock_order: int,
-) -> bool:
+) -> tuple[int, int, int] | None:
     """<4.4 __zone_watermark_ok loop: each lower order's pages drop out, min halves per order
     (2.6.32 mm/page_alloc.c:1364, 3.10:1626); RHEL6 restarts from mark - MIN and halves only
-    while o < pageblock_order >> 2."""
+    while o < pageblock_order >> 2. None when it passes, else (order k, pages free in blocks
+    of order >= k, what they had to exceed) at the first k that fails."""
     counts = zone.blocks.counts if zone.blocks else ()
     need = floor
     if rules.rhel6_loop:
@@ -274,8 +280,8 @@ def _per_order_loop(
         if not rules.rhel6_loop or o < (pageblock_order >> 2):
             need >>= 1
         if free_pages <= need:
-            return False
-    return True
+            return o + 1, free_pages, need
+    return None
 
 
 def check_zone(
@@ -350,11 +356,14 @@ def check_zone(
                 )
             # 3.10: free CMA is deducted only for the order-0 comparison, not inside the loop.
             loop_free = zone.free - (unusable - (0 if flags.cma else zone.free_cma))
-            if _per_order_loop(zone, order, loop_free, floor, rules, m, flags, pageblock_order):
+            short = _per_order_loop(zone, order, loop_free, floor, rules, m, flags, pageblock_order)
+            if short is None:
                 return CheckResult(ok=True, reason="ok", explanation=f"{where} ok: enough free pages at order >= {order}", **common)
+            at, free_at, need_at = short
             return CheckResult(
-                ok=False, reason="no_free_block",
-                explanation=f"{where} fails: fragmented, too few free pages in blocks of order >= {order}", **common,
+                ok=False, reason="no_free_block", short_order=at, short_free=free_at, short_need=need_at,
+                explanation=f"{where} fails: fragmented, {free_at} pages free in blocks of order >= {at} "
+                            f"<= {need_at} (the mark halved per order)", **common,
             )
         if zone.blocks is None:
             return CheckResult(
