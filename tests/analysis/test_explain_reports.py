@@ -84,3 +84,46 @@ def test_fragmented_6_1_report_names_no_block_that_exists() -> None:
         pytest.skip("../shared/kernel-failures is not present")
     f1 = scan_inputs(expand_paths([str(path)])).events[3]
     assert f1.verdict.summary == "fragmented: 370,516 kB free in DMA32 but no block of order >= 2"
+
+
+def origin_of(prefix: str, index: int = 0) -> tuple[str, str | None, str]:
+    e = explained(prefix)[index]
+    return e.origin.category, e.origin.frame and e.origin.frame.function, e.origin.detail
+
+
+def test_network_receive_through_rx_helpers() -> None:
+    """The skb/page-fragment helpers of the receive path name it even when the driver is not a
+    known NIC or the trace stops at the helper."""
+    # 100 (RHEL 7, swapper): the second header cuts the trace right after __napi_alloc_skb
+    assert origin_of("100") == ("network-receive", "__napi_alloc_skb", "network receive path "
+                                "(interrupt): an RX buffer from __napi_alloc_skb (the trace ends there)")
+    # 107 (armv5, 4.3): __alloc_page_frag <- __netdev_alloc_skb <- rtl_usb RX completion tasklet
+    assert origin_of("107")[:2] == ("network-receive", "_rtl_rx_completed")
+    assert "(softirq)" in origin_of("107")[2]
+    # 127 (MT7623): mtk_eth filling its RX ring at device open
+    assert origin_of("127")[:2] == ("network-receive", "mtk_rx_alloc")
+    # 134 (RPi 3, usbnet without [module] names on arm64)
+    assert origin_of("134")[:2] == ("network-receive", "rx_submit")
+
+
+def test_allocator_internals_and_stale_frames_never_decide() -> None:
+    # 119 (PF_RING): swiotlb/x86 DMA helpers are the allocator; fbcapture's ioctl asked
+    assert origin_of("119")[:2] == ("unknown", "alloc_dma_memory")
+    # 115 (KASAN 3.18): every entry is a stale "?": zone_watermark_ok_safe, drain_pages, memset
+    assert origin_of("115") == ("unknown", None, "no frame outside the allocator")
+    # 114 (dm-writeboost): a device-mapper target module, not the slab refill above it
+    assert origin_of("114")[:2] == ("device-mapper", "try_alloc_writeback_ios")
+
+
+def test_an_interrupt_on_the_idle_task_is_not_boot() -> None:
+    """105 (MIPS router, 2.6): swapper's order-3 failure in an interrupt (ret_from_irq) whose idle
+    stack ends in start_kernel was called "boot"; and a 6.1 timer softirq on swapper/0."""
+    assert origin_of("105")[2].startswith("no known subsystem (interrupt):")
+    path = Path(__file__).resolve().parents[3] / "shared" / "kernel-failures" / "6.1.192-1node-1g" / "dmesg.txt"
+    if not path.exists():
+        import pytest
+
+        pytest.skip("../shared/kernel-failures is not present")
+    e = scan_inputs(expand_paths([str(path)])).events[0]
+    assert e.origin.detail == ("no known subsystem (softirq): first caller outside the allocator "
+                               "is alloc_loop [pafail]")
