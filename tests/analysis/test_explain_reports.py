@@ -127,3 +127,14 @@ def test_an_interrupt_on_the_idle_task_is_not_boot() -> None:
     e = scan_inputs(expand_paths([str(path)])).events[0]
     assert e.origin.detail == ("no known subsystem (softirq): first caller outside the allocator "
                                "is alloc_loop [pafail]")
+
+
+def test_gfp_classes_are_explained_for_what_they_can_do() -> None:
+    """014 (earlyoom, 5.9): GFP_NOWAIT has no share of min, so a larger reserve raises its floor
+    too; 134 (RPi 4.12): GFP_ATOMIC|__GFP_MEMALLOC may use every reserve."""
+    from minfree.model import gfp
+
+    (nowait,) = shared("014")
+    assert "no share of the min reserve (its floor is min itself" in gfp.explain(nowait.decoding, 0)
+    (memalloc,) = explained("134")
+    assert "may use all reserves (no watermark check)" in gfp.explain(memalloc.decoding, 0)
