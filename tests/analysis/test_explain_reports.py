@@ -138,3 +138,17 @@ def test_gfp_classes_are_explained_for_what_they_can_do() -> None:
     assert "no share of the min reserve (its floor is min itself" in gfp.explain(nowait.decoding, 0)
     (memalloc,) = explained("134")
     assert "may use all reserves (no watermark check)" in gfp.explain(memalloc.decoding, 0)
+
+
+def test_an_oom_kill_next_to_the_report_is_summarised() -> None:
+    """148 (le9-patch#5, 5.10.8): the OOM killer killed tail (anon-rss 4 GB) in the same second,
+    right before Xorg's failure: the victim is named, and the advice is not a reserve."""
+    from minfree.analysis.advice import advise
+    from minfree.render.scan_json import event_to_json
+
+    (e,) = explained("148")
+    assert e.kernel is not None and e.kernel.release == "5.10.8"
+    victim = e.event.oom_nearby
+    assert (victim.comm, victim.pid, victim.anon_rss_kb, victim.memcg) == ("tail", 18339, 4186492, False)
+    assert [a.key for a in advise(e)] == ["oom_nearby", "memory_held"]
+    assert event_to_json(e)["oom_nearby"]["comm"] == "tail"

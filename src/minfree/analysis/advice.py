@@ -101,6 +101,13 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
     verdict = e.verdict.reason if e.verdict is not None else None
     compaction, _ = _knobs(e)
     items: list[Advice] = []
+    victim = e.event.oom_nearby
+    if victim is not None and not victim.memcg:
+        rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
+        items.append(Advice("oom_nearby", f"the OOM killer killed {victim.comm} (pid {victim.pid}{rss}) "
+                            "next to this failure: processes had taken the memory, so no reserve "
+                            "setting is the fix; bound that workload (a cgroup memory limit) or add "
+                            "memory"))
     if dec is None:
         items.append(Advice("unknown_mode", "the report names no allocation mode: what the request "
                             "could do is unknown"))

@@ -31,7 +31,7 @@ from minfree.model.kversion import release_from_line, release_wrapped
 from minfree.logs import header as hdr
 from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine
-from minfree.logs.related import related_detail, related_kind
+from minfree.logs.related import OomVictim, oom_victim, related_detail, related_kind
 from minfree.logs.trace import trace_line_kind
 
 _CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?)"
@@ -78,6 +78,7 @@ class Event:
     workqueue: str | None = None
     vmalloc_detail: str | None = None
     repeated: int = 0               # "last message repeated N times" right after the header
+    oom_nearby: OomVictim | None = None   # an OOM kill of the same host just before or during it
     trace_lines: list[str] = field(default_factory=list)
     dump: MemDumpBuilder | None = None
     lines_seen: int = 0
@@ -107,6 +108,7 @@ class Assembler:
         self._last_header: Event | None = None
         self.kernels: dict[str | None, str] = {}
         self._booted: dict[str | None, str] = {}   # per host: release of the last boot banner
+        self._last_oom: dict[str | None, tuple[OomVictim, int, float | None]] = {}   # victim, seq, mono
         self.related: Counter[str] = Counter()
         self.related_by_host: dict[str | None, Counter[str]] = defaultdict(Counter)
         self.count_before: int | None = None   # related messages from this line on: another scan counts them
@@ -149,6 +151,11 @@ class Assembler:
         if kind is not None and (self.count_before is None or lineno < self.count_before):
             self.related[kind[0]] += kind[1]
             self.related_by_host[line.host][kind[0]] += kind[1]
+        if kind is not None and kind[0] == "oom_kill" and (victim := oom_victim(text)) is not None:
+            self._last_oom[line.host] = (victim, self._seq, line.mono)
+            for open_events in (e for k, e in self._open.items() if k[0] == line.host):
+                for event in open_events:
+                    event.oom_nearby = event.oom_nearby or victim
         events = self._open.get(key)
         if not events and (adopted := self._adopt(line, key)) is not None:
             key, events = adopted
@@ -165,6 +172,8 @@ class Assembler:
         self._fragments.clear()
         self._vmalloc = None
         self._last_header = None
+        # lines were skipped: only a stamped OOM kill can still be placed in time
+        self._last_oom = {host: last for host, last in self._last_oom.items() if last[2] is not None}
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -179,7 +188,7 @@ class Assembler:
                 order=found.order, kind=found.kind, what=found.what, mode=found.mode,
                 mode_text=found.mode_text, printed_flags=found.printed_flags,
                 nodemask=found.nodemask, cpuset=found.cpuset, mems_allowed=found.mems_allowed,
-                host_kernel=self._booted.get(line.host),
+                host_kernel=self._booted.get(line.host), oom_nearby=self._oom_before(line),
             )
             if self._vmalloc is not None and self._seq - self._vmalloc[1] <= 3:
                 event.kind, event.vmalloc_detail = "vmalloc", self._vmalloc[0]
@@ -205,6 +214,17 @@ class Assembler:
         for event in events:
             event.host, event.caller = event.host or line.host, event.caller or line.caller
         return key, events
+
+    def _oom_before(self, line: LogLine) -> OomVictim | None:
+        """The OOM kill this host logged just before a report: within MAX_SECONDS by the
+        stamps, else within MAX_SILENCE lines."""
+        last = self._last_oom.get(line.host)
+        if last is None:
+            return None
+        victim, seq, mono = last
+        if mono is not None and line.mono is not None:
+            return victim if 0 <= line.mono - mono <= MAX_SECONDS else None
+        return victim if self._seq - seq <= MAX_SILENCE else None
 
     def _take_fragment(self, host: str | None) -> str | None:
         for fragment in self._fragments:

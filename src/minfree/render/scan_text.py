@@ -121,6 +121,13 @@ def _explain(e: ExplainedEvent, console: Console) -> None:
     else:
         console.print("Why it failed: the log has no memory dump for this report, so the kernel's "
                       "watermark check cannot be replayed.")
+    if ev.oom_nearby is not None:
+        victim = ev.oom_nearby
+        rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
+        why = ("its memory cgroup was at its limit" if victim.memcg
+               else "the host's memory was exhausted, not only fragmented or short of reserve")
+        console.print(f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
+                      highlight=False)
     console.print("What to do: " + advice(e))
 
 
