@@ -152,3 +152,15 @@ def test_an_oom_kill_next_to_the_report_is_summarised() -> None:
     assert (victim.comm, victim.pid, victim.anon_rss_kb, victim.memcg) == ("tail", 18339, 4186492, False)
     assert [a.key for a in advise(e)] == ["oom_nearby", "memory_held"]
     assert event_to_json(e)["oom_nearby"]["comm"] == "tail"
+
+
+def test_a_failure_during_suspend_is_explained_as_such() -> None:
+    """149 (ROCm/amdgpu#174, 6.8): 'OOM killer disabled.' then systemd-sleep's GFP_NOIO failure:
+    suspend masks __GFP_IO/__GFP_FS and no OOM kill can free memory."""
+    from minfree.analysis.advice import advise
+    from minfree.model import gfp
+
+    (e,) = explained("149")
+    assert e.event.oom_killer_disabled and e.kernel.release == "6.8.0-47-generic"
+    assert [a.key for a in advise(e)] == ["suspend", "noio"]
+    assert "compaction is skipped" in gfp.explain(e.decoding, 0)

@@ -108,6 +108,13 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "next to this failure: processes had taken the memory, so no reserve "
                             "setting is the fix; bound that workload (a cgroup memory limit) or add "
                             "memory"))
+    if e.event.oom_killer_disabled:
+        items.append(Advice("suspend", "the log says the OOM killer was disabled: a suspend or "
+                            "hibernation was under way, when the kernel also masks __GFP_IO and "
+                            "__GFP_FS from every allocation (pm_restrict_gfp_mask), so reclaim could "
+                            "write nothing out and nothing could be killed to free memory; have more "
+                            "free before suspending (hibernation: a smaller /sys/power/image_size) or "
+                            "find what allocates that much during it (a GPU driver saving VRAM)"))
     if dec is None:
         items.append(Advice("unknown_mode", "the report names no allocation mode: what the request "
                             "could do is unknown"))

@@ -79,6 +79,7 @@ class Event:
     vmalloc_detail: str | None = None
     repeated: int = 0               # "last message repeated N times" right after the header
     oom_nearby: OomVictim | None = None   # an OOM kill of the same host just before or during it
+    oom_killer_disabled: bool = False     # between "OOM killer disabled." and "enabled." (suspend)
     trace_lines: list[str] = field(default_factory=list)
     dump: MemDumpBuilder | None = None
     lines_seen: int = 0
@@ -109,6 +110,7 @@ class Assembler:
         self.kernels: dict[str | None, str] = {}
         self._booted: dict[str | None, str] = {}   # per host: release of the last boot banner
         self._last_oom: dict[str | None, tuple[OomVictim, int, float | None]] = {}   # victim, seq, mono
+        self._oom_disabled: set[str | None] = set()   # hosts inside a suspend/hibernation
         self.related: Counter[str] = Counter()
         self.related_by_host: dict[str | None, Counter[str]] = defaultdict(Counter)
         self.count_before: int | None = None   # related messages from this line on: another scan counts them
@@ -139,9 +141,17 @@ class Assembler:
         if "vmalloc:" in text and hdr.vmalloc_line(text):
             self._vmalloc = (text.strip(), self._seq)
             return
+        if text.startswith("OOM killer "):
+            # kernel/power/process.c (3.19+): printed by freeze_processes()/thaw_processes()
+            if text.startswith("OOM killer disabled"):
+                self._oom_disabled.add(line.host)
+            elif text.startswith("OOM killer enabled"):
+                self._oom_disabled.discard(line.host)
+            return
         if text.startswith("Linux version ") and (release := release_from_line(text)):
             # the boot banner names the kernel of every report below it, up to the next boot
             self._booted[line.host] = self.kernels[line.host] = release
+            self._oom_disabled.discard(line.host)
             return
         headers = hdr.find_headers(text)
         if headers:
@@ -189,6 +199,7 @@ class Assembler:
                 mode_text=found.mode_text, printed_flags=found.printed_flags,
                 nodemask=found.nodemask, cpuset=found.cpuset, mems_allowed=found.mems_allowed,
                 host_kernel=self._booted.get(line.host), oom_nearby=self._oom_before(line),
+                oom_killer_disabled=line.host in self._oom_disabled,
             )
             if self._vmalloc is not None and self._seq - self._vmalloc[1] <= 3:
                 event.kind, event.vmalloc_detail = "vmalloc", self._vmalloc[0]

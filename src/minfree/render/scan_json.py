@@ -81,6 +81,7 @@ def event_to_json(explained: ExplainedEvent) -> dict[str, Any]:
             "detail": explained.origin.detail,
         },
         "oom_nearby": None if e.oom_nearby is None else _fields(e.oom_nearby),
+        "oom_killer_disabled": e.oom_killer_disabled,
         "verdict": None if explained.verdict is None else explained.verdict.to_json(),
         "advice": [a.to_json() for a in advise(explained)],
         "call_trace": [_fields(f) for f in explained.frames],
