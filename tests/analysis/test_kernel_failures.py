@@ -55,3 +55,48 @@ def test_the_boot_banner_names_the_kernel_of_reports_below_it() -> None:
     assert explained.event.kernel is None
     assert explained.kernel is not None and explained.kernel.base == (6, 1, 192)
     assert explained.verdict is not None and explained.verdict.reason == "fragmented"
+
+
+def _relayout(text: str, layout: str) -> str:
+    """The same kernel records as other transports and pastes print them."""
+    import re
+
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"\[\s*(\d+\.\d+)\] ?(.*)$", line)
+        stamp, msg = (m.group(1), m.group(2)) if m else (None, line)
+        out.append({
+            "syslog": f"Dec  2 10:00:00 db1 kernel: {msg}",
+            "syslog-ktime": f"Dec  2 10:00:00 db1 kernel: [{float(stamp or 0):12.6f}] {msg}",
+            "journal-monotonic": f"[{float(stamp or 0):12.6f}] db1 kernel: {msg}",
+            "no-timestamps": msg,
+            "mail-quoted": "> " + line,
+            "mail-quoted-no-timestamps": "> " + msg,
+            "indented": "    " + line,
+            "tab-syslog": "\tDec  2 10:00:00 db1 kernel: " + msg,
+            # a paste whose "Call Trace:" line lost the prefix the other lines have
+            "trace-header-unprefixed": msg if msg == "Call Trace:" else f"Dec  2 10:00:00 db1 kernel: {msg}",
+            # frames printed without stamps among stamped lines (csky consoles)
+            "frames-without-stamps": msg if msg.startswith(" ") else line,
+        }[layout])
+    return "\n".join(out) + "\n"
+
+
+LAYOUTS = ("syslog", "syslog-ktime", "journal-monotonic", "no-timestamps", "mail-quoted",
+           "mail-quoted-no-timestamps", "indented", "tab-syslog", "trace-header-unprefixed",
+           "frames-without-stamps")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", sorted(TRUTH))
+def test_every_report_in_other_layouts(case: str, layout: str, tmp_path) -> None:
+    """The real reports re-laid out as syslog, journalctl, pasted mail quotes, indented or
+    without stamps: the same events, releases and verdicts."""
+    path = tmp_path / "log"
+    path.write_text(_relayout((FAILURES / case / "dmesg.txt").read_text(), layout))
+    report = scan_inputs(expand_paths([str(path)]))
+    assert [(e.event.process, e.event.order, e.event.mode, e.verdict and e.verdict.reason)
+            for e in report.events] == [(t["process"], t["order"], t["mode"], VERDICTS[t["verdict"]])
+                                        for t in TRUTH[case]]
+    assert all(e.kernel is not None and e.kernel.major in (5, 6) for e in report.events)
+    assert all(any(f.function.startswith("alloc_loop") for f in e.frames) for e in report.events)
