@@ -164,3 +164,21 @@ def test_a_failure_during_suspend_is_explained_as_such() -> None:
     assert e.event.oom_killer_disabled and e.kernel.release == "6.8.0-47-generic"
     assert [a.key for a in advise(e)] == ["suspend", "noio"]
     assert "compaction is skipped" in gfp.explain(e.decoding, 0)
+
+
+def test_cma_the_request_cannot_use_is_said() -> None:
+    """No published report with a CMA-heavy zone is in the corpus yet: the rule on one zone line
+    of the 6.1 kernel-failures dump with its free memory declared CMA (free_cma 15,000 kB)."""
+    from minfree.analysis.verdict import _context
+    from minfree.logs.memdump import ZoneDump
+    from minfree.model.gfp import decode
+    from minfree.model.kversion import parse_release
+    from minfree.model.wmark_check import Request
+
+    zone = ZoneDump(node=0, zone="DMA32", free_kb=16600, min_kb=44328, managed_kb=949952,
+                    free_cma_kb=15000, fields={"active_file": 0, "inactive_file": 0})
+    atomic = decode(0xa20, parse_release("6.1.0"), "GFP_ATOMIC")
+    (note,) = _context(zone, atomic, Request.GFP_ATOMIC)
+    assert note[0] == "15,000 kB of it CMA, unusable here"
+    movable = decode(0x140cca, parse_release("6.1.0"), None)   # GFP_HIGHUSER_MOVABLE
+    assert _context(zone, movable, Request.GFP_KERNEL) == ()
