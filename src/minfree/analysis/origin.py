@@ -297,6 +297,16 @@ def _rule_for_name(key: str, module: str | None) -> _Rule | None:
 
 
 
+def _past_the_end(frame: Frame) -> bool:
+    """A "?" entry whose offset equals its function's length ("? alloc_loop+0x130/0x130",
+    "? zone_watermark_ok_safe+0x290/0x290"): an address just past a function, a stale word on
+    the stack (a function pointer or the next function's start), never a return address."""
+    if not frame.unreliable or not frame.offset or "/" not in frame.offset:
+        return False
+    offset, _, length = frame.offset.partition("/")
+    return offset == length
+
+
 def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Frame]]:
     """Frames of the stack section the allocation ran in, down to the interrupt entry."""
     if not frames:
@@ -306,6 +316,8 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
     for index, frame in enumerate(frames):
         if frame.context != context:
             break
+        if _past_the_end(frame):
+            continue
         if _INTERRUPT_ENTRY.match(_key(frame)) and (not frame.unreliable or not reliable_only):
             break
         if reliable_only and frame.unreliable:
