@@ -61,6 +61,7 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     rules = KernelRules.for_version(version)
     request = _REQUESTS.get(decoding.request_class, Request.GFP_KERNEL)
     highest = order_of_zones.index(decoding.zone) if decoding.zone in order_of_zones else 2
+    highest = min(highest, _highest_printable(dump, order_of_zones))
     result = check_zonelist(states, order, request, rules, highest_zoneidx=highest,
                             local_node=states[0].node)
     verdict = _verdict(result.results, order, request, page_kb, assumed,
@@ -76,6 +77,25 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
         verdict, summary="; ".join([verdict.summary, *(short for short, _ in notes)]),
         explanation=" ".join([verdict.explanation, *(long for _, long in notes)]),
         context=tuple(long for _, long in notes))
+
+
+def _highest_printable(dump: MemDump, order_of_zones: tuple[str, ...]) -> int:
+    """An upper bound for the request's zone index from what the dump leaves out. warn_alloc
+    prints every populated zone up to gfp_zone() of the request (mm/show_mem.c
+    show_free_areas, max_zone_idx); a zone type above those printed that a printed zone's
+    lowmem_reserve[] shows populated (its entry grows there) was above the request's zone.
+    Corpus 147 (ppc32, 6.9): only DMA printed, "lowmem_reserve[]: 0 0 1280 1280": the populated
+    type 2 is HighMem, so a GFP_KERNEL request's Normal is type 1, not x86-64's 2."""
+    printed = [z for z in dump.zones if z.zone in order_of_zones]
+    if not printed:
+        return len(order_of_zones)
+    top = max(order_of_zones.index(z.zone) for z in printed)
+    for zone in printed:
+        reserve = zone.lowmem_reserve or []
+        for j in range(top + 1, len(reserve)):
+            if reserve[j] > reserve[j - 1]:
+                return j - 1
+    return len(order_of_zones)
 
 
 def _deciding(verdict: Verdict) -> CheckResult:
