@@ -185,3 +185,14 @@ def test_cma_the_request_cannot_use_is_said() -> None:
     assert note[0] == "15,000 kB of it CMA, unusable here"
     movable = decode(0x140cca, parse_release("6.1.0"), None)   # GFP_HIGHUSER_MOVABLE
     assert _context(zone, movable, Request.GFP_KERNEL) == ()
+
+
+def test_symbolised_trace_and_vmalloc_address_space() -> None:
+    """150 (syzbot, riscv 5.19): frames carry source lines and '[inline]' entries; the 5.15+
+    'vm_struct allocation failed' is the vmalloc address range, with 1.1 GB of pages free."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("150")
+    assert len(e.frames) == 20 and e.frames[2].function == "__dump_stack"
+    assert e.origin.detail == "vmalloc (system call): __vmalloc_node_range, called from bpf_jit_alloc_exec"
+    assert [a.key for a in advise(e)] == ["vmalloc_space"] and e.verdict is None

@@ -115,6 +115,14 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "write nothing out and nothing could be killed to free memory; have more "
                             "free before suspending (hibernation: a smaller /sys/power/image_size) or "
                             "find what allocates that much during it (a GPU driver saving VRAM)"))
+    if "vm_struct allocation failed" in e.event.what:
+        # mm/vmalloc.c (5.15+): __get_vm_area_node() found no free range of virtual addresses
+        items.append(Advice("vmalloc_space", "vm_struct allocation failed: the vmalloc address "
+                            "range had no free hole of this size, physical memory was not the "
+                            "limit: see what fills it (/proc/vmallocinfo; modules and BPF JIT "
+                            "images use their own smaller range), and on 32-bit kernels enlarge it "
+                            "with the vmalloc= boot parameter"))
+        return tuple(items)
     if dec is None:
         items.append(Advice("unknown_mode", "the report names no allocation mode: what the request "
                             "could do is unknown"))

@@ -59,13 +59,18 @@ _MOD = r"\[(?P<mod>[\w-]+)(?: [0-9a-f]+)?\]"
 # adjacent parts can match the same text, which keeps them linear (tests/logs/test_trace.py).
 
 # x86 4.x+, arm64, s390 and others: " ? symbol+0xoff/0xlen [module]".
-_BARE = re.compile(rf"(?:(?P<q>\?)\s+)?(?P<sym>{_SYM})\+(?P<off>{_OFF})(?:\s+{_MOD})?", re.ASCII)
+# syzbot and scripts/decode_stacktrace.sh append the source line, and print inlined callers
+# with it and " [inline]" in place of an offset: "dump_stack_lvl+0xe4/0x150 lib/dump_stack.c:106",
+# "__dump_stack lib/dump_stack.c:88 [inline]".
+_SRC = r"[\w./+-]+\.[chsS]:\d+(?: \[inline\])?"
+_BARE = re.compile(rf"(?:(?P<q>\?)\s+)?(?P<sym>{_SYM})(?:\+(?P<off>{_OFF})(?:\s+{_MOD})?(?:\s+{_SRC})?"
+                   rf"|\s+{_SRC})", re.ASCII)
 # x86 2.6/3.x and i386: " [<ffffffff8110f1ca>] ? __alloc_pages_nodemask+0x6ea/0x8d0", possibly
 # after an "<IRQ>"/"<EOI>" marker on the same line (2.6.32-3.x x86_64), or "0x0" when the
 # address has no symbol (corpus 002).
 _ADDRESSED = re.compile(
     rf"(?:<(?P<mark>/?[A-Z#_]{{2,20}})>\s*)?\[<(?P<addr>[0-9a-fA-F]+)>\](?:\s*(?P<q>\?))?"
-    rf"(?:\s*(?:(?P<hex>0x[0-9a-fA-F]+)|(?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?))?",
+    rf"(?:\s*(?:(?P<hex>0x[0-9a-fA-F]+)|(?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?(?:\s+{_SRC})?))?",
     re.ASCII)
 # 2.6.9 i386 symbolic: " [__alloc_pages+441/862] __alloc_pages+0x1b9/0x35e".
 _SYMBOLIC = re.compile(
@@ -182,6 +187,9 @@ def parse_frame(text: str) -> Frame | None:
     '789'
     >>> [f.function for f in parse_trace(["<f8b6d1f7> e1000_alloc_rx_buffers+0x227/0x3a0 [e1000]  <c0113c57> __wake_up_common+0x37/0x70"])]
     ['e1000_alloc_rx_buffers', '__wake_up_common']
+    >>> [f.function for f in parse_trace(["[<ffffffff83250e66>] __dump_stack lib/dump_stack.c:88 [inline]",
+    ...                                   "[<ffffffff80443bba>] warn_alloc+0x170/0x212 mm/page_alloc.c:4271"])]
+    ['__dump_stack', 'warn_alloc']
     >>> parse_frame(" [<00000000>] 0x0").function
     '0x0'
     >>> parse_frame("Mem-Info:") is None
