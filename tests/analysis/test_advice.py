@@ -82,3 +82,10 @@ def test_the_json_carries_the_same_advice() -> None:
         items = event_to_json(e)["advice"]
         assert "; ".join(item["text"] for item in items) + "." == advice(e)
         assert [item["key"] for item in items] == list(keys(e))
+
+
+def test_high_order_receive_buffers_point_at_the_mtu() -> None:
+    """145 (LKML, 2.6.17): e1000 refilling its RX ring with order-3 buffers after MTU 9000."""
+    (e,) = explained(own("145"))
+    assert keys(e) == ("raise_min_free", "rx_buffer_order", "dump_missing")
+    assert "8 contiguous pages (32 KiB) is sized for jumbo frames" in advice(e)

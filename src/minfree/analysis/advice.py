@@ -157,6 +157,11 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
         items.append(Advice("raise_min_free", "an allocation that cannot sleep lives on the reserve "
                             "below the min watermark: raise vm.min_free_kbytes so that reserve "
                             f"covers the burst {_DOCTOR}", ("vm.min_free_kbytes",)))
+    if order and e.origin.category == "network-receive":
+        items.append(Advice("rx_buffer_order", f"a receive buffer of {1 << order} contiguous pages "
+                            f"({_size(order)}) is sized for jumbo frames (a 1500-byte MTU needs one "
+                            "page): a smaller MTU, or a driver mode that receives into single pages, "
+                            "removes the need for such blocks in softirq"))
     if costly:
         items.append(_costly(e, order))
     elif order and verdict == "fragmented":
