@@ -254,6 +254,9 @@ def test_decoration_before_a_prefix_is_removed() -> None:
                 "`Nov  6 11:44:53 www kernel: swapper: page allocation failure. order:1, mode:0x20"):
         line = one(raw)
         assert (line.host, line.tag, line.text[:8]) == ("www", "kernel", "swapper:")
+    # inline code closes with a backtick too: it is not part of the mode
+    line = one("`Nov  6 11:44:53 www kernel: swapper: page allocation failure. order:1, mode:0x20`")
+    assert line.text == "swapper: page allocation failure. order:1, mode:0x20"
     # indentation that no prefix follows is the kernel's own (trace frames keep it)
     assert one("  [<ffffffff8112457c>] warn_alloc_failed+0xec/0x140").text == "  [<ffffffff8112457c>] warn_alloc_failed+0xec/0x140"
 

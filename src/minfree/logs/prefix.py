@@ -242,7 +242,8 @@ class LineNormalizer:
         if first in " \t`":
             decoration = _DECORATION.match(line)
             if decoration and _PREFIX_START.match(line, decoration.end()):
-                return self._normalize(line[decoration.end() :])
+                end = len(line) - 1 if "`" in decoration.group() and line.endswith("`") else len(line)
+                return self._normalize(line[decoration.end() : end])   # `...` inline code: both ticks
         if first == "[":
             return self._stamped(line, None)
         if first == "<":
