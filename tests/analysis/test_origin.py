@@ -248,3 +248,15 @@ def test_long_symbol_is_not_matched():
     base = "a_probe" * 20000 + "$"
     origin = classify([Frame(base, base, None, None, False)])
     assert origin.category == "unknown"
+
+
+def test_entries_just_past_a_function_never_decide():
+    """"? f+0x290/0x290" is an address one past f's end (a stale word on the stack, corpus 010,
+    115): it names no caller even when no other frame does."""
+    from minfree.analysis.origin import _past_the_end
+
+    frame = parse_frame(" [<ffffffff81322d50>] ? zone_watermark_ok_safe+0x290/0x290")
+    assert _past_the_end(frame) and not _past_the_end(parse_frame(" ? avc_alloc_node+0x27/0x2d0"))
+    stale = parse_frame(" ? pqi_event_worker+0xdf0/0xdf0 [smartpqi]")
+    assert classify(parse_trace(["Call Trace:", *ALLOC, " ? pqi_event_worker+0xdf0/0xdf0 [smartpqi]"])).frame is None
+    assert stale.module == "smartpqi"

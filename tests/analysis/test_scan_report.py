@@ -50,3 +50,25 @@ def test_most_telling_is_the_frequent_group_event_with_a_trace() -> None:
 
 def test_no_event_no_most_telling() -> None:
     assert ScanReport().most_telling() is None
+
+
+def test_most_telling_is_a_report_whose_replay_fails() -> None:
+    """147 (LKML, ppc32): of two kswapd0 order-0 reports, the one with a trace and a dump that
+    replays to a failure, not the bare quoted header; and with the 6.1 kernel-failures log read
+    under a 6.18 rule (where the last, order-4, report would pass on its dump), the latest report
+    whose replay fails is chosen, never that one."""
+    from pathlib import Path
+
+    from minfree.commands.scan import scan_inputs
+    from minfree.sources.logfiles import expand_paths
+
+    tests = Path(__file__).resolve().parents[1]
+    (own,) = (tests / "corpus" / "logs").glob("147-*.log")
+    report = scan_inputs(expand_paths([str(own)]))
+    assert report.most_telling() is report.events[1] and report.events[1].verdict is not None
+    failures = tests.parents[1] / "shared" / "kernel-failures" / "6.1.192-1node-2g" / "dmesg.txt"
+    if failures.exists():
+        report = scan_inputs(expand_paths([str(failures)]), kernel="6.18.0")
+        assert report.events[-1].verdict.reason == "passes_on_dump"
+        telling = report.most_telling()
+        assert telling is not None and telling.verdict.reason != "passes_on_dump"

@@ -153,7 +153,8 @@ def test_exhaustion_is_its_own_finding_with_the_time_left(tmp_path: Path) -> Non
     assert finding.evidence["seconds_at_allocation_rate"] == round(depth.order0_pages / 2000.0, 3)
 
 
-@pytest.mark.parametrize("release,has", [("2.6.32-754.el6.x86_64", ()), ("4.19.0-27-amd64", ("relieve --compact",)),
+@pytest.mark.parametrize("release,has", [("2.6.32-5-amd64", ()), ("2.6.32-754.el6.x86_64", ("relieve --compact",)),
+                                         ("4.19.0-27-amd64", ("relieve --compact",)),
                                          ("6.1.0-57-amd64", ("relieve --compact", "compaction_proactiveness"))])
 def test_the_fix_names_only_knobs_this_kernel_has(release: str, has: tuple[str, ...]) -> None:
     from types import SimpleNamespace
@@ -161,7 +162,10 @@ def test_the_fix_names_only_knobs_this_kernel_has(release: str, has: tuple[str, 
     from minfree.analysis.findings import _compaction_fix
     from minfree.model.kversion import parse_release
 
-    ctx = SimpleNamespace(state=SimpleNamespace(kernel=parse_release(release), sysctls=None))
+    from minfree.model.rules import KernelRules
+
+    kernel = parse_release(release)
+    ctx = SimpleNamespace(state=SimpleNamespace(kernel=kernel, sysctls=None, rules=KernelRules.for_version(kernel)))
     fix = _compaction_fix(ctx)
     for knob in ("relieve --compact", "compaction_proactiveness", "extfrag_threshold"):
         assert (knob in fix) == (knob in has or (knob == "extfrag_threshold" and bool(has)))

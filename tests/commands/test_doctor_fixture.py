@@ -68,6 +68,18 @@ def test_failures_in_the_snapshot_log_make_it_critical(fixture_root: Path, capsy
     assert "page allocation failure report" in capsys.readouterr().out
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not beside the checkout")
+def test_block_io_failures_are_not_called_dropped_packets(fixture_root: Path) -> None:
+    """Corpus 010 (linux-mm): GFP_ATOMIC failures of kworkers mapping SCSI requests for DMA
+    (block I/O path, smartpqi): no packet or connection is involved."""
+    log = fixture_root / "var" / "log"
+    log.mkdir(parents=True)
+    shutil.copy(CORPUS / "010-linux-mm-5.2-next-printk-caller-id-interleaved-kworker.log", log / "dmesg")
+    finding = next(f for f in doctor(fixture_root)["findings"] if f["id"] == "recent_allocation_failures")
+    assert finding["evidence"]["atomic"] >= 1 and "block" in finding["evidence"]["origins"]
+    assert "dropped packets" not in finding["explanation"] and "failed I/O" in finding["explanation"]
+
+
 def test_risky_settings_are_each_reported(fixture_root: Path) -> None:
     set_sysctl(fixture_root, "vfs_cache_pressure", "0")
     set_sysctl(fixture_root, "swappiness", "0")

@@ -234,9 +234,31 @@ def test_mail_quoted_syslog_corpus_137() -> None:
     assert (line.host, line.tag, line.mono) == ("eeepc", "kernel", 1495.466975)
 
 
-def test_quote_marker_without_prefix_is_text() -> None:
-    # an xtensa stack dump marks the first line with "> " (tests/corpus 101, after its stamp)
-    assert one("> 00000100 00000000 3dbfbc00 423b8f69") == LogLine("> 00000100 00000000 3dbfbc00 423b8f69")
+def test_quote_markers_go_before_the_prefix_only() -> None:
+    # an xtensa stack dump marks its first line with "> " after the stamp: kernel text (corpus 101)
+    assert one("[86554.235243] > 00000100 00000000 3dbfbc00 423b8f69").text == "> 00000100 00000000 3dbfbc00 423b8f69"
+    # quoted without any prefix (corpus 145, 147): the markers are never part of the comm
+    assert one("> kswapd0: page allocation failure. order:3, mode:0x20").text == (
+        "kswapd0: page allocation failure. order:3, mode:0x20")
+    assert one(">>>> kswapd0: page allocation failure: order:0, mode:0x820(GFP_ATOMIC)").text.startswith("kswapd0:")
+    assert one("> > kswapd0: page allocation failure. order:0, mode:0x20").text.startswith("kswapd0:")
+    assert one(">\tkswapd0: page allocation failure. order:0, mode:0x20").text.startswith("kswapd0:")
+
+
+def test_decoration_before_a_prefix_is_removed() -> None:
+    # quoted and indented dmesg (corpus 146, LKML): "  [   64.242499] systemd-udevd: ..."
+    line = one(">>   [   64.242499] systemd-udevd: vmalloc error: size 327680, vm_struct allocation failed")
+    assert (line.mono, line.text[:14]) == (64.242499, "systemd-udevd:")
+    # a TAB or a backtick (inline code) before a syslog prefix
+    for raw in ("\tNov  6 11:44:53 www kernel: swapper: page allocation failure. order:1, mode:0x20",
+                "`Nov  6 11:44:53 www kernel: swapper: page allocation failure. order:1, mode:0x20"):
+        line = one(raw)
+        assert (line.host, line.tag, line.text[:8]) == ("www", "kernel", "swapper:")
+    # inline code closes with a backtick too: it is not part of the mode
+    line = one("`Nov  6 11:44:53 www kernel: swapper: page allocation failure. order:1, mode:0x20`")
+    assert line.text == "swapper: page allocation failure. order:1, mode:0x20"
+    # indentation that no prefix follows is the kernel's own (trace frames keep it)
+    assert one("  [<ffffffff8112457c>] warn_alloc_failed+0xec/0x140").text == "  [<ffffffff8112457c>] warn_alloc_failed+0xec/0x140"
 
 
 def test_bsd_syslog_with_pri_format() -> None:

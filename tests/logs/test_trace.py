@@ -286,3 +286,21 @@ def test_regexes_stay_linear(head, body, tail):
         return time.perf_counter() - start
     small, large = cost(4000), cost(16000)
     assert large < max(small * 8, 0.05)
+
+
+def test_i386_two_frames_per_line_are_all_read() -> None:
+    """2.6.17 i386 without frame pointers, mail-quoted (tests/corpus 145, LKML e1000 jumbo
+    frames): every frame of the two-per-line format, the RX refill under the interrupt stack."""
+    from pathlib import Path
+
+    from minfree.logs.prefix import LineNormalizer
+
+    path = Path(__file__).resolve().parents[1] / "corpus" / "logs" / "145-lkml-hannemann-2.6.17-e1000-jumbo-quoted-kswapd0-order3.log"
+    normalizer = LineNormalizer()
+    lines = [line.text for raw in path.read_text().splitlines() for line in normalizer.normalize(raw)]
+    frames = parse_trace(lines[lines.index("kswapd0: page allocation failure. order:3, mode:0x20") + 1:])
+    names = [f.function for f in frames]
+    assert len(frames) == 31 and names[:2] == ["__alloc_pages", "kmem_getpages"]
+    rx = frames[names.index("e1000_alloc_rx_buffers")]
+    assert (rx.module, rx.context) == ("e1000", "irq")
+    assert frames[names.index("kswapd")].context == "task"

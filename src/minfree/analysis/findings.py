@@ -58,6 +58,8 @@ def recent_failures(ctx: Context) -> Iterator[Finding]:
         return
     events = report.events
     atomic = [e for e in events if e.decoding is not None and not e.decoding.can_sleep]
+    from minfree.analysis.origin import NETWORK_CATEGORIES  # rule tables compiled only with events
+
     orders = Counter(e.event.order for e in events)
     procs = Counter(e.event.process for e in events)
     origins = Counter(e.origin.category for e in events)
@@ -70,8 +72,11 @@ def recent_failures(ctx: Context) -> Iterator[Finding]:
          "processes": dict(procs.most_common(5)), "origins": dict(origins),
          "suppressed_by_ratelimit": suppressed, "verdicts": dict(verdicts)},
         "The kernel logged failed page allocations"
-        + (" from contexts that cannot sleep (interrupts, the network receive path): those "
-           "are dropped packets or connections, and the log shows only a sample of them "
+        + ((" from contexts that cannot sleep (interrupts, the network receive path): those "
+            "are dropped packets or connections" if any(e.origin.category in NETWORK_CATEGORIES for e in atomic)
+            else " from contexts that cannot sleep: each is a request its caller failed or retried "
+            "(for the block I/O path, a requeued or failed I/O)")
+           + ", and the log shows only a sample of them "
            "(warn_alloc is ratelimited and __GFP_NOWARN callers never log)" if atomic else "")
         + ".",
         "Run `minfree scan` for each report explained; raise the reserve (`minfree tune`) "
@@ -251,12 +256,13 @@ def _needs_sentence(needs: dict[int, list[str]], orders: list[int]) -> str:
 
 
 def _compaction_fix(ctx: Context) -> str:
-    """Only knobs this kernel has: compaction and extfrag_threshold 2.6.35+ (CONFIG_COMPACTION),
-    compaction_proactiveness 5.9+ (Documentation/admin-guide/sysctl/vm.rst)."""
+    """Only knobs this kernel has: compaction and extfrag_threshold 2.6.35+ (CONFIG_COMPACTION;
+    RHEL6 backports them), compaction_proactiveness 5.9+ (Documentation/admin-guide/sysctl/vm.rst)."""
     kernel = ctx.state.kernel
     sysctls = ctx.state.sysctls
+    rules = ctx.state.rules
     reserves = "give kswapd more room with the reserves (`minfree tune`)"
-    if kernel is not None and kernel.base < (2, 6, 35):
+    if rules is not None and not rules.has_compaction:
         return (f"This kernel has no memory compaction (2.6.35+): only reclaim rebuilds high-order "
                 f"blocks; {reserves}.")
     proactive = (sysctls is not None and sysctls.compaction_proactiveness is not None) or (

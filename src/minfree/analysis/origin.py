@@ -44,6 +44,9 @@ CATEGORIES = (
     "block", "nvme", "device-mapper", "xfs", "ext4", "zfs", "btrfs", "nfs", "ceph",
     "slab-refill", "vmalloc", "thp-compaction", "driver-init", "gpu", "page-cache", "unknown",
 )
+#: Origins where a failed allocation costs a packet or a connection.
+NETWORK_CATEGORIES = frozenset({"network-receive", "tcp-accept", "socket-send", "socket-create",
+                                "bonding", "wireless"})
 # "socket-create" extends the list: socket(2) allocating its sock (sk_alloc <- inet_create,
 # corpus 025) is neither an accept nor a send, and is process context like neither's peak.
 
@@ -63,15 +66,33 @@ _ALLOCATOR = re.compile(
     r"|mempool_alloc\w*|kasan_\w*|kmemleak_\w*|create_object|stack_depot_save\w*|save_stack\w*"
     r"|memcg_kmem_\w*|obj_cgroup_charge\w*|should_fail\w*|should_failslab|setup_object"
     r"|init_object|alloc_debug_processing|set_track\w*|stack_trace_save\w*|dma_pool_alloc"
-    r"|dma_alloc_\w*|dma_direct_alloc\w*|get_page_from_freelist|rmqueue\w*)$", re.ASCII)
+    r"|dma_alloc_\w*|dma_direct_alloc\w*|get_page_from_freelist|rmqueue\w*"
+    # older and arch-specific names of the same steps: 2.6.x-4.x kmalloc_order/alloc_kmem_pages,
+    # the page-fragment cache before 4.2 (__alloc_page_frag), swiotlb and x86 DMA helpers, and
+    # watermark/kswapd helpers that stale "?" entries name (corpus 115: zone_watermark_ok_safe)
+    r"|alloc_kmem_pages\w*|alloc_page_frag|swiotlb_alloc\w*|x86_swiotlb_alloc\w*"
+    r"|dma_generic_alloc_coherent|zone_watermark_ok\w*|zone_watermark_fast|wakeup_kswapd"
+    r"|wake_all_kswapds|prepare_alloc_pages|should_compact_retry|should_reclaim_retry"
+    r"|drain_pages\w*|drain_all_pages|drain_local_pages)$", re.ASCII)
+# Helpers any code calls, left on the stack by earlier calls: never "who wanted the memory".
+_NOISE = re.compile(r"(?:memset\w*|memcpy\w*|memmove|schedule\w*|preempt_schedule\w*|raw_spin_\w+"
+                    r"|spin_\w+|mutex_\w+|might_sleep\w*|cond_resched\w*)$", re.ASCII)
+
+# The skb and page-fragment helpers of the receive path: NAPI and netdev RX buffers (callers
+# of __napi_alloc_skb/napi_alloc_frag run in NAPI poll; __netdev_alloc_skb/netdev_alloc_frag
+# are the drivers' RX allocators, page_frag_alloc/__alloc_page_frag the cache under them).
+_RX_HELPER = re.compile(r"(?:napi_alloc_skb\w*|netdev_alloc_skb\w*|netdev_alloc_frag|napi_alloc_frag\w*"
+                        r"|page_frag_alloc\w*|alloc_page_frag)$", re.ASCII)
 
 # Entry into interrupt or softirq processing: everything below it was interrupted.
 _INTERRUPT_ENTRY = re.compile(
     r"(?:do_softirq\w*|handle_softirqs|irq_exit\w*|do_IRQ|common_interrupt|asm_common_interrupt"
     r"|call_on_stack|run_ksoftirqd|local_bh_enable\w*|handle_irq\w*|generic_handle_irq\w*"
     r"|irq_svc|gic_handle_irq|el1_irq|el1h_64_irq\w*|apic_timer_interrupt|smp_apic_timer_interrupt"
-    r"|sysvec_\w+|asm_sysvec_\w+|ret_from_intr|irq_entries_start)$", re.ASCII)
-_SOFTIRQ = re.compile(r"(?:do_softirq\w*|handle_softirqs|net_rx_action|run_ksoftirqd|napi_poll)$", re.ASCII)
+    r"|sysvec_\w+|asm_sysvec_\w+|ret_from_intr|irq_entries_start|ret_from_irq|handle_int"
+    r"|plat_irq_dispatch)$", re.ASCII)
+_SOFTIRQ = re.compile(r"(?:do_softirq\w*|handle_softirqs|net_rx_action|run_ksoftirqd|napi_poll"
+                      r"|tasklet_action\w*|tasklet_hi_action)$", re.ASCII)
 
 _NIC_MODULES = frozenset({
     "e100", "e1000", "e1000e", "igb", "igbvf", "igc", "ixgb", "ixgbe", "ixgbevf", "i40e", "iavf",
@@ -209,6 +230,10 @@ _SLAB_REFILL = re.compile(r"(?:allocate_slab|new_slab\w*|alloc_slab_page|kmem_ge
                           r"|cache_alloc_refill|fallback_alloc|_*slab_alloc\w*)$", re.ASCII)
 _BOOT = re.compile(r"(?:start_kernel|x86_64_start_\w+|kernel_init\w*|rest_init|mm_core_init)$",
                    re.ASCII)
+# The idle loop: the boot CPU's idle task keeps start_kernel/rest_init at the bottom of its stack
+# for ever, so with these present those frames do not mean "boot".
+_IDLE = re.compile(r"(?:cpu_startup_entry|do_idle|cpu_idle\w*|default_idle\w*|arch_cpu_idle\w*"
+                   r"|start_secondary|secondary_start_kernel|cpuidle_enter\w*)$", re.ASCII)
 _WORKQUEUE = re.compile(r"process_one_work$", re.ASCII)
 _RECLAIM = re.compile(r"(?:try_to_free_pages|do_try_to_free_pages|shrink_node\w*|balance_pgdat|kswapd)$", re.ASCII)
 _FAULT = re.compile(r"(?:handle_mm_fault|do_page_fault|do_user_addr_fault|exc_page_fault|do_mem_abort"
@@ -251,10 +276,15 @@ def _rule_for(frame: Frame) -> _Rule | None:
     return _rule_for_name(_key(frame), frame.module)
 
 
+_DEVICE_MAPPER = next(r for r in _RULES if r.category == "device-mapper")
+
+
 @functools.lru_cache(maxsize=4096)   # the same few hundred kernel functions recur in every trace
 def _rule_for_name(key: str, module: str | None) -> _Rule | None:
     if key.startswith("0x") or _ALLOCATOR.match(key):
         return None
+    if module is not None and module.startswith("dm_"):
+        return _DEVICE_MAPPER      # every device-mapper target module is dm_* (corpus 114: dm_writeboost)
     for rule in _RULES:
         if module is not None and module in rule.modules:
             return rule
@@ -267,6 +297,16 @@ def _rule_for_name(key: str, module: str | None) -> _Rule | None:
 
 
 
+def _past_the_end(frame: Frame) -> bool:
+    """A "?" entry whose offset equals its function's length ("? alloc_loop+0x130/0x130",
+    "? zone_watermark_ok_safe+0x290/0x290"): an address just past a function, a stale word on
+    the stack (a function pointer or the next function's start), never a return address."""
+    if not frame.unreliable or not frame.offset or "/" not in frame.offset:
+        return False
+    offset, _, length = frame.offset.partition("/")
+    return offset == length
+
+
 def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Frame]]:
     """Frames of the stack section the allocation ran in, down to the interrupt entry."""
     if not frames:
@@ -276,6 +316,8 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
     for index, frame in enumerate(frames):
         if frame.context != context:
             break
+        if _past_the_end(frame):
+            continue
         if _INTERRUPT_ENTRY.match(_key(frame)) and (not frame.unreliable or not reliable_only):
             break
         if reliable_only and frame.unreliable:
@@ -310,14 +352,17 @@ def _where(frames: Sequence[Frame], start: int) -> str | None:
     """Where the allocating code ran, judged from the frames at and below ``start`` (only the
     reliable ones, unless the deciding frame itself is unreliable)."""
     keys = [_key(f) for f in frames[start:] if frames[start].unreliable or not f.unreliable]
+    idle = any(_IDLE.match(k) for k in keys)
     checks = ((_SOFTIRQ, "softirq"), (_INTERRUPT_ENTRY, "interrupt"), (_BOOT, "boot"),
               (_RECLAIM, "direct reclaim"), (_FAULT, "page fault"), (_WORKQUEUE, "workqueue"),
               (_SYSCALL, "system call"))
     if frames[start].context == "nmi":
         return "NMI"
     for pattern, words in checks:
-        if any(pattern.match(k) for k in keys):
+        if (pattern is not _BOOT or not idle) and any(pattern.match(k) for k in keys):
             return words
+    if idle:
+        return "idle task"
     if frames[start].context == "irq":
         return "interrupt"
     return None
@@ -326,7 +371,7 @@ def _where(frames: Sequence[Frame], start: int) -> str | None:
 def _first_caller(section: list[tuple[int, Frame]]) -> tuple[int, Frame] | None:
     for index, frame in section:
         key = _key(frame)
-        if not key.startswith("0x") and not _ALLOCATOR.match(key):
+        if not key.startswith("0x") and not _ALLOCATOR.match(key) and not _NOISE.match(key):
             return index, frame
     return None
 
@@ -402,6 +447,18 @@ def classify(frames: Sequence[Frame]) -> Origin:
         index, frame, rule = decided
         return Origin(rule.category, frame, _detail(frames, section, index, frame, rule.category))
     reliable = _section(frames, True)
+    caller = _first_caller(reliable)
+    helpers = [(i, f) for i, f in reliable if _RX_HELPER.match(_key(f)) and (caller is None or i < caller[0])]
+    if helpers:
+        # an RX buffer: the driver's refill/rx function below names itself, or the trace was cut
+        # right after the helper (corpus 100: swapper in __napi_alloc_skb)
+        helper = helpers[-1][1]
+        index, frame = caller if caller is not None else helpers[-1]
+        words = (f"{_name(frame)}, allocating an RX buffer ({helper.function})" if caller is not None
+                 else f"an RX buffer from {helper.function} (the trace ends there)")
+        where = _where(frames, index)
+        return Origin("network-receive", frame,
+                      f"{_LABEL['network-receive']}{f' ({where})' if where else ''}: {words}")
     refill = next(((i, f) for i, f in reliable if _SLAB_REFILL.match(_key(f))), None)
     if refill is not None:
         index, frame = refill

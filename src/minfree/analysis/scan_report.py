@@ -21,17 +21,23 @@ class ScanReport:
     errors: list[str] = field(default_factory=list)   # inputs that broke off (truncated archives...)
 
     def most_telling(self) -> ExplainedEvent | None:
-        """The event that best explains the rest: from the most frequent (process, order)
-        group, the one with the most evidence (verdict, trace, decoded mode), the latest on
-        ties; None when the scan found no event."""
+        """The event that best explains the rest, chosen as an engineer reading the log would:
+        a report whose dump replays to a failure and whose trace names its origin; of those,
+        one on the network path (what these hosts lose), then one from the most frequent
+        (process, order) group; never one the dump says would have passed while another does
+        not. The latest wins ties; None when the scan found no event."""
         if not self.events:
             return None
+        from minfree.analysis.origin import NETWORK_CATEGORIES
+
         groups = Counter((e.event.process, e.event.order) for e in self.events)
         top_group = groups.most_common(1)[0][0]
 
-        def evidence(item: tuple[int, ExplainedEvent]) -> tuple[int, int, int, int, int]:
+        def evidence(item: tuple[int, ExplainedEvent]) -> tuple[int, ...]:
             index, e = item
-            return (int((e.event.process, e.event.order) == top_group), int(e.verdict is not None),
+            fails = e.verdict is not None and e.verdict.reason != "passes_on_dump"
+            return (int(fails and bool(e.frames)), int(e.origin.category in NETWORK_CATEGORIES),
+                    int((e.event.process, e.event.order) == top_group), int(fails),
                     int(bool(e.frames)), int(e.decoding is not None and e.decoding.exact), index)
 
         return max(enumerate(self.events), key=evidence)[1]

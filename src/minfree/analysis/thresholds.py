@@ -6,6 +6,8 @@ network services, where an atomic allocation failure costs a dropped packet or c
 """
 from __future__ import annotations
 
+from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER
+
 # min_free_kbytes above this share of memory is dangerous: the kernel documentation says a
 # too-high value "will OOM your machine instantly"; the RHEL 6 tuning guide names 5-10 % of
 # memory (reference kernel-memory.md §5.1, §5.3). doctor warns above it; tune refuses to
@@ -61,7 +63,7 @@ UNUSABLE_HIGH = 900  # thousandths, as mm/vmstat.c prints them
 # watermarks of the zones that serve them, while order-0 memory exceeds it, the reserve is
 # there for order-0 requests only: a burst of order-N atomic allocations fails next although
 # free memory looks ample.
-DEPLETION_ORDERS = (1, 2, 3)
+DEPLETION_ORDERS = tuple(range(1, PAGE_ALLOC_COSTLY_ORDER + 1))
 
 # Standard Ethernet MTU: a larger one is a jumbo frame (tune adds a reserve step for it).
 STANDARD_MTU = 1500

@@ -12,10 +12,12 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from minfree.analysis import thresholds as T
 from minfree.model.gfp import GfpDecoding
 from minfree.model.kversion import KernelVersion
 from minfree.logs.memdump import MemDump, ZoneDump
@@ -34,11 +36,12 @@ class Verdict:
     explanation: str            # one paragraph with the numbers
     zones: tuple[CheckResult, ...]
     assumed_kernel: bool        # the kernel era was inferred, not printed
+    context: tuple[str, ...] = ()   # what else the dump shows about the deciding zone
 
     def to_json(self) -> dict[str, Any]:
         return {
             "reason": self.reason, "summary": self.summary, "explanation": self.explanation,
-            "assumed_kernel": self.assumed_kernel,
+            "assumed_kernel": self.assumed_kernel, "context": list(self.context),
             "zones": [{"node": r.node, "zone": r.zone, "ok": r.ok, "reason": r.reason,
                        "free_pages": r.free, "usable_free_pages": r.free_adj, "mark_pages": r.mark,
                        "floor_pages": r.floor, "protection_pages": r.protection,
@@ -58,9 +61,70 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     rules = KernelRules.for_version(version)
     request = _REQUESTS.get(decoding.request_class, Request.GFP_KERNEL)
     highest = order_of_zones.index(decoding.zone) if decoding.zone in order_of_zones else 2
+    highest = min(highest, _highest_printable(dump, order_of_zones))
     result = check_zonelist(states, order, request, rules, highest_zoneidx=highest,
                             local_node=states[0].node)
-    return _verdict(result.results, order, request, page_kb, assumed)
+    verdict = _verdict(result.results, order, request, page_kb, assumed,
+                       {(z.node or 0, z.zone): z for z in dump.zones})
+    if verdict.reason == "passes_on_dump":
+        return verdict
+    deciding = _deciding(verdict)
+    zone = next((z for z in dump.zones if (z.node or 0, z.zone) == (deciding.node, deciding.zone)), None)
+    notes = _context(zone, decoding, request) if zone is not None else ()
+    if not notes:
+        return verdict
+    return dataclasses.replace(
+        verdict, summary="; ".join([verdict.summary, *(short for short, _ in notes)]),
+        explanation=" ".join([verdict.explanation, *(long for _, long in notes)]),
+        context=tuple(long for _, long in notes))
+
+
+def _highest_printable(dump: MemDump, order_of_zones: tuple[str, ...]) -> int:
+    """An upper bound for the request's zone index from what the dump leaves out. warn_alloc
+    prints every populated zone up to gfp_zone() of the request (mm/show_mem.c
+    show_free_areas, max_zone_idx); a zone type above those printed that a printed zone's
+    lowmem_reserve[] shows populated (its entry grows there) was above the request's zone.
+    Corpus 147 (ppc32, 6.9): only DMA printed, "lowmem_reserve[]: 0 0 1280 1280": the populated
+    type 2 is HighMem, so a GFP_KERNEL request's Normal is type 1, not x86-64's 2."""
+    printed = [z for z in dump.zones if z.zone in order_of_zones]
+    if not printed:
+        return len(order_of_zones)
+    top = max(order_of_zones.index(z.zone) for z in printed)
+    for zone in printed:
+        reserve = zone.lowmem_reserve or []
+        for j in range(top + 1, len(reserve)):
+            if reserve[j] > reserve[j - 1]:
+                return j - 1
+    return len(order_of_zones)
+
+
+def _deciding(verdict: Verdict) -> CheckResult:
+    """The zone the one line names: the fragmented one with most free, else the request's own."""
+    fragmented = [r for r in verdict.zones if r.reason == "no_free_block"]
+    return max(fragmented, key=lambda r: r.free_adj) if fragmented else verdict.zones[0]
+
+
+def _context(zone: ZoneDump, decoding: GfpDecoding, request: Request) -> tuple[tuple[str, str], ...]:
+    """What the zone's own counters add, (a few words, a sentence) each: page cache filling it,
+    free memory the request could not use because it is CMA."""
+    notes: list[tuple[str, str]] = []
+    file_kb = zone.fields.get("active_file", 0) + zone.fields.get("inactive_file", 0)
+    size_kb = zone.managed_kb or zone.present_kb
+    if "inactive_file" in zone.fields and size_kb and file_kb >= T.CACHE_SHARE * size_kb:
+        # heuristic share (thresholds.CACHE_SHARE): the zone is mostly page cache
+        sleeps = decoding.can_sleep
+        notes.append((
+            f"page cache {file_kb / size_kb:.0%} of {zone.zone}",
+            f"Page cache filled the zone: {zone.zone} held {file_kb:,} kB of file pages "
+            f"({file_kb / size_kb:.0%} of its {size_kb:,} kB), "
+            + ("reclaimable, yet reclaim did not free enough in time."
+               if sleeps else "which kswapd reclaims but this request, unable to sleep, could not wait for.")))
+    free_cma = zone.free_cma_kb or 0
+    if free_cma and zone.free_kb and "__GFP_MOVABLE" not in decoding.bits and free_cma * 2 >= zone.free_kb:
+        notes.append((f"{free_cma:,} kB of it CMA, unusable here",
+                      f"Of its {zone.free_kb:,} kB free, {free_cma:,} kB was CMA, which only movable "
+                      f"allocations may use: this {request.value} request could not."))
+    return tuple(notes)
 
 
 def era_of_layout(layout: str) -> KernelVersion:
@@ -80,6 +144,8 @@ def era_of_layout(layout: str) -> KernelVersion:
 def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -> ZoneState | None:
     if zone.free_kb is None or zone.min_kb is None or zone.zone not in order_of_zones:
         return None
+    if zone.managed_kb == 0 or (zone.managed_kb is None and zone.present_kb == 0):
+        return None   # an empty zone is in no zonelist (mm/page_alloc.c build_zonerefs_node)
     blocks = None
     if zone.buddy:
         counts = [0] * (max(_order(kb, page_kb) for _, kb, _ in zone.buddy) + 1)
@@ -104,8 +170,18 @@ def _order(block_kb: int, page_kb: int) -> int:
     return max(0, (block_kb // page_kb).bit_length() - 1)
 
 
+def _blocks_unusable(zone: ZoneDump | None, order: int, page_kb: int) -> str:
+    """The free blocks of order >= ``order`` the dump shows for a zone whose check found none
+    usable, as words ("1 block of 32 kB (H)"), "" when there are none."""
+    if zone is None or not zone.buddy:
+        return ""
+    found = [f"{count} x {kb} kB" + (f" ({types})" if types else "")
+             for count, kb, types in zone.buddy if count and _order(kb, page_kb) >= order]
+    return ", ".join(found)
+
+
 def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, page_kb: int,
-             assumed: bool) -> Verdict:
+             assumed: bool, dumps: dict[tuple[int, str], ZoneDump]) -> Verdict:
     kb = lambda pages: f"{pages * page_kb:,} kB"  # noqa: E731
     asked = f"an order-{order} {request.value} request"
     details = "; ".join(r.explanation for r in results)
@@ -120,12 +196,34 @@ def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, pag
     fragmented = [r for r in results if r.reason == "no_free_block"]
     if fragmented:
         worst = max(fragmented, key=lambda r: r.free_adj)
+        size = f"{(1 << order) * page_kb} kB contiguous"
+        if worst.short_order is not None:
+            # before 4.4 the check wants the pages in blocks of order >= k to exceed min >> k
+            k = worst.short_order
+            zone = dumps.get((worst.node, worst.zone))
+            in_blocks = sum(count * block_kb for count, block_kb, _ in (zone.buddy or ())
+                            if _order(block_kb, page_kb) >= k) if zone is not None else None
+            held = f"{in_blocks:,} kB" if in_blocks is not None else kb(worst.short_free)
+            return Verdict(
+                "fragmented",
+                f"fragmented: {kb(worst.free_adj)} free in {worst.zone}, {held} of it in blocks of "
+                f"order >= {k}, not above {kb(worst.short_need)}",
+                f"Fragmentation, not exhaustion: Node {worst.node} {worst.zone} had "
+                f"{kb(worst.free_adj)} free, above the {kb(worst.needed)} this request must leave, "
+                f"but only {held} of it in blocks of order >= {k}; this kernel's check (before 4.4) "
+                f"wants the pages it counts there ({worst.short_free}) above the mark halved per "
+                f"order ({worst.short_need} pages) for {asked} ({size}). Zone by zone: {details}.",
+                results, assumed)
+        elsewhere = _blocks_unusable(dumps.get((worst.node, worst.zone)), order, page_kb)
+        where = (f"its blocks of order >= {order} ({elsewhere}) sat on free lists {asked} may not use"
+                 if elsewhere else f"there was no free block of order >= {order} at all")
         return Verdict(
             "fragmented",
-            f"fragmented: {kb(worst.free_adj)} free in {worst.zone} but no block of order >= {order}",
+            f"fragmented: {kb(worst.free_adj)} free in {worst.zone} but no "
+            + (f"usable block of order >= {order} (only {elsewhere})" if elsewhere
+               else f"block of order >= {order}"),
             f"Fragmentation, not exhaustion: Node {worst.node} {worst.zone} had {kb(worst.free_adj)} "
-            f"free, above the {kb(worst.needed)} this request must leave, but no free block of "
-            f"order >= {order} ({(1 << order) * page_kb} kB contiguous) on a list {asked} may use. "
+            f"free, above the {kb(worst.needed)} this request must leave, but {where} ({size}). "
             f"Zone by zone: {details}.", results, assumed)
     preferred = results[0]    # zonelist order: the request's own zone comes first
     protected = [r.zone for r in results[1:] if r.reason == "protected"]

@@ -27,11 +27,11 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from minfree.model.kversion import release_from_line
+from minfree.model.kversion import release_from_line, release_wrapped
 from minfree.logs import header as hdr
 from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine
-from minfree.logs.related import related_kind
+from minfree.logs.related import OomVictim, oom_victim, related_detail, related_kind
 from minfree.logs.trace import trace_line_kind
 
 _CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?)"
@@ -41,6 +41,7 @@ _NODEMASK_VALUE = re.compile(r"^\s*(?:\(null\)|\d+(?:[-,]\d+)*)\s*$")
 _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
 
 _COMPLETING = frozenset({"buddy", "trailer"})
+_UNPREFIXED = (None, None)   # the routing key of a line that no prefix named (no host, no caller)
 MAX_UNRELATED = 3        # unrelated lines in a row that end an open report
 MAX_EVENT_LINES = 5000   # no report is longer (a 2.6.32 per-cpu dump of 256 CPUs is ~800)
 MAX_SECONDS = 30.0       # a report is printed within a few ms; 30 s later it is something else
@@ -71,11 +72,14 @@ class Event:
     pid: int | None = None
     cpu: int | None = None
     kernel: str | None = None       # release printed with the report (CPU/Pid line)
-    host_kernel: str | None = None  # release another report of this host printed
+    host_kernel: str | None = None  # release of the boot banner above it, else of another report
+    cut_header: str | None = None   # a CPU/Pid line cut after its taint state: release follows
     hardware: str | None = None
     workqueue: str | None = None
     vmalloc_detail: str | None = None
     repeated: int = 0               # "last message repeated N times" right after the header
+    oom_nearby: OomVictim | None = None   # an OOM kill of the same host just before or during it
+    oom_killer_disabled: bool = False     # between "OOM killer disabled." and "enabled." (suspend)
     trace_lines: list[str] = field(default_factory=list)
     dump: MemDumpBuilder | None = None
     lines_seen: int = 0
@@ -104,6 +108,9 @@ class Assembler:
         self._created = 0
         self._last_header: Event | None = None
         self.kernels: dict[str | None, str] = {}
+        self._booted: dict[str | None, str] = {}   # per host: release of the last boot banner
+        self._last_oom: dict[str | None, tuple[OomVictim, int, float | None]] = {}   # victim, seq, mono
+        self._oom_disabled: set[str | None] = set()   # hosts inside a suspend/hibernation
         self.related: Counter[str] = Counter()
         self.related_by_host: dict[str | None, Counter[str]] = defaultdict(Counter)
         self.count_before: int | None = None   # related messages from this line on: another scan counts them
@@ -134,6 +141,18 @@ class Assembler:
         if "vmalloc:" in text and hdr.vmalloc_line(text):
             self._vmalloc = (text.strip(), self._seq)
             return
+        if text.startswith("OOM killer "):
+            # kernel/power/process.c (3.19+): printed by freeze_processes()/thaw_processes()
+            if text.startswith("OOM killer disabled"):
+                self._oom_disabled.add(line.host)
+            elif text.startswith("OOM killer enabled"):
+                self._oom_disabled.discard(line.host)
+            return
+        if text.startswith("Linux version ") and (release := release_from_line(text)):
+            # the boot banner names the kernel of every report below it, up to the next boot
+            self._booted[line.host] = self.kernels[line.host] = release
+            self._oom_disabled.discard(line.host)
+            return
         headers = hdr.find_headers(text)
         if headers:
             self._open_events(headers, line, lineno, key)
@@ -142,7 +161,14 @@ class Assembler:
         if kind is not None and (self.count_before is None or lineno < self.count_before):
             self.related[kind[0]] += kind[1]
             self.related_by_host[line.host][kind[0]] += kind[1]
+        if kind is not None and kind[0] == "oom_kill" and (victim := oom_victim(text)) is not None:
+            self._last_oom[line.host] = (victim, self._seq, line.mono)
+            for open_events in (e for k, e in self._open.items() if k[0] == line.host):
+                for event in open_events:
+                    event.oom_nearby = event.oom_nearby or victim
         events = self._open.get(key)
+        if not events and (adopted := self._adopt(line, key)) is not None:
+            key, events = adopted
         if events:
             self._extend(events, line, key, related=kind is not None)
             return
@@ -156,6 +182,8 @@ class Assembler:
         self._fragments.clear()
         self._vmalloc = None
         self._last_header = None
+        # lines were skipped: only a stamped OOM kill can still be placed in time
+        self._last_oom = {host: last for host, last in self._last_oom.items() if last[2] is not None}
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -170,6 +198,8 @@ class Assembler:
                 order=found.order, kind=found.kind, what=found.what, mode=found.mode,
                 mode_text=found.mode_text, printed_flags=found.printed_flags,
                 nodemask=found.nodemask, cpuset=found.cpuset, mems_allowed=found.mems_allowed,
+                host_kernel=self._booted.get(line.host), oom_nearby=self._oom_before(line),
+                oom_killer_disabled=line.host in self._oom_disabled,
             )
             if self._vmalloc is not None and self._seq - self._vmalloc[1] <= 3:
                 event.kind, event.vmalloc_detail = "vmalloc", self._vmalloc[0]
@@ -178,6 +208,34 @@ class Assembler:
             event.last_seq, event.seq = self._seq, self._created
             self._open[key].append(event)
             self._last_header = event
+
+    def _adopt(self, line: LogLine, key: tuple[str | None, str | None]
+               ) -> tuple[tuple[str | None, str | None], list[Event]] | None:
+        """A pasted report whose lines are not all prefixed: the header without the syslog prefix
+        the rest has (corpus 102), or a trace line pasted without it. Such a line goes to the only
+        report open; a report opened by an unprefixed header takes the host of what follows."""
+        open_keys = [k for k, events in self._open.items() if events]
+        if len(open_keys) != 1 or _UNPREFIXED not in (key, open_keys[0]):
+            return None
+        events = self._open[open_keys[0]]
+        if open_keys[0] != _UNPREFIXED:
+            return open_keys[0], events
+        del self._open[_UNPREFIXED]
+        self._open[key] = events
+        for event in events:
+            event.host, event.caller = event.host or line.host, event.caller or line.caller
+        return key, events
+
+    def _oom_before(self, line: LogLine) -> OomVictim | None:
+        """The OOM kill this host logged just before a report: within MAX_SECONDS by the
+        stamps, else within MAX_SILENCE lines."""
+        last = self._last_oom.get(line.host)
+        if last is None:
+            return None
+        victim, seq, mono = last
+        if mono is not None and line.mono is not None:
+            return victim if 0 <= line.mono - mono <= MAX_SECONDS else None
+        return victim if self._seq - seq <= MAX_SILENCE else None
 
     def _take_fragment(self, host: str | None) -> str | None:
         for fragment in self._fragments:
@@ -197,6 +255,12 @@ class Assembler:
             return
         event.lines_seen += 1
         event.last_seq = self._seq
+        if event.cut_header is not None:
+            release = release_wrapped(event.cut_header, text)
+            event.cut_header = None
+            if release is not None:
+                self._set_kernel(event, release)
+                return
         # most lines of a long report belong to its memory dump: try that first once it started
         if event.dump is not None and self._feed_dump(events, text):
             return
@@ -210,7 +274,7 @@ class Assembler:
             return
         if event.dump is None and self._feed_dump(events, text):
             return
-        if related or dump_line_kind(text) is not None:
+        if related or dump_line_kind(text) is not None or related_detail(text):
             return
         event.unrelated += 1
         if event.unrelated >= MAX_UNRELATED or event.lines_seen >= MAX_EVENT_LINES:
@@ -259,9 +323,11 @@ class Assembler:
             event.pid = int(match.group("pid"))
             if "cpu" in match.groupdict():
                 event.cpu = int(match.group("cpu"))
-            event.kernel = release_from_line(text)
-            if event.kernel:
-                self.kernels[event.host] = event.kernel
+            release = release_from_line(text)
+            if release is not None:
+                self._set_kernel(event, release)
+            else:
+                event.cut_header = text
             return True
         if text.startswith("Hardware name: "):
             events[-1].hardware = text[15:].strip()
@@ -270,6 +336,10 @@ class Assembler:
             events[-1].workqueue = text[11:].strip()
             return True
         return False
+
+    def _set_kernel(self, event: Event, release: str) -> None:
+        event.kernel = release
+        self.kernels[event.host] = release
 
     def _feed_dump(self, events: list[Event], text: str) -> bool:
         event = self._active(events)
@@ -296,7 +366,7 @@ class Assembler:
         self._finish(event)
 
     def _finish(self, event: Event) -> None:
-        event.host_kernel = self.kernels.get(event.host)
+        event.host_kernel = event.host_kernel or self.kernels.get(event.host)
         if event.dump is not None:
             self.dump_skipped += event.dump.result().skipped
         self.emit(event)

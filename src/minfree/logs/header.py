@@ -19,6 +19,12 @@ occurrence in a line, each possibly missing its comm or its mode, for the assemb
 
 >>> [h.comm for h in find_headers("asd: page allocation failure. order:1, mode:0x20")]
 ['asd']
+>>> h = find_headers("systemd-udevd: vmalloc error: size 2395133, vm_struct allocation failed, mode:0xcc0(GFP_KERNEL), nodemask=(null)")[0]
+>>> (h.comm, h.kind, h.order, h.mode)
+('systemd-udevd', 'vmalloc', None, '0xcc0')
+>>> h = find_headers("swapon: vmalloc error: size 4194304, vm_struct allocation failed,")[0]
+>>> (h.comm, h.kind, h.mode)
+('swapon', 'vmalloc', None)
 >>> h = find_headers("kworker/3:2: page allocation failure: order:0, mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0")[0]
 >>> (h.order, h.mode, h.printed_flags, h.cpuset, h.mems_allowed)
 (0, '0xa20', 'GFP_ATOMIC', '/', '0')
@@ -32,7 +38,9 @@ from dataclasses import dataclass
 _WHAT = re.compile(
     r"page allocation failure(?:[.:]\s*|\s+)order:\s*(?P<order>\d+)"
     r"|vmalloc: allocation failure(?:, allocated \d+ of \d+ bytes|: \d+ bytes)"
-    r"|vmalloc error: size \d+(?:, [a-z][a-z0-9 ]*?(?: (?P<vorder>\d+))?)*?(?=, mode:)"
+    # 5.15+ mm/vmalloc.c: "vmalloc error: size %lu, <what failed>" then warn_alloc's ", mode:";
+    # the words may hold "_" ("vm_struct allocation failed"); a paste may wrap before ", mode:"
+    r"|vmalloc error: size \d+(?:, [a-z][a-z0-9_ ]*?(?: (?P<vorder>\d+))?)*?(?=, mode:|,?\s*$)"
 )
 _MODE = re.compile(r"\s*,?\s*mode:\s*(?P<mode>0x[0-9a-fA-F]+|\d+)(?:\((?P<names>[^)]*)\))?")
 _NODEMASK = re.compile(r",\s*nodemask=(?P<nodemask>\(null\)|[0-9,\-]*)")

@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from minfree.logs.header import header_complete
 from minfree.logs.prefix import LogLine
+from minfree.logs.trace import parse_frame, trace_line_kind
 
 # A printk stamp glued inside another line: "[  659.105948][ T3124] " (caller id optional).
 _EMBEDDED_STAMP = re.compile(r"\[\s*(\d+\.\d{6})\](?:\[\s*([TC]\d+)\])?\s")
@@ -60,7 +61,8 @@ class Joiner:
         if line.repeat:
             return self.flush() + [(line, lineno)]
         if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
-            if len(self._pending.text) + len(line.text) < _MAX_JOINED and not header_complete(self._pending.text):
+            if (len(self._pending.text) + len(line.text) < _MAX_JOINED and not header_complete(self._pending.text)
+                    and not _next_frame(self._pending.text, line.text)):
                 self._pending.text = _join(self._pending.text, line.text)   # the joiner owns what it holds
                 return []
         out = self.flush()
@@ -79,6 +81,19 @@ class Joiner:
             return []
         line, self._pending = self._pending, None
         return [(part, self._pending_lineno) for part in _split_glued(line)]
+
+
+def _next_frame(held: str, bare: str) -> bool:
+    """A bare line that is a whole frame or marker after a trace line is the next trace line,
+    not a wrap: consoles that stamp only the first line of a trace (csky) print them so.
+
+    >>> _next_frame("Call Trace:", "  dump_stack_lvl+0x44/0x5c"), _next_frame("  [<ffffffffa06de013>]", "xfs_submit_ioend_bio+0x33/0x40 [xfs]")
+    (True, False)
+    """
+    kind = trace_line_kind(bare)
+    if kind != "marker" and (kind != "frame" or parse_frame(bare) is None):
+        return False
+    return trace_line_kind(held) in ("header", "marker") or parse_frame(held) is not None
 
 
 def _join(head: str, tail: str) -> str:

@@ -22,7 +22,7 @@ WINDOW = 8 << 20  # bytes handed to the matcher at once (matches across windows 
 
 # Every message minfree reports contains one of these. Few needles, because the matcher's
 # speed falls with their number (measured on a 1 GiB log: 8 long needles take twice the time
-# of these 4): "alloc" alone covers page/vmalloc allocation failures (any era, wrapped
+# of these 6): "alloc" alone covers page/vmalloc allocation failures (any era, wrapped
 # headers too), "vmalloc error", allocation stalls, "SLUB: Unable to allocate" and
 # "warn_alloc: N callbacks suppressed".
 NEEDLES: tuple[bytes, ...] = (
@@ -30,6 +30,8 @@ NEEDLES: tuple[bytes, ...] = (
     b"Killed process",          # OOM kill, every era
     b"out of memory",           # TCP: out of memory -- consider tuning tcp_mem
     b"socket memory",           # 2.6.x TCP: Out of socket memory
+    b"Linux version",           # the boot banner: the release of the reports below it
+    b"OOM killer ",             # "OOM killer disabled." / "enabled.": suspend and resume
 )
 
 

@@ -136,7 +136,17 @@ _KMSG_DICT = re.compile(r" [A-Z_][A-Z0-9_]{0,63}=")
 # A syslog line with its time and host cut off (quoted in mails and web pages): "kernel: text",
 # also indented; "host kernel: " only when a dmesg stamp follows ("eeepc kernel: [ 1495.4] x").
 _BARE_KERNEL = re.compile(r"[ \t]*+(?:([^\s:\[\]]{1,255}+) (?=kernel: \[ *\d))?kernel:(?: |$)")
-_QUOTE = re.compile(r">(?: ?>)*+ ?")  # mail quote markers "> ", ">> ", "> > "
+# What a paste puts before the transport prefix, as a grammar: line = quote* decoration?
+# prefix? text. Mail quote markers (">", ">>", "> > ", ">" + TAB) are never kernel text and are
+# always removed (corpus 144, 145, 147). Indentation or a backtick that opens inline code is
+# removed only when a transport prefix follows it (a stamp, a syslog time, a PRI, a /dev/kmsg
+# header, corpus 146); otherwise the indentation is the kernel's own (trace frames).
+_QUOTE = re.compile(r">(?:[ \t]?>)*+[ \t]?")
+_DECORATION = re.compile(r"[ \t`]{1,64}+")
+_PREFIX_START = re.compile(
+    r"\[ *\d{1,12}\.\d|\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) |<\d{1,3}>|\d{1,4},\d{1,20},\d{1,20},"
+    r"|[^\W\d_]{3} {1,2}\d{1,2} \d\d:\d\d:\d\d |\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
+)
 
 
 class LineNormalizer:
@@ -147,8 +157,7 @@ class LineNormalizer:
     source is ``/dev/kmsg`` (its `` KEY=value`` dictionary lines are dropped), the last
     message (``last message repeated N times`` takes its text, tag and level), the width
     of the last prefix (dmesg and journalctl indent the continuation lines of a multi-line
-    record by exactly that width; such lines inherit the record's prefix), and whether the
-    source is a mail quote (after one ``> `` line with a prefix, ``> `` is removed from all).
+    record by exactly that width; such lines inherit the record's prefix).
 
     journald export: a ``MESSAGE=`` line is returned at once with the fields seen so far in
     its record; ``_HOSTNAME`` and ``_SOURCE_MONOTONIC_TIMESTAMP`` arriving later in the same
@@ -169,7 +178,6 @@ class LineNormalizer:
         "_last",
         "_indent",
         "_indent_ctx",
-        "_quoted",
     )
 
     def __init__(self) -> None:
@@ -186,7 +194,6 @@ class LineNormalizer:
         self._last: LogLine | None = None
         self._indent = 0  # prefix width of the last stamped line, 0 when none
         self._indent_ctx: LogLine | None = None
-        self._quoted = False  # a mail-quoted prefixed line was seen: strip "> " from all lines
 
     def normalize(self, raw: str) -> list[LogLine]:
         """Return the kernel lines in ``raw`` ([] for noise and malformed lines); never raises."""
@@ -232,6 +239,11 @@ class LineNormalizer:
             if (self._kmsg or line.startswith((" SUBSYSTEM=", " DEVICE="))) and _KMSG_DICT.match(line):
                 return []
         self._indent = 0
+        if first in " \t`":
+            decoration = _DECORATION.match(line)
+            if decoration and _PREFIX_START.match(line, decoration.end()):
+                end = len(line) - 1 if "`" in decoration.group() and line.endswith("`") else len(line)
+                return self._normalize(line[decoration.end() : end])   # `...` inline code: both ticks
         if first == "[":
             return self._stamped(line, None)
         if first == "<":
@@ -262,20 +274,10 @@ class LineNormalizer:
         return [LogLine(line)]
 
     def _quoted_line(self, line: str) -> list[LogLine]:
-        """A mail-quoted line: "> " markers are removed once a quoted line carried a prefix."""
+        """A mail-quoted line: the quote markers go, the rest is read as any other line."""
         quote = _QUOTE.match(line)
         rest = line[quote.end() :] if quote else line
-        if not rest:
-            return []
-        if self._quoted:
-            return self._normalize(rest)
-        out = self._normalize(rest)
-        first = out[0] if out else None
-        if first is not None and (first.time is not None or first.tag is not None):
-            self._quoted = True
-            return out
-        self._indent = 0
-        return [LogLine(line)]
+        return self._normalize(rest) if rest else []
 
     # ---- console / dmesg ------------------------------------------------------------
 

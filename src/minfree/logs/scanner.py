@@ -144,18 +144,21 @@ class LogScanner:
         else:
             lines_before_split = line_at + count_newlines(data, position, split, release)
         first_own_line = line_at - lines_before_split + 1   # lines the head already covered
+        counted_by_head = 0      # dump lines the tail skipped in events the head reported too
         for item in tail.found:
             event = item.event if self._prepare is not None else item
             if event.line >= first_own_line:
                 event.line += lines_before_split - 1
                 self._emit(item)
+            elif event.dump is not None:
+                counted_by_head += event.dump.result().skipped
         assembler = self.assembler
         assembler.related.update(tail.related)
         for host, counts in tail.related_by_host.items():
             assembler.related_by_host[host].update(counts)
         for host, kernel in tail.kernels.items():
             assembler.kernels.setdefault(host, kernel)
-        self.tail_skipped = tail.skipped
+        self.tail_skipped = tail.skipped - counted_by_head
 
     def feed_line(self, raw: str, lineno: int) -> None:
         """One physical line through normalizer, joiner and assembler (also used by --follow)."""

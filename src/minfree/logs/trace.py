@@ -59,13 +59,18 @@ _MOD = r"\[(?P<mod>[\w-]+)(?: [0-9a-f]+)?\]"
 # adjacent parts can match the same text, which keeps them linear (tests/logs/test_trace.py).
 
 # x86 4.x+, arm64, s390 and others: " ? symbol+0xoff/0xlen [module]".
-_BARE = re.compile(rf"(?:(?P<q>\?)\s+)?(?P<sym>{_SYM})\+(?P<off>{_OFF})(?:\s+{_MOD})?", re.ASCII)
+# syzbot and scripts/decode_stacktrace.sh append the source line, and print inlined callers
+# with it and " [inline]" in place of an offset: "dump_stack_lvl+0xe4/0x150 lib/dump_stack.c:106",
+# "__dump_stack lib/dump_stack.c:88 [inline]".
+_SRC = r"[\w./+-]+\.[chsS]:\d+(?: \[inline\])?"
+_BARE = re.compile(rf"(?:(?P<q>\?)\s+)?(?P<sym>{_SYM})(?:\+(?P<off>{_OFF})(?:\s+{_MOD})?(?:\s+{_SRC})?"
+                   rf"|\s+{_SRC})", re.ASCII)
 # x86 2.6/3.x and i386: " [<ffffffff8110f1ca>] ? __alloc_pages_nodemask+0x6ea/0x8d0", possibly
 # after an "<IRQ>"/"<EOI>" marker on the same line (2.6.32-3.x x86_64), or "0x0" when the
 # address has no symbol (corpus 002).
 _ADDRESSED = re.compile(
     rf"(?:<(?P<mark>/?[A-Z#_]{{2,20}})>\s*)?\[<(?P<addr>[0-9a-fA-F]+)>\](?:\s*(?P<q>\?))?"
-    rf"(?:\s*(?:(?P<hex>0x[0-9a-fA-F]+)|(?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?))?",
+    rf"(?:\s*(?:(?P<hex>0x[0-9a-fA-F]+)|(?P<sym>{_SYM})(?:\+(?P<off>{_OFF}))?(?:\s+{_MOD})?(?:\s+{_SRC})?))?",
     re.ASCII)
 # 2.6.9 i386 symbolic: " [__alloc_pages+441/862] __alloc_pages+0x1b9/0x35e".
 _SYMBOLIC = re.compile(
@@ -88,6 +93,10 @@ _PPC = re.compile(
 _OLD_X86_64 = re.compile(r"<(?P<addr>[0-9a-fA-F]{8,16})>\{(?P<sym>[A-Za-z_.$][\w.$]*)(?:\+(?P<off>\d+))?\}"
                          r"|<(?P<mark>/?[A-Z#_]{2,20})>", re.ASCII)
 _OLD_X86_64_LINE = re.compile(r"(?:Call Trace:\s*)?(?:<[A-Z#_]{2,20}>\s*)*<[0-9a-fA-F]{8,16}>\{", re.ASCII)
+# i386 2.6.1x without frame pointers: two frames per line, "<c01369e2> __alloc_pages+0x1f2/0x2d0
+#  <c0149c92> kmem_getpages+0x32/0xa0" (corpus 145, 2.6.17).
+_OLD_I386 = re.compile(rf"<(?P<addr>[0-9a-fA-F]{{8}})> (?P<sym>{_SYM})\+(?P<off>{_OFF})(?: {_MOD})?", re.ASCII)
+_OLD_I386_LINE = re.compile(rf"<[0-9a-fA-F]{{8}}> {_SYM}\+0x", re.ASCII)
 
 # Pieces of a frame wrapped over two lines by a mail client or console (corpus 001, 010).
 _ADDRESS_ONLY = re.compile(r"\[<[0-9a-fA-F]+>\](?:\s*(?P<q>\?))?", re.ASCII)
@@ -152,8 +161,10 @@ def _frame(sym: str, offset: str | None, module: str | None, unreliable: bool) -
 
 
 def _old_x86_64_frames(text: str) -> list[Frame | str]:
-    """Frames and markers of one 2.6.9-era x86_64 line, in order."""
+    """Frames and markers of one 2.6.9-era x86_64 or 2.6.1x i386 line, in order."""
     found: list[Frame | str] = []
+    if _OLD_I386_LINE.match(text):
+        return [_frame(m.group("sym"), m.group("off"), m.group("mod"), False) for m in _OLD_I386.finditer(text)]
     for m in _OLD_X86_64.finditer(text):
         if m.group("mark"):
             found.append(m.group("mark"))
@@ -174,6 +185,11 @@ def parse_frame(text: str) -> Frame | None:
     '___slab_alloc'
     >>> parse_frame(" <ffffffff8015f9fe>{__alloc_pages+789} <ffffffff8015faa6>{__get_free_pages+11}").offset
     '789'
+    >>> [f.function for f in parse_trace(["<f8b6d1f7> e1000_alloc_rx_buffers+0x227/0x3a0 [e1000]  <c0113c57> __wake_up_common+0x37/0x70"])]
+    ['e1000_alloc_rx_buffers', '__wake_up_common']
+    >>> [f.function for f in parse_trace(["[<ffffffff83250e66>] __dump_stack lib/dump_stack.c:88 [inline]",
+    ...                                   "[<ffffffff80443bba>] warn_alloc+0x170/0x212 mm/page_alloc.c:4271"])]
+    ['__dump_stack', 'warn_alloc']
     >>> parse_frame(" [<00000000>] 0x0").function
     '0x0'
     >>> parse_frame("Mem-Info:") is None
@@ -208,7 +224,7 @@ def _parse_stripped(text: str) -> Frame | None:
     m = _ARM_NOSYMS.fullmatch(text)
     if m:
         return _frame("0x" + m.group("addr"), None, None, False)
-    if _OLD_X86_64_LINE.match(text):
+    if _OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text):
         for item in _old_x86_64_frames(text):
             if isinstance(item, Frame):
                 return item
@@ -299,7 +315,7 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
         if _SEPARATOR.fullmatch(text):
             separator_at = len(frames)
             continue
-        if _OLD_X86_64_LINE.match(text):
+        if _OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text):
             for item in _old_x86_64_frames(text):
                 if isinstance(item, Frame):
                     add(item)

@@ -609,7 +609,8 @@ def _reserve_words(dec: GfpDecoding) -> str:
         return "it can dip into half of the min reserve"
     if dec.harder:
         return "it can dip into a quarter of the min reserve"
-    return "it gets no share of the min reserve"
+    return ("it gets no share of the min reserve (its floor is min itself, so a larger "
+            "min_free_kbytes raises the floor with the reserve)")
 
 
 def explain(dec: GfpDecoding, order: int) -> str:
@@ -620,6 +621,10 @@ def explain(dec: GfpDecoding, order: int) -> str:
     (8 KiB) that may not sleep (interrupt/softirq context or a held lock); it can dip into part
     of the min reserve (min lowered by 1/2, then by 1/4 more) but cannot reclaim or compact, so
     it fails when no free block of order >= 1 sits above the zone's watermark.
+    >>> print(explain(decode(0x10, KernelVersion(3, 10, 0)), 0))  # doctest: +NORMALIZE_WHITESPACE
+    order:0, mode:0x10 on 2.6.32-4.3 kernels is GFP_NOIO: a request for 1 contiguous page (4 KiB)
+    that may sleep but not start I/O (GFP_NOIO): reclaim can only drop clean pages and compaction
+    is skipped, so it fails when that left no free page above the zone's watermark.
     """
     order = order if isinstance(order, int) and 0 <= order < 64 else 0
     pages = 1 << order
@@ -634,7 +639,19 @@ def explain(dec: GfpDecoding, order: int) -> str:
     block = "free page" if order == 0 else f"free block of order >= {order}"
     head = (f"order:{order}, mode:{dec.mask:#x} on {era} is {what}: a request for "
             f"{pages} contiguous page{'s' if pages > 1 else ''} ({size})")
-    if dec.can_sleep:
+    if dec.can_sleep and "__GFP_IO" not in dec.bits:
+        # GFP_NOIO: reclaim may not start I/O (no swap-out, no writeback) and
+        # try_to_compact_pages() returns COMPACT_SKIPPED without __GFP_IO (mm/compaction.c,
+        # 3.x-6.18)
+        tail = ("that may sleep but not start I/O (GFP_NOIO): reclaim can only drop clean pages "
+                "and compaction is skipped, so it fails when that left no " + block
+                + " above the zone's watermark")
+    elif dec.can_sleep and "__GFP_FS" not in dec.bits:
+        # GFP_NOFS: no filesystem callbacks: dirty file pages and dentry/inode caches stay
+        tail = ("that may sleep but not enter the filesystem (GFP_NOFS): reclaim skips dirty file "
+                "pages and the dentry/inode caches" + (", compaction still runs" if order else "")
+                + ", so it fails when that left no " + block + " above the zone's watermark")
+    elif dec.can_sleep:
         tail = ("that may sleep: it can reclaim" + (" and compact" if order else "")
                 + " memory before failing, so a failure means reclaim"
                 + (" and compaction" if order else "") + " left no "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["KernelVersion", "parse_release", "release_from_line"]
+__all__ = ["KernelVersion", "parse_release", "release_from_line", "release_wrapped"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -92,11 +92,19 @@ def parse_release(text: str) -> KernelVersion | None:
     return KernelVersion(major, minor, patch, release, _vendor(release))
 
 
-# Release right after the taint state of dump_stack()'s header; taint flags
-# are capital letters separated by spaces ("Tainted: G             L  4.9.0-5-amd64").
+# Release right after the taint state of dump_stack()'s header. The taint flags are capital
+# letters, one per taint bit in the order of taint_flags[] and a space for each bit not set,
+# so they read as runs ("Tainted: G           OE      6.1.0-57-amd64", "Tainted: PF W O
+# 3.8.0-29-generic"; kernel/panic.c print_tainted, 3.x-6.18). RHEL kernels print their
+# "--------- -  -" build marker before the release (3.10.0-*.el7, 4.18.0-*.el8), and RHEL 7/8
+# put "Kdump: loaded" between the comm and the taint state.
+_TAINT_STATE = r"(?:Not tainted|Tainted:(?:[ \t]+[A-Z]+)*)(?:[ \t]+-+)*"
 _AFTER_TAINT = re.compile(
-    r"(?:Not tainted|Tainted:(?:[ \t]+[A-Z])*)[ \t]+(\d+\.\d+[^\s]*(?:[ \t]+#\d+(?:[ \t]+[A-Z][A-Z_]*)*[ \t]+Debian[ \t]+\d+\.\d+(?:\.\d+)?\S*)?)"
+    _TAINT_STATE + r"[ \t]+(\d+\.\d+[^\s]*(?:[ \t]+#\d+(?:[ \t]+[A-Z][A-Z_]*)*[ \t]+Debian[ \t]+\d+\.\d+(?:\.\d+)?\S*)?)"
 )
+# A dump_stack() header cut after the taint state (a wrapped paste): the release is on the
+# next line, possibly behind the rest of the flags (corpus 001, 010, 018).
+_TAINT_AT_END = re.compile(r"(?:Not tainted|Tainted:)[ \tA-Z-]*$")
 _BANNER = re.compile(
     r"Linux version (\d+\.\d+[^\s]*)(?:.*?(#\d+(?:\s+[A-Z][A-Z_]*)*\s+Debian\s+\d+\.\d+(?:\.\d+)?\S*))?"
 )
@@ -116,6 +124,12 @@ def release_from_line(text: str) -> str | None:
     '4.9.0-5-amd64 #1 Debian 4.9.65-3+deb9u2'
     >>> release_from_line("Pid: 31170, comm: splat Tainted: P         C O 3.8.0-1-mainline #1")
     '3.8.0-1-mainline'
+    >>> release_from_line("CPU: 0 PID: 0 Comm: swapper/0 Tainted: G           OE      6.1.0-57-amd64 #1  Debian 6.1.192-3")
+    '6.1.0-57-amd64 #1 Debian 6.1.192-3'
+    >>> release_from_line("Pid: 7812, comm: tcpdump Tainted: PF       W  O 3.8.0-29-generic #42~precise1-Ubuntu")
+    '3.8.0-29-generic'
+    >>> release_from_line("CPU: 21 PID: 0 Comm: swapper/21 Kdump: loaded Tainted: P           OE  ------------   3.10.0-1062.el7.x86_64 #1")
+    '3.10.0-1062.el7.x86_64'
     >>> release_from_line("page allocation failure: order:0, mode:0x20") is None
     True
     """
@@ -128,3 +142,20 @@ def release_from_line(text: str) -> str | None:
     if taint:
         return re.sub(r"[ \t]+", " ", taint.group(1))
     return None
+
+
+def release_wrapped(header: str, next_line: str) -> str | None:
+    """The release of a dump_stack() header that ``header`` cut after its taint state, read
+    from ``next_line``; None when ``header`` is not cut there or the next line does not go on.
+
+    >>> release_wrapped("CPU: 17 PID: 1652 Comm: kworker/17:1H Tainted: G", " W  OE  ------------   3.10.0-327")
+    '3.10.0-327'
+    >>> release_wrapped("CPU: 2 PID: 3124 Comm: kworker/2:1H Tainted:", "G        W         5.2.0-next-20190711+ #3")
+    '5.2.0-next-20190711+'
+    >>> release_wrapped("CPU: 2 PID: 3124 Comm: kworker/2:1H Tainted: G", "Hardware name: QEMU") is None
+    True
+    """
+    cut = _TAINT_AT_END.search(header)
+    if cut is None:
+        return None
+    return release_from_line(header[cut.start():].rstrip() + " " + next_line.strip())

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+#: include/linux/mmzone.h (2.6.23-6.18): orders above it are "costly"; the allocator retries
+#: them less and no watermark keeps blocks of that size available.
+PAGE_ALLOC_COSTLY_ORDER = 3
+
+
 class VersionLike(Protocol):
     major: int
     minor: int
@@ -37,6 +42,7 @@ class KernelRules:
     zoneinfo_prints_boost: bool  # 6.1 (absent in 5.10)
     boost_recompute_bug: bool  # 5.0-5.7: a recompute while boosted inflates LOW/HIGH
     watermark_scale_factor_max: int  # 1000 (4.6-5.x), 3000 (6.1+); 0 when there is no sysctl
+    has_compaction: bool  # 2.6.35+ (mm/compaction.c, /proc/sys/vm/compact_memory); RHEL6 backport
     # --- lowmem_reserve (§2.5) ----------------------------------------------------------
     reserve_ratio_below_one: str  # "one" (<=4.x: ratio forced to 1) or "zero" (5.0+: disabled)
     reserve_clears_empty_lower: bool  # 5.10+: an empty lower zone gets no protection
@@ -88,6 +94,9 @@ class KernelRules:
             watermark_scale_factor_max=(
                 3000 if v >= (6, 1, 0) else 1000 if v >= (4, 6, 0) else 0
             ),
+            # Gorman 748446bb6b5a "mm: compaction: memory compaction core" (2.6.35); RHEL 6 ships
+            # it with its transparent hugepage backport.
+            has_compaction=v >= (2, 6, 35) or rhel6,
             reserve_ratio_below_one="zero" if v >= (5, 0, 0) else "one",
             reserve_clears_empty_lower=v >= (5, 10, 0),
             # 96a5c186efff (6.11), reverted by eae116d1f044 (6.12.19 stable; mainline 6.14).

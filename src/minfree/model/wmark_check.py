@@ -237,6 +237,11 @@ class CheckResult:
     approximate: bool = False
     boost_ignored: bool = False
     explanation: str = ""
+    # <4.4 per-order loop failures: at order k, the pages in blocks of order >= k and the
+    # halved mark they had to exceed
+    short_order: int | None = None
+    short_free: int | None = None
+    short_need: int | None = None
 
     @property
     def needed(self) -> int:
@@ -403,11 +408,15 @@ def check_zone(
                     explanation=f"{where} passes the order-0 test; per-order counts unknown", **common,
                 )
             floors = loop_floors(zone, order, floor, rules, m, flags, pageblock_order)
-            if all(terms.loop_free - below > need for below, need in floors):
+            short = next(((o + 1, terms.loop_free - below, need) for o, (below, need) in enumerate(floors)
+                          if terms.loop_free - below <= need), None)
+            if short is None:
                 return CheckResult(ok=True, reason="ok", explanation=f"{where} ok: enough free pages at order >= {order}", **common)
+            at, free_at, need_at = short
             return CheckResult(
-                ok=False, reason="no_free_block",
-                explanation=f"{where} fails: fragmented, too few free pages in blocks of order >= {order}", **common,
+                ok=False, reason="no_free_block", short_order=at, short_free=free_at, short_need=need_at,
+                explanation=f"{where} fails: fragmented, {free_at} pages free in blocks of order >= {at} "
+                            f"<= {need_at} (the mark halved per order)", **common,
             )
         if zone.blocks is None:
             return CheckResult(

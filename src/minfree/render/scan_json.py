@@ -10,6 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
+from minfree.analysis.advice import advise
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 
@@ -79,7 +80,10 @@ def event_to_json(explained: ExplainedEvent) -> dict[str, Any]:
             "frame": explained.origin.frame.function if explained.origin.frame else None,
             "detail": explained.origin.detail,
         },
+        "oom_nearby": None if e.oom_nearby is None else _fields(e.oom_nearby),
+        "oom_killer_disabled": e.oom_killer_disabled,
         "verdict": None if explained.verdict is None else explained.verdict.to_json(),
+        "advice": [a.to_json() for a in advise(explained)],
         "call_trace": [_fields(f) for f in explained.frames],
         "zones": [] if explained.dump is None else [_fields(z) for z in explained.dump.zones],
     }

@@ -86,6 +86,11 @@ def _related(report: ScanReport, console: Console) -> None:
     console.print("Related messages (not failure reports):")
     for kind, count in report.related.most_common():
         console.print(f"  {count:>6}  {_RELATED_LABELS.get(kind, kind)}")
+    victims = {(v.pid, v.comm): v for e in report.events if (v := e.event.oom_nearby) is not None}
+    if victims:
+        named = ", ".join(f"{v.comm} (pid {v.pid}" + (f", anon-rss {v.anon_rss_kb:,} kB" if v.anon_rss_kb is not None else "")
+                          + (", memory cgroup" if v.memcg else "") + ")" for v in victims.values())
+        console.print(f"  OOM kills next to failure reports: {named}", highlight=False)
 
 
 def one_line(e: ExplainedEvent) -> str:
@@ -121,6 +126,13 @@ def _explain(e: ExplainedEvent, console: Console) -> None:
     else:
         console.print("Why it failed: the log has no memory dump for this report, so the kernel's "
                       "watermark check cannot be replayed.")
+    if ev.oom_nearby is not None:
+        victim = ev.oom_nearby
+        rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
+        why = ("its memory cgroup was at its limit" if victim.memcg
+               else "the host's memory was exhausted, not only fragmented or short of reserve")
+        console.print(f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
+                      highlight=False)
     console.print("What to do: " + advice(e))
 
 

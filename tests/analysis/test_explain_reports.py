@@ -1,0 +1,198 @@
+"""What scan says about real published reports (tests/corpus, sources cited in its README):
+origin, verdict line and advice, each on the report that showed the problem."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from minfree.analysis.explain import ExplainedEvent
+from minfree.commands.scan import scan_inputs
+from minfree.sources.logfiles import expand_paths
+
+LOGS = Path(__file__).resolve().parents[1] / "corpus" / "logs"
+
+
+def explained(prefix: str) -> list[ExplainedEvent]:
+    (path,) = LOGS.glob(prefix + "-*.log")
+    return scan_inputs(expand_paths([str(path)])).events
+
+
+def test_header_pasted_without_the_prefix_the_rest_has() -> None:
+    """102 (coreos/bugs#1106): the header has no syslog prefix, its CPU line and trace do; they
+    are one report: release, host and the network receive path are found."""
+    (e,) = explained("102")
+    assert (e.event.host, e.kernel and e.kernel.release) == ("ip-172-19-13-114", "4.9.24-coreos")
+    assert e.origin.category == "network-receive"
+
+
+def test_slub_messages_inside_a_report_do_not_end_it() -> None:
+    """147 (LKML, ppc32 6.9): SLUB 'Unable to allocate' records from another CPU sit between the
+    trace and the Mem-Info; the dump still belongs to the report and is replayed."""
+    first, second = explained("147")
+    assert first.verdict is None and first.dump is None       # the quote stops at the CPU line
+    assert second.verdict is not None and second.verdict.reason == "below_watermark"
+    # only DMA is printed, and "lowmem_reserve[]: 0 0 1280 1280" shows zone type 2 (HighMem)
+    # populated: GFP_KERNEL's Normal is type 1 on this ppc32, so no protection applies
+    assert second.verdict.summary == "below watermark: DMA 56 kB free <= 11,208 kB"
+    assert [r.protection for r in second.verdict.zones] == [0]
+
+
+def test_quoted_2_6_17_report_reads_its_interrupt_stack() -> None:
+    """145 (LKML e1000 jumbo frames): mail-quoted, two frames per line; kswapd was interrupted by
+    e1000 refilling its RX ring with order-3 (9 KB jumbo) buffers."""
+    (e,) = explained("145")
+    assert (e.event.process, e.event.order) == ("kswapd0", 3)
+    assert (e.origin.category, e.origin.frame and e.origin.frame.function) == (
+        "network-receive", "e1000_alloc_rx_buffers")
+
+
+SHARED_LOGS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "logs"
+
+
+def shared(prefix: str) -> list[ExplainedEvent]:
+    paths = list(SHARED_LOGS.glob(prefix + "-*.log"))
+    if not paths:
+        import pytest
+
+        pytest.skip("../shared/corpus is not present")
+    return scan_inputs(expand_paths([str(paths[0])])).events
+
+
+def test_the_one_line_agrees_with_a_2_6_18_per_order_check() -> None:
+    """002 (LKML, 2.6.18 tg3/tcp_collapse): Normal holds 176 pages (704 kB) in blocks of order
+    >= 1, and the check before 4.4 fails because what it counts there does not exceed min/2; the
+    empty DMA32 zone (present:0kB) is in no zonelist and is not reported as "free -1 <= min 0"."""
+    (e,) = shared("002")
+    assert e.verdict.reason == "fragmented"
+    assert e.verdict.summary == ("fragmented: 3,312 kB free in Normal, 704 kB of it in blocks of "
+                                 "order >= 1, not above 704 kB")
+    assert "no free block" not in e.verdict.explanation and "DMA32" not in e.verdict.explanation
+    assert [r.zone for r in e.verdict.zones] == ["Normal", "DMA"]
+
+
+def test_page_cache_filling_the_zone_is_said() -> None:
+    """006 (ceph-devel, 5.4.26 virtio_net RX refill): Normal is 94 % page cache; a GFP_ATOMIC
+    request could not wait for kswapd to reclaim it."""
+    (e,) = shared("006")
+    assert e.verdict.reason == "below_watermark"
+    assert e.verdict.summary.endswith("; page cache 94% of Normal")
+    assert "4,275,800 kB of file pages" in e.verdict.context[0]
+
+
+def test_fragmented_6_1_report_names_no_block_that_exists() -> None:
+    """6.1 kernel-failures f1: DMA32 has 92618 x 4 kB and 5 x 8 kB, nothing of order >= 2."""
+    path = Path(__file__).resolve().parents[3] / "shared" / "kernel-failures" / "6.1.192-1node-1g" / "dmesg.txt"
+    if not path.exists():
+        import pytest
+
+        pytest.skip("../shared/kernel-failures is not present")
+    f1 = scan_inputs(expand_paths([str(path)])).events[3]
+    assert f1.verdict.summary == "fragmented: 370,516 kB free in DMA32 but no block of order >= 2"
+
+
+def origin_of(prefix: str, index: int = 0) -> tuple[str, str | None, str]:
+    e = explained(prefix)[index]
+    return e.origin.category, e.origin.frame and e.origin.frame.function, e.origin.detail
+
+
+def test_network_receive_through_rx_helpers() -> None:
+    """The skb/page-fragment helpers of the receive path name it even when the driver is not a
+    known NIC or the trace stops at the helper."""
+    # 100 (RHEL 7, swapper): the second header cuts the trace right after __napi_alloc_skb
+    assert origin_of("100") == ("network-receive", "__napi_alloc_skb", "network receive path "
+                                "(interrupt): an RX buffer from __napi_alloc_skb (the trace ends there)")
+    # 107 (armv5, 4.3): __alloc_page_frag <- __netdev_alloc_skb <- rtl_usb RX completion tasklet
+    assert origin_of("107")[:2] == ("network-receive", "_rtl_rx_completed")
+    assert "(softirq)" in origin_of("107")[2]
+    # 127 (MT7623): mtk_eth filling its RX ring at device open
+    assert origin_of("127")[:2] == ("network-receive", "mtk_rx_alloc")
+    # 134 (RPi 3, usbnet without [module] names on arm64)
+    assert origin_of("134")[:2] == ("network-receive", "rx_submit")
+
+
+def test_allocator_internals_and_stale_frames_never_decide() -> None:
+    # 119 (PF_RING): swiotlb/x86 DMA helpers are the allocator; fbcapture's ioctl asked
+    assert origin_of("119")[:2] == ("unknown", "alloc_dma_memory")
+    # 115 (KASAN 3.18): every entry is a stale "?": zone_watermark_ok_safe, drain_pages, memset
+    assert origin_of("115") == ("unknown", None, "no frame outside the allocator")
+    # 114 (dm-writeboost): a device-mapper target module, not the slab refill above it
+    assert origin_of("114")[:2] == ("device-mapper", "try_alloc_writeback_ios")
+
+
+def test_an_interrupt_on_the_idle_task_is_not_boot() -> None:
+    """105 (MIPS router, 2.6): swapper's order-3 failure in an interrupt (ret_from_irq) whose idle
+    stack ends in start_kernel was called "boot"; and a 6.1 timer softirq on swapper/0."""
+    assert origin_of("105")[2].startswith("no known subsystem (interrupt):")
+    path = Path(__file__).resolve().parents[3] / "shared" / "kernel-failures" / "6.1.192-1node-1g" / "dmesg.txt"
+    if not path.exists():
+        import pytest
+
+        pytest.skip("../shared/kernel-failures is not present")
+    e = scan_inputs(expand_paths([str(path)])).events[0]
+    assert e.origin.detail == ("no known subsystem (softirq): first caller outside the allocator "
+                               "is alloc_loop [pafail]")
+
+
+def test_gfp_classes_are_explained_for_what_they_can_do() -> None:
+    """014 (earlyoom, 5.9): GFP_NOWAIT has no share of min, so a larger reserve raises its floor
+    too; 134 (RPi 4.12): GFP_ATOMIC|__GFP_MEMALLOC may use every reserve."""
+    from minfree.model import gfp
+
+    (nowait,) = shared("014")
+    assert "no share of the min reserve (its floor is min itself" in gfp.explain(nowait.decoding, 0)
+    (memalloc,) = explained("134")
+    assert "may use all reserves (no watermark check)" in gfp.explain(memalloc.decoding, 0)
+
+
+def test_an_oom_kill_next_to_the_report_is_summarised() -> None:
+    """148 (le9-patch#5, 5.10.8): the OOM killer killed tail (anon-rss 4 GB) in the same second,
+    right before Xorg's failure: the victim is named, and the advice is not a reserve."""
+    from minfree.analysis.advice import advise
+    from minfree.render.scan_json import event_to_json
+
+    (e,) = explained("148")
+    assert e.kernel is not None and e.kernel.release == "5.10.8"
+    victim = e.event.oom_nearby
+    assert (victim.comm, victim.pid, victim.anon_rss_kb, victim.memcg) == ("tail", 18339, 4186492, False)
+    assert [a.key for a in advise(e)] == ["oom_nearby", "memory_held"]
+    assert event_to_json(e)["oom_nearby"]["comm"] == "tail"
+
+
+def test_a_failure_during_suspend_is_explained_as_such() -> None:
+    """149 (ROCm/amdgpu#174, 6.8): 'OOM killer disabled.' then systemd-sleep's GFP_NOIO failure:
+    suspend masks __GFP_IO/__GFP_FS and no OOM kill can free memory."""
+    from minfree.analysis.advice import advise
+    from minfree.model import gfp
+
+    (e,) = explained("149")
+    assert e.event.oom_killer_disabled and e.kernel.release == "6.8.0-47-generic"
+    assert [a.key for a in advise(e)] == ["suspend", "noio"]
+    assert "compaction is skipped" in gfp.explain(e.decoding, 0)
+
+
+def test_cma_the_request_cannot_use_is_said() -> None:
+    """No published report with a CMA-heavy zone is in the corpus yet: the rule on one zone line
+    of the 6.1 kernel-failures dump with its free memory declared CMA (free_cma 15,000 kB)."""
+    from minfree.analysis.verdict import _context
+    from minfree.logs.memdump import ZoneDump
+    from minfree.model.gfp import decode
+    from minfree.model.kversion import parse_release
+    from minfree.model.wmark_check import Request
+
+    zone = ZoneDump(node=0, zone="DMA32", free_kb=16600, min_kb=44328, managed_kb=949952,
+                    free_cma_kb=15000, fields={"active_file": 0, "inactive_file": 0})
+    atomic = decode(0xa20, parse_release("6.1.0"), "GFP_ATOMIC")
+    (note,) = _context(zone, atomic, Request.GFP_ATOMIC)
+    assert note[0] == "15,000 kB of it CMA, unusable here"
+    movable = decode(0x140cca, parse_release("6.1.0"), None)   # GFP_HIGHUSER_MOVABLE
+    assert _context(zone, movable, Request.GFP_KERNEL) == ()
+
+
+def test_symbolised_trace_and_vmalloc_address_space() -> None:
+    """150 (syzbot, riscv 5.19): frames carry source lines and '[inline]' entries; the 5.15+
+    'vm_struct allocation failed' is the vmalloc address range, with 1.1 GB of pages free."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("150")
+    assert len(e.frames) == 20 and e.frames[2].function == "__dump_stack"
+    assert e.origin.detail == "vmalloc (system call): __vmalloc_node_range, called from bpf_jit_alloc_exec"
+    assert [a.key for a in advise(e)] == ["vmalloc_space"] and e.verdict is None
