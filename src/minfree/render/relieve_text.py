@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from minfree.model.fragmentation import format_index
+from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER
 from minfree.render.relieve_json import Relief
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-#: Orders whose indices are shown: order 3 (PAGE_ALLOC_COSTLY_ORDER) and the highest.
-COSTLY_ORDER = 3
 
 
 def render(relief: Relief, console: Console) -> None:
@@ -27,7 +25,7 @@ def render(relief: Relief, console: Console) -> None:
         console.print("    free blocks per order: " + " ".join(map(str, old.free_blocks)), markup=False)
         console.print("                       -> " + " ".join(map(str, new.free_blocks)), markup=False)
         top = len(old.unusable) - 1
-        for order in sorted({COSTLY_ORDER, top}):
+        for order in sorted({PAGE_ALLOC_COSTLY_ORDER, top}):   # and the highest order
             if order <= top:
                 console.print(f"    order {order}: unusable {format_index(old.unusable[order])} -> "
                               f"{format_index(new.unusable[order])}, extfrag {format_index(old.extfrag[order])}"
