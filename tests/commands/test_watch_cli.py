@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,50 @@ def test_help_has_examples() -> None:
     done = minfree("watch", "--help")
     assert done.returncode == 0 and "examples:" in done.stdout and "--retention" in done.stdout
     assert "--history" in minfree("doctor", "--help").stdout
+
+
+@pytest.mark.root
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_disk_is_reported_and_recording_resumes(tmp_path: Path) -> None:
+    """The history's file system fills up: the recorder says so once, keeps sampling, and
+    records again once there is room."""
+    mount = tmp_path / "small"
+    mount.mkdir(mode=0o700)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)], check=True)
+    process = None
+    try:
+        db = mount / "history.db"
+        process = subprocess.Popen([*MINFREE, "watch", "--record", "--db", str(db), "--interval", "0.1"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert process.stdout.readline().startswith("minfree watch: recording")
+        filler = mount / "filler"
+        with open(filler, "wb") as f:   # fill every free byte
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        error = process.stderr.readline()
+        assert error.strip() == f"minfree watch: {db}: database or disk is full"
+        full_at = samples(db)
+        filler.unlink()
+        deadline = time.monotonic() + 30
+        while samples(db) <= full_at + 5:
+            assert time.monotonic() < deadline, "recording did not resume"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        with closing(sqlite3.connect(db)) as check:
+            assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def samples(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as history:
+        return history.execute("SELECT count(*) FROM samples").fetchone()[0]

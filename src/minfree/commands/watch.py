@@ -228,10 +228,13 @@ class _Loop:
     def done(self) -> bool:
         return self.args.count is not None and self.samples >= self.args.count
 
-    def step(self) -> None:
-        """Take this tick's sample (the first was taken at start), record it, poll the log."""
+    def step(self) -> bool:
+        """Take this tick's sample (the first was taken at start), record it, poll the log;
+        False when zoneinfo could not be read this time (the last reading stays shown)."""
+        fresh = True
         if self.samples:
             reading = read_memory(self.root)
+            fresh = reading is not None
             if reading is not None:
                 self.previous, self.reading = self.reading, reading
         self.root.gaps.clear()   # a missing PSI file must not grow a list forever
@@ -245,14 +248,19 @@ class _Loop:
             self.status.failures_total += len(self.new_failures)
             self.status.failures = list(self.shown)
         if self.writer is not None:
-            self._record()
+            self._record(fresh)
+        return fresh
 
-    def _record(self) -> None:
+    def _record(self, fresh: bool) -> None:
+        """This tick's reading (unless it is the last one again) and the new failure reports;
+        a write the file refuses (disk full) is reported, and recording goes on with the next
+        sample."""
         from minfree.render.scan_text import one_line
         from minfree.store.history import StoreError
 
         try:
-            self.writer.add(self.reading)
+            if fresh:
+                self.writer.add(self.reading)
             for e in self.new_failures:
                 self.writer.add_failure(time.time(), e.event.mono, e.event.process, e.event.order,
                                         e.event.mode, e.origin.category, one_line(e))
@@ -279,15 +287,15 @@ class _Loop:
 
             console = make_console()
         while not self.done():
-            self.step()
-            if self.args.json:
+            fresh = self.step()
+            if fresh and self.args.json:
                 from minfree.render.scan_json import event_to_json
                 from minfree.render.watch_json import sample_line
 
                 sys.stdout.write(sample_line(self.reading, self.activity(), self.status.page_size,
                                              [event_to_json(e) for e in self.new_failures]) + "\n")
                 sys.stdout.flush()
-            elif console is not None:
+            elif fresh and console is not None:
                 from minfree.render.watch_text import render
 
                 console.print(render(self.reading, self.activity(), self.status))

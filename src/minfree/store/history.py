@@ -27,6 +27,8 @@ DEFAULT_DB = "/var/lib/minfree/history.db"
 PRUNE_EVERY = 60.0
 #: Pages handed back to the file system per prune (4 MiB of 4 KiB pages at a time).
 VACUUM_PAGES = 1024
+#: WAL pages between checkpoints (SQLite pages are 4 KiB by default).
+WAL_PAGES = 256
 
 
 class StoreError(Exception):
@@ -85,6 +87,10 @@ class HistoryWriter:
                 self.db.execute(CREATE[0])
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # a checkpoint every WAL_PAGES pages, and the WAL cut back after it: the WAL file
+            # stays under about 1 MiB instead of SQLite's default 4 MiB and more
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+            self.db.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
             if new:
                 self._create(run.started)
             self.run = self.db.execute(
