@@ -50,10 +50,12 @@ def test_json_lines_follow_the_schema() -> None:
     assert second["t"] > first["t"]
 
 
-def test_a_closed_pipe_ends_it_with_status_0() -> None:
-    process = subprocess.Popen([*MINFREE, "watch", "--json", "--interval", "0.1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    assert json.loads(process.stdout.readline())["schema"] == "minfree.watch/1"
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_a_closed_pipe_ends_it_with_status_0(json_lines: bool) -> None:
+    process = subprocess.Popen([*MINFREE, "watch", "--interval", "0.1", *(["--json"] if json_lines else [])],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()
+    assert json.loads(first)["schema"] == "minfree.watch/1" if json_lines else first.startswith("minfree watch")
     process.stdout.close()
     assert process.wait(timeout=30) == 0
     assert process.stderr.read() == ""

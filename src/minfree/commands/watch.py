@@ -156,14 +156,12 @@ class KernelLog:
         return found
 
 
-def _run_info(root: SystemRoot, interval: float, page_size: int):
+def _run_info(root: SystemRoot, hostname: str | None, interval: float, page_size: int):
     from minfree.store.history import RunInfo
 
     version = read_version(root)
     boot_id = read_text(root, specs.BOOT_ID)
-    hostname = read_text(root, specs.HOSTNAME)
-    return RunInfo(started=time.time(), boot_id=boot_id.strip() if boot_id else None,
-                   hostname=hostname.strip() if hostname else None,
+    return RunInfo(started=time.time(), boot_id=boot_id.strip() if boot_id else None, hostname=hostname,
                    release=version.release if version else None, interval=interval, page_size=page_size)
 
 
@@ -176,14 +174,14 @@ def run(args: argparse.Namespace) -> int:
     if first is None:
         raise UsageError("cannot read /proc/zoneinfo: " + (", ".join(f"{p} {r}" for p, r in root.gaps) or "no zone"))
     page_size = os.sysconf("SC_PAGE_SIZE")
-    hostname = read_text(root, specs.HOSTNAME)
-    status = WatchStatus(host=hostname.strip() if hostname else "?", interval=args.interval, page_size=page_size)
+    hostname = (read_text(root, specs.HOSTNAME) or "").strip() or None
+    status = WatchStatus(host=hostname or "?", interval=args.interval, page_size=page_size)
     writer = None
     if args.record:
         from minfree.store.history import HistoryWriter, StoreError
 
         try:
-            writer = HistoryWriter(args.db or DEFAULT_DB, args.retention, _run_info(root, args.interval, page_size))
+            writer = HistoryWriter(args.db or DEFAULT_DB, args.retention, _run_info(root, hostname, args.interval, page_size))
         except StoreError as error:
             raise UsageError(str(error)) from None
         status.recording = writer.path
@@ -298,8 +296,12 @@ class _Loop:
             elif fresh and console is not None:
                 from minfree.render.watch_text import render
 
-                console.print(render(self.reading, self.activity(), self.status))
-                console.print()
+                # rendered first, then written here: a closed pipe raises BrokenPipeError (exit
+                # 0 in cli) instead of rich's own exit status 1
+                with console.capture() as screen:
+                    console.print(render(self.reading, self.activity(), self.status))
+                sys.stdout.write(screen.get() + "\n")
+                sys.stdout.flush()
             if not self.done():
                 time.sleep(max(0.0, self.deadline() - time.monotonic()))
 

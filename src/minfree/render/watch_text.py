@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 KEYS = "q quit · p pause · z next zone"
 BAR_WIDTH = 20
+RATE_COLUMNS = 2   # name/rate pairs per line (the longest vmstat name has 29 characters)
 
 
 @dataclass(slots=True)
@@ -95,7 +96,8 @@ def render(reading: MemoryReading, activity: Activity | None, status: WatchStatu
     from rich.text import Text
 
     stamp = time.strftime("%H:%M:%S", time.localtime(reading.wall))
-    head = Text.assemble(("minfree watch", "bold"), f"  {status.host}  {stamp}  every {status.interval:g} s")
+    head = Text.assemble(("minfree watch", "bold"), f"  {status.host}  {stamp}  every {status.interval:g} s  ",
+                         (KEYS, "dim"))
     if status.paused:
         head.append("  PAUSED", style="bold reverse")
     parts: list[RenderableType] = [head]
@@ -105,11 +107,10 @@ def render(reading: MemoryReading, activity: Activity | None, status: WatchStatu
         parts.append(Text(f"history not written: {status.record_error}", style="bold red"))
     zones = populated(reading.zones)
     parts.append(_zones_table(zones, status))
+    parts.append(_failures(status))   # before the long tables: a short terminal crops the bottom
     if zones:
         parts.append(_orders_table(zones[status.focus % len(zones)], reading, status.page_size))
     parts.append(_activity_table(activity, reading))
-    parts.append(_failures(status))
-    parts.append(Text(KEYS, style="dim"))
     return Group(*parts)
 
 
@@ -160,21 +161,23 @@ def _activity_table(activity: Activity | None, reading: MemoryReading):
     table = Table(title="reclaim and compaction (per second)", title_justify="left", box=None,
                   pad_edge=False, show_header=False)
     names = [name for name in WATCHED if activity is not None and name in activity.per_second]
-    half = (len(names) + 1) // 2
-    for _ in range(4):
+    rows = -(-len(names) // RATE_COLUMNS)
+    for _ in range(2 * RATE_COLUMNS):
         table.add_column()
-    rows = [(names[i], names[i + half] if i + half < len(names) else None) for i in range(half)]
-    for left, right in rows:
-        table.add_row(left, _rate(activity, left), right or "", _rate(activity, right) if right else "")
+    for row in range(rows):
+        cells: list[str] = []
+        for name in names[row::rows]:
+            cells += [name, _rate(activity, name)]
+        table.add_row(*cells)
     if activity is None:
-        table.add_row("rates", "after the second sample", "", "")
+        table.add_row("rates", "after the second sample")
     psi = reading.psi
     for kind, line in (("some", psi.some if psi else None), ("full", psi.full if psi else None)):
         if line is not None:
             table.add_row(f"PSI memory {kind}", f"{line.avg10:.2f} %", "avg60 / avg300",
                           f"{line.avg60:.2f} / {line.avg300:.2f} %")
     if psi is None:
-        table.add_row("PSI memory", "unavailable", "", "")
+        table.add_row("PSI memory", "unavailable")
     return table
 
 
