@@ -133,7 +133,7 @@ class HistoryWriter:
         return self._counters[name]
 
     def add(self, reading: MemoryReading) -> None:
-        """One sample: every zone, the watched counters, PSI (one transaction). Raises
+        """One sample: every populated zone, the watched counters, PSI (one transaction). Raises
         :class:`StoreError` when the file cannot take it (disk full, I/O error)."""
         psi = reading.psi
         some = psi.some if psi else None
@@ -151,7 +151,8 @@ class HistoryWriter:
                 "INSERT INTO zone_samples (sample, zone, free, min, low, high, promo, boost, managed, "
                 "free_blocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(sample, self._zone_id(z.node, z.zone), z.free, z.min, z.low, z.high, z.promo, z.boost,
-                  z.managed, blocks.get((z.node, z.zone))) for z in reading.zones])
+                  z.managed, blocks.get((z.node, z.zone))) for z in reading.zones
+                 if z.managed != 0])   # an empty zone (Movable, Device) stays empty: not kept
             counters = reading.vmstat.counters
             self.db.executemany(
                 "INSERT INTO counter_samples (sample, counter, value) VALUES (?, ?, ?)",
@@ -187,9 +188,11 @@ class HistoryWriter:
                 self.db.execute(f"DELETE FROM {table} WHERE sample < ?", (first_kept,))
             deleted = self.db.execute("DELETE FROM samples WHERE id < ?", (first_kept,)).rowcount
             self.db.execute("DELETE FROM failures WHERE t < ?", (cutoff,))
-            self.db.execute("DELETE FROM runs WHERE id != ? AND started < ? AND id NOT IN "
-                            "(SELECT DISTINCT run FROM samples) AND id NOT IN (SELECT DISTINCT run FROM failures)",
-                            (self.run, cutoff))
+            # runs are numbered in time order like samples: those before the oldest sample's
+            # run have no sample left (no scan of the samples table)
+            oldest = self.db.execute("SELECT run FROM samples ORDER BY id LIMIT 1").fetchone()
+            self.db.execute("DELETE FROM runs WHERE id < ? AND id NOT IN (SELECT run FROM failures)",
+                            (self.run if oldest is None else min(oldest[0], self.run),))
             self.db.execute("COMMIT")
             self.db.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
         except sqlite3.Error as error:
@@ -227,26 +230,33 @@ def read_history(path: str, since: float, until: float) -> History:
         db.close()
 
 
+#: What a window of history is read with, each query bound to (since, until). Every one starts
+#: from the index on ``samples.t`` and reaches the rows of a sample by primary key (CROSS JOIN
+#: keeps SQLite from scanning the large tables instead: a week at 1 s is 600,000 samples).
+WINDOW_QUERIES = {
+    "page_size": "SELECT page_size FROM runs WHERE id IN (SELECT run FROM samples WHERE t BETWEEN ? AND ?) "
+                 "ORDER BY id DESC LIMIT 1",
+    "samples": "SELECT count(*) FROM samples WHERE t BETWEEN ? AND ?",
+    "zones": "SELECT s.run, s.t, z.node, z.name, zs.free, zs.min, zs.low, zs.high, zs.managed FROM samples s "
+             "CROSS JOIN zone_samples zs ON zs.sample = s.id JOIN zones z ON z.id = zs.zone "
+             "WHERE s.t BETWEEN ? AND ? ORDER BY s.t",
+    "counters": "SELECT s.run, s.t, s.mono, c.name, cs.value FROM samples s "
+                "CROSS JOIN counter_samples cs ON cs.sample = s.id JOIN counter_names c ON c.id = cs.counter "
+                "WHERE s.t BETWEEN ? AND ? ORDER BY s.t",
+    "pressure": "SELECT run, t, psi_some_avg10, psi_full_avg10 FROM samples WHERE t BETWEEN ? AND ? ORDER BY t",
+    "failures": "SELECT t, process, alloc_order, origin FROM failures WHERE t BETWEEN ? AND ? ORDER BY t",
+}
+
+
 def _read(db: sqlite3.Connection, since: float, until: float) -> History:
     window = (since, until)
-    page_size = db.execute(
-        "SELECT page_size FROM runs WHERE id IN (SELECT run FROM samples WHERE t BETWEEN ? AND ?) "
-        "ORDER BY id DESC LIMIT 1", window).fetchone()
-    samples = db.execute("SELECT count(*) FROM samples WHERE t BETWEEN ? AND ?", window).fetchone()[0]
+    page_size = db.execute(WINDOW_QUERIES["page_size"], window).fetchone()
+    samples = db.execute(WINDOW_QUERIES["samples"], window).fetchone()[0]
     history = History(since, until, page_size[0] if page_size else PAGE_SIZE_DEFAULT, samples)
-    history.zones = _points(ZonePoint, db.execute(
-        "SELECT s.run, s.t, z.node, z.name, zs.free, zs.min, zs.low, zs.high, zs.managed FROM zone_samples zs "
-        "JOIN samples s ON s.id = zs.sample JOIN zones z ON z.id = zs.zone "
-        "WHERE s.t BETWEEN ? AND ? ORDER BY s.id", window))
-    history.counters = _points(CounterPoint, db.execute(
-        "SELECT s.run, s.t, s.mono, c.name, cs.value FROM counter_samples cs "
-        "JOIN samples s ON s.id = cs.sample JOIN counter_names c ON c.id = cs.counter "
-        "WHERE s.t BETWEEN ? AND ? ORDER BY s.id", window))
-    history.pressure = _points(PressurePoint, db.execute(
-        "SELECT run, t, psi_some_avg10, psi_full_avg10 FROM samples WHERE t BETWEEN ? AND ? ORDER BY id",
-        window))
-    history.failures = _points(FailurePoint, db.execute(
-        "SELECT t, process, alloc_order, origin FROM failures WHERE t BETWEEN ? AND ? ORDER BY t", window))
+    history.zones = _points(ZonePoint, db.execute(WINDOW_QUERIES["zones"], window))
+    history.counters = _points(CounterPoint, db.execute(WINDOW_QUERIES["counters"], window))
+    history.pressure = _points(PressurePoint, db.execute(WINDOW_QUERIES["pressure"], window))
+    history.failures = _points(FailurePoint, db.execute(WINDOW_QUERIES["failures"], window))
     return history
 
 
