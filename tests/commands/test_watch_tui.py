@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -51,6 +52,14 @@ class Pane:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
 
 
+def colours(screen: str) -> list[str]:
+    """SGR sequences that set a foreground or background colour (39/49, back to the default,
+    and bold or dim are not colours)."""
+    return [seq for seq in re.findall(r"\x1b\[([0-9;]*)m", screen)
+            if any(p.isdigit() and (30 <= int(p) <= 38 or 40 <= int(p) <= 48 or 90 <= int(p) <= 107)
+                   for p in seq.split(";"))]
+
+
 def header(screen: str) -> str:
     return next(line for line in screen.splitlines() if line.startswith("minfree watch"))
 
@@ -82,6 +91,7 @@ def test_screen_keys_and_quit(watch) -> None:
     assert f"{zones[0]}: free blocks by order" in screen
     assert "unusable" in screen and "extfrag" in screen and "PSI memory some" in screen
     assert "recording to " + str(db) in screen
+    assert colours(pane.tmux("capture-pane", "-p", "-e", "-t", "w")) == []   # NO_COLOR=1
 
     pane.keys("z")                                               # next zone
     screen = pane.wait(lambda s: f"{zones[1 % len(zones)]}: free blocks by order" in s, "the next zone")
