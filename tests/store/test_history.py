@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ from minfree.proc.system import MemoryReading
 from minfree.proc.vmstat import VmstatSample
 from minfree.proc.zoneinfo import ZoneInfo
 from minfree.store import files
-from minfree.store.history import WINDOW_QUERIES, HistoryWriter, RunInfo, StoreError, read_history
-from minfree.store.schema import SCHEMA_VERSION, TABLES
+from minfree.store.history import COMMIT_EVERY, WINDOW_QUERIES, HistoryWriter, RunInfo, StoreError, read_history
+from minfree.store.schema import PAGE_SIZE, SCHEMA_VERSION, TABLES
 
 RUN = RunInfo(started=1000.0, boot_id="b1", hostname="db1", release="6.1.0-56-amd64", interval=1.0,
               page_size=4096)
@@ -52,6 +53,7 @@ def test_new_file_has_the_schema_its_version_and_safe_modes(home: Path) -> None:
     assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert db.execute("PRAGMA auto_vacuum").fetchone() == (2,)   # incremental
+    assert db.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
     row = db.execute("SELECT z.name, zs.free, zs.low, zs.promo, zs.free_blocks FROM zone_samples zs "
                      "JOIN zones z ON z.id = zs.zone WHERE z.name = 'Normal'").fetchone()
     assert row == ("Normal", 20000, 12500, 17500, "2179 4072 1455 508 94 50 22 9 1 1 34")
@@ -107,6 +109,7 @@ def test_retention_runs_while_recording_and_gives_pages_back(home: Path) -> None
     writer = HistoryWriter(str(path), retention=30, run=RUN)
     for t in range(0, 1200):
         writer.add(reading(1000.0 + t, 20000))
+    writer.flush()
     writer.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     pages_full = writer.db.execute("PRAGMA page_count").fetchone()[0]
     kept = writer.db.execute("SELECT min(t), count(*) FROM samples").fetchone()
@@ -116,6 +119,7 @@ def test_retention_runs_while_recording_and_gives_pages_back(home: Path) -> None
     unpruned = HistoryWriter(str(home / "all.db"), retention=10**9, run=RUN)
     for t in range(0, 1200):
         unpruned.add(reading(1000.0 + t, 20000))
+    unpruned.flush()
     unpruned.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert pages_full < unpruned.db.execute("PRAGMA page_count").fetchone()[0] / 4
     unpruned.close()
@@ -209,3 +213,42 @@ def test_a_window_is_read_through_the_time_index(home: Path) -> None:
         assert "SCAN" not in plan, f"{name}: {plan}"
         assert "samples_t" in plan or "failures_t" in plan, f"{name}: {plan}"
     writer.close()
+
+
+def test_samples_are_committed_ten_seconds_at_a_time_and_failures_at_once(home: Path) -> None:
+    path = home / "history.db"
+    writer = HistoryWriter(str(path), retention=3600, run=RUN)
+
+    def committed() -> tuple[int, int]:
+        with closing(sqlite3.connect(path)) as other:
+            return (other.execute("SELECT count(*) FROM samples").fetchone()[0],
+                    other.execute("SELECT count(*) FROM failures").fetchone()[0])
+
+    writer.add(reading(1000.0, 20000))                 # the first sample commits at once
+    for t in range(1, int(COMMIT_EVERY)):
+        writer.add(reading(1000.0 + t, 20000))
+    assert committed() == (1, 0)
+    writer.add(reading(1000.0 + COMMIT_EVERY, 20000))  # ten seconds after the last commit
+    assert committed() == (int(COMMIT_EVERY) + 1, 0)
+    writer.add(reading(1011.0, 20000))
+    writer.add_failure(1011.5, None, "asd", 1, "0x820", "tcp-accept", "asd: order:1")
+    assert committed() == (int(COMMIT_EVERY) + 2, 1)
+    writer.add(reading(1012.0, 20000))
+    writer.close()                                     # SIGTERM's path: nothing is lost
+    assert committed() == (int(COMMIT_EVERY) + 3, 1)
+
+
+def test_a_failed_batch_forgets_the_zones_it_created(home: Path) -> None:
+    """A zone first seen in a batch that is rolled back (the disk was full) gets a new id."""
+    writer = HistoryWriter(str(home / "history.db"), retention=3600, run=RUN)
+    writer.add(reading(1000.0, 20000))
+    first = reading(1001.0, 20000)
+    node1 = ZoneInfo(1, "Normal", free=5000, min=100, low=125, high=150, managed=9000)
+    writer.add(MemoryReading(first.wall, first.vmstat, first.psi, [*first.zones, node1], first.buddy))
+    writer._rollback()   # what a failed COMMIT does
+    writer.add(MemoryReading(first.wall, first.vmstat, first.psi, [*first.zones, node1], first.buddy))
+    writer.close()
+    with closing(sqlite3.connect(home / "history.db")) as db:
+        orphans = db.execute("SELECT count(*) FROM zone_samples WHERE zone NOT IN (SELECT id FROM zones)")
+        assert orphans.fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM zones WHERE node = 1").fetchone() == (1,)

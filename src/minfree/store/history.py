@@ -2,8 +2,9 @@
 ``minfree doctor --history`` (and ``minfree report``). Tables: :mod:`minfree.store.schema`,
 described for readers in ``store/README.md``.
 
-The writer keeps its cost flat: one small transaction per sample, a 1 MiB page cache, WAL
-with ``synchronous=NORMAL`` (a power cut loses at most the last samples, never the file),
+The writer keeps its cost flat: one transaction per :data:`COMMIT_EVERY` seconds of samples,
+a 1 MiB page cache, WAL with ``synchronous=NORMAL`` (a power cut loses at most the last
+samples, never the file),
 and retention by time: samples older than the retention are deleted as the recorder runs,
 and their pages are given back to the file system.
 """
@@ -20,15 +21,20 @@ from minfree.model.zones import PAGE_SIZE_DEFAULT
 from minfree.proc.system import MemoryReading
 from minfree.proc.vmstat import vmstat_total
 from minfree.store import files
-from minfree.store.schema import CREATE, SCHEMA_VERSION, TABLES
+from minfree.store.schema import CREATE, NEW_FILE, PAGE_SIZE, SCHEMA_VERSION, TABLES
 
 DEFAULT_DB = "/var/lib/minfree/history.db"
 #: Pruning runs at most this often (seconds of recording), and at start.
 PRUNE_EVERY = 60.0
-#: Pages handed back to the file system per prune (4 MiB of 4 KiB pages at a time).
+#: Samples are committed together, this many seconds of them at a time (and on close, before
+#: a prune, with a failure report): each commit writes whole pages to the WAL, so one commit
+#: a second wrote 26 KB/s for 0.5 KB of history (bench/README.md). A recorder killed with
+#: SIGKILL loses at most these seconds; SIGTERM loses nothing.
+COMMIT_EVERY = 10.0
+#: Pages handed back to the file system per prune (1 MiB at a time).
 VACUUM_PAGES = 1024
-#: WAL pages between checkpoints (SQLite pages are 4 KiB by default).
-WAL_PAGES = 256
+#: What the WAL file is cut back to after a checkpoint, in pages.
+WAL_PAGES = 1000
 
 
 class StoreError(Exception):
@@ -83,14 +89,14 @@ class HistoryWriter:
         self.retention = retention
         try:
             new = not self._tables()
-            if new:   # auto_vacuum first: it cannot change once WAL has written the header
-                self.db.execute(CREATE[0])
+            if new:   # before WAL writes the header
+                for pragma in NEW_FILE:
+                    self.db.execute(pragma)
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
-            # a checkpoint every WAL_PAGES pages, and the WAL cut back after it: the WAL file
-            # stays under about 1 MiB instead of SQLite's default 4 MiB and more
-            self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
-            self.db.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
+            # the WAL is cut back to WAL_PAGES pages after each checkpoint (SQLite checkpoints
+            # every 1000 pages), instead of keeping the largest size it ever reached
+            self.db.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * PAGE_SIZE}")
             if new:
                 self._create(run.started)
             self.run = self.db.execute(
@@ -103,13 +109,14 @@ class HistoryWriter:
         self._zones = dict(self._ids("SELECT node, name, id FROM zones", 2))
         self._counters = dict(self._ids("SELECT name, id FROM counter_names", 1))
         self._pruned_at: float | None = None
+        self._committed_at: float | None = None   # monotonic time of the last committed sample
 
     def _tables(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def _create(self, now: float) -> None:
         self.db.execute("BEGIN")
-        for statement in CREATE[1:]:
+        for statement in CREATE:
             self.db.execute(statement)
         self.db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                             [("schema_version", str(SCHEMA_VERSION)), ("created", repr(now))])
@@ -133,14 +140,16 @@ class HistoryWriter:
         return self._counters[name]
 
     def add(self, reading: MemoryReading) -> None:
-        """One sample: every populated zone, the watched counters, PSI (one transaction). Raises
-        :class:`StoreError` when the file cannot take it (disk full, I/O error)."""
+        """One sample: every populated zone, the watched counters, PSI (committed with the samples
+        of :data:`COMMIT_EVERY` seconds). Raises :class:`StoreError` when the file cannot take
+        it (disk full, I/O error)."""
         psi = reading.psi
         some = psi.some if psi else None
         full = psi.full if psi else None
         blocks = {(row.node, row.zone): " ".join(map(str, row.counts)) for row in reading.buddy}
         try:
-            self.db.execute("BEGIN")
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
             sample = self.db.execute(
                 "INSERT INTO samples (run, t, mono, psi_some_avg10, psi_full_avg10, psi_some_total_us, "
                 "psi_full_total_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -158,25 +167,43 @@ class HistoryWriter:
                 "INSERT INTO counter_samples (sample, counter, value) VALUES (?, ?, ?)",
                 [(sample, self._counter_id(name), value) for name, value in
                  ((name, vmstat_total(counters, name)) for name in WATCHED) if value is not None])
-            self.db.execute("COMMIT")
+            if self._committed_at is None or reading.vmstat.taken_at - self._committed_at >= COMMIT_EVERY:
+                self.db.execute("COMMIT")
+                self._committed_at = reading.vmstat.taken_at
         except sqlite3.Error as error:
             self._rollback()
             raise StoreError(f"{self.path}: {error}") from None
         if self._pruned_at is None or reading.wall - self._pruned_at >= PRUNE_EVERY:
             self.prune(reading.wall)
 
+    def flush(self) -> None:
+        """Commit the samples not committed yet."""
+        try:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+        except sqlite3.Error as error:
+            self._rollback()
+            raise StoreError(f"{self.path}: {error}") from None
+
     def add_failure(self, t: float, kernel_time: float | None, process: str | None, order: int | None,
                     mode: str | None, origin: str | None, summary: str) -> None:
+        """A failure report, committed at once with the samples before it (the evidence that
+        matters most is not left waiting for the next commit)."""
         try:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
             self.db.execute(
                 "INSERT INTO failures (run, t, kernel_time, process, alloc_order, mode, origin, summary) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.run, t, kernel_time, process, order, mode, origin, summary))
         except sqlite3.Error as error:
+            self._rollback()
             raise StoreError(f"{self.path}: {error}") from None
+        self.flush()
 
     def prune(self, now: float) -> int:
         """Delete what is older than the retention; returns the samples deleted."""
+        self.flush()
         self._pruned_at = now
         cutoff = now - self.retention
         try:
@@ -201,14 +228,21 @@ class HistoryWriter:
         return deleted
 
     def _rollback(self) -> None:
+        """Undo the open transaction; zone and counter ids it created are forgotten too."""
         if self.db.in_transaction:
             try:
                 self.db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+        self._zones = dict(self._ids("SELECT node, name, id FROM zones", 2))
+        self._counters = dict(self._ids("SELECT name, id FROM counter_names", 1))
 
     def close(self) -> None:
-        self.db.close()
+        """Commit what is pending (a StoreError when the file refuses it) and close."""
+        try:
+            self.flush()
+        finally:
+            self.db.close()
 
 
 def read_history(path: str, since: float, until: float) -> History:
