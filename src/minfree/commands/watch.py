@@ -107,6 +107,24 @@ def add_parser(subparsers) -> None:
     watch.set_defaults(run=run)
 
 
+def next_tick(start: float, taken: int, interval: float, now: float) -> tuple[float, float]:
+    """``(start, due)``: the schedule's start and when sample number ``taken`` is due. Samples
+    keep to ``start + n * interval`` (no drift); when the host stalled for more than an
+    interval, the missed ticks are skipped (the start moves on by whole intervals), not taken
+    back to back.
+
+    >>> next_tick(100.0, 3, 1.0, 102.5)     # on time: due at 103
+    (100.0, 103.0)
+    >>> next_tick(100.0, 3, 1.0, 107.25)    # stalled: 103 to 106 skipped, this one now, the next at 108
+    (104.0, 107.0)
+    """
+    due = start + taken * interval
+    if now - due > interval:
+        start += (now - due) // interval * interval
+        due = start + taken * interval
+    return start, due
+
+
 class _Stop(Exception):
     """SIGTERM (systemd stopping the recorder): leave the loop like q does."""
 
@@ -275,7 +293,9 @@ class _Loop:
         return activity(self.previous.vmstat, self.reading.vmstat, self.previous.psi, self.reading.psi)
 
     def deadline(self) -> float:
-        return self.start + self.samples * self.args.interval
+        """When the next sample is due (see :func:`next_tick`)."""
+        self.start, due = next_tick(self.start, self.samples, self.args.interval, time.monotonic())
+        return due
 
     def plain(self, printing: bool) -> None:
         """No terminal: JSON lines, a text screen per sample, or (recording) nothing."""
