@@ -21,11 +21,11 @@ TIMEOUT = 20.0   # the machine is shared: generous, never a measurement
 
 
 class Pane:
-    """One tmux server of its own (-L), one session, one window of 120 x 50."""
+    """One tmux server of its own (-L), one session, one window (120 x 50 unless told)."""
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, size: tuple[int, int] = (120, 50)) -> None:
         self.socket = f"minfree-test-{uuid.uuid4().hex[:12]}"
-        self.tmux("new-session", "-d", "-s", "w", "-x", "120", "-y", "50", command)
+        self.tmux("new-session", "-d", "-s", "w", "-x", str(size[0]), "-y", str(size[1]), command)
 
     def tmux(self, *args: str) -> str:
         # pytest's environment says COLUMNS=80 LINES=24; the pane must size itself
@@ -126,3 +126,18 @@ def test_a_failure_report_appears_as_the_kernel_logs_it(watch) -> None:
     pane.wait(lambda s: "EXITED 0" in s, "exit status 0 after q")
     row = sqlite3.connect(db).execute("SELECT process, alloc_order, mode FROM failures").fetchone()
     assert row == (process, 1, "0x820")
+
+
+def test_a_small_terminal_keeps_the_zones_keys_and_failures() -> None:
+    """80 x 24: the screen is cropped at the bottom, where the rates are."""
+    pane = Pane(f"NO_COLOR=1 {sys.executable} -m minfree watch --interval 0.3; echo EXITED $?; sleep 600",
+                size=(80, 24))
+    try:
+        screen = pane.wait(lambda s: "failure reports since start" in s, "the failure panel")
+        assert "q quit" in header(screen)
+        assert all(zone in screen for zone in populated_zones())
+        assert all(len(line) <= 80 for line in screen.splitlines())
+        pane.keys("q")
+        pane.wait(lambda s: "EXITED 0" in s, "exit status 0 after q")
+    finally:
+        pane.close()
