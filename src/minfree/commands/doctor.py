@@ -8,14 +8,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.rates import activity
+from minfree.analysis.trends import Trends, trends
 from minfree.commands.roots import open_root
 from minfree.commands.scan import this_boot_failures
+from minfree.commands.watch import duration
+from minfree.errors import UsageError
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import sample_window
 from minfree.sources.system import load_system
+from minfree.store.history import DEFAULT_DB
 
 
 def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:
@@ -35,6 +40,8 @@ EXAMPLES = """examples:
   minfree doctor --window 0 --json   one instant, for scripts and monitoring
   minfree doctor --root snap.tar.gz  a snapshot taken with `minfree snapshot` on another host
   minfree doctor --root sosreport-db1/
+  minfree doctor --history           and the trends `minfree watch --record` recorded in the last hour
+  minfree doctor --history /srv/minfree.db --history-window 1d
 """
 
 
@@ -49,6 +56,10 @@ def add_parser(subparsers) -> None:
     doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
                         help="measure reclaim/compaction rates over this window (default 1; 0: one snapshot)")
     doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
+    doctor.add_argument("--history", metavar="DB", nargs="?", const=DEFAULT_DB,
+                        help=f"add the trends in the history `minfree watch --record` keeps (default {DEFAULT_DB})")
+    doctor.add_argument("--history-window", metavar="AGE", type=duration, default=3600.0,
+                        help="how far back --history looks (default 1h; e.g. 30m, 1d)")
     doctor.set_defaults(run=run)
 
 
@@ -62,18 +73,41 @@ def _seconds(text: str) -> float:
     return value
 
 
+def history_trends(db: str, window: float) -> Trends:
+    """The trends of the last ``window`` seconds recorded in ``db`` (a usage error when the
+    file is missing, unsafe or not a history)."""
+    from minfree.store.history import StoreError, read_history
+
+    now = time.time()
+    try:
+        return trends(read_history(db, now - window, now))
+    except StoreError as error:
+        raise UsageError(f"--history: {error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     root = open_root(args.root)
     with root:
+        history = history_trends(args.history, args.history_window) if args.history else None
         report = diagnose(root, window=args.window)
         if args.json:
             from minfree.render.doctor_json import to_json
 
-            json.dump(to_json(report), sys.stdout, indent=1)
+            document = to_json(report)
+            if history is not None:
+                from minfree.render.watch_trends import to_json as history_json
+
+                document["history"] = history_json(history, args.history, args.history_window)
+            json.dump(document, sys.stdout, indent=1)
             sys.stdout.write("\n")
         else:
             from minfree.render.console import console
             from minfree.render.doctor_text import render
 
-            render(report, console())
+            out = console()
+            render(report, out)
+            if history is not None:
+                from minfree.render.watch_trends import render as render_history
+
+                render_history(history, args.history, args.history_window, out)
     return report.exit_code

@@ -21,6 +21,7 @@ from minfree.proc.slabinfo import SlabCache
 from minfree.proc.sysctl import VmSysctls
 from minfree.proc.sysctl_files import BootSetting
 from minfree.proc.thp import ThpSettings
+from minfree.proc.vmstat import VmstatSample
 from minfree.proc.zoneinfo import ZoneInfo
 
 DEFAULT_PAGEBLOCK_ORDER = 9   # x86-64 with 4 KiB pages (HPAGE_PMD_ORDER); read from pagetypeinfo when possible
@@ -75,3 +76,15 @@ class SystemState:
         if self.thp.enabled in ("always", "madvise"):
             return True
         return any(v in ("always", "madvise") for v in self.thp.per_size_enabled.values())
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryReading:
+    """The fast-moving memory files at one instant, parsed: what ``minfree watch`` shows and
+    records every interval (``minfree.sources.sampler.read_memory``)."""
+
+    wall: float                    # Unix time of the reading (history timestamps)
+    vmstat: VmstatSample           # counters and the monotonic time (rates)
+    psi: MemoryPressure | None
+    zones: list[ZoneInfo]
+    buddy: list[BuddyRow]

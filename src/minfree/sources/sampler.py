@@ -1,8 +1,9 @@
-"""Samples of the fast-moving counters (/proc/vmstat, PSI memory), taken over a window.
+"""Samples of the fast-moving counters (/proc/vmstat, PSI memory), taken over a window, and
+the memory reading ``minfree watch`` takes every interval (zones, free blocks, counters, PSI).
 
 Counters since boot say little; rates need two samples and the time between them. The
-sampler is the one place that waits: ``doctor --window`` today, watch, exporter and trace
-later. What the rates mean is ``minfree.analysis.rates``.
+sampler is the one place that waits: ``doctor --window``, watch, exporter and trace. What the
+rates mean is ``minfree.analysis.rates``.
 """
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from minfree.proc.buddyinfo import parse_buddyinfo
 from minfree.proc.psi import MemoryPressure
+from minfree.proc.system import MemoryReading
 from minfree.proc.vmstat import VmstatSample
-from minfree.sources.readers import read_psi, read_vmstat
+from minfree.proc.zoneinfo import parse_zoneinfo
+from minfree.sources import specs
+from minfree.sources.readers import read_psi, read_text, read_vmstat
 from minfree.sources.root import SystemRoot
 
 
@@ -42,3 +47,24 @@ def sample_window(root: SystemRoot, window: float,
     if before is None or after is None:
         return None
     return before, after
+
+
+def read_memory(root: SystemRoot, clock: Callable[[], float] = time.monotonic,
+                wall: Callable[[], float] = time.time) -> MemoryReading | None:
+    """zoneinfo and buddyinfo back to back (one instant, as ``load_system`` reads them), then
+    vmstat and PSI; None when zoneinfo gave no zone. Small files only: nothing in it grows
+    with the history or the uptime, so a loop of it stays flat under memory pressure.
+
+    >>> r = read_memory(SystemRoot("/"))
+    >>> bool(r.zones) and {z.zone for z in r.zones} >= {row.zone for row in r.buddy}
+    True
+    """
+    zoneinfo = read_text(root, specs.ZONEINFO)
+    buddyinfo = read_text(root, specs.BUDDYINFO)
+    zones = parse_zoneinfo(zoneinfo) if zoneinfo else []
+    if not zones:
+        return None
+    counters = read_vmstat(root)
+    return MemoryReading(
+        wall=wall(), vmstat=VmstatSample(counters or {}, clock()), psi=read_psi(root), zones=zones,
+        buddy=parse_buddyinfo(buddyinfo) if buddyinfo else [])

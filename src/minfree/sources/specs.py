@@ -125,6 +125,8 @@ SYSCTL_D_DIRS = (
 TRACEFS_DIRS = ("sys/kernel/tracing", "sys/kernel/debug/tracing")
 #: The tracepoint whose format prints the kernel's GFP flag table.
 PAGE_ALLOC_EVENT = "kmem/mm_page_alloc"
+#: A new random UUID at every boot (2.6.x+): history compares counters within one boot only.
+BOOT_ID = _spec("proc/sys/kernel/random/boot_id", optional=True)
 #: The kernel's own .config (CONFIG_IKCONFIG_PROC, gzip); distributions install it in /boot.
 PROC_CONFIG = _spec("proc/config.gz", optional=True)
 

@@ -1,0 +1,143 @@
+"""`minfree watch` in a real terminal: tmux runs it, sends keys and captures the pane."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from minfree.proc.zoneinfo import parse_zoneinfo
+
+pytestmark = [pytest.mark.live, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")]
+TIMEOUT = 20.0   # the machine is shared: generous, never a measurement
+
+
+class Pane:
+    """One tmux server of its own (-L), one session, one window (120 x 50 unless told)."""
+
+    def __init__(self, command: str, size: tuple[int, int] = (120, 50)) -> None:
+        self.socket = f"minfree-test-{uuid.uuid4().hex[:12]}"
+        self.tmux("new-session", "-d", "-s", "w", "-x", str(size[0]), "-y", str(size[1]), command)
+
+    def tmux(self, *args: str) -> str:
+        # pytest's environment says COLUMNS=80 LINES=24; the pane must size itself
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True,
+                              text=True, timeout=30, env=env).stdout
+
+    def text(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "w")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "w", *keys)
+
+    def wait(self, ready: Callable[[str], bool], what: str) -> str:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            screen = self.text()
+            if ready(screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{what} did not appear; the pane shows:\n{self.text()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+def colours(screen: str) -> list[str]:
+    """SGR sequences that set a foreground or background colour (39/49, back to the default,
+    and bold or dim are not colours)."""
+    return [seq for seq in re.findall(r"\x1b\[([0-9;]*)m", screen)
+            if any(p.isdigit() and (30 <= int(p) <= 38 or 40 <= int(p) <= 48 or 90 <= int(p) <= 107)
+                   for p in seq.split(";"))]
+
+
+def header(screen: str) -> str:
+    return next(line for line in screen.splitlines() if line.startswith("minfree watch"))
+
+
+@pytest.fixture
+def watch(tmp_path: Path):
+    db = tmp_path / "state" / "history.db"
+    command = (f"cd {tmp_path} && NO_COLOR=1 {sys.executable} -m minfree watch --interval 0.3 --record "
+               f"--db {db}; echo EXITED $?; sleep 600")
+    pane = Pane(command)
+    try:
+        yield pane, db
+    finally:
+        pane.close()
+
+
+def populated_zones() -> list[str]:
+    with open("/proc/zoneinfo") as f:
+        return [f"{z.node}/{z.zone}" for z in parse_zoneinfo(f.read()) if z.managed != 0]
+
+
+def test_screen_keys_and_quit(watch) -> None:
+    pane, db = watch
+    zones = populated_zones()
+    screen = pane.wait(lambda s: "reclaim and compaction" in s and "allocstall" in s, "the second sample's rates")
+    rows = {line[3:].split()[0]: line for line in screen.splitlines() if line[:1] in "▶ " and line[3:4].isdigit()}
+    assert list(rows) == zones                                   # every populated zone, in the kernel's order
+    assert rows[zones[0]].startswith("▶")
+    assert f"{zones[0]}: free blocks by order" in screen
+    assert "unusable" in screen and "extfrag" in screen and "PSI memory some" in screen
+    assert "recording to " + str(db) in screen
+    assert colours(pane.tmux("capture-pane", "-p", "-e", "-t", "w")) == []   # NO_COLOR=1
+
+    pane.keys("z")                                               # next zone
+    screen = pane.wait(lambda s: f"{zones[1 % len(zones)]}: free blocks by order" in s, "the next zone")
+    assert any(line.startswith("▶") and zones[1 % len(zones)] in line for line in screen.splitlines())
+
+    pane.keys("p")                                               # pause: the screen stops changing
+    paused = header(pane.wait(lambda s: "PAUSED" in header(s), "PAUSED"))
+    time.sleep(1.2)
+    assert header(pane.text()) == paused
+    pane.keys("p")
+    pane.wait(lambda s: "PAUSED" not in header(s) and header(s) != paused, "the screen moving again")
+
+    pane.keys("q")
+    pane.wait(lambda s: "EXITED 0" in s, "exit status 0 after q")
+    samples = sqlite3.connect(db).execute("SELECT count(*) FROM samples").fetchone()[0]
+    assert samples >= 5
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="writing /dev/kmsg needs root")
+def test_a_failure_report_appears_as_the_kernel_logs_it(watch) -> None:
+    """Writes one synthetic report (user facility, a unique process name) to the live log."""
+    pane, db = watch
+    pane.wait(lambda s: "failure reports since start: 0" in s, "the failure panel")
+    process = f"mftest{uuid.uuid4().hex[:8]}"
+    with open("/dev/kmsg", "wb", buffering=0) as device:
+        device.write(f"<4>{process}: page allocation failure: order:1, mode:0x820(GFP_ATOMIC), "
+                     "nodemask=(null),cpuset=/,mems_allowed=0\n".encode())
+    screen = pane.wait(lambda s: "failure reports since start: 1" in s and process in s, "the report")
+    assert f"{process}: order:1 mode:0x820 (GFP_ATOMIC)" in screen
+    pane.keys("q")
+    pane.wait(lambda s: "EXITED 0" in s, "exit status 0 after q")
+    row = sqlite3.connect(db).execute("SELECT process, alloc_order, mode FROM failures").fetchone()
+    assert row == (process, 1, "0x820")
+
+
+def test_a_small_terminal_keeps_the_zones_keys_and_failures() -> None:
+    """80 x 24: the screen is cropped at the bottom, where the rates are."""
+    pane = Pane(f"NO_COLOR=1 {sys.executable} -m minfree watch --interval 0.3; echo EXITED $?; sleep 600",
+                size=(80, 24))
+    try:
+        screen = pane.wait(lambda s: "failure reports since start" in s, "the failure panel")
+        assert "q quit" in header(screen)
+        assert all(zone in screen for zone in populated_zones())
+        assert all(len(line) <= 80 for line in screen.splitlines())
+        pane.keys("q")
+        pane.wait(lambda s: "EXITED 0" in s, "exit status 0 after q")
+    finally:
+        pane.close()
