@@ -18,7 +18,7 @@ def exec_start(unit: Path) -> list[str]:
 def test_units_present():
     names = sorted(p.name for p in UNITS.iterdir())
     assert names == ["minfree-exporter-textfile.service", "minfree-exporter-textfile.timer",
-                     "minfree-exporter.service"]
+                     "minfree-exporter.service", "minfree-watch.service"]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing (.ci/run installs systemd)")
