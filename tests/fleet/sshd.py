@@ -1,0 +1,167 @@
+"""Real OpenSSH servers for the fleet tests and the fleet benchmark.
+
+Each host is a network namespace made here (``mf<pid>h<n>``) joined to this namespace by a
+veth pair on a private /30, with its own ``sshd`` (Debian's openssh-server) listening on the
+namespace side only. Each sshd serves a captured system: its ``sshd_config`` sets
+``MINFREE_COLLECTOR_ROOT`` (``SetEnv``) so the collector reads that host's root directory
+instead of ``/``. The client side is one ssh config file (``Host`` blocks with ``HostName``,
+``Port``, ``User root``, a key made here, a known_hosts file made here and
+``StrictHostKeyChecking yes``): ``minfree fleet --ssh-config`` takes it as ``ssh -F``.
+
+Everything is undone by :meth:`Fleet.close` (sshd stopped by its own pid, namespaces and
+veths deleted), also when a test fails.
+"""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+PRIVSEP_DIR = "/run/sshd"
+
+
+def available() -> str | None:
+    """Why real sshd hosts cannot run here (None: they can)."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, sshd)"
+    for tool in (SSHD, "ssh", "ssh-keygen", "ip"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (.ci/run installs openssh-server)"
+    return None
+
+
+def _run(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+
+def _free_subnet() -> int:
+    """A 10.X.0.0/16 no interface here uses (other developers make namespaces too)."""
+    used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True, check=True).stdout
+    for _ in range(200):
+        second = random.randint(100, 249)
+        if f" 10.{second}." not in used:
+            return second
+    raise RuntimeError("no free 10.X.0.0/16 for the test hosts")
+
+
+@dataclass
+class TestHost:
+    name: str
+    namespace: str
+    address: str          # the namespace side of the veth
+    root: Path            # the captured system this host serves
+    host_key: Path        # its ed25519 host key (private)
+    process: subprocess.Popen | None = None
+
+
+class Fleet:
+    """Hosts in namespaces, one sshd each; ``ssh_config`` reaches them by name."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.tag = f"mf{os.getpid() % 100000}"
+        self.subnet = _free_subnet()
+        self.hosts: dict[str, TestHost] = {}
+        self.client_key = workdir / "client_ed25519"
+        self.known_hosts = workdir / "known_hosts"
+        self.ssh_config = workdir / "ssh_config"
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "minfree-test", "-f", str(self.client_key))
+        (workdir / "authorized_keys").write_text(Path(f"{self.client_key}.pub").read_text())
+        self.known_hosts.write_text("")
+        self._write_config()
+
+    def add(self, name: str, root: Path, *, start: bool = True, alias: str | None = None) -> TestHost:
+        """A new host serving ``root``; ``start=False`` leaves it down (nothing listens)."""
+        index = len(self.hosts) + 1
+        namespace = f"{self.tag}h{index}"
+        outer, inner = f"10.{self.subnet}.{index // 64}.{(index % 64) * 4 + 1}", \
+                       f"10.{self.subnet}.{index // 64}.{(index % 64) * 4 + 2}"
+        veth = f"{self.tag}v{index}"
+        _run("ip", "netns", "add", namespace)
+        host = TestHost(name, namespace, inner, root, self.workdir / f"{namespace}_host_ed25519")
+        self.hosts[alias or name] = host
+        _run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace)
+        _run("ip", "addr", "add", f"{outer}/30", "dev", veth)
+        _run("ip", "link", "set", veth, "up")
+        for argv in (("addr", "add", f"{inner}/30", "dev", "eth0"), ("link", "set", "eth0", "up"),
+                     ("link", "set", "lo", "up")):
+            _run("ip", "-n", namespace, *argv)
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host.host_key))
+        self.trust(host)
+        self._write_config()
+        if start:
+            self.start(host)
+        return host
+
+    def trust(self, host: TestHost, key: Path | None = None) -> None:
+        """Record ``key`` (default: the host's own) as the host's key in known_hosts."""
+        public = Path(f"{key or host.host_key}.pub").read_text().split()
+        lines = [line for line in self.known_hosts.read_text().splitlines()
+                 if not line.startswith(host.address + " ")]
+        lines.append(f"{host.address} {public[0]} {public[1]}")
+        self.known_hosts.write_text("\n".join(lines) + "\n")
+
+    def start(self, host: TestHost) -> None:
+        # sshd's privilege separation directory, as Debian's ssh.service makes it (RuntimeDirectory)
+        os.makedirs(PRIVSEP_DIR, mode=0o755, exist_ok=True)
+        config = self.workdir / f"{host.namespace}_sshd_config"
+        config.write_text(
+            f"ListenAddress {host.address}:22\n"
+            f"HostKey {host.host_key}\n"
+            f"PidFile {self.workdir / host.namespace}.pid\n"
+            f"AuthorizedKeysFile {self.workdir / 'authorized_keys'}\n"
+            "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            "MaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n"
+            f"SetEnv MINFREE_COLLECTOR_ROOT={host.root}\n")
+        process = subprocess.Popen(["ip", "netns", "exec", host.namespace, SSHD, "-D", "-e",
+                                    "-f", str(config)],
+                                   stdout=subprocess.DEVNULL, stderr=open(self.workdir / f"{host.namespace}.log", "wb"))
+        host.process = process
+        self._wait_listening(host)
+
+    def stop(self, host: TestHost) -> None:
+        """Stop the host's sshd (its own pid): the host is down."""
+        if host.process is not None:
+            host.process.terminate()
+            try:
+                host.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                host.process.kill()
+                host.process.wait()
+            host.process = None
+
+    def _wait_listening(self, host: TestHost) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and host.process is not None and host.process.poll() is None:
+            out = subprocess.run(["ip", "netns", "exec", host.namespace, "ss", "-Hltn"],
+                                 capture_output=True, text=True).stdout
+            if f"{host.address}:22" in out:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"sshd of {host.name} did not start: "
+                           + (self.workdir / f"{host.namespace}.log").read_text())
+
+    def _write_config(self) -> None:
+        blocks = [f"Host {alias}\n  HostName {h.address}\n" for alias, h in self.hosts.items()]
+        blocks.append("Host *\n  User root\n  Port 22\n"
+                      f"  IdentityFile {self.client_key}\n  IdentitiesOnly yes\n"
+                      f"  UserKnownHostsFile {self.known_hosts}\n  GlobalKnownHostsFile /dev/null\n"
+                      "  StrictHostKeyChecking yes\n  UpdateHostKeys no\n  LogLevel ERROR\n")
+        self.ssh_config.write_text("".join(blocks))
+
+    def inventory(self, names: list[str] | None = None) -> str:
+        """A plain host list of ``names`` (default: every host)."""
+        return "".join(f"{n}\n" for n in (names or list(self.hosts)))
+
+    def close(self) -> None:
+        for host in self.hosts.values():
+            self.stop(host)
+            subprocess.run(["ip", "netns", "del", host.namespace], capture_output=True)
+        for index in range(1, len(self.hosts) + 1):
+            subprocess.run(["ip", "link", "del", f"{self.tag}v{index}"], capture_output=True)
