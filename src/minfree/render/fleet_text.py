@@ -30,38 +30,45 @@ def _origins(row: NodeRow) -> str:
     return ", ".join(f"{o} {n}" for o, n in list(row.by_origin.items())[:2]) or "-"
 
 
-def render_cluster(command: str, outcomes: list[HostOutcome], view: ClusterView, status: str | None,
-                   console: Console) -> None:
+def _table(columns: list[str]):
     from rich.table import Table
 
+    table = Table(box=None, header_style="bold", padding=(0, 1), pad_edge=False)
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    return table
+
+
+def render_cluster(command: str, outcomes: list[HostOutcome], view: ClusterView, status: str | None,
+                   console: Console) -> None:
     answered = sum(1 for o in outcomes if o.error is None)
     head = f"minfree fleet {command}: {answered} of {len(outcomes)} hosts answered"
     if status is not None:
         head = f"[bold {_STATUS_STYLE[status]}]{status}[/]  " + head
     console.print(head)
     flagged = {o.host for o in view.outliers}
-    table = Table(box=None, header_style="bold", padding=(0, 1), pad_edge=False)
     doctor = command == "doctor"
-    columns = ["host", "failures (by order)", "origins"]
-    if doctor:
-        columns[1:1] = ["kernel", "status"]
-        columns += ["min_free kB\nnow/default/tune", "wsf", "headroom\nMiB (%)",
-                    f"unusable\no{T.FLEET_FRAGMENTATION_ORDER}", "THP", "swap-\npiness"]
-    for column in columns:
-        table.add_column(column, no_wrap=True)
+    failures = _table(["host", "kernel", "status", "failures (by order)", "origins"] if doctor
+                      else ["host", "failures (by order)", "origins"])
+    settings = _table(["host", "min_free kB\nnow/default/tune", "wsf", "headroom\nMiB (%)",
+                       f"unusable\norder {T.FLEET_FRAGMENTATION_ORDER}", "THP\nenabled/defrag",
+                       "swappiness"])
     for row in view.rows:
         name = f"[bold red]{row.name}*[/]" if row.name in flagged else row.name
-        cells = [name, _failures(row), _origins(row)]
-        if doctor:
-            style = _STATUS_STYLE.get(row.status or "", "")
-            cells[1:1] = [_opt(row.kernel), f"[{style}]{row.status}[/]" if style else _opt(row.status)]
-            headroom = "-" if row.headroom_kb is None else (
-                f"{row.headroom_kb // 1024}" + ("" if row.headroom_share is None else f" ({row.headroom_share:.0%})"))
-            cells += [f"{_opt(row.min_free_kbytes)}/{_opt(row.kernel_default_kb)}/{_opt(row.recommended_kb)}",
-                      _opt(row.watermark_scale_factor), headroom, _opt(row.unusable, "{:.2f}"),
-                      f"{_opt(row.thp_enabled)}/{_opt(row.thp_defrag)}", _opt(row.swappiness)]
-        table.add_row(*cells)
-    console.print(table)
+        if not doctor:
+            failures.add_row(name, _failures(row), _origins(row))
+            continue
+        style = _STATUS_STYLE.get(row.status or "", "")
+        failures.add_row(name, _opt(row.kernel), f"[{style}]{row.status}[/]" if style else _opt(row.status),
+                         _failures(row), _origins(row))
+        headroom = "-" if row.headroom_kb is None else (
+            f"{row.headroom_kb // 1024}" + ("" if row.headroom_share is None else f" ({row.headroom_share:.0%})"))
+        settings.add_row(name, f"{_opt(row.min_free_kbytes)}/{_opt(row.kernel_default_kb)}/{_opt(row.recommended_kb)}",
+                         _opt(row.watermark_scale_factor), headroom, _opt(row.unusable, "{:.2f}"),
+                         f"{_opt(row.thp_enabled)}/{_opt(row.thp_defrag)}", _opt(row.swappiness))
+    console.print(failures)
+    if doctor and view.rows:
+        console.print(settings)
     if view.outliers:
         console.print("[bold]outliers[/] (* in the table):")
         for o in view.outliers:
