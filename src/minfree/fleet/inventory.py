@@ -191,7 +191,10 @@ def parse_yaml_inventory(text: str, source: str = "inventory") -> list[Host]:
     ... ''')
     [Host(name='redis1', address='10.1.0.1', port=2222, user='ops', groups=('cache',)), Host(name='redis2', address='redis2', port=None, user='ops', groups=('cache',))]
     """
-    import yaml  # lazily: only YAML inventories need it
+    try:
+        import yaml  # lazily: only YAML inventories need it
+    except ImportError:
+        raise InventoryError(f"{source}: YAML inventories need PyYAML (pip install 'minfree[fleet]')") from None
 
     try:
         data = yaml.safe_load(text)
@@ -255,10 +258,12 @@ def _resolve(drafts: dict[str, _Draft], group_vars: dict[str, dict[str, str]],
             raise InventoryError(f"{source}: group {group} is its own ancestor")
         return 1 + max((depth(p, seen | {group}) for p in parents.get(group, ())), default=0)
 
-    def ancestry(group: str) -> set[str]:
+    def ancestry(group: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        if group in seen:
+            raise InventoryError(f"{source}: group {group} is its own ancestor")
         found = {group}
         for parent in parents.get(group, ()):
-            found |= ancestry(parent)
+            found |= ancestry(parent, seen | {group})
         return found
 
     hosts = []
