@@ -17,6 +17,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ class TestHost:
     name: str
     namespace: str
     address: str          # the namespace side of the veth
-    root: Path            # the captured system this host serves
+    root: Path | None     # the captured system this host serves (None: this machine's /)
     host_key: Path        # its ed25519 host key (private)
     process: subprocess.Popen | None = None
 
@@ -75,8 +76,8 @@ class Fleet:
         self.known_hosts.write_text("")
         self._write_config()
 
-    def add(self, name: str, root: Path, *, start: bool = True, alias: str | None = None) -> TestHost:
-        """A new host serving ``root``; ``start=False`` leaves it down (nothing listens)."""
+    def add(self, name: str, root: Path | None, *, start: bool = True, alias: str | None = None) -> TestHost:
+        """A new host serving ``root`` (None: the live ``/``); ``start=False`` leaves it down."""
         index = len(self.hosts) + 1
         namespace = f"{self.tag}h{index}"
         outer, inner = f"10.{self.subnet}.{index // 64}.{(index % 64) * 4 + 1}", \
@@ -118,11 +119,20 @@ class Fleet:
             "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
             "MaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n"
-            f"SetEnv MINFREE_COLLECTOR_ROOT={host.root}\n")
+            "Subsystem sftp internal-sftp\n"
+            + (f"SetEnv MINFREE_COLLECTOR_ROOT={host.root}\n" if host.root is not None else ""))
         process = subprocess.Popen(["ip", "netns", "exec", host.namespace, SSHD, "-D", "-e",
                                     "-f", str(config)],
                                    stdout=subprocess.DEVNULL, stderr=open(self.workdir / f"{host.namespace}.log", "wb"))
         host.process = process
+        self._wait_listening(host)
+
+    def stall(self, host: TestHost) -> None:
+        """Listen on the host's port 22 and never answer (a hung machine): the session times out."""
+        listener = ("import socket,sys,time\ns=socket.socket()\ns.bind((sys.argv[1],22))\ns.listen(64)\n"
+                    "held=[]\nwhile True: held.append(s.accept())\n")
+        host.process = subprocess.Popen(["ip", "netns", "exec", host.namespace, sys.executable, "-c", listener,
+                                         host.address], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_listening(host)
 
     def stop(self, host: TestHost) -> None:
@@ -144,8 +154,8 @@ class Fleet:
             if f"{host.address}:22" in out:
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"sshd of {host.name} did not start: "
-                           + (self.workdir / f"{host.namespace}.log").read_text())
+        log = self.workdir / f"{host.namespace}.log"
+        raise RuntimeError(f"port 22 of {host.name} is not listening: " + (log.read_text() if log.exists() else ""))
 
     def _write_config(self) -> None:
         blocks = [f"Host {alias}\n  HostName {h.address}\n" for alias, h in self.hosts.items()]
