@@ -42,6 +42,7 @@ def fleet(tmp_path_factory):
                 (root / "proc" / "stat").write_text(f"cpu  1 0 1 100 0 0 0 0 0 0\nbtime {G_BTIME}\n")
             hosts.add(name, root)
         hosts.add("down", work / "root-a", start=False)
+        hosts.stall(hosts.add("hung", work / "root-a", start=False))
         changed = hosts.add("changed", work / "root-a")
         other = work / "other_ed25519"
         sshd._run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other))
@@ -99,6 +100,17 @@ def test_doctor_text_shows_one_table_the_outliers_and_the_unreachable(fleet, cap
     assert "c*" in out and "6 (o1×1 o2×2 o3×2 o4×1)" in out
     assert "c: failing: 6 allocation failure(s)" in out
     assert "unreachable down" in out and "Connection refused" in out
+
+
+def test_a_hung_host_times_out_alone_and_the_others_answer(fleet, capsys) -> None:
+    code = main(["fleet", "scan", "--hosts", "hung,a", "--ssh-config", str(fleet.ssh_config),
+                 "--connect-timeout", "1", "--timeout", "2", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    hung, a = doc["hosts"]
+    assert a["error"] is None and hung["error"] is not None
+    # ssh's own connect timeout (it covers the banner exchange) or minfree's session deadline
+    assert "timed out" in hung["error"].lower() and hung["seconds"] < 5, hung
 
 
 def test_scan_puts_the_failures_of_every_node_on_one_timeline(fleet, capsys) -> None:
