@@ -63,8 +63,10 @@ class TestHost:
 class Fleet:
     """Hosts in namespaces, one sshd each; ``ssh_config`` reaches them by name."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, kex: str | None = None) -> None:
+        """``kex``: the client's KexAlgorithms (None: OpenSSH's default)."""
         self.workdir = workdir
+        self.kex = kex
         self.tag = f"mf{os.getpid() % 100000}"
         self.subnet = _free_subnet()
         self.hosts: dict[str, TestHost] = {}
@@ -74,6 +76,8 @@ class Fleet:
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "minfree-test", "-f", str(self.client_key))
         (workdir / "authorized_keys").write_text(Path(f"{self.client_key}.pub").read_text())
         self.known_hosts.write_text("")
+        self.home = workdir / "home"
+        self.home.mkdir()
         self._write_config()
 
     def add(self, name: str, root: Path | None, *, start: bool = True, alias: str | None = None) -> TestHost:
@@ -120,6 +124,9 @@ class Fleet:
             "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
             "MaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n"
             "Subsystem sftp internal-sftp\n"
+            # a server account's plain shell: this machine's root dotfiles (pyenv init, run by
+            # bash for every ssh command) are not part of the hosts being simulated
+            f"SetEnv HOME={self.home}\n"
             + (f"SetEnv MINFREE_COLLECTOR_ROOT={host.root}\n" if host.root is not None else ""))
         process = subprocess.Popen(["ip", "netns", "exec", host.namespace, SSHD, "-D", "-e",
                                     "-f", str(config)],
@@ -162,7 +169,8 @@ class Fleet:
         blocks.append("Host *\n  User root\n  Port 22\n"
                       f"  IdentityFile {self.client_key}\n  IdentitiesOnly yes\n"
                       f"  UserKnownHostsFile {self.known_hosts}\n  GlobalKnownHostsFile /dev/null\n"
-                      "  StrictHostKeyChecking yes\n  UpdateHostKeys no\n  LogLevel ERROR\n")
+                      "  StrictHostKeyChecking yes\n  UpdateHostKeys no\n  LogLevel ERROR\n"
+                      + (f"  KexAlgorithms {self.kex}\n" if self.kex else ""))
         self.ssh_config.write_text("".join(blocks))
 
     def inventory(self, names: list[str] | None = None) -> str:
