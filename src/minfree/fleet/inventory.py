@@ -166,6 +166,8 @@ def parse_ini_inventory(text: str, source: str = "inventory") -> list[Host]:
                 key, sep, value = word.partition("=")
                 if not sep:
                     raise InventoryError(f"{where}: expected key=value after the host, got {word!r}")
+                if key == "ansible_port":
+                    _port(value, where)
                 own[key] = value
             for pattern in expand_range(words[0]):
                 name, user, port = split_host_word(pattern, where)

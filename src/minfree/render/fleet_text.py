@@ -66,9 +66,10 @@ def render_cluster(command: str, outcomes: list[HostOutcome], view: ClusterView,
         settings.add_row(name, f"{_opt(row.min_free_kbytes)}/{_opt(row.kernel_default_kb)}/{_opt(row.recommended_kb)}",
                          _opt(row.watermark_scale_factor), headroom, _opt(row.unusable, "{:.2f}"),
                          f"{_opt(row.thp_enabled)}/{_opt(row.thp_defrag)}", _opt(row.swappiness))
-    console.print(failures)
-    if doctor and view.rows:
-        console.print(settings)
+    if view.rows:
+        console.print(failures)
+        if doctor:
+            console.print(settings)
     if view.outliers:
         console.print("[bold]outliers[/] (* in the table):")
         for o in view.outliers:
