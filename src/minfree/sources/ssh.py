@@ -175,8 +175,9 @@ class SshSource:
     def read_bytes(self, rel: str) -> bytes:
         head = self._request("read", rel)
         size = head.get("n")
-        if not isinstance(size, int) or size < 0:
-            raise self._fail("the collector's answer has no size")
+        if not isinstance(size, int) or not 0 <= size <= ssh_collector.MAX_FILE:
+            # a host is not trusted to size our memory: the collector never sends more
+            raise self._fail("the collector's answer has no size, or more than it may send")
         return self._exact(size)
 
     def listdir(self, rel: str) -> list[str]:
