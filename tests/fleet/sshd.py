@@ -124,10 +124,11 @@ class Fleet:
             "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
             "MaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n"
             "Subsystem sftp internal-sftp\n"
-            # a server account's plain shell: this machine's root dotfiles (pyenv init, run by
-            # bash for every ssh command) are not part of the hosts being simulated
-            f"SetEnv HOME={self.home}\n"
-            + (f"SetEnv MINFREE_COLLECTOR_ROOT={host.root}\n" if host.root is not None else ""))
+            # one SetEnv line (sshd takes the first): HOME is an empty directory, a server
+            # account's plain shell (this machine's root dotfiles, pyenv init run by bash for
+            # every ssh command, are not part of the simulated hosts); the collector's root
+            f"SetEnv HOME={self.home}"
+            + (f" MINFREE_COLLECTOR_ROOT={host.root}" if host.root is not None else "") + "\n")
         process = subprocess.Popen(["ip", "netns", "exec", host.namespace, SSHD, "-D", "-e",
                                     "-f", str(config)],
                                    stdout=subprocess.DEVNULL, stderr=open(self.workdir / f"{host.namespace}.log", "wb"))

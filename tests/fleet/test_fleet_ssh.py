@@ -151,6 +151,18 @@ def test_a_host_name_with_a_semicolon_is_only_an_argument_of_ssh(fleet, capsys, 
     assert entry["error"] is None or "hostname" in entry["error"].lower(), entry["error"]
 
 
+def test_the_users_ssh_config_is_honoured_a_jump_host_too(fleet, capsys, tmp_path) -> None:
+    """``jumped`` is reachable only through the ssh config: ProxyJump via host a (which then
+    connects to its own address), as a bastion would."""
+    config = tmp_path / "ssh_config"
+    config.write_text(fleet.ssh_config.read_text()
+                      + f"Host jumped\n  HostName {fleet.hosts['a'].address}\n  ProxyJump a\n")
+    code = main(["fleet", "doctor", "--hosts", "jumped", "--ssh-config", str(config), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["hosts"][0]["error"] is None, doc["hosts"][0]["error"]
+    assert code == 0 and doc["hosts"][0]["kernel"] == "5.10.0-46-amd64" and doc["hosts"][0]["root"] == "jumped:"
+
+
 def test_snapshot_writes_one_capture_per_host_that_doctor_reads_back(fleet, capsys, tmp_path) -> None:
     out = tmp_path / "snaps"
     code, text = fleet_run(capsys, fleet, "snapshot", "--hosts", "c,down", str(out))
@@ -169,7 +181,7 @@ def test_tune_prints_the_plan_per_node_and_the_playbook_commands(fleet, capsys) 
     inv = inventory(fleet, ["a", "c"])
     code, out = fleet_run(capsys, fleet, "tune", "-i", inv, "--profile", "aerospike", "--json")
     doc = json.loads(out)
-    assert code == 0
+    assert code == 0, (doc["hosts"][0]["kernel"], doc["hosts"][0]["root"], doc["hosts"][0]["failures_in_log"])
     plans = {h["name"]: h for h in doc["hosts"]}
     assert plans["a"]["profile"] == "aerospike"
     assert {c["key"] for c in plans["a"]["changes"]} == {"vm.min_free_kbytes", "vm.watermark_scale_factor"}

@@ -210,4 +210,4 @@ class SshSource:
 def ssh_root(name: str, address: str, port: int | None, user: str | None, options: SshOptions) -> SystemRoot:
     """The root of host ``name`` (reached at ``address``); raises :class:`RemoteError`."""
     source = SshSource(ssh_argv(address, port, user, options), options.timeout)
-    return SystemRoot(f"ssh://{name}", source=source)
+    return SystemRoot(f"{name}:", source=source)     # shown as scp names it: db1:/var/log/dmesg
