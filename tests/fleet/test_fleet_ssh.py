@@ -4,6 +4,8 @@ that is down, a host whose key changed, a host name with `;`, snapshots, the tun
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -161,6 +163,17 @@ def test_the_users_ssh_config_is_honoured_a_jump_host_too(fleet, capsys, tmp_pat
     doc = json.loads(capsys.readouterr().out)
     assert doc["hosts"][0]["error"] is None, doc["hosts"][0]["error"]
     assert code == 0 and doc["hosts"][0]["kernel"] == "5.10.0-46-amd64" and doc["hosts"][0]["root"] == "jumped:"
+
+
+@pytest.mark.skipif(shutil.which("sudo") is None, reason="sudo is not installed (.ci/run installs it)")
+def test_become_reads_through_sudo_without_a_prompt(fleet, capsys) -> None:
+    """``--become``: the collector runs under ``sudo -n`` (root here needs no password, so it
+    answers; a host where sudo wants one fails with sudo's own words). sudo resets the
+    environment, so the test's root redirection is gone: the host serves this machine's /."""
+    code, out = fleet_run(capsys, fleet, "doctor", "--hosts", "c", "--become", "--json")
+    host = json.loads(out)["hosts"][0]
+    assert host["error"] is None and host["kernel"] == os.uname().release
+    assert "proc/pagetypeinfo" not in [gap["path"] for gap in host["gaps"]]   # root-only since 5.4
 
 
 def test_snapshot_writes_one_capture_per_host_that_doctor_reads_back(fleet, capsys, tmp_path) -> None:
