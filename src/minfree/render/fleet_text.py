@@ -77,8 +77,10 @@ def render_cluster(command: str, outcomes: list[HostOutcome], view: ClusterView,
     elif len(view.rows) >= T.FLEET_MIN_NODES:
         console.print("outliers: none (settings agree, failures and headroom alike)")
     if view.timeline:
-        console.print(f"[bold]failures, all nodes[/] ({len(view.timeline)}; UTC from each host's boot time, "
-                      "approximate):")
+        dated = any(entry.at for entry in view.timeline)
+        console.print(f"[bold]failures, all nodes[/] ({len(view.timeline)}; " + (
+            "UTC from each host's boot time, approximate):" if dated else "seconds after each host's boot: "
+            "no boot time was read):"))
         for entry in view.timeline[-TIMELINE_LINES:]:
             when = entry.at or f"+{_opt(entry.since_boot_s, '{:.1f}')} s after boot"
             times = f" ×{entry.occurrences}" if entry.occurrences > 1 else ""
