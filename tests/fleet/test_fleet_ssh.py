@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import tarfile
 from pathlib import Path
 
@@ -45,6 +49,7 @@ def fleet(tmp_path_factory):
             hosts.add(name, root)
         hosts.add("down", work / "root-a", start=False)
         hosts.stall(hosts.add("hung", work / "root-a", start=False))
+        hosts.stall(hosts.add("hung2", work / "root-a", start=False))
         changed = hosts.add("changed", work / "root-a")
         other = work / "other_ed25519"
         sshd._run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other))
@@ -113,6 +118,23 @@ def test_a_hung_host_times_out_alone_and_the_others_answer(fleet, capsys) -> Non
     assert a["error"] is None and hung["error"] is not None
     # ssh's own connect timeout (it covers the banner exchange) or minfree's session deadline
     assert "timed out" in hung["error"].lower() and hung["seconds"] < 5, hung
+
+
+def test_ctrl_c_ends_every_session_at_once(fleet) -> None:
+    child = subprocess.Popen([sys.executable, "-m", "minfree", "fleet", "scan", "--hosts", "hung,hung2",
+                              "--ssh-config", str(fleet.ssh_config), "--timeout", "120", "--connect-timeout", "100"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)                # both sessions are waiting for a banner that never comes
+        started = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 130
+        assert time.monotonic() - started < 10
+        assert child.stderr is not None and b"Traceback" not in child.stderr.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def test_scan_puts_the_failures_of_every_node_on_one_timeline(fleet, capsys) -> None:

@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from minfree.fleet.inventory import Host
 from minfree.sources.root import SystemRoot
-from minfree.sources.ssh import RemoteError, SshOptions, ssh_root
+from minfree.sources.ssh import RemoteError, SshOptions, abort_all, ssh_root
 
 T = TypeVar("T")
 
@@ -49,4 +49,10 @@ def run_hosts(hosts: list[Host], options: SshOptions, work: Callable[[Host, Syst
         return []
     with ThreadPoolExecutor(max_workers=max(1, min(forks, len(hosts))), thread_name_prefix="fleet") as pool:
         futures = [pool.submit(_one, host, options, work) for host in hosts]
-        return [future.result() for future in futures]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:       # Ctrl-C: end every session now, start no other
+            for future in futures:
+                future.cancel()
+            abort_all()
+            raise

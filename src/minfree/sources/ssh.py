@@ -23,6 +23,7 @@ import os
 import select
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,20 @@ REMOTE_PYTHON = f"exec python3 -I -c '{BOOTSTRAP}'"
 #: ``--become``: sudo without a prompt (-n): a password request fails the host with sudo's reason.
 REMOTE_PYTHON_BECOME = f"exec sudo -n python3 -I -c '{BOOTSTRAP}'"
 _MODULES = (kmsg, ssh_collector)
+
+
+#: Sessions still open, so that an interrupted fleet run ends them all at once (abort_all).
+_OPEN: set[SshSource] = set()
+_OPEN_LOCK = threading.Lock()
+
+
+def abort_all() -> None:
+    """Kill every open session's ssh (Ctrl-C): each reader then fails at once, none waits out
+    its timeout."""
+    with _OPEN_LOCK:
+        sessions = list(_OPEN)
+    for session in sessions:
+        session.process.kill()
 
 
 class RemoteError(Exception):
@@ -109,6 +124,8 @@ class SshSource:
         except OSError as error:
             self.stderr.close()
             raise RemoteError(f"cannot run ssh: {error.strerror or error}") from None
+        with _OPEN_LOCK:
+            _OPEN.add(self)
         payload = {"modules": [[m.__name__, Path(m.__file__).read_text()] for m in _MODULES],
                    "main": ssh_collector.__name__}
         try:
@@ -205,6 +222,8 @@ class SshSource:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.stderr.close()
+        with _OPEN_LOCK:
+            _OPEN.discard(self)
 
 
 def ssh_root(name: str, address: str, port: int | None, user: str | None, options: SshOptions) -> SystemRoot:
