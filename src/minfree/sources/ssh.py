@@ -4,10 +4,11 @@
 hosts, agents and keys work as the user set them up) with ``BatchMode=yes`` (never a password
 prompt) and host keys verified as the user's configuration says (never disabled here: an
 unknown or changed key ends the session with its reason). The remote command is one constant
-string: the target's ``python3 -I`` reads :mod:`minfree.sources.ssh_collector` (and the
-:mod:`minfree.sources.kmsg` it uses) from the session's stdin and serves files on the same
-session. No word of an inventory, a host name or a path is ever part of a shell command: host,
-port and user are separate arguments of ``ssh`` after ``--``/``-p``/``-l``.
+string: the target's ``python3 -I -S`` (isolated, no site packages) reads
+:mod:`minfree.sources.ssh_collector` (and the :mod:`minfree.sources.kmsg` it uses) from the
+session's stdin and serves files on the same session. No word of an inventory, a host name or
+a path is ever part of a shell command: host, port and user are separate arguments of ``ssh``
+after ``--``/``-p``/``-l``.
 
 The root reads like a capture (``is_live`` false: nothing of this machine is read for it), and
 through it the same readers, ``load_system``, ``capture`` and the scan read exactly the files
@@ -36,9 +37,9 @@ BOOTSTRAP = ("import sys,json,types;h=json.loads(sys.stdin.buffer.readline())\n"
              "for n,s in h[\"modules\"]:\n"
              " m=types.ModuleType(n);sys.modules[n]=m;exec(compile(s,n,\"exec\"),m.__dict__)\n"
              "sys.modules[h[\"main\"]].main()")
-REMOTE_PYTHON = f"exec python3 -I -c '{BOOTSTRAP}'"
+REMOTE_PYTHON = f"exec python3 -I -S -c '{BOOTSTRAP}'"
 #: ``--become``: sudo without a prompt (-n): a password request fails the host with sudo's reason.
-REMOTE_PYTHON_BECOME = f"exec sudo -n python3 -I -c '{BOOTSTRAP}'"
+REMOTE_PYTHON_BECOME = f"exec sudo -n python3 -I -S -c '{BOOTSTRAP}'"
 _MODULES = (kmsg, ssh_collector)
 
 

@@ -2,7 +2,7 @@
 
 Nothing is installed on the target: ``minfree.sources.ssh`` sends this module's source (and
 :mod:`minfree.sources.kmsg`'s, which it uses) through the session's stdin to a constant
-bootstrap run by the target's ``python3 -I``; only the standard library is needed there.
+bootstrap run by the target's ``python3 -I -S``; only the standard library is needed there.
 
 Protocol, one request per line on stdin (JSON ``[op, path]``), one answer per request:
 
