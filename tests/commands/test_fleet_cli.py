@@ -19,6 +19,8 @@ REFUSED = "127.0.0.1:1"
     (["fleet", "doctor", "--hosts", " , "], "--hosts names no host"),
     (["fleet", "doctor", "--hosts=-oProxyCommand=sh"], "--hosts: host '-oProxyCommand=sh' is not usable (empty, a leading '-', whitespace or control characters)"),
     (["fleet", "doctor", "--hosts", "a", "--ssh-config", "/nonexistent"], "--ssh-config /nonexistent: no such file"),
+    (["fleet", "tune", "--hosts", "ops@a,dba@b"], "--hosts names different users: write the hosts in an inventory "
+                                                  "(ansible_user) so the playbook reaches each as its own user"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(argv, message, capsys) -> None:
     assert main(argv) == 2

@@ -21,7 +21,8 @@ from minfree.errors import UsageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-#: Where the role and playbooks live in a checkout (``fleet tune`` prints commands using them).
+#: Where the role and playbooks live in a checkout (``fleet tune`` prints commands using them;
+#: an installed minfree names them relative to a checkout: deploy/ansible/tune.yml).
 ANSIBLE_DIR = Path(__file__).resolve().parents[3] / "deploy" / "ansible"
 
 EXAMPLES = """examples:
@@ -250,11 +251,33 @@ def _snapshot(args: argparse.Namespace, hosts, options) -> int:
     return EXIT_FAILED if len(written) < len(hosts) else EXIT_OK
 
 
+def _host_word(host) -> str:
+    """A host as Ansible's comma-separated inventory takes it (``host:port``, ``[v6]:port``)."""
+    if host.port is None:
+        return host.address
+    return f"[{host.address}]:{host.port}" if ":" in host.address else f"{host.address}:{host.port}"
+
+
 def playbook_commands(args: argparse.Namespace, hosts) -> list[list[str]]:
-    """The two ansible-playbook runs that apply the plan: check mode, then for real."""
-    inventory = args.inventory if args.inventory else ",".join(h.address for h in hosts) + ","
-    argv = ["ansible-playbook", "-i", inventory, str(ANSIBLE_DIR / "tune.yml"),
-            "-e", f"minfree_profile={args.profile}"]
+    """The two ansible-playbook runs that apply the plan: check mode, then for real.
+
+    >>> from minfree.fleet.inventory import parse_host_list
+    >>> args = argparse.Namespace(inventory=None, profile="aerospike", ssh_config="my cfg", become=True)
+    >>> check, apply = playbook_commands(args, parse_host_list("ops@db1:2222,ops@::1"))
+    >>> print(shlex.join(check).replace(str(ANSIBLE_DIR), "DIR"))
+    ansible-playbook -i db1:2222,::1, DIR/tune.yml -e minfree_profile=aerospike -u ops --ssh-common-args '-F '"'"'my cfg'"'"'' --become --check
+    >>> apply == check[:-1]
+    True
+    """
+    inventory = args.inventory if args.inventory else ",".join(_host_word(h) for h in hosts) + ","
+    playbook = (ANSIBLE_DIR if ANSIBLE_DIR.is_dir() else Path("deploy/ansible")) / "tune.yml"
+    argv = ["ansible-playbook", "-i", inventory, str(playbook), "-e", f"minfree_profile={args.profile}"]
+    users = sorted({h.user for h in hosts if h.user})
+    if not args.inventory and len(users) > 1:
+        raise UsageError("--hosts names different users: write the hosts in an inventory "
+                         "(ansible_user) so the playbook reaches each as its own user")
+    if not args.inventory and users:
+        argv += ["-u", users[0]]
     if args.ssh_config:
         argv += ["--ssh-common-args", f"-F {shlex.quote(args.ssh_config)}"]
     if args.become:
@@ -279,10 +302,10 @@ def _tune(args: argparse.Namespace, hosts, options) -> int:
         boot = {k: v for k, v in state.boot_settings.items() if k in TUNABLE_KEYS}
         return proposal, boot
 
+    commands = playbook_commands(args, hosts)
     results = run_hosts(hosts, options, work, args.forks)
     outcomes = _outcomes(results)
     plans = {r.host.name: r.value for r in results if r.value is not None}
-    commands = playbook_commands(args, hosts)
     if args.json:
         from minfree.render.fleet_json import document, host_entry
 
