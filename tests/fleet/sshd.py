@@ -1,6 +1,6 @@
 """Real OpenSSH servers for the fleet tests and the fleet benchmark.
 
-Each host is a network namespace made here (``mf<pid>h<n>``) joined to this namespace by a
+Each host is a network namespace made here (``mf<pid><fleet>h<n>``) joined to this namespace by a
 veth pair on a private /30, with its own ``sshd`` (Debian's openssh-server) listening on the
 namespace side only. Each sshd serves a captured system: its ``sshd_config`` sets
 ``MINFREE_COLLECTOR_ROOT`` (``SetEnv``) so the collector reads that host's root directory
@@ -13,6 +13,7 @@ veths deleted), also when a test fails.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shutil
@@ -24,6 +25,7 @@ from pathlib import Path
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 PRIVSEP_DIR = "/run/sshd"
+_FLEETS = itertools.count()
 
 
 def available() -> str | None:
@@ -67,7 +69,8 @@ class Fleet:
         """``kex``: the client's KexAlgorithms (None: OpenSSH's default)."""
         self.workdir = workdir
         self.kex = kex
-        self.tag = f"mf{os.getpid() % 100000}"
+        # unique per Fleet of this process; veth names stay within IFNAMSIZ (15)
+        self.tag = f"mf{os.getpid() % 100000}{next(_FLEETS)}"
         self.subnet = _free_subnet()
         self.hosts: dict[str, TestHost] = {}
         self.client_key = workdir / "client_ed25519"
