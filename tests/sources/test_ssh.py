@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from minfree.sources.ssh import RemoteError, SshSource
+from minfree.sources.ssh import BOOTSTRAP, RemoteError, SshSource
 
 HELLO = 'import sys\nsys.stdin.buffer.readline(); sys.stdin.buffer.readline()\n'
 ANSWER = HELLO + 'sys.stdout.buffer.write(b\'{"ok": true}\\n\'); sys.stdout.flush(); sys.stdin.buffer.readline()\n'
@@ -53,4 +53,22 @@ def test_an_error_answer_is_the_oserror_a_local_read_raises() -> None:
                             'sys.stdout.flush(); sys.stdin.buffer.readline()'), timeout=20)
     with pytest.raises(PermissionError):
         source.read_bytes("proc/pagetypeinfo")
+    source.close()
+
+
+def test_prefetched_files_come_from_one_round_trip_and_are_served_once(tmp_path, monkeypatch) -> None:
+    """The real collector (what ssh would start on the host) serving a directory: after the
+    prefetch the peer is gone, and the prefetched answers (a file, a missing file) remain."""
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "zoneinfo").write_text("Node 0, zone      DMA\n")
+    monkeypatch.setenv("MINFREE_COLLECTOR_ROOT", str(tmp_path))
+    source = SshSource([sys.executable, "-I", "-S", "-c", BOOTSTRAP], timeout=20)
+    source.prefetch(("proc/zoneinfo", "proc/buddyinfo"))
+    source.process.kill()
+    source.process.wait()
+    assert source.read_bytes("proc/zoneinfo") == b"Node 0, zone      DMA\n"
+    with pytest.raises(FileNotFoundError):
+        source.read_bytes("proc/buddyinfo")
+    with pytest.raises(RemoteError):            # served once: the next read asks the host
+        source.read_bytes("proc/zoneinfo")
     source.close()

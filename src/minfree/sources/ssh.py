@@ -112,13 +112,14 @@ def ssh_failure(stderr: str, status: int | None) -> str:
 class SshSource:
     """The files of one remote machine, read through the collector on one ssh session."""
 
-    __slots__ = ("process", "deadline", "timeout", "stderr", "buffer", "hello")
+    __slots__ = ("process", "deadline", "timeout", "stderr", "buffer", "hello", "prefetched")
 
     def __init__(self, argv: list[str], timeout: float) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.stderr = tempfile.TemporaryFile()
         self.buffer = b""
+        self.prefetched: dict[str, bytes | OSError] = {}
         try:
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=self.stderr, start_new_session=True)
@@ -179,6 +180,9 @@ class SshSource:
 
     def _request(self, op: str, rel: str) -> dict:
         self._send(json.dumps([op, rel]).encode() + b"\n")
+        return self._answer(rel)
+
+    def _answer(self, rel: str) -> dict:
         try:
             head = json.loads(self._line())
         except ValueError:
@@ -190,8 +194,26 @@ class SshSource:
             raise OSError(code, str(head.get("msg") or os.strerror(code)), rel)
         return head
 
+    def prefetch(self, rels: tuple[str, ...]) -> None:
+        """Ask for every file of ``rels`` at once (one round trip, so that the memory files
+        describe nearly one instant, as when read back to back locally); each is answered from
+        here by the next :meth:`read_bytes` of it, once."""
+        self._send(b"".join(json.dumps(["read", rel]).encode() + b"\n" for rel in rels))
+        for rel in rels:
+            try:
+                self.prefetched[rel] = self._body(self._answer(rel))
+            except OSError as error:
+                self.prefetched[rel] = error
+
     def read_bytes(self, rel: str) -> bytes:
-        head = self._request("read", rel)
+        found = self.prefetched.pop(rel, None)
+        if isinstance(found, OSError):
+            raise found
+        if found is not None:
+            return found
+        return self._body(self._request("read", rel))
+
+    def _body(self, head: dict) -> bytes:
         size = head.get("n")
         if not isinstance(size, int) or not 0 <= size <= ssh_collector.MAX_FILE:
             # a host is not trusted to size our memory: the collector never sends more
@@ -230,4 +252,9 @@ class SshSource:
 def ssh_root(name: str, address: str, port: int | None, user: str | None, options: SshOptions) -> SystemRoot:
     """The root of host ``name`` (reached at ``address``); raises :class:`RemoteError`."""
     source = SshSource(ssh_argv(address, port, user, options), options.timeout)
+    try:
+        source.prefetch(tuple(path for spec in specs.MEMORY_STATE for path in spec.paths))
+    except BaseException:
+        source.close()
+        raise
     return SystemRoot(f"{name}:", source=source)     # shown as scp names it: db1:/var/log/dmesg
