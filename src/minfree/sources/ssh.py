@@ -12,7 +12,8 @@ after ``--``/``-p``/``-l``.
 
 The root reads like a capture (``is_live`` false: nothing of this machine is read for it), and
 through it the same readers, ``load_system``, ``capture`` and the scan read exactly the files
-the spec registry names, one request each. A file the target cannot read is a gap with the
+the spec registry names: the memory files in one batch as the session opens (one instant),
+the others one request each. A file the target cannot read is a gap with the
 target's reason; a session that fails (refused, timed out, closed) raises :class:`RemoteError`
 naming why, so a host is either read or named as failed, never half-read.
 """
