@@ -116,3 +116,15 @@ AEROSPIKE_MIN_FREE_KB = 1_153_434
 AEROSPIKE_CLOUD_MIN_FREE_KB = 1_310_720
 #: Network drivers of cloud vendors (AWS ENA, Google gVNIC, Azure netvsc and MANA).
 CLOUD_NIC_DRIVERS = frozenset({"ena", "gve", "hv_netvsc", "mana"})
+
+# --- fleet (minfree fleet): which node stands out from its peers ----------------------------
+#: Heuristic: a setting is compared only when a strict majority of at least this many
+#: answering nodes agree on one value (two nodes have no majority to differ from).
+FLEET_MIN_NODES = 3
+#: Heuristic: "far less headroom": a node whose free memory above the low watermarks, as a
+#: share of its managed memory, is under a quarter of the fleet's median share.
+FLEET_HEADROOM_FRACTION = 0.25
+#: The order whose unusable index the fleet table shows: PAGE_ALLOC_COSTLY_ORDER
+#: (include/linux/mmzone.h), the largest order the kernel tries hard for, and the order
+#: of a 9000-byte jumbo frame's receive buffer with 4 KiB pages.
+FLEET_FRAGMENTATION_ORDER = 3

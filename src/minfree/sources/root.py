@@ -26,7 +26,7 @@ import errno
 import os
 import posixpath
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import tarfile
@@ -84,6 +84,9 @@ class _DirSource:
 
     def lexists(self, rel: str) -> bool:
         return os.path.lexists(self._p(rel))
+
+    def close(self) -> None:
+        """Nothing is held open."""
 
 
 class _TarSource:
@@ -164,6 +167,19 @@ class _TarSource:
     def lexists(self, rel: str) -> bool:
         return rel in self.members or rel in self.dirs
 
+    def close(self) -> None:
+        self.archive.close()
+
+
+class Source(Protocol):
+    """What a root reads through: relative, clean paths; failures raise ``OSError``."""
+
+    def read_bytes(self, rel: str) -> bytes: ...
+    def listdir(self, rel: str) -> list[str]: ...
+    def readlink(self, rel: str) -> str | None: ...
+    def lexists(self, rel: str) -> bool: ...
+    def close(self) -> None: ...
+
 
 class SystemRoot:
     """A machine's files under ``path``: live ``/``, a snapshot, or a sosreport.
@@ -175,11 +191,13 @@ class SystemRoot:
 
     __slots__ = ("path", "is_live", "is_sosreport", "is_archive", "gaps", "_source")
 
-    def __init__(self, path: str | os.PathLike[str] = "/") -> None:
+    def __init__(self, path: str | os.PathLike[str] = "/", source: Source | None = None) -> None:
+        """``source``: another machine's files (``minfree.sources.ssh``); ``path`` then only names
+        it, and the root reads like a capture (nothing of this machine's own is read)."""
         self.path = Path(path)
-        self.is_live = os.path.realpath(self.path) == "/"
-        self.is_archive = self.path.is_file() and self.path.name.endswith(TAR_SUFFIXES)
-        self._source: _DirSource | _TarSource = (
+        self.is_live = source is None and os.path.realpath(self.path) == "/"
+        self.is_archive = source is None and self.path.is_file() and self.path.name.endswith(TAR_SUFFIXES)
+        self._source: Source = source if source is not None else (
             _TarSource(self.path) if self.is_archive else _DirSource(self.path)
         )
         self.is_sosreport = any(self._source.lexists(m) for m in SOSREPORT_MARKERS)
@@ -189,9 +207,8 @@ class SystemRoot:
         return f"SystemRoot({str(self.path)!r})"
 
     def close(self) -> None:
-        """Release the archive handle (a no-op for directories)."""
-        if isinstance(self._source, _TarSource):
-            self._source.archive.close()
+        """Release the archive handle or the remote session (a no-op for directories)."""
+        self._source.close()
 
     def __enter__(self) -> SystemRoot:
         return self

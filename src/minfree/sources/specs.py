@@ -75,6 +75,8 @@ NODE_HAS_MEMORY = _spec(f"{NODE_DIR}/has_memory", optional=True)   # 2.6.32+ wit
 NODE_HAS_NORMAL_MEMORY = _spec(f"{NODE_DIR}/has_normal_memory", optional=True)
 #: Root-only (0400); absent without CONFIG_SLUB_DEBUG or CONFIG_SLAB (2.6.23+ SLUB).
 SLABINFO = _spec("proc/slabinfo", optional=True)
+#: btime: when the machine booted, so the fleet timeline can date printk timestamps.
+PROC_STAT = _spec("proc/stat", optional=True)
 
 # --- sysctls -------------------------------------------------------------------------------
 VM_DIR = "proc/sys/vm"
@@ -148,4 +150,4 @@ KERNEL_LOG = _spec("var/log/dmesg", "sos_commands/kernel/dmesg", optional=True)
 MEMORY_STATE = (ZONEINFO, BUDDYINFO, PAGETYPEINFO, EXTFRAG_UNUSABLE, EXTFRAG_INDEX, MEMINFO, VMSTAT,
                 PSI_MEMORY)
 FACTS = (VERSION, OSRELEASE, HOSTNAME, CMDLINE, CPU_ONLINE, CPUINFO, CPU_POSSIBLE, NODE_ONLINE,
-         NODE_POSSIBLE, NODE_HAS_MEMORY, NODE_HAS_NORMAL_MEMORY, SLABINFO)
+         NODE_POSSIBLE, NODE_HAS_MEMORY, NODE_HAS_NORMAL_MEMORY, SLABINFO, PROC_STAT)

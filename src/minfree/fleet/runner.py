@@ -1,0 +1,58 @@
+"""Run one piece of work on every host, at most ``forks`` at a time, each on its own SSH root.
+
+Every host ends as a :class:`HostResult`: its value, or the one-line reason it failed (ssh's
+own words for a refused key, an unreachable host, a timeout, a missing ``python3``). One host's
+failure never stops the others: the fleet answers with what it could read.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from minfree.fleet.inventory import Host
+from minfree.sources.root import SystemRoot
+from minfree.sources.ssh import RemoteError, SshOptions, abort_all, ssh_root
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class HostResult(Generic[T]):
+    host: Host
+    value: T | None
+    error: str | None
+    seconds: float
+
+
+def open_host(host: Host, options: SshOptions) -> SystemRoot:
+    """The host's files over one ssh session (raises ``RemoteError``)."""
+    return ssh_root(host.name, host.address, host.port, host.user, options)
+
+
+def _one(host: Host, options: SshOptions, work: Callable[[Host, SystemRoot], T]) -> HostResult[T]:
+    started = time.monotonic()
+    try:
+        with open_host(host, options) as root:
+            value = work(host, root)
+    except RemoteError as error:
+        return HostResult(host, None, str(error), time.monotonic() - started)
+    return HostResult(host, value, None, time.monotonic() - started)
+
+
+def run_hosts(hosts: list[Host], options: SshOptions, work: Callable[[Host, SystemRoot], T],
+              forks: int) -> list[HostResult[T]]:
+    """``work(host, root)`` on every host, in inventory order, ``forks`` sessions at a time."""
+    if not hosts:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(hosts))), thread_name_prefix="fleet") as pool:
+        futures = [pool.submit(_one, host, options, work) for host in hosts]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:       # Ctrl-C: end every session now, start no other
+            for future in futures:
+                future.cancel()
+            abort_all()
+            raise

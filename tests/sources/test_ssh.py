@@ -1,0 +1,74 @@
+"""The SSH root's client side against peers that misbehave (a compromised or broken host):
+every failure is a one-line RemoteError within the deadline, never a hang or a traceback.
+The peer stands where ``ssh`` would: a process speaking on the session's stdin/stdout.
+(Real sshd sessions: tests/fleet/.)"""
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from minfree.sources.ssh import BOOTSTRAP, RemoteError, SshSource
+
+HELLO = 'import sys\nsys.stdin.buffer.readline(); sys.stdin.buffer.readline()\n'
+ANSWER = HELLO + 'sys.stdout.buffer.write(b\'{"ok": true}\\n\'); sys.stdout.flush(); sys.stdin.buffer.readline()\n'
+
+
+def peer(script: str) -> list[str]:
+    return [sys.executable, "-I", "-c", script]
+
+
+@pytest.mark.parametrize("script, reason", [
+    (HELLO + "sys.stdout.write('Welcome to host\\n')", "the collector's answer is not JSON"),
+    (HELLO + "sys.stdout.write('[1, 2]\\n')", "the collector's answer is not a JSON object"),
+    (HELLO + "sys.stdout.write('x' * (2 << 20))", "the collector's answer is not a protocol line"),
+    (HELLO + "sys.stderr.write('bash: python3: command not found\\n'); sys.exit(127)",
+     "bash: python3: command not found"),
+    ("import sys; sys.exit(255)", "ssh exited with status 255"),
+])
+def test_a_broken_peer_fails_the_session_with_its_reason(script: str, reason: str) -> None:
+    with pytest.raises(RemoteError) as caught:
+        SshSource(peer(script), timeout=20)
+    assert str(caught.value) == reason
+
+
+def test_a_silent_peer_times_out() -> None:
+    started = time.monotonic()
+    with pytest.raises(RemoteError, match=r"^timed out after 1 s$"):
+        SshSource(peer("import time; time.sleep(60)"), timeout=1)
+    assert time.monotonic() - started < 10
+
+
+def test_a_peer_cannot_make_us_buffer_more_than_a_file_may_hold() -> None:
+    source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b\'{"ok": true, "n": 99999999999}\\n\'); sys.stdout.flush()'
+                            '\nimport time; time.sleep(60)'), timeout=20)
+    with pytest.raises(RemoteError, match="more than it may send"):
+        source.read_bytes("proc/zoneinfo")
+    source.close()
+
+
+def test_an_error_answer_is_the_oserror_a_local_read_raises() -> None:
+    source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b\'{"err": 13, "msg": "Permission denied"}\\n\'); '
+                            'sys.stdout.flush(); sys.stdin.buffer.readline()'), timeout=20)
+    with pytest.raises(PermissionError):
+        source.read_bytes("proc/pagetypeinfo")
+    source.close()
+
+
+def test_prefetched_files_come_from_one_round_trip_and_are_served_once(tmp_path, monkeypatch) -> None:
+    """The real collector (what ssh would start on the host) serving a directory: after the
+    prefetch the peer is gone, and the prefetched answers (a file, a missing file) remain."""
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "zoneinfo").write_text("Node 0, zone      DMA\n")
+    monkeypatch.setenv("MINFREE_COLLECTOR_ROOT", str(tmp_path))
+    source = SshSource([sys.executable, "-I", "-S", "-c", BOOTSTRAP], timeout=20)
+    source.prefetch(("proc/zoneinfo", "proc/buddyinfo"))
+    source.process.kill()
+    source.process.wait()
+    assert source.read_bytes("proc/zoneinfo") == b"Node 0, zone      DMA\n"
+    with pytest.raises(FileNotFoundError):
+        source.read_bytes("proc/buddyinfo")
+    with pytest.raises(RemoteError):            # served once: the next read asks the host
+        source.read_bytes("proc/zoneinfo")
+    source.close()
