@@ -410,6 +410,13 @@ def test_kmsg_userspace_record_gets_tag_format() -> None:
     assert one("6,641,1964384,-;a.out[99]: segfault at 0 ip 0 sp 0 error 4").tag is None
 
 
+def test_a_failure_report_written_by_user_space_is_not_kernel_text() -> None:
+    """`echo '<4>x: page allocation failure...' > /dev/kmsg` (user facility 1, as the kernel
+    forces for every write): tagged, so scan and doctor never count it as the kernel's."""
+    line = one("12,900,5000000,-;mftest1: page allocation failure: order:1, mode:0x820(GFP_ATOMIC)")
+    assert line.tag == "user" and line.text.startswith("mftest1: page allocation failure")
+
+
 # ---- journald ---------------------------------------------------------------------------
 
 # public: `journalctl -o json` line quoted in a test of a monitoring check (yandex wall-e)

@@ -96,6 +96,8 @@ _BRACKET = re.compile(
 # are kernel text, so a tag without [pid] other than "kernel" is never taken here.
 _TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}+) )?(?:(kernel)|([\w.@/-]{1,255}+)\[\d{1,10}+\]):(?: |$)"
 _STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
+#: The tag of a /dev/kmsg record a user-space process wrote without a "name[pid]:" of its own.
+USER_TAG = "user"
 _STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
 # BSD syslog / journalctl short(-precise) timestamp. The day is space-padded ("Nov  6"),
 # zero-padded (journalctl "Nov 06") or not padded ("Sep 4", some syslog daemons); the month
@@ -346,8 +348,12 @@ class LineNormalizer:
         if "\\x" in text:
             text = _kmsg_unescape(text)
         tag = None
-        if facility:  # userspace writes to /dev/kmsg ("systemd[1]: ...") have facility > 0
+        if facility:
+            # Written by a user-space process, never by the kernel: devkmsg_write() gives every
+            # write a facility other than LOG_KERN (kernel/printk/printk.c, 3.5-6.18). Tagged
+            # as what wrote it ("systemd[1]: ..."), else "user": not kernel text either way.
             tagged = _STAMP_TAG.match(text)
+            tag = USER_TAG
             if tagged:
                 tag = tagged.group(2) or tagged.group(3)
                 text = text[tagged.end() :]
