@@ -13,7 +13,7 @@ from minfree.errors import EXIT_USAGE, UsageError
 
 EXIT_OK = 0
 #: Every verb, in --help order; each is the module minfree.commands.<verb>.
-COMMANDS = ("doctor", "scan", "snapshot", "tune", "undo", "relieve")
+COMMANDS = ("doctor", "scan", "snapshot", "tune", "undo", "relieve", "trace")
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:

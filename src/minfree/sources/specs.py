@@ -101,6 +101,18 @@ def netdev_file(name: str, leaf: str) -> Spec:
     return _spec(f"{NET_DIR}/{name}/{leaf}", optional=NET_FILES.get(leaf, True))
 
 
+#: Counters of packets lost (``minfree trace`` reads them over its window).
+NET_SNMP = _spec("proc/net/snmp", optional=True)
+NET_NETSTAT = _spec("proc/net/netstat", optional=True)
+SOFTNET_STAT = _spec("proc/net/softnet_stat", optional=True)
+#: Per-interface drop counters (include/uapi/linux/if_link.h rtnl_link_stats64).
+NET_DROP_COUNTERS = ("rx_dropped", "rx_missed_errors", "rx_fifo_errors", "rx_over_errors")
+
+
+def netdev_stat(name: str, counter: str) -> Spec:
+    return _spec(f"{NET_DIR}/{name}/statistics/{counter}", optional=True)
+
+
 def netdev_link(name: str, leaf: str) -> str:
     """``device`` or ``device/driver`` symlink of an interface."""
     return f"{NET_DIR}/{name}/{leaf}"
