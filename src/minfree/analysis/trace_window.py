@@ -5,6 +5,7 @@ reserve that demand asks for. No I/O: the command hands in what the kernel gave.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,14 +249,45 @@ class TraceWindow:
         return sum(rate * (1 << int(order)) for order, rate in rates.items())
 
 
-def reserve_for_demand_kb(atomic_pages_per_s: float, reaction_s: float, page_kb: int = 4) -> int:
-    """The reserve (KiB) that covers non-blocking demand while reclaim reacts: between a zone
-    crossing its low watermark and kswapd freeing pages, only the min reserve serves
-    allocations that cannot sleep, so it must hold ``demand x reaction time`` pages. A sizing
-    rule, not a kernel formula; the reaction time is kswapd's measured wake-to-sleep p99 (or
-    the direct-reclaim stall p99 when kswapd never slept in the window).
+@dataclass(frozen=True, slots=True)
+class MeasuredDemand:
+    """What a ``minfree trace --demand`` window measured, as ``tune`` sizes reserves with it
+    (reference kernel-memory.md §5.6: ``W_lead >= R_atomic x T_kswapd`` and
+    ``W_atomic >= R_atomic x T_recover``)."""
 
-    >>> reserve_for_demand_kb(25000.0, 0.2)
-    20000
+    pages_per_s: float  # R: non-blocking allocations (GFP_ATOMIC and GFP_NOWAIT: an upper bound)
+    kswapd_s: float | None  # T_kswapd: kswapd's wake-to-sleep p99 in the window
+    recover_s: float | None  # T_recover: the direct-reclaim stall p99 in the window
+    window_s: float
+
+    def pages_during(self, seconds: float) -> int:
+        """Pages the demand takes in ``seconds``.
+
+        >>> MeasuredDemand(25000.0, 0.2, None, 60.0).pages_during(0.2)
+        5000
+        """
+        return math.ceil(self.pages_per_s * seconds)
+
+
+def demand_from_trace(doc: Mapping[str, object]) -> MeasuredDemand | None:
+    """The demand in a ``minfree trace --json`` document (schema 1); None when it has no demand
+    (traced without ``--demand``) or is not such a document.
+
+    >>> demand_from_trace({"schema": 1, "window_s": 60.0, "atomic_pages_per_s": 1200.5,
+    ...                    "kswapd": {"p99_s": 0.25}, "direct_reclaim": None})
+    MeasuredDemand(pages_per_s=1200.5, kswapd_s=0.25, recover_s=None, window_s=60.0)
+    >>> demand_from_trace({"schema": 1, "window_s": 60.0, "atomic_pages_per_s": None}) is None
+    True
     """
-    return int(round(atomic_pages_per_s * reaction_s * page_kb))
+    if doc.get("schema") != 1:
+        return None
+    rate, window = doc.get("atomic_pages_per_s"), doc.get("window_s")
+    if not isinstance(rate, (int, float)) or not isinstance(window, (int, float)) or rate < 0:
+        return None
+
+    def p99(key: str) -> float | None:
+        latency = doc.get(key)
+        value = latency.get("p99_s") if isinstance(latency, Mapping) else None
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+    return MeasuredDemand(float(rate), p99("kswapd"), p99("direct_reclaim"), float(window))

@@ -30,6 +30,7 @@ TUNE_EXAMPLES = """examples:
   minfree tune                                   recommend values for this host (dry run)
   minfree tune --profile aerospike --json
   minfree tune --set vm.watermark_scale_factor=100
+  minfree tune --trace trace.json               size from 'minfree trace --demand --json > trace.json'
   sudo minfree tune --apply                      write live, verify zoneinfo, persist in sysctl.d
   sudo minfree tune --apply --resolve-conflicts  also comment out lines that would override it at boot
   sudo minfree undo                              revert the last change (live values and files)
@@ -59,6 +60,8 @@ def add_parser(subparsers) -> None:
                       help="where /etc/sysctl.d and friends are (default /)")
     tune.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), metavar="DIR",
                       help=f"journal and backups (default {DEFAULT_STATE_DIR})")
+    tune.add_argument("--trace", metavar="FILE",
+                      help="size from the demand measured by 'minfree trace --demand --json' (saved)")
     tune.add_argument("--root", default="/", metavar="DIR",
                       help="read the machine from a snapshot or sosreport (dry run only)")
     tune.set_defaults(run=run)
@@ -105,6 +108,20 @@ def _log_failures(root: SystemRoot, state: SystemState) -> tuple[FailureSummary,
     return summarize_failures(report.events), note
 
 
+def _trace_demand(path: str):
+    """The measured demand of a saved ``minfree trace --demand --json`` document."""
+    from minfree.analysis.trace_window import demand_from_trace
+
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--trace {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    demand = demand_from_trace(doc) if isinstance(doc, dict) else None
+    if demand is None:
+        raise UsageError(f"--trace {path}: no demand in it (save 'minfree trace --demand --json')")
+    return demand
+
+
 def run(args: argparse.Namespace) -> int:
     from minfree.actions.apply import plan_changes
     from minfree.analysis.prediction import predict_zones
@@ -124,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"minfree: cannot read /proc/zoneinfo or /proc/sys/vm under {args.root}\n")
         return EXIT_REFUSED
     failures, log_note = _log_failures(root, state)
-    proposal = propose(state, profile=args.profile, overrides=overrides, failures=failures, force=args.force)
+    demand = _trace_demand(args.trace) if args.trace else None
+    proposal = propose(state, profile=args.profile, overrides=overrides, failures=failures, force=args.force,
+                       demand=demand)
     if log_note:
         proposal.notes.append(log_note)
     before = predict_zones(state)
