@@ -278,6 +278,20 @@ def _kmsg_counts(after_seq: int | None) -> dict[str, int] | None:
     return {"printed": printed, "suppressed": suppressed}
 
 
+def _raise_broken_pipe() -> None:
+    raise BrokenPipeError()
+
+
+def _stdout_console():
+    """The console of stdout, on which a closed pipe is a BrokenPipeError (cli: exit 0), not
+    rich's own exit 1."""
+    from minfree.render.console import console
+
+    out = console()
+    out.on_broken_pipe = _raise_broken_pipe
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from minfree.analysis.trace_window import Interval, TraceWindow, counter_deltas, failure_from_record, reclaim_latencies
     from minfree.proc.vmstat import vmstat_total
@@ -318,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
         start = time.monotonic()
         last_failed, last_demand, last_net = 0, {}, net_before
         tick = start
-        decoded, carried, out = 0, [], console()
+        decoded, carried, out = 0, [], _stdout_console()
         try:
             while args.duration is None or tick - start < args.duration - 1e-9:
                 step = args.interval if args.duration is None else min(args.interval, args.duration - (tick - start))
@@ -364,5 +378,5 @@ def run(args: argparse.Namespace) -> int:
 
         print_json(to_json(window, kernel, logged, layout.name))
     else:
-        trace_text.render(window, kernel, logged, console())
+        trace_text.render(window, kernel, logged, _stdout_console())
     return EXIT_OK
