@@ -274,7 +274,7 @@ def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[
             failures: FailureSummary | None = None, force: bool = False,
             demand: MeasuredDemand | None = None) -> Proposal:
     """The values to set, each with its reason and bounds; refusals instead of unsafe values.
-    ``demand`` (a ``minfree trace --demand`` result) sizes both from measured rates."""
+    ``demand`` (a ``minfree trace`` result) sizes both from measured rates."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}")
     overrides = dict(overrides or {})

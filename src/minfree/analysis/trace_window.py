@@ -251,7 +251,7 @@ class TraceWindow:
 
 @dataclass(frozen=True, slots=True)
 class MeasuredDemand:
-    """What a ``minfree trace --demand`` window measured, as ``tune`` sizes reserves with it
+    """What a ``minfree trace`` window measured, as ``tune`` sizes reserves with it
     (reference kernel-memory.md §5.6: ``W_lead >= R_atomic x T_kswapd`` and
     ``W_atomic >= R_atomic x T_recover``)."""
 
@@ -271,7 +271,7 @@ class MeasuredDemand:
 
 def demand_from_trace(doc: Mapping[str, object]) -> MeasuredDemand | None:
     """The demand in a ``minfree trace --json`` document (schema 1); None when it has no demand
-    (traced without ``--demand``) or is not such a document.
+    (traced without the eBPF counter) or is not such a document.
 
     >>> demand_from_trace({"schema": 1, "window_s": 60.0, "atomic_pages_per_s": 1200.5,
     ...                    "kswapd": {"p99_s": 0.25}, "direct_reclaim": None})

@@ -3,15 +3,16 @@ beside the network's loss counters and the kernel's reclaim latency over the sam
 
 What runs, best first, and how it degrades (each missing piece is said, with its reason):
 
-1. an in-kernel count: a perf counting event on ``kmem:mm_page_alloc`` with the filter
-   ``pfn == 0xffffffffffffffff``, one per CPU (``sources.perf``); nothing is copied out;
+1. an in-kernel count: a raw-tracepoint eBPF program on ``mm_page_alloc`` (``sources.bpf``:
+   failed allocations per order and non-blocking allocations per order, the demand, in one
+   cheap hook), else a perf counting event on ``kmem:mm_page_alloc`` with the filter
+   ``pfn == 0xffffffffffffffff``, one per CPU (``sources.perf``: the count, no demand);
+   nothing is copied out;
 2. a tracefs instance of our own (``sources.tracefs.TraceInstance``) with the same filter and
    a ``stacktrace`` trigger: each failed allocation's order, GFP flags, task and call site,
    plus the vmscan events (kswapd wake/sleep, direct reclaim begin/end);
    without the trigger, records without stacks (classes from the flags alone);
-3. ``--demand``: non-blocking allocations per order, counted in the kernel (perf, one
-   filtered event per order and CPU; it costs more, see bench/README.md);
-4. without perf the count is the records plus what the buffer lost; without the instance
+3. without eBPF, no demand; without eBPF and perf the count is the records plus what the buffer lost; without the instance
    only the count (no classes); with neither (not root, lockdown, no tracefs, no perf) the
    command says why and exits 1.
 
@@ -38,13 +39,11 @@ VMSCAN_EVENTS = ("vmscan/mm_vmscan_kswapd_wake", "vmscan/mm_vmscan_kswapd_sleep"
 KERNEL_COUNTERS = ("htlb_buddy_alloc_fail", "thp_fault_fallback", "thp_collapse_alloc_failed",
                    "compact_fail", "compact_stall", "allocstall_dma32", "allocstall_normal",
                    "allocstall_movable")
-DEMAND_ORDERS = 11  # orders 0..10 (MAX_PAGE_ORDER 10 on x86-64 and arm64 4K)
 
 EXAMPLES = """examples:
   sudo minfree trace                          10 s: failed allocations, classified, with drops
   sudo minfree trace --duration 60 --json     one JSON document (schema in render/trace_json.py)
   sudo minfree trace --follow --interval 5    a line every 5 s until Ctrl-C, then the summary
-  sudo minfree trace --demand                 also non-blocking allocations per order (costlier)
   sudo minfree trace --count-only             the in-kernel count alone (cheapest)
 """
 
@@ -77,10 +76,7 @@ def add_parser(subparsers) -> None:
     trace.add_argument("--follow", action="store_true", help="print each interval as it ends")
     trace.add_argument("--json", action="store_true",
                        help="JSON (with --follow: one JSON object per line, then the summary)")
-    what = trace.add_mutually_exclusive_group()
-    what.add_argument("--demand", action="store_true",
-                      help="also count non-blocking allocations per order in the kernel")
-    what.add_argument("--count-only", action="store_true",
+    trace.add_argument("--count-only", action="store_true",
                       help="only the in-kernel count of failures (no records, no classes)")
     trace.set_defaults(run=run)
 
@@ -99,11 +95,11 @@ class _Tap:
 
     def __init__(self, args: argparse.Namespace) -> None:
         from minfree.sources import tracefs
+        from minfree.sources.bpf import RawTracepointCounter
         from minfree.sources.perf import FilteredCounter, PerfUnavailable
         from minfree.tracing.records import TraceParser
 
-        self.counter = None
-        self.demand: dict[str, FilteredCounter] = {}
+        self.counter: RawTracepointCounter | FilteredCounter | None = None
         self.instance = None
         self.kmsg_seq: int | None = None
         self.parser = TraceParser()
@@ -123,24 +119,17 @@ class _Tap:
         except (OSError, ValueError) as exc:
             self.missing.append(f"no {PAGE_ALLOC} tracepoint: {exc}")
             return
-        cpus = _online_cpus()
         try:
-            self.counter = FilteredCounter(page_alloc_id, FAILED_FILTER, cpus)
-            self.sources["in-kernel count"] = f"perf counting event, {len(cpus)} CPU(s)"
+            self.counter = RawTracepointCounter(_direct_reclaim_bit())
+            self.sources["in-kernel count"] = "eBPF raw tracepoint program (failures and demand per order)"
         except PerfUnavailable as exc:
-            self.missing.append(f"in-kernel count: {exc.strerror}")
-        if args.demand:
-            bit = _direct_reclaim_bit()
+            self.missing.append(f"eBPF counter: {exc.strerror} (so no demand)")
+            cpus = _online_cpus()
             try:
-                for order in range(DEMAND_ORDERS):
-                    expr = f"order == {order} && !(gfp_flags & {bit:#x})"
-                    self.demand[str(order)] = FilteredCounter(page_alloc_id, expr, cpus)
-                self.sources["demand"] = f"perf counting events, orders 0-{DEMAND_ORDERS - 1}"
+                self.counter = FilteredCounter(page_alloc_id, FAILED_FILTER, cpus)
+                self.sources["in-kernel count"] = f"perf counting event, {len(cpus)} CPU(s)"
             except PerfUnavailable as exc:
-                self.missing.append(f"demand: {exc.strerror}")
-                for counter in self.demand.values():
-                    counter.close()
-                self.demand = {}
+                self.missing.append(f"in-kernel count: {exc.strerror}")
         if args.count_only:
             return
         removed = tracefs.remove_stale_instances(base)
@@ -175,18 +164,28 @@ class _Tap:
     def enable(self) -> None:
         if self.instance is not None:
             self.instance.enable()
-        for counter in (self.counter, *self.demand.values()):
-            if counter is not None:
-                counter.enable()
+        if self.counter is not None:
+            self.counter.enable()
 
     def read(self) -> tuple[int | None, dict[str, int]]:
-        """The in-kernel counts so far, and drain the records waiting."""
+        """Drain the records waiting, then the in-kernel counts so far."""
         if self.instance is not None:
             self.records.extend(self.parser.feed(self.instance.drain().splitlines()))
-        failed = self.counter.read() if self.counter is not None else None
-        return failed, {order: counter.read() for order, counter in self.demand.items()}
+        return self.counts()
+
+    def counts(self) -> tuple[int | None, dict[str, int]]:
+        if self.counter is None:
+            return None, {}
+        failed, demand = self.counter.read()
+        return failed, demand or {}
 
     def finish(self) -> None:
+        """Stop recording and counting (records first: a failure between the two is counted,
+        never recorded but uncounted), then drain every record left."""
+        if self.instance is not None:
+            self.instance.disable()
+        if self.counter is not None:
+            self.counter.disable()
         if self.instance is not None:
             self.records.extend(self.parser.feed(self.instance.drain().splitlines()))
             self.records.extend(self.parser.flush())
@@ -195,9 +194,8 @@ class _Tap:
         return (self.instance.lost() if self.instance is not None else 0) + self.parser.lost
 
     def close(self) -> None:
-        for counter in (self.counter, *self.demand.values()):
-            if counter is not None:
-                counter.close()
+        if self.counter is not None:
+            self.counter.close()
         if self.instance is not None:
             self.instance.close()
 
@@ -356,6 +354,7 @@ def run(args: argparse.Namespace) -> int:
             pass
         end = time.monotonic()
         tap.finish()
+        counted = tap.counts()[0]
         vm_after = read_vmstat(root) or {}
         logged = _kmsg_counts(tap.kmsg_seq)
         failures = [f for f in (failure_from_record(r, layout, start) for r in tap.records) if f is not None]
@@ -363,7 +362,7 @@ def run(args: argparse.Namespace) -> int:
         has_vmscan = tap.instance is not None and any(e.startswith("vmscan") for e in tap.instance.enabled)
         window = TraceWindow(
             window_s=end - start, intervals=intervals, failures=failures,
-            counted=tap.counter.read() if tap.counter is not None else None,
+            counted=counted,
             lost=tap.lost(), skipped=tap.parser.skipped,
             kswapd=kswapd if has_vmscan else None, direct_reclaim=direct if has_vmscan else None,
             sources=tap.sources, missing=tap.missing)

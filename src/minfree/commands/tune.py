@@ -30,7 +30,7 @@ TUNE_EXAMPLES = """examples:
   minfree tune                                   recommend values for this host (dry run)
   minfree tune --profile aerospike --json
   minfree tune --set vm.watermark_scale_factor=100
-  minfree tune --trace trace.json               size from 'minfree trace --demand --json > trace.json'
+  minfree tune --trace trace.json               size from 'minfree trace --json > trace.json'
   sudo minfree tune --apply                      write live, verify zoneinfo, persist in sysctl.d
   sudo minfree tune --apply --resolve-conflicts  also comment out lines that would override it at boot
   sudo minfree undo                              revert the last change (live values and files)
@@ -61,7 +61,7 @@ def add_parser(subparsers) -> None:
     tune.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), metavar="DIR",
                       help=f"journal and backups (default {DEFAULT_STATE_DIR})")
     tune.add_argument("--trace", metavar="FILE",
-                      help="size from the demand measured by 'minfree trace --demand --json' (saved)")
+                      help="size from the demand measured by 'minfree trace --json' (saved)")
     tune.add_argument("--root", default="/", metavar="DIR",
                       help="read the machine from a snapshot or sosreport (dry run only)")
     tune.set_defaults(run=run)
@@ -109,7 +109,7 @@ def _log_failures(root: SystemRoot, state: SystemState) -> tuple[FailureSummary,
 
 
 def _trace_demand(path: str):
-    """The measured demand of a saved ``minfree trace --demand --json`` document."""
+    """The measured demand of a saved ``minfree trace --json`` document."""
     from minfree.analysis.trace_window import demand_from_trace
 
     try:
@@ -118,7 +118,7 @@ def _trace_demand(path: str):
         raise UsageError(f"--trace {path}: {getattr(exc, 'strerror', None) or exc}") from None
     demand = demand_from_trace(doc) if isinstance(doc, dict) else None
     if demand is None:
-        raise UsageError(f"--trace {path}: no demand in it (save 'minfree trace --demand --json')")
+        raise UsageError(f"--trace {path}: no demand in it (save 'minfree trace --json')")
     return demand
 
 

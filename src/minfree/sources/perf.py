@@ -88,9 +88,9 @@ class FilteredCounter:
         for fd in self.fds:
             fcntl.ioctl(fd, _IOC_DISABLE, 0)
 
-    def read(self) -> int:
-        """The count summed over CPUs since :meth:`enable`."""
-        return sum(struct.unpack("=Q", os.read(fd, 8))[0] for fd in self.fds)
+    def read(self) -> tuple[int, None]:
+        """The count summed over CPUs since :meth:`enable` (and no demand: see sources.bpf)."""
+        return sum(struct.unpack("=Q", os.read(fd, 8))[0] for fd in self.fds), None
 
     def close(self) -> None:
         fds, self.fds = self.fds, []

@@ -155,13 +155,17 @@ class TraceInstance:
                 continue
         return total
 
-    def close(self) -> None:
-        """Disable our events, close the pipe, remove the instance (idempotent)."""
+    def disable(self) -> None:
+        """Stop recording (what is in the buffer can still be drained)."""
         for event in self.enabled:
             try:
                 _write(os.path.join(self.path, "events", event, "enable"), "0")
             except OSError:
                 pass
+
+    def close(self) -> None:
+        """Disable our events, close the pipe, remove the instance (idempotent)."""
+        self.disable()
         self.enabled = []
         if self.pipe is not None:
             os.close(self.pipe)
