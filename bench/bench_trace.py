@@ -75,24 +75,24 @@ def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _perf_fds(pid: int) -> int:
+def _counting(pid: int) -> bool:
+    """Whether the tracer holds its in-kernel counter: an eBPF link, else perf events."""
     try:
-        return sum(os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[perf_event]"
-                   for fd in os.listdir(f"/proc/{pid}/fd"))
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
     except OSError:
-        return 0
+        return False
+    return "anon_inode:bpf_link" in links or links.count("anon_inode:[perf_event]") >= (os.cpu_count() or 1)
 
 
 def _start_tracer(command: list[str], extra: list[str]) -> subprocess.Popen:
     proc = subprocess.Popen([*command, "trace", "--follow", "--json", "--interval", "3600", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     enable = INSTANCES / f"minfree-trace-{proc.pid}" / "events" / "kmem" / "mm_page_alloc" / "enable"
-    cpus = os.cpu_count() or 1
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"tracer exited: {proc.stderr.read().decode(errors='replace')}")
-        counting = _perf_fds(proc.pid) >= cpus
+        counting = _counting(proc.pid)
         records = "--count-only" in extra or (enable.exists() and enable.read_text().startswith("1"))
         if counting and records:
             time.sleep(0.3)

@@ -185,20 +185,6 @@ class TraceWindow:
         seen = Counter((getattr(f, key) or "?") for f in self.failures)
         return seen.most_common(limit)
 
-    def per_interval(self) -> list[dict[str, object]]:
-        """Each interval's failures (in-kernel and by record), by class and order, and the
-        counter rises."""
-        rows = []
-        for interval in self.intervals:
-            inside = _bucket(self.failures, interval.start, interval.end)
-            rows.append({
-                "start": interval.start, "end": interval.end, "failed": interval.failed,
-                "records": len(inside), "by_class": dict(Counter(f.klass for f in inside)),
-                "by_order": dict(sorted(Counter(f.order for f in inside).items())),
-                "net": dict(interval.net), "demand": dict(interval.demand),
-            })
-        return rows
-
     def net_totals(self) -> dict[str, int]:
         total: Counter[str] = Counter()
         for interval in self.intervals:

@@ -93,20 +93,27 @@ def _lockdown() -> str | None:
 class _Tap:
     """Everything the kernel counts or delivers for one window, opened before it starts."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        from minfree.sources import tracefs
-        from minfree.sources.bpf import RawTracepointCounter
-        from minfree.sources.perf import FilteredCounter, PerfUnavailable
+    def __init__(self, args: argparse.Namespace, direct_reclaim_bit: int) -> None:
         from minfree.tracing.records import TraceParser
 
-        self.counter: RawTracepointCounter | FilteredCounter | None = None
+        self.counter = None
         self.instance = None
         self.kmsg_seq: int | None = None
         self.parser = TraceParser()
         self.records: list = []
         self.sources: dict[str, str] = {}
         self.missing: list[str] = []
-        self.direct_reclaim_bit: int | None = None
+        try:
+            self._open(args, direct_reclaim_bit)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, args: argparse.Namespace, direct_reclaim_bit: int) -> None:
+        from minfree.sources import tracefs
+        from minfree.sources.bpf import RawTracepointCounter
+        from minfree.sources.perf import FilteredCounter, PerfUnavailable
+
         base = tracefs.live_tracefs()
         locked = _lockdown()
         if base is None:
@@ -120,7 +127,7 @@ class _Tap:
             self.missing.append(f"no {PAGE_ALLOC} tracepoint: {exc}")
             return
         try:
-            self.counter = RawTracepointCounter(_direct_reclaim_bit())
+            self.counter = RawTracepointCounter(direct_reclaim_bit)
             self.sources["in-kernel count"] = "eBPF raw tracepoint program (failures and demand per order)"
         except PerfUnavailable as exc:
             self.missing.append(f"eBPF counter: {exc.strerror} (so no demand)")
@@ -227,9 +234,10 @@ def _running_layout():
     return layout
 
 
-def _direct_reclaim_bit() -> int:
-    layout = _running_layout()
-    return dict(layout.bits).get("__GFP_DIRECT_RECLAIM") or dict(layout.bits).get("__GFP_WAIT", 0x400)
+def _direct_reclaim_bit(layout) -> int:
+    """``__GFP_DIRECT_RECLAIM`` in the running kernel's table (``__GFP_WAIT`` before 4.4)."""
+    bits = dict(layout.bits)
+    return bits.get("__GFP_DIRECT_RECLAIM") or bits.get("__GFP_WAIT") or 0x400
 
 
 def _kmsg_seq(record: bytes) -> int | None:
@@ -311,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
     root = SystemRoot("/")
     interfaces = physical_interfaces(root)
     layout = _running_layout()
-    tap = _Tap(args)
+    tap = _Tap(args, _direct_reclaim_bit(layout))
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
     def stop(signum, frame):  # noqa: ARG001

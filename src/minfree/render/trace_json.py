@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from typing import Any
 
 from minfree.analysis.failure_classes import MEANING
@@ -52,11 +53,10 @@ def failure(f: Failure) -> dict[str, Any]:
 
 def interval(i: Interval, failures: list[Failure]) -> dict[str, Any]:
     inside = [f for f in failures if i.start <= f.t < i.end]
-    by_class: dict[str, int] = {}
-    for f in inside:
-        by_class[f.klass] = by_class.get(f.klass, 0) + 1
     return {"start": round(i.start, 6), "end": round(i.end, 6), "failed": i.failed,
-            "records": len(inside), "by_class": by_class, "net": dict(i.net), "demand": dict(i.demand)}
+            "records": len(inside), "by_class": dict(Counter(f.klass for f in inside)),
+            "by_order": {str(k): v for k, v in sorted(Counter(f.order for f in inside).items())},
+            "net": dict(i.net), "demand": dict(i.demand)}
 
 
 def to_json(window: TraceWindow, kernel: dict[str, int], logged: dict[str, int] | None,
