@@ -198,7 +198,9 @@ class _Tap:
             self.records.extend(self.parser.flush())
 
     def lost(self) -> int:
-        return (self.instance.lost() if self.instance is not None else 0) + self.parser.lost
+        """Records the ring buffer lost: its overrun and dropped counters (the reader's
+        ``[LOST N EVENTS]`` notices report the same events, so the larger of the two)."""
+        return max(self.instance.lost() if self.instance is not None else 0, self.parser.lost)
 
     def close(self) -> None:
         if self.counter is not None:
