@@ -45,7 +45,7 @@ def test_demand_counts_non_blocking_allocations_per_order(root_and_tracefs) -> N
     # the interpreter's own start-up and this machine's network take order-0 pages without sleeping
     assert doc["demand_per_s"]["0"] > 0 and doc["atomic_pages_per_s"] >= doc["demand_per_s"]["0"]
     assert sum(sum(i["demand"].values()) for i in doc["intervals"]) == pytest.approx(
-        sum(doc["demand_per_s"].values()) * doc["window_s"], rel=1e-6)
+        sum(doc["demand_per_s"].values()) * doc["window_s"], rel=1e-3)
 
 
 def test_text_output_and_a_closed_pipe(root_and_tracefs) -> None:
@@ -83,6 +83,7 @@ def test_without_ebpf_the_perf_counter_counts(root_and_tracefs, monkeypatch, cap
     doc = json.loads(capsys.readouterr().out)
     assert doc["sources"]["in-kernel count"].startswith("perf counting event")
     assert doc["missing"] == ["eBPF counter: bpf(5): Operation not permitted (so no demand)"]
+    assert doc["sources"]["records"] == "tracefs instance with stack traces"
     assert doc["demand_per_s"] == {} and doc["failed_total"] == doc["counted_in_kernel"]
     assert not (INSTANCES / f"minfree-trace-{os.getpid()}").exists()
 

@@ -37,12 +37,13 @@ def _vmstat(name: str) -> int:
 def _start_trace(*argv: str) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "minfree", "trace", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    enable = INSTANCES / f"minfree-trace-{proc.pid}" / "events" / "kmem" / "mm_page_alloc" / "enable"
+    events = INSTANCES / f"minfree-trace-{proc.pid}" / "events"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            if enable.read_text().startswith("1"):  # "1*": enabled, with a trigger
-                time.sleep(0.3)  # the perf counters are enabled right after the instance
+            # the instance's events are enabled ("1", "1*" with a trigger) just before the window opens
+            if any(e.read_text().startswith("1") for e in events.glob("*/*/enable")):
+                time.sleep(0.3)
                 return proc
         except OSError:
             pass

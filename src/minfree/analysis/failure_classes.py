@@ -54,6 +54,11 @@ _ALLOCATOR = frozenset({
     "alloc_frozen_pages_nolock", "alloc_pages_bulk", "__alloc_pages_bulk", "alloc_slab_page",
 })
 
+#: The tracing code itself: tracefs and perf events, the tracepoint iterator, an eBPF program
+#: and its raw-tracepoint glue (kernel/trace/bpf_trace.c).
+_TRACING = ("trace_event_raw_event_", "perf_trace_", "__traceiter_", "bpf_prog_", "__bpf_trace_",
+            "bpf_trace_run")
+
 #: Callers that fall back to a smaller allocation when a high-order one fails.
 FALLBACK_SITES = {
     "skb_page_frag_refill": "net/core/sock.c: order 3, then order 0",
@@ -117,7 +122,7 @@ def call_site(stack: tuple[str, ...]) -> str | None:
     """
     for frame in stack:
         name = _base(frame)
-        if name in _ALLOCATOR or name.startswith(("trace_event_raw_event_", "perf_trace_", "__traceiter_")):
+        if name in _ALLOCATOR or name.startswith(_TRACING):
             continue
         return name
     return None

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from minfree.analysis.failure_classes import CLASSES, SILENT_ATOMIC, classify
-from minfree.model.gfp import GfpLayout, decode, mask_from_names
+from minfree.model.gfp import GfpLayout, decode, format_names, mask_from_names
 from minfree.tracing.records import TraceRecord
 
 #: Counters whose rise means packets were dropped or resent (proc.netstat names).
@@ -39,8 +39,8 @@ class Failure:
 
 
 def failure_from_record(record: TraceRecord, layout: GfpLayout, start: float) -> Failure | None:
-    """A ``mm_page_alloc`` record as a :class:`Failure`; None for another event or a record
-    without an order.
+    """A tracefs ``mm_page_alloc`` record as a :class:`Failure`; None for another event or a
+    record without an order. The printed names give the mask back (the kernel's own table).
 
     >>> from minfree.model.gfp import layout_for
     >>> from minfree.model.kversion import KernelVersion
@@ -60,6 +60,25 @@ def failure_from_record(record: TraceRecord, layout: GfpLayout, start: float) ->
     return Failure(t=record.ts - start, order=order, gfp=mask, gfp_names=names,
                    migratetype=record.number("migratetype"), comm=record.comm, pid=record.pid,
                    klass=verdict.klass, site=verdict.site, reason=verdict.reason)
+
+
+def failure_from_raw(ts: float, pid: int, comm: str, order: int, mask: int, migratetype: int,
+                     stack: tuple[str, ...], layout: GfpLayout, start: float) -> Failure:
+    """A failure the eBPF program recorded (raw mask, symbolized stack) as a :class:`Failure`.
+
+    >>> from minfree.model.gfp import layout_for
+    >>> from minfree.model.kversion import KernelVersion
+    >>> f = failure_from_raw(5231.16, 12635, "python", 9, 0x346cca, 1,
+    ...                      ("bpf_prog_6deef7357e7b4530_minfree_trace", "__alloc_frozen_pages_noprof",
+    ...                       "only_alloc_fresh_hugetlb_folio.isra.0"), layout_for(KernelVersion(6, 18, 0)), 5231.0)
+    >>> f.gfp_names.split("|")[:2], f.klass, f.site
+    (['GFP_HIGHUSER_MOVABLE', '__GFP_NOWARN'], 'silent_blocking', 'only_alloc_fresh_hugetlb_folio')
+    """
+    gfp = decode(mask, layout=layout)
+    verdict = classify(gfp, order, stack)
+    return Failure(t=ts - start, order=order, gfp=mask, gfp_names=format_names(mask, layout) or "none",
+                   migratetype=migratetype, comm=comm, pid=pid, klass=verdict.klass, site=verdict.site,
+                   reason=verdict.reason)
 
 
 @dataclass(slots=True)

@@ -93,18 +93,23 @@ def _lockdown() -> str | None:
 class _Tap:
     """Everything the kernel counts or delivers for one window, opened before it starts."""
 
-    def __init__(self, args: argparse.Namespace, direct_reclaim_bit: int) -> None:
+    def __init__(self, args: argparse.Namespace, layout) -> None:
         from minfree.tracing.records import TraceParser
 
+        self.layout = layout
         self.counter = None
         self.instance = None
+        self.symbols = None
         self.kmsg_seq: int | None = None
         self.parser = TraceParser()
-        self.records: list = []
+        self.records: list = []  # vmscan records (tracefs)
+        self.failures: list = []  # analysis.trace_window.Failure, from either source
+        self.start = 0.0
         self.sources: dict[str, str] = {}
         self.missing: list[str] = []
+        self._stacks: dict[int, tuple[str, ...]] = {}
         try:
-            self._open(args, direct_reclaim_bit)
+            self._open(args, _direct_reclaim_bit(layout))
         except BaseException:
             self.close()
             raise
@@ -127,7 +132,7 @@ class _Tap:
             self.missing.append(f"no {PAGE_ALLOC} tracepoint: {exc}")
             return
         try:
-            self.counter = RawTracepointCounter(direct_reclaim_bit)
+            self.counter = self._bpf(args, direct_reclaim_bit)
             self.sources["in-kernel count"] = "eBPF raw tracepoint program (failures and demand per order)"
         except PerfUnavailable as exc:
             self.missing.append(f"eBPF counter: {exc.strerror} (so no demand)")
@@ -144,13 +149,14 @@ class _Tap:
             self.sources["cleaned"] = "removed stale instance(s) " + ", ".join(removed)
         try:
             self.instance = tracefs.TraceInstance(base)
-            try:
-                self.instance.add_event(PAGE_ALLOC, FAILED_FILTER, stacktrace=True)
-                self.sources["records"] = "tracefs instance with stack traces"
-            except tracefs.TracefsUnavailable as exc:
-                self.instance.add_event(PAGE_ALLOC, FAILED_FILTER)
-                self.sources["records"] = "tracefs instance"
-                self.missing.append(f"call sites: stacktrace trigger refused ({exc.strerror})")
+            if self.ring is None:
+                try:
+                    self.instance.add_event(PAGE_ALLOC, FAILED_FILTER, stacktrace=True)
+                    self.sources["records"] = "tracefs instance with stack traces"
+                except tracefs.TracefsUnavailable as exc:
+                    self.instance.add_event(PAGE_ALLOC, FAILED_FILTER)
+                    self.sources["records"] = "tracefs instance"
+                    self.missing.append(f"call sites: stacktrace trigger refused ({exc.strerror})")
             for event in VMSCAN_EVENTS:
                 if os.path.isdir(os.path.join(self.instance.path, "events", event)):
                     self.instance.add_event(event)
@@ -164,6 +170,30 @@ class _Tap:
             self.instance = None
         self.kmsg_seq = _kmsg_last_seq()
 
+    def _bpf(self, args: argparse.Namespace, direct_reclaim_bit: int):
+        """The eBPF counter, with a record of each failure in its ring buffer (5.8+) unless
+        --count-only; without ring buffers, the counter alone (records then come from tracefs)."""
+        from minfree.sources.bpf import RawTracepointCounter
+        from minfree.sources.perf import PerfUnavailable
+
+        if args.count_only:
+            return RawTracepointCounter(direct_reclaim_bit)
+        try:
+            counter = RawTracepointCounter(direct_reclaim_bit, records=True)
+        except PerfUnavailable as exc:
+            counter = RawTracepointCounter(direct_reclaim_bit)  # when this fails too, the caller says so
+            self.missing.append(f"eBPF records: {exc.strerror} (records from tracefs instead)")
+            return counter
+        self.symbols = _kernel_symbols()
+        if self.symbols is None or not self.symbols.addresses:
+            self.missing.append("call sites: /proc/kallsyms shows no addresses")
+        self.sources["records"] = "eBPF ring buffer with kernel stacks"
+        return counter
+
+    @property
+    def ring(self):
+        return getattr(self.counter, "ring", None)
+
     @property
     def usable(self) -> bool:
         return self.counter is not None or self.instance is not None
@@ -173,12 +203,41 @@ class _Tap:
             self.instance.enable()
         if self.counter is not None:
             self.counter.enable()
+        self.start = time.monotonic()
 
     def read(self) -> tuple[int | None, dict[str, int]]:
         """Drain the records waiting, then the in-kernel counts so far."""
-        if self.instance is not None:
-            self.records.extend(self.parser.feed(self.instance.drain().splitlines()))
+        self._drain()
         return self.counts()
+
+    def _drain(self, final: bool = False) -> None:
+        from minfree.analysis.trace_window import failure_from_raw, failure_from_record
+        from minfree.sources.bpf import RECORD
+
+        records = []
+        if self.instance is not None:
+            records = self.parser.feed(self.instance.drain().splitlines())
+            if final:
+                records += self.parser.flush()
+        for record in records:
+            if record.event.startswith("mm_vmscan"):
+                self.records.append(record)
+                continue
+            failure = failure_from_record(record, self.layout, self.start)
+            if failure is not None:
+                self.failures.append(failure)
+        if self.ring is not None:
+            for raw in self.ring.drain():
+                ts, pid_tgid, gfp, order, migratetype, stack_id, comm = RECORD.unpack_from(raw)
+                self.failures.append(failure_from_raw(
+                    ts / 1e9, pid_tgid & 0xFFFFFFFF, comm.split(b"\0", 1)[0].decode(errors="replace"), order,
+                    gfp, migratetype, self._stack(stack_id), self.layout, self.start))
+
+    def _stack(self, stack_id: int) -> tuple[str, ...]:
+        if stack_id not in self._stacks:
+            ips = self.counter.stack(stack_id)
+            self._stacks[stack_id] = tuple(self.symbols.name(ip) for ip in ips) if self.symbols else ()
+        return self._stacks[stack_id]
 
     def counts(self) -> tuple[int | None, dict[str, int]]:
         if self.counter is None:
@@ -193,13 +252,14 @@ class _Tap:
             self.instance.disable()
         if self.counter is not None:
             self.counter.disable()
-        if self.instance is not None:
-            self.records.extend(self.parser.feed(self.instance.drain().splitlines()))
-            self.records.extend(self.parser.flush())
+        self._drain(final=True)
 
     def lost(self) -> int:
-        """Records the ring buffer lost: its overrun and dropped counters (the reader's
-        ``[LOST N EVENTS]`` notices report the same events, so the larger of the two)."""
+        """Records lost. eBPF: failures counted but not recorded (its ring buffer was full).
+        tracefs: the ring buffer's overrun and dropped counters (the reader's ``[LOST N
+        EVENTS]`` notices report the same events, so the larger of the two)."""
+        if self.ring is not None:
+            return max(0, (self.counts()[0] or 0) - len(self.failures))
         return max(self.instance.lost() if self.instance is not None else 0, self.parser.lost)
 
     def close(self) -> None:
@@ -234,6 +294,17 @@ def _running_layout():
     if layout is None:
         layout = layout_for(parse_release(os.uname().release))
     return layout
+
+
+def _kernel_symbols():
+    """The running kernel's text symbols (read before counting starts), or None."""
+    from minfree.sources import specs
+    from minfree.sources.readers import read_text
+    from minfree.sources.root import SystemRoot
+    from minfree.tracing.kallsyms import parse_kallsyms
+
+    text = read_text(SystemRoot("/"), specs.KALLSYMS)
+    return None if text is None else parse_kallsyms(text)
 
 
 def _direct_reclaim_bit(layout) -> int:
@@ -301,7 +372,7 @@ def _stdout_console():
 
 
 def run(args: argparse.Namespace) -> int:
-    from minfree.analysis.trace_window import Interval, TraceWindow, counter_deltas, failure_from_record, reclaim_latencies
+    from minfree.analysis.trace_window import Interval, TraceWindow, counter_deltas, reclaim_latencies
     from minfree.proc.vmstat import vmstat_total
     from minfree.render.console import console
     from minfree.render import trace_text
@@ -321,7 +392,7 @@ def run(args: argparse.Namespace) -> int:
     root = SystemRoot("/")
     interfaces = physical_interfaces(root)
     layout = _running_layout()
-    tap = _Tap(args, _direct_reclaim_bit(layout))
+    tap = _Tap(args, layout)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
     def stop(signum, frame):  # noqa: ARG001
@@ -337,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
         net_before = read_net_counters(root, interfaces)
         intervals: list[Interval] = []
         tap.enable()
-        start = time.monotonic()
+        start = tap.start
         last_failed, last_demand, last_net = 0, {}, net_before
         tick = start
         decoded, carried, out = 0, [], _stdout_console()
@@ -355,9 +426,9 @@ def run(args: argparse.Namespace) -> int:
                 intervals.append(interval)
                 last_failed, last_demand, last_net = failed or 0, demand, net
                 if args.follow:
-                    fresh = [failure_from_record(r, layout, start) for r in tap.records[decoded:]]
-                    decoded = len(tap.records)
-                    recent = [f for f in fresh if f is not None and f.t >= interval.start] + carried
+                    fresh = tap.failures[decoded:]
+                    decoded = len(tap.failures)
+                    recent = [f for f in fresh if f.t >= interval.start] + carried
                     carried = [f for f in recent if f.t >= interval.end]  # a record may arrive early
                     trace_text.render_interval(interval, recent, args.json, out)
         except (_Stop, KeyboardInterrupt):
@@ -367,8 +438,8 @@ def run(args: argparse.Namespace) -> int:
         counted = tap.counts()[0]
         vm_after = read_vmstat(root) or {}
         logged = _kmsg_counts(tap.kmsg_seq)
-        failures = [f for f in (failure_from_record(r, layout, start) for r in tap.records) if f is not None]
-        kswapd, direct = reclaim_latencies(r for r in tap.records if r.event.startswith("mm_vmscan"))
+        failures = sorted(tap.failures, key=lambda f: f.t)
+        kswapd, direct = reclaim_latencies(tap.records)
         has_vmscan = tap.instance is not None and any(e.startswith("vmscan") for e in tap.instance.enabled)
         window = TraceWindow(
             window_s=end - start, intervals=intervals, failures=failures,

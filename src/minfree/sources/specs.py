@@ -133,6 +133,10 @@ PAGE_ALLOC_EVENT = "kmem/mm_page_alloc"
 PROC_CONFIG = _spec("proc/config.gz", optional=True)
 
 
+#: Kernel symbols (addresses need root and kptr_restrict <= 1): trace's call sites.
+KALLSYMS = _spec("proc/kallsyms", optional=True)
+
+
 def tracefs_event_format(event: str) -> Spec:
     return _spec(*(f"{d}/events/{event}/format" for d in TRACEFS_DIRS), optional=True)
 
