@@ -3,22 +3,24 @@ beside the network's loss counters and the kernel's reclaim latency over the sam
 
 What runs, best first, and how it degrades (each missing piece is said, with its reason):
 
-1. an in-kernel count: a raw-tracepoint eBPF program on ``mm_page_alloc`` (``sources.bpf``:
-   failed allocations per order and non-blocking allocations per order, the demand, in one
-   cheap hook), else a perf counting event on ``kmem:mm_page_alloc`` with the filter
-   ``pfn == 0xffffffffffffffff``, one per CPU (``sources.perf``: the count, no demand);
-   nothing is copied out;
-2. a tracefs instance of our own (``sources.tracefs.TraceInstance``) with the same filter and
-   a ``stacktrace`` trigger: each failed allocation's order, GFP flags, task and call site,
-   plus the vmscan events (kswapd wake/sleep, direct reclaim begin/end);
-   without the trigger, records without stacks (classes from the flags alone);
-3. without eBPF, no demand; without eBPF and perf the count is the records plus what the buffer lost; without the instance
-   only the count (no classes); with neither (not root, lockdown, no tracefs, no perf) the
-   command says why and exits 1.
+1. one raw-tracepoint eBPF program on ``mm_page_alloc`` (``sources.bpf``, 4.17+): counts
+   failed allocations and non-blocking allocations (the demand) per order, and writes each
+   failure (order, raw GFP mask, task, kernel stack) into a BPF ring buffer (5.8+); the only
+   hook on the hot tracepoint;
+2. without ring buffers: the eBPF counter, and the records from a tracefs instance of our
+   own (``sources.tracefs.TraceInstance``) with the filter ``pfn == 0xffffffffffffffff`` and
+   a ``stacktrace`` trigger (without the trigger: no call sites, classes from the flags);
+3. without eBPF: a perf counting event on ``kmem:mm_page_alloc`` with the same filter, one
+   per CPU (``sources.perf``: the count, no demand), and the tracefs records; without perf
+   the count is the records plus what the buffer lost; without tracefs only the count; with
+   nothing (not root, lockdown, no tracefs) the command says why and exits 1.
+
+The tracefs instance also carries the vmscan events (kswapd wake/sleep, direct reclaim
+begin/end: rare, so cheap). ``--count-only`` keeps only the in-kernel count.
 
 Everything is opened before counting starts (opening a trace file needs a small high-order
 kmalloc, which may fail on the very host being diagnosed); every event is this process's own
-(its instance, its perf fds), so other tracers are not disturbed; SIGINT, SIGTERM and SIGHUP
+(its instance, its eBPF program, its perf fds), so other tracers are not disturbed; SIGINT, SIGTERM and SIGHUP
 end the window early, and the instance is removed and the fds closed on every exit.
 """
 from __future__ import annotations
@@ -99,6 +101,7 @@ class _Tap:
         self.layout = layout
         self.counter = None
         self.instance = None
+        self.kallsyms: str | None = None
         self.symbols = None
         self.kmsg_seq: int | None = None
         self.parser = TraceParser()
@@ -184,9 +187,9 @@ class _Tap:
             counter = RawTracepointCounter(direct_reclaim_bit)  # when this fails too, the caller says so
             self.missing.append(f"eBPF records: {exc.strerror} (records from tracefs instead)")
             return counter
-        self.symbols = _kernel_symbols()
-        if self.symbols is None or not self.symbols.addresses:
-            self.missing.append("call sites: /proc/kallsyms shows no addresses")
+        self.kallsyms = _kallsyms_text()  # read now, parsed when a stack needs it
+        if not self.kallsyms:
+            self.missing.append("call sites: /proc/kallsyms is unreadable")
         self.sources["records"] = "eBPF ring buffer with kernel stacks"
         return counter
 
@@ -234,7 +237,13 @@ class _Tap:
                     gfp, migratetype, self._stack(stack_id), self.layout, self.start))
 
     def _stack(self, stack_id: int) -> tuple[str, ...]:
+        from minfree.tracing.kallsyms import parse_kallsyms
+
         if stack_id not in self._stacks:
+            if self.symbols is None and self.kallsyms:
+                self.symbols = parse_kallsyms(self.kallsyms)
+                if not self.symbols.addresses:
+                    self.missing.append("call sites: /proc/kallsyms shows no addresses (kptr_restrict)")
             ips = self.counter.stack(stack_id)
             self._stacks[stack_id] = tuple(self.symbols.name(ip) for ip in ips) if self.symbols else ()
         return self._stacks[stack_id]
@@ -296,15 +305,13 @@ def _running_layout():
     return layout
 
 
-def _kernel_symbols():
-    """The running kernel's text symbols (read before counting starts), or None."""
+def _kallsyms_text() -> str | None:
+    """The running kernel's symbol list, read before counting starts."""
     from minfree.sources import specs
     from minfree.sources.readers import read_text
     from minfree.sources.root import SystemRoot
-    from minfree.tracing.kallsyms import parse_kallsyms
 
-    text = read_text(SystemRoot("/"), specs.KALLSYMS)
-    return None if text is None else parse_kallsyms(text)
+    return read_text(SystemRoot("/"), specs.KALLSYMS)
 
 
 def _direct_reclaim_bit(layout) -> int:
