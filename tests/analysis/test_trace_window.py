@@ -9,7 +9,8 @@ import pytest
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.sizing import MIN_FREE, WSF, propose
-from minfree.analysis.trace_window import (Failure, Interval, MeasuredDemand, TraceWindow, demand_from_trace)
+from minfree.analysis.trace_window import (Failure, Interval, MeasuredDemand, Tally, TraceWindow,
+                                           demand_from_trace)
 from minfree.cli import main
 from minfree.render.trace_json import to_json
 from minfree.sources.root import SystemRoot
@@ -22,10 +23,12 @@ def _failure(t: float, klass: str, order: int = 0) -> Failure:
     return Failure(t, order, 0x2820, "GFP_ATOMIC|__GFP_NOWARN", 0, "swapper/0", 0, klass, "napi_alloc", "x")
 
 
-def _window(**kw) -> TraceWindow:
-    base = dict(window_s=2.0, failures=[], counted=None, lost=0, skipped=0, kswapd=None,
-                direct_reclaim=None, sources={}, missing=[])
+def _window(failures=(), **kw) -> TraceWindow:
+    base = dict(window_s=2.0, counted=None, lost=0, skipped=0, kswapd=None,
+                direct_reclaim=None, sources={}, missing=[], tally=Tally())
     base.update(kw)
+    for failure in failures:
+        base["tally"].add(failure, base["intervals"])
     return TraceWindow(**base)
 
 
@@ -46,6 +49,14 @@ def test_coincidence_names_the_counters_that_rose_with_silent_failures() -> None
 def test_without_perf_the_total_is_records_plus_lost() -> None:
     window = _window(intervals=[Interval(0.0, 2.0)], failures=[_failure(0.1, "logged")], lost=4)
     assert window.failed_total == 5
+
+
+def test_memory_stays_bounded_and_counts_stay_whole() -> None:
+    parts = [Interval(float(i), i + 1.0) for i in range(10)]
+    window = _window(intervals=parts, failures=[_failure(i / 1000, "silent_atomic") for i in range(10_000)])
+    assert len(window.tally.kept) == 1000 and window.tally.records == 10_000
+    assert window.by_class()["silent_atomic"] == 10_000 and sum(p.records for p in parts) == 10_000
+    assert to_json(window, {}, None, "tracefs")["records"] == 10_000
 
 
 def test_demand_in_pages_per_second() -> None:

@@ -5,6 +5,7 @@ reserve that demand asks for. No I/O: the command hands in what the kernel gave.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -83,13 +84,57 @@ def failure_from_raw(ts: float, pid: int, comm: str, order: int, mask: int, migr
 
 @dataclass(slots=True)
 class Interval:
-    """One interval of the window: what the kernel counted and the counters' rise."""
+    """One interval of the window: what the kernel counted, the records that fell in it, and
+    the counters' rise."""
 
     start: float
     end: float
-    failed: int | None = None  # in-kernel count (None without a perf counter)
+    failed: int | None = None  # in-kernel count (None without an in-kernel counter)
     demand: dict[str, int] = field(default_factory=dict)  # non-blocking allocations by order
     net: dict[str, int] = field(default_factory=dict)  # counter deltas
+    records: int = 0
+    by_class: Counter[str] = field(default_factory=Counter)
+    by_order: Counter[int] = field(default_factory=Counter)
+
+
+@dataclass
+class Tally:
+    """Every failure recorded, counted as it arrives; only the first ``keep`` are kept whole,
+    so memory stays bounded however long the window and however many fail."""
+
+    keep: int = 1000
+    kept: list[Failure] = field(default_factory=list)
+    records: int = 0
+    by_class: Counter[str] = field(default_factory=Counter)
+    by_order: Counter[int] = field(default_factory=Counter)
+    comm: Counter[str] = field(default_factory=Counter)
+    site: Counter[str] = field(default_factory=Counter)
+    gfp_names: Counter[str] = field(default_factory=Counter)
+
+    def add(self, failure: Failure, intervals: Sequence[Interval]) -> None:
+        """Count ``failure`` in the window and in the interval its time falls in (the last one
+        when it arrived after the interval closed).
+
+        >>> tally, parts = Tally(keep=1), [Interval(0.0, 1.0), Interval(1.0, 2.0)]
+        >>> for t in (0.5, 1.5, 1.7):
+        ...     tally.add(Failure(t, 3, None, "x", 0, "sh", 1, "opportunistic", None, "r"), parts)
+        >>> tally.records, len(tally.kept), [p.records for p in parts], tally.by_order
+        (3, 1, [1, 2], Counter({3: 3}))
+        """
+        self.records += 1
+        if len(self.kept) < self.keep:
+            self.kept.append(failure)
+        self.by_class[failure.klass] += 1
+        self.by_order[failure.order] += 1
+        self.comm[failure.comm] += 1
+        self.site[failure.site or "?"] += 1
+        self.gfp_names[failure.gfp_names] += 1
+        if intervals:
+            ends = [i.end for i in intervals]
+            part = intervals[min(bisect.bisect_right(ends, failure.t), len(intervals) - 1)]
+            part.records += 1
+            part.by_class[failure.klass] += 1
+            part.by_order[failure.order] += 1
 
 
 def counter_deltas(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
@@ -165,23 +210,19 @@ def reclaim_latencies(records: Iterable[TraceRecord]) -> tuple[Latency, Latency]
     return Latency.of(kswapd, len(awake)), Latency.of(direct, len(stalled))
 
 
-def _bucket(failures: Sequence[Failure], start: float, end: float) -> list[Failure]:
-    return [f for f in failures if start <= f.t < end]
-
-
 @dataclass
 class TraceWindow:
     """The whole window, as the renderers and ``tune`` read it."""
 
     window_s: float
     intervals: list[Interval]
-    failures: list[Failure]
-    counted: int | None  # in-kernel count over the window (perf); None without it
+    tally: Tally
+    counted: int | None  # in-kernel count over the window; None without it
     lost: int  # records the ring buffer lost
     skipped: int  # unreadable lines
     kswapd: Latency | None
     direct_reclaim: Latency | None
-    sources: dict[str, str]  # what ran ("perf counter", "tracefs instance", ...) -> state
+    sources: dict[str, str]  # what ran ("in-kernel count", "records", ...) -> how
     missing: list[str]  # what could not run, and why
 
     @property
@@ -190,19 +231,18 @@ class TraceWindow:
         the records plus those the buffer lost."""
         if self.counted is not None:
             return self.counted
-        return len(self.failures) + self.lost
+        return self.tally.records + self.lost
 
     def by_class(self) -> dict[str, int]:
-        seen = Counter(f.klass for f in self.failures)
-        return {k: seen.get(k, 0) for k in CLASSES}
+        return {k: self.tally.by_class.get(k, 0) for k in CLASSES}
 
     def by_order(self) -> dict[int, int]:
-        return dict(sorted(Counter(f.order for f in self.failures).items()))
+        return dict(sorted(self.tally.by_order.items()))
 
     def top(self, key: str, limit: int = 10) -> list[tuple[str, int]]:
         """Most frequent processes (``comm``), call sites (``site``) or flags (``gfp_names``)."""
-        seen = Counter((getattr(f, key) or "?") for f in self.failures)
-        return seen.most_common(limit)
+        counter: Counter[str] = getattr(self.tally, key)
+        return counter.most_common(limit)
 
     def net_totals(self) -> dict[str, int]:
         total: Counter[str] = Counter()
@@ -216,15 +256,14 @@ class TraceWindow:
         silent = 0
         with_failures = 0
         for interval in self.intervals:
-            failed = interval.failed if interval.failed is not None else len(
-                _bucket(self.failures, interval.start, interval.end))
+            failed = interval.failed if interval.failed is not None else interval.records
             if not failed:
                 continue
             with_failures += 1
             rises = {k: v for k, v in interval.net.items() if v > 0}
             for key in rises:
                 hits[key] += 1
-            if rises and any(f.klass == SILENT_ATOMIC for f in _bucket(self.failures, interval.start, interval.end)):
+            if rises and interval.by_class.get(SILENT_ATOMIC):
                 silent += 1
         if not with_failures:
             return []

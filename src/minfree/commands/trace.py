@@ -106,7 +106,7 @@ class _Tap:
         self.kmsg_seq: int | None = None
         self.parser = TraceParser()
         self.records: list = []  # vmscan records (tracefs)
-        self.failures: list = []  # analysis.trace_window.Failure, from either source
+        self.fresh: list = []  # analysis.trace_window.Failure not yet taken, from either source
         self.start = 0.0
         self.sources: dict[str, str] = {}
         self.missing: list[str] = []
@@ -228,11 +228,11 @@ class _Tap:
                 continue
             failure = failure_from_record(record, self.layout, self.start)
             if failure is not None:
-                self.failures.append(failure)
+                self.fresh.append(failure)
         if self.ring is not None:
             for raw in self.ring.drain():
                 ts, pid_tgid, gfp, order, migratetype, stack_id, comm = RECORD.unpack_from(raw)
-                self.failures.append(failure_from_raw(
+                self.fresh.append(failure_from_raw(
                     ts / 1e9, pid_tgid & 0xFFFFFFFF, comm.split(b"\0", 1)[0].decode(errors="replace"), order,
                     gfp, migratetype, self._stack(stack_id), self.layout, self.start))
 
@@ -263,12 +263,17 @@ class _Tap:
             self.counter.disable()
         self._drain(final=True)
 
-    def lost(self) -> int:
+    def take(self) -> list:
+        """The failures drained since the last call."""
+        fresh, self.fresh = self.fresh, []
+        return fresh
+
+    def lost(self, recorded: int) -> int:
         """Records lost. eBPF: failures counted but not recorded (its ring buffer was full).
         tracefs: the ring buffer's overrun and dropped counters (the reader's ``[LOST N
         EVENTS]`` notices report the same events, so the larger of the two)."""
         if self.ring is not None:
-            return max(0, (self.counts()[0] or 0) - len(self.failures))
+            return max(0, (self.counts()[0] or 0) - recorded)
         return max(self.instance.lost() if self.instance is not None else 0, self.parser.lost)
 
     def close(self) -> None:
@@ -379,7 +384,7 @@ def _stdout_console():
 
 
 def run(args: argparse.Namespace) -> int:
-    from minfree.analysis.trace_window import Interval, TraceWindow, counter_deltas, reclaim_latencies
+    from minfree.analysis.trace_window import Interval, Tally, TraceWindow, counter_deltas, reclaim_latencies
     from minfree.proc.vmstat import vmstat_total
     from minfree.render.console import console
     from minfree.render import trace_text
@@ -418,7 +423,7 @@ def run(args: argparse.Namespace) -> int:
         start = tap.start
         last_failed, last_demand, last_net = 0, {}, net_before
         tick = start
-        decoded, carried, out = 0, [], _stdout_console()
+        tally, out = Tally(), _stdout_console()
         try:
             while args.duration is None or tick - start < args.duration - 1e-9:
                 step = args.interval if args.duration is None else min(args.interval, args.duration - (tick - start))
@@ -431,13 +436,11 @@ def run(args: argparse.Namespace) -> int:
                                     demand={k: v - last_demand.get(k, 0) for k, v in demand.items()},
                                     net=counter_deltas(last_net, net))
                 intervals.append(interval)
+                for failure in tap.take():
+                    tally.add(failure, intervals)
                 last_failed, last_demand, last_net = failed or 0, demand, net
                 if args.follow:
-                    fresh = tap.failures[decoded:]
-                    decoded = len(tap.failures)
-                    recent = [f for f in fresh if f.t >= interval.start] + carried
-                    carried = [f for f in recent if f.t >= interval.end]  # a record may arrive early
-                    trace_text.render_interval(interval, recent, args.json, out)
+                    trace_text.render_interval(interval, args.json, out)
         except (_Stop, KeyboardInterrupt):
             pass
         end = time.monotonic()
@@ -445,13 +448,14 @@ def run(args: argparse.Namespace) -> int:
         counted = tap.counts()[0]
         vm_after = read_vmstat(root) or {}
         logged = _kmsg_counts(tap.kmsg_seq)
-        failures = sorted(tap.failures, key=lambda f: f.t)
+        for failure in tap.take():
+            tally.add(failure, intervals)
         kswapd, direct = reclaim_latencies(tap.records)
         has_vmscan = tap.instance is not None and any(e.startswith("vmscan") for e in tap.instance.enabled)
         window = TraceWindow(
-            window_s=end - start, intervals=intervals, failures=failures,
+            window_s=end - start, intervals=intervals, tally=tally,
             counted=counted,
-            lost=tap.lost(), skipped=tap.parser.skipped,
+            lost=tap.lost(tally.records), skipped=tap.parser.skipped,
             kswapd=kswapd if has_vmscan else None, direct_reclaim=direct if has_vmscan else None,
             sources=tap.sources, missing=tap.missing)
         kernel = {name: (vmstat_total(vm_after, name) or 0) - (vmstat_total(vm_before, name) or 0)

@@ -3,7 +3,7 @@
 ``{"schema": 1, "window_s": 10.0, "failed_total": N, "counted_in_kernel": N|null,
 "records": N, "lost": N, "skipped_lines": N, "by_class": {class: N}, "classes": {class:
 meaning}, "by_order": {"3": N}, "top_processes": [[comm, N]], "top_sites": [[site, N]],
-"top_gfp_flags": [[names, N]], "failures": [first 1000: {"t", "order", "gfp", "gfp_flags",
+"top_gfp_flags": [[names, N]], "failures": [the first 1000 whole: {"t", "order", "gfp", "gfp_flags",
 "migratetype", "comm", "pid", "class", "site", "reason"}], "intervals": [{"start", "end",
 "failed", "records", "by_class", "by_order", "net", "demand"}], "kernel_counters":
 {vmstat name: rise}, "kernel_log": {"printed": N, "suppressed": N} | null, "net": {counter:
@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from typing import Any
 
 from minfree.analysis.failure_classes import MEANING
-from minfree.analysis.trace_window import Failure, Interval, Latency, TraceWindow
+from minfree.analysis.trace_window import Failure, Interval, Latency, Tally, TraceWindow
 
 SCHEMA_VERSION = 1
-MAX_FAILURES = 1000
 
 
 def print_json(doc: dict[str, Any]) -> None:
@@ -51,11 +49,10 @@ def failure(f: Failure) -> dict[str, Any]:
             "class": f.klass, "site": f.site, "reason": f.reason}
 
 
-def interval(i: Interval, failures: list[Failure]) -> dict[str, Any]:
-    inside = [f for f in failures if i.start <= f.t < i.end]
+def interval(i: Interval) -> dict[str, Any]:
     return {"start": round(i.start, 6), "end": round(i.end, 6), "failed": i.failed,
-            "records": len(inside), "by_class": dict(Counter(f.klass for f in inside)),
-            "by_order": {str(k): v for k, v in sorted(Counter(f.order for f in inside).items())},
+            "records": i.records, "by_class": dict(i.by_class),
+            "by_order": {str(k): v for k, v in sorted(i.by_order.items())},
             "net": dict(i.net), "demand": dict(i.demand)}
 
 
@@ -63,10 +60,11 @@ def to_json(window: TraceWindow, kernel: dict[str, int], logged: dict[str, int] 
             gfp_table: str) -> dict[str, Any]:
     """The document of one window.
 
-    >>> w = TraceWindow(window_s=2.0, intervals=[Interval(0.0, 2.0, failed=1)], failures=[
-    ...     Failure(0.5, 9, 0x146cca, "GFP_HIGHUSER_MOVABLE|__GFP_NOWARN", 1, "bash", 7,
-    ...             "silent_blocking", "alloc_buddy_hugetlb_folio", "may sleep")],
-    ...     counted=1, lost=0, skipped=0, kswapd=None, direct_reclaim=None, sources={}, missing=[])
+    >>> parts, tally = [Interval(0.0, 2.0, failed=1)], Tally()
+    >>> tally.add(Failure(0.5, 9, 0x146cca, "GFP_HIGHUSER_MOVABLE|__GFP_NOWARN", 1, "bash", 7,
+    ...                   "silent_blocking", "alloc_buddy_hugetlb_folio", "may sleep"), parts)
+    >>> w = TraceWindow(window_s=2.0, intervals=parts, tally=tally, counted=1, lost=0, skipped=0,
+    ...                 kswapd=None, direct_reclaim=None, sources={}, missing=[])
     >>> doc = to_json(w, {"htlb_buddy_alloc_fail": 1}, None, "tracefs")
     >>> doc["failed_total"], doc["by_class"]["silent_blocking"], doc["by_order"], doc["intervals"][0]["records"]
     (1, 1, {'9': 1}, 1)
@@ -77,7 +75,7 @@ def to_json(window: TraceWindow, kernel: dict[str, int], logged: dict[str, int] 
         "window_s": round(window.window_s, 6),
         "failed_total": window.failed_total,
         "counted_in_kernel": window.counted,
-        "records": len(window.failures),
+        "records": window.tally.records,
         "lost": window.lost,
         "skipped_lines": window.skipped,
         "by_class": window.by_class(),
@@ -86,8 +84,8 @@ def to_json(window: TraceWindow, kernel: dict[str, int], logged: dict[str, int] 
         "top_processes": [list(p) for p in window.top("comm")],
         "top_sites": [list(p) for p in window.top("site")],
         "top_gfp_flags": [list(p) for p in window.top("gfp_names")],
-        "failures": [failure(f) for f in window.failures[:MAX_FAILURES]],
-        "intervals": [interval(i, window.failures) for i in window.intervals],
+        "failures": [failure(f) for f in window.tally.kept],
+        "intervals": [interval(i) for i in window.intervals],
         "kernel_counters": dict(kernel),
         "kernel_log": logged,
         "net": window.net_totals(),

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from minfree.analysis.failure_classes import CLASSES, MEANING, SILENT_ATOMIC
-from minfree.analysis.trace_window import Failure, Interval, Latency, TraceWindow
+from minfree.analysis.trace_window import Interval, Latency, TraceWindow
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,12 +34,12 @@ def render(window: TraceWindow, kernel: dict[str, int], logged: dict[str, int] |
     console.print(f"{window.failed_total} failed page allocation(s) in {window.window_s:.1f} s; "
                   f"{silent} silent atomic (lost, nothing logged)",
                   style="bold red" if silent else "bold", markup=False)
-    if window.counted is not None and window.failures and window.counted != len(window.failures) + window.lost:
-        console.print(f"  in-kernel count {window.counted}, records {len(window.failures)}, lost {window.lost}",
+    if window.counted is not None and window.tally.records and window.counted != window.tally.records + window.lost:
+        console.print(f"  in-kernel count {window.counted}, records {window.tally.records}, lost {window.lost}",
                       markup=False)
     elif window.lost:
         console.print(f"  {window.lost} record(s) lost by the ring buffer", style="yellow", markup=False)
-    if window.failures:
+    if window.tally.records:
         console.print("by class:", style="bold", markup=False)
         for klass, n in window.by_class().items():
             console.print(f"  {klass:16} {n:8}   {MEANING[klass]}", markup=False)
@@ -72,11 +72,11 @@ def render(window: TraceWindow, kernel: dict[str, int], logged: dict[str, int] |
         console.print(f"  missing: {reason}", style="yellow", markup=False)
 
 
-def render_interval(interval: Interval, failures: list[Failure], as_json: bool, console: Console) -> None:
+def render_interval(interval: Interval, as_json: bool, console: Console) -> None:
     """One line per interval (``--follow``)."""
     from minfree.render.trace_json import SCHEMA_VERSION, interval as interval_doc
 
-    doc = interval_doc(interval, failures)
+    doc = interval_doc(interval)
     if as_json:
         console.file.write(json.dumps({"schema": SCHEMA_VERSION, "interval": doc}) + "\n")
         console.file.flush()
