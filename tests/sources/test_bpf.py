@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,8 @@ def _traffic() -> None:
     thread = threading.Thread(target=sink)
     thread.start()
     client = socket.create_connection(server.getsockname())
-    for _ in range(2000):
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
         client.sendall(b"x" * 65536)
     client.close()
     thread.join()
@@ -48,7 +50,7 @@ def test_demand_per_order_equals_the_perf_filter() -> None:
     tracepoint = int(EVENT_ID.read_text())
     cpus = tuple(range(os.cpu_count() or 1))
     perf = {order: FilteredCounter(tracepoint, f"order == {order} && !(gfp_flags & {DIRECT_RECLAIM:#x})", cpus)
-            for order in (0, 3)}
+            for order in range(4)}
     failed = FilteredCounter(tracepoint, "pfn == 0xffffffffffffffff", cpus)
     bpf = RawTracepointCounter(DIRECT_RECLAIM)
     try:
@@ -61,10 +63,10 @@ def test_demand_per_order_equals_the_perf_filter() -> None:
             counter.disable()
         bpf_failed, demand = bpf.read()
         assert bpf_failed == failed.read()[0]
-        for order, counter in perf.items():
-            expected = counter.read()[0]
-            assert expected > 0 or order == 3
-            assert expected - max(20, expected // 20) <= demand[str(order)] <= expected
+        expected = {order: counter.read()[0] for order, counter in perf.items()}
+        assert sum(expected.values()) > 0  # sockets, timers and the NIC allocate without sleeping
+        for order, count in expected.items():
+            assert count - max(20, count // 20) <= demand[str(order)] <= count
     finally:
         bpf.close()
         failed.close()

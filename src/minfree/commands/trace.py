@@ -47,6 +47,7 @@ EXAMPLES = """examples:
   sudo minfree trace --duration 60 --json     one JSON document (schema in render/trace_json.py)
   sudo minfree trace --follow --interval 5    a line every 5 s until Ctrl-C, then the summary
   sudo minfree trace --count-only             the in-kernel count alone (cheapest)
+  sudo minfree trace --json > t.json; minfree tune --trace t.json   reserves from the measured demand
 """
 
 
@@ -398,8 +399,7 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.interval > args.duration:
         args.interval = args.duration
     if os.geteuid() != 0:
-        trace_text.render_error("minfree trace needs root (perf events on tracepoints and tracefs); "
-                                "run it with sudo.", err)
+        trace_text.render_error("minfree trace needs root (eBPF, perf events and tracefs); run it with sudo.", err)
         return EXIT_UNAVAILABLE
     root = SystemRoot("/")
     interfaces = physical_interfaces(root)

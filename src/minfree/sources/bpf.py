@@ -20,6 +20,7 @@ import ctypes
 import mmap
 import os
 import platform
+import resource
 import struct
 
 from minfree.sources.perf import PerfUnavailable
@@ -184,6 +185,15 @@ class RingBuffer:
         self.producer.close()
 
 
+def _allow_locked_memory() -> None:
+    """Before 5.11 BPF maps and programs were charged to RLIMIT_MEMLOCK (often 64 KiB): lift it,
+    as libbpf and bcc do (root may; later kernels charge the memory cgroup instead)."""
+    try:
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError):
+        pass
+
+
 def _map(map_type: int, key_size: int, value_size: int, entries: int) -> int:
     return _bpf(_MAP_CREATE, struct.pack("<IIIII", map_type, key_size, value_size, entries, 0).ljust(72, b"\0"))
 
@@ -202,6 +212,7 @@ class RawTracepointCounter:
         self.link_fd = -1
         self.ring: RingBuffer | None = None
         self.stack_fd: int | None = None
+        _allow_locked_memory()
         try:
             self.map_fd = _map(_MAP_TYPE_PERCPU_ARRAY, 4, 8, SLOTS)
             self.fds.append(self.map_fd)
