@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -114,3 +115,46 @@ def test_sigterm_ends_the_window_and_removes_the_instance(hugetlb_pool) -> None:
     assert json.loads(lines[0])["interval"]["end"] > 0
     assert "failed_total" in json.loads("\n".join(lines[next(i for i, l in enumerate(lines) if l == "{"):]))
     assert not instance.exists()
+
+
+def test_tracefs_records_when_ebpf_has_no_ring_buffer(hugetlb_pool, monkeypatch, capsys) -> None:
+    """The second rung of the degrade order, on a real failure: an eBPF counter without ring
+    buffers (kernels 4.17-5.7), records from the tracefs instance with stack triggers."""
+    from minfree.cli import main
+    from minfree.sources import bpf
+    from minfree.sources.perf import PerfUnavailable
+
+    real = bpf.RawTracepointCounter
+
+    def without_ring_buffer(bit, tracepoint="mm_page_alloc", *, records=False):
+        if records:
+            raise PerfUnavailable(22, "bpf(0): Invalid argument")
+        return real(bit, tracepoint)
+
+    monkeypatch.setattr(bpf, "RawTracepointCounter", without_ring_buffer)
+    enable = INSTANCES / f"minfree-trace-{os.getpid()}" / "events" / "kmem" / "mm_page_alloc" / "enable"
+    seen: dict[str, int] = {}
+
+    def squeeze() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (enable.exists() and enable.read_text().startswith("1")):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        before = _vmstat("htlb_buddy_alloc_fail")
+        seen["tid"] = threading.get_native_id()  # the kernel's pid of this thread
+        _grow_pool_past_memory()
+        seen["ours"] = _vmstat("htlb_buddy_alloc_fail") - before
+
+    worker = threading.Thread(target=squeeze)
+    worker.start()
+    try:
+        assert main(["trace", "--duration", "6", "--json"]) == 0
+    finally:
+        worker.join()
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sources"]["records"] == "tracefs instance with stack traces"
+    assert doc["missing"] == ["eBPF records: bpf(0): Invalid argument (records from tracefs instead)"]
+    mine = [f for f in doc["failures"] if f["pid"] == seen["tid"] and f["site"] in COPING_SITES]
+    assert seen["ours"] >= 1 and len(mine) == seen["ours"]
+    assert doc["failed_total"] == doc["counted_in_kernel"] == doc["records"] + doc["lost"]
+    assert not enable.parent.parent.parent.parent.exists()
