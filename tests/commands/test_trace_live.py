@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from minfree.analysis.failure_classes import COPING_SITES, SILENT_BLOCKING
+from trace_runner import INSTANCES, start_trace
 
 pytestmark = [pytest.mark.live, pytest.mark.root]
 NR_HUGEPAGES = Path("/proc/sys/vm/nr_hugepages")
-INSTANCES = Path("/sys/kernel/tracing/instances")
 
 
 def _vmstat(name: str) -> int:
@@ -35,24 +33,6 @@ def _vmstat(name: str) -> int:
     raise AssertionError(f"{name} not in /proc/vmstat")
 
 
-def _start_trace(*argv: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "minfree", "trace", *argv],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    events = INSTANCES / f"minfree-trace-{proc.pid}" / "events"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            # the instance's events are enabled ("1", "1*" with a trigger) just before the window opens
-            if any(e.read_text().startswith("1") for e in events.glob("*/*/enable")):
-                time.sleep(0.3)
-                return proc
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"trace exited early: {proc.stderr.read()}")
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("trace never started counting")
 
 
 @pytest.fixture
@@ -78,7 +58,7 @@ def _grow_pool_past_memory() -> None:
 
 
 def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
-    proc = _start_trace("--duration", "8", "--json")
+    proc = start_trace("--duration", "8", "--json")
     try:
         before = _vmstat("htlb_buddy_alloc_fail")
         _grow_pool_past_memory()
@@ -104,7 +84,7 @@ def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
 
 
 def test_sigterm_ends_the_window_and_removes_the_instance(hugetlb_pool) -> None:
-    proc = _start_trace("--follow", "--json", "--interval", "0.5")
+    proc = start_trace("--follow", "--json", "--interval", "0.5")
     instance = INSTANCES / f"minfree-trace-{proc.pid}"
     assert instance.is_dir()
     time.sleep(1.2)
