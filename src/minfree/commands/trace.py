@@ -332,6 +332,13 @@ def _kmsg_seq(record: bytes) -> int | None:
     return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
 
 
+def _from_kernel(record: bytes) -> bool:
+    """Whether the kernel wrote the record: facility 0 (PRIORITY = facility << 3 | level);
+    lines user space writes into /dev/kmsg carry LOG_USER or another facility."""
+    prio = record.split(b",", 1)[0]
+    return prio.isdigit() and int(prio) >> 3 == 0
+
+
 def _kmsg_last_seq() -> int | None:
     """The newest record's sequence number now: what the kernel logs later is the window's."""
     from minfree.sources.kmsg import read_kmsg_records
@@ -359,7 +366,7 @@ def _kmsg_counts(after_seq: int | None) -> dict[str, int] | None:
     printed = suppressed = 0
     for record in records:
         seq = _kmsg_seq(record)
-        if seq is None or seq <= after_seq:
+        if seq is None or seq <= after_seq or not _from_kernel(record):
             continue
         text = record.split(b";", 1)[-1].split(b"\n", 1)[0].decode("utf-8", errors="replace")
         if "page allocation failure" in text:
