@@ -26,6 +26,7 @@ from minfree.analysis import thresholds as T
 from minfree.analysis.nic import receive_order
 from minfree.model.zones import USER_ZONES
 from minfree.analysis.prediction import default_min_free, predict_zones
+from minfree.analysis.trace_window import MeasuredDemand
 from minfree.proc.system import SystemState
 
 MIN_FREE = "vm.min_free_kbytes"
@@ -177,7 +178,8 @@ def _physical_up_nics(state: SystemState):
     return [d for d in state.netdevs or () if not d.is_virtual and d.operstate in (None, "up", "unknown")]
 
 
-def _size_min_free(state: SystemState, profile: str, failures: FailureSummary) -> tuple[int, list[str]]:
+def _size_min_free(state: SystemState, profile: str, failures: FailureSummary,
+                   demand: MeasuredDemand | None = None) -> tuple[int, list[str]]:
     default = default_min_free(state)
     base = default.kbytes if default else (state.sysctls.min_free_kbytes if state.sysctls else 0) or 0
     reasons = [f"kernel default {base} kB ({default.rule} rule)" if default else f"current {base} kB"]
@@ -205,6 +207,13 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary) -
     value = base + steps * step
     if steps:
         reasons.append(f"+{steps} x {step} kB (3 pageblocks per node, events-kmem.rst)")
+    if demand is not None and demand.recover_s:
+        pages = math.ceil(demand.pages_during(demand.recover_s) / T.ATOMIC_WINDOW_SHARE_OF_MIN)
+        needed = pages * (state.page_size // 1024)
+        if needed > value:
+            value = needed
+            reasons.append(f"measured by minfree trace: {demand.pages_per_s:.0f} non-blocking pages/s x "
+                           f"{demand.recover_s * 1000:.1f} ms direct-reclaim p99 must fit below min (W_atomic)")
     if profile == "aerospike":
         cloud = sorted({d.driver for d in state.netdevs or () if d.driver in T.CLOUD_NIC_DRIVERS})
         target = T.AEROSPIKE_CLOUD_MIN_FREE_KB if cloud else T.AEROSPIKE_MIN_FREE_KB
@@ -219,7 +228,8 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary) -
     return value, reasons
 
 
-def _size_wsf(state: SystemState, failures: FailureSummary, current: int) -> tuple[int, list[str]]:
+def _size_wsf(state: SystemState, failures: FailureSummary, current: int,
+              demand: MeasuredDemand | None = None) -> tuple[int, list[str]]:
     value, reasons = current, [f"current {current} ({current / 100:g} % of each zone between min and low)"]
     lowmem_pages = state.managed_kb(lowmem_only=True) // max(1, state.page_size // 1024)
     line_rate = sum(d.speed_mbps or 0 for d in _physical_up_nics(state)) * 1_000_000 // 8
@@ -230,6 +240,13 @@ def _size_wsf(state: SystemState, failures: FailureSummary, current: int) -> tup
             value = needed
             reasons.append(f"kswapd lead to hold {T.KSWAPD_REACTION_SECONDS * 1000:g} ms of NIC line rate "
                            f"({burst_pages} pages)")
+    if demand is not None and demand.kswapd_s and lowmem_pages:
+        lead = demand.pages_during(demand.kswapd_s)
+        needed = math.ceil(lead * 10_000 / lowmem_pages)
+        if needed > value:
+            value = needed
+            reasons.append(f"measured by minfree trace: {demand.pages_per_s:.0f} non-blocking pages/s x "
+                           f"{demand.kswapd_s * 1000:.1f} ms kswapd p99 = {lead} pages between min and low")
     if (failures.atomic_order0 or failures.atomic_high_order) and T.WSF_AFTER_ATOMIC_FAILURES > value:
         value = T.WSF_AFTER_ATOMIC_FAILURES
         reasons.append("atomic failures in the log: kswapd started too late; keep 1 % ahead of min")
@@ -254,8 +271,10 @@ def _check(key: str, value: int, bounds: Bounds, force: bool, *, above_safe: str
 
 
 def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[str, int] | None = None,
-            failures: FailureSummary | None = None, force: bool = False) -> Proposal:
-    """The values to set, each with its reason and bounds; refusals instead of unsafe values."""
+            failures: FailureSummary | None = None, force: bool = False,
+            demand: MeasuredDemand | None = None) -> Proposal:
+    """The values to set, each with its reason and bounds; refusals instead of unsafe values.
+    ``demand`` (a ``minfree trace`` result) sizes both from measured rates."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}")
     overrides = dict(overrides or {})
@@ -268,7 +287,7 @@ def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[
     if MIN_FREE in overrides:
         mfk, why = overrides[MIN_FREE], ["set by the user (--set)"]
     else:
-        mfk, why = _size_min_free(state, profile, failures)
+        mfk, why = _size_min_free(state, profile, failures, demand)
     refused, forced = _check(MIN_FREE, mfk, mfk_bounds, force, above_safe=None)
     mfk_change = Change(MIN_FREE, current_mfk, mfk, "; ".join(why), mfk_bounds, refused, forced)
     proposal.changes.append(mfk_change)
@@ -279,7 +298,7 @@ def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[
         if WSF in overrides:
             wsf, why = overrides[WSF], ["set by the user (--set)"]
         else:
-            wsf, why = _size_wsf(state, failures, current_wsf)
+            wsf, why = _size_wsf(state, failures, current_wsf, demand)
         above = None
         effective_mfk = mfk_change.effective or current_mfk or 0
         if bounds.kernel_min <= wsf <= bounds.kernel_max:

@@ -101,6 +101,9 @@ FAST_NIC_MBPS = 10_000
 #: Time kswapd needs to wake up and reclaim its first batch; the kswapd lead (LOW - MIN) must
 #: hold this long at line rate (§5.6, W_lead >= R_atomic * T_kswapd). An engineering estimate.
 KSWAPD_REACTION_SECONDS = 0.010
+#: Share of MIN that only non-sleeping __GFP_HIGH callers reach (6.x: min lowered by 1/2, then
+#: 1/4 more, so W_atomic = MIN - 0.375 MIN; §5.6). Sizes min_free_kbytes from measured demand.
+ATOMIC_WINDOW_SHARE_OF_MIN = 0.625
 #: After atomic failures in the log kswapd demonstrably fell behind: keep 1 % of every zone
 #: between MIN and LOW (10x the default 0.1 %; oled memstate only flags values above 100).
 WSF_AFTER_ATOMIC_FAILURES = 100

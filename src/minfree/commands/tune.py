@@ -30,6 +30,7 @@ TUNE_EXAMPLES = """examples:
   minfree tune                                   recommend values for this host (dry run)
   minfree tune --profile aerospike --json
   minfree tune --set vm.watermark_scale_factor=100
+  minfree tune --trace trace.json               size from 'minfree trace --json > trace.json'
   sudo minfree tune --apply                      write live, verify zoneinfo, persist in sysctl.d
   sudo minfree tune --apply --resolve-conflicts  also comment out lines that would override it at boot
   sudo minfree undo                              revert the last change (live values and files)
@@ -60,6 +61,8 @@ def add_parser(subparsers) -> None:
     tune.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), metavar="DIR",
                       help=f"journal, backups and the change lock (default {DEFAULT_STATE_DIR}); used only "
                            "when owned by root and writable by no one else")
+    tune.add_argument("--trace", metavar="FILE",
+                      help="size from the demand measured by 'minfree trace --json' (saved)")
     tune.add_argument("--root", default="/", metavar="DIR",
                       help="read the machine from a snapshot or sosreport (dry run only)")
     tune.set_defaults(run=run)
@@ -106,6 +109,20 @@ def _log_failures(root: SystemRoot, state: SystemState) -> tuple[FailureSummary,
     return summarize_failures(report.events), note
 
 
+def _trace_demand(path: str):
+    """The measured demand of a saved ``minfree trace --json`` document."""
+    from minfree.analysis.trace_window import demand_from_trace
+
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--trace {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    demand = demand_from_trace(doc) if isinstance(doc, dict) else None
+    if demand is None:
+        raise UsageError(f"--trace {path}: no demand in it (save 'minfree trace --json')")
+    return demand
+
+
 def run(args: argparse.Namespace) -> int:
     from minfree.actions.apply import plan_changes
     from minfree.analysis.prediction import predict_zones
@@ -125,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"minfree: cannot read /proc/zoneinfo or /proc/sys/vm under {args.root}\n")
         return EXIT_REFUSED
     failures, log_note = _log_failures(root, state)
-    proposal = propose(state, profile=args.profile, overrides=overrides, failures=failures, force=args.force)
+    demand = _trace_demand(args.trace) if args.trace else None
+    proposal = propose(state, profile=args.profile, overrides=overrides, failures=failures, force=args.force,
+                       demand=demand)
     if log_note:
         proposal.notes.append(log_note)
     before = predict_zones(state)

@@ -56,6 +56,7 @@ __all__ = [
     "format_names",
     "layout_for",
     "layout_from_table",
+    "mask_from_names",
 ]
 
 _U64 = (1 << 64) - 1
@@ -473,6 +474,34 @@ def format_names(mask: int, layout: GfpLayout) -> str:
     'GFP_KERNEL|GFP_DMA32'
     """
     return "|".join(_names(_normalize(mask), layout))
+
+
+def mask_from_names(printed: str, layout: GfpLayout) -> int | None:
+    """The mask a tracepoint printed as names (``__print_flags``: every name is a table entry,
+    leftover bits as ``0x..``, a zero mask as ``none``); None when a name is not in ``layout``.
+    Exact: the names are the table's own, so their values OR back to the mask.
+
+    >>> layout = layout_for(KernelVersion(6, 1, 0))
+    >>> hex(mask_from_names("GFP_ATOMIC|__GFP_NOWARN", layout)), mask_from_names("none", layout)
+    ('0x2a20', 0)
+    >>> hex(mask_from_names("GFP_KERNEL|0x1000000", layout)), mask_from_names("GFP_BOGUS", layout)
+    ('0x1000cc0', None)
+    """
+    values = dict(layout.flags)
+    mask = 0
+    for name in _parse_printed(printed):
+        if name == "none" or name == layout.zero_name:
+            continue
+        if name.startswith("0x"):
+            try:
+                mask |= int(name, 16)
+            except ValueError:
+                return None
+        elif name in values:
+            mask |= values[name]
+        else:
+            return None
+    return mask & _U64
 
 
 def _normalize(mask: object) -> int:

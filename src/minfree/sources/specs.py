@@ -105,6 +105,18 @@ def netdev_file(name: str, leaf: str) -> Spec:
     return _spec(f"{NET_DIR}/{name}/{leaf}", optional=NET_FILES.get(leaf, True))
 
 
+#: Counters of packets lost (``minfree trace`` reads them over its window).
+NET_SNMP = _spec("proc/net/snmp", optional=True)
+NET_NETSTAT = _spec("proc/net/netstat", optional=True)
+SOFTNET_STAT = _spec("proc/net/softnet_stat", optional=True)
+#: Per-interface drop counters (include/uapi/linux/if_link.h rtnl_link_stats64).
+NET_DROP_COUNTERS = ("rx_dropped", "rx_missed_errors", "rx_fifo_errors", "rx_over_errors")
+
+
+def netdev_stat(name: str, counter: str) -> Spec:
+    return _spec(f"{NET_DIR}/{name}/statistics/{counter}", optional=True)
+
+
 def netdev_link(name: str, leaf: str) -> str:
     """``device`` or ``device/driver`` symlink of an interface."""
     return f"{NET_DIR}/{name}/{leaf}"
@@ -131,6 +143,10 @@ PAGE_ALLOC_EVENT = "kmem/mm_page_alloc"
 BOOT_ID = _spec("proc/sys/kernel/random/boot_id", optional=True)
 #: The kernel's own .config (CONFIG_IKCONFIG_PROC, gzip); distributions install it in /boot.
 PROC_CONFIG = _spec("proc/config.gz", optional=True)
+
+
+#: Kernel symbols (addresses need root and kptr_restrict <= 1): trace's call sites.
+KALLSYMS = _spec("proc/kallsyms", optional=True)
 
 
 def tracefs_event_format(event: str) -> Spec:

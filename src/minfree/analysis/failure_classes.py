@@ -1,0 +1,164 @@
+"""Which failed page allocations matter: a class for each, from its GFP flags, order and stack.
+
+The rules, first match wins (the GFP bits are decoded with the running kernel's own table):
+
+1. ``logged``: no ``__GFP_NOWARN``. The allocator's slow path ends in ``warn_alloc()``
+   (mm/page_alloc.c, 5.10-6.18), which prints ``page allocation failure`` unless its
+   ratelimit (``nopage_rs``: 10 per 5 s, then ``warn_alloc: N callbacks suppressed``)
+   swallows it. The kernel log shows these, or counts them as suppressed.
+2. ``opportunistic``: ``__GFP_NOWARN``, order > 0, and either a call site known to fall back
+   to a smaller size (below: ``skb_page_frag_refill`` tries order 3 then order 0,
+   net/core/sock.c; SLUB ``allocate_slab`` tries ``oo`` then ``min``, mm/slub.c; THP and
+   mTHP fall back to small pages; ``kvmalloc`` falls back to vmalloc; ``alloc_skb_with_frags``
+   lowers its order) or, without a known site, ``__GFP_NORETRY`` (the kernel's idiom for
+   "try a large block cheaply, fall back"; a heuristic when no stack names the caller).
+   A fragmentation signal, not a loss.
+3. ``silent_atomic``: ``__GFP_NOWARN`` and no direct reclaim (GFP_ATOMIC, GFP_NOWAIT): the
+   caller could not wait, nothing was logged, no /proc/vmstat counter moved, and no known
+   fallback: a lost packet, a dropped request. The headline number.
+4. ``silent_blocking``: ``__GFP_NOWARN`` with direct reclaim: reclaim (and compaction for
+   order > 0) ran and still failed; the caller copes in its own way (a hugetlb pool that
+   stays smaller, readahead skipped). Memory was short, nothing was lost in flight.
+
+A known call site is the first stack frame outside the page allocator (``_noprof`` suffixes
+and ``.isra.N``-style clones ignored).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minfree.model.gfp import GfpDecoding
+
+LOGGED = "logged"
+OPPORTUNISTIC = "opportunistic"
+SILENT_ATOMIC = "silent_atomic"
+SILENT_BLOCKING = "silent_blocking"
+CLASSES = (SILENT_ATOMIC, LOGGED, OPPORTUNISTIC, SILENT_BLOCKING)
+
+#: What each class means, in one line (render and --json share these).
+MEANING = {
+    LOGGED: "no __GFP_NOWARN: the kernel log shows it (or counts it as suppressed)",
+    OPPORTUNISTIC: "a high-order try with a fallback: a fragmentation signal, not a loss",
+    SILENT_ATOMIC: "could not sleep, nothing logged, no fallback: real loss",
+    SILENT_BLOCKING: "reclaim ran and still failed; the caller copes, nothing logged",
+}
+
+#: Page allocator frames (mm/page_alloc.c, mm/mempolicy.c, include/linux/gfp.h, the trace
+#: event itself), skipped to find the caller.
+_ALLOCATOR = frozenset({
+    "__alloc_pages", "__alloc_pages_slowpath", "__alloc_frozen_pages", "alloc_frozen_pages",
+    "alloc_pages", "alloc_pages_mpol", "alloc_pages_node", "__alloc_pages_node",
+    "alloc_pages_exact", "alloc_pages_exact_nid", "__get_free_pages", "get_zeroed_page",
+    "__folio_alloc", "folio_alloc", "folio_alloc_mpol", "__folio_alloc_node",
+    "alloc_pages_vma", "alloc_pages_current", "alloc_pages_nodemask", "__alloc_pages_nodemask",
+    "alloc_frozen_pages_nolock", "alloc_pages_bulk", "__alloc_pages_bulk", "alloc_slab_page",
+})
+
+#: The tracing code itself: tracefs and perf events, the tracepoint iterator, an eBPF program
+#: and its raw-tracepoint glue (kernel/trace/bpf_trace.c).
+_TRACING = ("trace_event_raw_event_", "perf_trace_", "__traceiter_", "bpf_prog_", "__bpf_trace_",
+            "bpf_trace_run")
+
+#: Callers that fall back to a smaller allocation when a high-order one fails.
+FALLBACK_SITES = {
+    "skb_page_frag_refill": "net/core/sock.c: order 3, then order 0",
+    "page_frag_refill": "mm/page_frag_cache.c: order 3, then order 0",
+    "__page_frag_cache_refill": "mm/page_frag_cache.c: order 3, then order 0",
+    "allocate_slab": "mm/slub.c: the cache's preferred order, then its minimum",
+    "alloc_skb_with_frags": "net/core/skbuff.c: lowers the order and retries",
+    "__kvmalloc_node": "mm/util.c: kmalloc try, then vmalloc",
+    "kvmalloc_node": "mm/util.c: kmalloc try, then vmalloc",
+    "vma_alloc_folio": "THP/mTHP fault: falls back to small pages",
+    "alloc_anon_folio": "mTHP fault: falls back to smaller folios",
+    "do_huge_pmd_anonymous_page": "THP fault: falls back to small pages",
+    "__do_huge_pmd_anonymous_page": "THP fault: falls back to small pages",
+    "alloc_hugepage_vma": "THP fault: falls back to small pages",
+    "collapse_huge_page": "khugepaged: retries later",
+    "hpage_collapse_alloc_folio": "khugepaged: retries later",
+    "khugepaged_alloc_page": "khugepaged: retries later",
+    "page_cache_ra_order": "large-folio readahead: falls back to order 0",
+    "ra_alloc_folio": "large-folio readahead: falls back to order 0",
+}
+
+#: Callers whose sleeping __GFP_NOWARN failure has a name worth printing.
+COPING_SITES = {
+    "alloc_buddy_hugetlb_folio": "hugetlb pool growth: the pool stays smaller",
+    "alloc_buddy_huge_page": "hugetlb pool growth: the pool stays smaller",
+    "alloc_fresh_hugetlb_folio": "hugetlb pool growth: the pool stays smaller",
+    "only_alloc_fresh_hugetlb_folio": "hugetlb pool growth: the pool stays smaller",
+    "alloc_pool_huge_folio": "hugetlb pool growth: the pool stays smaller",
+    "page_cache_ra_unbounded": "readahead: skipped",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    klass: str
+    site: str | None  # the first caller outside the page allocator, when a stack was seen
+    reason: str
+
+
+def _base(frame: str) -> str:
+    """A frame's function name without offset, clone suffix or ``_noprof``.
+
+    >>> _base("alloc_buddy_hugetlb_folio.isra.0"), _base("folio_alloc_noprof+0x1a/0x40")
+    ('alloc_buddy_hugetlb_folio', 'folio_alloc')
+    """
+    name = frame.split("+", 1)[0].split(".", 1)[0]
+    return name.removesuffix("_noprof")
+
+
+def call_site(stack: tuple[str, ...]) -> str | None:
+    """The first frame outside the tracing code and the page allocator (innermost first).
+
+    >>> call_site(("trace_event_raw_event_mm_page_alloc", "__alloc_frozen_pages_noprof",
+    ...            "alloc_pages_mpol", "alloc_pages_noprof", "skb_page_frag_refill", "try_fill_recv"))
+    'skb_page_frag_refill'
+    >>> call_site(("__traceiter_mm_page_alloc", "__alloc_frozen_pages_noprof",
+    ...            "only_alloc_fresh_hugetlb_folio.isra.0", "alloc_pool_huge_folio"))
+    'only_alloc_fresh_hugetlb_folio'
+    >>> call_site(()) is None
+    True
+    """
+    for frame in stack:
+        name = _base(frame)
+        if name in _ALLOCATOR or name.startswith(_TRACING):
+            continue
+        return name
+    return None
+
+
+def classify(gfp: GfpDecoding, order: int, stack: tuple[str, ...] = ()) -> Classified:
+    """The class of one failed allocation (rules in the module docstring).
+
+    Real records: Debian 6.1 (kernel-failures, no stack) and this machine's 6.18 (stacks):
+
+    >>> from minfree.model.gfp import decode, layout_for
+    >>> from minfree.model.kversion import KernelVersion
+    >>> six = layout_for(KernelVersion(6, 1, 0))
+    >>> classify(decode(0xa20, layout=six), 1).klass                     # GFP_ATOMIC
+    'logged'
+    >>> classify(decode(0x2a20, layout=six), 2).klass                    # GFP_ATOMIC|__GFP_NOWARN
+    'silent_atomic'
+    >>> classify(decode(0x12cc0, layout=six), 4).klass                   # GFP_KERNEL|NOWARN|NORETRY
+    'opportunistic'
+    >>> classify(decode(0x12cc0, layout=six), 0).klass
+    'silent_blocking'
+    >>> c = classify(decode(0x52a20, layout=six), 3, ("alloc_pages_noprof", "skb_page_frag_refill"))
+    >>> c.klass, c.site
+    ('opportunistic', 'skb_page_frag_refill')
+    """
+    site = call_site(stack)
+    if not gfp.nowarn:
+        return Classified(LOGGED, site, "no __GFP_NOWARN: warn_alloc() reports it (rate-limited)")
+    if order > 0 and site in FALLBACK_SITES:
+        return Classified(OPPORTUNISTIC, site, f"{site} falls back ({FALLBACK_SITES[site]})")
+    if order > 0 and "__GFP_NORETRY" in gfp.bits and site not in COPING_SITES:
+        return Classified(OPPORTUNISTIC, site,
+                          "order > 0 with __GFP_NORETRY|__GFP_NOWARN: a cheap try with a fallback"
+                          + ("" if site else " (heuristic: no stack named the caller)"))
+    if not gfp.can_sleep:
+        return Classified(SILENT_ATOMIC, site, f"{gfp.request_class} with __GFP_NOWARN: could not sleep, "
+                          "nothing logged" + (f", {site} has no known fallback" if site else ""))
+    why = COPING_SITES.get(site or "", "the caller handles the failure")
+    return Classified(SILENT_BLOCKING, site, f"may sleep, reclaim ran and failed; {why}")

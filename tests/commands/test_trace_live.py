@@ -1,0 +1,140 @@
+"""Bar: the kernel fails real page allocations, and ``minfree trace`` counts exactly what the
+kernel's own counter counts over the same window.
+
+The failure: growing the hugetlb pool past what memory holds (``vm.nr_hugepages``). The
+kernel allocates order-9 pages with __GFP_RETRY_MAYFAIL|__GFP_NOWARN until one fails (nothing
+is logged); each failure adds one to /proc/vmstat ``htlb_buddy_alloc_fail``. A second, larger
+write fails once more at once. Memory is short for about a second; the original pool size is
+restored in a finally block, even when the test fails, and checked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from minfree.analysis.failure_classes import COPING_SITES, SILENT_BLOCKING
+from trace_runner import INSTANCES, start_trace
+
+pytestmark = [pytest.mark.live, pytest.mark.root]
+NR_HUGEPAGES = Path("/proc/sys/vm/nr_hugepages")
+
+
+def _vmstat(name: str) -> int:
+    for line in Path("/proc/vmstat").read_text().splitlines():
+        key, _, value = line.partition(" ")
+        if key == name:
+            return int(value)
+    raise AssertionError(f"{name} not in /proc/vmstat")
+
+
+
+
+@pytest.fixture
+def hugetlb_pool():
+    if os.geteuid() != 0 or not INSTANCES.is_dir():
+        pytest.skip("needs root and tracefs")
+    original = NR_HUGEPAGES.read_text().strip()
+    try:
+        yield
+    finally:
+        NR_HUGEPAGES.write_text(original)
+        assert NR_HUGEPAGES.read_text().strip() == original
+
+
+def _grow_pool_past_memory() -> None:
+    total_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    pages = total_kb // 2048  # more 2 MiB pages than memory holds: the growth must fail
+    try:
+        NR_HUGEPAGES.write_text(str(pages))
+        NR_HUGEPAGES.write_text(str(pages * 2))  # fails again, at once
+    finally:
+        NR_HUGEPAGES.write_text("0")
+
+
+def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
+    proc = start_trace("--duration", "8", "--json")
+    try:
+        before = _vmstat("htlb_buddy_alloc_fail")
+        _grow_pool_past_memory()
+        ours = _vmstat("htlb_buddy_alloc_fail") - before
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    doc = json.loads(out)
+    hugetlb = [f for f in doc["failures"] if f["site"] in COPING_SITES and "hugetlb" in COPING_SITES[f["site"]]]
+    assert ours >= 1
+    # the same window: what the tracer saw of hugetlb equals the kernel's counter over it
+    assert len(hugetlb) == doc["kernel_counters"]["htlb_buddy_alloc_fail"] >= ours
+    mine = [f for f in hugetlb if f["pid"] == os.getpid()]
+    assert len(mine) == ours
+    assert all(f["order"] == 9 and f["class"] == SILENT_BLOCKING for f in mine)
+    # the in-kernel count and the records agree, and nothing was lost
+    assert doc["failed_total"] == doc["counted_in_kernel"] == doc["records"] + doc["lost"]
+    assert doc["lost"] == 0 and doc["missing"] == []
+    assert doc["kernel_log"]["printed"] == sum(1 for f in doc["failures"] if f["class"] == "logged") or \
+        doc["kernel_log"]["suppressed"] > 0
+
+
+def test_sigterm_ends_the_window_and_removes_the_instance(hugetlb_pool) -> None:
+    proc = start_trace("--follow", "--json", "--interval", "0.5")
+    instance = INSTANCES / f"minfree-trace-{proc.pid}"
+    assert instance.is_dir()
+    time.sleep(1.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert json.loads(lines[0])["interval"]["end"] > 0
+    assert "failed_total" in json.loads("\n".join(lines[next(i for i, l in enumerate(lines) if l == "{"):]))
+    assert not instance.exists()
+
+
+def test_tracefs_records_when_ebpf_has_no_ring_buffer(hugetlb_pool, monkeypatch, capsys) -> None:
+    """The second rung of the degrade order, on a real failure: an eBPF counter without ring
+    buffers (kernels 4.17-5.7), records from the tracefs instance with stack triggers."""
+    from minfree.cli import main
+    from minfree.sources import bpf
+    from minfree.sources.perf import PerfUnavailable
+
+    real = bpf.RawTracepointCounter
+
+    def without_ring_buffer(bit, tracepoint="mm_page_alloc", *, records=False):
+        if records:
+            raise PerfUnavailable(22, "bpf(0): Invalid argument")
+        return real(bit, tracepoint)
+
+    monkeypatch.setattr(bpf, "RawTracepointCounter", without_ring_buffer)
+    enable = INSTANCES / f"minfree-trace-{os.getpid()}" / "events" / "kmem" / "mm_page_alloc" / "enable"
+    seen: dict[str, int] = {}
+
+    def squeeze() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (enable.exists() and enable.read_text().startswith("1")):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        before = _vmstat("htlb_buddy_alloc_fail")
+        seen["tid"] = threading.get_native_id()  # the kernel's pid of this thread
+        _grow_pool_past_memory()
+        seen["ours"] = _vmstat("htlb_buddy_alloc_fail") - before
+
+    worker = threading.Thread(target=squeeze)
+    worker.start()
+    try:
+        assert main(["trace", "--duration", "6", "--json"]) == 0
+    finally:
+        worker.join()
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["sources"]["records"] == "tracefs instance with stack traces"
+    assert doc["missing"] == ["eBPF records: bpf(0): Invalid argument (records from tracefs instead)"]
+    mine = [f for f in doc["failures"] if f["pid"] == seen["tid"] and f["site"] in COPING_SITES]
+    assert seen["ours"] >= 1 and len(mine) == seen["ours"]
+    assert doc["failed_total"] == doc["counted_in_kernel"] == doc["records"] + doc["lost"]
+    assert not enable.parent.parent.parent.parent.exists()
