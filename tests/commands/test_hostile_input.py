@@ -40,3 +40,54 @@ def test_scan_into_head_exits_0(tmp_path: Path, json_output: bool) -> None:
     argv = ["scan", "--events", str(log)] + (["--json"] if json_output else [])
     status, line, error = first_line_then_close(*argv)
     assert line and status == 0 and error == b""
+
+
+def run_minfree(*argv: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*MINFREE, *argv], capture_output=True, timeout=timeout, **kwargs)
+
+
+@pytest.mark.parametrize("content", [b"junk\n", b"\x1f\x8b not really gzip", os.urandom(4096)])
+def test_doctor_root_junk_archive_is_one_line_usage_error(tmp_path: Path, content: bytes) -> None:
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(content)
+    done = run_minfree("doctor", "--root", str(junk))
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().count("\n") == 1 and "Error(" not in done.stderr.decode()
+    assert done.stderr.startswith(f"minfree: error: --root {junk}: not a readable tar archive".encode())
+
+
+@pytest.mark.parametrize("path", ["file", "/dev/null"])
+def test_doctor_root_that_is_neither_directory_nor_archive_is_usage_error(tmp_path: Path, path: str) -> None:
+    target = tmp_path / "notes.txt" if path == "file" else Path(path)
+    if path == "file":
+        target.write_text("MemTotal: 1 kB\n")
+    done = run_minfree("doctor", "--root", str(target))
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode() == (f"minfree: error: --root {target}: neither a directory nor a tar archive "
+                                    "(.tar, .tar.gz, .tgz, .tar.xz, .txz, .tar.bz2, .tbz2)\n")
+
+
+def test_fifo_and_device_in_a_snapshot_are_skipped_and_reported(fixture_root: Path) -> None:  # noqa: F811
+    (fixture_root / "proc" / "meminfo").unlink()
+    os.mkfifo(fixture_root / "proc" / "meminfo")
+    sysctl_d = fixture_root / "etc" / "sysctl.d"
+    sysctl_d.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(sysctl_d / "50-pipe.conf")
+    (fixture_root / "proc" / "buddyinfo").unlink()
+    os.mknod(fixture_root / "proc" / "buddyinfo", 0o600 | 0o020000, os.makedev(1, 5))   # /dev/zero
+    done = run_minfree("doctor", "--root", str(fixture_root), "--window", "0", timeout=60)
+    out = done.stdout.decode()
+    assert "not read: proc/meminfo (not a regular file (a FIFO))" in out
+    assert "not read: etc/sysctl.d/50-pipe.conf (not a regular file (a FIFO))" in out
+    assert "not read: proc/buddyinfo (not a regular file (a character device))" in out
+    assert done.stderr == b""
+
+
+def test_tune_with_a_fifo_in_sysctl_d_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    sysctl_d = tmp_path / "etc" / "sysctl.d"
+    sysctl_d.mkdir(parents=True)
+    os.mkfifo(sysctl_d / "50-pipe.conf")
+    (sysctl_d / "60-real.conf").write_text("vm.swappiness = 10\n")
+    done = run_minfree("tune", "--config-root", str(tmp_path), "--state-dir", str(tmp_path / "state"),
+                       "--json", timeout=60)
+    assert done.returncode in (0, 1) and done.stderr == b""
