@@ -95,10 +95,9 @@ def _read(config_root: Path, rel: str) -> tuple[str, str] | None:
     real = resolve_in_root(config_root, rel)
     if real is None:
         return None
-    try:
-        return real, (config_root / real).read_text(errors="replace")
-    except OSError:
-        return None
+    # through SystemRoot: a FIFO or device planted in sysctl.d is refused unopened, never waited on
+    text = SystemRoot(config_root).read_text(real, optional=True)
+    return None if text is None else (real, text)
 
 
 def assignments(config_root: Path, keys: set[str], *, skip: str | None = DROPIN) -> tuple[list[Assignment], list[str]]:
