@@ -91,3 +91,38 @@ def test_tune_with_a_fifo_in_sysctl_d_does_not_wait_for_a_writer(tmp_path: Path)
     done = run_minfree("tune", "--config-root", str(tmp_path), "--state-dir", str(tmp_path / "state"),
                        "--json", timeout=60)
     assert done.returncode in (0, 1) and done.stderr == b""
+
+
+def child_peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("how", ["path", "stdin"])
+def test_scan_of_dev_zero_ends_with_a_clear_message(how: str) -> None:
+    if how == "path":
+        done = run_minfree("scan", "/dev/zero", timeout=60)
+    else:
+        with open("/dev/zero", "rb") as zeros:
+            done = run_minfree("scan", "-", timeout=60, stdin=zeros)
+    name = "/dev/zero" if how == "path" else "-"
+    assert done.returncode == 0 and done.stderr == b""
+    assert f"warning: {name}: cannot read {name}: binary data, not a text log" in done.stdout.decode()
+    assert child_peak_rss_mib() < 400
+
+
+def test_scan_says_what_it_skipped_in_a_directory(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "messages").write_bytes(b"\0" * 700 + REPORT)   # NUL blocks a crash left: a log
+    (logs / "core").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 20)
+    os.mkfifo(logs / "pipe")
+    done = run_minfree("scan", str(logs))
+    out = done.stdout.decode()
+    assert done.returncode == 0 and "1 page allocation failure report(s)" in out
+    assert f"skipped: {logs}/core: binary data" in out
+    assert f"skipped: {logs}/pipe: not a regular file" in out
+    document = __import__("json").loads(run_minfree("scan", "--json", str(logs)).stdout)
+    assert [(s["path"], s["reason"].split(" (")[0]) for s in document["skipped"]] == [
+        (f"{logs}/core", "binary data"), (f"{logs}/pipe", "not a regular file")]

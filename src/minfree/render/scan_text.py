@@ -39,6 +39,11 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
         console.print(f"[dim]{report.skipped_lines} malformed line(s) skipped[/]")
     for error in report.errors:
         console.print(f"[yellow]warning[/]: {error}")
+    if report.skipped:
+        from rich.markup import escape   # a file name may hold [brackets]
+
+        for path, why in report.skipped:
+            console.print(f"[yellow]skipped[/]: {escape(path)}: {escape(why)}")
     telling = report.most_telling()
     if telling is not None:
         if every_event:
