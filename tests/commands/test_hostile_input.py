@@ -126,3 +126,29 @@ def test_scan_says_what_it_skipped_in_a_directory(tmp_path: Path) -> None:
     document = __import__("json").loads(run_minfree("scan", "--json", str(logs)).stdout)
     assert [(s["path"], s["reason"].split(" (")[0]) for s in document["skipped"]] == [
         (f"{logs}/core", "binary data"), (f"{logs}/pipe", "not a regular file")]
+
+
+AS_NOBODY = """
+import os, sys
+import minfree.cli, minfree.commands.follow, minfree.commands.scan, minfree.render.scan_text
+os.setgroups([]); os.setgid(65534); os.setuid(65534)   # nobody: imports done, files of root unread
+sys.exit(minfree.cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="drops privileges from root")
+def test_scan_follow_as_an_unprivileged_user_is_one_line_or_follows() -> None:
+    process = subprocess.Popen([sys.executable, "-c", AS_NOBODY, "scan", "--follow"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        status = process.wait(timeout=10)
+    except subprocess.TimeoutExpired:   # dmesg_restrict=0: nobody may read /dev/kmsg, and follows it
+        process.terminate()
+        status = None
+    error = process.stderr.read().decode()
+    process.stdout.close()
+    process.stderr.close()
+    if status is None:
+        assert error == ""
+    else:
+        assert status == 2 and error == "minfree: error: cannot follow /dev/kmsg: Operation not permitted\n"
