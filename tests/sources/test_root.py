@@ -238,3 +238,17 @@ def test_tar_member_larger_than_the_file_can_be_is_never_decompressed(tmp_path):
         assert system.gaps == [("proc/meminfo", f"larger than this file can be ({1 << 20} bytes)"),
                                ("proc/vmstat", "not a regular file")]
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 << 10   # KiB: < 64 MiB
+
+
+def test_archive_with_more_members_than_any_capture_is_refused(tmp_path, monkeypatch):
+    import io
+
+    from minfree.sources import root as root_module
+
+    monkeypatch.setattr(root_module, "MAX_MEMBERS", 50)
+    archive = tmp_path / "many.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for number in range(51):
+            tar.addfile(tarfile.TarInfo(f"proc/f{number}"), io.BytesIO())
+    with pytest.raises(OSError, match=r"not a readable tar archive \(more than 50 members"):
+        SystemRoot(archive)

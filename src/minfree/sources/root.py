@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 LINK_SUFFIX = ".readlink"
 SOSREPORT_MARKERS = ("sos_commands", "sos_reports")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
+#: Heuristic bound on an archive's members (each header stays in memory, ~1 KiB): a snapshot
+#: has a few hundred files, a sosreport some tens of thousands.
+MAX_MEMBERS = 200_000
 
 
 def _reason(exc: OSError) -> str:
@@ -153,11 +156,19 @@ class _TarSource:
     def __init__(self, path: Path) -> None:
         import tarfile  # lazily: only archives need it, and doctor must start fast
 
+        archive = None
         try:
-            self.archive = tarfile.open(path, "r:*")
-            members = self.archive.getmembers()
+            archive = tarfile.open(path, "r:*")
+            members = []
+            for member in archive:   # tarfile keeps every member's header in memory
+                members.append(member)
+                if len(members) > MAX_MEMBERS:
+                    raise ValueError(f"more than {MAX_MEMBERS} members: not a snapshot or sosreport")
         except (tarfile.TarError, EOFError, ValueError, OSError) as exc:
+            if archive is not None:
+                archive.close()
             raise OSError(errno.EINVAL, f"not a readable tar archive ({_first_line(exc)})", str(path)) from exc
+        self.archive = archive
         names = {_member_name(m.name): m for m in members}
         names.pop("", None)
         tops = {name.split("/", 1)[0] for name in names}
