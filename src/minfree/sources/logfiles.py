@@ -25,6 +25,8 @@ Damaged compressed data
     on the member's CRC32 at its end); the log parsers skip such junk. For gzip this is
     exactly what ``zcat`` prints before its error: zlib drops the output of the call that
     fails, so that call is replayed from a copy of the decoder, byte by byte near the damage.
+    xz, bz2 and zstd decoders cannot be copied: they are called for 32 KiB of output (zstd:
+    4 KiB of input) at a time, and lose at most what the failing call decoded.
 
 Directories
     Walked recursively, each directory's entries sorted by :func:`rotation_key` (name,
@@ -249,20 +251,22 @@ def _inflate_until_damage(inflate: Any, feed: bytes, piece: int = 4096) -> bytes
     return b"".join(out)
 
 
-class _ZstdDecoder:
-    """zstandard's decoder; it has no output limit, so input is fed in small pieces.
-
-    A 4 KiB piece of highly repetitive data can still expand to ~128 MiB (zstd RLE
-    blocks), a bound that real logs never approach.
+class _Piecewise:
+    """An xz, bz2 or zstd decoder fed 4 KiB of input at a time, and (xz, bz2) asked for 32 KiB
+    of output at a time, so that damage costs only what the failing call decoded: Python's
+    decoders drop it (:class:`_Salvaged` carries what the earlier calls gave). zstandard's decoder has no
+    output limit: a 4 KiB piece of highly repetitive data can still expand to ~128 MiB (zstd
+    RLE blocks), a bound that real logs never approach.
     """
 
     _PIECE = 4096
+    _OUT_PIECE = 32 << 10   # output per call of a limited decoder: what damage can cost at most
 
-    def __init__(self) -> None:
-        import zstandard
-
-        self._inner = zstandard.ZstdDecompressor().decompressobj()
+    def __init__(self, inner: Any, limited: bool) -> None:
+        self._inner = inner
+        self._limited = limited   # decompress(data, max_length) and needs_input (lzma, bz2)
         self._pending = b""
+        self._offset = 0
 
     @property
     def eof(self) -> bool:
@@ -270,21 +274,32 @@ class _ZstdDecoder:
 
     @property
     def needs_input(self) -> bool:
-        return not self._pending
+        return self._offset >= len(self._pending) and (not self._limited or self._inner.needs_input)
 
     @property
     def unused_data(self) -> bytes:
-        return self._inner.unused_data + self._pending
+        return self._inner.unused_data + self._pending[self._offset:]
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
-        self._pending += data
+        if data:
+            self._pending, self._offset = self._pending[self._offset:] + data, 0
         out: list[bytes] = []
         size = 0
-        while self._pending and size < max_length and not self._inner.eof:
-            piece, self._pending = self._pending[: self._PIECE], self._pending[self._PIECE :]
-            produced = self._inner.decompress(piece)
-            out.append(produced)
-            size += len(produced)
+        try:
+            while size < max_length and not self._inner.eof:
+                if self._limited and not self._inner.needs_input:
+                    piece = b""   # output is waiting inside the decoder
+                elif self._offset < len(self._pending):
+                    piece = self._pending[self._offset:self._offset + self._PIECE]
+                    self._offset += len(piece)
+                else:
+                    break
+                produced = (self._inner.decompress(piece, min(max_length - size, self._OUT_PIECE))
+                            if self._limited else self._inner.decompress(piece))
+                out.append(produced)
+                size += len(produced)
+        except _corrupt_errors() as exc:
+            raise _Salvaged(b"".join(out), exc) from exc
         return b"".join(out)
 
 
@@ -292,10 +307,12 @@ def _new_decoder(fmt: str) -> _Decoder:
     if fmt == "gzip":
         return _GzipDecoder()
     if fmt == "xz":
-        return lzma.LZMADecompressor(lzma.FORMAT_XZ)  # type: ignore[return-value]
+        return _Piecewise(lzma.LZMADecompressor(lzma.FORMAT_XZ), limited=True)
     if fmt == "bz2":
-        return bz2.BZ2Decompressor()  # type: ignore[return-value]
-    return _ZstdDecoder()
+        return _Piecewise(bz2.BZ2Decompressor(), limited=True)
+    import zstandard
+
+    return _Piecewise(zstandard.ZstdDecompressor().decompressobj(), limited=False)
 
 
 class _Truncated(Exception):
