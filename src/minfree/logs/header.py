@@ -29,12 +29,13 @@ import re
 from dataclasses import dataclass
 
 # The text that names the failure; what precedes it (after ": ") is the task's comm.
+# Numbers are bounded (%lu: 20 digits) so that int() never meets a 4300-digit string.
 _WHAT = re.compile(
-    r"page allocation failure(?:[.:]\s*|\s+)order:\s*(?P<order>\d+)"
+    r"page allocation failure(?:[.:]\s*|\s+)order:\s*(?P<order>\d{1,20})"
     r"|vmalloc: allocation failure(?:, allocated \d+ of \d+ bytes|: \d+ bytes)"
-    r"|vmalloc error: size \d+(?:, [a-z][a-z0-9 ]*?(?: (?P<vorder>\d+))?)*?(?=, mode:)"
+    r"|vmalloc error: size \d+(?:, [a-z][a-z0-9 ]*?(?: (?P<vorder>\d{1,20}))?)*?(?=, mode:)"
 )
-_MODE = re.compile(r"\s*,?\s*mode:\s*(?P<mode>0x[0-9a-fA-F]+|\d+)(?:\((?P<names>[^)]*)\))?")
+_MODE = re.compile(r"\s*,?\s*mode:\s*(?P<mode>0x[0-9a-fA-F]+|\d{1,20})(?:\((?P<names>[^)]*)\))?")
 _NODEMASK = re.compile(r",\s*nodemask=(?P<nodemask>\(null\)|[0-9,\-]*)")
 _CPUSET = re.compile(r",\s*cpuset=(?P<cpuset>[^,]*),\s*mems_allowed=(?P<mems>[0-9,\-]*)")
 _COMM_TAIL = re.compile(r"(?P<comm>[^\s\[\]][^\[\]]{0,63}?):\s*$")
