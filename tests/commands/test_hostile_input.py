@@ -152,3 +152,30 @@ def test_scan_follow_as_an_unprivileged_user_is_one_line_or_follows() -> None:
         assert error == ""
     else:
         assert status == 2 and error == "minfree: error: cannot follow /dev/kmsg: Operation not permitted\n"
+
+
+def test_numbers_longer_than_int_takes_do_not_end_the_scan(tmp_path: Path) -> None:
+    """int() refuses strings over 4300 digits: such a number once ended the scan of the file and
+    lost every report in it."""
+    huge = b"9" * 5000
+    log = tmp_path / "kern.log"
+    log.write_bytes(REPORT + b"[3.000000] asd: page allocation failure: order:" + huge + b", mode:" + huge
+                    + b"\n" + b"CPU: " + huge + b" PID: " + huge + b" Comm: asd Not tainted 6.1.0 #1\n"
+                    + b"warn_alloc: " + huge + b" callbacks suppressed\n" + REPORT)
+    done = run_minfree("scan", "--json", str(log))
+    document = __import__("json").loads(done.stdout)
+    assert done.returncode == 0 and document["errors"] == []
+    assert [e["line"] for e in document["events"] if e["order"] == 1] == [1, 5]   # the reports around
+
+
+def test_a_capture_with_numbers_longer_than_int_takes_is_read_with_gaps(fixture_root: Path) -> None:  # noqa: F811
+    huge = "9" * 5000
+    (fixture_root / "proc" / "meminfo").write_text(f"MemTotal: {huge} kB\nMemFree: 1 kB\n")
+    for name in ("eth0", "lo"):
+        if (fixture_root / "sys" / "class" / "net" / name).is_dir():
+            (fixture_root / "sys" / "class" / "net" / name / "mtu").write_text(huge + "\n")
+    (fixture_root / "proc" / "zoneinfo").write_text(f"Node 0, zone   Normal\n  pages free     {huge}\n")
+    done = run_minfree("doctor", "--root", str(fixture_root), "--window", "0", "--json")
+    assert done.returncode in (0, 1, 2, 3) and done.stderr == b""
+    gaps = {(g["path"], g["reason"]) for g in __import__("json").loads(done.stdout)["gaps"]}
+    assert {("proc/meminfo", "unparseable"), ("proc/zoneinfo", "unparseable")} <= gaps

@@ -174,7 +174,7 @@ def read_thp(root: SystemRoot) -> ThpSettings | None:
     numbers: dict[str, int] = {}
     for name in KHUGEPAGED_NUMBERS:
         text = root.read_text(f"{directory}/khugepaged/{name}", optional=True)
-        if text is not None and text.strip().isdecimal():
+        if text is not None and text.strip().isdecimal() and len(text.strip()) <= 20:   # %u
             numbers[name] = int(text)
     per_size: dict[int, str] = {}
     for entry in root.listdir(directory, optional=True):
