@@ -66,3 +66,14 @@ def test_absurd_page_block_order_is_a_gap_not_a_huge_number(capture: Path) -> No
     state = load_system(SystemRoot(capture))
     assert ("proc/pagetypeinfo", "unparseable") in state.gaps
     assert state.pageblock_order == 9   # the default, not 2^2000000000 pages per block
+
+
+@pytest.mark.parametrize(("rel", "text"), [
+    ("proc/sys/vm/min_free_kbytes", "9" * 400 + "\n"),   # once: OverflowError in a float division
+    ("proc/zoneinfo", "Node 0, zone   Normal\n  pages free     " + "9" * 400 + "\n        min      1\n"),
+    ("proc/buddyinfo", "Node 0, zone   Normal " + "9" * 400 + " 1\n"),
+])
+def test_numbers_no_kernel_prints_are_gaps(capture: Path, rel: str, text: str) -> None:
+    (capture / rel).write_text(text)
+    state = load_system(SystemRoot(capture))
+    assert (rel, "unparseable") in state.gaps

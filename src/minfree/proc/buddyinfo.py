@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)((?:\s+\d+)+)\s*$")
+_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\s*$")   # %6lu: 20 digits
 
 #: No kernel has more orders than this: a block of 2^order pages of at least 4 KiB
 #: (PAGE_SHIFT >= 12) must fit a 64-bit address, so order <= 51. A row or a pageblock order

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from minfree.proc.buddyinfo import MAX_ORDERS
 
-_ORDER = re.compile(r"^Page block order:\s*(\d+)")
-_PER_BLOCK = re.compile(r"^Pages per block:\s*(\d+)")
-_FREE_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+),\s*type\s+(\S+)((?:\s+>?\d+)+)\s*$")
+_ORDER = re.compile(r"^Page block order:\s*(\d{1,20})\s*$")   # numbers: %lu, 20 digits at most
+_PER_BLOCK = re.compile(r"^Pages per block:\s*(\d{1,20})\s*$")
+_FREE_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+),\s*type\s+(\S+)((?:\s+>?\d{1,20})+)\s*$")
 _BLOCKS_HEADER = re.compile(r"^Number of blocks type\s+(.*)$")
-_BLOCKS_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)((?:\s+\d+)+)\s*$")
+_BLOCKS_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\s*$")
 
 
 @dataclass(slots=True)
