@@ -660,3 +660,11 @@ def test_damaged_xz_and_bz2_yield_what_their_tools_recover(tmp_path: Path, fmt: 
     # past it, bytes of the damaged block may come out before the check fails
     common = min(len(got), len(recovered))
     assert got[:common] == recovered[:common] and len(got) >= len(recovered) - (32 << 10)
+
+
+def test_nul_run_within_the_first_4k_does_not_make_a_file_binary(tmp_path: Path) -> None:
+    data = LOG * 3 + b"\0" * 3000 + LOG * 50   # zero-filled blocks a crash left near the start
+    write(tmp_path / "logs" / "messages", data)
+    skipped: list[Skipped] = []
+    [inp] = expand_paths([str(tmp_path / "logs")], skipped)
+    assert read_all(inp) == data and skipped == []

@@ -565,11 +565,18 @@ def looks_binary(sample: bytes) -> bool:
     (False, True)
     >>> looks_binary(bytes(4096)), looks_binary(b"")
     (True, False)
+    >>> looks_binary(b"kernel: a line\\n" * 70 + bytes(3000) + b"kernel: after the crash\\n")
+    False
+    >>> looks_binary(bytes(range(1, 32)) * 100)   # no NUL, no newline: control bytes decide
+    True
     """
     if not sample:
         return False
-    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-    return control > _CONTROL_SHARE * len(sample) or (b"\n" not in sample and b"\x00" in sample)
+    text = sample.replace(b"\x00", b"")   # NUL runs are judged by what surrounds them
+    if not text or (b"\n" not in text and len(text) < len(sample)):
+        return True
+    control = len(text) - len(text.translate(None, _CONTROL_BYTES))
+    return control > _CONTROL_SHARE * len(text)
 
 
 @dataclass(frozen=True, slots=True)
