@@ -668,3 +668,12 @@ def test_nul_run_within_the_first_4k_does_not_make_a_file_binary(tmp_path: Path)
     skipped: list[Skipped] = []
     [inp] = expand_paths([str(tmp_path / "logs")], skipped)
     assert read_all(inp) == data and skipped == []
+
+
+def test_a_fifo_swapped_in_after_listing_is_refused_not_waited_on(tmp_path: Path) -> None:
+    write(tmp_path / "logs" / "kern.log", LOG)
+    [inp] = expand_paths([str(tmp_path / "logs")])
+    (tmp_path / "logs" / "kern.log").unlink()
+    os.mkfifo(tmp_path / "logs" / "kern.log")   # no writer: a blocking open would wait forever
+    with pytest.raises(SourceError, match=r"kern.log: not a regular file$"):
+        inp.open()

@@ -71,6 +71,7 @@ Errors for the user are :class:`SourceError` with a one-line message, e.g.
 from __future__ import annotations
 
 import bz2
+import errno
 import functools
 import io
 import lzma
@@ -533,10 +534,21 @@ def _decompressing(stream: BinaryIO, head: bytes, name: str) -> BinaryIO:
     return _TextGuard(_DecompressingReader(stream, fmt, name), name)  # type: ignore[arg-type, return-value]
 
 
-def _open_file(path: str, name: str) -> BinaryIO:
-    """Open ``path``: raw when plain, decompressed when its magic says so."""
+def _open_regular(path: str) -> io.FileIO:
+    """``path`` opened raw if it is still a regular file: without blocking, so a FIFO swapped in
+    since it was listed is refused rather than waited on. Raises OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return io.FileIO(fd, "rb")
+
+
+def _open_file(path: str, name: str, regular: bool = False) -> BinaryIO:
+    """Open ``path``: raw when plain, decompressed when its magic says so. ``regular``: only a
+    regular file (a directory's entry); else a FIFO named on the command line is waited on."""
     try:
-        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+        raw = _open_regular(path) if regular else open(path, "rb", buffering=0)  # noqa: SIM115
     except OSError as exc:
         raise SourceError(f"cannot read {name}: {exc.strerror}") from exc
     try:
@@ -595,7 +607,7 @@ class _Sniff:
 
 def _sniff(path: str) -> _Sniff:
     """Look at the start of a regular file, decompressed. Raises OSError."""
-    with open(path, "rb", buffering=0) as raw:
+    with _open_regular(path) as raw:
         magic = raw.read(_MAGIC_LEN)
         raw.seek(0)
         fmt = detect_compression(magic)
@@ -796,7 +808,7 @@ class _Expander:
             return self.tarball(path, explicit)
         if sniff.binary:
             return self.refuse(path, "binary data (mostly non-text bytes in the first 4 KiB), not a text log", explicit)
-        return [Input(path, "file", functools.partial(_open_file, path, path))]
+        return [Input(path, "file", functools.partial(_open_file, path, path, True))]
 
     def directory(self, path: str) -> list[Input]:
         try:
