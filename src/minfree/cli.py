@@ -39,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = next((w for w in words if not w.startswith("-")), None)
     args = _parser(command).parse_args(words)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()   # a closed pipe shows here, not at exit as "Exception ignored"
+        return status
     except UsageError as error:
         print(f"minfree: error: {error}", file=sys.stderr)
         return EXIT_USAGE

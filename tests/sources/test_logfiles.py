@@ -518,3 +518,163 @@ def test_live_on_this_machine_reads_the_kernel_log() -> None:
     assert inp.kind in ("journald", "dmesg", "kmsg")
     data = read_all(inp)
     assert b"Linux version" in data or b"MESSAGE" in data
+
+
+# --- damaged, endless and binary input (issue 8) ----------------------------------------
+
+
+def _damaged_gzips(data: bytes) -> dict[str, bytes]:
+    packed = gzip.compress(data)
+    middle = len(packed) // 2
+    flipped_crc = bytearray(packed)
+    flipped_crc[-8] ^= 0xFF
+    block = bytearray(packed)
+    block[middle:middle + 64] = bytes(b ^ 0x55 for b in block[middle:middle + 64])
+    ones = bytearray(packed)
+    ones[middle:middle + 64] = b"\xff" * 64
+    size = bytearray(packed)
+    size[-1] ^= 0x01
+    second = bytearray(gzip.compress(data[:50000]) + packed)
+    second[-8] ^= 0xFF   # the second member's CRC
+    return {"bad-crc": bytes(flipped_crc), "xor-block": bytes(block), "ff-block": bytes(ones),
+            "bad-isize": bytes(size), "second-member": bytes(second), "cut": packed[: middle]}
+
+
+@pytest.mark.skipif(shutil.which("gzip") is None, reason="gzip(1) is the judge")
+@pytest.mark.parametrize("damage", ["bad-crc", "xor-block", "ff-block", "bad-isize", "second-member", "cut"])
+def test_damaged_gzip_yields_exactly_what_gzip_recovers(tmp_path: Path, damage: str) -> None:
+    damaged = _damaged_gzips(big_log(60_000))[damage]
+    path = write(tmp_path / "kern.log.gz", damaged)
+    recovered = subprocess.run(["gzip", "-dc", str(path)], capture_output=True, check=False)
+    assert recovered.returncode != 0   # gzip itself sees the damage
+    got = b""
+    with expand_paths([str(path)])[0].open() as stream:
+        with pytest.raises(sources.DamagedInputError):
+            while chunk := stream.read(1 << 20):
+                got += chunk
+    assert got == recovered.stdout and len(got) > 1000
+
+
+@pytest.mark.parametrize("nuls", [300, 1000, 5000, 3 << 20])
+def test_nul_bytes_in_front_of_a_log_do_not_make_it_binary(tmp_path: Path, nuls: int) -> None:
+    data = b"\0" * nuls + LOG * 200
+    write(tmp_path / "logs" / "messages", data)
+    skipped: list[Skipped] = []
+    [inp] = expand_paths([str(tmp_path / "logs")], skipped)
+    assert read_all(inp) == data and skipped == []
+    assert read_all(expand_paths([str(tmp_path / "logs" / "messages")])[0]) == data
+
+
+def test_a_file_of_nothing_but_nul_bytes_is_skipped_and_said(tmp_path: Path) -> None:
+    write(tmp_path / "logs" / "kern.log", LOG)
+    with open(tmp_path / "logs" / "wtmp.db", "wb") as handle:
+        handle.truncate(20 << 20)   # sparse: 20 MiB of NUL bytes
+    skipped: list[Skipped] = []
+    inputs = expand_paths([str(tmp_path / "logs")], skipped)
+    assert [Path(i.name).name for i in inputs] == ["kern.log"]
+    assert [(Path(s.path).name, s.reason) for s in skipped] == [
+        ("wtmp.db", "binary data (mostly non-text bytes in the first 4 KiB), not a text log")]
+
+
+def _read_to_the_end(stream) -> tuple[int, Exception | None]:
+    size = 0
+    try:
+        while chunk := stream.read(8 << 20):
+            size += len(chunk)
+    except SourceError as error:
+        return size, error
+    return size, None
+
+
+def test_dev_zero_ends_with_a_clear_error_within_the_binary_limit() -> None:
+    [inp] = expand_paths(["/dev/zero"])
+    with inp.open() as stream:
+        size, error = _read_to_the_end(stream)
+    assert isinstance(error, sources.BinaryInputError)
+    assert str(error) == ("cannot read /dev/zero: binary data, not a text log (no text in the "
+                          f"last 64 MiB); stopped after {size} bytes")
+    assert size < sources.BINARY_RUN_LIMIT
+
+
+class _Endless(io.RawIOBase):
+    """An endless stdin: ``head`` once, then the same pseudo-random bytes forever."""
+
+    def __init__(self, head: bytes) -> None:
+        self._head = head
+        self._noise = os.urandom(1 << 20)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = len(buffer)
+        if self._head:
+            data, self._head = self._head[:size], self._head[size:]
+        else:
+            data = self._noise[:size]
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def test_endless_binary_stdin_ends_after_the_text_it_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = LOG * 1000
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(_Endless(text))))
+    [inp] = expand_paths(["-"])
+    with inp.open() as stream:
+        size, error = _read_to_the_end(stream)
+    assert isinstance(error, sources.BinaryInputError)
+    assert len(text) <= size < len(text) + sources.BINARY_RUN_LIMIT + (8 << 20)   # + one read
+
+
+def test_decompression_bomb_of_zeros_stops_like_dev_zero(tmp_path: Path) -> None:
+    path = write(tmp_path / "kern.log.gz", gzip.compress(LOG * 100 + bytes(200 << 20), compresslevel=1))
+    assert path.stat().st_size < 1 << 20
+    with expand_paths([str(path)])[0].open() as stream:
+        size, error = _read_to_the_end(stream)
+    # the read holding the last text counts as text: at most one read (8 MiB) more than the limit
+    assert isinstance(error, sources.BinaryInputError) and size < sources.BINARY_RUN_LIMIT + (8 << 20)
+
+
+def test_a_nul_run_inside_a_streamed_log_is_read_through(tmp_path: Path) -> None:
+    data = LOG * 100 + bytes(8 << 20) + LOG * 100   # a crash's zero-filled blocks: a log still
+    path = write(tmp_path / "messages.gz", gzip.compress(data, compresslevel=1))
+    assert read_all(expand_paths([str(path)])[0]) == data
+
+
+@pytest.mark.parametrize(("fmt", "tool"), [("xz", ["xz", "-dc"]), ("bz2", ["bzip2", "-dc"])])
+def test_damaged_xz_and_bz2_yield_what_their_tools_recover(tmp_path: Path, fmt: str, tool: list[str]) -> None:
+    if shutil.which(tool[0]) is None:
+        pytest.skip(f"{tool[0]} is the judge")
+    data = big_log(150_000)
+    packed = bytearray(lzma.compress(data) if fmt == "xz" else bz2.compress(data))
+    middle = len(packed) // 2
+    packed[middle:middle + 32] = bytes(b ^ 0x55 for b in packed[middle:middle + 32])
+    path = write(tmp_path / f"kern.log.{fmt}", bytes(packed))
+    recovered = subprocess.run([*tool, str(path)], capture_output=True, check=False).stdout
+    got = b""
+    with expand_paths([str(path)])[0].open() as stream:
+        with pytest.raises(sources.DamagedInputError):
+            while chunk := stream.read(1 << 20):
+                got += chunk
+    assert len(recovered) > 100_000
+    # decoders that cannot be copied lose at most one call's output (32 KiB) before the damage;
+    # past it, bytes of the damaged block may come out before the check fails
+    common = min(len(got), len(recovered))
+    assert got[:common] == recovered[:common] and len(got) >= len(recovered) - (32 << 10)
+
+
+def test_nul_run_within_the_first_4k_does_not_make_a_file_binary(tmp_path: Path) -> None:
+    data = LOG * 3 + b"\0" * 3000 + LOG * 50   # zero-filled blocks a crash left near the start
+    write(tmp_path / "logs" / "messages", data)
+    skipped: list[Skipped] = []
+    [inp] = expand_paths([str(tmp_path / "logs")], skipped)
+    assert read_all(inp) == data and skipped == []
+
+
+def test_a_fifo_swapped_in_after_listing_is_refused_not_waited_on(tmp_path: Path) -> None:
+    write(tmp_path / "logs" / "kern.log", LOG)
+    [inp] = expand_paths([str(tmp_path / "logs")])
+    (tmp_path / "logs" / "kern.log").unlink()
+    os.mkfifo(tmp_path / "logs" / "kern.log")   # no writer: a blocking open would wait forever
+    with pytest.raises(SourceError, match=r"kern.log: not a regular file$"):
+        inp.open()

@@ -153,3 +153,102 @@ def test_truncated_archive_is_an_oserror(tmp_path):
     cut.write_bytes(raw[: last.offset_data + 10])
     with pytest.raises(OSError, match="not a readable tar archive"):
         SystemRoot(cut)
+
+
+# --- hostile captures: never block, never read more than the file can hold -----------------
+
+def _capture(tmp_path):
+    import shutil
+
+    root = tmp_path / "capture"
+    shutil.copytree(READERS / "6.18-live", root, symlinks=True)
+    return root
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    root = _capture(tmp_path)
+    (root / "proc" / "meminfo").unlink()
+    os.mkfifo(root / "proc" / "meminfo")   # no writer: a blocking open would wait forever
+    os.makedirs(root / "etc" / "sysctl.d", exist_ok=True)
+    os.mkfifo(root / "etc" / "sysctl.d" / "50-pipe.conf")
+    system = SystemRoot(root)
+    assert system.read_text("proc/meminfo") is None
+    assert system.read_text("etc/sysctl.d/50-pipe.conf") is None
+    assert system.gaps == [("proc/meminfo", "not a regular file (a FIFO)"),
+                           ("etc/sysctl.d/50-pipe.conf", "not a regular file (a FIFO)")]
+
+
+def test_device_node_is_refused(tmp_path):
+    root = _capture(tmp_path)
+    (root / "proc" / "meminfo").unlink()
+    os.mknod(root / "proc" / "meminfo", 0o600 | 0o020000, os.makedev(1, 5))   # /dev/zero
+    system = SystemRoot(root)
+    assert system.read_text("proc/meminfo") is None
+    assert system.gaps == [("proc/meminfo", "not a regular file (a character device)")]
+
+
+def test_link_out_of_the_capture_is_refused(tmp_path):
+    root = _capture(tmp_path)
+    (root / "proc" / "meminfo").unlink()
+    (root / "proc" / "meminfo").symlink_to("/dev/zero")
+    (root / "proc" / "vmstat").unlink()
+    (root / "proc" / "vmstat").symlink_to("../../../../../../../etc/hostname")
+    system = SystemRoot(root)
+    assert system.read_text("proc/meminfo") is None and system.read_text("proc/vmstat") is None
+    assert system.gaps == [("proc/meminfo", "a link that leads out of the capture"),
+                           ("proc/vmstat", "a link that leads out of the capture")]
+
+
+def test_file_larger_than_it_can_be_is_a_gap_and_not_read(tmp_path):
+    root = _capture(tmp_path)
+    with open(root / "proc" / "meminfo", "r+b") as handle:
+        handle.truncate(2 << 30)   # sparse: 2 GiB that cost no disk
+    system = SystemRoot(root)
+    assert system.read_text("proc/meminfo") is None
+    assert system.gaps == [("proc/meminfo", f"larger than this file can be ({1 << 20} bytes)")]
+
+
+def test_file_growing_past_its_bound_while_read_stops_there(tmp_path):
+    """A live /proc file has size 0: the bound is applied while reading."""
+    from minfree.sources.root import _read_bounded
+
+    fd = os.open("/dev/zero", os.O_RDONLY)
+    try:
+        with pytest.raises(OSError, match="larger than this file can be"):
+            _read_bounded(fd, 3 << 20)
+    finally:
+        os.close(fd)
+
+
+def test_tar_member_larger_than_the_file_can_be_is_never_decompressed(tmp_path):
+    import resource
+
+    archive = tmp_path / "snap.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=9) as tar, open("/dev/zero", "rb") as zeros:
+        info = tarfile.TarInfo("proc/meminfo")
+        info.size = 256 << 20   # a small archive, a quarter-gigabyte member
+        tar.addfile(info, zeros)
+        pipe = tarfile.TarInfo("proc/vmstat")
+        pipe.type = tarfile.FIFOTYPE
+        tar.addfile(pipe)
+    assert archive.stat().st_size < 1 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with SystemRoot(archive) as system:
+        assert system.read_text("proc/meminfo") is None and system.read_text("proc/vmstat") is None
+        assert system.gaps == [("proc/meminfo", f"larger than this file can be ({1 << 20} bytes)"),
+                               ("proc/vmstat", "not a regular file")]
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 << 10   # KiB: < 64 MiB
+
+
+def test_archive_with_more_members_than_any_capture_is_refused(tmp_path, monkeypatch):
+    import io
+
+    from minfree.sources import root as root_module
+
+    monkeypatch.setattr(root_module, "MAX_MEMBERS", 50)
+    archive = tmp_path / "many.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for number in range(51):
+            tar.addfile(tarfile.TarInfo(f"proc/f{number}"), io.BytesIO())
+    with pytest.raises(OSError, match=r"not a readable tar archive \(more than 50 members"):
+        SystemRoot(archive)

@@ -44,7 +44,7 @@ def test_a_peer_cannot_make_us_buffer_more_than_a_file_may_hold() -> None:
     source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b\'{"ok": true, "n": 99999999999}\\n\'); sys.stdout.flush()'
                             '\nimport time; time.sleep(60)'), timeout=20)
     with pytest.raises(RemoteError, match="more than it may send"):
-        source.read_bytes("proc/zoneinfo")
+        source.read_bytes("proc/zoneinfo", 1 << 20)
     source.close()
 
 
@@ -52,7 +52,7 @@ def test_an_error_answer_is_the_oserror_a_local_read_raises() -> None:
     source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b\'{"err": 13, "msg": "Permission denied"}\\n\'); '
                             'sys.stdout.flush(); sys.stdin.buffer.readline()'), timeout=20)
     with pytest.raises(PermissionError):
-        source.read_bytes("proc/pagetypeinfo")
+        source.read_bytes("proc/pagetypeinfo", 1 << 20)
     source.close()
 
 
@@ -66,9 +66,25 @@ def test_prefetched_files_come_from_one_round_trip_and_are_served_once(tmp_path,
     source.prefetch(("proc/zoneinfo", "proc/buddyinfo"))
     source.process.kill()
     source.process.wait()
-    assert source.read_bytes("proc/zoneinfo") == b"Node 0, zone      DMA\n"
+    assert source.read_bytes("proc/zoneinfo", 1 << 20) == b"Node 0, zone      DMA\n"
     with pytest.raises(FileNotFoundError):
-        source.read_bytes("proc/buddyinfo")
+        source.read_bytes("proc/buddyinfo", 1 << 20)
     with pytest.raises(RemoteError):            # served once: the next read asks the host
-        source.read_bytes("proc/zoneinfo")
+        source.read_bytes("proc/zoneinfo", 1 << 20)
+    source.close()
+
+
+def test_a_file_larger_than_it_can_be_is_refused_like_a_local_one(tmp_path, monkeypatch) -> None:
+    """The spec registry's bound applies over SSH too: EFBIG, and the session stays in step."""
+    import errno
+
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "meminfo").write_bytes(b"MemTotal: 1 kB\n" * 100)
+    (tmp_path / "proc" / "version").write_text("Linux version 6.1.0\n")
+    monkeypatch.setenv("MINFREE_COLLECTOR_ROOT", str(tmp_path))
+    source = SshSource([sys.executable, "-I", "-S", "-c", BOOTSTRAP], timeout=20)
+    with pytest.raises(OSError) as refused:
+        source.read_bytes("proc/meminfo", 100)
+    assert refused.value.errno == errno.EFBIG
+    assert source.read_bytes("proc/version", 100) == b"Linux version 6.1.0\n"
     source.close()

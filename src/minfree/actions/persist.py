@@ -103,10 +103,10 @@ def _read(config_root: Path, rel: str) -> tuple[str, str] | None:
     real = resolve_in_root(config_root, rel)
     if real is None:
         return None
-    try:
-        return real, (config_root / real).read_bytes().decode(errors="replace")  # line ends kept
-    except OSError:
-        return None
+    # through SystemRoot: a FIFO or device planted in sysctl.d is refused unopened, never waited
+    # on; the text is decoded as read, line ends kept
+    text = SystemRoot(config_root).read_text(real, optional=True)
+    return None if text is None else (real, text)
 
 
 def assignments(config_root: Path, keys: set[str], *, skip: str | None = DROPIN) -> tuple[list[Assignment], list[str]]:

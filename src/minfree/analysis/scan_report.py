@@ -19,6 +19,7 @@ class ScanReport:
     bytes_read: int = 0
     inputs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)   # inputs that broke off (truncated archives...)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, why) left out of a directory
 
     def most_telling(self) -> ExplainedEvent | None:
         """The event that best explains the rest, chosen as an engineer reading the log would:

@@ -25,7 +25,7 @@ from minfree.logs.scanner import LogScanner
 from minfree.model import gfp
 from minfree.model.kversion import parse_release
 from minfree.sources import kconfig, tracefs
-from minfree.sources.logfiles import Input, SourceError
+from minfree.sources.logfiles import Input, Skipped, SourceError
 from minfree.sources.kernel_log import this_boot_log
 from minfree.sources.logscan import scan_stream
 from minfree.sources.root import SystemRoot
@@ -124,13 +124,16 @@ def run(args: argparse.Namespace) -> int:
             return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout, running=running_gfp())
         except SourceError as error:
             raise UsageError(str(error)) from None
+    skipped: list[Skipped] = []   # left out of a directory: said, never silent
     try:
-        inputs = expand_paths(args.paths) if args.paths else live_inputs()
+        inputs = expand_paths(args.paths, skipped) if args.paths else live_inputs()
     except SourceError as error:
         raise UsageError(str(error)) from None
     if not inputs:
-        raise UsageError("no log files found in " + " ".join(args.paths))
+        why = "".join(f"; {s.path}: {s.reason}" for s in skipped[:3])
+        raise UsageError("no log files found in " + " ".join(args.paths) + why)
     report = scan_inputs(inputs, kernel=args.kernel, running=None if args.paths else running_gfp)
+    report.skipped = [(s.path, s.reason) for s in skipped]
     if args.json:
         from minfree.render.scan_json import report_document
 

@@ -34,9 +34,9 @@ from minfree.logs.prefix import LogLine
 from minfree.logs.related import OomVictim, oom_victim, related_detail, related_kind
 from minfree.logs.trace import trace_line_kind
 
-_CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.+?)"
+_CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d{1,10}) (?:UID: \d+ )?PID: (?P<pid>\d{1,10}) Comm: (?P<comm>.+?)"
                        r"(?: (?:Not tainted|Tainted:).*)?$")
-_PID_LINE = re.compile(r"^Pid: (?P<pid>\d+), comm: (?P<comm>.+?)(?: (?:Not tainted|Tainted:).*)?$")
+_PID_LINE = re.compile(r"^Pid: (?P<pid>\d{1,10}), comm: (?P<comm>.+?)(?: (?:Not tainted|Tainted:).*)?$")
 _NODEMASK_VALUE = re.compile(r"^\s*(?:\(null\)|\d+(?:[-,]\d+)*)\s*$")
 _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
 

@@ -35,14 +35,15 @@ import re
 from dataclasses import dataclass
 
 # The text that names the failure; what precedes it (after ": ") is the task's comm.
+# Numbers are bounded (%lu: 20 digits) so that int() never meets a 4300-digit string.
 _WHAT = re.compile(
-    r"page allocation failure(?:[.:]\s*|\s+)order:\s*(?P<order>\d+)"
+    r"page allocation failure(?:[.:]\s*|\s+)order:\s*(?P<order>\d{1,20})"
     r"|vmalloc: allocation failure(?:, allocated \d+ of \d+ bytes|: \d+ bytes)"
     # 5.15+ mm/vmalloc.c: "vmalloc error: size %lu, <what failed>" then warn_alloc's ", mode:";
     # the words may hold "_" ("vm_struct allocation failed"); a paste may wrap before ", mode:"
-    r"|vmalloc error: size \d+(?:, [a-z][a-z0-9_ ]*?(?: (?P<vorder>\d+))?)*?(?=, mode:|,?\s*$)"
+    r"|vmalloc error: size \d{1,20}(?:, [a-z][a-z0-9_ ]*?(?: (?P<vorder>\d{1,20}))?)*?(?=, mode:|,?\s*$)"
 )
-_MODE = re.compile(r"\s*,?\s*mode:\s*(?P<mode>0x[0-9a-fA-F]+|\d+)(?:\((?P<names>[^)]*)\))?")
+_MODE = re.compile(r"\s*,?\s*mode:\s*(?P<mode>0x[0-9a-fA-F]+|\d{1,20})(?:\((?P<names>[^)]*)\))?")
 _NODEMASK = re.compile(r",\s*nodemask=(?P<nodemask>\(null\)|[0-9,\-]*)")
 _CPUSET = re.compile(r",\s*cpuset=(?P<cpuset>[^,]*),\s*mems_allowed=(?P<mems>[0-9,\-]*)")
 _COMM_TAIL = re.compile(r"(?P<comm>[^\s\[\]][^\[\]]{0,63}?):\s*$")
@@ -55,6 +56,12 @@ _CPUSET_LINE = re.compile(r"^(?P<comm>.{1,64}?) cpuset=(?P<cpuset>\S*) mems_allo
 # 3.10-4.8 print the vmalloc reason on its own line before the standard header.
 _VMALLOC_LINE = re.compile(r"^\s*vmalloc: allocation failure(?:, allocated \d+ of \d+ bytes|: \d+ bytes)\s*$")
 _STALL = "page allocation stalls for"
+
+
+#: No kernel allocates blocks of a larger order: MAX_PAGE_ORDER is at most 20 on every
+#: architecture (include/linux/mmzone.h, 6.18: CONFIG_ARCH_FORCE_MAX_ORDER <= 20 in arch/*/Kconfig);
+#: 63 keeps 1 << order a machine word for every use downstream.
+MAX_ORDER_PRINTED = 63
 
 
 @dataclass(slots=True)
@@ -87,6 +94,8 @@ def find_headers(text: str) -> list[Header]:
         comm_match = _COMM_TAIL.search(text, before_start, what.start())
         comm = comm_match.group("comm").strip() if comm_match else None
         order_text = what.group("order") or what.group("vorder")
+        if order_text and int(order_text) > MAX_ORDER_PRINTED:
+            continue   # damage, not a kernel's report: no kernel has blocks of that order
         header = Header(
             comm=comm or None,
             order=int(order_text) if order_text else None,

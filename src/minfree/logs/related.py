@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 # Every kind here has a needle in minfree.logs.prefilter.NEEDLES: counts never depend on which
 # regions the scanner happened to read.
-_SUPPRESSED = re.compile(r"^\s*(?P<who>warn_alloc(?:_failed)?): (?P<n>\d+) callbacks suppressed")
+_SUPPRESSED = re.compile(r"^\s*(?P<who>warn_alloc(?:_failed)?): (?P<n>\d{1,20}) callbacks suppressed")
 
 # (kind, test) in order; the first whose test matches wins.
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (

@@ -9,7 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)((?:\s+\d+)+)\s*$")
+_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\s*$")   # %6lu: 20 digits
+
+#: No kernel has more orders than this: a block of 2^order pages of at least 4 KiB
+#: (PAGE_SHIFT >= 12) must fit a 64-bit address, so order <= 51. A row or a pageblock order
+#: beyond it is damage, not a machine (and would cost 2^order-sized integers).
+MAX_ORDERS = 64 - 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +38,12 @@ def parse_buddyinfo(text: str) -> list[BuddyRow]:
     ... junk''')
     >>> rows[0].counts, rows[0].free_pages, rows[1].zone
     ((0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 3), 3840, 'Normal')
+    >>> parse_buddyinfo("Node 0, zone   Normal" + " 1" * 100000)   # damage: more orders than any kernel
+    []
     """
     rows = []
     for line in text.splitlines():
         m = _ROW.match(line)
-        if m:
+        if m and len(m.group(3).split()) <= MAX_ORDERS:
             rows.append(BuddyRow(int(m.group(1)), m.group(2), tuple(int(x) for x in m.group(3).split())))
     return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)((?:\s+-?\d+\.\d{3})+)\s*$")
+_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+-?\d{1,20}\.\d{3})+)\s*$")   # bounded: int()
 
 
 @dataclass(frozen=True, slots=True)

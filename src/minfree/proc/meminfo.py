@@ -46,13 +46,13 @@ def _parse(text: str) -> Meminfo:
         if not sep:
             continue
         words = head.split()
-        if len(words) == 3 and words[0] == "Node" and words[1].isdecimal():
+        if len(words) == 3 and words[0] == "Node" and words[1].isdecimal() and len(words[1]) <= 10:
             node = int(words[1]) if node is None else node
             words = words[2:]
         if len(words) != 1:
             continue
         value = rest.split()
-        if not value or not value[0].isdecimal():
+        if not value or not value[0].isdecimal() or len(value[0]) > 20:   # %lu: 20 digits at most
             continue
         if len(value) == 2 and value[1] == "kB":
             kb[words[0]] = int(value[0])

@@ -28,6 +28,11 @@ class NetDevice:
     is_virtual: bool
 
 
+#: The kernel prints these as %u/%d: a longer run of digits is damage (and int() refuses
+#: strings over 4300 digits with ValueError).
+_DIGITS = 20
+
+
 def parse_speed(text: str) -> int | None:
     """/sys/class/net/X/speed in Mb/s; None when unknown.
 
@@ -37,7 +42,7 @@ def parse_speed(text: str) -> int | None:
     (None, 25000, None, None)
     """
     word = text.strip()
-    if not word.isdecimal():
+    if not word.isdecimal() or len(word) > _DIGITS:
         return None
     value = int(word)
     return None if value in _UNKNOWN_SPEEDS else value
@@ -46,11 +51,11 @@ def parse_speed(text: str) -> int | None:
 def parse_mtu(text: str) -> int | None:
     """/sys/class/net/X/mtu (sample from this machine's eth0: ``1400``).
 
-    >>> parse_mtu("1400\\n"), parse_mtu("9000"), parse_mtu("")
-    (1400, 9000, None)
+    >>> parse_mtu("1400\\n"), parse_mtu("9000"), parse_mtu(""), parse_mtu("9" * 5000)
+    (1400, 9000, None, None)
     """
     word = text.strip()
-    return int(word) if word.isdecimal() else None
+    return int(word) if word.isdecimal() and len(word) <= _DIGITS else None
 
 
 def parse_operstate(text: str) -> str | None:

@@ -30,6 +30,11 @@ class NumaTopology:
         return self.has_memory if self.has_memory is not None else self.online
 
 
+#: No node or CPU id reaches this (MAX_NUMNODES is 1 << NODES_SHIFT <= 1024, NR_CPUS <= 8192 on
+#: x86-64, arch/x86/Kconfig, 6.18): a larger id is damage, and would cost a range of that size.
+_MAX_ID = 1 << 16
+
+
 def parse_id_list(text: str) -> tuple[int, ...] | None:
     """A kernel id list (``%*pbl``: ``0-3,8,10-11``) as sorted ids; None if malformed.
 
@@ -37,8 +42,8 @@ def parse_id_list(text: str) -> tuple[int, ...] | None:
 
     >>> parse_id_list("0-1\\n"), parse_id_list("0\\n"), parse_id_list("0-3,8,10-11")
     ((0, 1), (0,), (0, 1, 2, 3, 8, 10, 11))
-    >>> parse_id_list("\\n"), parse_id_list("3-1"), parse_id_list("a")
-    ((), None, None)
+    >>> parse_id_list("\\n"), parse_id_list("3-1"), parse_id_list("a"), parse_id_list("0-4000000000")
+    ((), None, None, None)
     """
     ids: set[int] = set()
     body = text.strip()
@@ -48,8 +53,10 @@ def parse_id_list(text: str) -> tuple[int, ...] | None:
         low, sep, high = part.strip().partition("-")
         if not low.isdecimal() or (sep and not high.isdecimal()):
             return None
+        if len(low) > 5 or len(high) > 5:   # more digits than any id has
+            return None
         first, last = int(low), int(high) if sep else int(low)
-        if last < first or last - first > 1 << 16:
+        if last < first or last >= _MAX_ID:
             return None
         ids.update(range(first, last + 1))
     return tuple(sorted(ids))

@@ -2,7 +2,10 @@
 
 Root-only (0400) since 5.4: the caller passes None when unreadable and gets None back.
 Counts capped at 100000 print as ``>100000`` (5.4+); they parse as 100000 and are listed in
-``capped``.
+``capped``. The page block order is checked: no kernel has more orders than
+:data:`~minfree.proc.buddyinfo.MAX_ORDERS`, and ``Pages per block`` is ``1 << order``
+(pagetypeinfo_showfree and pagetypeinfo_show, mm/vmstat.c, 6.18); a file where they disagree
+is damaged (None: the caller records a gap).
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_ORDER = re.compile(r"^Page block order:\s*(\d+)")
-_PER_BLOCK = re.compile(r"^Pages per block:\s*(\d+)")
-_FREE_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+),\s*type\s+(\S+)((?:\s+>?\d+)+)\s*$")
+from minfree.proc.buddyinfo import MAX_ORDERS
+
+_ORDER = re.compile(r"^Page block order:\s*(\d{1,20})\s*$")   # numbers: %lu, 20 digits at most
+_PER_BLOCK = re.compile(r"^Pages per block:\s*(\d{1,20})\s*$")
+_FREE_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+),\s*type\s+(\S+)((?:\s+>?\d{1,20})+)\s*$")
 _BLOCKS_HEADER = re.compile(r"^Number of blocks type\s+(.*)$")
-_BLOCKS_ROW = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)((?:\s+\d+)+)\s*$")
+_BLOCKS_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\s*$")
 
 
 @dataclass(slots=True)
@@ -50,6 +55,12 @@ def parse_pagetypeinfo(text: str | None) -> PageTypeInfo | None:
     7
     >>> parse_pagetypeinfo(None) is None, parse_pagetypeinfo("nonsense") is None
     (True, True)
+
+    A block order the free table cannot hold is damage:
+
+    >>> parse_pagetypeinfo("Page block order: 2000000000\\nPages per block:  512\\n"
+    ...                    "Free pages count per migrate type at order  0  1  2\\n") is None
+    True
     """
     if not text:
         return None
@@ -61,7 +72,7 @@ def parse_pagetypeinfo(text: str | None) -> PageTypeInfo | None:
             info.pageblock_order, found = int(m.group(1)), True
         elif m := _PER_BLOCK.match(line):
             info.pages_per_block, found = int(m.group(1)), True
-        elif m := _FREE_ROW.match(line):
+        elif (m := _FREE_ROW.match(line)) and len(m.group(4).split()) <= MAX_ORDERS:
             key = (int(m.group(1)), m.group(2))
             mt = m.group(3)
             counts = []
@@ -79,4 +90,14 @@ def parse_pagetypeinfo(text: str | None) -> PageTypeInfo | None:
             values = [int(x) for x in m.group(3).split()]
             if len(values) == len(block_types):
                 info.blocks[(int(m.group(1)), m.group(2))] = dict(zip(block_types, values))
-    return info if found else None
+    if not found or not _block_order_fits(info):
+        return None
+    return info
+
+
+def _block_order_fits(info: PageTypeInfo) -> bool:
+    """The page block order is one a kernel can have and matches Pages per block."""
+    order = info.pageblock_order
+    if order is None:
+        return True
+    return order < MAX_ORDERS and (info.pages_per_block is None or info.pages_per_block == 1 << order)

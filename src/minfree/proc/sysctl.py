@@ -78,7 +78,7 @@ def parse_sysctl_ints(text: str) -> tuple[int, ...] | None:
     (True, True)
     """
     words = text.split()
-    if not words:
+    if not words or any(len(word.lstrip("-")) > 20 for word in words):   # %d/%lu: 20 digits
         return None
     try:
         return tuple(int(word) for word in words)

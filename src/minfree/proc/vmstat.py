@@ -57,7 +57,7 @@ def parse_vmstat(text: str) -> dict[str, int]:
         if len(words) != 2:
             continue
         name, value = words
-        if value.isdecimal() or (value[:1] == "-" and value[1:].isdecimal()):
+        if len(value) <= 21 and (value.isdecimal() or (value[:1] == "-" and value[1:].isdecimal())):   # %ld
             counters[name] = int(value)
     return counters
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from minfree.model.zones import Watermarks, Zone, zone_order
 
-_HEADER = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)\s*$")
-_KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w ]*?)\s+(-?\d+)\s*$")
+_HEADER = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)\s*$")
+_KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w ]*?)\s+(-?\d{1,20})\s*$")   # %ld/%lu: 20 digits
 _PROTECTION = re.compile(r"^\s*protection:\s*\(([^)]*)\)")
-_COLON = re.compile(r"^\s*([A-Za-z_][\w ]*):\s*(-?\d+)\s*$")
+_COLON = re.compile(r"^\s*([A-Za-z_][\w ]*):\s*(-?\d{1,20})\s*$")
 _WATERMARK_KEYS = ("boost", "min", "low", "high", "promo", "scanned", "spanned", "present", "managed", "cma")
 
 
@@ -139,7 +139,7 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
             continue
         if stripped.startswith("pages free"):
             parts = stripped.split()
-            if len(parts) == 3 and parts[2].isdigit():
+            if len(parts) == 3 and parts[2].isdigit() and len(parts[2]) <= 20:
                 current["free"] = int(parts[2])
                 mode = "header"
             continue
@@ -149,7 +149,8 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
         prot = _PROTECTION.match(line)
         if prot:
             try:
-                current["protection"] = tuple(int(x) for x in prot.group(1).split(",") if x.strip())
+                current["protection"] = tuple(int(x) for x in prot.group(1).split(",") if x.strip()
+                                              and len(x.strip()) <= 20)
             except ValueError:
                 pass
             if mode == "header":

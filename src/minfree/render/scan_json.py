@@ -2,7 +2,7 @@
 of `minfree scan --follow --json` (one event object, the same as in the document, per line).
 
 ``{"events": [...], "related": {...}, "related_by_host": {...}, "skipped_lines": N,
-"bytes_read": N, "inputs": [...], "errors": [...]}``
+"bytes_read": N, "inputs": [...], "errors": [...], "skipped": [{"path", "reason"}...]}``
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def report_to_json(report: ScanReport) -> dict[str, Any]:
         "bytes_read": report.bytes_read,
         "inputs": report.inputs,
         "errors": report.errors,
+        "skipped": [{"path": path, "reason": why} for path, why in report.skipped],
     }
 
 

@@ -22,6 +22,9 @@ _RELATED_LABELS = {
 }
 
 
+_SKIPPED_SHOWN = 10   # files left out of a directory, listed by name (all of them in --json)
+
+
 def render(report: ScanReport, console: Console, every_event: bool) -> None:
     """The whole report; ``every_event`` lists each event before the most telling one."""
     events = report.events
@@ -39,6 +42,14 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
         console.print(f"[dim]{report.skipped_lines} malformed line(s) skipped[/]")
     for error in report.errors:
         console.print(f"[yellow]warning[/]: {error}")
+    if report.skipped:
+        from rich.markup import escape   # a file name may hold [brackets]
+
+        console.print(f"[yellow]{len(report.skipped)} file(s) skipped[/] (not text logs, or unreadable):")
+        for path, why in report.skipped[:_SKIPPED_SHOWN]:
+            console.print(f"  {escape(path)}: {escape(why)}")
+        if len(report.skipped) > _SKIPPED_SHOWN:
+            console.print(f"  ... and {len(report.skipped) - _SKIPPED_SHOWN} more (--json lists every one)")
     telling = report.most_telling()
     if telling is not None:
         if every_event:

@@ -24,10 +24,9 @@ def this_boot_log(root: SystemRoot) -> Input | None:
             root.gaps.append((KMSG_PATH.lstrip("/"), error.strerror or str(error)))
             return None
         return Input(KMSG_PATH, "kmsg", lambda: io.BytesIO(data))
-    found = root.read_first(*specs.KERNEL_LOG.paths, optional=True)
-    if found is None:
-        root.gaps.append((specs.KERNEL_LOG.path, "no kernel log in the capture"))
-        return None
-    rel, text = found
-    data = text.encode("utf-8", "surrogateescape")
-    return Input(os.path.join(str(root.path), rel), "file", lambda: io.BytesIO(data))
+    for rel in specs.KERNEL_LOG.paths:   # bytes as captured: the scanner decodes them itself
+        data = root.read_bytes(rel, optional=True)
+        if data is not None:
+            return Input(os.path.join(str(root.path), rel), "file", lambda: io.BytesIO(data))
+    root.gaps.append((specs.KERNEL_LOG.path, "no kernel log in the capture"))
+    return None

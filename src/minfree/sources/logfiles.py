@@ -22,14 +22,20 @@ Damaged compressed data
     :class:`DamagedInputError` and :class:`SourceError`, so a caller can count them.
     Later reads return ``b""``. Deflate blocks carry no checksum of their own: bytes
     decoded from a damaged gzip region can be garbage until inflate trips (at the latest
-    on the member's CRC32 at its end); the log parsers skip such junk.
+    on the member's CRC32 at its end); the log parsers skip such junk. For gzip this is
+    exactly what ``zcat`` prints before its error: zlib drops the output of the call that
+    fails, so that call is replayed from a copy of the decoder, byte by byte near the damage.
+    xz, bz2 and zstd decoders cannot be copied: they are called for 32 KiB of output (zstd:
+    4 KiB of input) at a time, and lose at most what the failing call decoded.
 
 Directories
     Walked recursively, each directory's entries sorted by :func:`rotation_key` (name,
     and rotated files of one log oldest first: ``syslog.2.gz, syslog.1, syslog``).
     Skipped, each with a :class:`Skipped` note: files mostly of non-text bytes in their first
-    4 KiB after decompression (binary, not a log), tar archives that are not sosreports,
-    unreadable files, non-regular files, directories already visited (symlink loops).
+    4 KiB after decompression and after any leading NUL bytes (binary, not a log: the NUL
+    blocks a crash leaves at the start of /var/log/messages do not make it binary), tar
+    archives that are not sosreports, unreadable files, non-regular files, directories
+    already visited (symlink loops).
     systemd binary journals (magic ``LPKSHHRH``, whatever their name) are read through
     ``journalctl --file F _TRANSPORT=kernel -o json`` when ``journalctl`` exists, else
     skipped. (``-k`` is not used: it implies ``-b``, the *current* boot, which an
@@ -51,6 +57,13 @@ stdin
     ``-`` is ``sys.stdin.buffer`` (listed once however often it is given), decompressed
     when its first bytes are a compression magic.
 
+Endless or binary streams
+    Every stream that is not a plain regular file (stdin, a pipe, a device such as
+    ``/dev/zero``, a tar member, decompressed data) is watched: after
+    :data:`BINARY_RUN_LIMIT` bytes in a row that look binary (the test of a directory's
+    files, on the first 4 KiB of each read) the read raises :class:`BinaryInputError`:
+    what came before was scanned, the input ends with a one-line reason.
+
 Errors for the user are :class:`SourceError` with a one-line message, e.g.
 ``cannot read /var/log/nope: No such file or directory``.
 """
@@ -58,6 +71,7 @@ Errors for the user are :class:`SourceError` with a one-line message, e.g.
 from __future__ import annotations
 
 import bz2
+import errno
 import functools
 import io
 import lzma
@@ -119,6 +133,10 @@ class CorruptInputError(DamagedInputError):
     """The compressed stream holds invalid data."""
 
 
+class BinaryInputError(SourceError):
+    """A stream turned into binary data (``/dev/zero``, an image on stdin): reading stopped."""
+
+
 # --- compression -------------------------------------------------------------------
 
 _COMPRESSION_MAGIC = (
@@ -131,6 +149,10 @@ _JOURNAL_MAGIC = b"LPKSHHRH"  # systemd journal file header signature (journal-d
 _SNIFF_BYTES = 4096  # the binary test looks at this many decompressed bytes
 _CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f")
 _CONTROL_SHARE = 0.10   # heuristic: over 10 % control bytes is binary data, not a log with some junk
+_NUL_RUN_LIMIT = 16 << 20   # leading NUL bytes a file may have and still be sniffed as a log
+#: Bytes of binary-looking data in a row after which a stream is no log (heuristic: a crash's
+#: NUL blocks in a real log are pages to a few MiB; 64 MiB bounds the time /dev/zero costs).
+BINARY_RUN_LIMIT = 64 << 20
 _READ_SIZE = 1 << 20  # compressed bytes per read
 _CHUNK_SIZE = 4 << 20  # decompressed bytes per queued chunk
 _QUEUE_DEPTH = 4
@@ -186,25 +208,66 @@ class _GzipDecoder:
         return self._inflate.unused_data
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
-        out = self._inflate.decompress(self._tail + data if self._tail else data, max_length)
+        feed = self._tail + data if self._tail else data
+        saved = self._inflate.copy()
+        try:
+            out = self._inflate.decompress(feed, max_length)
+        except zlib.error as exc:
+            raise _Salvaged(_inflate_until_damage(saved, feed), exc) from exc
         self._tail = self._inflate.unconsumed_tail
         return out
 
 
-class _ZstdDecoder:
-    """zstandard's decoder; it has no output limit, so input is fed in small pieces.
+class _Salvaged(Exception):
+    """Decoding failed; ``readable`` is what the failing call decoded before the damage."""
 
-    A 4 KiB piece of highly repetitive data can still expand to ~128 MiB (zstd RLE
-    blocks), a bound that real logs never approach.
+    def __init__(self, readable: bytes, error: Exception) -> None:
+        super().__init__(str(error))
+        self.readable = readable
+
+
+def _inflate_until_damage(inflate: Any, feed: bytes, piece: int = 4096) -> bytes:
+    """Everything ``inflate`` (a zlib decoder, consumed) decodes from ``feed`` before it fails:
+    piece by piece, then byte by byte through the piece that fails.
+
+    >>> data = zlib.compress(b"kernel: line\\n" * 1000, wbits=31)
+    >>> damaged = data[:-8] + bytes([data[-8] ^ 1]) + data[-7:]   # wrong CRC32
+    >>> len(_inflate_until_damage(zlib.decompressobj(31), damaged))
+    13000
+    """
+    out: list[bytes] = []
+    for start in range(0, len(feed), piece):
+        saved = inflate.copy()
+        try:
+            out.append(inflate.decompress(feed[start:start + piece]))
+            continue
+        except zlib.error:
+            inflate = saved
+        for offset in range(start, min(start + piece, len(feed))):
+            try:
+                out.append(inflate.decompress(feed[offset:offset + 1]))
+            except zlib.error:
+                break
+        break
+    return b"".join(out)
+
+
+class _Piecewise:
+    """An xz, bz2 or zstd decoder fed 4 KiB of input at a time, and (xz, bz2) asked for 32 KiB
+    of output at a time, so that damage costs only what the failing call decoded: Python's
+    decoders drop it (:class:`_Salvaged` carries what the earlier calls gave). zstandard's decoder has no
+    output limit: a 4 KiB piece of highly repetitive data can still expand to ~128 MiB (zstd
+    RLE blocks), a bound that real logs never approach.
     """
 
     _PIECE = 4096
+    _OUT_PIECE = 32 << 10   # output per call of a limited decoder: what damage can cost at most
 
-    def __init__(self) -> None:
-        import zstandard
-
-        self._inner = zstandard.ZstdDecompressor().decompressobj()
+    def __init__(self, inner: Any, limited: bool) -> None:
+        self._inner = inner
+        self._limited = limited   # decompress(data, max_length) and needs_input (lzma, bz2)
         self._pending = b""
+        self._offset = 0
 
     @property
     def eof(self) -> bool:
@@ -212,21 +275,32 @@ class _ZstdDecoder:
 
     @property
     def needs_input(self) -> bool:
-        return not self._pending
+        return self._offset >= len(self._pending) and (not self._limited or self._inner.needs_input)
 
     @property
     def unused_data(self) -> bytes:
-        return self._inner.unused_data + self._pending
+        return self._inner.unused_data + self._pending[self._offset:]
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
-        self._pending += data
+        if data:
+            self._pending, self._offset = self._pending[self._offset:] + data, 0
         out: list[bytes] = []
         size = 0
-        while self._pending and size < max_length and not self._inner.eof:
-            piece, self._pending = self._pending[: self._PIECE], self._pending[self._PIECE :]
-            produced = self._inner.decompress(piece)
-            out.append(produced)
-            size += len(produced)
+        try:
+            while size < max_length and not self._inner.eof:
+                if self._limited and not self._inner.needs_input:
+                    piece = b""   # output is waiting inside the decoder
+                elif self._offset < len(self._pending):
+                    piece = self._pending[self._offset:self._offset + self._PIECE]
+                    self._offset += len(piece)
+                else:
+                    break
+                produced = (self._inner.decompress(piece, min(max_length - size, self._OUT_PIECE))
+                            if self._limited else self._inner.decompress(piece))
+                out.append(produced)
+                size += len(produced)
+        except _corrupt_errors() as exc:
+            raise _Salvaged(b"".join(out), exc) from exc
         return b"".join(out)
 
 
@@ -234,10 +308,12 @@ def _new_decoder(fmt: str) -> _Decoder:
     if fmt == "gzip":
         return _GzipDecoder()
     if fmt == "xz":
-        return lzma.LZMADecompressor(lzma.FORMAT_XZ)  # type: ignore[return-value]
+        return _Piecewise(lzma.LZMADecompressor(lzma.FORMAT_XZ), limited=True)
     if fmt == "bz2":
-        return bz2.BZ2Decompressor()  # type: ignore[return-value]
-    return _ZstdDecoder()
+        return _Piecewise(bz2.BZ2Decompressor(), limited=True)
+    import zstandard
+
+    return _Piecewise(zstandard.ZstdDecompressor().decompressobj(), limited=False)
 
 
 class _Truncated(Exception):
@@ -280,6 +356,10 @@ def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iter
                 raise _Truncated(f"{fmt} data truncated")
         try:
             out = decoder.decompress(pending, chunk_size)
+        except _Salvaged as exc:
+            if exc.readable:
+                yield exc.readable
+            raise _Corrupt(f"corrupt {fmt} data ({exc})") from exc
         except _corrupt_errors() as exc:
             raise _Corrupt(f"corrupt {fmt} data ({exc})") from exc
         pending = b""
@@ -290,7 +370,19 @@ def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iter
 _END = object()
 
 
-class _DecompressingReader(io.RawIOBase):
+class _Reader(io.RawIOBase):
+    """A readable raw stream defined by its ``read(size)``."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _DecompressingReader(_Reader):
     """Decompressed bytes of ``source``, decoded by a background thread.
 
     The thread puts chunks of up to ``_CHUNK_SIZE`` bytes into a queue of
@@ -353,9 +445,6 @@ class _DecompressingReader(io.RawIOBase):
             self._error = item  # type: ignore[assignment]
         return False
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         if self.closed:
             raise ValueError("read from closed stream")
@@ -389,11 +478,6 @@ class _DecompressingReader(io.RawIOBase):
             parts.append(chunk)
         return b"".join(parts)
 
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
     def close(self) -> None:
         if self.closed:
             return
@@ -407,18 +491,64 @@ class _DecompressingReader(io.RawIOBase):
         super().close()
 
 
+class _TextGuard(_Reader):
+    """``inner``'s bytes, until :data:`BINARY_RUN_LIMIT` bytes in a row look binary: then
+    :class:`BinaryInputError`, and the end. Costs one :func:`looks_binary` of 4 KiB per read."""
+
+    def __init__(self, inner: BinaryIO, name: str) -> None:
+        super().__init__()
+        self._inner = inner
+        self._name = name
+        self._delivered = 0
+        self._binary_run = 0
+        self._stopped = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._stopped:
+            return b""
+        data = self._inner.read(-1 if size is None else size)
+        if looks_binary(data[:_SNIFF_BYTES]):
+            self._binary_run += len(data)
+            if self._binary_run >= BINARY_RUN_LIMIT:
+                self._stopped = True
+                raise BinaryInputError(
+                    f"cannot read {self._name}: binary data, not a text log (no text in the "
+                    f"last {self._binary_run >> 20} MiB); stopped after {self._delivered} bytes")
+        else:
+            self._binary_run = 0
+        self._delivered += len(data)
+        return data
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
+
+
 def _decompressing(stream: BinaryIO, head: bytes, name: str) -> BinaryIO:
-    """``stream`` itself when ``head`` is not compressed, else a decompressing reader."""
+    """``stream`` itself when ``head`` is not compressed, else a decompressing reader
+    (guarded: a decompression bomb of zeros ends like ``/dev/zero``)."""
     fmt = detect_compression(head)
     if fmt is None:
         return stream
-    return _DecompressingReader(stream, fmt, name)  # type: ignore[return-value]
+    return _TextGuard(_DecompressingReader(stream, fmt, name), name)  # type: ignore[arg-type, return-value]
 
 
-def _open_file(path: str, name: str) -> BinaryIO:
-    """Open ``path``: raw when plain, decompressed when its magic says so."""
+def _open_regular(path: str) -> io.FileIO:
+    """``path`` opened raw if it is still a regular file: without blocking, so a FIFO swapped in
+    since it was listed is refused rather than waited on. Raises OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return io.FileIO(fd, "rb")
+
+
+def _open_file(path: str, name: str, regular: bool = False) -> BinaryIO:
+    """Open ``path``: raw when plain, decompressed when its magic says so. ``regular``: only a
+    regular file (a directory's entry); else a FIFO named on the command line is waited on."""
     try:
-        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+        raw = _open_regular(path) if regular else open(path, "rb", buffering=0)  # noqa: SIM115
     except OSError as exc:
         raise SourceError(f"cannot read {name}: {exc.strerror}") from exc
     try:
@@ -431,46 +561,74 @@ def _open_file(path: str, name: str) -> BinaryIO:
 
 
 def _open_stream(stream: BinaryIO, name: str) -> BinaryIO:
-    """A non-seekable stream (pipe, stdin, tar member), decompressed if it starts so."""
+    """A non-seekable stream (pipe, stdin, device, tar member), decompressed if it starts so;
+    guarded against endless binary data either way."""
     if not hasattr(stream, "peek"):
         stream = io.BufferedReader(stream, _READ_SIZE)  # type: ignore[arg-type,assignment]
-    return _decompressing(stream, stream.peek(_MAGIC_LEN)[:_MAGIC_LEN], name)  # type: ignore[attr-defined]
+    opened = _decompressing(stream, stream.peek(_MAGIC_LEN)[:_MAGIC_LEN], name)  # type: ignore[attr-defined]
+    return _TextGuard(opened, name) if opened is stream else opened  # type: ignore[return-value]
+
+
+def looks_binary(sample: bytes) -> bool:
+    """Mostly non-text bytes: an executable or image, not a log. A log with some junk in it
+    (NUL runs left by a crash in /var/log/messages) is still a log: read it, skip the junk.
+
+    >>> looks_binary(b"[    0.000000] Linux version 6.18.44\\n" * 50), looks_binary(bytes(range(256)) * 16)
+    (False, True)
+    >>> looks_binary(bytes(4096)), looks_binary(b"")
+    (True, False)
+    >>> looks_binary(b"kernel: a line\\n" * 70 + bytes(3000) + b"kernel: after the crash\\n")
+    False
+    >>> looks_binary(bytes(range(1, 32)) * 100)   # no NUL, no newline: control bytes decide
+    True
+    """
+    if not sample:
+        return False
+    text = sample.replace(b"\x00", b"")   # NUL runs are judged by what surrounds them
+    if not text or (b"\n" not in text and len(text) < len(sample)):
+        return True
+    control = len(text) - len(text.translate(None, _CONTROL_BYTES))
+    return control > _CONTROL_SHARE * len(text)
 
 
 @dataclass(frozen=True, slots=True)
 class _Sniff:
-    head: bytes  # up to _SNIFF_BYTES decompressed bytes
+    head: bytes  # up to _SNIFF_BYTES decompressed bytes from the start
+    text: bytes  # up to _SNIFF_BYTES decompressed bytes after any leading NUL bytes
     journal: bool
     tar: bool
 
     @property
     def binary(self) -> bool:
-        """Mostly non-text bytes: an executable or image, not a log. A log with some junk in it
-        (NUL runs left by a crash in /var/log/messages) is still a log: read it, skip the junk."""
-        if not self.head:
-            return False
-        control = len(self.head) - len(self.head.translate(None, _CONTROL_BYTES))
-        return control > _CONTROL_SHARE * len(self.head) or (b"\n" not in self.head and b"\x00" in self.head)
+        """Binary data (:func:`looks_binary`) where the text should start; nothing but NUL
+        bytes for :data:`_NUL_RUN_LIMIT` is binary too."""
+        return looks_binary(self.text) or (not self.text and self.head[:1] == b"\x00")
 
 
 def _sniff(path: str) -> _Sniff:
     """Look at the start of a regular file, decompressed. Raises OSError."""
-    with open(path, "rb", buffering=0) as raw:
+    with _open_regular(path) as raw:
         magic = raw.read(_MAGIC_LEN)
         raw.seek(0)
         fmt = detect_compression(magic)
-        if fmt is None:
-            head = raw.read(_SNIFF_BYTES)
-        else:
-            head = b""
-            try:
-                for chunk in _decode(raw, fmt, 64 << 10, _SNIFF_BYTES):  # type: ignore[arg-type]
-                    head += chunk
-                    if len(head) >= _SNIFF_BYTES:
-                        break
-            except (_Truncated, _Corrupt):
-                pass  # reported when the file is read
-    return _Sniff(head=head, journal=head.startswith(_JOURNAL_MAGIC), tar=head[257:262] == b"ustar")
+        blocks: Iterable[bytes] = (iter(functools.partial(raw.read, 64 << 10), b"") if fmt is None
+                                   else _decode(raw, fmt, 64 << 10, 64 << 10))  # type: ignore[arg-type]
+        head = text = b""
+        skipped = 0   # leading NUL bytes
+        try:
+            for block in blocks:
+                if len(head) < _SNIFF_BYTES:
+                    head += block[: _SNIFF_BYTES - len(head)]
+                if not text:
+                    stripped = block.lstrip(b"\x00")
+                    skipped += len(block) - len(stripped)
+                    block = stripped
+                text += block[: _SNIFF_BYTES - len(text)]
+                if len(text) >= _SNIFF_BYTES or skipped >= _NUL_RUN_LIMIT:
+                    break
+        except (_Truncated, _Corrupt):
+            pass  # reported when the file is read
+    return _Sniff(head=head, text=text, journal=head.startswith(_JOURNAL_MAGIC), tar=head[257:262] == b"ustar")
 
 
 # --- ordering ------------------------------------------------------------------------
@@ -650,7 +808,7 @@ class _Expander:
             return self.tarball(path, explicit)
         if sniff.binary:
             return self.refuse(path, "binary data (mostly non-text bytes in the first 4 KiB), not a text log", explicit)
-        return [Input(path, "file", functools.partial(_open_file, path, path))]
+        return [Input(path, "file", functools.partial(_open_file, path, path, True))]
 
     def directory(self, path: str) -> list[Input]:
         try:
@@ -757,7 +915,7 @@ def _open_stdin() -> BinaryIO:
     return _open_stream(sys.stdin.buffer, "-")
 
 
-class _ClosingStream(io.RawIOBase):
+class _ClosingStream(_Reader):
     """Reads ``inner``; closing it also closes ``owners`` (the archive behind a member)."""
 
     def __init__(self, inner: BinaryIO, owners: Sequence[Any]) -> None:
@@ -765,16 +923,8 @@ class _ClosingStream(io.RawIOBase):
         self._inner = inner
         self._owners = owners
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         return self._inner.read(-1 if size is None else size)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         if not self.closed:
@@ -837,7 +987,7 @@ def _journalctl_command(*selection: str) -> list[str]:
     return [*command, "_TRANSPORT=kernel"]
 
 
-class _ProcessStream(io.RawIOBase):
+class _ProcessStream(_Reader):
     """Standard output of a command; a failed exit is a SourceError at the end."""
 
     def __init__(self, command: Sequence[str], name: str) -> None:
@@ -855,9 +1005,6 @@ class _ProcessStream(io.RawIOBase):
         self._stdout = io.BufferedReader(self._process.stdout, _READ_SIZE)  # type: ignore[arg-type]
         self._finished = False
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         data = self._stdout.read(-1 if size is None else size)
         if not data and not self._finished and size != 0:
@@ -869,11 +1016,6 @@ class _ProcessStream(io.RawIOBase):
                 detail = f": {message[0]}" if message else ""
                 raise SourceError(f"cannot read {self._name}: exit status {status}{detail}")
         return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         if not self.closed:

@@ -13,12 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from minfree.proc.buddyinfo import BuddyRow, parse_buddyinfo
 from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
 from minfree.proc.meminfo import Meminfo, parse_meminfo, parse_node_meminfo
 from minfree.proc.net_dev import ReceiveDrops, parse_net_dev
 from minfree.proc.net_snmp import parse_net_snmp
 from minfree.proc.netdev import NetDevice, parse_mtu, parse_operstate, parse_speed
 from minfree.proc.numa import NodeMemory, NumaTopology, parse_id_list
+from minfree.proc.pagetypeinfo import PageTypeInfo, parse_pagetypeinfo
 from minfree.proc.psi import MemoryPressure, parse_psi
 from minfree.proc.slabinfo import SlabCache, parse_slabinfo
 from minfree.proc.softnet import parse_softnet_dropped
@@ -27,8 +32,11 @@ from minfree.proc.sysctl_files import BootSetting, boot_order, parse_sysctl_conf
 from minfree.proc.thp import KHUGEPAGED_NUMBERS, ThpSettings, parse_khugepaged_flag, parse_thp_choice, per_size_kb
 from minfree.proc.version import ProcVersion, parse_osrelease, parse_version
 from minfree.proc.vmstat import parse_vmstat
+from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
 from minfree.sources import specs
 from minfree.sources.root import SystemRoot
+
+Parsed = TypeVar("Parsed")
 
 
 def read_spec(root: SystemRoot, spec: specs.Spec, *, optional: bool | None = None) -> tuple[str, str] | None:
@@ -44,14 +52,58 @@ def read_text(root: SystemRoot, spec: specs.Spec, *, optional: bool | None = Non
     return None if found is None else found[1]
 
 
+def read_parsed(root: SystemRoot, spec: specs.Spec, parse: Callable[[str], Parsed | None],
+                complete: Callable[[Parsed], bool] = bool) -> Parsed | None:
+    """``parse`` of the first readable location of ``spec``; text that gives nothing ``complete``
+    (nothing at all, by default) is a gap ``(path, "unparseable")``, like a missing file.
+
+    >>> import os, tempfile
+    >>> capture = tempfile.mkdtemp()
+    >>> os.mkdir(os.path.join(capture, "proc"))
+    >>> with open(os.path.join(capture, "proc", "vmstat"), "w") as f:
+    ...     _ = f.write("dGhpcyBpcyBub3Qgdm1zdGF0\\n")
+    >>> root = SystemRoot(capture)
+    >>> read_parsed(root, specs.VMSTAT, parse_vmstat) is None, root.gaps
+    (True, [('proc/vmstat', 'unparseable')])
+    >>> import shutil; shutil.rmtree(capture)
+    """
+    found = read_spec(root, spec)
+    if found is None:
+        return None
+    path, text = found
+    try:
+        value = parse(text)
+    except ValueError:   # e.g. a number of more digits than int() takes (4300): not this file
+        value = None
+    if value is None or not complete(value):
+        root.gaps.append((path, "unparseable"))
+        return None
+    return value
+
+
+def _has_totals(info: Meminfo) -> bool:
+    """Every kernel prints MemTotal and MemFree first (fs/proc/meminfo.c, node_read_meminfo)."""
+    return info.mem_total_kb is not None and info.mem_free_kb is not None
+
+
 def read_meminfo(root: SystemRoot) -> Meminfo | None:
-    text = read_text(root, specs.MEMINFO)
-    return None if text is None else parse_meminfo(text)
+    return read_parsed(root, specs.MEMINFO, parse_meminfo, _has_totals)
 
 
 def read_node_meminfo(root: SystemRoot, node: int) -> Meminfo | None:
-    text = read_text(root, specs.node_meminfo(node))
-    return None if text is None else parse_node_meminfo(text)
+    return read_parsed(root, specs.node_meminfo(node), parse_node_meminfo, _has_totals)
+
+
+def read_zoneinfo(root: SystemRoot) -> list[ZoneInfo] | None:
+    return read_parsed(root, specs.ZONEINFO, parse_zoneinfo)
+
+
+def read_buddyinfo(root: SystemRoot) -> list[BuddyRow] | None:
+    return read_parsed(root, specs.BUDDYINFO, parse_buddyinfo)
+
+
+def read_pagetypeinfo(root: SystemRoot) -> PageTypeInfo | None:
+    return read_parsed(root, specs.PAGETYPEINFO, parse_pagetypeinfo)
 
 
 def read_kernel_indices(root: SystemRoot) -> KernelIndices | None:
@@ -64,13 +116,13 @@ def read_kernel_indices(root: SystemRoot) -> KernelIndices | None:
 
 
 def read_vmstat(root: SystemRoot) -> dict[str, int] | None:
-    text = read_text(root, specs.VMSTAT)
-    return None if text is None else parse_vmstat(text)
+    """Every counter; a file without ``nr_free_pages`` (printed first by every kernel,
+    mm/vmstat.c vmstat_text) is not /proc/vmstat."""
+    return read_parsed(root, specs.VMSTAT, parse_vmstat, lambda counters: "nr_free_pages" in counters)
 
 
 def read_psi(root: SystemRoot) -> MemoryPressure | None:
-    text = read_text(root, specs.PSI_MEMORY)
-    return None if text is None else parse_psi(text)
+    return read_parsed(root, specs.PSI_MEMORY, parse_psi, lambda psi: psi.some is not None)
 
 
 def read_slabinfo(root: SystemRoot) -> tuple[SlabCache, ...] | None:
@@ -84,7 +136,10 @@ def read_version(root: SystemRoot) -> ProcVersion | None:
     if found is None:
         return None
     path, text = found
-    return parse_version(text) if path == specs.VERSION.path else parse_osrelease(text)
+    version = parse_version(text) if path == specs.VERSION.path else parse_osrelease(text)
+    if version is None:
+        root.gaps.append((path, "unparseable"))
+    return version
 
 
 def read_vm_sysctls(root: SystemRoot) -> VmSysctls | None:
@@ -131,7 +186,7 @@ def read_thp(root: SystemRoot) -> ThpSettings | None:
     numbers: dict[str, int] = {}
     for name in KHUGEPAGED_NUMBERS:
         text = root.read_text(f"{directory}/khugepaged/{name}", optional=True)
-        if text is not None and text.strip().isdecimal():
+        if text is not None and text.strip().isdecimal() and len(text.strip()) <= 20:   # %u
             numbers[name] = int(text)
     per_size: dict[int, str] = {}
     for entry in root.listdir(directory, optional=True):
@@ -180,8 +235,7 @@ def read_netdevs(root: SystemRoot) -> tuple[NetDevice, ...] | None:
 
 
 def _ids(root: SystemRoot, spec: specs.Spec) -> tuple[int, ...] | None:
-    text = read_text(root, spec)
-    return None if text is None else parse_id_list(text)
+    return read_parsed(root, spec, parse_id_list, lambda ids: True)   # "" (no node) is an answer
 
 
 def read_numa(root: SystemRoot) -> NumaTopology | None:

@@ -18,6 +18,11 @@ host, sosreport) and this convention. ``listdir`` shows ``P.readlink`` as ``P``.
 A file that cannot be read is not an error: ``read_text`` returns None and the
 gap is recorded in ``root.gaps`` as ``(path, reason)``, unless the caller says
 the file is optional (it exists only on some kernels).
+
+A captured root is another user's data: only regular files are read (a FIFO or device in
+it is opened without blocking and refused, never read), a link may not lead out of the
+captured tree, and every read stops at what that file can hold
+(:func:`minfree.sources.specs.max_bytes`): a larger file is a gap, not all of memory.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from minfree.sources.specs import max_bytes
 
 if TYPE_CHECKING:
     import tarfile
@@ -34,6 +42,9 @@ if TYPE_CHECKING:
 LINK_SUFFIX = ".readlink"
 SOSREPORT_MARKERS = ("sos_commands", "sos_reports")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2")
+#: Heuristic bound on an archive's members (each header stays in memory, ~1 KiB): a snapshot
+#: has a few hundred files, a sosreport some tens of thousands.
+MAX_MEMBERS = 200_000
 
 
 def _reason(exc: OSError) -> str:
@@ -54,6 +65,40 @@ def _clean(rel: str) -> str | None:
     return norm or None
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(mode: int) -> OSError:
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+    return OSError(errno.EINVAL, f"not a regular file ({kind})")
+
+
+def too_large(limit: int) -> OSError:
+    return OSError(errno.EFBIG, f"larger than this file can be ({limit} bytes)")
+
+
+def _read_bounded(fd: int, limit: int) -> bytes:
+    """At most ``limit`` bytes from ``fd`` to its end; EFBIG when it holds more."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = os.read(fd, min(1 << 20, limit + 1 - size))
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+        size += len(part)
+    raise too_large(limit)
+
+
+def _first_line(exc: BaseException) -> str:
+    """One line for the user: tarfile's "r:*" error lists every method it tried, with reprs."""
+    text = str(exc)
+    if text.startswith("file could not be opened successfully"):
+        return "no tar, gzip, bzip2 or xz data"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _member_name(name: str) -> str:
     while name.startswith("./"):
         name = name[2:]
@@ -63,17 +108,34 @@ def _member_name(name: str) -> str:
 class _DirSource:
     """Files of a directory tree (the live root or an extracted capture)."""
 
-    __slots__ = ("base",)
+    __slots__ = ("base", "_inside")
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, live: bool) -> None:
         self.base = base
+        # a capture's links must stay in it (sosreports keep relative links in sys/)
+        self._inside = None if live else os.path.realpath(base)
 
     def _p(self, rel: str) -> str:
         return os.path.join(self.base, rel)
 
-    def read_bytes(self, rel: str) -> bytes:
-        with open(self._p(rel), "rb") as handle:
-            return handle.read()
+    def read_bytes(self, rel: str, limit: int) -> bytes:
+        path = self._p(rel)
+        if self._inside is not None and os.path.commonpath(
+                (self._inside, os.path.realpath(path))) != self._inside:
+            raise OSError(errno.EXDEV, "a link that leads out of the capture")
+        # O_NONBLOCK: opening a FIFO for reading must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory", rel)
+            if not stat.S_ISREG(info.st_mode):
+                raise _not_regular(info.st_mode)
+            if info.st_size > limit:
+                raise too_large(limit)
+            return _read_bounded(fd, limit)
+        finally:
+            os.close(fd)
 
     def listdir(self, rel: str) -> list[str]:
         return os.listdir(self._p(rel) if rel else self.base)
@@ -97,11 +159,19 @@ class _TarSource:
     def __init__(self, path: Path) -> None:
         import tarfile  # lazily: only archives need it, and doctor must start fast
 
+        archive = None
         try:
-            self.archive = tarfile.open(path, "r:*")
-            members = self.archive.getmembers()
-        except (tarfile.TarError, EOFError, ValueError) as exc:
-            raise OSError(errno.EINVAL, f"not a readable tar archive: {exc}", str(path)) from exc
+            archive = tarfile.open(path, "r:*")
+            members = []
+            for member in archive:   # tarfile keeps every member's header in memory
+                members.append(member)
+                if len(members) > MAX_MEMBERS:
+                    raise ValueError(f"more than {MAX_MEMBERS} members: not a snapshot or sosreport")
+        except (tarfile.TarError, EOFError, ValueError, OSError) as exc:
+            if archive is not None:
+                archive.close()
+            raise OSError(errno.EINVAL, f"not a readable tar archive ({_first_line(exc)})", str(path)) from exc
+        self.archive = archive
         names = {_member_name(m.name): m for m in members}
         names.pop("", None)
         tops = {name.split("/", 1)[0] for name in names}
@@ -130,15 +200,15 @@ class _TarSource:
             raise FileNotFoundError(errno.ENOENT, "missing", rel)
         return member
 
-    def read_bytes(self, rel: str) -> bytes:
+    def read_bytes(self, rel: str, limit: int) -> bytes:
         try:
-            return self._read_member(rel)
+            return self._read_member(rel, limit)
         except OSError:
             raise
         except Exception as exc:  # tarfile/gzip/lzma/bz2 each raise their own corruption errors
             raise OSError(errno.EIO, "corrupt archive member", rel) from exc
 
-    def _read_member(self, rel: str) -> bytes:
+    def _read_member(self, rel: str, limit: int) -> bytes:
         member = self._member(rel)
         seen = 0
         while member.issym() and seen < 8:  # follow links inside the archive
@@ -148,10 +218,12 @@ class _TarSource:
             rel, member, seen = target, self._member(target), seen + 1
         if member.isdir():
             raise IsADirectoryError(errno.EISDIR, "is a directory", rel)
+        if member.size > limit:   # the header says so: nothing is decompressed
+            raise too_large(limit)
         handle = self.archive.extractfile(member)
         if handle is None:
             raise OSError(errno.EINVAL, "not a regular file", rel)
-        return handle.read()
+        return handle.read(limit)
 
     def listdir(self, rel: str) -> list[str]:
         if rel not in self.dirs:
@@ -174,7 +246,7 @@ class _TarSource:
 class Source(Protocol):
     """What a root reads through: relative, clean paths; failures raise ``OSError``."""
 
-    def read_bytes(self, rel: str) -> bytes: ...
+    def read_bytes(self, rel: str, limit: int) -> bytes: ...
     def listdir(self, rel: str) -> list[str]: ...
     def readlink(self, rel: str) -> str | None: ...
     def lexists(self, rel: str) -> bool: ...
@@ -198,7 +270,7 @@ class SystemRoot:
         self.is_live = source is None and os.path.realpath(self.path) == "/"
         self.is_archive = source is None and self.path.is_file() and self.path.name.endswith(TAR_SUFFIXES)
         self._source: Source = source if source is not None else (
-            _TarSource(self.path) if self.is_archive else _DirSource(self.path)
+            _TarSource(self.path) if self.is_archive else _DirSource(self.path, self.is_live)
         )
         self.is_sosreport = any(self._source.lexists(m) for m in SOSREPORT_MARKERS)
         self.gaps: list[tuple[str, str]] = []
@@ -227,7 +299,7 @@ class SystemRoot:
             self._gap(rel, "invalid path", optional)
             return None
         try:
-            return self._source.read_bytes(clean)
+            return self._source.read_bytes(clean, max_bytes(clean))
         except OSError as exc:
             self._gap(clean, _reason(exc), optional)
             return None
@@ -280,7 +352,7 @@ class SystemRoot:
         try:
             target = self._source.readlink(clean)
             if target is None and self._source.lexists(clean + LINK_SUFFIX):
-                data = self._source.read_bytes(clean + LINK_SUFFIX)
+                data = self._source.read_bytes(clean + LINK_SUFFIX, max_bytes(clean + LINK_SUFFIX))
                 target = data.decode("utf-8", errors="replace").strip()
         except OSError as exc:
             self._gap(clean, _reason(exc), optional)

@@ -23,32 +23,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+#: The most a file of one value or of a few hundred lines (meminfo, vmstat, a sysctl, a
+#: sysctl.d file, a tracefs format) can hold; a larger one is not that file (a gap, never read
+#: whole: a snapshot's ``proc/meminfo`` may be a 2 GB file or ``/dev/zero``).
+SMALL_FILE_BYTES = 1 << 20
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """One file of a machine: its locations (first readable wins) and whether absence is normal.
 
     ``optional``: the file exists only on some kernels or configurations, so its absence is not
     a gap. ``offline_optional``: always present live, often missing from captures (root-only
-    files that sosreports and old snapshots lack).
+    files that sosreports and old snapshots lack). ``max_bytes``: the most this file can hold
+    on any machine (reads stop there; a larger file is a gap).
     """
 
     paths: tuple[str, ...]
     optional: bool = False
     offline_optional: bool = False
+    max_bytes: int = SMALL_FILE_BYTES
 
     @property
     def path(self) -> str:
         return self.paths[0]
 
 
-def _spec(*paths: str, optional: bool = False, offline_optional: bool = False) -> Spec:
-    return Spec(paths, optional, offline_optional)
+def _spec(*paths: str, optional: bool = False, offline_optional: bool = False,
+          max_bytes: int = SMALL_FILE_BYTES) -> Spec:
+    return Spec(paths, optional, offline_optional, max_bytes)
 
 
 # --- memory state (read first, back to back) -----------------------------------------------
-ZONEINFO = _spec("proc/zoneinfo")
-BUDDYINFO = _spec("proc/buddyinfo")
-PAGETYPEINFO = _spec("proc/pagetypeinfo", offline_optional=True)   # root-only since 5.4
+# The files that grow with the machine, bounded for the largest one Linux supports (8192 CPUs,
+# 1024 nodes: NR_CPUS and NODES_SHIFT=10 maxima in arch/x86/Kconfig, 6.18): zoneinfo prints a
+# pageset block (~120 bytes) per CPU per zone; cpuinfo ~1.5 KiB per CPU; buddyinfo and
+# pagetypeinfo one ~150-byte row per node, zone (and migratetype).
+ZONEINFO = _spec("proc/zoneinfo", max_bytes=64 << 20)
+BUDDYINFO = _spec("proc/buddyinfo", max_bytes=4 << 20)
+PAGETYPEINFO = _spec("proc/pagetypeinfo", offline_optional=True, max_bytes=16 << 20)   # root-only since 5.4
 EXTFRAG_UNUSABLE = _spec("sys/kernel/debug/extfrag/unusable_index")   # debugfs: a gap when unmounted
 EXTFRAG_INDEX = _spec("sys/kernel/debug/extfrag/extfrag_index")
 MEMINFO = _spec("proc/meminfo")
@@ -67,7 +80,7 @@ OSRELEASE = _spec("proc/sys/kernel/osrelease", optional=True)
 HOSTNAME = _spec("proc/sys/kernel/hostname", optional=True)
 CMDLINE = _spec("proc/cmdline")
 CPU_ONLINE = _spec("sys/devices/system/cpu/online")
-CPUINFO = _spec("proc/cpuinfo")
+CPUINFO = _spec("proc/cpuinfo", max_bytes=64 << 20)
 CPU_POSSIBLE = _spec("sys/devices/system/cpu/possible", optional=True)
 NODE_ONLINE = _spec(f"{NODE_DIR}/online")
 NODE_POSSIBLE = _spec(f"{NODE_DIR}/possible", optional=True)
@@ -159,10 +172,27 @@ def boot_config(release: str) -> Spec:
 
 # --- the kernel log of the boot the capture describes ----------------------------------------
 #: Where ``minfree snapshot`` keeps the kernel log, then a sosreport's ``dmesg`` output.
-KERNEL_LOG = _spec("var/log/dmesg", "sos_commands/kernel/dmesg", optional=True)
+#: Bounded by the ring buffer: 32 MiB at most by CONFIG_LOG_BUF_SHIFT (range 12..25, init/Kconfig),
+#: up to 2 GiB with ``log_buf_len=`` (LOG_BUF_LEN_MAX, kernel/printk/printk.c, 6.18); 256 MiB of
+#: text covers every buffer below 128 MiB, a larger capture is a gap rather than all memory.
+KERNEL_LOG = _spec("var/log/dmesg", "sos_commands/kernel/dmesg", optional=True, max_bytes=256 << 20)
 
 # --- capture order of the fixed files (per-node, per-interface, THP and config files are
 # listed by the capture itself, between FACTS and LOWMEM_RESERVE_RATIO) ----------------------
+#: The bound of every file above that holds more than a small file (see :func:`max_bytes`).
+_LARGE = {path: spec.max_bytes for spec in (ZONEINFO, BUDDYINFO, PAGETYPEINFO, CPUINFO, KERNEL_LOG)
+          for path in spec.paths}
+
+
+def max_bytes(rel: str) -> int:
+    """The most the file at ``rel`` can hold: what every read of a root is bounded by.
+
+    >>> max_bytes("proc/zoneinfo") >> 20, max_bytes("proc/meminfo") >> 20
+    (64, 1)
+    """
+    return _LARGE.get(rel, SMALL_FILE_BYTES)
+
+
 MEMORY_STATE = (ZONEINFO, BUDDYINFO, PAGETYPEINFO, EXTFRAG_UNUSABLE, EXTFRAG_INDEX, MEMINFO, VMSTAT,
                 PSI_MEMORY)
 FACTS = (VERSION, OSRELEASE, HOSTNAME, CMDLINE, CPU_ONLINE, CPUINFO, CPU_POSSIBLE, NODE_ONLINE,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minfree.sources import kmsg, specs, ssh_collector
-from minfree.sources.root import SystemRoot
+from minfree.sources.root import SystemRoot, too_large
 
 #: Run by the target's python3: load the modules sent first on stdin, then serve.
 BOOTSTRAP = ("import sys,json,types;h=json.loads(sys.stdin.buffer.readline())\n"
@@ -206,13 +206,16 @@ class SshSource:
             except OSError as error:
                 self.prefetched[rel] = error
 
-    def read_bytes(self, rel: str) -> bytes:
+    def read_bytes(self, rel: str, limit: int) -> bytes:
+        """The file's bytes; larger than ``limit`` (what that file can be) is refused as a local
+        capture's would be (the body is still read: the session stays in step)."""
         found = self.prefetched.pop(rel, None)
         if isinstance(found, OSError):
             raise found
-        if found is not None:
-            return found
-        return self._body(self._request("read", rel))
+        data = found if found is not None else self._body(self._request("read", rel))
+        if len(data) > limit:
+            raise too_large(limit)
+        return data
 
     def _body(self, head: dict) -> bytes:
         size = head.get("n")

@@ -10,22 +10,19 @@ from __future__ import annotations
 import os
 
 from minfree.model.zones import PAGE_SIZE_DEFAULT
-from minfree.proc.buddyinfo import parse_buddyinfo
-from minfree.proc.pagetypeinfo import parse_pagetypeinfo
 from minfree.proc.system import SystemState
-from minfree.proc.zoneinfo import parse_zoneinfo
-from minfree.sources import specs
-from minfree.sources.readers import (read_boot_settings, read_kernel_indices, read_lowmem_reserve_ratio, read_meminfo, read_netdevs,
-                                     read_numa, read_psi, read_slabinfo, read_text, read_thp, read_version,
-                                     read_vm_sysctls)
+from minfree.sources.readers import (read_boot_settings, read_buddyinfo, read_kernel_indices,
+                                     read_lowmem_reserve_ratio, read_meminfo, read_netdevs, read_numa,
+                                     read_pagetypeinfo, read_psi, read_slabinfo, read_thp, read_version,
+                                     read_vm_sysctls, read_zoneinfo)
 from minfree.sources.root import SystemRoot
 
 
 def load_system(root: SystemRoot) -> SystemState:
     """Read and parse every source of ``root`` (missing ones are None and listed in ``gaps``)."""
-    zoneinfo = read_text(root, specs.ZONEINFO)
-    buddyinfo = read_text(root, specs.BUDDYINFO)
-    pagetypeinfo = read_text(root, specs.PAGETYPEINFO)
+    zones = read_zoneinfo(root)
+    buddy = read_buddyinfo(root)
+    pagetypes = read_pagetypeinfo(root)
     kernel_indices = read_kernel_indices(root)
     meminfo = read_meminfo(root)
     version = read_version(root)
@@ -35,10 +32,10 @@ def load_system(root: SystemRoot) -> SystemState:
         gaps=root.gaps,
         release=version.release if version else None,
         kernel=version.version if version else None,
-        zones=parse_zoneinfo(zoneinfo) if zoneinfo else [],
-        buddy=parse_buddyinfo(buddyinfo) if buddyinfo else [],
+        zones=zones or [],
+        buddy=buddy or [],
         kernel_indices=kernel_indices,
-        pagetypes=parse_pagetypeinfo(pagetypeinfo),
+        pagetypes=pagetypes,
         meminfo=meminfo,
         psi=read_psi(root),
         sysctls=read_vm_sysctls(root),
@@ -50,7 +47,7 @@ def load_system(root: SystemRoot) -> SystemState:
         lowmem_reserve_ratio=read_lowmem_reserve_ratio(root),
         page_size=os.sysconf("SC_PAGE_SIZE") if root.is_live else PAGE_SIZE_DEFAULT,
     )
-    if pagetypeinfo is None and root.is_live:
+    if pagetypes is None and root.is_live:
         state.notes.append("/proc/pagetypeinfo is readable by root only (5.4+): high-order checks "
                            "use buddyinfo totals and are approximate")
     return state
