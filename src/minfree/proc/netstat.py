@@ -10,9 +10,12 @@ the 1st is packets processed, the 2nd packets dropped because the backlog was fu
 """
 from __future__ import annotations
 
+from minfree.proc.net_snmp import parse_net_snmp
+from minfree.proc.softnet import parse_softnet
+
 
 def parse_snmp(text: str) -> dict[str, int]:
-    """``Prefix.Name -> value`` of an snmp or netstat file; a malformed pair is skipped.
+    """``Prefix.Name -> value`` of an snmp or netstat file (:func:`parse_net_snmp`, flattened).
 
     Real sample (this machine, Linux 6.18, shortened):
 
@@ -23,26 +26,12 @@ def parse_snmp(text: str) -> dict[str, int]:
     >>> counters["Tcp.RetransSegs"], counters["TcpExt.TCPBacklogDrop"], "Udp.InDatagrams" in counters
     (12, 3, False)
     """
-    counters: dict[str, int] = {}
-    lines = text.splitlines()
-    for header, values in zip(lines[::2], lines[1::2]):
-        prefix, _, names = header.partition(":")
-        vprefix, _, numbers = values.partition(":")
-        if prefix != vprefix or not prefix:
-            continue
-        keys, words = names.split(), numbers.split()
-        if len(keys) != len(words):
-            continue
-        for key, word in zip(keys, words):
-            try:
-                counters[f"{prefix}.{key}"] = int(word)
-            except ValueError:
-                continue
-    return counters
+    return {f"{proto}.{name}": value for proto, values in parse_net_snmp(text).items()
+            for name, value in values.items()}
 
 
 def parse_softnet_stat(text: str) -> dict[str, int]:
-    """Backlog drops and time squeezes summed over CPUs; malformed lines are skipped.
+    """Backlog drops and time squeezes summed over CPUs (:func:`parse_softnet`); 0 when none parse.
 
     Real sample (this machine, 2 CPUs, 15 columns each):
 
@@ -50,16 +39,7 @@ def parse_softnet_stat(text: str) -> dict[str, int]:
     >>> parse_softnet_stat(line + "\\n" + line + "\\nzz\\n")
     {'softnet.dropped': 4, 'softnet.time_squeeze': 2}
     """
-    dropped = squeezed = 0
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) < 3:
-            continue
-        try:
-            dropped += int(words[1], 16)
-            squeezed += int(words[2], 16)
-        except ValueError:
-            continue
+    dropped, squeezed = parse_softnet(text) or (0, 0)
     return {"softnet.dropped": dropped, "softnet.time_squeeze": squeezed}
 
 

@@ -15,7 +15,7 @@ from minfree.sources.root import SystemRoot
 
 def read_net_counters(root: SystemRoot, interfaces: tuple[str, ...]) -> dict[str, int]:
     counters: dict[str, int] = {}
-    for spec in (specs.NET_SNMP, specs.NET_NETSTAT):
+    for spec in (specs.SNMP, specs.NETSTAT):
         text = read_text(root, spec)
         if text is not None:
             counters.update(parse_snmp(text))

@@ -89,7 +89,7 @@ NODE_HAS_NORMAL_MEMORY = _spec(f"{NODE_DIR}/has_normal_memory", optional=True)
 #: Root-only (0400); absent without CONFIG_SLUB_DEBUG or CONFIG_SLAB (2.6.23+ SLUB).
 SLABINFO = _spec("proc/slabinfo", optional=True)
 #: btime: when the machine booted, so the fleet timeline can date printk timestamps.
-PROC_STAT = _spec("proc/stat", optional=True)
+PROC_STAT = _spec("proc/stat", optional=True, max_bytes=16 << 20)   # one "intr" count per IRQ
 
 # --- sysctls -------------------------------------------------------------------------------
 VM_DIR = "proc/sys/vm"
@@ -118,10 +118,6 @@ def netdev_file(name: str, leaf: str) -> Spec:
     return _spec(f"{NET_DIR}/{name}/{leaf}", optional=NET_FILES.get(leaf, True))
 
 
-#: Counters of packets lost (``minfree trace`` reads them over its window).
-NET_SNMP = _spec("proc/net/snmp", optional=True)
-NET_NETSTAT = _spec("proc/net/netstat", optional=True)
-SOFTNET_STAT = _spec("proc/net/softnet_stat", optional=True)
 #: Per-interface drop counters (include/uapi/linux/if_link.h rtnl_link_stats64).
 NET_DROP_COUNTERS = ("rx_dropped", "rx_missed_errors", "rx_fifo_errors", "rx_over_errors")
 
@@ -136,7 +132,8 @@ def netdev_link(name: str, leaf: str) -> str:
 
 
 # --- network counters (the exporter; trace's correlation): every interface in one file -------
-NET_DEV = _spec("proc/net/dev")
+#: One line per interface: hosts with thousands of veths (containers) exceed a small file.
+NET_DEV = _spec("proc/net/dev", max_bytes=64 << 20)
 NETSTAT = _spec("proc/net/netstat")    # TcpExt
 SNMP = _spec("proc/net/snmp")          # Tcp
 SOFTNET_STAT = _spec("proc/net/softnet_stat", optional=True)
@@ -159,7 +156,8 @@ PROC_CONFIG = _spec("proc/config.gz", optional=True)
 
 
 #: Kernel symbols (addresses need root and kptr_restrict <= 1): trace's call sites.
-KALLSYMS = _spec("proc/kallsyms", optional=True)
+#: One line per symbol: ~5 MiB on this 6.18 VM, tens of MiB with many modules loaded.
+KALLSYMS = _spec("proc/kallsyms", optional=True, max_bytes=256 << 20)
 
 
 def tracefs_event_format(event: str) -> Spec:
@@ -180,7 +178,8 @@ KERNEL_LOG = _spec("var/log/dmesg", "sos_commands/kernel/dmesg", optional=True, 
 # --- capture order of the fixed files (per-node, per-interface, THP and config files are
 # listed by the capture itself, between FACTS and LOWMEM_RESERVE_RATIO) ----------------------
 #: The bound of every file above that holds more than a small file (see :func:`max_bytes`).
-_LARGE = {path: spec.max_bytes for spec in (ZONEINFO, BUDDYINFO, PAGETYPEINFO, CPUINFO, KERNEL_LOG)
+_LARGE = {path: spec.max_bytes for spec in (ZONEINFO, BUDDYINFO, PAGETYPEINFO, CPUINFO, KERNEL_LOG,
+                                             NET_DEV, KALLSYMS, PROC_STAT)
           for path in spec.paths}
 
 
