@@ -37,9 +37,13 @@ def live(key: str) -> int:
 
 @pytest.fixture
 def original_sysctls():
+    """The values the test starts from: min_free_kbytes at half of this host's value, below the
+    kernel's default, so that tune has a change to make whatever the host's state (a healthy
+    host's own values need none). The host's real values come back at the end, whatever happens."""
     saved = {key: live(key) for key in KEYS}
     try:
-        yield saved
+        Path("/proc/sys/vm/min_free_kbytes").write_text(f"{saved['min_free_kbytes'] // 2}\n")
+        yield {key: live(key) for key in KEYS}
     finally:
         for key, value in saved.items():
             Path(f"/proc/sys/vm/{key}").write_text(f"{value}\n")
@@ -110,7 +114,7 @@ def test_role_checks_applies_in_batches_and_undoes(tmp_path, capsys, original_sy
         # 3. check mode again, minfree installed: each host's plan, nothing changed
         done = playbook(check, env, *extra, "-e", "minfree_resolve_conflicts=true")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert "vm.min_free_kbytes:" in done.stdout
+        assert "vm.min_free_kbytes:" in done.stdout, done.stdout
         assert {key: live(key) for key in KEYS} == original_sysctls
         assert not (roots["a"] / "etc" / "sysctl.d" / "99-minfree.conf").exists()
 
@@ -126,7 +130,7 @@ def test_role_checks_applies_in_batches_and_undoes(tmp_path, capsys, original_sy
         link = roots["a"] / "etc" / "sysctl.d" / "99-sysctl.conf"
         assert link.is_symlink() and os.readlink(link) == "../sysctl.conf"
         assert "# disabled by minfree tune" in (roots["a"] / "etc" / "sysctl.conf").read_text()
-        assert not (roots["b"] / "etc" / "sysctl.d" / "99-minfree.conf").exists()
+        assert not (roots["b"] / "etc" / "sysctl.d" / "99-minfree.conf").exists(), done.stdout
         counts = recap(done.stdout)
         assert counts["a"]["changed"] > 0 and "failed" not in counts["b"]
 
