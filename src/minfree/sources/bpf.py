@@ -268,10 +268,20 @@ class RawTracepointCounter:
     def read(self) -> tuple[int, dict[str, int]]:
         """Failed allocations (every order) and non-blocking allocations by order, since
         :meth:`enable`; orders 0-10 always, higher ones when seen."""
-        now = [a - b for a, b in zip(self.slots(), self.baseline)]
+        now = self._since_enable()
         demand = {str(order): now[DEMAND_BASE + order] for order in range(DEMAND_BASE)
                   if order <= MAX_REPORTED_ORDER or now[DEMAND_BASE + order]}
         return sum(now[:DEMAND_BASE]), demand
+
+    def failed_by_order(self) -> dict[int, int]:
+        """Failed allocations per order since :meth:`enable`: orders 0-10 always, higher ones
+        when seen."""
+        now = self._since_enable()
+        return {order: now[order] for order in range(DEMAND_BASE)
+                if order <= MAX_REPORTED_ORDER or now[order]}
+
+    def _since_enable(self) -> list[int]:
+        return [a - b for a, b in zip(self.slots(), self.baseline)]
 
     def disable(self) -> None:
         """Detach the program (the counts stay readable)."""
