@@ -11,6 +11,7 @@ import sys
 import time
 
 from minfree.analysis.doctor import DoctorReport, build_report
+from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.rates import activity
 from minfree.analysis.trends import Trends, trends
 from minfree.commands.roots import open_root
@@ -24,15 +25,44 @@ from minfree.store.history import DEFAULT_DB
 
 
 def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:
-    """Read ``root`` (rates over ``window`` seconds when live) and judge it."""
+    """Read ``root`` (rates and the in-kernel count of failed allocations over ``window``
+    seconds when live) and judge it."""
     state = load_system(root)
-    samples = sample_window(root, window)
+    counter, failed = _failure_counter(root, window)
+    try:
+        if counter is not None:
+            counter.enable()  # opened before: the window starts with the first sample
+            started = time.monotonic()
+        samples = sample_window(root, window)
+        if counter is not None:
+            try:
+                count = counter.read()
+            except OSError as exc:
+                failed = FailedAllocations(None, None, None, None, f"the counter could not be read: {exc}")
+            else:
+                failed = FailedAllocations(counter.kind, time.monotonic() - started, count.total, count.by_order)
+    finally:
+        if counter is not None:
+            counter.close()
     rates = None
     if samples is not None:
         before, after = samples
         rates = activity(before.vmstat, after.vmstat, before.psi, after.psi)
     failures = this_boot_failures(root, state.release) if kernel_log else None
-    return build_report(state, rates, failures, window)
+    return build_report(state, rates, failures, window, failed)
+
+
+def _failure_counter(root: SystemRoot, window: float):
+    """``(counter, None)`` ready to count the window, or ``(None, why there is no count)``.
+    Nothing of the counter is imported without a live window."""
+    if not root.is_live:
+        return None, FailedAllocations(None, None, None, None, "a snapshot: failures are counted on the live host only")
+    if window <= 0:
+        return None, FailedAllocations(None, None, None, None, "--window 0: no window to count over")
+    from minfree.sources.failcount import FailureCounter
+
+    counter, why = FailureCounter.open()
+    return counter, None if counter is not None else FailedAllocations(None, None, None, None, why)
 
 
 EXAMPLES = """examples:

@@ -102,7 +102,12 @@ class FailureCounter:
         if base is None:
             return None, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)"
         missing: list[str] = []
-        bit = direct_reclaim_bit(running_layout())
+        from minfree.model.gfp import layout_for
+        from minfree.model.kversion import parse_release
+
+        # the reclaim bit only sorts the demand slots, which the count-only mode never reads:
+        # the era table gives it without parsing the tracepoint's format (trace parses it)
+        bit = direct_reclaim_bit(layout_for(parse_release(os.uname().release)))
         counter, kind = open_in_kernel(base, lambda: RawTracepointCounter(bit), missing)
         if counter is None:
             return None, "; ".join(missing)
