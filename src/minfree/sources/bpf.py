@@ -17,6 +17,7 @@ detaches it. Needs CONFIG_BPF_EVENTS and CAP_BPF/CAP_SYS_ADMIN.
 from __future__ import annotations
 
 import ctypes
+import functools
 import mmap
 import os
 import platform
@@ -127,14 +128,20 @@ def program(map_fd: int, direct_reclaim_bit: int, ringbuf_fd: int | None = None,
     return b"".join(head + body + failed + middle + demand + tail)
 
 
+@functools.cache
+def _syscall():
+    """libc's syscall(2), resolved once (watch reads the counter every interval)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc.syscall
+
+
 def _bpf(cmd: int, attr: bytes) -> int:
     number = _BPF_SYSCALL.get(platform.machine())
     if number is None:
         raise PerfUnavailable(38, f"bpf: unknown syscall number on {platform.machine()}")
     buf = ctypes.create_string_buffer(attr, len(attr))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    result = libc.syscall(ctypes.c_long(number), ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr)))
+    result = _syscall()(ctypes.c_long(number), ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr)))
     if result < 0:
         code = ctypes.get_errno()
         raise PerfUnavailable(code, f"bpf({cmd}): {os.strerror(code)}")
