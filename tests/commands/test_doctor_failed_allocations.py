@@ -69,11 +69,19 @@ def test_doctor_counts_a_real_failure_like_the_kernels_counter(hugetlb_pool) -> 
 def test_the_counter_is_closed_after_the_window() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root")
-    before = _bpf_fds()
+    tracing = Path("/sys/kernel/tracing")
+    event = tracing / "events" / "kmem" / "mm_page_alloc"
+
+    def tracers() -> tuple:
+        """What another tracer set up: no file of it is ours to write."""
+        return ((event / "enable").read_text(), (event / "filter").read_text(),
+                (tracing / "tracing_on").read_text(), (tracing / "set_event").read_text())
+
+    before, other = _bpf_fds(), tracers()
     report = to_json(diagnose(SystemRoot("/"), window=0.3, kernel_log=False))
     assert report["failed_allocations"]["counter"] == "ebpf"
     assert report["failed_allocations"]["total"] is not None
-    assert _bpf_fds() == before
+    assert _bpf_fds() == before and tracers() == other
 
 
 @pytest.mark.root

@@ -132,7 +132,8 @@ class _Tap:
         if not os.path.isdir(os.path.join(base, "events", PAGE_ALLOC)):
             self.missing.append(f"no {PAGE_ALLOC} tracepoint on this kernel")
             return
-        self.counter, kind = open_in_kernel(base, lambda: self._bpf(args, direct_reclaim_bit), self.missing)
+        self.counter, kind = open_in_kernel(base, lambda: self._bpf(args, direct_reclaim_bit), self.missing,
+                                            "so no demand")
         if kind == EBPF:
             self.sources["in-kernel count"] = "eBPF raw tracepoint program (failures and demand per order)"
         elif kind == PERF:

@@ -50,17 +50,18 @@ def direct_reclaim_bit(layout) -> int:
     return bits.get("__GFP_DIRECT_RECLAIM") or bits.get("__GFP_WAIT") or 0x400
 
 
-def open_in_kernel(tracefs: str, make_bpf: Callable[[], object], missing: list[str]):
+def open_in_kernel(tracefs: str, make_bpf: Callable[[], object], missing: list[str], lost: str):
     """``(counter, kind)``: the eBPF counter ``make_bpf`` builds, else the perf counter of
     ``tracefs``'s ``mm_page_alloc``; ``(None, None)`` when neither opens. Each refusal is
-    appended to ``missing`` as one line. The counter is opened, not yet counting."""
+    appended to ``missing`` as one line (``lost``: what the caller loses without eBPF). The
+    counter is opened, not yet counting."""
     from minfree.sources import tracefs as tfs
     from minfree.sources.perf import FilteredCounter, PerfUnavailable
 
     try:
         return make_bpf(), EBPF
     except PerfUnavailable as exc:
-        missing.append(f"eBPF counter: {exc.strerror} (so no demand)")
+        missing.append(f"eBPF counter: {exc.strerror} ({lost})")
     cpus = online_cpus()
     try:
         return FilteredCounter(tfs.event_id(tracefs, PAGE_ALLOC), FAILED_FILTER, cpus), PERF
@@ -133,7 +134,7 @@ class FailureCounter:
         # the reclaim bit only sorts the demand slots, which the count-only mode never reads:
         # the era table gives it without parsing the tracepoint's format (trace parses it)
         bit = direct_reclaim_bit(layout_for(parse_release(os.uname().release)))
-        counter, kind = open_in_kernel(base, lambda: RawTracepointCounter(bit), missing)
+        counter, kind = open_in_kernel(base, lambda: RawTracepointCounter(bit), missing, "so no orders")
         if counter is None:
             return None, "; ".join(missing)
         return cls(counter, kind), None
