@@ -1,6 +1,7 @@
 """`minfree watch` in a real terminal: tmux runs it, sends keys and captures the pane."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -177,3 +178,11 @@ def test_the_screen_and_the_history_count_failed_allocations(tmp_path: Path, hug
         "WHERE cs.sample = (SELECT max(id) FROM samples) AND c.name LIKE 'failed_alloc%'").fetchall())
     assert last["failed_alloc_order_9"] == window >= ours
     assert last["failed_alloc"] == sum(v for k, v in last.items() if k.startswith("failed_alloc_order_"))
+    # doctor --history reads them back: the failures between the samples of the run
+    doctor = subprocess.run([sys.executable, "-m", "minfree", "doctor", "--window", "0", "--json", "--history",
+                             str(db)], capture_output=True, text=True, timeout=60)
+    counters = json.loads(doctor.stdout)["history"]["counters"]
+    assert counters["failed_alloc_order_9"]["total"] == window
+    text = subprocess.run([sys.executable, "-m", "minfree", "doctor", "--window", "0", "--history", str(db)],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"}).stdout
+    assert f"failed page allocations counted in the kernel, logged or not (failed_alloc): {counters['failed_alloc']['total']:,}" in text
