@@ -67,6 +67,7 @@ def _failure_counter(root: SystemRoot, window: float):
 
 EXAMPLES = """examples:
   minfree doctor                     this host: zones, fragmentation, rates over 1 s, findings
+  sudo minfree doctor --window 10    and every page allocation that failed in those 10 s, per order
   minfree doctor --window 0 --json   one instant, for scripts and monitoring
   minfree doctor --root snap.tar.gz  a snapshot taken with `minfree snapshot` on another host
   minfree doctor --root sosreport-db1/
@@ -84,7 +85,8 @@ def add_parser(subparsers) -> None:
     doctor.add_argument("--root", metavar="DIR", default="/",
                         help="a snapshot directory or .tar.gz, or a sosreport (default: the live host)")
     doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
-                        help="measure reclaim/compaction rates over this window (default 1; 0: one snapshot)")
+                        help="measure reclaim/compaction rates, and as root count failed page allocations "
+                             "in the kernel, over this window (default 1; 0: one snapshot)")
     doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
     doctor.add_argument("--history", metavar="DB", nargs="?", const=DEFAULT_DB,
                         help=f"add the trends in the history `minfree watch --record` keeps (default {DEFAULT_DB})")
