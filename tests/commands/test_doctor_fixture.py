@@ -139,3 +139,9 @@ def test_missing_root_is_a_usage_error(tmp_path: Path, capsys) -> None:
 
 def test_empty_root_is_unknown(tmp_path: Path) -> None:
     assert main(["doctor", "--root", str(tmp_path), "--window", "0", "--json"]) == 3
+
+
+def test_a_snapshot_has_no_failure_count(fixture_root) -> None:
+    with SystemRoot(fixture_root) as system:
+        failed = to_json(diagnose(system, window=1.0))["failed_allocations"]
+    assert failed["total"] is None and failed["unavailable"].startswith("a snapshot")

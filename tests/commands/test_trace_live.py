@@ -1,11 +1,7 @@
 """Bar: the kernel fails real page allocations, and ``minfree trace`` counts exactly what the
 kernel's own counter counts over the same window.
 
-The failure: growing the hugetlb pool past what memory holds (``vm.nr_hugepages``). The
-kernel allocates order-9 pages with __GFP_RETRY_MAYFAIL|__GFP_NOWARN until one fails (nothing
-is logged); each failure adds one to /proc/vmstat ``htlb_buddy_alloc_fail``. A second, larger
-write fails once more at once. Memory is short for about a second; the original pool size is
-restored in a finally block, even when the test fails, and checked.
+The failure: growing the hugetlb pool past what memory holds (``hugetlb_squeeze``).
 """
 from __future__ import annotations
 
@@ -14,55 +10,22 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from minfree.analysis.failure_classes import COPING_SITES, SILENT_BLOCKING
+from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, vmstat  # noqa: F401 (a fixture)
 from trace_runner import INSTANCES, start_trace
 
 pytestmark = [pytest.mark.live, pytest.mark.root]
-NR_HUGEPAGES = Path("/proc/sys/vm/nr_hugepages")
-
-
-def _vmstat(name: str) -> int:
-    for line in Path("/proc/vmstat").read_text().splitlines():
-        key, _, value = line.partition(" ")
-        if key == name:
-            return int(value)
-    raise AssertionError(f"{name} not in /proc/vmstat")
-
-
-
-
-@pytest.fixture
-def hugetlb_pool():
-    if os.geteuid() != 0 or not INSTANCES.is_dir():
-        pytest.skip("needs root and tracefs")
-    original = NR_HUGEPAGES.read_text().strip()
-    try:
-        yield
-    finally:
-        NR_HUGEPAGES.write_text(original)
-        assert NR_HUGEPAGES.read_text().strip() == original
-
-
-def _grow_pool_past_memory() -> None:
-    total_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    pages = total_kb // 2048  # more 2 MiB pages than memory holds: the growth must fail
-    try:
-        NR_HUGEPAGES.write_text(str(pages))
-        NR_HUGEPAGES.write_text(str(pages * 2))  # fails again, at once
-    finally:
-        NR_HUGEPAGES.write_text("0")
 
 
 def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
     proc = start_trace("--duration", "8", "--json")
     try:
-        before = _vmstat("htlb_buddy_alloc_fail")
-        _grow_pool_past_memory()
-        ours = _vmstat("htlb_buddy_alloc_fail") - before
+        before = vmstat("htlb_buddy_alloc_fail")
+        grow_pool_past_memory()
+        ours = vmstat("htlb_buddy_alloc_fail") - before
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -120,10 +83,10 @@ def test_tracefs_records_when_ebpf_has_no_ring_buffer(hugetlb_pool, monkeypatch,
         while time.monotonic() < deadline and not (enable.exists() and enable.read_text().startswith("1")):
             time.sleep(0.05)
         time.sleep(0.3)
-        before = _vmstat("htlb_buddy_alloc_fail")
+        before = vmstat("htlb_buddy_alloc_fail")
         seen["tid"] = threading.get_native_id()  # the kernel's pid of this thread
-        _grow_pool_past_memory()
-        seen["ours"] = _vmstat("htlb_buddy_alloc_fail") - before
+        grow_pool_past_memory()
+        seen["ours"] = vmstat("htlb_buddy_alloc_fail") - before
 
     worker = threading.Thread(target=squeeze)
     worker.start()

@@ -48,6 +48,12 @@ def test_json_lines_follow_the_schema() -> None:
     assert first["rates"] is None
     assert 0.1 < second["rates"]["seconds"] < 5 and "pgscan_kswapd" in second["rates"]["per_second"]
     assert second["t"] > first["t"]
+    failed = second["failed_allocations"]
+    if os.geteuid() == 0:   # the in-kernel count, per interval, since start
+        assert failed["counter"] == "ebpf" and failed["unavailable"] is None
+        assert failed["interval"] == sum(failed["by_order"].values()) <= failed["since_start"]
+    else:
+        assert failed["counter"] is None and failed["unavailable"].startswith("not root")
 
 
 @pytest.mark.parametrize("json_lines", [True, False])

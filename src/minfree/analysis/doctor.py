@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minfree.analysis.depletion import Depletion, depletion
+from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.findings import Context, Finding, evaluate
 from minfree.analysis.prediction import default_min_free
 from minfree.analysis.rates import Activity
@@ -26,6 +27,7 @@ class DoctorReport:
     findings: list[Finding]
     window: float
     depletion: Depletion | None = None
+    failed: FailedAllocations | None = None
 
     @property
     def status(self) -> str:
@@ -42,10 +44,11 @@ class DoctorReport:
 
 
 def build_report(state: SystemState, activity: Activity | None, failures: ScanReport | None,
-                 window: float) -> DoctorReport:
-    """Judge one reading of a machine (``failures``: this boot's log, scanned)."""
+                 window: float, failed: FailedAllocations | None = None) -> DoctorReport:
+    """Judge one reading of a machine (``failures``: this boot's log, scanned; ``failed``: the
+    in-kernel count of failed allocations over the window, or why there is none)."""
     zones = build_zones(state)
     default = default_min_free(state)
     depth = depletion(zones.zones)
-    findings = evaluate(Context(state, zones, activity, failures, default, depth))
-    return DoctorReport(state, zones, activity, failures, default, findings, window, depth)
+    findings = evaluate(Context(state, zones, activity, failures, default, depth, failed))
+    return DoctorReport(state, zones, activity, failures, default, findings, window, depth, failed)

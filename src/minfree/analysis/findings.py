@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.depletion import Depletion, OrderDepth
+from minfree.analysis.failed_allocations import FailedAllocations, severity as failed_severity
 from minfree.analysis.nic import receive_order
 from minfree.analysis.rates import Activity
 from minfree.analysis.zones import ZonesReport
@@ -42,6 +43,7 @@ class Context:
     failures: ScanReport | None
     default: MinFreeResult | None
     depletion: Depletion | None = None
+    failed: FailedAllocations | None = None
 
     @property
     def mem_total_kb(self) -> int | None:
@@ -81,6 +83,32 @@ def recent_failures(ctx: Context) -> Iterator[Finding]:
         + ".",
         "Run `minfree scan` for each report explained; raise the reserve (`minfree tune`) "
         "so atomic bursts find free pages, and compact if the failures are high-order.")
+
+
+def failed_allocations(ctx: Context) -> Iterator[Finding]:
+    failed = ctx.failed
+    level = failed_severity(failed) if failed is not None else None
+    if level is None:
+        return
+    orders = failed.failed_orders
+    by_order = f" (order {', '.join(f'{o}: {failed.by_order[o]}' for o in orders)})" if orders else ""
+    yield Finding(
+        "failed_allocations", level,
+        f"{failed.total} page allocation(s) failed in the kernel during the {failed.window_s:.1f} s window{by_order}",
+        {"total": failed.total, "by_order": {o: failed.by_order[o] for o in orders} if orders else None,
+         "counter": failed.counter, "window_s": round(failed.window_s, 3)},
+        "The in-kernel counter on the kmem:mm_page_alloc tracepoint counts every failed page "
+        "allocation, logged or not. The kernel log shows only those without __GFP_NOWARN, "
+        "rate-limited; __GFP_NOWARN ones (most network receive refills, opportunistic "
+        "high-order tries, THP, the hugetlb pool) fail silently. The count carries no flags or "
+        "call sites: " + ("an order-0 failure has no smaller block to fall back on, so its "
+                          "caller failed." if level == "critical" else
+                          "small-order failures are fragmentation or exhaustion the reserves did "
+                          "not cover." if level == "warning" else
+                          "costly orders (above 3) have fallbacks; this is a fragmentation signal."),
+        "Run `sudo minfree trace` to see each failure's class (logged, opportunistic, silent "
+        "atomic), process and call site; raise the reserves (`minfree tune`) when they are "
+        "silent atomic ones, compact (`minfree relieve --compact`) when they are high-order.")
 
 
 def atomic_now(ctx: Context) -> Iterator[Finding]:
@@ -459,7 +487,7 @@ def stale_watermarks(ctx: Context) -> Iterator[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    recent_failures, atomic_now, high_order_depletion, atomic_headroom_low, min_free_vs_default,
+    recent_failures, failed_allocations, atomic_now, high_order_depletion, atomic_headroom_low, min_free_vs_default,
     jumbo_frames, kswapd_behind,
     compaction_failing, numa_settings, thp_defrag, vm_extremes, cache_crowding, pressure,
     boot_config_differs, stale_watermarks,

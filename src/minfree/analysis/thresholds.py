@@ -23,6 +23,18 @@ LOW_WMARK_HIT_PER_SEC = 1.0
 # Heuristic: any direct-reclaim stall in the window means blocking allocations already wait.
 ALLOCSTALL_PER_SEC = 0.0
 
+# Failed page allocations counted in the kernel (doctor's window, no flags or call sites known),
+# judged by the smallest failed order. Order 0 has no smaller block to fall back on: the
+# caller fails (a dropped packet, an -ENOMEM): critical. Orders 1..PAGE_ALLOC_COSTLY_ORDER
+# are the ones the allocator treats as "not costly" and retries hard for blocking callers
+# (mm/page_alloc.c __alloc_pages_slowpath, 6.1-6.18): a failure there is a non-blocking
+# caller or real fragmentation (jumbo receive buffers, slab refills): warning. Above
+# PAGE_ALLOC_COSTLY_ORDER the kernel itself expects failures (THP, the hugetlb pool and
+# kvmalloc's large tries have fallbacks): info, a fragmentation signal.
+# Heuristic in the last two: only `minfree trace` classifies each failure.
+FAILED_ORDER_CRITICAL_MAX = 0
+FAILED_ORDER_WARNING_MAX = PAGE_ALLOC_COSTLY_ORDER
+
 # Heuristic: compaction that fails more often than it succeeds cannot rebuild high-order blocks.
 COMPACT_FAIL_SHARE = 0.5
 

@@ -11,6 +11,7 @@ import sys
 import time
 
 from minfree.analysis.doctor import DoctorReport, build_report
+from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.rates import activity
 from minfree.analysis.trends import Trends, trends
 from minfree.commands.roots import open_root
@@ -24,19 +25,49 @@ from minfree.store.history import DEFAULT_DB
 
 
 def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:
-    """Read ``root`` (rates over ``window`` seconds when live) and judge it."""
+    """Read ``root`` (rates and the in-kernel count of failed allocations over ``window``
+    seconds when live) and judge it."""
     state = load_system(root)
-    samples = sample_window(root, window)
+    counter, failed = _failure_counter(root, window)
+    try:
+        if counter is not None:
+            counter.enable()  # opened before: the window starts with the first sample
+            started = time.monotonic()
+        samples = sample_window(root, window)
+        if counter is not None:
+            try:
+                count = counter.read()
+            except OSError as exc:
+                failed = FailedAllocations(None, None, None, None, f"the counter could not be read: {exc}")
+            else:
+                failed = FailedAllocations(counter.kind, time.monotonic() - started, count.total, count.by_order)
+    finally:
+        if counter is not None:
+            counter.close()
     rates = None
     if samples is not None:
         before, after = samples
         rates = activity(before.vmstat, after.vmstat, before.psi, after.psi)
     failures = this_boot_failures(root, state.release) if kernel_log else None
-    return build_report(state, rates, failures, window)
+    return build_report(state, rates, failures, window, failed)
+
+
+def _failure_counter(root: SystemRoot, window: float):
+    """``(counter, None)`` ready to count the window, or ``(None, why there is no count)``.
+    Nothing of the counter is imported without a live window."""
+    if not root.is_live:
+        return None, FailedAllocations(None, None, None, None, "a snapshot: failures are counted on the live host only")
+    if window <= 0:
+        return None, FailedAllocations(None, None, None, None, "--window 0: no window to count over")
+    from minfree.sources.failcount import FailureCounter
+
+    counter, why = FailureCounter.open()
+    return counter, None if counter is not None else FailedAllocations(None, None, None, None, why)
 
 
 EXAMPLES = """examples:
   minfree doctor                     this host: zones, fragmentation, rates over 1 s, findings
+  sudo minfree doctor --window 10    and every page allocation that failed in those 10 s, per order
   minfree doctor --window 0 --json   one instant, for scripts and monitoring
   minfree doctor --root snap.tar.gz  a snapshot taken with `minfree snapshot` on another host
   minfree doctor --root sosreport-db1/
@@ -54,7 +85,8 @@ def add_parser(subparsers) -> None:
     doctor.add_argument("--root", metavar="DIR", default="/",
                         help="a snapshot directory or .tar.gz, or a sosreport (default: the live host)")
     doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
-                        help="measure reclaim/compaction rates over this window (default 1; 0: one snapshot)")
+                        help="measure reclaim/compaction rates, and as root count failed page allocations "
+                             "in the kernel, over this window (default 1; 0: one snapshot)")
     doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
     doctor.add_argument("--history", metavar="DB", nargs="?", const=DEFAULT_DB,
                         help=f"add the trends in the history `minfree watch --record` keeps (default {DEFAULT_DB})")

@@ -33,8 +33,8 @@ import time
 
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 1
-PAGE_ALLOC = "kmem/mm_page_alloc"
-FAILED_FILTER = "pfn == 0xffffffffffffffff"  # the raw field is -1UL; "pfn == -1" is rejected
+from minfree.sources.failcount import FAILED_FILTER, PAGE_ALLOC, direct_reclaim_bit, running_layout
+
 VMSCAN_EVENTS = ("vmscan/mm_vmscan_kswapd_wake", "vmscan/mm_vmscan_kswapd_sleep",
                  "vmscan/mm_vmscan_direct_reclaim_begin", "vmscan/mm_vmscan_direct_reclaim_end")
 #: /proc/vmstat counters of failures the kernel does count (the rest it does not).
@@ -113,15 +113,14 @@ class _Tap:
         self.missing: list[str] = []
         self._stacks: dict[int, tuple[str, ...]] = {}
         try:
-            self._open(args, _direct_reclaim_bit(layout))
+            self._open(args, direct_reclaim_bit(layout))
         except BaseException:
             self.close()
             raise
 
     def _open(self, args: argparse.Namespace, direct_reclaim_bit: int) -> None:
         from minfree.sources import tracefs
-        from minfree.sources.bpf import RawTracepointCounter
-        from minfree.sources.perf import FilteredCounter, PerfUnavailable
+        from minfree.sources.failcount import EBPF, PERF, open_in_kernel
 
         base = tracefs.live_tracefs()
         locked = _lockdown()
@@ -130,22 +129,15 @@ class _Tap:
             return
         if locked:
             self.missing.append(locked)
-        try:
-            page_alloc_id = tracefs.event_id(base, PAGE_ALLOC)
-        except (OSError, ValueError) as exc:
-            self.missing.append(f"no {PAGE_ALLOC} tracepoint: {exc}")
+        if not os.path.isdir(os.path.join(base, "events", PAGE_ALLOC)):
+            self.missing.append(f"no {PAGE_ALLOC} tracepoint on this kernel")
             return
-        try:
-            self.counter = self._bpf(args, direct_reclaim_bit)
+        self.counter, kind = open_in_kernel(base, lambda: self._bpf(args, direct_reclaim_bit), self.missing,
+                                            "so no demand")
+        if kind == EBPF:
             self.sources["in-kernel count"] = "eBPF raw tracepoint program (failures and demand per order)"
-        except PerfUnavailable as exc:
-            self.missing.append(f"eBPF counter: {exc.strerror} (so no demand)")
-            cpus = _online_cpus()
-            try:
-                self.counter = FilteredCounter(page_alloc_id, FAILED_FILTER, cpus)
-                self.sources["in-kernel count"] = f"perf counting event, {len(cpus)} CPU(s)"
-            except PerfUnavailable as exc:
-                self.missing.append(f"in-kernel count: {exc.strerror}")
+        elif kind == PERF:
+            self.sources["in-kernel count"] = f"perf counting event, {len(self.counter.fds)} CPU(s)"
         if args.count_only:
             return
         removed = tracefs.remove_stale_instances(base)
@@ -284,33 +276,6 @@ class _Tap:
             self.instance.close()
 
 
-def _online_cpus() -> tuple[int, ...]:
-    from minfree.proc.numa import parse_id_list
-
-    try:
-        with open("/sys/devices/system/cpu/online", encoding="ascii") as handle:
-            cpus = parse_id_list(handle.read())
-    except OSError:
-        cpus = None
-    return cpus or tuple(range(os.cpu_count() or 1))
-
-
-def _running_layout():
-    """The running kernel's GFP table (tracefs), else its era table."""
-    from minfree.model.gfp import layout_for, layout_from_table
-    from minfree.model.kversion import parse_release
-    from minfree.sources.root import SystemRoot
-    from minfree.sources.tracefs import read_event_format
-    from minfree.tracing.gfp_format import parse_format
-
-    root = SystemRoot("/")
-    text = read_event_format(root)
-    layout = layout_from_table(parse_format(text)) if text else None
-    if layout is None:
-        layout = layout_for(parse_release(os.uname().release))
-    return layout
-
-
 def _kallsyms_text() -> str | None:
     """The running kernel's symbol list, read before counting starts."""
     from minfree.sources import specs
@@ -318,12 +283,6 @@ def _kallsyms_text() -> str | None:
     from minfree.sources.root import SystemRoot
 
     return read_text(SystemRoot("/"), specs.KALLSYMS)
-
-
-def _direct_reclaim_bit(layout) -> int:
-    """``__GFP_DIRECT_RECLAIM`` in the running kernel's table (``__GFP_WAIT`` before 4.4)."""
-    bits = dict(layout.bits)
-    return bits.get("__GFP_DIRECT_RECLAIM") or bits.get("__GFP_WAIT") or 0x400
 
 
 def _kmsg_seq(record: bytes) -> int | None:
@@ -410,7 +369,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNAVAILABLE
     root = SystemRoot("/")
     interfaces = physical_interfaces(root)
-    layout = _running_layout()
+    layout = running_layout()
     tap = _Tap(args, layout)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 

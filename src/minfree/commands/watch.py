@@ -203,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
         except StoreError as error:
             raise UsageError(str(error)) from None
         status.recording = writer.path
+    counter = _failure_counter(status)
     try:
         log: KernelLog | None = KernelLog()
     except OSError as error:
@@ -212,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     if args.record and not interactive and not args.json:
         print(f"minfree watch: recording every {args.interval:g} s to {status.recording} "
               f"(retention {args.retention / 86400:g} days)", flush=True)
-    loop = _Loop(root, args, status, writer, log, first)
+    loop = _Loop(root, args, status, writer, log, first, counter)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if interactive:
@@ -223,17 +224,33 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if counter is not None:
+            counter.close()
         if writer is not None:
             writer.close()
     return 0
+
+
+def _failure_counter(status: WatchStatus):
+    """The in-kernel count of failed allocations, counting from now (root only), or None with
+    the reason in ``status``."""
+    from minfree.sources.failcount import FailureCounter
+
+    counter, status.failed_unavailable = FailureCounter.open()
+    if counter is not None:
+        counter.enable()
+        status.failed_counter = counter.kind
+    return counter
 
 
 class _Loop:
     """The sampling loop: read, record, show; the ticks follow a fixed schedule (no drift)."""
 
     def __init__(self, root: SystemRoot, args: argparse.Namespace, status: WatchStatus, writer,
-                 log: KernelLog | None, first: MemoryReading) -> None:
+                 log: KernelLog | None, first: MemoryReading, counter=None) -> None:
         self.root, self.args, self.status, self.writer, self.log = root, args, status, writer, log
+        self.counter = counter   # sources.failcount.FailureCounter, counting since start
+        self.failed = None       # its reading at the previous sample
         self.reading = first
         self.previous: MemoryReading | None = None
         self.shown: deque[str] = deque(maxlen=SHOWN_FAILURES)
@@ -255,6 +272,7 @@ class _Loop:
                 self.previous, self.reading = self.reading, reading
         self.root.gaps.clear()   # a missing PSI file must not grow a list forever
         self.samples += 1
+        self._count_failed()
         self.new_failures = self.log.poll() if self.log is not None else []
         if self.new_failures:
             from minfree.render.scan_text import one_line
@@ -267,6 +285,22 @@ class _Loop:
             self._record(fresh)
         return fresh
 
+    def _count_failed(self) -> None:
+        """Failed allocations since the previous sample (the first: since the counter opened)."""
+        if self.counter is None:
+            return
+        try:
+            count = self.counter.read()
+        except OSError as error:
+            self.status.failed_counter, self.status.failed_unavailable = None, f"the counter could not be read: {error}"
+            self.counter.close()
+            self.counter = None
+            return
+        interval = count.since(self.failed)
+        self.failed = count
+        self.status.failed_interval, self.status.failed_orders = interval.total, interval.by_order
+        self.status.failed_since_start = count.total
+
     def _record(self, fresh: bool) -> None:
         """This tick's reading (unless it is the last one again) and the new failure reports;
         a write the file refuses (disk full) is reported, and recording goes on with the next
@@ -276,7 +310,7 @@ class _Loop:
 
         try:
             if fresh:
-                self.writer.add(self.reading)
+                self.writer.add(self.reading, self.failed.counters() if self.failed is not None else None)
             for e in self.new_failures:
                 self.writer.add_failure(time.time(), e.event.mono, e.event.process, e.event.order,
                                         e.event.mode, e.origin.category, one_line(e))
@@ -308,10 +342,11 @@ class _Loop:
             fresh = self.step()
             if fresh and self.args.json:
                 from minfree.render.scan_json import event_to_json
-                from minfree.render.watch_json import sample_line
+                from minfree.render.watch_json import failed_json, sample_line
 
                 sys.stdout.write(sample_line(self.reading, self.activity(), self.status.page_size,
-                                             [event_to_json(e) for e in self.new_failures]) + "\n")
+                                             [event_to_json(e) for e in self.new_failures],
+                                             failed_json(self.status)) + "\n")
                 sys.stdout.flush()
             elif fresh and console is not None:
                 from minfree.render.watch_text import render

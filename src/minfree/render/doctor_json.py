@@ -5,6 +5,7 @@ from typing import Any
 
 from minfree.analysis.depletion import Depletion
 from minfree.analysis.doctor import DoctorReport
+from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.zones import ZoneView
 
 SCHEMA_VERSION = 1
@@ -46,10 +47,21 @@ def to_json(report: DoctorReport) -> dict[str, Any]:
         "failures_in_log": None if report.failures is None else {
             "events": len(report.failures.events),
             "related": dict(report.failures.related)},
+        "failed_allocations": _failed_json(report.failed),
         "findings": [f.to_json() for f in report.findings],
         "gaps": [{"path": p, "reason": r} for p, r in state.gaps],
         "notes": state.notes,
     }
+
+
+def _failed_json(failed: FailedAllocations | None) -> dict[str, Any] | None:
+    if failed is None:
+        return None
+    return {"counter": failed.counter,
+            "window_s": None if failed.window_s is None else round(failed.window_s, 3),
+            "total": failed.total,
+            "by_order": None if failed.by_order is None else {str(o): n for o, n in sorted(failed.by_order.items())},
+            "unavailable": failed.unavailable}
 
 
 def _zone_json(z: ZoneView, page_size: int) -> dict[str, Any]:

@@ -60,6 +60,7 @@ def render(report: DoctorReport, console: Console) -> None:
             f"order {a.order} {'ok in ' + a.zone if a.ok else '[red]FAILS[/]'}" + ("~" if a.approximate else "")
             for a in atomic) + ("  (~ approximate: migratetypes unknown without root)" if any(a.approximate for a in atomic) else ""))
     _activity(report, console)
+    _failed(report, console)
     if report.failures is not None:
         console.print(f"kernel log: {len(report.failures.events)} failure report(s) this boot")
     console.rule("findings")
@@ -88,6 +89,22 @@ def _activity(report: DoctorReport, console: Console) -> None:
         f"{ps.get('pgscan_kswapd', 0):.0f} pages/s, low watermark hit quickly {ps.get('kswapd_low_wmark_hit_quickly', 0):.1f}/s, "
         f"compaction stalls {ps.get('compact_stall', 0):.1f}/s (failed {ps.get('compact_fail', 0):.1f}/s), "
         f"PSI some avg10 {act.psi_some_avg10 if act.psi_some_avg10 is not None else '?'}%")
+
+
+def _failed(report: DoctorReport, console: Console) -> None:
+    failed = report.failed
+    if failed is None:
+        return
+    if failed.total is None:
+        console.print(f"[dim]failed allocations: not counted ({failed.unavailable})[/]")
+        return
+    counter = "eBPF" if failed.counter == "ebpf" else "perf"
+    style = "green" if not failed.total else "bold red"
+    orders = ""
+    if failed.by_order is not None and failed.total:
+        orders = "  by order " + " ".join(f"{o}:{failed.by_order[o]}" for o in failed.failed_orders)
+    console.print(f"failed page allocations in the kernel over {failed.window_s:.1f} s: "
+                  f"[{style}]{failed.total}[/] (in-kernel {counter} counter, logged or not){orders}")
 
 
 def _count(n: int) -> str:

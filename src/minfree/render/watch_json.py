@@ -6,7 +6,9 @@ Schema ``minfree.watch/1``: ``t`` (Unix time), ``page_size``, ``zones`` (every z
 ``unusable`` and ``extfrag`` indices per order computed from them, in thousandths),
 ``rates`` (events per second since the previous sample; null on the first), ``psi``
 (memory ``some``/``full`` averages, null without PSI), ``failures`` (reports the kernel
-logged since the previous sample, as ``scan --follow --json`` prints them).
+logged since the previous sample, as ``scan --follow --json`` prints them),
+``failed_allocations`` (added, additive: the in-kernel count of failed page allocations, see
+:func:`failed_json`; null when not asked).
 """
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ from collections.abc import Sequence
 from minfree.analysis.rates import Activity
 from minfree.model.fragmentation import indices_by_order
 from minfree.proc.system import MemoryReading
+from minfree.render.watch_text import WatchStatus
 
 SCHEMA = "minfree.watch/1"
 
 
 def sample_line(reading: MemoryReading, activity: Activity | None, page_size: int,
-                failures: Sequence[dict]) -> str:
+                failures: Sequence[dict], failed: dict | None = None) -> str:
     blocks = {(row.node, row.zone): row.counts for row in reading.buddy}
     zones = []
     for z in reading.zones:
@@ -47,4 +50,20 @@ def sample_line(reading: MemoryReading, activity: Activity | None, page_size: in
                                              "total_us": line.total_us}
             for kind, line in (("some", psi.some), ("full", psi.full))},
         "failures": list(failures),
+        "failed_allocations": failed,
     }, separators=(",", ":"))
+
+
+def failed_json(status: WatchStatus) -> dict:
+    """The in-kernel count of failed allocations for one sample (``failed_allocations``).
+
+    >>> failed_json(WatchStatus("h", 1.0, 4096, failed_counter="ebpf", failed_interval=1,
+    ...                         failed_orders={0: 0, 9: 1}, failed_since_start=2))
+    {'counter': 'ebpf', 'interval': 1, 'by_order': {'0': 0, '9': 1}, 'since_start': 2, 'unavailable': None}
+    """
+    counting = status.failed_counter is not None
+    return {"counter": status.failed_counter,
+            "interval": status.failed_interval if counting else None,
+            "by_order": None if status.failed_orders is None else {str(o): n for o, n in sorted(status.failed_orders.items())},
+            "since_start": status.failed_since_start if counting else None,
+            "unavailable": status.failed_unavailable}

@@ -35,6 +35,11 @@ class WatchStatus:
     kernel_log: str | None = None    # why /dev/kmsg cannot be followed (None: it is)
     failures: list[str] = field(default_factory=list)   # newest last, one line each
     failures_total: int = 0
+    failed_counter: str | None = None      # "ebpf" or "perf": the in-kernel count of failed allocations
+    failed_unavailable: str | None = None  # why there is no count (None: counting, or not asked)
+    failed_interval: int | None = None     # failed allocations in the last interval
+    failed_orders: dict[int, int] | None = None   # of those, per order (eBPF only)
+    failed_since_start: int = 0
 
 
 def populated(zones: Sequence[ZoneInfo]) -> list[ZoneInfo]:
@@ -107,6 +112,7 @@ def render(reading: MemoryReading, activity: Activity | None, status: WatchStatu
         parts.append(Text(f"history not written: {status.record_error}", style="bold red"))
     zones = populated(reading.zones)
     parts.append(_zones_table(zones, status))
+    parts.append(_failed_allocations(status))
     parts.append(_failures(status))   # before the long tables: a short terminal crops the bottom
     if zones:
         parts.append(_orders_table(zones[status.focus % len(zones)], reading, status.page_size))
@@ -185,6 +191,28 @@ def _rate(activity: Activity | None, name: str) -> str:
     value = activity.per_second[name] if activity is not None else 0.0
     text = f"{value:,.1f}"
     return f"[bold yellow]{text}[/]" if value > 0 and name in ("allocstall", "compact_fail", "oom_kill") else text
+
+
+def _failed_allocations(status: WatchStatus):
+    """The in-kernel count's line.
+
+    >>> print(_failed_allocations(WatchStatus("h", 1.0, 4096, failed_counter="ebpf", failed_interval=3,
+    ...                                       failed_orders={0: 0, 3: 2, 9: 1}, failed_since_start=7)))
+    failed page allocations (in-kernel eBPF counter): 3 in the last interval (order 3: 2, 9: 1), 7 since start
+    >>> print(_failed_allocations(WatchStatus("h", 1.0, 4096, failed_unavailable="not root")))
+    failed page allocations: not counted (not root)
+    """
+    from rich.text import Text
+
+    if status.failed_counter is None:
+        return Text(f"failed page allocations: not counted ({status.failed_unavailable or 'not asked'})", style="dim")
+    counter = "eBPF" if status.failed_counter == "ebpf" else "perf"
+    orders = {o: n for o, n in (status.failed_orders or {}).items() if n}
+    by_order = f" (order {', '.join(f'{o}: {n}' for o, n in sorted(orders.items()))})" if orders else ""
+    last = "-" if status.failed_interval is None else status.failed_interval
+    return Text(f"failed page allocations (in-kernel {counter} counter): {last} in the last interval"
+                f"{by_order}, {status.failed_since_start} since start",
+                style="bold red" if status.failed_interval else None)
 
 
 def _failures(status: WatchStatus):

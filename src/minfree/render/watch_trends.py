@@ -26,6 +26,7 @@ HEADLINE = (
     ("compact_stall", "direct compaction stalls"),
     ("compact_fail", "compaction failures"),
     ("oom_kill", "OOM kills"),
+    ("failed_alloc", "failed page allocations counted in the kernel, logged or not"),
 )
 
 

@@ -17,6 +17,7 @@ detaches it. Needs CONFIG_BPF_EVENTS and CAP_BPF/CAP_SYS_ADMIN.
 from __future__ import annotations
 
 import ctypes
+import functools
 import mmap
 import os
 import platform
@@ -127,14 +128,20 @@ def program(map_fd: int, direct_reclaim_bit: int, ringbuf_fd: int | None = None,
     return b"".join(head + body + failed + middle + demand + tail)
 
 
+@functools.cache
+def _syscall():
+    """libc's syscall(2), resolved once (watch reads the counter every interval)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc.syscall
+
+
 def _bpf(cmd: int, attr: bytes) -> int:
     number = _BPF_SYSCALL.get(platform.machine())
     if number is None:
         raise PerfUnavailable(38, f"bpf: unknown syscall number on {platform.machine()}")
     buf = ctypes.create_string_buffer(attr, len(attr))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    result = libc.syscall(ctypes.c_long(number), ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr)))
+    result = _syscall()(ctypes.c_long(number), ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr)))
     if result < 0:
         code = ctypes.get_errno()
         raise PerfUnavailable(code, f"bpf({cmd}): {os.strerror(code)}")
@@ -268,10 +275,20 @@ class RawTracepointCounter:
     def read(self) -> tuple[int, dict[str, int]]:
         """Failed allocations (every order) and non-blocking allocations by order, since
         :meth:`enable`; orders 0-10 always, higher ones when seen."""
-        now = [a - b for a, b in zip(self.slots(), self.baseline)]
+        now = self._since_enable()
         demand = {str(order): now[DEMAND_BASE + order] for order in range(DEMAND_BASE)
                   if order <= MAX_REPORTED_ORDER or now[DEMAND_BASE + order]}
         return sum(now[:DEMAND_BASE]), demand
+
+    def failed_by_order(self) -> dict[int, int]:
+        """Failed allocations per order since :meth:`enable`: orders 0-10 always, higher ones
+        when seen."""
+        now = self._since_enable()
+        return {order: now[order] for order in range(DEMAND_BASE)
+                if order <= MAX_REPORTED_ORDER or now[order]}
+
+    def _since_enable(self) -> list[int]:
+        return [a - b for a, b in zip(self.slots(), self.baseline)]
 
     def disable(self) -> None:
         """Detach the program (the counts stay readable)."""

@@ -11,7 +11,7 @@ and their pages are given back to the file system.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -139,10 +139,10 @@ class HistoryWriter:
                 "INSERT INTO counter_names (name) VALUES (?)", (name,)).lastrowid
         return self._counters[name]
 
-    def add(self, reading: MemoryReading) -> None:
-        """One sample: every populated zone, the watched counters, PSI (committed with the samples
-        of :data:`COMMIT_EVERY` seconds). Raises :class:`StoreError` when the file cannot take
-        it (disk full, I/O error)."""
+    def add(self, reading: MemoryReading, extra: Mapping[str, int] | None = None) -> None:
+        """One sample: every populated zone, the watched counters and ``extra`` ones (cumulative
+        within the run), PSI (committed with the samples of :data:`COMMIT_EVERY` seconds).
+        Raises :class:`StoreError` when the file cannot take it (disk full, I/O error)."""
         psi = reading.psi
         some = psi.some if psi else None
         full = psi.full if psi else None
@@ -166,7 +166,8 @@ class HistoryWriter:
             self.db.executemany(
                 "INSERT INTO counter_samples (sample, counter, value) VALUES (?, ?, ?)",
                 [(sample, self._counter_id(name), value) for name, value in
-                 ((name, vmstat_total(counters, name)) for name in WATCHED) if value is not None])
+                 ((name, vmstat_total(counters, name)) for name in WATCHED) if value is not None]
+                + [(sample, self._counter_id(name), value) for name, value in (extra or {}).items()])
             if self._committed_at is None or reading.vmstat.taken_at - self._committed_at >= COMMIT_EVERY:
                 self.db.execute("COMMIT")
                 self._committed_at = reading.vmstat.taken_at
