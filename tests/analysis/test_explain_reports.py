@@ -169,9 +169,32 @@ def test_a_failure_during_suspend_is_explained_as_such() -> None:
     assert "compaction is skipped" in gfp.explain(e.decoding, 0)
 
 
+def test_cma_in_a_cut_dump_is_said() -> None:
+    """151 (unix.stackexchange 593335, csky 4.9): an order-10 GFP_ATOMIC kmalloc fails with 97 %
+    of free memory CMA; the page keeps the Mem-Info summary but not the zone lines: no replay, the
+    summary's CMA share is said, and a CMA area is not offered as the cure."""
+    from minfree.analysis.advice import advise
+    from minfree.analysis.verdict import no_replay
+
+    (e,) = explained("151")
+    assert (e.event.process, e.event.order, e.kernel.release) == ("xxxx", 10, "4.9.56")
+    assert len(e.frames) == 14       # csky frames carry no timestamps
+    assert e.origin.detail == ("no known subsystem (system call): first caller outside the "
+                               "allocator is alloc_ep_req")
+    assert e.verdict is None and e.dump is not None and e.dump.zones == []
+    assert no_replay(e.dump, e.decoding).endswith(
+        "its summary shows 62,086 free pages, 60,234 of them (97%) CMA, which only movable "
+        "allocations may use: this GFP_ATOMIC|__GFP_COMP request could not.")
+    advice = advise(e)
+    assert [a.key for a in advice] == ["cma_unusable", "costly_order", "dump_missing"]
+    assert "request saw 1,852 free pages" in advice[0].text
+    assert "cma=" not in advice[1].text
+    assert advice[2].text.startswith("the log has only part of the memory dump")
+
+
 def test_cma_the_request_cannot_use_is_said() -> None:
-    """No published report with a CMA-heavy zone is in the corpus yet: the rule on one zone line
-    of the 6.1 kernel-failures dump with its free memory declared CMA (free_cma 15,000 kB)."""
+    """The zone-line form of the CMA rule (151's page cut its zone line): one zone line of the
+    6.1 kernel-failures dump with its free memory declared CMA (free_cma 15,000 kB)."""
     from minfree.analysis.verdict import _context
     from minfree.logs.memdump import ZoneDump
     from minfree.model.gfp import decode

@@ -120,11 +120,42 @@ def _context(zone: ZoneDump, decoding: GfpDecoding, request: Request) -> tuple[t
             + ("reclaimable, yet reclaim did not free enough in time."
                if sleeps else "which kswapd reclaims but this request, unable to sleep, could not wait for.")))
     free_cma = zone.free_cma_kb or 0
-    if free_cma and zone.free_kb and "__GFP_MOVABLE" not in decoding.bits and free_cma * 2 >= zone.free_kb:
+    if cma_unusable(zone.free_kb, free_cma, decoding):
         notes.append((f"{free_cma:,} kB of it CMA, unusable here",
                       f"Of its {zone.free_kb:,} kB free, {free_cma:,} kB was CMA, which only movable "
                       f"allocations may use: this {request.value} request could not."))
     return tuple(notes)
+
+
+def cma_unusable(free: int | None, free_cma: int | None, decoding: GfpDecoding) -> bool:
+    """Free memory was mostly (half or more: a heuristic share) CMA pageblocks, and the request
+    may not use them: the watermark check leaves NR_FREE_CMA_PAGES out and __rmqueue() skips
+    MIGRATE_CMA unless the request has ALLOC_CMA, which only movable requests get
+    (mm/page_alloc.c gfp_to_alloc_flags(), 3.7 .. 6.18)."""
+    return bool(free and free_cma and "__GFP_MOVABLE" not in decoding.bits and free_cma * 2 >= free)
+
+
+def summary_cma(dump: MemDump, decoding: GfpDecoding) -> tuple[int, int] | None:
+    """(free, free_cma) in pages from the dump's global summary when :func:`cma_unusable` holds
+    there: the part of a dump that is left when its zone lines were cut (corpus 151)."""
+    free, free_cma = dump.summary.get("free"), dump.summary.get("free_cma")
+    return (free, free_cma) if cma_unusable(free, free_cma, decoding) else None
+
+
+def no_replay(dump: MemDump | None, decoding: GfpDecoding | None) -> str:
+    """Why there is no verdict, as one sentence, with what a dump without zone lines still says."""
+    if dump is None:
+        return ("the log has no memory dump for this report, so the kernel's watermark check "
+                "cannot be replayed.")
+    text = ("the log has only part of the memory dump for this report (no zone lines), so the "
+            "kernel's watermark check cannot be replayed")
+    cma = summary_cma(dump, decoding) if decoding is not None else None
+    if cma is None:
+        return text + "."
+    free, free_cma = cma
+    return (f"{text}; its summary shows {free:,} free pages, {free_cma:,} of them ({free_cma / free:.0%}) "
+            f"CMA, which only movable allocations may use: this {'|'.join(decoding.names)} "
+            "request could not.")
 
 
 def era_of_layout(layout: str) -> KernelVersion:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from minfree.analysis.advice import advice
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.scan_report import ScanReport
+from minfree.analysis.verdict import no_replay
 from minfree.model import gfp
 
 if TYPE_CHECKING:
@@ -124,8 +125,7 @@ def _explain(e: ExplainedEvent, console: Console) -> None:
     if e.verdict is not None:
         console.print(f"Why it failed: {e.verdict.explanation}")
     else:
-        console.print("Why it failed: the log has no memory dump for this report, so the kernel's "
-                      "watermark check cannot be replayed.")
+        console.print("Why it failed: " + no_replay(e.dump, e.decoding), highlight=False)
     if ev.oom_nearby is not None:
         victim = ev.oom_nearby
         rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
