@@ -157,6 +157,23 @@ def test_an_oom_kill_next_to_the_report_is_summarised() -> None:
     assert event_to_json(e)["oom_nearby"]["comm"] == "tail"
 
 
+def test_a_gfp_nofs_failure_from_a_filesystem() -> None:
+    """152 (linux-mm, Hocko, 4.0): ext4's block allocator asked GFP_NOFS (0x50) for a page-cache
+    page while a task exited; reclaim may not enter the filesystem, and the failure aborted the
+    ext4 journal. The module name of the deciding frame is kept in the text output."""
+    from minfree.analysis.advice import advise
+    from minfree.model import gfp
+
+    (e,) = explained("152")
+    assert (e.event.process, e.event.order, e.kernel.release) == (
+        "oom-trash", 0, "4.0.0-nofs3-00006-gdfe9931f5f68")
+    assert e.decoding.names == ("GFP_NOFS",)
+    assert "may sleep but not enter the filesystem (GFP_NOFS)" in gfp.explain(e.decoding, 0)
+    assert (e.origin.category, e.origin.detail) == ("ext4", "ext4/jbd2: ext4_mb_load_buddy [ext4]")
+    assert e.verdict is None and e.dump is None
+    assert [a.key for a in advise(e)] == ["nofs"]
+
+
 def test_a_failure_during_suspend_is_explained_as_such() -> None:
     """149 (ROCm/amdgpu#174, 6.8): 'OOM killer disabled.' then systemd-sleep's GFP_NOIO failure:
     suspend masks __GFP_IO/__GFP_FS and no OOM kill can free memory."""
