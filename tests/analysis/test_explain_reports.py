@@ -227,6 +227,21 @@ def test_cma_the_request_cannot_use_is_said() -> None:
     assert _context(zone, movable, Request.GFP_KERNEL) == ()
 
 
+def test_wrapped_vm_struct_failure_without_trace() -> None:
+    """153 (LKML, Liu Shixin, arm64 6.2-rc): the two lines quoted in a commit message, indented
+    and wrapped before "mode:"; one event, addresses not pages, and no trace to name an origin."""
+    from minfree.analysis.advice import advise
+    from minfree.analysis.verdict import no_replay
+
+    (e,) = explained("153")
+    assert (e.event.process, e.event.order, e.event.mode) == ("insmod", None, "0xcc0")
+    assert e.event.what == "vmalloc error: size 16384, vm_struct allocation failed"
+    assert e.origin.detail == "the log has no call trace for this report"
+    assert no_replay(e.dump, e.decoding, e.event.what).startswith(
+        "vm_struct allocation failed: the vmalloc address range had no free hole of this size;")
+    assert [a.key for a in advise(e)] == ["vmalloc_space"] and e.verdict is None
+
+
 def test_symbolised_trace_and_vmalloc_address_space() -> None:
     """150 (syzbot, riscv 5.19): frames carry source lines and '[inline]' entries; the 5.15+
     'vm_struct allocation failed' is the vmalloc address range, with 1.1 GB of pages free."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minfree.analysis.explain import ExplainedEvent
-from minfree.analysis.verdict import summary_cma
+from minfree.analysis.verdict import VM_STRUCT_FAILED, summary_cma
 from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER, KernelRules
 
 _DOCTOR = "(run `minfree doctor` on the host for its numbers)"
@@ -117,8 +117,7 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "write nothing out and nothing could be killed to free memory; have more "
                             "free before suspending (hibernation: a smaller /sys/power/image_size) or "
                             "find what allocates that much during it (a GPU driver saving VRAM)"))
-    if "vm_struct allocation failed" in e.event.what:
-        # mm/vmalloc.c (5.15+): __get_vm_area_node() found no free range of virtual addresses
+    if VM_STRUCT_FAILED in e.event.what:
         items.append(Advice("vmalloc_space", "vm_struct allocation failed: the vmalloc address "
                             "range had no free hole of this size, physical memory was not the "
                             "limit: see what fills it (/proc/vmallocinfo; modules and BPF JIT "

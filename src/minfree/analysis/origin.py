@@ -434,10 +434,12 @@ def classify(frames: Sequence[Frame]) -> Origin:
     ('tcp-accept', 'sk_clone')
     >>> o.detail
     'TCP connection accept: sk_clone (unreliable); bonding in the path: bond_3ad_xmit_xor [bonding] (unreliable)'
-    >>> classify([]).category
-    'unknown'
+    >>> classify([]).detail
+    'the log has no call trace for this report'
     """
     frames = list(frames)
+    if not frames:
+        return Origin("unknown", None, "the log has no call trace for this report")
     for reliable_only in (True, False):
         section = _section(frames, reliable_only)
         decided = _decide(section)

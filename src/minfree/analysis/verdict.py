@@ -142,8 +142,18 @@ def summary_cma(dump: MemDump, decoding: GfpDecoding) -> tuple[int, int] | None:
     return (free, free_cma) if cma_unusable(free, free_cma, decoding) else None
 
 
-def no_replay(dump: MemDump | None, decoding: GfpDecoding | None) -> str:
-    """Why there is no verdict, as one sentence, with what a dump without zone lines still says."""
+# mm/vmalloc.c __vmalloc_node_range() (5.15+): __get_vm_area_node() found no free range of
+# virtual addresses; no page was asked of the buddy allocator.
+VM_STRUCT_FAILED = "vm_struct allocation failed"
+
+
+def no_replay(dump: MemDump | None, decoding: GfpDecoding | None, what: str = "") -> str:
+    """Why there is no verdict, as one sentence, with what a dump without zone lines still says;
+    ``what``: the header's words (a vm_struct failure asked for addresses, not pages)."""
+    if VM_STRUCT_FAILED in what:
+        return ("vm_struct allocation failed: the vmalloc address range had no free hole of this "
+                "size; no page was asked of the page allocator, so there is no watermark check to "
+                "replay.")
     if dump is None:
         return ("the log has no memory dump for this report, so the kernel's watermark check "
                 "cannot be replayed.")

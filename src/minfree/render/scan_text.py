@@ -129,7 +129,7 @@ def _explain(e: ExplainedEvent, console: Console) -> None:
     if e.verdict is not None:
         console.print(f"Why it failed: {e.verdict.explanation}", markup=False)
     else:
-        console.print("Why it failed: " + no_replay(e.dump, e.decoding), highlight=False, markup=False)
+        console.print("Why it failed: " + no_replay(e.dump, e.decoding, ev.what), highlight=False, markup=False)
     if ev.oom_nearby is not None:
         victim = ev.oom_nearby
         rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
