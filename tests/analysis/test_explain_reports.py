@@ -209,6 +209,25 @@ def test_cma_in_a_cut_dump_is_said() -> None:
     assert advice[2].text.startswith("the log has only part of the memory dump")
 
 
+def test_android_report_with_a_zone_of_cma_only() -> None:
+    """154 (linux-mm, Minchan Kim 2018): every line carries the Android 'c0 0      ' column; a
+    GFP_NOWAIT slab refill fails with Normal under min while DMA's 142 MB free is all CMA
+    ('(C)' blocks only): the report is found whole, and the CMA it could not use is said."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("154")
+    assert (e.event.process, e.event.order, e.event.time) == ("<snip >", 0, "17.072747")
+    assert e.origin.detail == "slab allocator refilling a cache (system call): alloc_slab_page, for mmap_region"
+    assert e.verdict.reason == "below_watermark"
+    assert e.verdict.summary == ("below watermark: Normal 4,056 kB free <= 4,172 kB; page cache 76% "
+                                 "of Normal; DMA free is CMA, unusable here")
+    assert ("Node 0 DMA had 142,188 kB free and 142,492 kB of free CMA, which only movable "
+            "allocations may use: this GFP_NOWAIT request could not use it.") in e.verdict.context
+    advice = advise(e)
+    assert [a.key for a in advice] == ["nowait", "raise_watermark_scale_factor", "cma_unusable"]
+    assert advice[2].text.startswith("35,615 of the 36,561 free pages were CMA")
+
+
 def test_cma_the_request_cannot_use_is_said() -> None:
     """The zone-line form of the CMA rule (151's page cut its zone line): one zone line of the
     6.1 kernel-failures dump with its free memory declared CMA (free_cma 15,000 kB)."""

@@ -71,6 +71,7 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     deciding = _deciding(verdict)
     zone = next((z for z in dump.zones if (z.node or 0, z.zone) == (deciding.node, deciding.zone)), None)
     notes = _context(zone, decoding, request) if zone is not None else ()
+    notes += _cma_elsewhere(dump, verdict.zones, deciding, decoding, request)
     if not notes:
         return verdict
     return dataclasses.replace(
@@ -124,6 +125,25 @@ def _context(zone: ZoneDump, decoding: GfpDecoding, request: Request) -> tuple[t
         notes.append((f"{free_cma:,} kB of it CMA, unusable here",
                       f"Of its {zone.free_kb:,} kB free, {free_cma:,} kB was CMA, which only movable "
                       f"allocations may use: this {request.value} request could not."))
+    return tuple(notes)
+
+
+def _cma_elsewhere(dump: MemDump, results: tuple[CheckResult, ...], deciding: CheckResult,
+                   decoding: GfpDecoding, request: Request) -> tuple[tuple[str, str], ...]:
+    """The other replayed zones whose free memory was CMA the request could not use (corpus 154:
+    DMA 142,188 kB free, free_cma 142,492 kB, every buddy block "(C)"). The two counters are
+    read at different moments, so free_cma may exceed free."""
+    zones = {(z.node or 0, z.zone): z for z in dump.zones}
+    notes = []
+    for r in results:
+        zone = zones.get((r.node, r.zone))
+        if (r.node, r.zone) == (deciding.node, deciding.zone) or zone is None:
+            continue
+        if cma_unusable(zone.free_kb, zone.free_cma_kb, decoding):
+            notes.append((f"{zone.zone} free is CMA, unusable here",
+                          f"Node {r.node} {zone.zone} had {zone.free_kb:,} kB free and "
+                          f"{zone.free_cma_kb:,} kB of free CMA, which only movable allocations "
+                          f"may use: this {request.value} request could not use it."))
     return tuple(notes)
 
 
