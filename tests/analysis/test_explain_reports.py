@@ -228,9 +228,22 @@ def test_android_report_with_a_zone_of_cma_only() -> None:
     assert advice[2].text.startswith("35,615 of the 36,561 free pages were CMA")
 
 
+def test_network_receive_starved_by_cma() -> None:
+    """155 (linux-mm 2014, i.MX6 3.10): fec's RX refill on the idle task fails with 143 MB free
+    in DMA, 143 MB of it CMA; the header follows a media player's status on the same line."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("155")
+    assert (e.event.process, e.kernel.release) == ("swapper/0", "3.10.53-1.1.0_ga+g67f859d")
+    assert e.origin.detail == "network receive path (softirq): fec_enet_rx_napi"
+    assert e.verdict.summary == ("below watermark: DMA 656 kB free <= 1,252 kB; page cache 91% of "
+                                 "DMA; 143,136 kB of it CMA, unusable here")
+    assert [a.key for a in advise(e)] == ["raise_min_free", "cma_unusable"]
+
+
 def test_cma_the_request_cannot_use_is_said() -> None:
-    """The zone-line form of the CMA rule (151's page cut its zone line): one zone line of the
-    6.1 kernel-failures dump with its free memory declared CMA (free_cma 15,000 kB)."""
+    """The rule alone, on one zone line of the 6.1 kernel-failures dump with its free memory
+    declared CMA (free_cma 15,000 kB); 155 is the published report that shows it."""
     from minfree.analysis.verdict import _context
     from minfree.logs.memdump import ZoneDump
     from minfree.model.gfp import decode
