@@ -241,6 +241,23 @@ def test_network_receive_starved_by_cma() -> None:
     assert [a.key for a in advise(e)] == ["raise_min_free", "cma_unusable"]
 
 
+def test_blocks_only_on_lists_the_request_may_not_take() -> None:
+    """156 (linux-mm 2016, AM335x 3.12, quoted and wrapped by the mail client): mmcqd's order-1
+    GFP_ATOMIC kmalloc fails with 13 MB free because every block of order >= 1 is CMA '(C)':
+    the 3.12 watermark check passes and __rmqueue finds nothing; not "passes on dump"."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("156")
+    said = {"who": (e.event.process, e.event.order, e.kernel.release), "origin": e.origin.detail,
+            "verdict": e.verdict.summary, "advice": {a.key: a.text for a in advise(e)}}
+    assert said["who"] == ("mmcqd/1", 1, "3.12.10-005-ts-armv7l")
+    assert said["origin"] == "slab allocator refilling a cache: cache_alloc_refill, for edma_prep_slave_sg"
+    assert said["verdict"] == ("fragmented: 13,140 kB free in Normal but no usable block of order "
+                               ">= 1 (only 217 x 8 kB (C), 57 x 16 kB (C), 5 x 32 kB (C))")
+    assert list(said["advice"]) == ["raise_min_free", "cma_unusable", "compact"]
+    assert said["advice"]["compact"].startswith("the dump shows blocks of 8 KiB and more only on free lists")
+
+
 def test_cma_the_request_cannot_use_is_said() -> None:
     """The rule alone, on one zone line of the 6.1 kernel-failures dump with its free memory
     declared CMA (free_cma 15,000 kB); 155 is the published report that shows it."""

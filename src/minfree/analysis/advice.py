@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minfree.analysis.explain import ExplainedEvent
-from minfree.analysis.verdict import VM_STRUCT_FAILED, summary_cma
+from minfree.analysis.verdict import VM_STRUCT_FAILED, blocks_elsewhere, summary_cma
 from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER, KernelRules
 
 _DOCTOR = "(run `minfree doctor` on the host for its numbers)"
@@ -175,7 +175,10 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
     if costly:
         items.append(_costly(e, order, cma is not None))
     elif order and verdict == "fragmented":
-        items.append(_compact(e, f"the dump shows free memory only in blocks smaller than {_size(order)}"))
+        items.append(_compact(e, f"the dump shows blocks of {_size(order)} and more only on free lists "
+                              "this request may not take (CMA, highatomic or isolated)"
+                              if blocks_elsewhere(e.verdict) else
+                              f"the dump shows free memory only in blocks smaller than {_size(order)}"))
     if order and e.verdict is None and e.event.kind == "page":
         has = ("has only part of the memory dump (no zone or buddy lines)" if e.dump is not None
                else "has no memory dump")

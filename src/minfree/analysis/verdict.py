@@ -188,6 +188,12 @@ def no_replay(dump: MemDump | None, decoding: GfpDecoding | None, what: str = ""
             "request could not.")
 
 
+def blocks_elsewhere(verdict: Verdict | None) -> bool:
+    """The verdict is fragmentation with blocks of the order free only on lists the request may
+    not take (its one line then ends "(only 217 x 8 kB (C), ...)", corpus 156)."""
+    return verdict is not None and verdict.reason == "fragmented" and "usable block of order" in verdict.summary
+
+
 def era_of_layout(layout: str) -> KernelVersion:
     """When the log names no kernel, the GFP layout of its mode still dates it: the first
     release of that layout ("4.4", "5.1-6.2", "2.6.32-4.3+rhel6"); the newest rules otherwise.
