@@ -109,6 +109,19 @@ def test_network_receive_through_rx_helpers() -> None:
     assert origin_of("134")[:2] == ("network-receive", "rx_submit")
 
 
+def test_indented_syslog_report_of_a_wired_realtek_nic() -> None:
+    """157 (ossec-docs log samples, 2.6.32): full syslog lines indented by a reStructuredText
+    code-block; r8169 is a wired NIC (its rtl8169_* functions were taken for a Realtek Wi-Fi
+    driver); with no dump the advice is the GFP_ATOMIC reserve."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("157")
+    assert (e.event.host, e.event.process, e.event.time, e.kernel.release) == (
+        "server1", "swapper", "Feb 20 21:20:06", "2.6.32.4")
+    assert e.origin.category == "network-receive" and "rtl8169_rx_fill" in e.origin.detail
+    assert e.verdict is None and [a.key for a in advise(e)] == ["raise_min_free"]
+
+
 def test_allocator_internals_and_stale_frames_never_decide() -> None:
     # 119 (PF_RING): swiotlb/x86 DMA helpers are the allocator; fbcapture's ioctl asked
     assert origin_of("119")[:2] == ("unknown", "alloc_dma_memory")
