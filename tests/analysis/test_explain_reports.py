@@ -109,6 +109,19 @@ def test_network_receive_through_rx_helpers() -> None:
     assert origin_of("134")[:2] == ("network-receive", "rx_submit")
 
 
+def test_indented_syslog_report_of_a_wired_realtek_nic() -> None:
+    """157 (ossec-docs log samples, 2.6.32): full syslog lines indented by a reStructuredText
+    code-block; r8169 is a wired NIC (its rtl8169_* functions were taken for a Realtek Wi-Fi
+    driver); with no dump the advice is the GFP_ATOMIC reserve."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("157")
+    assert (e.event.host, e.event.process, e.event.time, e.kernel.release) == (
+        "server1", "swapper", "Feb 20 21:20:06", "2.6.32.4")
+    assert e.origin.category == "network-receive" and "rtl8169_rx_fill" in e.origin.detail
+    assert e.verdict is None and [a.key for a in advise(e)] == ["raise_min_free"]
+
+
 def test_allocator_internals_and_stale_frames_never_decide() -> None:
     # 119 (PF_RING): swiotlb/x86 DMA helpers are the allocator; fbcapture's ioctl asked
     assert origin_of("119")[:2] == ("unknown", "alloc_dma_memory")
@@ -157,6 +170,23 @@ def test_an_oom_kill_next_to_the_report_is_summarised() -> None:
     assert event_to_json(e)["oom_nearby"]["comm"] == "tail"
 
 
+def test_a_gfp_nofs_failure_from_a_filesystem() -> None:
+    """152 (linux-mm, Hocko, 4.0): ext4's block allocator asked GFP_NOFS (0x50) for a page-cache
+    page while a task exited; reclaim may not enter the filesystem, and the failure aborted the
+    ext4 journal. The module name of the deciding frame is kept in the text output."""
+    from minfree.analysis.advice import advise
+    from minfree.model import gfp
+
+    (e,) = explained("152")
+    assert (e.event.process, e.event.order, e.kernel.release) == (
+        "oom-trash", 0, "4.0.0-nofs3-00006-gdfe9931f5f68")
+    assert e.decoding.names == ("GFP_NOFS",)
+    assert "may sleep but not enter the filesystem (GFP_NOFS)" in gfp.explain(e.decoding, 0)
+    assert (e.origin.category, e.origin.detail) == ("ext4", "ext4/jbd2: ext4_mb_load_buddy [ext4]")
+    assert e.verdict is None and e.dump is None
+    assert [a.key for a in advise(e)] == ["nofs"]
+
+
 def test_a_failure_during_suspend_is_explained_as_such() -> None:
     """149 (ROCm/amdgpu#174, 6.8): 'OOM killer disabled.' then systemd-sleep's GFP_NOIO failure:
     suspend masks __GFP_IO/__GFP_FS and no OOM kill can free memory."""
@@ -169,9 +199,81 @@ def test_a_failure_during_suspend_is_explained_as_such() -> None:
     assert "compaction is skipped" in gfp.explain(e.decoding, 0)
 
 
+def test_cma_in_a_cut_dump_is_said() -> None:
+    """151 (unix.stackexchange 593335, csky 4.9): an order-10 GFP_ATOMIC kmalloc fails with 97 %
+    of free memory CMA; the page keeps the Mem-Info summary but not the zone lines: no replay, the
+    summary's CMA share is said, and a CMA area is not offered as the cure."""
+    from minfree.analysis.advice import advise
+    from minfree.analysis.verdict import no_replay
+
+    (e,) = explained("151")
+    assert (e.event.process, e.event.order, e.kernel.release) == ("xxxx", 10, "4.9.56")
+    assert len(e.frames) == 14       # csky frames carry no timestamps
+    assert e.origin.detail == ("no known subsystem (system call): first caller outside the "
+                               "allocator is alloc_ep_req")
+    assert e.verdict is None and e.dump is not None and e.dump.zones == []
+    assert no_replay(e.dump, e.decoding).endswith(
+        "its summary shows 62,086 free pages, 60,234 of them (97%) CMA, which only movable "
+        "allocations may use: this GFP_ATOMIC|__GFP_COMP request could not.")
+    advice = advise(e)
+    assert [a.key for a in advice] == ["cma_unusable", "costly_order", "dump_missing"]
+    assert "request saw 1,852 free pages" in advice[0].text
+    assert "cma=" not in advice[1].text
+    assert advice[2].text.startswith("the log has only part of the memory dump")
+
+
+def test_android_report_with_a_zone_of_cma_only() -> None:
+    """154 (linux-mm, Minchan Kim 2018): every line carries the Android 'c0 0      ' column; a
+    GFP_NOWAIT slab refill fails with Normal under min while DMA's 142 MB free is all CMA
+    ('(C)' blocks only): the report is found whole, and the CMA it could not use is said."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("154")
+    assert (e.event.process, e.event.order, e.event.time) == ("<snip >", 0, "17.072747")
+    assert e.origin.detail == "slab allocator refilling a cache (system call): alloc_slab_page, for mmap_region"
+    assert e.verdict.reason == "below_watermark"
+    assert e.verdict.summary == ("below watermark: Normal 4,056 kB free <= 4,172 kB; page cache 76% "
+                                 "of Normal; DMA free is CMA, unusable here")
+    assert ("Node 0 DMA had 142,188 kB free and 142,492 kB of free CMA, which only movable "
+            "allocations may use: this GFP_NOWAIT request could not use it.") in e.verdict.context
+    advice = advise(e)
+    assert [a.key for a in advice] == ["nowait", "raise_watermark_scale_factor", "cma_unusable"]
+    assert advice[2].text.startswith("35,615 of the 36,561 free pages were CMA")
+
+
+def test_network_receive_starved_by_cma() -> None:
+    """155 (linux-mm 2014, i.MX6 3.10): fec's RX refill on the idle task fails with 143 MB free
+    in DMA, 143 MB of it CMA; the header follows a media player's status on the same line."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("155")
+    assert (e.event.process, e.kernel.release) == ("swapper/0", "3.10.53-1.1.0_ga+g67f859d")
+    assert e.origin.detail == "network receive path (softirq): fec_enet_rx_napi"
+    assert e.verdict.summary == ("below watermark: DMA 656 kB free <= 1,252 kB; page cache 91% of "
+                                 "DMA; 143,136 kB of it CMA, unusable here")
+    assert [a.key for a in advise(e)] == ["raise_min_free", "cma_unusable"]
+
+
+def test_blocks_only_on_lists_the_request_may_not_take() -> None:
+    """156 (linux-mm 2016, AM335x 3.12, quoted and wrapped by the mail client): mmcqd's order-1
+    GFP_ATOMIC kmalloc fails with 13 MB free because every block of order >= 1 is CMA '(C)':
+    the 3.12 watermark check passes and __rmqueue finds nothing; not "passes on dump"."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("156")
+    said = {"who": (e.event.process, e.event.order, e.kernel.release), "origin": e.origin.detail,
+            "verdict": e.verdict.summary, "advice": {a.key: a.text for a in advise(e)}}
+    assert said["who"] == ("mmcqd/1", 1, "3.12.10-005-ts-armv7l")
+    assert said["origin"] == "slab allocator refilling a cache: cache_alloc_refill, for edma_prep_slave_sg"
+    assert said["verdict"] == ("fragmented: 13,140 kB free in Normal but no usable block of order "
+                               ">= 1 (only 217 x 8 kB (C), 57 x 16 kB (C), 5 x 32 kB (C))")
+    assert list(said["advice"]) == ["raise_min_free", "cma_unusable", "compact"]
+    assert said["advice"]["compact"].startswith("the dump shows blocks of 8 KiB and more only on free lists")
+
+
 def test_cma_the_request_cannot_use_is_said() -> None:
-    """No published report with a CMA-heavy zone is in the corpus yet: the rule on one zone line
-    of the 6.1 kernel-failures dump with its free memory declared CMA (free_cma 15,000 kB)."""
+    """The rule alone, on one zone line of the 6.1 kernel-failures dump with its free memory
+    declared CMA (free_cma 15,000 kB); 155 is the published report that shows it."""
     from minfree.analysis.verdict import _context
     from minfree.logs.memdump import ZoneDump
     from minfree.model.gfp import decode
@@ -185,6 +287,21 @@ def test_cma_the_request_cannot_use_is_said() -> None:
     assert note[0] == "15,000 kB of it CMA, unusable here"
     movable = decode(0x140cca, parse_release("6.1.0"), None)   # GFP_HIGHUSER_MOVABLE
     assert _context(zone, movable, Request.GFP_KERNEL) == ()
+
+
+def test_wrapped_vm_struct_failure_without_trace() -> None:
+    """153 (LKML, Liu Shixin, arm64 6.2-rc): the two lines quoted in a commit message, indented
+    and wrapped before "mode:"; one event, addresses not pages, and no trace to name an origin."""
+    from minfree.analysis.advice import advise
+    from minfree.analysis.verdict import no_replay
+
+    (e,) = explained("153")
+    assert (e.event.process, e.event.order, e.event.mode) == ("insmod", None, "0xcc0")
+    assert e.event.what == "vmalloc error: size 16384, vm_struct allocation failed"
+    assert e.origin.detail == "the log has no call trace for this report"
+    assert no_replay(e.dump, e.decoding, e.event.what).startswith(
+        "vm_struct allocation failed: the vmalloc address range had no free hole of this size;")
+    assert [a.key for a in advise(e)] == ["vmalloc_space"] and e.verdict is None
 
 
 def test_symbolised_trace_and_vmalloc_address_space() -> None:

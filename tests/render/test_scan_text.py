@@ -36,3 +36,19 @@ def test_suspend_report_reads_as_one() -> None:
     text, _ = text_of("149")
     assert "may sleep but not start I/O (GFP_NOIO)" in text
     assert "the log says the OOM killer was disabled" in text
+
+
+def test_log_text_in_brackets_is_printed_not_taken_as_markup() -> None:
+    """152 (linux-mm, Hocko, ext4 GFP_NOFS): the deciding frame's module "[ext4]" reached the
+    console as rich markup and vanished; every line carrying log text is printed as is."""
+    text, _ = text_of("152")
+    assert "Where it came from: ext4/jbd2: ext4_mb_load_buddy [ext4]\n" in text
+    assert "\noom-trash: page allocation failure: order:0, mode:0x50\n" in text
+
+
+def test_cma_share_of_a_cut_dump_is_printed() -> None:
+    """151 (unix.stackexchange 593335): the summary's CMA share is the reason given."""
+    text, _ = text_of("151")
+    assert ("Why it failed: the log has only part of the memory dump for this report (no zone "
+            "lines), so the kernel's watermark check cannot be replayed; its summary shows 62,086 "
+            "free pages, 60,234 of them (97%) CMA") in text

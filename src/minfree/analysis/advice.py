@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minfree.analysis.explain import ExplainedEvent
+from minfree.analysis.verdict import VM_STRUCT_FAILED, blocks_elsewhere, summary_cma
 from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER, KernelRules
 
 _DOCTOR = "(run `minfree doctor` on the host for its numbers)"
@@ -74,13 +75,14 @@ def _gap(e: ExplainedEvent) -> Advice:
                   f"min {_DOCTOR}", ("vm.watermark_scale_factor",))
 
 
-def _costly(e: ExplainedEvent, order: int) -> Advice:
+def _costly(e: ExplainedEvent, order: int, cma_held: bool) -> Advice:
     """What makes a costly-order request succeed: not a reserve. CMA (cma=) needs 3.5+ and
-    kvmalloc 4.12+; vmalloc always exists."""
+    kvmalloc 4.12+; vmalloc always exists. A CMA area is not offered when the dump shows CMA
+    already holding the free memory this request could not use."""
     kernel = e.kernel.base if e.kernel is not None else None
     ways = ["make the caller ask for less (a driver or module parameter: ring or buffer size, MTU)",
             "allocate it at boot (a boot parameter sizing the table or pool)"]
-    if kernel is None or kernel >= (3, 5, 0):
+    if not cma_held and (kernel is None or kernel >= (3, 5, 0)):
         ways.append("reserve a CMA area (cma=" + (", 3.5+)" if kernel is None else ")"))
     ways.append("have the caller use vmalloc" + ("/kvmalloc" if kernel is None or kernel >= (4, 12, 0) else ""))
     compaction, _ = _knobs(e)
@@ -115,8 +117,7 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "write nothing out and nothing could be killed to free memory; have more "
                             "free before suspending (hibernation: a smaller /sys/power/image_size) or "
                             "find what allocates that much during it (a GPU driver saving VRAM)"))
-    if "vm_struct allocation failed" in e.event.what:
-        # mm/vmalloc.c (5.15+): __get_vm_area_node() found no free range of virtual addresses
+    if VM_STRUCT_FAILED in e.event.what:
         items.append(Advice("vmalloc_space", "vm_struct allocation failed: the vmalloc address "
                             "range had no free hole of this size, physical memory was not the "
                             "limit: see what fills it (/proc/vmallocinfo; modules and BPF JIT "
@@ -162,14 +163,28 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             f"({_size(order)}) is sized for jumbo frames (a 1500-byte MTU needs one "
                             "page): a smaller MTU, or a driver mode that receives into single pages, "
                             "removes the need for such blocks in softirq"))
+    cma = summary_cma(e.dump, dec) if e.dump is not None and dec is not None else None
+    if cma is not None:
+        free, free_cma = cma
+        items.append(Advice("cma_unusable", f"{free_cma:,} of the {free:,} free pages were CMA, "
+                            "which only movable (user and page-cache) allocations may use, so this "
+                            f"request saw {free - free_cma:,} free pages: a smaller CMA reservation (the cma= "
+                            "boot parameter or the device tree's linux,cma size) leaves more to it, "
+                            "or a driver that needs large buffers takes them from the CMA area "
+                            "(dma_alloc_coherent with a CMA-backed device)"))
     if costly:
-        items.append(_costly(e, order))
+        items.append(_costly(e, order, cma is not None))
     elif order and verdict == "fragmented":
-        items.append(_compact(e, f"the dump shows free memory only in blocks smaller than {_size(order)}"))
+        items.append(_compact(e, f"the dump shows blocks of {_size(order)} and more only on free lists "
+                              "this request may not take (CMA, highatomic or isolated)"
+                              if blocks_elsewhere(e.verdict) else
+                              f"the dump shows free memory only in blocks smaller than {_size(order)}"))
     if order and e.verdict is None and e.event.kind == "page":
-        items.append(Advice("dump_missing", "the log has no memory dump for this report, so whether "
-                            "free memory was fragmented or exhausted is unknown: read "
-                            "/proc/buddyinfo on the host (`minfree doctor`) while it happens"))
+        has = ("has only part of the memory dump (no zone or buddy lines)" if e.dump is not None
+               else "has no memory dump")
+        items.append(Advice("dump_missing", f"the log {has} for this report, so whether free "
+                            "memory was fragmented or exhausted is unknown: read /proc/buddyinfo on "
+                            "the host (`minfree doctor`) while it happens"))
     return tuple(items)
 
 

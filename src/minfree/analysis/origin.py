@@ -191,7 +191,9 @@ _RULES = (
         r"|kgd2kfd_\w+|kfd_\w+|dma_buf_\w+|vc4_\w+|v3d_\w+|virtio_gpu_\w+)$"), _GPU_MODULES),
     _Rule("wireless", True, _names(
         r"(?:ieee80211_\w+|cfg80211_\w+|nl80211_\w+|iwl\w+|ath(?:\d+k\w*|_\w+)|brcmf\w+|mt76\w*"
-        r"|rtw\w+|rtl8\w+|mwifiex_\w+|wl1271_\w+|rt2x00\w+)$"), _WIRELESS_MODULES),
+        # rtl8xxx is wireless except Realtek's wired chips (r8169: 8169/8168/810x/8125/8126,
+        # 8139too/8139cp, r8152: 815x), corpus 157: rtl8169_rx_fill is Ethernet RX
+        r"|rtw\w+|rtl8(?!1(?:69|68|0\d|2[56]|39|5\d))\w+|mwifiex_\w+|wl1271_\w+|rt2x00\w+)$"), _WIRELESS_MODULES),
     _Rule("network-receive", False, _names(
         r"(?:net_rx_action|napi_\w+|__napi_poll|netif_receive_skb\w*|netif_rx\w*|process_backlog"
         r"|gro_\w+|dev_gro_receive|napi_gro_\w+|ip_rcv\w*|ip_local_deliver\w*|ip_sublist_rcv\w*"
@@ -434,10 +436,12 @@ def classify(frames: Sequence[Frame]) -> Origin:
     ('tcp-accept', 'sk_clone')
     >>> o.detail
     'TCP connection accept: sk_clone (unreliable); bonding in the path: bond_3ad_xmit_xor [bonding] (unreliable)'
-    >>> classify([]).category
-    'unknown'
+    >>> classify([]).detail
+    'the log has no call trace for this report'
     """
     frames = list(frames)
+    if not frames:
+        return Origin("unknown", None, "the log has no call trace for this report")
     for reliable_only in (True, False):
         section = _section(frames, reliable_only)
         decided = _decide(section)

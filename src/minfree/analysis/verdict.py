@@ -71,6 +71,7 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     deciding = _deciding(verdict)
     zone = next((z for z in dump.zones if (z.node or 0, z.zone) == (deciding.node, deciding.zone)), None)
     notes = _context(zone, decoding, request) if zone is not None else ()
+    notes += _cma_elsewhere(dump, verdict.zones, deciding, decoding, request)
     if not notes:
         return verdict
     return dataclasses.replace(
@@ -120,11 +121,77 @@ def _context(zone: ZoneDump, decoding: GfpDecoding, request: Request) -> tuple[t
             + ("reclaimable, yet reclaim did not free enough in time."
                if sleeps else "which kswapd reclaims but this request, unable to sleep, could not wait for.")))
     free_cma = zone.free_cma_kb or 0
-    if free_cma and zone.free_kb and "__GFP_MOVABLE" not in decoding.bits and free_cma * 2 >= zone.free_kb:
+    if cma_unusable(zone.free_kb, free_cma, decoding):
         notes.append((f"{free_cma:,} kB of it CMA, unusable here",
                       f"Of its {zone.free_kb:,} kB free, {free_cma:,} kB was CMA, which only movable "
                       f"allocations may use: this {request.value} request could not."))
     return tuple(notes)
+
+
+def _cma_elsewhere(dump: MemDump, results: tuple[CheckResult, ...], deciding: CheckResult,
+                   decoding: GfpDecoding, request: Request) -> tuple[tuple[str, str], ...]:
+    """The other replayed zones whose free memory was CMA the request could not use (corpus 154:
+    DMA 142,188 kB free, free_cma 142,492 kB, every buddy block "(C)"). The two counters are
+    read at different moments, so free_cma may exceed free."""
+    zones = {(z.node or 0, z.zone): z for z in dump.zones}
+    notes = []
+    for r in results:
+        zone = zones.get((r.node, r.zone))
+        if (r.node, r.zone) == (deciding.node, deciding.zone) or zone is None:
+            continue
+        if cma_unusable(zone.free_kb, zone.free_cma_kb, decoding):
+            notes.append((f"{zone.zone} free is CMA, unusable here",
+                          f"Node {r.node} {zone.zone} had {zone.free_kb:,} kB free and "
+                          f"{zone.free_cma_kb:,} kB of free CMA, which only movable allocations "
+                          f"may use: this {request.value} request could not use it."))
+    return tuple(notes)
+
+
+def cma_unusable(free: int | None, free_cma: int | None, decoding: GfpDecoding) -> bool:
+    """Free memory was mostly (half or more: a heuristic share) CMA pageblocks, and the request
+    may not use them: the watermark check leaves NR_FREE_CMA_PAGES out and __rmqueue() skips
+    MIGRATE_CMA unless the request has ALLOC_CMA, which only movable requests get
+    (mm/page_alloc.c gfp_to_alloc_flags(), 3.7 .. 6.18)."""
+    return bool(free and free_cma and "__GFP_MOVABLE" not in decoding.bits and free_cma * 2 >= free)
+
+
+def summary_cma(dump: MemDump, decoding: GfpDecoding) -> tuple[int, int] | None:
+    """(free, free_cma) in pages from the dump's global summary when :func:`cma_unusable` holds
+    there: the part of a dump that is left when its zone lines were cut (corpus 151)."""
+    free, free_cma = dump.summary.get("free"), dump.summary.get("free_cma")
+    return (free, free_cma) if cma_unusable(free, free_cma, decoding) else None
+
+
+# mm/vmalloc.c __vmalloc_node_range() (5.15+): __get_vm_area_node() found no free range of
+# virtual addresses; no page was asked of the buddy allocator.
+VM_STRUCT_FAILED = "vm_struct allocation failed"
+
+
+def no_replay(dump: MemDump | None, decoding: GfpDecoding | None, what: str = "") -> str:
+    """Why there is no verdict, as one sentence, with what a dump without zone lines still says;
+    ``what``: the header's words (a vm_struct failure asked for addresses, not pages)."""
+    if VM_STRUCT_FAILED in what:
+        return ("vm_struct allocation failed: the vmalloc address range had no free hole of this "
+                "size; no page was asked of the page allocator, so there is no watermark check to "
+                "replay.")
+    if dump is None:
+        return ("the log has no memory dump for this report, so the kernel's watermark check "
+                "cannot be replayed.")
+    text = ("the log has only part of the memory dump for this report (no zone lines), so the "
+            "kernel's watermark check cannot be replayed")
+    cma = summary_cma(dump, decoding) if decoding is not None else None
+    if cma is None:
+        return text + "."
+    free, free_cma = cma
+    return (f"{text}; its summary shows {free:,} free pages, {free_cma:,} of them ({free_cma / free:.0%}) "
+            f"CMA, which only movable allocations may use: this {'|'.join(decoding.names)} "
+            "request could not.")
+
+
+def blocks_elsewhere(verdict: Verdict | None) -> bool:
+    """The verdict is fragmentation with blocks of the order free only on lists the request may
+    not take (its one line then ends "(only 217 x 8 kB (C), ...)", corpus 156)."""
+    return verdict is not None and verdict.reason == "fragmented" and "usable block of order" in verdict.summary
 
 
 def era_of_layout(layout: str) -> KernelVersion:

@@ -326,8 +326,8 @@ class Assembler:
             release = release_from_line(text)
             if release is not None:
                 self._set_kernel(event, release)
-            else:
-                event.cut_header = text
+            if release is None or release.endswith("-"):
+                event.cut_header = text       # the release, or its end, is on the next line
             return True
         if text.startswith("Hardware name: "):
             events[-1].hardware = text[15:].strip()

@@ -96,11 +96,21 @@ def _next_frame(held: str, bare: str) -> bool:
     return trace_line_kind(held) in ("header", "marker") or parse_frame(held) is not None
 
 
+# A kernel release broken after one of its hyphens ("... O 3.12.10-005-" / "ts-armv7l #2",
+# corpus 156): the wrap took no space out, so none is put back.
+_RELEASE_CUT = re.compile(r"\s\d+\.\d+\S*-$")
+
+
 def _join(head: str, tail: str) -> str:
+    """
+    >>> _join("Comm: mmcqd/1 Tainted: P           O 3.12.10-005-", "ts-armv7l #2")
+    'Comm: mmcqd/1 Tainted: P           O 3.12.10-005-ts-armv7l #2'
+    """
     tail = tail.strip()
-    if tail.startswith(","):
-        return head.rstrip() + tail
-    return head.rstrip() + " " + tail
+    head = head.rstrip()
+    if tail.startswith(",") or _RELEASE_CUT.search(head):
+        return head + tail
+    return head + " " + tail
 
 
 def _split_glued(line: LogLine) -> list[LogLine]:

@@ -141,6 +141,7 @@ _BUDDY_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE}: ?(.*)")
 _BUDDY_ENTRY = re.compile(rf"({_NUM})\*({_NUM})kB")
 _LETTERS = re.compile(r"\(([A-Z]*)\)")
 _KB = re.compile(rf"({_NUM})kB")
+_CUT_FIELD = re.compile(r"[a-z_]+(?:\([a-z]+\))?:\w{0,3}")  # "unevictable:o": a field cut short
 
 # ZoneDump attributes filled from zone-line fields of the same name (kB; "KB" for the
 # highatomic pair, mm/show_mem.c 5.10+). All other kB fields go to ZoneDump.fields.
@@ -491,12 +492,22 @@ def _kb_fields(text: str) -> dict[str, int] | None:
 
 
 def _parse_zone(text: str) -> ZoneDump | None:
+    """A zone line; one cut inside its last field keeps the fields before the cut (corpus 156,
+    quoted by hand: "... inactive_file:172784kB unevictable:o").
+
+    >>> z = _parse_zone("Normal free:13144kB min:2004kB low:2504kB high:3004kB inactive_file:172784kB unevictable:o")
+    >>> z.free_kb, z.min_kb, z.fields
+    (13144, 2004, {'inactive_file': 172784})
+    """
     match = _ZONE_LINE.fullmatch(text)
     if match is None:
         return None
     values = _kb_fields(match.group(3))
     if values is None:
-        return None
+        head, _, last = match.group(3).rpartition(" ")
+        values = _kb_fields(head) if _CUT_FIELD.fullmatch(last) else None
+        if values is None or "min" not in values:
+            return None
     node = None if match.group(1) is None else int(match.group(1))
     zone = ZoneDump(node=node, zone=match.group(2))
     for name, value in values.items():

@@ -11,6 +11,12 @@ Raw dmesg with printk caller ids (corpus 010, linux-mm, 5.2-next):
 >>> n.normalize("[  656.304395][ T3409] kmemleak: Cannot allocate a kmemleak_object structure\\n")
 [LogLine(text='kmemleak: Cannot allocate a kmemleak_object structure', host=None, time='656.304395', mono=656.304395, caller='T3409', level=None, tag=None, repeat=0)]
 
+An Android vendor column after the stamp, cpu and pid (corpus 154, linux-mm, 2018):
+
+>>> l = n.normalize("[   17.072920] c0 0       active_file:7898 inactive_file:712955 isolated_file:55")[0]
+>>> l.time, l.text
+('17.072920', ' active_file:7898 inactive_file:712955 isolated_file:55')
+
 Only the single space after the stamp is removed, so trace frames keep their indent (corpus 002):
 
 >>> n.normalize("[69774.700434]  [<c1004f7f>] show_trace+0x12/0x14")[0].text
@@ -89,7 +95,10 @@ _BRACKET = re.compile(
     r"\[(?: *(\d{1,12}\.\d{1,9})"
     r"|((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})"
     r"| *([TC]\d{1,10}))\]"
-    r"(?: ?\[ *([TC]\d{1,10})\])? ?"
+    r"(?: ?\[ *([TC]\d{1,10})\])?"
+    # Android vendor trees print "c<cpu> <pid, left-justified in 6>" after the stamp
+    # ("[   17.072747] c0 0      text", corpus 154); fixed width, so kernel indentation survives
+    r"(?: c\d{1,4} (?:\d{6}|\d{5} |\d{4} {2}|\d{3} {3}|\d{2} {4}|\d {5}))? ?"
 )
 # After a bare dmesg stamp only these prove a journal/syslog tag: "[mono] [host ]kernel: ",
 # "[mono] [host ]name[pid]: " (journalctl -o short-monotonic). "Workqueue: x" or "perf: ..."

@@ -105,6 +105,8 @@ _AFTER_TAINT = re.compile(
 # A dump_stack() header cut after the taint state (a wrapped paste): the release is on the
 # next line, possibly behind the rest of the flags (corpus 001, 010, 018).
 _TAINT_AT_END = re.compile(r"(?:Not tainted|Tainted:)[ \tA-Z-]*$")
+# The rest of a release broken after a hyphen: the next line starts with it, then " #N" or ends.
+_RELEASE_REST = re.compile(r"([\w.+~-]+)(?:[ \t]+#\d+.*)?$")
 _BANNER = re.compile(
     r"Linux version (\d+\.\d+[^\s]*)(?:.*?(#\d+(?:\s+[A-Z][A-Z_]*)*\s+Debian\s+\d+\.\d+(?:\.\d+)?\S*))?"
 )
@@ -154,8 +156,17 @@ def release_wrapped(header: str, next_line: str) -> str | None:
     '5.2.0-next-20190711+'
     >>> release_wrapped("CPU: 2 PID: 3124 Comm: kworker/2:1H Tainted: G", "Hardware name: QEMU") is None
     True
+
+    A mail client may also break the release itself after a hyphen (corpus 156, Outlook):
+
+    >>> release_wrapped("CPU: 0 PID: 612 Comm: mmcqd/1 Tainted: P           O 3.12.10-005-", "ts-armv7l #2")
+    '3.12.10-005-ts-armv7l'
     """
     cut = _TAINT_AT_END.search(header)
     if cut is None:
-        return None
+        release = release_from_line(header)
+        rest = _RELEASE_REST.match(next_line.strip())
+        if release is None or not release.endswith("-") or not header.rstrip().endswith(release) or rest is None:
+            return None
+        return release + rest.group(1)
     return release_from_line(header[cut.start():].rstrip() + " " + next_line.strip())

@@ -277,6 +277,21 @@ def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bo
     return False, blocks.types is None
 
 
+def _rmqueue_block_before_4_4(blocks: FreeBlocks, order: int, flags: AllocFlags) -> bool:
+    """Before 4.4 the watermark check counts pages only; __rmqueue() then takes a block of order
+    >= N from the request's own list or its fallbacks: the PCP types, MIGRATE_RESERVE ("R",
+    every type's last resort), MIGRATE_CMA only for movable requests (fallbacks[] and
+    __rmqueue(), mm/page_alloc.c 3.7-4.3), never MIGRATE_ISOLATE. Corpus 156 (3.12): every
+    block of order >= 1 is "(C)", so an unmovable order-1 request gets nothing.
+
+    >>> b = FreeBlocks.from_letters([2584, 217, 57, 5], ["UMC", "C", "C", "C"])
+    >>> _rmqueue_block_before_4_4(b, 1, AllocFlags(mark="min")), _rmqueue_block_before_4_4(b, 1, AllocFlags(mark="min", cma=True))
+    (False, True)
+    """
+    allowed = set(PCP_TYPES) | {"R"} | ({"C"} if flags.cma else set())
+    return any(blocks.counts[o] and blocks.types[o] & allowed for o in range(order, len(blocks.counts)))
+
+
 def loop_floors(
     zone: ZoneState, order: int, floor: int, rules: KernelRules, mark: int, flags: AllocFlags,
     pageblock_order: int,
@@ -411,6 +426,12 @@ def check_zone(
             short = next(((o + 1, terms.loop_free - below, need) for o, (below, need) in enumerate(floors)
                           if terms.loop_free - below <= need), None)
             if short is None:
+                if zone.blocks.types is not None and not _rmqueue_block_before_4_4(zone.blocks, order, flags):
+                    return CheckResult(
+                        ok=False, reason="no_free_block",
+                        explanation=f"{where} fails: the watermark check passes, but every block of "
+                                    f"order >= {order} is on a list this request may not take", **common,
+                    )
                 return CheckResult(ok=True, reason="ok", explanation=f"{where} ok: enough free pages at order >= {order}", **common)
             at, free_at, need_at = short
             return CheckResult(

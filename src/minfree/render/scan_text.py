@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from minfree.analysis.advice import advice
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.scan_report import ScanReport
+from minfree.analysis.verdict import no_replay
 from minfree.model import gfp
 
 if TYPE_CHECKING:
@@ -74,10 +75,10 @@ def _summary(events: list[ExplainedEvent], console: Console) -> None:
         if e.event.time:
             seen.setdefault(host, []).append(e.event.time)
     for label, counter in by.items():
-        console.print(f"  {label:<10} " + ", ".join(_top(counter)), highlight=False)
+        console.print(f"  {label:<10} " + ", ".join(_top(counter)), highlight=False, markup=False)
     for host, times in seen.items():
         span = times[0] if times[0] == times[-1] else f"{times[0]} .. {times[-1]}"
-        console.print(f"  {host}: seen {span}", highlight=False)
+        console.print(f"  {host}: seen {span}", highlight=False, markup=False)
 
 
 def _short(source: str) -> str:
@@ -101,7 +102,7 @@ def _related(report: ScanReport, console: Console) -> None:
     if victims:
         named = ", ".join(f"{v.comm} (pid {v.pid}" + (f", anon-rss {v.anon_rss_kb:,} kB" if v.anon_rss_kb is not None else "")
                           + (", memory cgroup" if v.memcg else "") + ")" for v in victims.values())
-        console.print(f"  OOM kills next to failure reports: {named}", highlight=False)
+        console.print(f"  OOM kills next to failure reports: {named}", highlight=False, markup=False)
 
 
 def one_line(e: ExplainedEvent) -> str:
@@ -111,10 +112,12 @@ def one_line(e: ExplainedEvent) -> str:
 
 
 def _event_line(e: ExplainedEvent, console: Console) -> None:
+    from rich.markup import escape
+
     ev = e.event
     verdict = f" -> {e.verdict.summary}" if e.verdict else ""
-    console.print(f"{ev.source}:{ev.line} {ev.host or ''} {ev.time or ''} [bold]{ev.process}[/] "
-                  f"{_request(e)}{verdict}", highlight=False)
+    console.print(escape(f"{ev.source}:{ev.line} {ev.host or ''} {ev.time or ''} ")
+                  + f"[bold]{escape(ev.process)}[/] " + escape(f"{_request(e)}{verdict}"), highlight=False)
 
 
 def _request(e: ExplainedEvent) -> str:
@@ -125,26 +128,27 @@ def _request(e: ExplainedEvent) -> str:
 
 def _explain(e: ExplainedEvent, console: Console) -> None:
     ev = e.event
-    console.print(f"{ev.source}:{ev.line}  {ev.host or ''} {ev.time or ''}", highlight=False)
-    console.print(f"[bold]{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}[/]", highlight=False)
+    # every line below carries text from the log ("[ext4]" module names, comms): no markup
+    console.print(f"{ev.source}:{ev.line}  {ev.host or ''} {ev.time or ''}", highlight=False, markup=False)
+    console.print(f"{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}", style="bold",
+                  highlight=False, markup=False)
     kernel = e.kernel.release if e.kernel else "unknown kernel"
-    console.print(f"Kernel: {kernel}")
+    console.print(f"Kernel: {kernel}", markup=False)
     if e.decoding is not None and ev.order is not None:
-        console.print("What it asked for: " + gfp.explain(e.decoding, ev.order))
-    console.print(f"Where it came from: {e.origin.detail}")
+        console.print("What it asked for: " + gfp.explain(e.decoding, ev.order), markup=False)
+    console.print(f"Where it came from: {e.origin.detail}", markup=False)
     if e.verdict is not None:
-        console.print(f"Why it failed: {e.verdict.explanation}")
+        console.print(f"Why it failed: {e.verdict.explanation}", markup=False)
     else:
-        console.print("Why it failed: the log has no memory dump for this report, so the kernel's "
-                      "watermark check cannot be replayed.")
+        console.print("Why it failed: " + no_replay(e.dump, e.decoding, ev.what), highlight=False, markup=False)
     if ev.oom_nearby is not None:
         victim = ev.oom_nearby
         rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
         why = ("its memory cgroup was at its limit" if victim.memcg
                else "the host's memory was exhausted, not only fragmented or short of reserve")
         console.print(f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
-                      highlight=False)
-    console.print("What to do: " + advice(e))
+                      highlight=False, markup=False)
+    console.print("What to do: " + advice(e), markup=False)
 
 
 def _size(count: int) -> str:
