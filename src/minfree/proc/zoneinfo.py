@@ -72,6 +72,26 @@ def _zone_from(fields: dict[str, object]) -> ZoneInfo | None:
         return None
 
 
+def _key_value(stripped: str) -> tuple[str, int] | None:
+    """``(key, value)`` of a ``key value`` line as :data:`_KEY_VALUE` matches it; the usual
+    line, an ASCII name and a number, without the regular expression (the exporter parses the
+    file on every scrape).
+
+    >>> _key_value("nr_free_pages 3840"), _key_value("pages free     3840"), _key_value("x -1")
+    (('nr_free_pages', 3840), ('pages free', 3840), ('x', -1))
+    >>> _key_value("cpu: 0"), _key_value("3840 pages"), _key_value("nr_free 12x")
+    (None, None, None)
+    """
+    parts = stripped.split()
+    if len(parts) == 2:
+        key, number = parts
+        digits = number[1:] if number[:1] == "-" else number
+        if key.isascii() and key.isidentifier() and digits.isascii() and digits.isdigit():
+            return key, int(number)
+    kv = _KEY_VALUE.match(stripped)
+    return None if kv is None else (kv.group(1).strip(), int(kv.group(2)))
+
+
 def parse_zoneinfo(text: str) -> list[ZoneInfo]:
     """Parse the whole file.
 
@@ -125,7 +145,7 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
                 zones.append(zone)
 
     for line in text.splitlines():
-        header = _HEADER.match(line)
+        header = _HEADER.match(line) if line.startswith("Node") else None
         if header:
             flush()
             current = {"node": int(header.group(1)), "zone": header.group(2), "stats": {}, "node_stats": {}}
@@ -146,29 +166,30 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
         if stripped == "pagesets":
             mode = "pagesets"
             continue
-        prot = _PROTECTION.match(line)
-        if prot:
-            try:
-                current["protection"] = tuple(int(x) for x in prot.group(1).split(",") if x.strip())
-            except ValueError:
-                pass
-            if mode == "header":
-                mode = "stats"
+        if ":" in line:   # both patterns need the colon; ``key value`` lines (most) have none
+            prot = _PROTECTION.match(line)
+            if prot:
+                try:
+                    current["protection"] = tuple(int(x) for x in prot.group(1).split(",") if x.strip())
+                except ValueError:
+                    pass
+                if mode == "header":
+                    mode = "stats"
+                continue
+            colon = _COLON.match(line)
+            if colon:
+                key, value = colon.group(1).strip(), int(colon.group(2))
+                if key == "count":
+                    current["pcp_count"] = int(current.get("pcp_count", 0)) + value  # type: ignore[call-overload]
+                elif key == "vm stats threshold" and "stat_threshold" not in current:
+                    current["stat_threshold"] = value
+                elif key == "start_pfn":
+                    current["start_pfn"] = value
+                continue
+        pair = _key_value(stripped)
+        if pair is None:
             continue
-        colon = _COLON.match(line)
-        if colon:
-            key, value = colon.group(1).strip(), int(colon.group(2))
-            if key == "count":
-                current["pcp_count"] = int(current.get("pcp_count", 0)) + value  # type: ignore[call-overload]
-            elif key == "vm stats threshold" and "stat_threshold" not in current:
-                current["stat_threshold"] = value
-            elif key == "start_pfn":
-                current["start_pfn"] = value
-            continue
-        kv = _KEY_VALUE.match(line)
-        if not kv:
-            continue
-        key, value = kv.group(1).strip(), int(kv.group(2))
+        key, value = pair
         if mode == "node_stats":
             current["node_stats"][key] = value  # type: ignore[index]
         elif mode == "header" and key in _WATERMARK_KEYS and key not in current:
