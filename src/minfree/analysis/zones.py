@@ -94,6 +94,10 @@ def build_zones(state: SystemState) -> ZonesReport:
     return report
 
 
+#: The zoneinfo stat items :func:`zone_state` reads (the exporter parses only these).
+ZONE_STATE_STATS = frozenset({"nr_free_cma"})
+
+
 def zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> ZoneState:
     key = (info.node, info.zone)
     pagetypes = state.pagetypes

@@ -63,9 +63,10 @@ def read_kernel_indices(root: SystemRoot) -> KernelIndices | None:
     return parse_kernel_indices(unusable, extfrag)
 
 
-def read_vmstat(root: SystemRoot) -> dict[str, int] | None:
+def read_vmstat(root: SystemRoot, names: Collection[str] | None = None) -> dict[str, int] | None:
+    """Every counter, or those of ``names`` (see :func:`parse_vmstat`)."""
     text = read_text(root, specs.VMSTAT)
-    return None if text is None else parse_vmstat(text)
+    return None if text is None else parse_vmstat(text, names)
 
 
 def read_psi(root: SystemRoot) -> MemoryPressure | None:
