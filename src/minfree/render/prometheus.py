@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 from prometheus_client.core import Metric
@@ -328,34 +327,45 @@ def exposition(metrics: Iterable[Family]) -> bytes:
     """
     out: list[str] = []
     for metric in metrics:
-        header, template, pick = _layout(metric.sample_name, metric.type, metric.documentation, metric.labels)
-        out.append(header)
-        numbers = [_number(value) for _, value in metric.rows]
-        if template is None:
-            out.extend(f"{metric.sample_name} {number}\n" for number in numbers)
-            continue
-        labels = [values for values, _ in metric.rows]
-        if _escaped("".join(map("".join, labels))) is not None:   # one test for the whole family
-            labels = [tuple(_escaped(value) or value for value in values) for values in labels]
-        if pick is not None:
-            labels = list(map(pick, labels))
-        out.extend(template % (*values, number) for values, number in zip(labels, numbers))
+        layout = _layout(metric.sample_name, metric.type, metric.documentation, metric.labels)
+        out.append(layout.header)
+        numbers = [repr(float(value)) for _, value in metric.rows]
+        if "nan" in numbers or "inf" in numbers or "-inf" in numbers:
+            numbers = [_SPECIAL.get(number, number) for number in numbers]
+        prefixes = layout.prefixes
+        if len(prefixes) > 2 * len(numbers) + 64:
+            prefixes.clear()   # label values that come and go (devices, origins): bounded
+        for (values, _), number in zip(metric.rows, numbers):
+            prefix = prefixes.get(values)
+            if prefix is None:
+                prefix = prefixes[values] = layout.prefix(values)
+            out.append(f"{prefix}{number}\n")
     return "".join(out).encode()
 
 
+class _Layout:
+    """What every scrape writes alike for one family: its HELP and TYPE lines, and the start
+    of each sample line up to its value (label names sorted, values escaped), kept per label
+    values (they repeat from scrape to scrape)."""
+
+    def __init__(self, name: str, typ: str, documentation: str, labels: tuple[str, ...]) -> None:
+        text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        self.header = f"# HELP {name} {text}\n# TYPE {name} {typ}\n"
+        self.name = name
+        self.order = sorted(range(len(labels)), key=labels.__getitem__)
+        self.labels = labels
+        self.prefixes: dict[tuple[str, ...], str] = {}
+
+    def prefix(self, values: tuple[str, ...]) -> str:
+        if not self.labels:
+            return self.name + " "
+        pairs = ",".join(f'{self.labels[i]}="{_escaped(values[i]) or values[i]}"' for i in self.order)
+        return f"{self.name}{{{pairs}}} "
+
+
 @functools.cache
-def _layout(name: str, typ: str, documentation: str, labels: tuple[str, ...]):
-    """What every scrape writes alike for a family: its HELP and TYPE lines, the ``%`` template
-    of a sample line (label names sorted; None without labels), and the itemgetter that puts
-    the label values in that order (None when they are already)."""
-    text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
-    header = f"# HELP {name} {text}\n# TYPE {name} {typ}\n"
-    if not labels:
-        return header, None, None
-    order = sorted(range(len(labels)), key=labels.__getitem__)
-    template = name + "{" + ",".join(f'{labels[i]}="%s"' for i in order) + "} %s\n"
-    # two labels or more when out of order: itemgetter then gives tuples
-    return header, template, (itemgetter(*order) if order != sorted(order) else None)
+def _layout(name: str, typ: str, documentation: str, labels: tuple[str, ...]) -> _Layout:
+    return _Layout(name, typ, documentation, labels)
 
 
 def _escaped(value: str) -> str | None:
@@ -371,16 +381,6 @@ def _escaped(value: str) -> str | None:
 
 #: repr() of the float values Prometheus spells its own way (repr of any other float ends in a digit)
 _SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
-
-
-def _number(value: float) -> str:
-    """The float's shortest repr, NaN and infinities spelled as Prometheus spells them.
-
-    >>> _number(4096), _number(1.5e9), _number(float("nan")), _number(float("-inf"))
-    ('4096.0', '1500000000.0', 'NaN', '-Inf')
-    """
-    text = repr(float(value))
-    return _SPECIAL[text] if text[-1] in "nf" else text
 
 
 def to_json(metrics: list[Family]) -> dict[str, Any]:
