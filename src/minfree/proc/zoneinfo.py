@@ -140,6 +140,9 @@ def parse_zoneinfo(text: str, stats: Collection[str] | None = None) -> list[Zone
     ({}, {'nr_free_pages': 3840}, 1)
     """
     wanted = None if stats is None else tuple(stats)
+    # With ``stats``, a line that starts with none of these, has no colon and comes where a
+    # key value line changes nothing but an unwanted stat item, is passed over at once.
+    notable = None if stats is None else ("Node", "per-node stats", "pages free", "pagesets", *stats)
     zones: list[ZoneInfo] = []
     current: dict[str, object] | None = None
     mode = "none"  # node_stats | header | stats | pagesets
@@ -151,6 +154,8 @@ def parse_zoneinfo(text: str, stats: Collection[str] | None = None) -> list[Zone
                 zones.append(zone)
 
     for line in text.splitlines():
+        if notable is not None and mode != "header" and ":" not in line and not line.lstrip().startswith(notable):
+            continue
         header = _HEADER.match(line) if line.startswith("Node") else None
         if header:
             flush()
