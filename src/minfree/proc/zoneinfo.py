@@ -18,6 +18,9 @@ _HEADER = re.compile(r"^Node\s+(\d+),\s*zone\s+(\S+)\s*$")
 _KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w ]*?)\s+(-?\d+)\s*$")
 _PROTECTION = re.compile(r"^\s*protection:\s*\(([^)]*)\)")
 _COLON = re.compile(r"^\s*([A-Za-z_][\w ]*):\s*(-?\d+)\s*$")
+#: How the lines with a colon that change something start (a header, pages free, protection,
+#: the colon items the parser keeps); any other line with a colon matches no pattern here.
+_COLON_NOTABLE = ("Node", "pages free", "protection", "count", "vm stats threshold", "start_pfn")
 _WATERMARK_KEYS = ("boost", "min", "low", "high", "promo", "scanned", "spanned", "present", "managed", "cma")
 
 
@@ -154,7 +157,10 @@ def parse_zoneinfo(text: str, stats: Collection[str] | None = None) -> list[Zone
                 zones.append(zone)
 
     for line in text.splitlines():
-        if notable is not None and mode != "header" and ":" not in line and not line.lstrip().startswith(notable):
+        if ":" in line:
+            if not line.lstrip().startswith(_COLON_NOTABLE):
+                continue   # cpu:, high:, batch:, node_unreclaimable: ... change nothing
+        elif notable is not None and mode != "header" and not line.lstrip().startswith(notable):
             continue
         header = _HEADER.match(line) if line.startswith("Node") else None
         if header:

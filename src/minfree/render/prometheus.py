@@ -30,6 +30,10 @@ from minfree.proc.net_dev import ReceiveDrops
 from minfree.proc.system import SystemState
 from minfree.proc.vmstat import vmstat_total
 
+#: indices_by_order of the buddyinfo rows seen lately (a row that did not change since the
+#: last scrape costs a lookup; exact: a pure function of the counts).
+_indices = functools.lru_cache(maxsize=64)(indices_by_order)
+
 #: Version of ``minfree exporter --once --json``.
 JSON_SCHEMA = 1
 
@@ -127,7 +131,7 @@ def _zones(reading: ExporterReading) -> Iterator[Family]:
         "is for lack of memory, towards 1 for fragmentation; -1 while a block of the order is free.",
         labels=ol)
     for row in state.buddy:
-        u, e = indices_by_order(row.counts)
+        u, e = _indices(row.counts)
         for order, count in enumerate(row.counts):
             key = [str(row.node), row.zone, str(order)]
             blocks.add(key, count)
