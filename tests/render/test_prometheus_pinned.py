@@ -22,7 +22,7 @@ from minfree.sources.root import SystemRoot
 
 HERE = Path(__file__).resolve().parent
 DISTRO = HERE.parent / "fixtures" / "distro"
-CORPUS = HERE.parents[2].parent / "shared" / "corpus"
+CORPUS = HERE.parents[2] / "shared" / "corpus"   # ../shared beside the checkout
 LOGS = ("001-lkml-centos7-3.10-nvme-xfs-kworker-order1.log", "028-gh-coreos-489-4.3-mode0x120-no-trace.log")
 CAPTURES = ("6.1.0-56-amd64-n1-thp-2g", "6.12.117+deb12-amd64-n2-movable256m-4g", "6.12.117+deb12-amd64-n4-thp-2g")
 
