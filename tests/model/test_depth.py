@@ -7,7 +7,7 @@ from types import SimpleNamespace as V
 from hypothesis import given, settings, strategies as st
 
 from depth_replay import replay
-from minfree.model.depth import request_depth, usable_pieces
+from minfree.model.depth import request_depth, request_depths, usable_pieces
 from minfree.model.rules import KernelRules
 from minfree.model.wmark_check import FreeBlocks, MIGRATETYPE_LETTERS, Request, ZoneState
 
@@ -48,6 +48,19 @@ def test_closed_form_equals_replay(lists, era, request, order, min_, boost, prot
     depth = request_depth(z, order, request, rules)
     assert depth.requests == replay(z, order, rules, cap=100_000, request=request)
     assert not depth.approximate
+
+
+@settings(max_examples=150, deadline=None)
+@given(lists=lists_strategy, era=st.sampled_from(sorted(ERAS)), request=st.sampled_from(list(Request)),
+       min_=st.integers(0, 300), boost=st.integers(0, 100), protection=st.integers(0, 60))
+def test_all_orders_in_one_pass_equal_replay(lists, era, request, min_, boost, protection) -> None:
+    """request_depths (the exporter's one pass over the free lists, orders 0-7, beyond the
+    lists' six orders too) is the replay of every order."""
+    rules = KernelRules.for_version(ERAS[era])
+    z = zone(lists, min_=min_, boost=boost, protection=protection)
+    depths = request_depths(z, 8, request, rules)
+    assert [d.order for d in depths] == list(range(8))
+    assert [d.requests for d in depths] == [replay(z, order, rules, cap=100_000, request=request) for order in range(8)]
 
 
 def test_order0_boost_exception_uses_the_unboosted_min() -> None:

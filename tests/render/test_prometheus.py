@@ -1,11 +1,10 @@
 """The exposition writer against prometheus-client's own, on a live reading and on hostile label values."""
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
 from minfree.commands.exporter import Collector
-from minfree.render.prometheus import exposition, families
+from minfree.render.prometheus import counter, exposition, families, gauge
 from minfree.sources.root import SystemRoot
 
 
@@ -31,12 +30,12 @@ def test_same_samples_as_prometheus_client_on_a_live_reading():
 
 
 def test_same_samples_with_escapes_and_special_values():
-    gauge = GaugeMetricFamily("minfree_t_bytes", 'help with \\ backslash\nand newline', labels=["device", "zone"])
-    gauge.add_metric(['we"ird\\name\n', "Normal"], float("nan"))
-    gauge.add_metric(["eth0", "DMA"], float("inf"))
-    gauge.add_metric(["eth1", "DMA"], -1.5e-7)
-    counter = CounterMetricFamily("minfree_c", "c.", labels=["kind"])
-    counter.add_metric(["x"], 12345678901234)
-    mine, theirs = parsed(exposition([gauge, counter])), parsed(library([gauge, counter]))
+    g = gauge("minfree_t_bytes", 'help with \\ backslash\nand newline', labels=["zone", "device"])
+    g.add(["Normal", 'we"ird\\name\n'], float("nan"))
+    g.add(["DMA", "eth0"], float("inf"))
+    g.add(["DMA", "eth1"], -1.5e-7)
+    c = counter("minfree_c", "c.", labels=["kind"])
+    c.add(["x"], 12345678901234)
+    mine, theirs = parsed(exposition([g, c])), parsed(library([g, c]))
     nan = lambda rows: [(n, t, d, [(a, b, "nan" if v != v else v) for a, b, v in s]) for n, t, d, s in rows]  # noqa: E731
     assert nan(mine) == nan(theirs)

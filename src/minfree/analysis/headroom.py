@@ -11,12 +11,19 @@ no free CMA pages and no memory is being offlined.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from minfree.analysis.zones import NORMAL_ZONEIDX, zone_state
-from minfree.model.depth import request_depth
+from minfree.model.depth import request_depths
 from minfree.model.wmark_check import Request, ZoneState, alloc_flags_for, reduced_floor, zonelist
 from minfree.proc.system import SystemState
+
+
+#: request_depths of the zones seen lately: a zone whose free lists and watermarks did not
+#: change since the last scrape (DMA, mostly) costs a lookup. Exact: the depth is a pure
+#: function of its arguments (ZoneState and KernelRules are frozen).
+_zone_depths = functools.lru_cache(maxsize=64)(request_depths)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +115,12 @@ def atomic_headroom(state: SystemState) -> AtomicHeadroom:
         report.floors[(zone.node, zone.name)] = reduced_floor(zone.min, flags) + protection
     orders = max((len(z.blocks.counts) for z in states if z.blocks), default=0)
     passes: dict[tuple[int, str, int], bool] = {}
+    pageblock_order = state.pageblock_order
     for zone in states:
-        for order in range(orders):
-            depth = request_depth(zone, order, Request.GFP_ATOMIC, rules, highest_zoneidx=NORMAL_ZONEIDX,
-                                  pageblock_order=state.pageblock_order)
-            report.zones.append(ZoneHeadroom(zone.node, zone.name, order, depth.requests, depth.approximate))
-            passes[(zone.node, zone.name, order)] = depth.requests > 0
+        for depth in _zone_depths(zone, orders, Request.GFP_ATOMIC, rules, highest_zoneidx=NORMAL_ZONEIDX,
+                                  pageblock_order=pageblock_order):
+            report.zones.append(ZoneHeadroom(zone.node, zone.name, depth.order, depth.requests, depth.approximate))
+            passes[(zone.node, zone.name, depth.order)] = depth.requests > 0
     for node in sorted({z.node for z in states}):
         ordered = zonelist(states, NORMAL_ZONEIDX, node)
         for order in range(orders):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minfree.model.depth import Depth, request_depth
+from minfree.model.depth import Depth, request_depths
 from minfree.model.fragmentation import indices_by_order
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zonelist,
                                        reduced_floor, alloc_flags_for)
@@ -80,10 +80,9 @@ def build_zones(state: SystemState) -> ZonesReport:
             states.append(model)
             view.model = model
             if rules is not None:
-                view.atomic_depth = tuple(
-                    request_depth(model, order, Request.GFP_ATOMIC, rules, highest_zoneidx=NORMAL_ZONEIDX,
-                                  pageblock_order=state.pageblock_order)
-                    for order in range(max(len(counts), 1)))
+                view.atomic_depth = tuple(request_depths(
+                    model, max(len(counts), 1), Request.GFP_ATOMIC, rules, highest_zoneidx=NORMAL_ZONEIDX,
+                    pageblock_order=state.pageblock_order))
         report.zones.append(view)
     if rules is not None and states:
         for order in ATOMIC_ORDERS:
@@ -93,6 +92,10 @@ def build_zones(state: SystemState) -> ZonesReport:
                 order, result.ok, result.zone.zone if result.zone else None, result.explanation,
                 any(r.approximate for r in result.results)))
     return report
+
+
+#: The zoneinfo stat items :func:`zone_state` reads (the exporter parses only these).
+ZONE_STATE_STATS = frozenset({"nr_free_cma"})
 
 
 def zone_state(state: SystemState, info: ZoneInfo, counts: tuple[int, ...]) -> ZoneState:

@@ -170,6 +170,8 @@ class Collector:
 
     def read(self) -> ExporterReading:
         from minfree.analysis.headroom import atomic_headroom
+        from minfree.analysis.rates import WATCHED
+        from minfree.analysis.zones import ZONE_STATE_STATS
         from minfree.proc.buddyinfo import parse_buddyinfo
         from minfree.proc.sysctl import parse_sysctl_int
         from minfree.proc.zoneinfo import parse_zoneinfo
@@ -182,7 +184,7 @@ class Collector:
         # the fast-changing memory files first, back to back (one instant), as load_system does
         zoneinfo = readers.read_text(root, specs.ZONEINFO)
         buddyinfo = readers.read_text(root, specs.BUDDYINFO)
-        vmstat = readers.read_vmstat(root)
+        vmstat = readers.read_vmstat(root, WATCHED)   # what the families serve
         psi = readers.read_psi(root)
         sysctls = facts.sysctls
         if sysctls is not None:
@@ -192,7 +194,7 @@ class Collector:
                 live[name] = None if text is None else parse_sysctl_int(text)
             sysctls = dataclasses.replace(sysctls, **live)
         state = dataclasses.replace(
-            facts, gaps=root.gaps, zones=parse_zoneinfo(zoneinfo) if zoneinfo else [],
+            facts, gaps=root.gaps, zones=parse_zoneinfo(zoneinfo, ZONE_STATE_STATS) if zoneinfo else [],
             buddy=parse_buddyinfo(buddyinfo) if buddyinfo else [], psi=psi, sysctls=sysctls)
         tally = self.kernel_log.poll() if self.kernel_log is not None else None
         default, recommended = self._sizing(state, tally)

@@ -62,17 +62,38 @@ def usable_pieces(blocks: FreeBlocks, order: int, allowed: frozenset[str]) -> tu
     >>> usable_pieces(FreeBlocks.from_buddyinfo((9, 2, 5)), 1, frozenset("UME"))
     (12, True)
     """
+    return pieces_by_order(blocks, order + 1, allowed)[order]
+
+
+def pieces_by_order(blocks: FreeBlocks, orders: int, allowed: frozenset[str]) -> list[tuple[int, bool]]:
+    """:func:`usable_pieces` of orders 0..orders-1 in one pass from the top order down: the
+    order-N pieces in blocks of order >= N are exactly the pages there >> N (each block of
+    order o >= N holds 2^(o-N) of them), and the list letters that make a count approximate
+    accumulate the same way.
+
+    >>> pieces_by_order(FreeBlocks.from_buddyinfo((9, 2, 5)), 4, frozenset("UME"))
+    [(33, True), (12, True), (5, True), (0, True)]
+    >>> pieces_by_order(FreeBlocks.from_letters((9, 2, 5), ["UM", "MI", "I"]), 3, frozenset("UME"))
+    [(13, True), (2, True), (0, False)]
+    """
     if blocks.by_type is not None:
         lists = [counts for letter, counts in blocks.by_type if letter in allowed]
-        approximate = False
+        mixed = [False] * len(blocks.counts)
     elif blocks.types is not None:   # a dump's letters: which lists are non-empty, not how full
         lists = [tuple(n if blocks.types[o] & allowed else 0 for o, n in enumerate(blocks.counts))]
-        approximate = any(len(blocks.types[o]) > 1 and blocks.types[o] - allowed
-                          for o in range(order, len(blocks.counts)))
+        mixed = [len(kinds) > 1 and bool(kinds - allowed) for kinds in blocks.types]
     else:
         lists = [blocks.counts]
-        approximate = True
-    return sum(n << (o - order) for counts in lists for o, n in enumerate(counts) if o >= order), approximate
+        mixed = []   # nothing is known about the lists: every count is approximate (below)
+    top = max(orders, len(blocks.counts), *(len(counts) for counts in lists))
+    pages = [0] * (top + 1)
+    approximate = [False] * (top + 1)
+    for o in range(top - 1, -1, -1):
+        pages[o] = pages[o + 1] + sum(counts[o] << o for counts in lists if o < len(counts))
+        approximate[o] = approximate[o + 1] or (o < len(mixed) and mixed[o])
+    if blocks.by_type is None and blocks.types is None:
+        approximate = [True] * (top + 1)
+    return [(pages[o] >> o, approximate[o]) for o in range(orders)]
 
 
 def request_depth(zone: ZoneState, order: int, request: Request, rules: KernelRules, *,
@@ -89,26 +110,53 @@ def request_depth(zone: ZoneState, order: int, request: Request, rules: KernelRu
     >>> request_depth(z, 0, Request.GFP_ATOMIC, r).requests, request_depth(z, 1, Request.GFP_ATOMIC, r).requests
     (8, 1)
     """
+    return _depths(zone, range(order, order + 1), request, rules, highest_zoneidx, pageblock_order)[0]
+
+
+def request_depths(zone: ZoneState, orders: int, request: Request, rules: KernelRules, *,
+                   highest_zoneidx: int = 2, pageblock_order: int = 9) -> list[Depth]:
+    """:func:`request_depth` of orders 0..orders-1, the same Depths, with the free lists summed
+    once for all orders (what the exporter computes on every scrape).
+
+    >>> from types import SimpleNamespace as V
+    >>> r = KernelRules.for_version(V(major=6, minor=18, patch=0, vendor=None))
+    >>> z = ZoneState(node=0, name="Normal", index=2, free=3260, min=8672, low=10840,
+    ...               blocks=FreeBlocks.from_pagetypeinfo({"Unmovable": (3258, 1)}))
+    >>> [d.requests for d in request_depths(z, 3, Request.GFP_ATOMIC, r)]
+    [8, 1, 0]
+    """
+    return _depths(zone, range(orders), request, rules, highest_zoneidx, pageblock_order)
+
+
+def _depths(zone: ZoneState, orders: range, request: Request, rules: KernelRules, highest_zoneidx: int,
+            pageblock_order: int) -> list[Depth]:
     if zone.managed == 0:
-        return Depth(order, 0)
-    terms = check_terms(zone, order, request, rules, highest_zoneidx=highest_zoneidx)
-    step = 1 << order
-    marks = [terms.mark]
-    retry = boost_retry_mark(zone, order, terms.flags)
-    if retry is not None:
-        marks.append(retry)
-    served = 0
-    for mark in marks:
-        floor = reduced_floor(mark, terms.flags)
-        passing = _passing(terms.free_adj - floor - terms.protection, step)
-        if rules.per_order_loop and order > 0 and zone.blocks is not None:
-            for below, need in loop_floors(zone, order, floor, rules, mark, terms.flags, pageblock_order):
-                passing = min(passing, _passing(terms.loop_free - below - need, step))
-        served = max(served, passing)
-    if order == 0 or zone.blocks is None:
-        # Order 0 needs no block test; without free lists only the order-0 test is known.
-        return Depth(order, served, approximate=order > 0)
-    # <4.4 has no list test; __rmqueue_fallback() steals from any list but CMA and Isolate.
-    allowed = PRE_4_4_LISTS if rules.per_order_loop else usable_lists(terms.flags)
-    pieces, approximate = usable_pieces(zone.blocks, order, allowed)
-    return Depth(order, min(served, pieces), approximate and not rules.per_order_loop)
+        return [Depth(order, 0) for order in orders]
+    pieces: dict[frozenset[str], list[tuple[int, bool]]] = {}   # usable lists -> pieces_by_order
+    depths = []
+    for order in orders:
+        terms = check_terms(zone, order, request, rules, highest_zoneidx=highest_zoneidx)
+        step = 1 << order
+        marks = [terms.mark]
+        retry = boost_retry_mark(zone, order, terms.flags)
+        if retry is not None:
+            marks.append(retry)
+        served = 0
+        for mark in marks:
+            floor = reduced_floor(mark, terms.flags)
+            passing = _passing(terms.free_adj - floor - terms.protection, step)
+            if rules.per_order_loop and order > 0 and zone.blocks is not None:
+                for below, need in loop_floors(zone, order, floor, rules, mark, terms.flags, pageblock_order):
+                    passing = min(passing, _passing(terms.loop_free - below - need, step))
+            served = max(served, passing)
+        if order == 0 or zone.blocks is None:
+            # Order 0 needs no block test; without free lists only the order-0 test is known.
+            depths.append(Depth(order, served, approximate=order > 0))
+            continue
+        # <4.4 has no list test; __rmqueue_fallback() steals from any list but CMA and Isolate.
+        allowed = PRE_4_4_LISTS if rules.per_order_loop else usable_lists(terms.flags)
+        if allowed not in pieces:
+            pieces[allowed] = pieces_by_order(zone.blocks, orders.stop, allowed)
+        count, approximate = pieces[allowed][order]
+        depths.append(Depth(order, min(served, count), approximate and not rules.per_order_loop))
+    return depths

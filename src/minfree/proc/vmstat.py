@@ -9,7 +9,7 @@ Counters since boot say little; findings use rates over a window
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 # nr_* items are mostly gauges (node/zone stat items); these nr_* are cumulative
@@ -32,8 +32,9 @@ def is_counter(name: str) -> bool:
     return True
 
 
-def parse_vmstat(text: str) -> dict[str, int]:
-    """Parse /proc/vmstat into ``{name: value}``; malformed lines are skipped.
+def parse_vmstat(text: str, names: Collection[str] | None = None) -> dict[str, int]:
+    """Parse /proc/vmstat into ``{name: value}``; malformed lines are skipped. With ``names``,
+    only the items :func:`vmstat_total` reads for them (``name`` and ``name_<zone>``).
 
     Sample from this machine (Linux 6.18, excerpt):
 
@@ -50,15 +51,22 @@ def parse_vmstat(text: str) -> dict[str, int]:
 
     >>> parse_vmstat("allocstall 12\\npgscan_kswapd_normal 40\\nbogus\\nx y\\n")
     {'allocstall': 12, 'pgscan_kswapd_normal': 40}
+    >>> parse_vmstat(sample, names=["compact_stall", "allocstall"])
+    {'allocstall_normal': 0, 'compact_stall': 0}
     """
     counters: dict[str, int] = {}
+    wanted = None if names is None else tuple(names)
+    zoned = None if names is None else tuple(name + "_" for name in names)
     for line in text.splitlines():
+        if wanted is not None and not line.lstrip().startswith(wanted):
+            continue   # cheap first test; the name itself is tested below
         words = line.split()
         if len(words) != 2:
             continue
         name, value = words
         if len(value) <= 21 and (value.isdecimal() or (value[:1] == "-" and value[1:].isdecimal())):   # %ld
-            counters[name] = int(value)
+            if wanted is None or name in wanted or name.startswith(zoned):
+                counters[name] = int(value)
     return counters
 
 

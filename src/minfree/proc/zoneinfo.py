@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from minfree.model.zones import Watermarks, Zone, zone_order
@@ -17,6 +18,9 @@ _HEADER = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)\s*$")
 _KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w ]*?)\s+(-?\d{1,20})\s*$")   # %ld/%lu: 20 digits
 _PROTECTION = re.compile(r"^\s*protection:\s*\(([^)]*)\)")
 _COLON = re.compile(r"^\s*([A-Za-z_][\w ]*):\s*(-?\d{1,20})\s*$")
+#: How the lines with a colon that change something start (a header, pages free, protection,
+#: the colon items the parser keeps); any other line with a colon matches no pattern here.
+_COLON_NOTABLE = ("Node", "pages free", "protection", "count", "vm stats threshold", "start_pfn")
 _WATERMARK_KEYS = ("boost", "min", "low", "high", "promo", "scanned", "spanned", "present", "managed", "cma")
 
 
@@ -72,8 +76,29 @@ def _zone_from(fields: dict[str, object]) -> ZoneInfo | None:
         return None
 
 
-def parse_zoneinfo(text: str) -> list[ZoneInfo]:
-    """Parse the whole file.
+def _key_value(stripped: str) -> tuple[str, int] | None:
+    """``(key, value)`` of a ``key value`` line as :data:`_KEY_VALUE` matches it; the usual
+    line, an ASCII name and a number, without the regular expression (the exporter parses the
+    file on every scrape).
+
+    >>> _key_value("nr_free_pages 3840"), _key_value("pages free     3840"), _key_value("x -1")
+    (('nr_free_pages', 3840), ('pages free', 3840), ('x', -1))
+    >>> _key_value("cpu: 0"), _key_value("3840 pages"), _key_value("nr_free 12x")
+    (None, None, None)
+    """
+    parts = stripped.split()
+    if len(parts) == 2:
+        key, number = parts
+        digits = number[1:] if number[:1] == "-" else number
+        if key.isascii() and key.isidentifier() and digits.isascii() and digits.isdigit() and len(digits) <= 20:
+            return key, int(number)
+    kv = _KEY_VALUE.match(stripped)
+    return None if kv is None else (kv.group(1).strip(), int(kv.group(2)))
+
+
+def parse_zoneinfo(text: str, stats: Collection[str] | None = None) -> list[ZoneInfo]:
+    """Parse the whole file; with ``stats``, only those zone and per-node stat items are kept
+    (the rest of each zone is the same), which spares the exporter most of the file's lines.
 
     Sample from this machine (6.18.44, trimmed):
 
@@ -113,7 +138,14 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
     ({'nr_inactive_anon': 1469}, {'nr_free_pages': 3840}, 4, 1)
     >>> parse_zoneinfo("garbage\\x00\\nNode x, zone")
     []
+    >>> few = parse_zoneinfo(sample, stats={"nr_free_pages"})
+    >>> few[0].node_stats, few[0].stats, few[0].start_pfn
+    ({}, {'nr_free_pages': 3840}, 1)
     """
+    wanted = None if stats is None else tuple(stats)
+    # With ``stats``, a line that starts with none of these, has no colon and comes where a
+    # key value line changes nothing but an unwanted stat item, is passed over at once.
+    notable = None if stats is None else ("Node", "per-node stats", "pages free", "pagesets", *stats)
     zones: list[ZoneInfo] = []
     current: dict[str, object] | None = None
     mode = "none"  # node_stats | header | stats | pagesets
@@ -125,7 +157,12 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
                 zones.append(zone)
 
     for line in text.splitlines():
-        header = _HEADER.match(line)
+        if ":" in line:
+            if not line.lstrip().startswith(_COLON_NOTABLE):
+                continue   # cpu:, high:, batch:, node_unreclaimable: ... change nothing
+        elif notable is not None and mode != "header" and not line.lstrip().startswith(notable):
+            continue
+        header = _HEADER.match(line) if line.startswith("Node") else None
         if header:
             flush()
             current = {"node": int(header.group(1)), "zone": header.group(2), "stats": {}, "node_stats": {}}
@@ -146,36 +183,42 @@ def parse_zoneinfo(text: str) -> list[ZoneInfo]:
         if stripped == "pagesets":
             mode = "pagesets"
             continue
-        prot = _PROTECTION.match(line)
-        if prot:
-            try:
-                current["protection"] = tuple(int(x) for x in prot.group(1).split(",") if x.strip()
-                                              and len(x.strip()) <= 20)
-            except ValueError:
-                pass
-            if mode == "header":
-                mode = "stats"
+        if ":" in line:   # both patterns need the colon; ``key value`` lines (most) have none
+            prot = _PROTECTION.match(line)
+            if prot:
+                try:
+                    current["protection"] = tuple(int(x) for x in prot.group(1).split(",") if x.strip()
+                                                      and len(x.strip()) <= 20)
+                except ValueError:
+                    pass
+                if mode == "header":
+                    mode = "stats"
+                continue
+            colon = _COLON.match(line)
+            if colon:
+                key, value = colon.group(1).strip(), int(colon.group(2))
+                if key == "count":
+                    current["pcp_count"] = int(current.get("pcp_count", 0)) + value  # type: ignore[call-overload]
+                elif key == "vm stats threshold" and "stat_threshold" not in current:
+                    current["stat_threshold"] = value
+                elif key == "start_pfn":
+                    current["start_pfn"] = value
+                continue
+        if mode == "pagesets" or mode == "none" or (
+                wanted is not None and mode != "header" and not stripped.startswith(wanted)):
+            continue   # a key value line changes nothing there, or is a stat item not wanted
+        pair = _key_value(stripped)
+        if pair is None:
             continue
-        colon = _COLON.match(line)
-        if colon:
-            key, value = colon.group(1).strip(), int(colon.group(2))
-            if key == "count":
-                current["pcp_count"] = int(current.get("pcp_count", 0)) + value  # type: ignore[call-overload]
-            elif key == "vm stats threshold" and "stat_threshold" not in current:
-                current["stat_threshold"] = value
-            elif key == "start_pfn":
-                current["start_pfn"] = value
-            continue
-        kv = _KEY_VALUE.match(line)
-        if not kv:
-            continue
-        key, value = kv.group(1).strip(), int(kv.group(2))
+        key, value = pair
         if mode == "node_stats":
-            current["node_stats"][key] = value  # type: ignore[index]
+            if wanted is None or key in wanted:
+                current["node_stats"][key] = value  # type: ignore[index]
         elif mode == "header" and key in _WATERMARK_KEYS and key not in current:
             current[key] = value
         elif mode in ("header", "stats"):
             mode = "stats"
-            current["stats"][key] = value  # type: ignore[index]
+            if wanted is None or key in wanted:
+                current["stats"][key] = value  # type: ignore[index]
     flush()
     return zones

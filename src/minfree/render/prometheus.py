@@ -6,15 +6,20 @@ the kernel or computed by the model (the file and version are cited where it is 
 the full list, with meanings, is in the README.
 
 prometheus-client is imported here, and this module only by ``minfree exporter``: other
-commands never load it.
+commands never load it. The families are prometheus-client metrics (:class:`Family`, what the
+exporter's collector yields to its ``CollectorRegistry``) that keep their samples as label
+values and numbers until asked, so that :func:`exposition` writes each sample line from one
+template without building prometheus-client's per-sample objects on every scrape.
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
+from prometheus_client.samples import Sample
 
 from minfree import __version__
 from minfree.analysis.headroom import AtomicHeadroom
@@ -24,6 +29,10 @@ from minfree.model.fragmentation import indices_by_order
 from minfree.proc.net_dev import ReceiveDrops
 from minfree.proc.system import SystemState
 from minfree.proc.vmstat import vmstat_total
+
+#: indices_by_order of the buddyinfo rows seen lately (a row that did not change since the
+#: last scrape costs a lookup; exact: a pure function of the counts).
+_indices = functools.lru_cache(maxsize=64)(indices_by_order)
 
 #: Version of ``minfree exporter --once --json``.
 JSON_SCHEMA = 1
@@ -61,7 +70,7 @@ class ExporterReading:
     gaps: list[tuple[str, str]] = field(default_factory=list)
 
 
-def families(reading: ExporterReading) -> Iterator[Metric]:
+def families(reading: ExporterReading) -> Iterator[Family]:
     """Every metric family of ``reading``, in a stable order."""
     yield from _info(reading)
     yield from _zones(reading)
@@ -72,102 +81,102 @@ def families(reading: ExporterReading) -> Iterator[Metric]:
     yield from _network(reading)
 
 
-def _info(reading: ExporterReading) -> Iterator[Metric]:
-    info = GaugeMetricFamily("minfree_build_info", "minfree version and the running kernel's release.",
-                             labels=["version", "kernel"])
-    info.add_metric([__version__, reading.state.release or ""], 1)
+def _info(reading: ExporterReading) -> Iterator[Family]:
+    info = gauge("minfree_build_info", "minfree version and the running kernel's release.",
+                 labels=["version", "kernel"])
+    info.add([__version__, reading.state.release or ""], 1)
     yield info
-    gaps = GaugeMetricFamily("minfree_source_unreadable",
-                             "A source minfree could not read in this scrape (1 per path).",
-                             labels=["path", "reason"])
+    gaps = gauge("minfree_source_unreadable",
+                 "A source minfree could not read in this scrape (1 per path).",
+                 labels=["path", "reason"])
     for path, reason in reading.gaps:
-        gaps.add_metric(["/" + path.lstrip("/"), reason], 1)
+        gaps.add(["/" + path.lstrip("/"), reason], 1)
     yield gaps
 
 
-def _zones(reading: ExporterReading) -> Iterator[Metric]:
+def _zones(reading: ExporterReading) -> Iterator[Family]:
     state = reading.state
     page = state.page_size
     zl = ["node", "zone"]
-    free = GaugeMetricFamily("minfree_zone_free_bytes", "Free memory of the zone (zoneinfo pages free).", labels=zl)
-    managed = GaugeMetricFamily("minfree_zone_managed_bytes", "Memory the buddy allocator manages in the zone.",
-                                labels=zl)
-    marks = GaugeMetricFamily("minfree_zone_watermark_bytes",
-                              "Zone watermarks as zoneinfo prints them (boost included).", labels=zl + ["mark"])
-    boost = GaugeMetricFamily("minfree_zone_watermark_boost_bytes",
-                              "Temporary watermark boost after fragmenting fallbacks (5.0+).", labels=zl)
+    free = gauge("minfree_zone_free_bytes", "Free memory of the zone (zoneinfo pages free).", labels=zl)
+    managed = gauge("minfree_zone_managed_bytes", "Memory the buddy allocator manages in the zone.",
+                    labels=zl)
+    marks = gauge("minfree_zone_watermark_bytes",
+                  "Zone watermarks as zoneinfo prints them (boost included).", labels=zl + ["mark"])
+    boost = gauge("minfree_zone_watermark_boost_bytes",
+                  "Temporary watermark boost after fragmenting fallbacks (5.0+).", labels=zl)
     for z in state.zones:
         if not (z.managed if z.managed is not None else z.present):
             continue   # an empty zone (Movable, Device without memory): in no zonelist
         key = [str(z.node), z.zone]
-        free.add_metric(key, z.free * page)
+        free.add(key, z.free * page)
         if z.managed is not None:
-            managed.add_metric(key, z.managed * page)
+            managed.add(key, z.managed * page)
         for mark, value in (("min", z.min), ("low", z.low), ("high", z.high), ("promo", z.promo)):
             if value is not None:
-                marks.add_metric(key + [mark], value * page)
+                marks.add(key + [mark], value * page)
         if z.boost is not None:
-            boost.add_metric(key, z.boost * page)
+            boost.add(key, z.boost * page)
     yield from (free, managed, marks, boost)
 
     ol = zl + ["order"]
-    blocks = GaugeMetricFamily("minfree_zone_free_blocks", "Free blocks of 2^order pages (buddyinfo).", labels=ol)
-    unusable = GaugeMetricFamily(
+    blocks = gauge("minfree_zone_free_blocks", "Free blocks of 2^order pages (buddyinfo).", labels=ol)
+    unusable = gauge(
         "minfree_zone_unusable_index_ratio",
         "Share of free memory in blocks too small for the order (mm/vmstat.c unusable_free_index, 6.18).",
         labels=ol)
-    extfrag = GaugeMetricFamily(
+    extfrag = gauge(
         "minfree_zone_extfrag_index_ratio",
         "Fragmentation index (mm/vmstat.c __fragmentation_index, 6.18): towards 0 a failure at this order "
         "is for lack of memory, towards 1 for fragmentation; -1 while a block of the order is free.",
         labels=ol)
     for row in state.buddy:
-        u, e = indices_by_order(row.counts)
+        u, e = _indices(row.counts)
         for order, count in enumerate(row.counts):
             key = [str(row.node), row.zone, str(order)]
-            blocks.add_metric(key, count)
-            unusable.add_metric(key, u[order] / 1000)
-            extfrag.add_metric(key, e[order] / 1000)
+            blocks.add(key, count)
+            unusable.add(key, u[order] / 1000)
+            extfrag.add(key, e[order] / 1000)
     yield from (blocks, unusable, extfrag)
 
 
-def _atomic(reading: ExporterReading) -> Iterator[Metric]:
+def _atomic(reading: ExporterReading) -> Iterator[Family]:
     page = reading.state.page_size
     room = reading.headroom
-    floor = GaugeMetricFamily(
+    floor = gauge(
         "minfree_zone_atomic_floor_bytes",
         "Free memory an order-0 GFP_ATOMIC request must leave in the zone: min reduced for GFP_ATOMIC "
         "plus the lowmem_reserve kept from Normal requests (mm/page_alloc.c __zone_watermark_ok).",
         labels=["node", "zone"])
     for (node, zone), pages in room.floors.items():
-        floor.add_metric([str(node), zone], pages * page)
+        floor.add([str(node), zone], pages * page)
     yield floor
     ol = ["node", "zone", "order"]
-    headroom = GaugeMetricFamily(
+    headroom = gauge(
         "minfree_atomic_headroom_bytes",
         "Free memory order-N GFP_ATOMIC requests may still take from the zone before the kernel's "
         "watermark check fails (free above the floor, in blocks of at least that order): "
         "minfree_atomic_depth_requests x 2^N pages.", labels=ol)
-    depth = GaugeMetricFamily(
+    depth = gauge(
         "minfree_atomic_depth_requests",
         "Order-N GFP_ATOMIC requests the zone's free lists serve one after another before the kernel's "
         "watermark check fails, nothing freed meanwhile (doctor's 'atomic left').", labels=ol)
     for h in room.zones:   # > 0 exactly when the check passes in the zone now
         key = [str(h.node), h.zone, str(h.order)]
-        headroom.add_metric(key, h.pages * page)
-        depth.add_metric(key, h.requests)
+        headroom.add(key, h.pages * page)
+        depth.add(key, h.requests)
     yield headroom
     yield depth
-    request = GaugeMetricFamily(
+    request = gauge(
         "minfree_atomic_request_ok",
         "1 when an order-N GFP_ATOMIC request made on the node would succeed now (some zone of its "
         "zonelist passes the check).", labels=["node", "order"])
     for r in room.requests:
-        request.add_metric([str(r.node), str(r.order)], int(r.ok))
+        request.add([str(r.node), str(r.order)], int(r.ok))
     yield request
 
 
-def _reserves(reading: ExporterReading) -> Iterator[Metric]:
+def _reserves(reading: ExporterReading) -> Iterator[Family]:
     sysctls = reading.state.sysctls
     current = sysctls.min_free_kbytes if sysctls else None
     for name, kb, text in (
@@ -178,88 +187,88 @@ def _reserves(reading: ExporterReading) -> Iterator[Metric]:
         ("minfree_min_free_recommended_bytes", reading.recommended_min_free_kb,
          "The min_free_kbytes `minfree tune` recommends for this host now."),
     ):
-        family = GaugeMetricFamily(name, text)
+        family = gauge(name, text)
         if kb is not None:
-            family.add_metric([], kb * 1024)
+            family.add([], kb * 1024)
         yield family
-    wsf = GaugeMetricFamily("minfree_watermark_scale_factor_ratio",
-                            "vm.watermark_scale_factor as a share of each zone (units of 1/10000).")
+    wsf = gauge("minfree_watermark_scale_factor_ratio",
+                "vm.watermark_scale_factor as a share of each zone (units of 1/10000).")
     if sysctls is not None and sysctls.watermark_scale_factor is not None:
-        wsf.add_metric([], sysctls.watermark_scale_factor / 10000)
+        wsf.add([], sysctls.watermark_scale_factor / 10000)
     yield wsf
 
 
-def _activity(reading: ExporterReading) -> Iterator[Metric]:
+def _activity(reading: ExporterReading) -> Iterator[Family]:
     counters = reading.vmstat or {}
     for name in WATCHED:
         total = vmstat_total(counters, name)
         if total is not None:
-            family = CounterMetricFamily(f"minfree_vmstat_{name}", f"/proc/vmstat {name} (summed over zones).")
-            family.add_metric([], total)
+            family = counter(f"minfree_vmstat_{name}", f"/proc/vmstat {name} (summed over zones).")
+            family.add([], total)
             yield family
     psi = reading.state.psi
-    stall = CounterMetricFamily("minfree_memory_pressure_stall_seconds",
-                                "Time tasks stalled on memory (PSI total): some = at least one, full = all.",
-                                labels=["kind"])
-    ratio = GaugeMetricFamily("minfree_memory_pressure_ratio", "PSI memory averages as a ratio of time.",
-                              labels=["kind", "window"])
+    stall = counter("minfree_memory_pressure_stall_seconds",
+                    "Time tasks stalled on memory (PSI total): some = at least one, full = all.",
+                    labels=["kind"])
+    ratio = gauge("minfree_memory_pressure_ratio", "PSI memory averages as a ratio of time.",
+                  labels=["kind", "window"])
     for kind in ("some", "full"):
         line = getattr(psi, kind) if psi is not None else None
         if line is None:
             continue
-        stall.add_metric([kind], line.total_us / 1e6)
+        stall.add([kind], line.total_us / 1e6)
         for window, value in (("10s", line.avg10), ("60s", line.avg60), ("300s", line.avg300)):
-            ratio.add_metric([kind, window], value / 100)
+            ratio.add([kind, window], value / 100)
     yield from (stall, ratio)
 
 
-def _kernel_log(reading: ExporterReading) -> Iterator[Metric]:
+def _kernel_log(reading: ExporterReading) -> Iterator[Family]:
     tally = reading.failures
     if tally is None:
         return
-    failures = CounterMetricFamily(
+    failures = counter(
         "minfree_kernel_log_allocation_failures",
         "Page allocation failure reports in this boot's kernel log, by order and origin (what wanted the memory).",
         labels=["order", "origin"])
     for (order, origin), count in sorted(tally.by_kind.items()):
-        failures.add_metric([order, origin], count)
+        failures.add([order, origin], count)
     yield failures
-    related = CounterMetricFamily(
+    related = counter(
         "minfree_kernel_log_related_messages",
         "Messages that travel with failures: suppressed_reports (warn_alloc callbacks suppressed), oom_kill, "
         "alloc_stall, slab_failure, tcp_out_of_memory.", labels=["kind"])
     for kind, count in sorted(reading.related.items()):
-        related.add_metric([kind], count)
+        related.add([kind], count)
     yield related
-    lost = CounterMetricFamily("minfree_kernel_log_overwritten_reads",
-                               "Times the kernel log wrapped before minfree read it (records lost).")
-    lost.add_metric([], reading.kernel_log_lost)
+    lost = counter("minfree_kernel_log_overwritten_reads",
+                   "Times the kernel log wrapped before minfree read it (records lost).")
+    lost.add([], reading.kernel_log_lost)
     yield lost
     # Failed allocations by trace's classes (minfree trace, silent __GFP_NOWARN ones included)
     # come here when trace offers its in-kernel counter.
 
 
-def _network(reading: ExporterReading) -> Iterator[Metric]:
+def _network(reading: ExporterReading) -> Iterator[Family]:
     if reading.receive_drops is not None:
-        drops = CounterMetricFamily("minfree_network_receive_drops",
-                                    "Received packets dropped (rx_dropped + rx_missed_errors, /proc/net/dev).",
-                                    labels=["device"])
-        fifo = CounterMetricFamily("minfree_network_receive_fifo_errors",
-                                   "Receive ring overruns (rx_fifo_errors, /proc/net/dev).", labels=["device"])
+        drops = counter("minfree_network_receive_drops",
+                        "Received packets dropped (rx_dropped + rx_missed_errors, /proc/net/dev).",
+                        labels=["device"])
+        fifo = counter("minfree_network_receive_fifo_errors",
+                       "Receive ring overruns (rx_fifo_errors, /proc/net/dev).", labels=["device"])
         for row in reading.receive_drops:
-            drops.add_metric([row.device], row.dropped)
-            fifo.add_metric([row.device], row.fifo)
+            drops.add([row.device], row.dropped)
+            fifo.add([row.device], row.fifo)
         yield from (drops, fifo)
     if reading.softnet_dropped is not None:
-        softnet = CounterMetricFamily("minfree_softnet_backlog_drops",
-                                      "Packets dropped because a CPU's input backlog was full (softnet_stat).")
-        softnet.add_metric([], reading.softnet_dropped)
+        softnet = counter("minfree_softnet_backlog_drops",
+                          "Packets dropped because a CPU's input backlog was full (softnet_stat).")
+        softnet.add([], reading.softnet_dropped)
         yield softnet
-    for (proto, counter), (name, text) in TCP_COUNTERS.items():
-        value = reading.net_snmp.get(proto, {}).get(counter)
+    for (proto, kernel_name), (name, text) in TCP_COUNTERS.items():
+        value = reading.net_snmp.get(proto, {}).get(kernel_name)
         if value is not None:
-            family = CounterMetricFamily(name, text)
-            family.add_metric([], value)
+            family = counter(name, text)
+            family.add([], value)
             yield family
 
 
@@ -267,56 +276,121 @@ def _network(reading: ExporterReading) -> Iterator[Metric]:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def exposition(metrics: Iterable[Metric]) -> bytes:
-    """The Prometheus text format of ``metrics``: the samples prometheus-client's
-    ``generate_latest`` writes for these families (a test compares them), at a seventh of its
-    CPU per scrape (it validates and escapes every name again for UTF-8 names; ours are fixed
-    ASCII, only label values and help texts need escaping).
+class Family(Metric):
+    """A metric family of fixed ASCII name and label names whose samples are kept as rows
+    (label values, number). ``samples`` builds prometheus-client's ``Sample`` objects only when
+    asked (``generate_latest``, ``--json``); :func:`exposition` reads the rows."""
 
-    >>> g = GaugeMetricFamily("minfree_x_bytes", "X.", labels=["device"]); g.add_metric(['e"1'], 4096)
-    >>> c = CounterMetricFamily("minfree_y", "Y.");  c.add_metric([], 2)
+    def __init__(self, name: str, documentation: str, typ: str, labels: Iterable[str] = ()) -> None:
+        # Metric.__init__ is left out: it validates the name again on every scrape, and would
+        # set ``samples``, which here is computed
+        self.name = name
+        self.documentation = documentation
+        self.unit = ""
+        self.type = typ
+        self.labels = tuple(labels)
+        self.rows: list[tuple[tuple[str, ...], float]] = []
+
+    def add(self, values: Iterable[str], value: float) -> None:
+        self.rows.append((tuple(values), value))
+
+    @property
+    def sample_name(self) -> str:
+        return self.name + "_total" if self.type == "counter" else self.name
+
+    @property
+    def samples(self) -> list[Sample]:   # type: ignore[override]
+        name = self.sample_name
+        return [Sample(name, dict(zip(self.labels, values)), value, None, None) for values, value in self.rows]
+
+
+def gauge(name: str, documentation: str, labels: Iterable[str] = ()) -> Family:
+    return Family(name, documentation, "gauge", labels)
+
+
+def counter(name: str, documentation: str, labels: Iterable[str] = ()) -> Family:
+    """A counter; its samples are ``name_total`` (as prometheus-client's CounterMetricFamily)."""
+    return Family(name, documentation, "counter", labels)
+
+
+def exposition(metrics: Iterable[Family]) -> bytes:
+    """The Prometheus text format of ``metrics``: what prometheus-client's ``generate_latest``
+    writes for these families (the tests compare them), label names sorted, at a fraction of
+    its CPU per scrape (it validates and escapes every name again for UTF-8 names; ours are
+    fixed ASCII, only label values and help texts need escaping).
+
+    >>> g = gauge("minfree_x_bytes", "X.", labels=["zone", "device"]); g.add(["DMA", 'e"1'], 4096)
+    >>> c = counter("minfree_y", "Y.");  c.add([], 2)
     >>> print(exposition([g, c]).decode(), end="")
     # HELP minfree_x_bytes X.
     # TYPE minfree_x_bytes gauge
-    minfree_x_bytes{device="e\\"1"} 4096.0
+    minfree_x_bytes{device="e\\"1",zone="DMA"} 4096.0
     # HELP minfree_y_total Y.
     # TYPE minfree_y_total counter
     minfree_y_total 2.0
     """
     out: list[str] = []
     for metric in metrics:
-        name = metric.name + "_total" if metric.type == "counter" else metric.name
-        text = metric.documentation.replace("\\", "\\\\").replace("\n", "\\n")
-        out.append(f"# HELP {name} {text}\n# TYPE {name} {metric.type}\n")
-        for sample in metric.samples:
-            if sample.labels:
-                labels = ",".join(f'{key}="{_label_value(value)}"' for key, value in sorted(sample.labels.items()))
-                out.append(f"{sample.name}{{{labels}}} {_number(sample.value)}\n")
-            else:
-                out.append(f"{sample.name} {_number(sample.value)}\n")
+        layout = _layout(metric.sample_name, metric.type, metric.documentation, metric.labels)
+        out.append(layout.header)
+        numbers = [repr(float(value)) for _, value in metric.rows]
+        if "nan" in numbers or "inf" in numbers or "-inf" in numbers:
+            numbers = [_SPECIAL.get(number, number) for number in numbers]
+        prefixes = layout.prefixes
+        if len(prefixes) > 2 * len(numbers) + 64:
+            prefixes.clear()   # label values that come and go (devices, origins): bounded
+        for (values, _), number in zip(metric.rows, numbers):
+            prefix = prefixes.get(values)
+            if prefix is None:
+                prefix = prefixes[values] = layout.prefix(values)
+            out.append(f"{prefix}{number}\n")
     return "".join(out).encode()
 
 
-def _label_value(value: str) -> str:
+class _Layout:
+    """What every scrape writes alike for one family: its HELP and TYPE lines, and the start
+    of each sample line up to its value (label names sorted, values escaped), kept per label
+    values (they repeat from scrape to scrape)."""
+
+    def __init__(self, name: str, typ: str, documentation: str, labels: tuple[str, ...]) -> None:
+        text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        self.header = f"# HELP {name} {text}\n# TYPE {name} {typ}\n"
+        self.name = name
+        self.order = sorted(range(len(labels)), key=labels.__getitem__)
+        self.labels = labels
+        self.prefixes: dict[tuple[str, ...], str] = {}
+
+    def prefix(self, values: tuple[str, ...]) -> str:
+        if not self.labels:
+            return self.name + " "
+        pairs = ",".join(f'{self.labels[i]}="{_escaped(values[i]) or values[i]}"' for i in self.order)
+        return f"{self.name}{{{pairs}}} "
+
+
+@functools.cache
+def _layout(name: str, typ: str, documentation: str, labels: tuple[str, ...]) -> _Layout:
+    return _Layout(name, typ, documentation, labels)
+
+
+def _escaped(value: str) -> str | None:
+    """``value`` escaped as a label value, or None when it needs no escaping.
+
+    >>> _escaped('a"b\\\\c'), _escaped("Normal")
+    ('a\\\\"b\\\\\\\\c', None)
+    """
     if "\\" in value or '"' in value or "\n" in value:
         return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return value
+    return None
 
 
-def _number(value: float) -> str:
-    """Go's float formatting as Prometheus prints it: ``1.0``, ``1.5e+09``, ``NaN``, ``+Inf``."""
-    value = float(value)
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
+#: repr() of the float values Prometheus spells its own way (repr of any other float ends in a digit)
+_SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 
 
-def to_json(metrics: list[Metric]) -> dict[str, Any]:
+def to_json(metrics: list[Family]) -> dict[str, Any]:
     """``minfree exporter --once --json``: the same families as one JSON document.
 
-    >>> g = GaugeMetricFamily("minfree_x_bytes", "X.", labels=["node"]); g.add_metric(["0"], 4096)
+    >>> g = gauge("minfree_x_bytes", "X.", labels=["node"]); g.add(["0"], 4096)
     >>> to_json([g])["metrics"][0]["samples"]
     [{'name': 'minfree_x_bytes', 'labels': {'node': '0'}, 'value': 4096}]
     """

@@ -115,10 +115,12 @@ def read_kernel_indices(root: SystemRoot) -> KernelIndices | None:
     return parse_kernel_indices(unusable, extfrag)
 
 
-def read_vmstat(root: SystemRoot) -> dict[str, int] | None:
-    """Every counter; a file without ``nr_free_pages`` (printed first by every kernel,
-    mm/vmstat.c vmstat_text) is not /proc/vmstat."""
-    return read_parsed(root, specs.VMSTAT, parse_vmstat, lambda counters: "nr_free_pages" in counters)
+def read_vmstat(root: SystemRoot, names: Collection[str] | None = None) -> dict[str, int] | None:
+    """Every counter, or those of ``names`` (see :func:`parse_vmstat`); a file without
+    ``nr_free_pages`` (printed first by every kernel, mm/vmstat.c vmstat_text), or with none of
+    ``names``, is not /proc/vmstat."""
+    return read_parsed(root, specs.VMSTAT, lambda text: parse_vmstat(text, names),
+                       (lambda counters: "nr_free_pages" in counters) if names is None else bool)
 
 
 def read_psi(root: SystemRoot) -> MemoryPressure | None:
