@@ -121,7 +121,7 @@ def test_textfile_written_atomically(tmp_path):
 def test_textfile_refuses_a_directory_others_can_write(tmp_path):
     tmp_path.chmod(0o777)
     done = minfree("exporter", "--textfile", str(tmp_path))
-    assert done.returncode == 2 and "writable by another user" in done.stderr
+    assert done.returncode == 2 and "writable by others" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
     missing = minfree("exporter", "--textfile", str(tmp_path / "absent"))
     assert missing.returncode == 2 and missing.stderr.startswith("minfree: error: --textfile")

@@ -16,12 +16,12 @@ from minfree.analysis.rates import activity
 from minfree.analysis.trends import Trends, trends
 from minfree.commands.roots import open_root
 from minfree.commands.scan import this_boot_failures
-from minfree.commands.watch import duration
+from minfree.commands.durations import duration
 from minfree.errors import UsageError
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import sample_window
 from minfree.sources.system import load_system
-from minfree.store.history import DEFAULT_DB
+from minfree.store.schema import DEFAULT_DB
 
 
 def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:

@@ -283,19 +283,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_textfile_dir(path: Path) -> None:
-    """The directory must exist, and no other user may write to it (a planted link or file
-    there would be written or read by root)."""
-    import os
-    import stat
+    """The directory and every one above it must be trusted as the state root acts on is
+    (:func:`minfree.actions.safefs.check_trusted`): a planted link or file there would be
+    written or read by root."""
+    from minfree.actions.safefs import UnsafeError, check_trusted
 
     try:
-        info = os.stat(path)
+        check_trusted(path)
+    except UnsafeError as error:
+        raise UsageError(f"--textfile {path}: {error}; refusing to write there") from None
     except OSError as error:
         raise UsageError(f"--textfile {path}: {error.strerror or error}") from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise UsageError(f"--textfile {path}: not a directory")
-    if info.st_uid not in (0, os.geteuid()) or info.st_mode & 0o022:
-        raise UsageError(f"--textfile {path}: writable by another user; refusing to write there")
 
 
 #: Seconds a client may take to send its request: the server answers one scrape at a time, so

@@ -33,7 +33,8 @@ from minfree.sources.kmsg import KMSG_PATH, follow_kmsg
 from minfree.sources.readers import read_text, read_version
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import read_memory
-from minfree.store.history import DEFAULT_DB
+from minfree.commands.durations import duration
+from minfree.store.schema import DEFAULT_DB
 
 #: How long the kernel log must be quiet before a report still open is taken as complete
 #: (as ``scan --follow`` does).
@@ -42,28 +43,6 @@ QUIET_SECONDS = 1.5
 INBOX_RECORDS = 10000
 #: Failure lines kept on screen.
 SHOWN_FAILURES = 5
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def duration(text: str) -> float:
-    """Seconds in ``90``, ``90s``, ``30m``, ``12h``, ``7d`` or ``2w`` (argparse type).
-
-    >>> duration("7d"), duration("90"), duration("1.5h")
-    (604800.0, 90.0, 5400.0)
-    >>> duration("7 days")
-    Traceback (most recent call last):
-    argparse.ArgumentTypeError: not a duration: '7 days' (e.g. 90s, 30m, 12h, 7d, 2w)
-    """
-    number, unit = (text[:-1], text[-1]) if text[-1:] in UNITS else (text, "s")
-    try:
-        value = float(number) * UNITS[unit]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 30m, 12h, 7d, 2w)") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be positive")
-    return value
-
-
 def _interval(text: str) -> float:
     value = duration(text)
     if not 0.1 <= value <= 3600:

@@ -23,7 +23,6 @@ from minfree.proc.vmstat import vmstat_total
 from minfree.store import files
 from minfree.store.schema import CREATE, NEW_FILE, PAGE_SIZE, SCHEMA_VERSION, TABLES
 
-DEFAULT_DB = "/var/lib/minfree/history.db"
 #: Pruning runs at most this often (seconds of recording), and at start.
 PRUNE_EVERY = 60.0
 #: Samples are committed together, this many seconds of them at a time (and on close, before

@@ -7,6 +7,9 @@ change to the tables below raises :data:`SCHEMA_VERSION` (with a migration in
 """
 from __future__ import annotations
 
+#: Where `minfree watch --record` keeps the history (the systemd unit's StateDirectory).
+DEFAULT_DB = "/var/lib/minfree/history.db"
+
 SCHEMA_VERSION = 1
 
 #: Bytes per database page. A commit writes every page it changed to the WAL: with 1 KiB pages
