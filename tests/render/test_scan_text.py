@@ -52,3 +52,15 @@ def test_cma_share_of_a_cut_dump_is_printed() -> None:
     assert ("Why it failed: the log has only part of the memory dump for this report (no zone "
             "lines), so the kernel's watermark check cannot be replayed; its summary shows 62,086 "
             "free pages, 60,234 of them (97%) CMA") in text
+
+
+def test_a_report_whose_process_is_not_printed_is_listed_with_a_question_mark(tmp_path: Path) -> None:
+    """A header with no "comm:" before it (a cut or damaged line; found by the fuzz test):
+    the event list once raised TypeError on the missing process name."""
+    log = tmp_path / "kern.log"
+    log.write_text("[    1.000000] page allocation failure: order:0, mode:0x20\n")
+    report = scan_inputs(expand_paths([str(log)]))
+    assert [e.event.process for e in report.events] == [None]
+    out = io.StringIO()
+    render(report, Console(file=out, no_color=True, soft_wrap=True, width=200), every_event=True)
+    assert " ? order:0" in out.getvalue()

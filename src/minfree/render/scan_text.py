@@ -108,7 +108,7 @@ def _related(report: ScanReport, console: Console) -> None:
 def one_line(e: ExplainedEvent) -> str:
     """One event as `minfree scan --follow` prints it (plain text, no markup)."""
     verdict = f"; {e.verdict.summary}" if e.verdict else ""
-    return f"[{e.event.time}] {e.event.process}: {_request(e)}{verdict}"
+    return f"[{e.event.time}] {e.event.process or '?'}: {_request(e)}{verdict}"
 
 
 def _event_line(e: ExplainedEvent, console: Console) -> None:
@@ -117,7 +117,7 @@ def _event_line(e: ExplainedEvent, console: Console) -> None:
     ev = e.event
     verdict = f" -> {e.verdict.summary}" if e.verdict else ""
     console.print(escape(f"{ev.source}:{ev.line} {ev.host or ''} {ev.time or ''} ")
-                  + f"[bold]{escape(ev.process)}[/] " + escape(f"{_request(e)}{verdict}"), highlight=False)
+                  + f"[bold]{escape(ev.process or '?')}[/] " + escape(f"{_request(e)}{verdict}"), highlight=False)
 
 
 def _request(e: ExplainedEvent) -> str:
