@@ -64,8 +64,8 @@ class Plot:
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values covering [low, high].
 
-    >>> _ticks(0, 100)
-    [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+    >>> _ticks(0, 100), _ticks(0, 215.3)
+    ([0, 20, 40, 60, 80, 100], [0, 50, 100, 150, 200, 250])
     """
     if high <= low:
         return [low]
@@ -73,7 +73,8 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     step = 10 ** math.floor(math.log10(raw))
     step *= next(m for m in (1, 2, 2.5, 5, 10) if step * m >= raw)
     first = math.floor(low / step) * step
-    return [round(first + i * step, 10) for i in range(count + 3) if first + i * step <= high + step * 1e-9]
+    ticks = [round(first + i * step, 10) for i in range(count + 3)]
+    return [t for i, t in enumerate(ticks) if i == 0 or ticks[i - 1] < high - step * 1e-9]
 
 
 def line_chart(plot: Plot, lines: Sequence[Line], markers: Sequence[Marker], x_range: tuple[float, float],
