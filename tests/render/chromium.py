@@ -32,6 +32,7 @@ class PageRun:
     plots: list[dict] = field(default_factory=list)       # each svg.plot: id, width, height, shapes drawn
     screenshot: bytes = b""
     plot_shot: bytes = b""                                # the first plot alone, for a pixel check
+    hidden_in_print: int = -1                             # collapsed parts still hidden on paper
 
     @property
     def foreign_requests(self) -> list[str]:
@@ -110,6 +111,12 @@ class Browser:
                           desc: s.querySelector('desc') ? s.querySelector('desc').textContent : null};
                 })""")
             run.plots = result["result"]["value"]
+            call("Emulation.setEmulatedMedia", media="print")   # on paper, collapsed parts unfold
+            hidden = call("Runtime.evaluate", returnByValue=True, expression="""
+                Array.from(document.querySelectorAll('details:not([open]) > :not(summary)'))
+                     .filter(e => !e.checkVisibility()).length""")
+            run.hidden_in_print = hidden["result"]["value"]
+            call("Emulation.setEmulatedMedia", media="")
             metrics = call("Page.getLayoutMetrics")["cssContentSize"]
             shot = call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                         clip={"x": 0, "y": 0, "width": metrics["width"], "height": min(metrics["height"], 6000),

@@ -45,3 +45,4 @@ def test_the_report_renders_offline_in_chromium(kind, inputs, browser, tmp_path:
     assert len(drawn) >= MIN_PLOTS[kind], run.plots
     assert all(p["title"] and p["desc"] for p in run.plots)   # every plot says what it shows in words
     assert png_variance(run.plot_shot) > 100   # a plot of marks and lines, not a blank box
+    assert run.hidden_in_print == 0             # printed, every collapsed part unfolds

@@ -87,6 +87,7 @@ class ZoneSeries:
     lowest: ZoneBucket
     unusable: list[tuple[int, ...]]     # per point, thousandths per order ([] when no free blocks)
     heat: list[ZoneBucket]              # at most HEAT_COLUMNS points: the lowest of each run of buckets
+    heat_starts: list[float]            # when each heat column starts
     heat_span: float                    # seconds each heat column covers
 
     @property
@@ -115,5 +116,5 @@ def series_by_zone(recording: Recording) -> list[ZoneSeries]:
             node, zone, points, sum(p.samples for p in points), sum(p.under_low for p in points),
             sum(p.under_min for p in points), min(points, key=lambda p: (p.free, p.t)),
             [indices_by_order(p.free_blocks)[0] if p.free_blocks else () for p in points],
-            heat, recording.bucket * step))
+            heat, [points[i].start for i in range(0, len(points), step)], recording.bucket * step))
     return out

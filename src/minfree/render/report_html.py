@@ -38,7 +38,8 @@ tr.outlier td{border-top:2px dashed #000;border-bottom:2px dashed #000;font-weig
 pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em;font-size:.85em;overflow-x:auto}
 svg.plot{max-width:100%;height:auto;display:block}.caption{font-size:.85em;color:#333}
 .wide{overflow-x:auto}details{margin:.3em 0}summary{cursor:pointer}.missing{border:1px dashed #555;padding:.3em .8em}
-@media print{body{max-width:none;font-size:11pt}details>*{display:block}summary{font-weight:700}
+@media print{body{max-width:none;font-size:11pt}details::details-content{display:block;content-visibility:visible}
+ details>*{display:block}summary{font-weight:700}.wide{overflow:visible}
  .finding,figure,table,tr{break-inside:avoid}h2{break-after:avoid}a{color:#000}}
 """
 
@@ -93,7 +94,7 @@ def _verdict(model: ReportModel) -> str:
     if model.headline:
         out.append("<ul>" + "".join(f"<li>{esc(h)}</li>" for h in model.headline) + "</ul>")
     serious = [f for f in model.findings if f.severity != "info"]
-    if not model.findings:
+    if not model.findings and not model.headline:
         out.append("<p>No findings.</p>")
     for f in model.findings:
         out.append(f'<details class="finding {esc(f.severity)}"{" open" if f in serious else ""}>'
@@ -150,7 +151,8 @@ def _heatmaps(series: list[ZoneSeries], span: tuple[float, float], bucket: float
         table = _table(["time (UTC)"] + [f"order {o}" for o in range(orders)],
                        [[_when(p.t)] + [f"{n:,}" for n in p.free_blocks] for p in picks])
         out.append(f"<figure><h3>{esc(s.label)}</h3>"
-                   + heatmap(plot, [p.t for p in s.heat], [str(o) for o in range(orders)], values, span, _clock, "order")
+                   + heatmap(plot, s.heat_starts, s.heat_span, [str(o) for o in range(orders)], values, span, _clock,
+                             "order")
                    + f'<figcaption class="caption">{esc(desc)}.</figcaption>'
                    f"<details><summary>Data table ({len(picks)} of the {len(s.heat)} columns)</summary>{table}</details></figure>")
     return "".join(out) + "</section>"

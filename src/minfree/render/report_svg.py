@@ -94,14 +94,10 @@ def line_chart(plot: Plot, lines: Sequence[Line], markers: Sequence[Marker], x_r
     def py(y: float) -> float:
         return TOP + h - y / top * h
 
-    out = [plot.open(), f'<g class="axes" font-size="11" fill="#222">',
-           f'<text x="12" y="{TOP + h / 2:.0f}" transform="rotate(-90 12 {TOP + h / 2:.0f})" text-anchor="middle">{esc(y_label)}</text>']
+    out = [plot.open(), f'<g class="axes" font-size="11" fill="#222">', _axis_labels(y_label, x_range, x_format)]
     for t in ticks:
         out.append(f'<line x1="{LEFT}" x2="{LEFT + w}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#ddd"/>'
                    f'<text x="{LEFT - 4}" y="{py(t) + 4:.1f}" text-anchor="end">{esc(_num(t))}</text>')
-    for i in range(5):
-        x = x0 + (x1 - x0) * i / 4
-        out.append(f'<text x="{px(x):.1f}" y="{HEIGHT - 18}" text-anchor="middle">{esc(x_format(x))}</text>')
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{w}" height="{h}" fill="none" stroke="#888"/></g>')
     for m in markers:
         out.append(f'<g class="marker"><title>{esc(m.label)}</title>'
@@ -124,30 +120,30 @@ def line_chart(plot: Plot, lines: Sequence[Line], markers: Sequence[Marker], x_r
     return "".join(out)
 
 
-def heatmap(plot: Plot, columns: Sequence[float], rows: Sequence[str], values: Sequence[Sequence[int]],
-            x_range: tuple[float, float], x_format: Callable[[float], str], y_label: str) -> str:
-    """``values[column][row]`` as cells on a log colour scale (0 in white, then log10(n+1))."""
+def heatmap(plot: Plot, columns: Sequence[float], column_span: float, rows: Sequence[str],
+            values: Sequence[Sequence[int]], x_range: tuple[float, float], x_format: Callable[[float], str],
+            y_label: str) -> str:
+    """``values[column][row]`` as cells on a log colour scale (0 in white, then log10(n+1));
+    ``columns`` are the times the columns start, each ``column_span`` seconds wide (a time the
+    recorder was not running stays blank)."""
     x0, x1 = x_range
     x1 = x1 if x1 > x0 else x0 + 1
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = max((v for col in values for v in col), default=0)
     scale = math.log10(top + 1) or 1.0
-    cell_w = w / max(len(columns), 1)
+    cell_w = min(column_span, x1 - x0) / (x1 - x0) * w
     cell_h = h / max(len(rows), 1)
-    out = [plot.open(), f'<g font-size="11" fill="#222">'
-           f'<text x="12" y="{TOP + h / 2:.0f}" transform="rotate(-90 12 {TOP + h / 2:.0f})" text-anchor="middle">{esc(y_label)}</text>']
+    out = [plot.open(), '<g font-size="11" fill="#222">', _axis_labels(y_label, x_range, x_format)]
     for r, label in enumerate(rows):
         out.append(f'<text x="{LEFT - 4}" y="{TOP + h - (r + 0.5) * cell_h + 4:.1f}" text-anchor="end">{esc(label)}</text>')
-    for i in range(5):
-        x = x0 + (x1 - x0) * i / 4
-        out.append(f'<text x="{LEFT + w * i / 4:.1f}" y="{HEIGHT - 18}" text-anchor="middle">{esc(x_format(x))}</text>')
     out.append('</g><g class="cells" shape-rendering="crispEdges">')
-    for c, column in enumerate(values):
+    for start, column in zip(columns, values):
+        left = LEFT + max(start - x0, 0) / (x1 - x0) * w
         for r, value in enumerate(column):
             if value <= 0:
                 continue
             shade = PALETTE[min(int(math.log10(value + 1) / scale * (len(PALETTE) - 1) + 0.5), len(PALETTE) - 1)]
-            out.append(f'<rect x="{LEFT + c * cell_w:.1f}" y="{TOP + h - (r + 1) * cell_h:.1f}" '
+            out.append(f'<rect x="{left:.1f}" y="{TOP + h - (r + 1) * cell_h:.1f}" '
                        f'width="{cell_w + 0.3:.1f}" height="{cell_h:.1f}" fill="{shade}"/>')
     out.append(f'</g><rect x="{LEFT}" y="{TOP}" width="{w}" height="{h}" fill="none" stroke="#888"/>')
     legend_x = LEFT + w + 10
@@ -158,6 +154,16 @@ def heatmap(plot: Plot, columns: Sequence[float], rows: Sequence[str], values: S
                f'<text x="{legend_x + 18}" y="{TOP + h}" font-size="10">1</text>'
                f'<text x="{legend_x}" y="{TOP + h + 14}" font-size="10">log scale</text></svg>')
     return "".join(out)
+
+
+def _axis_labels(y_label: str, x_range: tuple[float, float], x_format: Callable[[float], str]) -> str:
+    """The y axis's name and five labels along the x axis (the plot area: LEFT..WIDTH-RIGHT)."""
+    x0, x1 = x_range
+    w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    return (f'<text x="12" y="{TOP + h / 2:.0f}" transform="rotate(-90 12 {TOP + h / 2:.0f})" '
+            f'text-anchor="middle">{esc(y_label)}</text>'
+            + "".join(f'<text x="{LEFT + w * i / 4:.1f}" y="{HEIGHT - 18}" text-anchor="middle">'
+                      f'{esc(x_format(x0 + (x1 - x0) * i / 4))}</text>' for i in range(5)))
 
 
 def bar_chart(plot: Plot, items: Sequence[tuple[str, float]], unit: str = "", log: bool = False) -> str:
