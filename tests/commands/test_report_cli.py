@@ -142,3 +142,16 @@ def test_the_output_is_never_written_through_a_link(made, tmp_path: Path, capsys
     (tmp_path / "r.html").symlink_to(target)
     assert main(["report", "--from", str(made["logs"]), "-o", str(tmp_path / "r.html")]) == 2
     assert target.read_text() == "keep" and "symlink" in capsys.readouterr().err
+
+
+def test_a_fleet_run_of_odd_shapes_still_renders(tmp_path: Path) -> None:
+    odd = tmp_path / "run.json"
+    odd.write_text(json.dumps({"command": "<b>doctor</b>", "status": "nonsense",
+                               "hosts": [{"name": 1, "error": None, "findings": "x"},
+                                         {"name": "h2", "findings": [{"severity": "critical", "title": None}, 3]}],
+                               "nodes": [{"name": None, "by_order": [1], "by_origin": {"net-rx": "many"}},
+                                         {"name": "h2", "by_order": {"1": 2, "2": True}}],
+                               "outliers": [{}, {"host": "h2", "kind": "setting"}]}))
+    text, page, data = _render(tmp_path, str(odd))
+    assert data["status"] == "UNKNOWN" and "<b>doctor" not in text and "&lt;b&gt;doctor&lt;/b&gt;" in text
+    assert '<span class="status UNKNOWN">' in text and "order 1" in text

@@ -213,7 +213,7 @@ def from_fleet(source: str, doc: dict[str, Any]) -> ReportModel:
     status = doc.get("status") if doc.get("status") in ("OK", "WARNING", "CRITICAL", "UNKNOWN") else "UNKNOWN"
     findings = []
     for host in hosts:
-        for f in host.get("findings") or ():
+        for f in host.get("findings") if isinstance(host.get("findings"), list) else ():
             if isinstance(f, dict) and f.get("severity") in ("warning", "critical"):
                 findings.append(Finding(str(f.get("id")), f["severity"], f"{host.get('name')}: {f.get('title')}",
                                         f.get("evidence") if isinstance(f.get("evidence"), dict) else {},
@@ -222,10 +222,11 @@ def from_fleet(source: str, doc: dict[str, Any]) -> ReportModel:
                         findings=findings, fleet=FleetTable(command, rows, outliers, unanswered),
                         fleet_document=doc)
     for row in rows:
-        for order, n in (row.get("by_order") or {}).items():
-            model.breakdown.by_order[str(order)] += int(n) if isinstance(n, int) else 0
-        for origin, n in (row.get("by_origin") or {}).items():
-            model.breakdown.by_origin[str(origin)] += int(n) if isinstance(n, int) else 0
+        for key, counter in (("by_order", model.breakdown.by_order), ("by_origin", model.breakdown.by_origin)):
+            counts = row.get(key)
+            for name, n in (counts.items() if isinstance(counts, dict) else ()):
+                if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+                    counter[str(name)] += n
     model.missing.append("A fleet run holds each host's verdict and settings, not their history or "
                          "full reports: `minfree report --from` a host's snapshot or history for those.")
     return model
