@@ -155,3 +155,12 @@ def test_a_fleet_run_of_odd_shapes_still_renders(tmp_path: Path) -> None:
     text, page, data = _render(tmp_path, str(odd))
     assert data["status"] == "UNKNOWN" and "<b>doctor" not in text and "&lt;b&gt;doctor&lt;/b&gt;" in text
     assert '<span class="status UNKNOWN">' in text and "order 1" in text
+
+
+def test_a_live_report_can_carry_the_recorded_history(made, tmp_path: Path) -> None:
+    out = tmp_path / "live.html"
+    assert main(["report", "--history", str(made["history"]), "-o", str(out)]) == 0
+    text = out.read_text()
+    data = json.loads(re.search(r'id="minfree-data">(.*)</script>', text).group(1))
+    assert data["kind"] == "live" and data["doctor"]["root"] == "/" and data["history"]["samples"] == 3600
+    assert 'id="zones-over-time"' in text and 'id="tune"' in text and "A recording would add" not in text

@@ -117,7 +117,7 @@ def build(args: argparse.Namespace):
         with open_root("/" if kind == "live" else args.sources[0]) as root:
             doctor = diagnose(root, window=1.0 if kind == "live" else 0.0)
         recording = _recording(args.history, args.window) if args.history else None
-        return model.from_doctor(kind, "this host" if kind == "live" else args.sources[0], doctor, recording,
+        return model.from_doctor(kind, f"this host ({os.uname().nodename})" if kind == "live" else args.sources[0], doctor, recording,
                                  args.profile)
     if kind == "history":
         return model.from_recording(args.sources[0], _recording(args.sources[0], args.window))

@@ -73,8 +73,8 @@ def _clock(t: float) -> str:
 
 def _head(model: ReportModel, generated: float) -> str:
     host = kernel = None
-    if model.doctor is not None:
-        host, kernel = model.doctor.state.origin, model.doctor.state.release
+    if model.doctor is not None:   # the source names the host (live) or the capture
+        kernel = model.doctor.state.release
     elif model.recording is not None:
         host, kernel = model.recording.hostname, model.recording.release
     who = "".join(f" \u00b7 {esc(label)} <b>{esc(value)}</b>" for label, value in (("host", host), ("kernel", kernel))

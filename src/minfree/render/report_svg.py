@@ -104,6 +104,7 @@ def line_chart(plot: Plot, lines: Sequence[Line], markers: Sequence[Marker], x_r
                    f'<line x1="{px(m.x):.1f}" x2="{px(m.x):.1f}" y1="{TOP}" y2="{TOP + h}" stroke="#000" '
                    f'stroke-width="1" stroke-dasharray="2 2"/>'
                    f'<path d="M{px(m.x) - 5:.1f},{TOP + h + 2} l5,8 l5,-8 z" fill="#000"/></g>')
+    label_y = _spread({i: py(line.points[-1][1]) + 4 for i, line in enumerate(lines) if line.points}, 11)
     for i, line in enumerate(lines):
         if not line.points:
             continue
@@ -112,12 +113,27 @@ def line_chart(plot: Plot, lines: Sequence[Line], markers: Sequence[Marker], x_r
         out.append(f'<g class="series"><title>{esc(line.label)}</title><polyline points="{coords}" fill="none" '
                    f'stroke="{COLOURS[i % len(COLOURS)]}" stroke-width="{line.width}"'
                    + (f' stroke-dasharray="{dash}"' if dash else "") + "/>"
-                   f'<text x="{LEFT + w + 4}" y="{py(line.points[-1][1]) + 4:.1f}" font-size="11" '
+                   f'<text x="{LEFT + w + 4}" y="{label_y[i]:.1f}" font-size="11" '
                    f'fill="{COLOURS[i % len(COLOURS)]}">{esc(line.label)}</text></g>')
     if markers:
         out.append(f'<text x="{LEFT + w + 4}" y="{TOP + h + 10}" font-size="10">&#9660; failure</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _spread(wanted: dict[int, float], gap: float) -> dict[int, float]:
+    """Label heights moved apart so that no two are closer than ``gap`` (pushed downwards, in
+    the order of the heights they wanted).
+
+    >>> _spread({0: 50.0, 1: 52.0, 2: 90.0}, 11)
+    {0: 50.0, 1: 61.0, 2: 90.0}
+    """
+    placed: dict[int, float] = {}
+    floor = float("-inf")
+    for key, y in sorted(wanted.items(), key=lambda kv: kv[1]):
+        placed[key] = max(y, floor + gap)
+        floor = placed[key]
+    return placed
 
 
 def heatmap(plot: Plot, columns: Sequence[float], column_span: float, rows: Sequence[str],
