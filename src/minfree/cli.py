@@ -13,7 +13,8 @@ from minfree.errors import EXIT_USAGE, UsageError
 
 EXIT_OK = 0
 #: Every verb, in --help order; each is the module minfree.commands.<verb>.
-COMMANDS = ("doctor", "scan", "snapshot", "tune", "undo", "relieve", "trace", "exporter", "watch", "fleet")
+COMMANDS = ("doctor", "scan", "snapshot", "tune", "undo", "relieve", "trace", "exporter", "watch", "fleet",
+            "report")
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:

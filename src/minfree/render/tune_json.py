@@ -59,7 +59,7 @@ def persisted_file(outcome: ApplyOutcome) -> str | None:
     return entry_files(entry)[0]
 
 
-def _zones(predictions: Sequence[ZonePrediction]) -> list[dict[str, Any]]:
+def predicted_zones(predictions: Sequence[ZonePrediction]) -> list[dict[str, Any]]:
     return [{"node": p.node, "zone": p.zone, "min": p.watermarks.min, "low": p.watermarks.low,
              "high": p.watermarks.high, "promo": p.watermarks.promo, "protection": list(p.protection)}
             for p in predictions]
@@ -73,8 +73,8 @@ def to_json(proposal: Proposal, before: Sequence[ZonePrediction], after: Sequenc
         "changes": [{"key": c.key, "current": c.current, "proposed": c.proposed, "reason": c.reason,
                      "bounds": c.bounds.as_dict(), "refused": c.refused, "forced": c.forced}
                     for c in proposal.changes],
-        "predicted_zones": _zones(after),
-        "predicted_zones_before": _zones(before),
+        "predicted_zones": predicted_zones(after),
+        "predicted_zones_before": predicted_zones(before),
         "persist": {"file": "/" + persist.file,
                     "shadowed_by": [a.where() for a in persist.shadowed_by],
                     "also_set_by": [a.where() for a in persist.overridden]},

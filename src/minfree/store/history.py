@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from minfree.analysis.rates import WATCHED
+from minfree.analysis.report_series import LINE_POINTS, RecordedFailure, Recording, ZoneBucket, bucket_seconds
 from minfree.analysis.trends import CounterPoint, FailurePoint, History, PressurePoint, ZonePoint
+from minfree.model import gfp
+from minfree.model.kversion import parse_release
 from minfree.model.zones import PAGE_SIZE_DEFAULT
 from minfree.proc.system import MemoryReading
 from minfree.proc.vmstat import vmstat_total
@@ -248,16 +251,8 @@ class HistoryWriter:
 def read_history(path: str, since: float, until: float, *, trust: files.Trust) -> History:
     """Everything recorded in ``[since, until]`` at ``path``, opened read-only (``trust``:
     :data:`minfree.store.files.Trust`)."""
+    resolved, db = _open_reader(path, trust)
     try:
-        resolved = files.prepare(path, create=False, trust=trust)
-    except files.UnsafePath as error:
-        raise StoreError(f"refusing the history file: {error}") from None
-    except OSError as error:
-        raise StoreError(f"cannot read the history file {path}: {error.strerror or error}") from None
-    db = _connect(resolved, read_only=True)
-    try:
-        if not {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
-            raise StoreError(f"{resolved}: empty history database (nothing recorded yet)")
         return _read(db, since, until)
     except sqlite3.Error as error:
         raise StoreError(f"{resolved}: {error}") from None
@@ -280,7 +275,90 @@ WINDOW_QUERIES = {
                 "WHERE s.t BETWEEN ? AND ? ORDER BY s.t",
     "pressure": "SELECT run, t, psi_some_avg10, psi_full_avg10 FROM samples WHERE t BETWEEN ? AND ? ORDER BY t",
     "failures": "SELECT t, process, alloc_order, origin FROM failures WHERE t BETWEEN ? AND ? ORDER BY t",
+    # minfree report: the recorder's run, each zone's lowest-free sample per bucket, failures, PSI peaks
+    "run": "SELECT hostname, release, interval, page_size FROM runs "
+           "WHERE id IN (SELECT run FROM samples WHERE t BETWEEN ? AND ?) ORDER BY id DESC LIMIT 1",
+    "recorded_failures": "SELECT t, process, alloc_order, origin, mode, summary FROM failures "
+                         "WHERE t BETWEEN ? AND ? ORDER BY t",
+    "pressure_max": "SELECT max(psi_some_avg10), max(psi_full_avg10) FROM samples WHERE t BETWEEN ? AND ?",
 }
+
+
+def _open_reader(path: str, trust: files.Trust) -> tuple[str, sqlite3.Connection]:
+    """The resolved path and a read-only connection to a history that holds tables."""
+    try:
+        resolved = files.prepare(path, create=False, trust=trust)
+    except files.UnsafePath as error:
+        raise StoreError(f"refusing the history file: {error}") from None
+    except OSError as error:
+        raise StoreError(f"cannot read the history file {path}: {error.strerror or error}") from None
+    db = _connect(resolved, read_only=True)
+    if not {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
+        db.close()
+        raise StoreError(f"{resolved}: empty history database (nothing recorded yet)")
+    return resolved, db
+
+
+def read_span(path: str, *, trust: files.Trust) -> tuple[float, float] | None:
+    """The times of the first and the last sample recorded at ``path`` (None: no sample)."""
+    resolved, db = _open_reader(path, trust)
+    try:
+        first, last = db.execute("SELECT min(t), max(t) FROM samples").fetchone()
+    except sqlite3.Error as error:
+        raise StoreError(f"{resolved}: {error}") from None
+    finally:
+        db.close()
+    return None if first is None else (first, last)
+
+
+#: Each zone's lowest-free sample per bucket of a window; ``{since}`` and ``{bucket}`` are
+#: floats minfree computed (formatted with repr), the window's bounds are bound as for the rest.
+BUCKET_QUERY = ("SELECT z.node, z.name, CAST((s.t - {since!r}) / {bucket!r} AS INTEGER) AS bucket, count(*), "
+                "sum(zs.free < zs.low), sum(zs.free < zs.min), min(zs.free), s.t, zs.min, zs.low, zs.high, "
+                "zs.free_blocks FROM samples s CROSS JOIN zone_samples zs ON zs.sample = s.id "
+                "JOIN zones z ON z.id = zs.zone WHERE s.t BETWEEN ? AND ? GROUP BY zs.zone, bucket "
+                "ORDER BY zs.zone, bucket")
+
+
+def read_recording(path: str, since: float, until: float, points: int = LINE_POINTS, *,
+                   trust: files.Trust) -> Recording:
+    """The window ``[since, until]`` bucketed for ``minfree report`` (at most ``points`` buckets
+    per zone; :mod:`minfree.analysis.report_series` says what a bucket keeps). SQLite does the
+    grouping: with ``min()`` as a query's only min/max aggregate, its other plain columns are
+    those of the row that holds the minimum (sqlite.org/lang_select.html, "bare columns")."""
+    resolved, db = _open_reader(path, trust)
+    window = (since, until)
+    try:
+        run = db.execute(WINDOW_QUERIES["run"], window).fetchone() or (None, None, 1.0, PAGE_SIZE_DEFAULT)
+        hostname, release, interval, page_size = run
+        bucket = bucket_seconds(until - since, interval or 1.0, points)
+        samples = db.execute(WINDOW_QUERIES["samples"], window).fetchone()[0]
+        recording = Recording(resolved, since, until, bucket, samples, page_size, hostname, release)
+        recording.buckets = [
+            ZoneBucket(node, zone, since + index * bucket, count, under_low, under_min, t, free, low_min, low,
+                       high, tuple(map(int, blocks.split())) if blocks else ())
+            for node, zone, index, count, under_low, under_min, free, t, low_min, low, high, blocks
+            in db.execute(BUCKET_QUERY.format(since=float(since), bucket=float(bucket)), window)]
+        version = parse_release(release) if release else None
+        recording.failures = [
+            RecordedFailure(t, process, order, origin, summary,
+                            _request_class(mode, version))
+            for t, process, order, origin, mode, summary in db.execute(WINDOW_QUERIES["recorded_failures"], window)]
+        recording.psi_some_max, recording.psi_full_max = db.execute(WINDOW_QUERIES["pressure_max"], window).fetchone()
+        return recording
+    except sqlite3.Error as error:
+        raise StoreError(f"{resolved}: {error}") from None
+    finally:
+        db.close()
+
+
+def _request_class(mode: str | None, version) -> str | None:
+    """The request class a recorded mode (``0x820``) decodes to for the recording's kernel."""
+    try:
+        mask = int(mode, 16) if mode else None
+    except ValueError:
+        return None
+    return None if mask is None else gfp.decode(mask, version).request_class
 
 
 def _read(db: sqlite3.Connection, since: float, until: float) -> History:
