@@ -297,8 +297,10 @@ def _fleet(model: ReportModel) -> str:
         flag = "; ".join(f"\u2691 outlier ({o.get('kind')}: {o.get('key')}): {o.get('explanation')}" for o in marks)
         cells = "".join(f"<td{TEXT if c in ('name', 'status', 'kernel') else ''}>{esc(_cell(row.get(c)))}</td>"
                         for c in columns)
-        rows.append(f"<tr{OUTLIER if marks else ''}>{cells}<td class=\"text\">{esc(flag or '-')}</td></tr>")
-    head = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in (*columns, "outlier"))
+        rows.append(f"<tr{OUTLIER if marks else ''}>{cells}</tr>")
+        if flag:   # a full-width line under the host's row: the table stays as wide as the page
+            rows.append(f'<tr{OUTLIER}><td class="text" colspan="{len(columns)}">{esc(flag)}</td></tr>')
+    head = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in columns)
     out = [f'<section id="fleet"><h2>Fleet: one row per host (fleet {esc(fleet.command)})</h2>',
            f"<p>{len(fleet.rows)} host(s) answered; {len(fleet.outliers)} outlier mark(s), shown with \u2691 and a "
            "dashed row border.</p>",
