@@ -180,6 +180,55 @@ def test_server_serves_metrics_on_loopback(server):
     assert [line.split()[3] for line in listening.splitlines()] == [f"127.0.0.1:{port}"]   # loopback only
 
 
+def exporter_samples(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return samples(response.read().decode())
+
+
+@pytest.mark.live
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="the in-kernel counter needs root")
+def test_server_counts_failed_allocations_in_the_kernel(server):
+    """As root the server opens the counter once: every order 0-10 is a series from the first
+    scrape (a counter increase() can see rise from 0), and the method is named."""
+    port, _ = server
+    found = exporter_samples(port)
+    assert found['minfree_failed_allocations_available{method="ebpf",reason=""}'] == 1
+    orders = {k: v for k, v in found.items() if k.startswith("minfree_failed_allocations_total{")}
+    assert sorted(orders) == sorted(f'minfree_failed_allocations_total{{order="{o}"}}' for o in range(11))
+    assert all(v >= 0 for v in orders.values())
+
+
+def test_without_the_counter_the_reason_is_served_never_a_zero():
+    """--once opens no counter (it would count its own milliseconds); a server that is not
+    root cannot: both serve the gauge at 0 with the reason and no failed_allocations sample."""
+    once = samples(minfree("exporter", "--once").stdout)
+    assert once['minfree_failed_allocations_available{method="",reason="a one-shot reading counts '
+                'nothing (only a running exporter counts)"}'] == 0
+    assert not [k for k in once if k.startswith("minfree_failed_allocations_total")]
+    if os.geteuid() != 0:
+        return
+    port = free_port()
+    proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                             *MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                found = exporter_samples(port)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert found['minfree_failed_allocations_available{method="",reason="not root (the in-kernel '
+                 'counter needs eBPF or perf events)"}'] == 0
+    assert not [k for k in found if k.startswith("minfree_failed_allocations_total")]
+
+
 @pytest.mark.live
 def test_port_in_use_is_a_one_line_error(server):
     port, _ = server

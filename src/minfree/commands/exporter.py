@@ -30,12 +30,15 @@ if TYPE_CHECKING:
     from minfree.analysis.log_failures import FailureTally
     from minfree.proc.system import SystemState
     from minfree.render.prometheus import ExporterReading
+    from minfree.sources.failcount import FailureCounter
     from minfree.sources.kmsg import KmsgCursor
 
 DEFAULT_LISTEN = "127.0.0.1:9723"
 TEXTFILE_NAME = "minfree.prom"
 #: How long facts that only an administrator changes are reused between scrapes.
 FACTS_SECONDS = 60.0
+#: Why a one-shot reading (--once, --textfile) serves no in-kernel count of failed allocations.
+NOT_COUNTING = "a one-shot reading counts nothing (only a running exporter counts)"
 
 EXAMPLES = """examples:
   minfree exporter                              serve http://127.0.0.1:9723/metrics
@@ -124,11 +127,18 @@ class Collector:
 
     def __init__(self, root: SystemRoot, kernel_log: KernelLogCounter | None,
                  kernel_log_gap: tuple[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """``kernel_log``: None when /dev/kmsg could not be opened (``kernel_log_gap`` says why)."""
+                 clock: Callable[[], float] = time.monotonic,
+                 failures_in_kernel: FailureCounter | None = None,
+                 failures_in_kernel_missing: str = NOT_COUNTING) -> None:
+        """``kernel_log``: None when /dev/kmsg could not be opened (``kernel_log_gap`` says why).
+        ``failures_in_kernel``: the in-kernel counter of failed allocations, opened and enabled
+        once at start and read at every scrape; None when it could not be opened
+        (``failures_in_kernel_missing`` says why)."""
         self.root = root
         self.kernel_log = kernel_log
         self.kernel_log_gap = kernel_log_gap
+        self.failures_in_kernel = failures_in_kernel
+        self.failures_in_kernel_missing = failures_in_kernel_missing
         self.clock = clock
         self._facts: SystemState | None = None
         self._facts_gaps: list[tuple[str, str]] = []
@@ -207,6 +217,12 @@ class Collector:
         if self.kernel_log is not None:
             reading.related = self.kernel_log.scanner.assembler.related
             reading.kernel_log_lost = self.kernel_log.cursor.lost
+        if self.failures_in_kernel is not None:
+            count = self.failures_in_kernel.read()
+            reading.failed_allocations, reading.failed_allocations_by_order = count.total, count.by_order
+            reading.failed_allocations_method = self.failures_in_kernel.kind
+        else:
+            reading.failed_allocations_missing = self.failures_in_kernel_missing
         reading.gaps = self._facts_gaps + list(root.gaps)
         if self.kernel_log_gap is not None:
             reading.gaps.append(self.kernel_log_gap)
@@ -240,6 +256,18 @@ def _kernel_log() -> tuple[KernelLogCounter | None, tuple[str, str] | None]:
         return None, (KMSG_PATH, error.strerror or str(error))
 
 
+def _failures_in_kernel() -> tuple[FailureCounter | None, str]:
+    """The in-kernel counter of failed page allocations, counting from now; or None and why
+    (not root, no tracefs, neither eBPF nor perf events)."""
+    from minfree.sources.failcount import FailureCounter
+
+    counter, why = FailureCounter.open()
+    if counter is None:
+        return None, why or "unavailable"
+    counter.enable()
+    return counter, ""
+
+
 def _registry(collector: Collector):
     from prometheus_client import CollectorRegistry
 
@@ -259,9 +287,14 @@ def run(args: argparse.Namespace) -> int:
     if args.textfile is not None:
         _check_textfile_dir(Path(args.textfile))
     kernel_log, gap = _kernel_log()
-    collector = Collector(SystemRoot("/"), kernel_log, gap)
+    one_shot = args.once or args.textfile is not None
+    # the in-kernel count is a counter only while the exporter lives: a one-shot reading does
+    # not open it (it would serve a count of its own few milliseconds)
+    failures, missing = (None, NOT_COUNTING) if one_shot else _failures_in_kernel()
+    collector = Collector(SystemRoot("/"), kernel_log, gap,
+                          failures_in_kernel=failures, failures_in_kernel_missing=missing)
     registry = _registry(collector)
-    if args.once or args.textfile is not None:
+    if one_shot:
         from minfree.render.prometheus import exposition, to_json
 
         if kernel_log is not None:
