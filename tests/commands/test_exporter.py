@@ -292,6 +292,29 @@ def test_a_silent_client_cannot_hold_the_server(server):
         assert time.monotonic() - started < REQUEST_TIMEOUT + 15
 
 
+@pytest.mark.live
+def test_bad_requests_get_their_status_and_the_server_goes_on(server):
+    """Garbage is 400, another method 501, a request larger than REQUEST_BYTES or trickled
+    past REQUEST_TIMEOUT is dropped; the next scrape is answered."""
+    from minfree.commands.exporter import REQUEST_BYTES
+
+    port, url = server
+
+    def ask(data: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+            try:
+                s.sendall(data)
+                return b"".join(iter(lambda: s.recv(65536), b""))
+            except ConnectionResetError:   # dropped with our bytes unread: the kernel resets
+                return b""
+
+    assert ask(b"hello\r\n\r\n").startswith(b"HTTP/1.0 400 ")
+    assert ask(b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.0 501 ")
+    assert ask(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * (REQUEST_BYTES + 10)) == b""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+
+
 def test_facts_are_read_again_only_after_facts_seconds(tmp_path):
     """THP off in a copy of a 2 GiB 6.12 capture: the kernel default (which THP raises) follows
     only once FACTS_SECONDS have passed; min_free_kbytes itself is read every scrape."""
