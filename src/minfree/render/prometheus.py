@@ -368,25 +368,18 @@ def exposition(metrics: Iterable[Family]) -> bytes:
     out: list[str] = []
     for metric in metrics:
         layout = _layout(metric.sample_name, metric.type, metric.documentation, metric.labels)
-        out.append(layout.header)
-        numbers = [repr(float(value)) for _, value in metric.rows]
-        if "nan" in numbers or "inf" in numbers or "-inf" in numbers:
-            numbers = [_SPECIAL.get(number, number) for number in numbers]
-        prefixes = layout.prefixes
-        if len(prefixes) > 2 * len(numbers) + 64:
-            prefixes.clear()   # label values that come and go (devices, origins): bounded
-        for (values, _), number in zip(metric.rows, numbers):
-            prefix = prefixes.get(values)
-            if prefix is None:
-                prefix = prefixes[values] = layout.prefix(values)
-            out.append(f"{prefix}{number}\n")
+        rows = metric.rows
+        if rows != layout.last_rows:   # most families (sizes, marks, counters at rest) repeat; equal
+            # values print alike (Prometheus reads 0.0 and -0.0 as one)
+            layout.last_rows, layout.last_text = rows, layout.text(rows)
+        out.append(layout.last_text)
     return "".join(out).encode()
 
 
 class _Layout:
-    """What every scrape writes alike for one family: its HELP and TYPE lines, and the start
-    of each sample line up to its value (label names sorted, values escaped), kept per label
-    values (they repeat from scrape to scrape)."""
+    """What every scrape writes alike for one family: its HELP and TYPE lines, the start of
+    each sample line up to its value (label names sorted, values escaped), kept per label
+    values (they repeat from scrape to scrape), and the text of the rows written last."""
 
     def __init__(self, name: str, typ: str, documentation: str, labels: tuple[str, ...]) -> None:
         text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
@@ -395,6 +388,25 @@ class _Layout:
         self.order = sorted(range(len(labels)), key=labels.__getitem__)
         self.labels = labels
         self.prefixes: dict[tuple[str, ...], str] = {}
+        # the rows last written and their text: a family whose rows are equal is not formatted again
+        self.last_rows: list[tuple[tuple[str, ...], float]] | None = None
+        self.last_text = ""
+
+    def text(self, rows: list[tuple[tuple[str, ...], float]]) -> str:
+        """The family's lines: HELP, TYPE and one line per row."""
+        numbers = [repr(float(value)) for _, value in rows]
+        if "nan" in numbers or "inf" in numbers or "-inf" in numbers:
+            numbers = [_SPECIAL.get(number, number) for number in numbers]
+        prefixes = self.prefixes
+        if len(prefixes) > 2 * len(numbers) + 64:
+            prefixes.clear()   # label values that come and go (devices, origins): bounded
+        out = [self.header]
+        for (values, _), number in zip(rows, numbers):
+            prefix = prefixes.get(values)
+            if prefix is None:
+                prefix = prefixes[values] = self.prefix(values)
+            out.append(f"{prefix}{number}\n")
+        return "".join(out)
 
     def prefix(self, values: tuple[str, ...]) -> str:
         if not self.labels:
