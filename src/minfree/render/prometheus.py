@@ -394,19 +394,22 @@ class _Layout:
 
     def text(self, rows: list[tuple[tuple[str, ...], float]]) -> str:
         """The family's lines: HELP, TYPE and one line per row."""
-        numbers = [repr(float(value)) for _, value in rows]
-        if "nan" in numbers or "inf" in numbers or "-inf" in numbers:
-            numbers = [_SPECIAL.get(number, number) for number in numbers]
         prefixes = self.prefixes
-        if len(prefixes) > 2 * len(numbers) + 64:
+        if len(prefixes) > 2 * len(rows) + 64:
             prefixes.clear()   # label values that come and go (devices, origins): bounded
-        out = [self.header]
-        for (values, _), number in zip(rows, numbers):
-            prefix = prefixes.get(values)
-            if prefix is None:
-                prefix = prefixes[values] = self.prefix(values)
-            out.append(f"{prefix}{number}\n")
-        return "".join(out)
+        try:
+            lines = "".join([f"{prefixes[values]}{float(value)!r}\n" for values, value in rows])
+        except KeyError:   # label values not seen before
+            for values, _ in rows:
+                if values not in prefixes:
+                    prefixes[values] = self.prefix(values)
+            lines = "".join([f"{prefixes[values]}{float(value)!r}\n" for values, value in rows])
+        # a line ends in a digit but for the values Prometheus spells its own way (label values
+        # and help texts have their newlines escaped)
+        if "nan\n" in lines or "inf\n" in lines:
+            lines = "".join([f"{prefixes[values]}{_SPECIAL.get(repr(float(value)), repr(float(value)))}\n"
+                             for values, value in rows])
+        return self.header + lines
 
     def prefix(self, values: tuple[str, ...]) -> str:
         if not self.labels:
