@@ -81,8 +81,8 @@ def too_large(limit: int) -> OSError:
 #: The first read of a file, and every read after a short one; doubled after each full read
 #: up to :data:`_READ_MOST`. A sysctl read allocates a zeroed kernel buffer of the size asked
 #: (fs/proc/proc_sysctl.c proc_sys_call_handler: kvzalloc(count + 1), 5.8-6.18): one page here
-#: is a slab object, where 1 MiB was an order-8 page allocation (a failed one on a fragmented
-#: host, counted by the failure counter) and ~50 us of zeroing on every scrape.
+#: is a slab object, where 1 MiB was an order-9 page allocation tried with __GFP_NORETRY (a
+#: silent failure on a fragmented host, counted by the failure counter) and ~50 us of zeroing.
 _READ_FIRST = 4096
 _READ_MOST = 1 << 20
 
