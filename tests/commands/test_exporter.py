@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -147,10 +148,12 @@ def test_once_pipe_closed_early_exits_zero():
     assert b"Traceback" not in proc.stderr.read()
 
 
-@pytest.fixture
-def server():
+@contextmanager
+def serving(*prefix: str):
+    """``minfree exporter --listen`` on a free loopback port (run under ``prefix``: setpriv...),
+    once it answers: (port, url)."""
     port = free_port()
-    proc = subprocess.Popen([*MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
+    proc = subprocess.Popen([*prefix, *MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
@@ -166,6 +169,12 @@ def server():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server():
+    with serving() as found:
+        yield found
 
 
 @pytest.mark.live
@@ -208,22 +217,8 @@ def test_without_the_counter_the_reason_is_served_never_a_zero():
     assert not [k for k in once if k.startswith("minfree_failed_allocations_total")]
     if os.geteuid() != 0:
         return
-    port = free_port()
-    proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                             *MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                found = exporter_samples(port)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-                time.sleep(0.2)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serving("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups") as (port, _):
+        found = exporter_samples(port)
     assert found['minfree_failed_allocations_available{method="",reason="not root (the in-kernel '
                  'counter needs eBPF or perf events)"}'] == 0
     assert not [k for k in found if k.startswith("minfree_failed_allocations_total")]
@@ -352,3 +347,17 @@ def test_missing_and_garbage_sources_are_gaps_not_errors(tmp_path):
     assert {"/proc/vmstat", "/proc/meminfo", "/proc/net/dev", "/proc/pressure/memory"} <= unreadable
     assert "minfree_atomic_headroom_bytes" in text and "minfree_zone_free_bytes{" not in text
     assert reading.state.sysctls is None or reading.state.sysctls.min_free_kbytes is None
+
+
+@pytest.mark.live
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0, reason="needs root and setpriv")
+def test_the_units_capabilities_are_enough_to_count_failures():
+    """Root bounded to deploy/systemd/minfree-exporter.service's CapabilityBoundingSet (setpriv,
+    as systemd bounds it) still opens the in-kernel counter of failed allocations."""
+    unit = (Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "minfree-exporter.service").read_text()
+    caps = next(line for line in unit.splitlines() if line.startswith("CapabilityBoundingSet=")).split("=", 1)[1]
+    bounding = "-all," + ",".join("+" + cap.removeprefix("CAP_").lower() for cap in caps.split())
+    with serving("setpriv", f"--bounding-set={bounding}") as (port, _):
+        found = exporter_samples(port)
+    assert found['minfree_failed_allocations_available{method="ebpf",reason=""}'] == 1
