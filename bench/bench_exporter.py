@@ -7,9 +7,13 @@ each, so that both see the same machine at the same time. CPU is the kernel's ow
 each process (the sum of /proc/PID/task/*/schedstat run time, nanoseconds, every thread:
 node_exporter's Go runtime threads count too).
 
-    .venv/bin/python bench/bench_exporter.py [--scrapes 300] [--json]
+    .venv/bin/python bench/bench_exporter.py [--scrapes 300] [--busy | --no-memo] [--json]
 
-Prints per-scrape CPU of each, the ratio minfree / node_exporter (the bar: <= 1; exit 1
+``--busy``: a child allocates, touches and frees 16-128 MiB over and over while the scrapes
+run, so that the free lists change between scrapes as on a busy host (minfree's memos of
+unchanged zones then miss, some of the time). ``--no-memo``: the worst case, every scrape as if
+every zone and every family had changed since the last one (minfree started with its three
+memos replaced by the functions they wrap). Prints per-scrape CPU of each, the ratio minfree / node_exporter (the bar: <= 1; exit 1
 above it), and each exporter's series count. Needs prometheus-node-exporter (.ci/run
 installs it).
 """
@@ -27,6 +31,33 @@ import urllib.request
 
 NODE_EXPORTER = ("prometheus-node-exporter", "node_exporter")
 COLLECTORS = ("buddyinfo", "zoneinfo", "vmstat", "meminfo", "pressure")
+#: --no-memo: minfree's memos of unchanged inputs (zone depths, fragmentation indices, the
+#: text of unchanged families) replaced by the plain functions before the exporter starts
+NO_MEMO = """
+import sys
+from minfree.analysis import headroom
+from minfree.model.depth import request_depths
+from minfree.model.fragmentation import indices_by_order
+from minfree.render import prometheus
+headroom._zone_depths = request_depths
+prometheus._indices = indices_by_order
+prometheus._Layout.last_rows = property(lambda layout: None, lambda layout, rows: None)
+from minfree.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+#: --busy: memory churned between scrapes: a mapping of a random 16-128 MiB is touched, held
+#: for 10 ms and freed, over and over, so the free lists differ from one scrape to the next
+CHURN = """
+import mmap, random, time
+while True:
+    size = random.randrange(16, 128) << 20
+    m = mmap.mmap(-1, size)
+    m.madvise(mmap.MADV_NOHUGEPAGE)   # order-0 pages: the low orders' lists change
+    for i in range(0, size, 4096):
+        m[i] = 1
+    time.sleep(0.01)
+    m.close()
+"""
 
 
 def free_port() -> int:
@@ -72,6 +103,9 @@ def series(body: bytes) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scrapes", type=int, default=300, help="scrapes of each exporter (default 300)")
+    worst = parser.add_mutually_exclusive_group()
+    worst.add_argument("--busy", action="store_true", help="churn memory while scraping (memos miss)")
+    worst.add_argument("--no-memo", action="store_true", help="minfree without its memos: every scrape misses")
     parser.add_argument("--json", action="store_true", help="one JSON line")
     args = parser.parse_args()
     binary = next((shutil.which(name) for name in NODE_EXPORTER if shutil.which(name)), None)
@@ -84,8 +118,9 @@ def main() -> int:
          *(f"--collector.{c}" for c in COLLECTORS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     minfree = subprocess.Popen(
-        [sys.executable, "-m", "minfree", "exporter", "--listen", f"127.0.0.1:{minfree_port}"],
+        [sys.executable, *(("-c", NO_MEMO) if args.no_memo else ("-m", "minfree")), "exporter", "--listen", f"127.0.0.1:{minfree_port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    churn = subprocess.Popen([sys.executable, "-c", CHURN]) if args.busy else None
     try:
         targets = {"node_exporter": (node, f"http://127.0.0.1:{node_port}/metrics"),
                    "minfree": (minfree, f"http://127.0.0.1:{minfree_port}/metrics")}
@@ -107,9 +142,13 @@ def main() -> int:
             "ratio_minfree_to_node_exporter": round(per["minfree"] / per["node_exporter"], 2),
             "series": sizes,
             "node_exporter_collectors": list(COLLECTORS),
+            "busy": args.busy,
+            "no_memo": args.no_memo,
         }
     finally:
-        for proc in (node, minfree):
+        for proc in (node, minfree, churn):
+            if proc is None:
+                continue
             proc.terminate()
             proc.wait(timeout=10)
     if args.json:

@@ -7,6 +7,8 @@ block, even when the test fails, and checks it."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,11 +37,20 @@ def hugetlb_pool():
         assert NR_HUGEPAGES.read_text().strip() == original
 
 
-def grow_pool_past_memory() -> None:
+@contextmanager
+def pool_grown_past_memory() -> Iterator[None]:
+    """The pool holds all the memory it could take while the block runs (free memory is down
+    to the watermarks: keep the block to seconds); emptied on the way out, even on error."""
     total_kb = int(Path("/proc/meminfo").read_text().split()[1])
     pages = total_kb // 2048  # more 2 MiB pages than memory holds: the growth must fail
     try:
         NR_HUGEPAGES.write_text(str(pages))
         NR_HUGEPAGES.write_text(str(pages * 2))  # fails again, at once
+        yield
     finally:
         NR_HUGEPAGES.write_text("0")
+
+
+def grow_pool_past_memory() -> None:
+    with pool_grown_past_memory():
+        pass

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -147,10 +148,12 @@ def test_once_pipe_closed_early_exits_zero():
     assert b"Traceback" not in proc.stderr.read()
 
 
-@pytest.fixture
-def server():
+@contextmanager
+def serving(*prefix: str):
+    """``minfree exporter --listen`` on a free loopback port (run under ``prefix``: setpriv...),
+    once it answers: (port, url)."""
     port = free_port()
-    proc = subprocess.Popen([*MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
+    proc = subprocess.Popen([*prefix, *MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
@@ -168,6 +171,12 @@ def server():
         proc.wait(timeout=10)
 
 
+@pytest.fixture
+def server():
+    with serving() as found:
+        yield found
+
+
 @pytest.mark.live
 def test_server_serves_metrics_on_loopback(server):
     port, url = server
@@ -178,6 +187,41 @@ def test_server_serves_metrics_on_loopback(server):
     assert 'minfree_atomic_request_ok{node="0",order="1"}' in body
     listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout
     assert [line.split()[3] for line in listening.splitlines()] == [f"127.0.0.1:{port}"]   # loopback only
+
+
+def exporter_samples(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return samples(response.read().decode())
+
+
+@pytest.mark.live
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="the in-kernel counter needs root")
+def test_server_counts_failed_allocations_in_the_kernel(server):
+    """As root the server opens the counter once: every order 0-10 is a series from the first
+    scrape (a counter increase() can see rise from 0), and the method is named."""
+    port, _ = server
+    found = exporter_samples(port)
+    assert found['minfree_failed_allocations_available{method="ebpf",reason=""}'] == 1
+    orders = {k: v for k, v in found.items() if k.startswith("minfree_failed_allocations_total{")}
+    assert sorted(orders) == sorted(f'minfree_failed_allocations_total{{order="{o}"}}' for o in range(11))
+    assert all(v >= 0 for v in orders.values())
+
+
+def test_without_the_counter_the_reason_is_served_never_a_zero():
+    """--once opens no counter (it would count its own milliseconds); a server that is not
+    root cannot: both serve the gauge at 0 with the reason and no failed_allocations sample."""
+    once = samples(minfree("exporter", "--once").stdout)
+    assert once['minfree_failed_allocations_available{method="",reason="a one-shot reading counts '
+                'nothing (only a running exporter counts)"}'] == 0
+    assert not [k for k in once if k.startswith("minfree_failed_allocations_total")]
+    if os.geteuid() != 0:
+        return
+    with serving("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups") as (port, _):
+        found = exporter_samples(port)
+    assert found['minfree_failed_allocations_available{method="",reason="not root (the in-kernel '
+                 'counter needs eBPF or perf events)"}'] == 0
+    assert not [k for k in found if k.startswith("minfree_failed_allocations_total")]
 
 
 @pytest.mark.live
@@ -243,6 +287,29 @@ def test_a_silent_client_cannot_hold_the_server(server):
         assert time.monotonic() - started < REQUEST_TIMEOUT + 15
 
 
+@pytest.mark.live
+def test_bad_requests_get_their_status_and_the_server_goes_on(server):
+    """Garbage is 400, another method 501, a request larger than REQUEST_BYTES or trickled
+    past REQUEST_TIMEOUT is dropped; the next scrape is answered."""
+    from minfree.commands.exporter import REQUEST_BYTES
+
+    port, url = server
+
+    def ask(data: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+            try:
+                s.sendall(data)
+                return b"".join(iter(lambda: s.recv(65536), b""))
+            except ConnectionResetError:   # dropped with our bytes unread: the kernel resets
+                return b""
+
+    assert ask(b"hello\r\n\r\n").startswith(b"HTTP/1.0 400 ")
+    assert ask(b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.0 501 ")
+    assert ask(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * (REQUEST_BYTES + 10)) == b""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+
+
 def test_facts_are_read_again_only_after_facts_seconds(tmp_path):
     """THP off in a copy of a 2 GiB 6.12 capture: the kernel default (which THP raises) follows
     only once FACTS_SECONDS have passed; min_free_kbytes itself is read every scrape."""
@@ -280,3 +347,17 @@ def test_missing_and_garbage_sources_are_gaps_not_errors(tmp_path):
     assert {"/proc/vmstat", "/proc/meminfo", "/proc/net/dev", "/proc/pressure/memory"} <= unreadable
     assert "minfree_atomic_headroom_bytes" in text and "minfree_zone_free_bytes{" not in text
     assert reading.state.sysctls is None or reading.state.sysctls.min_free_kbytes is None
+
+
+@pytest.mark.live
+@pytest.mark.root
+@pytest.mark.skipif(shutil.which("setpriv") is None or os.geteuid() != 0, reason="needs root and setpriv")
+def test_the_units_capabilities_are_enough_to_count_failures():
+    """Root bounded to deploy/systemd/minfree-exporter.service's CapabilityBoundingSet (setpriv,
+    as systemd bounds it) still opens the in-kernel counter of failed allocations."""
+    unit = (Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "minfree-exporter.service").read_text()
+    caps = next(line for line in unit.splitlines() if line.startswith("CapabilityBoundingSet=")).split("=", 1)[1]
+    bounding = "-all," + ",".join("+" + cap.removeprefix("CAP_").lower() for cap in caps.split())
+    with serving("setpriv", f"--bounding-set={bounding}") as (port, _):
+        found = exporter_samples(port)
+    assert found['minfree_failed_allocations_available{method="ebpf",reason=""}'] == 1

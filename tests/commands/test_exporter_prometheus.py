@@ -2,6 +2,7 @@
 arrive, a PromQL query returns the expected ones, the shipped rules load, and every query of
 the Grafana dashboard runs (promtool query instant) and returns data."""
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 from test_grafana import dashboard_queries  # noqa: E402
+
+from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, vmstat  # noqa: E402,F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = shutil.which("prometheus")
@@ -110,3 +113,37 @@ def test_every_dashboard_query_runs_and_returns_data(prometheus):
         assert done.returncode == 0, (promql, done.stderr)
         if "kernel_log" not in promql:   # failures and related messages exist only once logged
             assert done.stdout.strip(), promql
+
+
+def scraped_after(base: str, promql: str, after: float) -> float:
+    """The value of the one series ``promql`` selects in the first scrape Prometheus took after
+    the wall-clock time ``after``."""
+    found: list[float] = []
+
+    def ready() -> bool:
+        result = query(base, f"timestamp({promql})")
+        if len(result) == 1 and float(result[0]["value"][1]) > after:
+            (sample,) = query(base, f"{promql} and timestamp({promql}) > {after}")
+            found.append(float(sample["value"][1]))
+            return True
+        return False
+
+    wait(f"a scrape of {promql} after {after}", ready, seconds=30)
+    return found[0]
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="the in-kernel counter and the squeeze need root")
+def test_in_kernel_failures_rise_by_exactly_the_kernels_count(prometheus, hugetlb_pool):
+    """A real squeeze (the hugetlb pool grown past memory: order-9 allocations that fail
+    silently) while Prometheus scrapes the exporter: the order-9 series rises by exactly what
+    /proc/vmstat htlb_buddy_alloc_fail counted, the silent failures the kernel log never shows."""
+    base, instance = prometheus
+    series = f'minfree_failed_allocations_total{{instance="{instance}", order="9"}}'
+    assert query(base, f'minfree_failed_allocations_available{{instance="{instance}", method="ebpf"}}')
+    kernel_before, now = vmstat("htlb_buddy_alloc_fail"), time.time()
+    before = scraped_after(base, series, now)
+    grow_pool_past_memory()
+    kernel_after, now = vmstat("htlb_buddy_alloc_fail"), time.time()
+    after = scraped_after(base, series, now)
+    assert after - before == kernel_after - kernel_before >= 1

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, vmstat  # noqa: F401 (a fixture)
+from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, pool_grown_past_memory, vmstat  # noqa: F401
 from minfree.proc.zoneinfo import parse_zoneinfo
 
 pytestmark = [pytest.mark.live, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")]
 TIMEOUT = 20.0   # the machine is shared: generous, never a measurement
+SQUEEZE_SECONDS = 5.0   # the longest memory stays short while the screen is awaited
 
 
 class Pane:
@@ -41,8 +42,8 @@ class Pane:
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "w", *keys)
 
-    def wait(self, ready: Callable[[str], bool], what: str) -> str:
-        deadline = time.monotonic() + TIMEOUT
+    def wait(self, ready: Callable[[str], bool], what: str, seconds: float = TIMEOUT) -> str:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             screen = self.text()
             if ready(screen):
@@ -162,11 +163,6 @@ def test_the_screen_and_the_history_count_failed_allocations(tmp_path: Path, hug
         grow_pool_past_memory()
         ours = vmstat("htlb_buddy_alloc_fail") - before
 
-        def since_start(screen: str) -> int:
-            found = re.search(r"failed page allocations \(in-kernel eBPF counter\): \S+ in the last "
-                              r"interval.*?, (\d+) since start", screen)
-            return int(found.group(1)) if found else -1
-
         pane.wait(lambda s: since_start(s) >= ours >= 1, "the failures on screen")
         pane.keys("q")
         pane.wait(lambda s: "EXITED 0" in s, "exit status 0 after q")
@@ -186,3 +182,50 @@ def test_the_screen_and_the_history_count_failed_allocations(tmp_path: Path, hug
     text = subprocess.run([sys.executable, "-m", "minfree", "doctor", "--window", "0", "--history", str(db)],
                           capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"}).stdout
     assert f"failed page allocations counted in the kernel, logged or not (failed_alloc): {counters['failed_alloc']['total']:,}" in text
+
+
+def zone_free_mib(screen: str, zone: str) -> float | None:
+    """The free column of ``zone``'s row (``▶  0/Normal  18,786  57.7 ...``), MiB."""
+    for line in screen.splitlines():
+        words = line[3:].split()
+        if line[:1] in "▶ " and words[:1] == [zone]:
+            return float(words[1].replace(",", ""))
+    return None
+
+
+def since_start(screen: str) -> int:
+    found = re.search(r"failed page allocations \(in-kernel eBPF counter\): \S+ in the last interval.*?, "
+                      r"(\d+) since start", screen)
+    return int(found.group(1)) if found else -1
+
+
+@pytest.mark.root
+def test_the_screen_follows_a_real_squeeze(hugetlb_pool) -> None:
+    """Memory pressure while watch runs: the hugetlb pool takes all the memory it can (its
+    growth fails, silently) and holds it only until the screen has shown it, seconds at most.
+    The pane shows the biggest zone's free memory fall to a fraction of what it was, the
+    in-kernel count move by what /proc/vmstat counted, and free come back once the pool is
+    emptied; the fixture checks the pool is back to its size even when this fails."""
+    pane = Pane(f"NO_COLOR=1 {sys.executable} -m minfree watch --interval 0.3; echo EXITED $?; sleep 600")
+    try:
+        kernel_before = vmstat("htlb_buddy_alloc_fail")
+        screen = pane.wait(lambda s: since_start(s) >= 0, "the counter's line")
+        counted_before = since_start(screen)
+        rows = {z: zone_free_mib(screen, z) for z in populated_zones()}
+        zone = max(rows, key=lambda z: rows[z] or 0)   # Normal on this machine: the pool's memory
+        free_before = rows[zone]
+        start = time.monotonic()
+        with pool_grown_past_memory():
+            failed = vmstat("htlb_buddy_alloc_fail") - kernel_before
+            squeezed = pane.wait(lambda s: (zone_free_mib(s, zone) or free_before) < free_before / 4
+                                 and since_start(s) - counted_before >= failed,
+                                 "free falling and the failures counted", seconds=SQUEEZE_SECONDS)
+        held = time.monotonic() - start
+        assert failed >= 1 and held < SQUEEZE_SECONDS
+        recovered = pane.wait(lambda s: (zone_free_mib(s, zone) or 0) > free_before / 2, "free coming back")
+        pane.keys("q")
+        pane.wait(lambda s: "EXITED 0" in s, "exit status 0 after q")
+    finally:
+        pane.close()
+    assert zone_free_mib(squeezed, zone) < free_before / 4 < free_before / 2 < zone_free_mib(recovered, zone)
+    assert since_start(recovered) - counted_before >= failed

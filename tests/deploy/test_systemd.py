@@ -42,3 +42,4 @@ def test_command_lines_parse_and_listen_on_loopback():
     assert args.textfile == "/var/lib/prometheus/node-exporter"
     assert "Type=oneshot" in (UNITS / "minfree-exporter-textfile.service").read_text()
     assert "OnUnitActiveSec=" in (UNITS / "minfree-exporter-textfile.timer").read_text()
+

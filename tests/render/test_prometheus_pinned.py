@@ -70,7 +70,11 @@ def reading_of(tmp_path: Path, capture: str):
     with KmsgCursor(str(tmp_path / "kmsg")) as cursor:
         counter = KernelLogCounter(cursor)
         counter.poll(final=True)
-        return Collector(SystemRoot(root), counter, clock=lambda: 1000.0).read()
+        reading = Collector(SystemRoot(root), counter, clock=lambda: 1000.0).read()
+    # a fixed in-kernel count (what the eBPF counter would read), as the files above are fixed
+    reading.failed_allocations, reading.failed_allocations_by_order = 7, {0: 2, 1: 0, 9: 5}
+    reading.failed_allocations_method = "ebpf"
+    return reading
 
 
 @pytest.mark.skipif(not (CORPUS / "logs" / LOGS[0]).is_file(), reason="shared corpus missing")
@@ -85,5 +89,6 @@ def test_exposition_is_pinned(tmp_path: Path, capture: str) -> None:
     # every family of the text has samples, the kernel log's and the network's included
     assert b"minfree_kernel_log_allocation_failures_total{" in text
     assert b'minfree_network_receive_drops_total{device="eth0"} 17.0' in text
+    assert b'minfree_failed_allocations_total{order="9"} 5.0' in text
     # --once --json is the same families
     assert [m["name"] for m in to_json(list(families(reading)))["metrics"]] == [m.name for m in families(reading)]

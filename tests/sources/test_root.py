@@ -252,3 +252,20 @@ def test_archive_with_more_members_than_any_capture_is_refused(tmp_path, monkeyp
             tar.addfile(tarfile.TarInfo(f"proc/f{number}"), io.BytesIO())
     with pytest.raises(OSError, match=r"not a readable tar archive \(more than 50 members"):
         SystemRoot(archive)
+
+
+def test_reads_start_at_a_page_and_grow_only_while_full(tmp_path, monkeypatch):
+    """A sysctl read allocates a kernel buffer of the size asked (proc_sys_call_handler): a
+    live sysctl is read in page-sized reads; a large file in few, growing reads, whole."""
+    import minfree.sources.root as root_module
+
+    asked: list[int] = []
+    real_read = os.read
+    monkeypatch.setattr(root_module.os, "read", lambda fd, n: asked.append(n) or real_read(fd, n))
+    assert SystemRoot("/").read_text("proc/sys/vm/min_free_kbytes").strip().isdecimal()
+    assert asked and max(asked) <= 4096
+    asked.clear()
+    data = os.urandom(900 << 10)   # under the 1 MiB an unlisted file may hold
+    (tmp_path / "big").write_bytes(data)
+    assert SystemRoot(tmp_path).read_bytes("big") == data
+    assert asked[:3] == [4096, 8192, 16384] and len(asked) < 16

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from minfree.analysis.zones import NORMAL_ZONEIDX, zone_state
 from minfree.model.depth import request_depths
@@ -26,8 +27,9 @@ from minfree.proc.system import SystemState
 _zone_depths = functools.lru_cache(maxsize=64)(request_depths)
 
 
-@dataclass(frozen=True, slots=True)
-class ZoneHeadroom:
+class ZoneHeadroom(NamedTuple):
+    """(tuples: the exporter makes one per zone and order on every scrape)"""
+
     node: int
     zone: str
     order: int
@@ -45,8 +47,7 @@ class ZoneHeadroom:
         return self.requests > 0
 
 
-@dataclass(frozen=True, slots=True)
-class RequestVerdict:
+class RequestVerdict(NamedTuple):
     """An order-N GFP_ATOMIC request made on ``node``: ``serving`` (node, zone) is the first
     zone of its zonelist that passes (None: every zone fails, the request fails)."""
 

@@ -30,12 +30,15 @@ if TYPE_CHECKING:
     from minfree.analysis.log_failures import FailureTally
     from minfree.proc.system import SystemState
     from minfree.render.prometheus import ExporterReading
+    from minfree.sources.failcount import FailureCounter
     from minfree.sources.kmsg import KmsgCursor
 
 DEFAULT_LISTEN = "127.0.0.1:9723"
 TEXTFILE_NAME = "minfree.prom"
 #: How long facts that only an administrator changes are reused between scrapes.
 FACTS_SECONDS = 60.0
+#: Why a one-shot reading (--once, --textfile) serves no in-kernel count of failed allocations.
+NOT_COUNTING = "a one-shot reading counts nothing (only a running exporter counts)"
 
 EXAMPLES = """examples:
   minfree exporter                              serve http://127.0.0.1:9723/metrics
@@ -124,11 +127,18 @@ class Collector:
 
     def __init__(self, root: SystemRoot, kernel_log: KernelLogCounter | None,
                  kernel_log_gap: tuple[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """``kernel_log``: None when /dev/kmsg could not be opened (``kernel_log_gap`` says why)."""
+                 clock: Callable[[], float] = time.monotonic,
+                 failures_in_kernel: FailureCounter | None = None,
+                 failures_in_kernel_missing: str = NOT_COUNTING) -> None:
+        """``kernel_log``: None when /dev/kmsg could not be opened (``kernel_log_gap`` says why).
+        ``failures_in_kernel``: the in-kernel counter of failed allocations, opened and enabled
+        once at start and read at every scrape; None when it could not be opened
+        (``failures_in_kernel_missing`` says why)."""
         self.root = root
         self.kernel_log = kernel_log
         self.kernel_log_gap = kernel_log_gap
+        self.failures_in_kernel = failures_in_kernel
+        self.failures_in_kernel_missing = failures_in_kernel_missing
         self.clock = clock
         self._facts: SystemState | None = None
         self._facts_gaps: list[tuple[str, str]] = []
@@ -207,6 +217,12 @@ class Collector:
         if self.kernel_log is not None:
             reading.related = self.kernel_log.scanner.assembler.related
             reading.kernel_log_lost = self.kernel_log.cursor.lost
+        if self.failures_in_kernel is not None:
+            count = self.failures_in_kernel.read()
+            reading.failed_allocations, reading.failed_allocations_by_order = count.total, count.by_order
+            reading.failed_allocations_method = self.failures_in_kernel.kind
+        else:
+            reading.failed_allocations_missing = self.failures_in_kernel_missing
         reading.gaps = self._facts_gaps + list(root.gaps)
         if self.kernel_log_gap is not None:
             reading.gaps.append(self.kernel_log_gap)
@@ -240,6 +256,18 @@ def _kernel_log() -> tuple[KernelLogCounter | None, tuple[str, str] | None]:
         return None, (KMSG_PATH, error.strerror or str(error))
 
 
+def _failures_in_kernel() -> tuple[FailureCounter | None, str]:
+    """The in-kernel counter of failed page allocations, counting from now; or None and why
+    (not root, no tracefs, neither eBPF nor perf events)."""
+    from minfree.sources.failcount import FailureCounter
+
+    counter, why = FailureCounter.open()
+    if counter is None:
+        return None, why or "unavailable"
+    counter.enable()
+    return counter, ""
+
+
 def _registry(collector: Collector):
     from prometheus_client import CollectorRegistry
 
@@ -259,9 +287,14 @@ def run(args: argparse.Namespace) -> int:
     if args.textfile is not None:
         _check_textfile_dir(Path(args.textfile))
     kernel_log, gap = _kernel_log()
-    collector = Collector(SystemRoot("/"), kernel_log, gap)
+    one_shot = args.once or args.textfile is not None
+    # the in-kernel count is a counter only while the exporter lives: a one-shot reading does
+    # not open it (it would serve a count of its own few milliseconds)
+    failures, missing = (None, NOT_COUNTING) if one_shot else _failures_in_kernel()
+    collector = Collector(SystemRoot("/"), kernel_log, gap,
+                          failures_in_kernel=failures, failures_in_kernel_missing=missing)
     registry = _registry(collector)
-    if args.once or args.textfile is not None:
+    if one_shot:
         from minfree.render.prometheus import exposition, to_json
 
         if kernel_log is not None:
@@ -296,63 +329,90 @@ def _check_textfile_dir(path: Path) -> None:
         raise UsageError(f"--textfile {path}: {error.strerror or error}") from None
 
 
-#: Seconds a client may take to send its request: the server answers one scrape at a time, so
-#: a client that connects and says nothing must not hold it.
+#: Seconds a client may take to send its whole request: the server answers one scrape at a
+#: time, so a client that connects and says nothing (or trickles) must not hold it.
 REQUEST_TIMEOUT = 3
+#: The most a request may hold (request line and headers; a scrape sends a few hundred bytes).
+REQUEST_BYTES = 16 << 10
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+            501: "Not Implemented"}
 
 
 def _serve(address: tuple[str, int], registry) -> int:
-    """Answer scrapes in this thread, one at a time (HTTP/1.0: each connection closes after its
-    answer): ``/metrics`` and ``/`` are one reading, anything else is 404."""
+    """Answer scrapes in this thread, one at a time, each connection closed after its answer
+    (HTTP/1.0): ``GET``/``HEAD`` of ``/metrics`` and ``/`` are one reading, any other path is
+    404. The request is read to the end of its headers and only its first line is used (a
+    scrape needs nothing else), which costs a fraction of http.server's parsing per scrape."""
     import socket
-    from http.server import BaseHTTPRequestHandler, HTTPServer
 
     from minfree.render.prometheus import CONTENT_TYPE, exposition
 
     host, port = address
-
-    class Server(HTTPServer):
-        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-
-    class Handler(BaseHTTPRequestHandler):
-        timeout = REQUEST_TIMEOUT
-        server_version = "minfree-exporter"
-
-        def do_GET(self) -> None:
-            self._answer(send_body=True)
-
-        def do_HEAD(self) -> None:
-            self._answer(send_body=False)
-
-        def _answer(self, send_body: bool) -> None:
-            if self.path.split("?", 1)[0] not in ("/", "/metrics"):
-                self._reply(404, b"minfree exporter: metrics are at /metrics\n", "text/plain", send_body)
-                return
-            try:
-                body = exposition(registry.collect())
-            except Exception as error:   # one bad reading is a failed scrape, never a dead exporter
-                print(f"minfree exporter: reading failed: {error!r}", file=sys.stderr, flush=True)
-                self._reply(500, b"minfree exporter: reading failed\n", "text/plain", send_body)
-                return
-            self._reply(200, body, CONTENT_TYPE, send_body)
-
-        def _reply(self, status: int, body: bytes, content_type: str, send_body: bool) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if send_body:
-                self.wfile.write(body)
-
-        def log_message(self, *args) -> None:   # one line per scrape would flood the journal
-            pass
-
     try:
-        server = Server((host, port), Handler)
+        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     shown = f"[{host}]" if ":" in host else host
     print(f"minfree exporter: serving http://{shown}:{port}/metrics", file=sys.stderr, flush=True)
-    with server:
-        server.serve_forever()
-    return 0
+    with listener:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:   # the client left before its connection was accepted
+                continue
+            with connection:
+                try:
+                    _answer(connection, registry, CONTENT_TYPE, exposition)
+                except OSError:   # the client went away mid-answer: the next scrape is served
+                    pass
+
+
+def _answer(connection, registry, content_type: str, exposition) -> None:
+    line = _request_line(connection)
+    if line is None:
+        return
+    method, _, rest = line.partition(" ")
+    target, _, version = rest.partition(" ")
+    if not target.startswith("/") or not version.startswith("HTTP/"):
+        _reply(connection, 400, b"minfree exporter: bad request\n", "text/plain", True)
+    elif method not in ("GET", "HEAD"):
+        _reply(connection, 501, b"minfree exporter: only GET and HEAD\n", "text/plain", True)
+    elif target.split("?", 1)[0] not in ("/", "/metrics"):
+        _reply(connection, 404, b"minfree exporter: metrics are at /metrics\n", "text/plain", method == "GET")
+    else:
+        try:
+            body = exposition(registry.collect())
+        except Exception as error:   # one bad reading is a failed scrape, never a dead exporter
+            print(f"minfree exporter: reading failed: {error!r}", file=sys.stderr, flush=True)
+            _reply(connection, 500, b"minfree exporter: reading failed\n", "text/plain", method == "GET")
+            return
+        _reply(connection, 200, body, content_type, method == "GET")
+
+
+def _request_line(connection) -> str | None:
+    """The request's first line, once its headers have arrived whole; None when the client
+    sends nothing, too much or not in time (:data:`REQUEST_TIMEOUT` for the whole request)."""
+    deadline = time.monotonic() + REQUEST_TIMEOUT
+    data = b""
+    while b"\r\n\r\n" not in data and b"\n\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or len(data) > REQUEST_BYTES:
+            return None
+        connection.settimeout(left)
+        try:
+            part = connection.recv(4096)
+        except OSError:   # timed out, or reset
+            return None
+        if not part:
+            return None
+        data += part
+    return data.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
+
+
+def _reply(connection, status: int, body: bytes, content_type: str, send_body: bool) -> None:
+    import socket
+
+    head = (f"HTTP/1.0 {status} {_REASONS[status]}\r\nServer: minfree-exporter\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    connection.sendall(head.encode("latin-1") + body if send_body else head.encode("latin-1"))
+    connection.shutdown(socket.SHUT_WR)

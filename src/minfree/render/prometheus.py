@@ -67,6 +67,12 @@ class ExporterReading:
     receive_drops: list[ReceiveDrops] | None = None
     net_snmp: dict[str, dict[str, int]] = field(default_factory=dict)
     softnet_dropped: int | None = None
+    # the in-kernel count of failed allocations since the exporter started: the total (None: no
+    # count, failed_allocations_missing says why), per order when the method is "ebpf" (perf: None)
+    failed_allocations: int | None = None
+    failed_allocations_by_order: dict[int, int] | None = None
+    failed_allocations_method: str = ""
+    failed_allocations_missing: str = ""
     gaps: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -78,6 +84,7 @@ def families(reading: ExporterReading) -> Iterator[Family]:
     yield from _reserves(reading)
     yield from _activity(reading)
     yield from _kernel_log(reading)
+    yield from _in_kernel(reading)
     yield from _network(reading)
 
 
@@ -244,8 +251,37 @@ def _kernel_log(reading: ExporterReading) -> Iterator[Family]:
                    "Times the kernel log wrapped before minfree read it (records lost).")
     lost.add([], reading.kernel_log_lost)
     yield lost
-    # Failed allocations by trace's classes (minfree trace, silent __GFP_NOWARN ones included)
-    # come here when trace offers its in-kernel counter.
+
+
+def _in_kernel(reading: ExporterReading) -> Iterator[Family]:
+    """Failed page allocations counted in the kernel (``minfree.sources.failcount``, read by
+    the command): every ``mm_page_alloc`` that returned no page, logged or not. The counter
+    sees each failure's order only; the classes (GFP_ATOMIC, __GFP_NOWARN, the caller) need each failure's flags
+    and kernel stack, which only ``minfree trace``'s records carry."""
+    count = reading.failed_allocations
+    method = reading.failed_allocations_method
+    available = gauge(
+        "minfree_failed_allocations_available",
+        "1 while the exporter counts failed page allocations in the kernel (method ebpf: per order; perf: "
+        "the total only); 0 when it cannot, with the reason (not root, no tracefs, neither eBPF nor perf, "
+        "a one-shot reading): minfree_failed_allocations_total is then absent, never 0.",
+        labels=["method", "reason"])
+    available.add([method, ""] if count is not None else ["", reading.failed_allocations_missing],
+                  int(count is not None))
+    yield available
+    by_order = reading.failed_allocations_by_order
+    failed = counter(
+        "minfree_failed_allocations",
+        "Failed page allocations counted in the kernel since the exporter started (mm_page_alloc with no "
+        "page), logged or not: silent __GFP_NOWARN failures included. By order (eBPF); without an order "
+        "label when only the total is counted (perf). Classes need `minfree trace`.",
+        labels=["order"] if by_order is not None else [])
+    if by_order is not None:
+        for order, n in sorted(by_order.items()):
+            failed.add([str(order)], n)
+    elif count is not None:
+        failed.add([], count)
+    yield failed
 
 
 def _network(reading: ExporterReading) -> Iterator[Family]:
@@ -332,25 +368,18 @@ def exposition(metrics: Iterable[Family]) -> bytes:
     out: list[str] = []
     for metric in metrics:
         layout = _layout(metric.sample_name, metric.type, metric.documentation, metric.labels)
-        out.append(layout.header)
-        numbers = [repr(float(value)) for _, value in metric.rows]
-        if "nan" in numbers or "inf" in numbers or "-inf" in numbers:
-            numbers = [_SPECIAL.get(number, number) for number in numbers]
-        prefixes = layout.prefixes
-        if len(prefixes) > 2 * len(numbers) + 64:
-            prefixes.clear()   # label values that come and go (devices, origins): bounded
-        for (values, _), number in zip(metric.rows, numbers):
-            prefix = prefixes.get(values)
-            if prefix is None:
-                prefix = prefixes[values] = layout.prefix(values)
-            out.append(f"{prefix}{number}\n")
+        rows = metric.rows
+        if rows != layout.last_rows:   # most families (sizes, marks, counters at rest) repeat; equal
+            # values print alike (Prometheus reads 0.0 and -0.0 as one)
+            layout.last_rows, layout.last_text = rows, layout.text(rows)
+        out.append(layout.last_text)
     return "".join(out).encode()
 
 
 class _Layout:
-    """What every scrape writes alike for one family: its HELP and TYPE lines, and the start
-    of each sample line up to its value (label names sorted, values escaped), kept per label
-    values (they repeat from scrape to scrape)."""
+    """What every scrape writes alike for one family: its HELP and TYPE lines, the start of
+    each sample line up to its value (label names sorted, values escaped), kept per label
+    values (they repeat from scrape to scrape), and the text of the rows written last."""
 
     def __init__(self, name: str, typ: str, documentation: str, labels: tuple[str, ...]) -> None:
         text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
@@ -359,6 +388,28 @@ class _Layout:
         self.order = sorted(range(len(labels)), key=labels.__getitem__)
         self.labels = labels
         self.prefixes: dict[tuple[str, ...], str] = {}
+        # the rows last written and their text: a family whose rows are equal is not formatted again
+        self.last_rows: list[tuple[tuple[str, ...], float]] | None = None
+        self.last_text = ""
+
+    def text(self, rows: list[tuple[tuple[str, ...], float]]) -> str:
+        """The family's lines: HELP, TYPE and one line per row."""
+        prefixes = self.prefixes
+        if len(prefixes) > 2 * len(rows) + 64:
+            prefixes.clear()   # label values that come and go (devices, origins): bounded
+        try:
+            lines = "".join([f"{prefixes[values]}{float(value)!r}\n" for values, value in rows])
+        except KeyError:   # label values not seen before
+            for values, _ in rows:
+                if values not in prefixes:
+                    prefixes[values] = self.prefix(values)
+            lines = "".join([f"{prefixes[values]}{float(value)!r}\n" for values, value in rows])
+        # a line ends in a digit but for the values Prometheus spells its own way (label values
+        # and help texts have their newlines escaped)
+        if "nan\n" in lines or "inf\n" in lines:
+            lines = "".join([f"{prefixes[values]}{_SPECIAL.get(repr(float(value)), repr(float(value)))}\n"
+                             for values, value in rows])
+        return self.header + lines
 
     def prefix(self, values: tuple[str, ...]) -> str:
         if not self.labels:

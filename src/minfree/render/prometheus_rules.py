@@ -38,6 +38,9 @@ def rules_yaml() -> str:
     True
     """
     below_default = 1 - T.DEFAULT_SLACK
+    # failures of the orders the kernel does not expect to fail (<= PAGE_ALLOC_COSTLY_ORDER);
+    # above it THP, the hugetlb pool and kvmalloc try and fall back routinely
+    cheap = "|".join(str(order) for order in range(T.FAILED_ORDER_WARNING_MAX + 1))
     rules = [
         _rule("MinfreeAtomicRequestWouldFail",
               'minfree_atomic_request_ok{order=~"0|1"} == 0', "1m", "critical",
@@ -60,6 +63,17 @@ def rules_yaml() -> str:
               "{{ $labels.instance }}",
               "The kernel logged page allocation failure reports in the last 15 minutes. "
               "`minfree scan` explains them."),
+        _rule("MinfreeSilentAllocationFailuresRising",
+              f"sum by (instance) (increase(minfree_failed_allocations_total{{order=~\"{cheap}\"}}[15m])) > 0 "
+              "unless on (instance) (increase(minfree_kernel_log_allocation_failures_total[15m]) > 0) "
+              "unless on (instance) (minfree_kernel_log_allocation_failures_total unless "
+              "minfree_kernel_log_allocation_failures_total offset 15m)", "0m", "warning",
+              f"Order 0-{T.FAILED_ORDER_WARNING_MAX} page allocations fail on {{{{ $labels.instance }}}} "
+              "and the kernel log shows none",
+              f"The kernel counted about {{{{ $value | humanize }}}} failed page allocations of order "
+              f"{T.FAILED_ORDER_WARNING_MAX} or less in the last 15 minutes and logged no failure report: "
+              "__GFP_NOWARN callers (network receive refills, slab and page-frag tries) fail silently. "
+              "`minfree trace` names their classes and call sites."),
         _rule("MinfreeKswapdLowWatermarkHitFast",
               f"rate(minfree_vmstat_kswapd_low_wmark_hit_quickly_total[5m]) > {T.LOW_WMARK_HIT_PER_SEC:g}",
               "10m", "warning",

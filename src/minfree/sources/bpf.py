@@ -283,7 +283,7 @@ class RawTracepointCounter:
     def failed_by_order(self) -> dict[int, int]:
         """Failed allocations per order since :meth:`enable`: orders 0-10 always, higher ones
         when seen."""
-        now = self._since_enable()
+        now = [a - b for a, b in zip(self.slots(DEMAND_BASE), self.baseline)]   # the failure slots only
         return {order: now[order] for order in range(DEMAND_BASE)
                 if order <= MAX_REPORTED_ORDER or now[order]}
 
@@ -296,11 +296,11 @@ class RawTracepointCounter:
             self.fds.remove(self.link_fd)
             os.close(self.link_fd)
 
-    def slots(self) -> list[int]:
-        """Every slot, summed over CPUs, since attach."""
+    def slots(self, count: int = SLOTS) -> list[int]:
+        """The first ``count`` slots (every one by default), summed over CPUs, since attach."""
         out = []
         value = ctypes.create_string_buffer(8 * self.cpus)
-        for slot in range(SLOTS):
+        for slot in range(count):
             key = ctypes.c_uint32(slot)
             _bpf(_MAP_LOOKUP_ELEM, struct.pack("<IIQQQ", self.map_fd, 0, ctypes.addressof(key),
                                                ctypes.addressof(value), 0))

@@ -78,16 +78,29 @@ def too_large(limit: int) -> OSError:
     return OSError(errno.EFBIG, f"larger than this file can be ({limit} bytes)")
 
 
+#: The first read of a file, and every read after a short one; doubled after each full read
+#: up to :data:`_READ_MOST`. A sysctl read allocates a zeroed kernel buffer of the size asked
+#: (fs/proc/proc_sysctl.c proc_sys_call_handler: kvzalloc(count + 1), 5.8-6.18): one page here
+#: is a slab object, where 1 MiB was an order-9 page allocation tried with __GFP_NORETRY (a
+#: silent failure on a fragmented host, counted by the failure counter) and ~50 us of zeroing.
+_READ_FIRST = 4096
+_READ_MOST = 1 << 20
+
+
 def _read_bounded(fd: int, limit: int) -> bytes:
     """At most ``limit`` bytes from ``fd`` to its end; EFBIG when it holds more."""
     parts: list[bytes] = []
     size = 0
+    ask = _READ_FIRST
     while size <= limit:
-        part = os.read(fd, min(1 << 20, limit + 1 - size))
+        want = min(ask, limit + 1 - size)
+        part = os.read(fd, want)
         if not part:
             return b"".join(parts)
         parts.append(part)
         size += len(part)
+        if len(part) == want:
+            ask = min(ask * 2, _READ_MOST)
     raise too_large(limit)
 
 
