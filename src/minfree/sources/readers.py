@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from minfree.proc.buddyinfo import BuddyRow, parse_buddyinfo
 from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
@@ -25,7 +25,6 @@ from minfree.proc.netdev import NetDevice, parse_mtu, parse_operstate, parse_spe
 from minfree.proc.numa import NodeMemory, NumaTopology, parse_id_list
 from minfree.proc.pagetypeinfo import PageTypeInfo, parse_pagetypeinfo
 from minfree.proc.psi import MemoryPressure, parse_psi
-from minfree.proc.slabinfo import SlabCache, parse_slabinfo
 from minfree.proc.softnet import parse_softnet_dropped
 from minfree.proc.sysctl import ALWAYS_PRESENT, VM_SYSCTL_NAMES, VmSysctls, parse_sysctl_int, parse_sysctl_ints
 from minfree.proc.sysctl_files import BootSetting, boot_order, parse_sysctl_conf
@@ -35,6 +34,9 @@ from minfree.proc.vmstat import parse_vmstat
 from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
 from minfree.sources import specs
 from minfree.sources.root import SystemRoot
+
+if TYPE_CHECKING:
+    from minfree.proc.slabinfo import SlabCache
 
 Parsed = TypeVar("Parsed")
 
@@ -129,6 +131,8 @@ def read_psi(root: SystemRoot) -> MemoryPressure | None:
 
 def read_slabinfo(root: SystemRoot) -> tuple[SlabCache, ...] | None:
     """The slab caches, or None where slabinfo is unreadable (not root) or absent."""
+    from minfree.proc.slabinfo import parse_slabinfo   # one finding reads it, sometimes
+
     text = read_text(root, specs.SLABINFO)
     return None if text is None else parse_slabinfo(text)[0]
 
