@@ -3,13 +3,16 @@ the same files (DESIGN.md speed bar: doctor's median at most 3x the floor's).
 
 Usage::
 
-    python bench/bench_doctor.py [--runs 11] [--minfree "CMD"]
+    python bench/bench_doctor.py [--runs 11] [--minfree "CMD"] [--baseline "CMD"]
 
 "Cold" means a new process each run (interpreter start, imports, reading /proc and /sys);
 no cache is dropped. The floor is measured side by side, run for run (interleaved): the same
 interpreter, started the same way, reading every file doctor read in the same order, listing
 the same directories, following the same links and draining /dev/kmsg without blocking as
 doctor does. The list is taken from one in-process doctor run through a recording root.
+``--baseline`` runs a second minfree (e.g. an older checkout:
+``--baseline "env PYTHONPATH=/tmp/old/src .venv/bin/python -m minfree"``) in the same rounds, so
+that before and after are compared side by side; the verdict is the first one's.
 Exit codes 0-3 are doctor's verdicts and count as successful runs; anything else, or output
 that is not JSON, is an error. Exit status: 0 when the ratio is within the bar and every run
 succeeded, 1 otherwise.
@@ -87,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="cold minfree doctor vs a read-only Python process")
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--minfree", help='command for minfree, e.g. "python -m minfree"')
+    parser.add_argument("--baseline", help="another minfree command measured in the same rounds (before/after)")
     args = parser.parse_args(argv)
 
     OUT_DIR.mkdir(exist_ok=True)
@@ -97,14 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     doctor = [*minfree, "doctor", "--window", "0", "--json"]
     python = Path(minfree[0]).with_name("python") if Path(minfree[0]).name == "minfree" else Path(sys.executable)
     floor = [str(python if python.exists() else sys.executable), "-c", FLOOR, str(ops_file)]
+    baseline = [*shlex.split(args.baseline), "doctor", "--window", "0", "--json"] if args.baseline else None
     output = OUT_DIR / "doctor.json"
-    doctor_runs, floor_runs = [], []
-    for _ in range(args.runs):   # interleaved: drift hits both alike
+    doctor_runs, floor_runs, baseline_runs = [], [], []
+    for _ in range(args.runs):   # interleaved: drift hits all alike
         doctor_runs.append(run_timed(doctor, output))
         floor_runs.append(run_timed(floor, OUT_DIR / "doctor-floor.out"))
+        if baseline:
+            baseline_runs.append(run_timed(baseline, OUT_DIR / "doctor-baseline.json"))
     errors = [f"doctor run {n}: exit {r.exit_code}" for n, r in enumerate(doctor_runs, 1)
               if r.exit_code not in DOCTOR_EXIT_CODES]
     errors += [f"floor run {n}: exit {r.exit_code}" for n, r in enumerate(floor_runs, 1) if r.exit_code]
+    errors += [f"baseline run {n}: exit {r.exit_code}" for n, r in enumerate(baseline_runs, 1)
+               if r.exit_code not in DOCTOR_EXIT_CODES]
     try:
         json.loads(output.read_text())
     except ValueError as exc:
@@ -121,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median doctor {doctor_median * 1000:.0f} ms, floor {floor_median * 1000:.0f} ms: "
           f"{ratio:.2f}x (bar {RATIO_BAR:.0f}x)  {'FAIL (errors below)' if errors else 'PASS' if within else 'FAIL'}; "
           f"doctor peak RSS {max(r.peak_rss_kb for r in doctor_runs) / 1024:.1f} MiB")
+    if baseline_runs:
+        baseline_median = statistics.median(r.seconds for r in baseline_runs)
+        print(f"baseline: {shlex.join(baseline)}")
+        print("baseline runs (ms): " + " ".join(f"{r.seconds * 1000:.0f}" for r in baseline_runs))
+        print(f"median baseline {baseline_median * 1000:.0f} ms: {baseline_median / floor_median:.2f}x the floor; "
+              f"doctor takes {doctor_median / baseline_median:.2f}x the baseline's time")
     for error in errors:
         print(f"error: {error}")
     return 0 if within and not errors else 1
