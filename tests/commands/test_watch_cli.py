@@ -113,7 +113,7 @@ def test_sigterm_stops_the_recorder_cleanly(state: Path) -> None:
     (["watch", "--count", "0"], "not a positive number of samples"),
     (["watch", "--db", "/tmp/x.db"], "--db names the history file --record writes"),
     (["watch", "--record", "--db", "/tmp/minfree-world-writable-dir-test.db", "--count", "1"],
-     "refusing the history file: /tmp (the history file's directory) is writable by other users"),
+     "refusing the history file: /tmp: writable by others (mode 1777)"),
     (["doctor", "--history", "/nonexistent-minfree/history.db"], "--history: cannot read the history file"),
 ])
 def test_bad_input_is_one_line_and_status_2(args: list[str], message: str) -> None:

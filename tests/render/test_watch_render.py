@@ -15,6 +15,7 @@ from minfree.render.watch_text import WatchStatus, render
 from minfree.render.watch_trends import render as render_trends
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import read_memory
+from minfree.actions.safefs import check_trusted
 from minfree.store.history import HistoryWriter, RunInfo, read_history
 
 CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "distro" / "6.1.0-56-amd64-n2-movable256m-4g"
@@ -68,10 +69,10 @@ def test_history_sentences(tmp_path: Path) -> None:
     directory = tmp_path / "s"
     directory.mkdir(mode=0o700)
     reading = captured()
-    writer = HistoryWriter(str(directory / "h.db"), 3600, RunInfo(1000.0, None, None, None, 1.0, 4096))
+    writer = HistoryWriter(str(directory / "h.db"), 3600, RunInfo(1000.0, None, None, None, 1.0, 4096), trust=check_trusted)
     writer.add(reading)
     writer.close()
-    found = trends(read_history(str(directory / "h.db"), 0.0, 2000.0))
+    found = trends(read_history(str(directory / "h.db"), 0.0, 2000.0, trust=check_trusted))
     out = io.StringIO()
     render_trends(found, "h.db", 3600, Console(file=out, width=200, no_color=True))
     text = out.getvalue()

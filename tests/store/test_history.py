@@ -14,7 +14,7 @@ from minfree.proc.psi import MemoryPressure, PsiLine
 from minfree.proc.system import MemoryReading
 from minfree.proc.vmstat import VmstatSample
 from minfree.proc.zoneinfo import ZoneInfo
-from minfree.store import files
+from minfree.actions.safefs import check_trusted
 from minfree.store.history import COMMIT_EVERY, WINDOW_QUERIES, HistoryWriter, RunInfo, StoreError, read_history
 from minfree.store.schema import PAGE_SIZE, SCHEMA_VERSION, TABLES
 
@@ -42,7 +42,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def test_new_file_has_the_schema_its_version_and_safe_modes(home: Path) -> None:
-    writer = HistoryWriter(str(home / "history.db"), retention=3600, run=RUN)
+    writer = HistoryWriter(str(home / "history.db"), retention=3600, run=RUN, trust=check_trusted)
     writer.add(reading(1000.0, 20000))
     writer.close()
     path = home / "history.db"
@@ -67,16 +67,16 @@ def test_new_file_has_the_schema_its_version_and_safe_modes(home: Path) -> None:
 
 def test_round_trip_into_trends(home: Path) -> None:
     path = str(home / "history.db")
-    writer = HistoryWriter(path, retention=86400, run=RUN)
+    writer = HistoryWriter(path, retention=86400, run=RUN, trust=check_trusted)
     for second, free in enumerate((20000, 12000, 11000, 13000, 9000, 20000)):
         writer.add(reading(1000.0 + second, free, allocstall=second * 2))
     writer.add_failure(1003.5, 12.5, "asd", 1, "0x820", "tcp-accept", "[12.5] asd: order:1 ...")
     writer.close()
     # a second recorder run on the same file: counters restart, episodes are not joined across runs
-    writer = HistoryWriter(path, retention=86400, run=RUN)
+    writer = HistoryWriter(path, retention=86400, run=RUN, trust=check_trusted)
     writer.add(reading(1010.0, 11000, allocstall=0))
     writer.close()
-    found = trends(read_history(path, 999.0, 2000.0))
+    found = trends(read_history(path, 999.0, 2000.0, trust=check_trusted))
     normal = next(z for z in found.zones if z.zone == "Normal")
     assert [z.zone for z in found.zones] == ["DMA32", "Normal"]   # the empty Movable zone is left out
     assert (normal.below_low, normal.below_min, normal.samples) == (3, 1, 7)
@@ -89,7 +89,7 @@ def test_round_trip_into_trends(home: Path) -> None:
 
 def test_retention_deletes_old_samples_and_failures(home: Path) -> None:
     path = str(home / "history.db")
-    writer = HistoryWriter(path, retention=100, run=RUN)
+    writer = HistoryWriter(path, retention=100, run=RUN, trust=check_trusted)
     for t in range(1000, 1300, 10):
         writer.add(reading(float(t), 20000))
     writer.add_failure(1050.0, None, "old", 0, None, None, "old report")
@@ -106,7 +106,7 @@ def test_retention_deletes_old_samples_and_failures(home: Path) -> None:
 
 def test_retention_runs_while_recording_and_gives_pages_back(home: Path) -> None:
     path = home / "history.db"
-    writer = HistoryWriter(str(path), retention=30, run=RUN)
+    writer = HistoryWriter(str(path), retention=30, run=RUN, trust=check_trusted)
     for t in range(0, 1200):
         writer.add(reading(1000.0 + t, 20000))
     writer.flush()
@@ -116,7 +116,7 @@ def test_retention_runs_while_recording_and_gives_pages_back(home: Path) -> None
     writer.close()
     # pruned at least every PRUNE_EVERY (60) seconds of recording: never more than 30 + 60 s kept
     assert kept[0] >= 2199.0 - 90 and kept[1] <= 91
-    unpruned = HistoryWriter(str(home / "all.db"), retention=10**9, run=RUN)
+    unpruned = HistoryWriter(str(home / "all.db"), retention=10**9, run=RUN, trust=check_trusted)
     for t in range(0, 1200):
         unpruned.add(reading(1000.0 + t, 20000))
     unpruned.flush()
@@ -127,15 +127,15 @@ def test_retention_runs_while_recording_and_gives_pages_back(home: Path) -> None
 
 def test_a_newer_schema_is_refused(home: Path) -> None:
     path = str(home / "history.db")
-    HistoryWriter(path, retention=3600, run=RUN).close()
+    HistoryWriter(path, retention=3600, run=RUN, trust=check_trusted).close()
     db = sqlite3.connect(path)
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     db.commit()
     db.close()
     with pytest.raises(StoreError, match="newer than this minfree"):
-        HistoryWriter(path, retention=3600, run=RUN)
+        HistoryWriter(path, retention=3600, run=RUN, trust=check_trusted)
     with pytest.raises(StoreError, match="newer than this minfree"):
-        read_history(path, 0, 1)
+        read_history(path, 0, 1, trust=check_trusted)
 
 
 def test_other_files_are_refused(home: Path) -> None:
@@ -146,44 +146,44 @@ def test_other_files_are_refused(home: Path) -> None:
     db.close()
     os.chmod(other, 0o600)
     with pytest.raises(StoreError, match="not a minfree history database"):
-        HistoryWriter(str(other), retention=3600, run=RUN)
+        HistoryWriter(str(other), retention=3600, run=RUN, trust=check_trusted)
     junk = home / "junk.db"
     junk.write_bytes(b"\x00garbage" * 100)
     junk.chmod(0o600)
     with pytest.raises(StoreError, match="not a minfree history database"):
-        read_history(str(junk), 0, 1)
+        read_history(str(junk), 0, 1, trust=check_trusted)
 
 
 def test_a_planted_symlink_is_refused(home: Path, tmp_path: Path) -> None:
     target = tmp_path / "elsewhere"
     target.write_text("")
     os.symlink(target, home / "history.db-wal")
-    with pytest.raises(StoreError, match="symbolic link"):
-        HistoryWriter(str(home / "history.db"), retention=3600, run=RUN)
+    with pytest.raises(StoreError, match="is a symlink"):
+        HistoryWriter(str(home / "history.db"), retention=3600, run=RUN, trust=check_trusted)
 
 
 def test_a_directory_others_can_write_is_refused(home: Path) -> None:
     home.chmod(0o777)
-    with pytest.raises(StoreError, match="writable by other users"):
-        HistoryWriter(str(home / "history.db"), retention=3600, run=RUN)
+    with pytest.raises(StoreError, match="writable by others"):
+        HistoryWriter(str(home / "history.db"), retention=3600, run=RUN, trust=check_trusted)
     assert not (home / "history.db").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
 def test_a_file_of_another_user_is_refused(home: Path) -> None:
     path = home / "history.db"
-    HistoryWriter(str(path), retention=3600, run=RUN).close()
+    HistoryWriter(str(path), retention=3600, run=RUN, trust=check_trusted).close()
     os.chown(path, 65534, 65534)
     with pytest.raises(StoreError, match="owned by uid 65534"):
-        HistoryWriter(str(path), retention=3600, run=RUN)
+        HistoryWriter(str(path), retention=3600, run=RUN, trust=check_trusted)
     with pytest.raises(StoreError, match="owned by uid 65534"):
-        read_history(str(path), 0, 1)
+        read_history(str(path), 0, 1, trust=check_trusted)
 
 
 def test_a_missing_directory_is_made_private(tmp_path: Path) -> None:
     tmp_path.chmod(0o755)
     path = tmp_path / "new" / "history.db"
-    HistoryWriter(str(path), retention=3600, run=RUN).close()
+    HistoryWriter(str(path), retention=3600, run=RUN, trust=check_trusted).close()
     assert os.stat(path.parent).st_mode & 0o777 == 0o700
 
 
@@ -193,20 +193,20 @@ def test_sticky_ancestors_are_allowed_but_not_as_the_files_directory(tmp_path: P
     sticky.chmod(0o1777)
     inner = sticky / "mine"
     inner.mkdir(mode=0o700)
-    files.check_directories(str(inner))
-    with pytest.raises(files.UnsafePath, match="history file's directory"):
-        files.check_directories(str(sticky))
+    HistoryWriter(str(inner / "history.db"), retention=3600, run=RUN, trust=check_trusted).close()
+    with pytest.raises(StoreError, match="writable by others"):
+        HistoryWriter(str(sticky / "history.db"), retention=3600, run=RUN, trust=check_trusted)
 
 
 def test_reading_a_missing_file_says_so(home: Path) -> None:
     with pytest.raises(StoreError, match="no such file"):
-        read_history(str(home / "none.db"), 0, 1)
+        read_history(str(home / "none.db"), 0, 1, trust=check_trusted)
 
 
 def test_a_window_is_read_through_the_time_index(home: Path) -> None:
     """No query of a window scans a whole table (a week at 1 s is 600,000 samples)."""
     path = str(home / "history.db")
-    writer = HistoryWriter(path, retention=3600, run=RUN)
+    writer = HistoryWriter(path, retention=3600, run=RUN, trust=check_trusted)
     writer.add(reading(1000.0, 20000))
     for name, query in WINDOW_QUERIES.items():
         plan = " | ".join(row[3] for row in writer.db.execute("EXPLAIN QUERY PLAN " + query, (0, 1)))
@@ -217,7 +217,7 @@ def test_a_window_is_read_through_the_time_index(home: Path) -> None:
 
 def test_samples_are_committed_ten_seconds_at_a_time_and_failures_at_once(home: Path) -> None:
     path = home / "history.db"
-    writer = HistoryWriter(str(path), retention=3600, run=RUN)
+    writer = HistoryWriter(str(path), retention=3600, run=RUN, trust=check_trusted)
 
     def committed() -> tuple[int, int]:
         with closing(sqlite3.connect(path)) as other:
@@ -240,7 +240,7 @@ def test_samples_are_committed_ten_seconds_at_a_time_and_failures_at_once(home: 
 
 def test_a_failed_batch_forgets_the_zones_it_created(home: Path) -> None:
     """A zone first seen in a batch that is rolled back (the disk was full) gets a new id."""
-    writer = HistoryWriter(str(home / "history.db"), retention=3600, run=RUN)
+    writer = HistoryWriter(str(home / "history.db"), retention=3600, run=RUN, trust=check_trusted)
     writer.add(reading(1000.0, 20000))
     first = reading(1001.0, 20000)
     node1 = ZoneInfo(1, "Normal", free=5000, min=100, low=125, high=150, managed=9000)

@@ -112,12 +112,13 @@ def _seconds(text: str) -> float:
 def history_trends(db: str, window: float) -> Trends:
     """The trends of the last ``window`` seconds recorded in ``db`` (a usage error when the
     file is missing, unsafe or not a history)."""
+    from minfree.actions.safefs import check_trusted
     from minfree.analysis.trends import trends
     from minfree.store.history import StoreError, read_history
 
     now = time.time()
     try:
-        return trends(read_history(db, now - window, now))
+        return trends(read_history(db, now - window, now, trust=check_trusted))
     except StoreError as error:
         raise UsageError(f"--history: {error}") from None
 

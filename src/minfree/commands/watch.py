@@ -175,10 +175,12 @@ def run(args: argparse.Namespace) -> int:
     status = WatchStatus(host=hostname or "?", interval=args.interval, page_size=page_size)
     writer = None
     if args.record:
+        from minfree.actions.safefs import check_trusted
         from minfree.store.history import HistoryWriter, StoreError
 
         try:
-            writer = HistoryWriter(args.db or DEFAULT_DB, args.retention, _run_info(root, hostname, args.interval, page_size))
+            writer = HistoryWriter(args.db or DEFAULT_DB, args.retention, _run_info(root, hostname, args.interval, page_size),
+                                   trust=check_trusted)
         except StoreError as error:
             raise UsageError(str(error)) from None
         status.recording = writer.path

@@ -77,9 +77,9 @@ def _connect(path: str, *, read_only: bool) -> sqlite3.Connection:
 class HistoryWriter:
     """Appends readings to the history file at ``path`` (created safely when missing)."""
 
-    def __init__(self, path: str, retention: float, run: RunInfo) -> None:
+    def __init__(self, path: str, retention: float, run: RunInfo, *, trust: files.Trust) -> None:
         try:
-            self.path = files.prepare(path, create=True)
+            self.path = files.prepare(path, create=True, trust=trust)
         except files.UnsafePath as error:
             raise StoreError(f"refusing the history file: {error}") from None
         except OSError as error:
@@ -245,10 +245,11 @@ class HistoryWriter:
             self.db.close()
 
 
-def read_history(path: str, since: float, until: float) -> History:
-    """Everything recorded in ``[since, until]`` at ``path``, opened read-only."""
+def read_history(path: str, since: float, until: float, *, trust: files.Trust) -> History:
+    """Everything recorded in ``[since, until]`` at ``path``, opened read-only (``trust``:
+    :data:`minfree.store.files.Trust`)."""
     try:
-        resolved = files.prepare(path, create=False)
+        resolved = files.prepare(path, create=False, trust=trust)
     except files.UnsafePath as error:
         raise StoreError(f"refusing the history file: {error}") from None
     except OSError as error:
