@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import time
-
 from typing import TYPE_CHECKING
 
 from minfree.analysis.doctor import DoctorReport, build_report
