@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shlex
 import statistics
 import sys
@@ -104,11 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     baseline = [*shlex.split(args.baseline), "doctor", "--window", "0", "--json"] if args.baseline else None
     output = OUT_DIR / "doctor.json"
     doctor_runs, floor_runs, baseline_runs = [], [], []
+    cpu: dict[str, list[float]] = {"doctor": [], "floor": [], "baseline": []}
+
+    def timed(name: str, argv: list[str], out: Path):
+        """run_timed, and the CPU the run took (user + sys of every process it reaped)."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run = run_timed(argv, out)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return run
+
     for _ in range(args.runs):   # interleaved: drift hits all alike
-        doctor_runs.append(run_timed(doctor, output))
-        floor_runs.append(run_timed(floor, OUT_DIR / "doctor-floor.out"))
+        doctor_runs.append(timed("doctor", doctor, output))
+        floor_runs.append(timed("floor", floor, OUT_DIR / "doctor-floor.out"))
         if baseline:
-            baseline_runs.append(run_timed(baseline, OUT_DIR / "doctor-baseline.json"))
+            baseline_runs.append(timed("baseline", baseline, OUT_DIR / "doctor-baseline.json"))
     errors = [f"doctor run {n}: exit {r.exit_code}" for n, r in enumerate(doctor_runs, 1)
               if r.exit_code not in DOCTOR_EXIT_CODES]
     errors += [f"floor run {n}: exit {r.exit_code}" for n, r in enumerate(floor_runs, 1) if r.exit_code]
@@ -130,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median doctor {doctor_median * 1000:.0f} ms, floor {floor_median * 1000:.0f} ms: "
           f"{ratio:.2f}x (bar {RATIO_BAR:.0f}x)  {'FAIL (errors below)' if errors else 'PASS' if within else 'FAIL'}; "
           f"doctor peak RSS {max(r.peak_rss_kb for r in doctor_runs) / 1024:.1f} MiB")
+    # for information: CPU time is less moved than wall time by other work on the machine
+    cpu_median = {name: statistics.median(times) for name, times in cpu.items() if times}
+    print(f"CPU (user+sys) medians: doctor {cpu_median['doctor'] * 1000:.0f} ms, floor "
+          f"{cpu_median['floor'] * 1000:.0f} ms: {cpu_median['doctor'] / cpu_median['floor']:.2f}x"
+          + (f"; baseline {cpu_median['baseline'] * 1000:.0f} ms" if "baseline" in cpu_median else ""))
     if baseline_runs:
         baseline_median = statistics.median(r.seconds for r in baseline_runs)
         print(f"baseline: {shlex.join(baseline)}")
