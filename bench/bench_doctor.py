@@ -3,13 +3,16 @@ the same files (DESIGN.md speed bar: doctor's median at most 3x the floor's).
 
 Usage::
 
-    python bench/bench_doctor.py [--runs 11] [--minfree "CMD"]
+    python bench/bench_doctor.py [--runs 11] [--minfree "CMD"] [--baseline "CMD"]
 
 "Cold" means a new process each run (interpreter start, imports, reading /proc and /sys);
 no cache is dropped. The floor is measured side by side, run for run (interleaved): the same
 interpreter, started the same way, reading every file doctor read in the same order, listing
 the same directories, following the same links and draining /dev/kmsg without blocking as
 doctor does. The list is taken from one in-process doctor run through a recording root.
+``--baseline`` runs a second minfree (e.g. an older checkout:
+``--baseline "env PYTHONPATH=/tmp/old/src .venv/bin/python -m minfree"``) in the same rounds, so
+that before and after are compared side by side; the verdict is the first one's.
 Exit codes 0-3 are doctor's verdicts and count as successful runs; anything else, or output
 that is not JSON, is an error. Exit status: 0 when the ratio is within the bar and every run
 succeeded, 1 otherwise.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shlex
 import statistics
 import sys
@@ -87,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="cold minfree doctor vs a read-only Python process")
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--minfree", help='command for minfree, e.g. "python -m minfree"')
+    parser.add_argument("--baseline", help="another minfree command measured in the same rounds (before/after)")
     args = parser.parse_args(argv)
 
     OUT_DIR.mkdir(exist_ok=True)
@@ -97,14 +102,29 @@ def main(argv: list[str] | None = None) -> int:
     doctor = [*minfree, "doctor", "--window", "0", "--json"]
     python = Path(minfree[0]).with_name("python") if Path(minfree[0]).name == "minfree" else Path(sys.executable)
     floor = [str(python if python.exists() else sys.executable), "-c", FLOOR, str(ops_file)]
+    baseline = [*shlex.split(args.baseline), "doctor", "--window", "0", "--json"] if args.baseline else None
     output = OUT_DIR / "doctor.json"
-    doctor_runs, floor_runs = [], []
-    for _ in range(args.runs):   # interleaved: drift hits both alike
-        doctor_runs.append(run_timed(doctor, output))
-        floor_runs.append(run_timed(floor, OUT_DIR / "doctor-floor.out"))
+    doctor_runs, floor_runs, baseline_runs = [], [], []
+    cpu: dict[str, list[float]] = {"doctor": [], "floor": [], "baseline": []}
+
+    def timed(name: str, argv: list[str], out: Path):
+        """run_timed, and the CPU the run took (user + sys of every process it reaped)."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run = run_timed(argv, out)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return run
+
+    for _ in range(args.runs):   # interleaved: drift hits all alike
+        doctor_runs.append(timed("doctor", doctor, output))
+        floor_runs.append(timed("floor", floor, OUT_DIR / "doctor-floor.out"))
+        if baseline:
+            baseline_runs.append(timed("baseline", baseline, OUT_DIR / "doctor-baseline.json"))
     errors = [f"doctor run {n}: exit {r.exit_code}" for n, r in enumerate(doctor_runs, 1)
               if r.exit_code not in DOCTOR_EXIT_CODES]
     errors += [f"floor run {n}: exit {r.exit_code}" for n, r in enumerate(floor_runs, 1) if r.exit_code]
+    errors += [f"baseline run {n}: exit {r.exit_code}" for n, r in enumerate(baseline_runs, 1)
+               if r.exit_code not in DOCTOR_EXIT_CODES]
     try:
         json.loads(output.read_text())
     except ValueError as exc:
@@ -121,6 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median doctor {doctor_median * 1000:.0f} ms, floor {floor_median * 1000:.0f} ms: "
           f"{ratio:.2f}x (bar {RATIO_BAR:.0f}x)  {'FAIL (errors below)' if errors else 'PASS' if within else 'FAIL'}; "
           f"doctor peak RSS {max(r.peak_rss_kb for r in doctor_runs) / 1024:.1f} MiB")
+    # for information: CPU time is less moved than wall time by other work on the machine
+    cpu_median = {name: statistics.median(times) for name, times in cpu.items() if times}
+    print(f"CPU (user+sys) medians: doctor {cpu_median['doctor'] * 1000:.0f} ms, floor "
+          f"{cpu_median['floor'] * 1000:.0f} ms: {cpu_median['doctor'] / cpu_median['floor']:.2f}x"
+          + (f"; baseline {cpu_median['baseline'] * 1000:.0f} ms" if "baseline" in cpu_median else ""))
+    if baseline_runs:
+        baseline_median = statistics.median(r.seconds for r in baseline_runs)
+        print(f"baseline: {shlex.join(baseline)}")
+        print("baseline runs (ms): " + " ".join(f"{r.seconds * 1000:.0f}" for r in baseline_runs))
+        print(f"median baseline {baseline_median * 1000:.0f} ms: {baseline_median / floor_median:.2f}x the floor; "
+              f"doctor takes {doctor_median / baseline_median:.2f}x the baseline's time")
     for error in errors:
         print(f"error: {error}")
     return 0 if within and not errors else 1

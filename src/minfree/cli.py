@@ -4,6 +4,7 @@ happen inside its ``run``, so ``minfree doctor`` starts fast."""
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -38,7 +39,17 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     command = next((w for w in words if not w.startswith("-")), None)
-    args = _parser(command).parse_args(words)
+    # Modules, classes and functions made while the command is imported live as long as the
+    # process: the cyclic collector would only walk them again and again (a few ms of a cold
+    # `doctor`). Frozen once imported (by a process started as minfree: a caller's own objects
+    # are not ours to freeze), later collections skip them.
+    gc.disable()
+    try:
+        args = _parser(command).parse_args(words)
+    finally:
+        if argv is None:
+            gc.freeze()
+        gc.enable()
     try:
         status = args.run(args)
         sys.stdout.flush()   # a closed pipe shows here, not at exit as "Exception ignored"

@@ -264,7 +264,7 @@ def _order_needs(ctx: Context) -> dict[int, list[str]]:
             if order in T.DEPLETION_ORDERS:
                 needs.setdefault(order, []).append(f"{count} order-{order} failure report(s) in this boot's log")
     caches: dict[int, list[str]] = {}
-    for cache in ctx.state.slabs or ():
+    for cache in ctx.state.slab_caches() or ():
         order = cache.min_order(ctx.state.page_size)
         if cache.num_objs and order in T.DEPLETION_ORDERS:
             caches.setdefault(order, []).append(cache.name)

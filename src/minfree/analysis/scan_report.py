@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from minfree.analysis.explain import ExplainedEvent
+if TYPE_CHECKING:   # doctor builds an empty report for a clean log without the explanation machinery
+    from minfree.analysis.explain import ExplainedEvent
 
 
 @dataclass(slots=True)

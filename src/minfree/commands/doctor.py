@@ -9,11 +9,11 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.rates import activity
-from minfree.analysis.trends import Trends, trends
 from minfree.commands.roots import open_root
 from minfree.commands.scan import this_boot_failures
 from minfree.commands.durations import duration
@@ -22,6 +22,9 @@ from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import sample_window
 from minfree.sources.system import load_system
 from minfree.store.schema import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from minfree.analysis.trends import Trends
 
 
 def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:
@@ -109,6 +112,7 @@ def history_trends(db: str, window: float) -> Trends:
     """The trends of the last ``window`` seconds recorded in ``db`` (a usage error when the
     file is missing, unsafe or not a history)."""
     from minfree.actions.safefs import check_trusted
+    from minfree.analysis.trends import trends
     from minfree.store.history import StoreError, read_history
 
     now = time.time()

@@ -17,19 +17,17 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from minfree.analysis.explain import ExplainedEvent, event_kernel, explain_event
 from minfree.analysis.scan_report import ScanReport
 from minfree.errors import UsageError
-from minfree.logs.scanner import LogScanner
-from minfree.model import gfp
-from minfree.model.kversion import parse_release
-from minfree.sources import kconfig, tracefs
-from minfree.sources.logfiles import Input, Skipped, SourceError
-from minfree.sources.kernel_log import this_boot_log
-from minfree.sources.logscan import scan_stream
+from minfree.sources.kernel_log import read_boot_log
 from minfree.sources.root import SystemRoot
-from minfree.tracing.gfp_format import parse_format
+
+if TYPE_CHECKING:   # the log machinery is imported where it runs: doctor on a clean log needs none of it
+    from minfree.analysis.explain import ExplainedEvent
+    from minfree.model import gfp
+    from minfree.sources.logfiles import Input, Skipped
 
 
 def scan_inputs(inputs: list[Input], kernel: str | None = None,
@@ -37,6 +35,12 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None,
     """Scan every input; ``kernel`` overrides the release for logs that do not print one;
     ``running`` (:func:`running_gfp`) gives what decodes the running kernel's own reports. It is
     called only once there is an event to explain: a healthy log costs no tracefs read."""
+    from minfree.analysis.explain import event_kernel, explain_event
+    from minfree.logs.scanner import LogScanner
+    from minfree.model.kversion import parse_release
+    from minfree.sources.logfiles import SourceError
+    from minfree.sources.logscan import scan_stream
+
     forced = parse_release(kernel) if kernel else None
     report = ScanReport()
     for source in inputs:
@@ -66,6 +70,10 @@ def running_gfp() -> gfp.RunningGfp:
     """The running kernel's own GFP knowledge: its print table where tracefs is readable,
     its config where ``/proc/config.gz`` or ``/boot/config-$(uname -r)`` is; the era tables
     and a distribution config stand in for what is missing. Read once per process."""
+    from minfree.model import gfp
+    from minfree.sources import kconfig, tracefs
+    from minfree.tracing.gfp_format import parse_format
+
     live = SystemRoot("/")
     text = tracefs.read_event_format(live)
     config = kconfig.read_running_config(live)
@@ -79,10 +87,12 @@ def this_boot_failures(root: SystemRoot, release: str | None) -> ScanReport | No
     """Failure reports in the kernel log of the boot ``root`` describes (None: no log): what
     doctor and tune mean by "failures in the log". The running kernel's reports decode with its
     own GFP table."""
-    log = this_boot_log(root)
+    log = read_boot_log(root)
     if log is None:
         return None
-    return scan_inputs([log], kernel=release, running=running_gfp if root.is_live else None)
+    if not log.may_hold_report():   # a healthy live log: what a scan finds, without the scanner
+        return ScanReport(inputs=[log.name], bytes_read=len(log.data))
+    return scan_inputs([log.as_input()], kernel=release, running=running_gfp if root.is_live else None)
 
 
 EXAMPLES = """examples:
@@ -111,7 +121,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minfree.sources.logfiles import expand_paths, live_inputs
+    from minfree.model.kversion import parse_release
+    from minfree.sources.logfiles import SourceError, expand_paths, live_inputs
 
     if args.kernel and parse_release(args.kernel) is None:
         raise UsageError(f"--kernel {args.kernel!r} is not a kernel release (e.g. 5.4.0-42-generic)")

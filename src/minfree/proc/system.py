@@ -6,6 +6,7 @@ every field is a parsed record of ``minfree.proc``, or None when its file was mi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from minfree.model.kversion import KernelVersion
 from minfree.model.rules import KernelRules
@@ -17,12 +18,16 @@ from minfree.proc.netdev import NetDevice
 from minfree.proc.numa import NumaTopology
 from minfree.proc.pagetypeinfo import PageTypeInfo
 from minfree.proc.psi import MemoryPressure
-from minfree.proc.slabinfo import SlabCache
 from minfree.proc.sysctl import VmSysctls
 from minfree.proc.sysctl_files import BootSetting
 from minfree.proc.thp import ThpSettings
 from minfree.proc.vmstat import VmstatSample
 from minfree.proc.zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from minfree.proc.slabinfo import SlabCache
 
 DEFAULT_PAGEBLOCK_ORDER = 9   # x86-64 with 4 KiB pages (HPAGE_PMD_ORDER); read from pagetypeinfo when possible
 
@@ -48,9 +53,17 @@ class SystemState:
     netdevs: tuple[NetDevice, ...] | None
     boot_settings: dict[str, BootSetting]
     lowmem_reserve_ratio: tuple[int, ...] | None
-    slabs: tuple[SlabCache, ...] | None = None   # /proc/slabinfo (root-only)
+    slabs: tuple[SlabCache, ...] | None = None   # /proc/slabinfo (root-only); see slab_caches()
+    # reads slabinfo when slab_caches() is first asked: one finding needs it, and only sometimes
+    read_slabs: Callable[[], tuple[SlabCache, ...] | None] | None = None
     page_size: int = PAGE_SIZE_DEFAULT
     notes: list[str] = field(default_factory=list)
+
+    def slab_caches(self) -> tuple[SlabCache, ...] | None:
+        """The slab caches (None: slabinfo unreadable), read on first use when ``read_slabs`` is set."""
+        if self.read_slabs is not None:
+            self.slabs, self.read_slabs = self.read_slabs(), None
+        return self.slabs
 
     @property
     def rules(self) -> KernelRules | None:

@@ -14,19 +14,15 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from minfree.proc.buddyinfo import BuddyRow, parse_buddyinfo
 from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
 from minfree.proc.meminfo import Meminfo, parse_meminfo, parse_node_meminfo
-from minfree.proc.net_dev import ReceiveDrops, parse_net_dev
-from minfree.proc.net_snmp import parse_net_snmp
 from minfree.proc.netdev import NetDevice, parse_mtu, parse_operstate, parse_speed
 from minfree.proc.numa import NodeMemory, NumaTopology, parse_id_list
 from minfree.proc.pagetypeinfo import PageTypeInfo, parse_pagetypeinfo
 from minfree.proc.psi import MemoryPressure, parse_psi
-from minfree.proc.slabinfo import SlabCache, parse_slabinfo
-from minfree.proc.softnet import parse_softnet_dropped
 from minfree.proc.sysctl import ALWAYS_PRESENT, VM_SYSCTL_NAMES, VmSysctls, parse_sysctl_int, parse_sysctl_ints
 from minfree.proc.sysctl_files import BootSetting, boot_order, parse_sysctl_conf
 from minfree.proc.thp import KHUGEPAGED_NUMBERS, ThpSettings, parse_khugepaged_flag, parse_thp_choice, per_size_kb
@@ -35,6 +31,10 @@ from minfree.proc.vmstat import parse_vmstat
 from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
 from minfree.sources import specs
 from minfree.sources.root import SystemRoot
+
+if TYPE_CHECKING:
+    from minfree.proc.net_dev import ReceiveDrops
+    from minfree.proc.slabinfo import SlabCache
 
 Parsed = TypeVar("Parsed")
 
@@ -129,6 +129,8 @@ def read_psi(root: SystemRoot) -> MemoryPressure | None:
 
 def read_slabinfo(root: SystemRoot) -> tuple[SlabCache, ...] | None:
     """The slab caches, or None where slabinfo is unreadable (not root) or absent."""
+    from minfree.proc.slabinfo import parse_slabinfo   # one finding reads it, sometimes
+
     text = read_text(root, specs.SLABINFO)
     return None if text is None else parse_slabinfo(text)[0]
 
@@ -284,6 +286,8 @@ def read_boot_settings(root: SystemRoot) -> dict[str, BootSetting]:
 
 
 def read_receive_drops(root: SystemRoot) -> list[ReceiveDrops] | None:
+    from minfree.proc.net_dev import parse_net_dev   # the network counters: exporter and watch only
+
     text = read_text(root, specs.NET_DEV)
     return None if text is None else parse_net_dev(text)
 
@@ -291,6 +295,8 @@ def read_receive_drops(root: SystemRoot) -> list[ReceiveDrops] | None:
 def read_net_snmp(root: SystemRoot, protocols: Collection[str] | None = None) -> dict[str, dict[str, int]]:
     """Protocol counters of /proc/net/snmp and /proc/net/netstat together (``Tcp``,
     ``TcpExt``...; all, or ``protocols``); a missing file is a gap and adds nothing."""
+    from minfree.proc.net_snmp import parse_net_snmp
+
     found: dict[str, dict[str, int]] = {}
     for spec in (specs.SNMP, specs.NETSTAT):
         text = read_text(root, spec)
@@ -300,5 +306,7 @@ def read_net_snmp(root: SystemRoot, protocols: Collection[str] | None = None) ->
 
 
 def read_softnet_dropped(root: SystemRoot) -> int | None:
+    from minfree.proc.softnet import parse_softnet_dropped
+
     text = read_text(root, specs.SOFTNET_STAT)
     return None if text is None else parse_softnet_dropped(text)

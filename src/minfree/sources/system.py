@@ -7,6 +7,7 @@ protection (reference kernel-memory.md §10).
 """
 from __future__ import annotations
 
+import functools
 import os
 
 from minfree.model.zones import PAGE_SIZE_DEFAULT
@@ -19,7 +20,8 @@ from minfree.sources.root import SystemRoot
 
 
 def load_system(root: SystemRoot) -> SystemState:
-    """Read and parse every source of ``root`` (missing ones are None and listed in ``gaps``)."""
+    """Read and parse every source of ``root`` (missing ones are None and listed in ``gaps``);
+    slabinfo is read when first asked for (``SystemState.slab_caches``), before ``root`` closes."""
     zones = read_zoneinfo(root)
     buddy = read_buddyinfo(root)
     pagetypes = read_pagetypeinfo(root)
@@ -43,7 +45,7 @@ def load_system(root: SystemRoot) -> SystemState:
         numa=read_numa(root),
         netdevs=read_netdevs(root),
         boot_settings=read_boot_settings(root),
-        slabs=read_slabinfo(root),
+        read_slabs=functools.partial(read_slabinfo, root),   # while ``root`` is open
         lowmem_reserve_ratio=read_lowmem_reserve_ratio(root),
         page_size=os.sysconf("SC_PAGE_SIZE") if root.is_live else PAGE_SIZE_DEFAULT,
     )
