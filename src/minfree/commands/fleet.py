@@ -124,6 +124,36 @@ def run(args: argparse.Namespace) -> int:
     return _cluster(args, hosts, options)
 
 
+def first_round(verb: str) -> tuple[tuple[str, str], ...]:
+    """What ``verb`` reads on every host that can be named before anything is read: asked for
+    in the session's first round trip (``sources.ssh``), beside the memory files. Only a speed
+    hint: whatever else the readers want (per node, per interface, per sysctl.d file) is asked
+    for when wanted. ``tests/fleet`` checks that doctor needs few more round trips.
+
+    >>> ("read", "proc/sys/vm/lowmem_reserve_ratio") in first_round("doctor"), len(first_round("scan"))
+    (True, 3)
+    """
+    from minfree.proc.sysctl import VM_SYSCTL_NAMES
+    from minfree.proc.thp import KHUGEPAGED_NUMBERS
+    from minfree.sources import specs
+
+    log = (specs.VERSION.path, specs.KERNEL_LOG.path, specs.PROC_STAT.path)
+    if verb == "scan":
+        return tuple(("read", path) for path in log)
+    thp = specs.THP_DIRS[0]
+    reads = (specs.VERSION.path, *(specs.vm_sysctl(name).path for name in VM_SYSCTL_NAMES),
+             *(f"{d}/enabled" for d in specs.THP_DIRS),
+             *(f"{thp}/{leaf}" for leaf in ("defrag", "shmem_enabled", "khugepaged/defrag")),
+             *(f"{thp}/khugepaged/{name}" for name in KHUGEPAGED_NUMBERS),
+             specs.NODE_ONLINE.path, specs.SLABINFO.path,
+             specs.LOWMEM_RESERVE_RATIO.path,       # after zoneinfo (see specs), as locally
+             *log[1:])
+    checks = (specs.NET_DIR, specs.SYSCTL_CONF)
+    return (tuple(("read", path) for path in reads)
+            + tuple(("exists", path + suffix) for path in checks for suffix in ("", ".readlink"))
+            + tuple(("list", path) for path in (thp, specs.NET_DIR, *specs.SYSCTL_D_DIRS)))
+
+
 def _boot_time(root) -> int | None:
     from minfree.proc.stat import parse_btime
     from minfree.sources import specs
@@ -156,7 +186,7 @@ def _cluster(args: argparse.Namespace, hosts, options) -> int:
         version = read_version(root)
         return None, this_boot_failures(root, version.release if version else None), _boot_time(root)
 
-    results = run_hosts(hosts, options, work, args.forks)
+    results = run_hosts(hosts, options, work, args.forks, first_round(args.verb))
     outcomes = _outcomes(results)
     rows, logs, own = [], [], {}
     for result in results:
@@ -234,7 +264,7 @@ def _snapshot(args: argparse.Namespace, hosts, options) -> int:
         result = capture(out / names[host.name], source=root)
         return str(result.out), result.files, [{"path": p, "reason": r} for p, r in result.missing]
 
-    results = run_hosts(hosts, options, work, args.forks)
+    results = run_hosts(hosts, options, work, args.forks, first_round("doctor"))
     outcomes = _outcomes(results)
     written = {r.host.name: r.value[0] for r in results if r.value is not None}
     if args.json:
@@ -303,7 +333,7 @@ def _tune(args: argparse.Namespace, hosts, options) -> int:
         return proposal, boot
 
     commands = playbook_commands(args, hosts)
-    results = run_hosts(hosts, options, work, args.forks)
+    results = run_hosts(hosts, options, work, args.forks, first_round("doctor"))
     outcomes = _outcomes(results)
     plans = {r.host.name: r.value for r in results if r.value is not None}
     if args.json:
