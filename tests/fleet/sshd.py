@@ -181,6 +181,21 @@ class Fleet:
         """A plain host list of ``names`` (default: every host)."""
         return "".join(f"{n}\n" for n in (names or list(self.hosts)))
 
+    def server_cpu_seconds(self) -> float:
+        """CPU time of every host's sshd so far, with its finished sessions (sshd reaps them,
+        so each session's sshd, shell and collector are in its children's times)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for host in self.hosts.values():
+            if host.process is None or host.process.poll() is not None:
+                continue
+            try:
+                fields = Path(f"/proc/{host.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(value) for value in fields[11:15])    # utime stime cutime cstime
+        return total / tick
+
     def close(self) -> None:
         for host in self.hosts.values():
             self.stop(host)
