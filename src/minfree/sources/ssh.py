@@ -41,16 +41,17 @@ BOOTSTRAP = ("import sys;r=sys.stdin.buffer;h=r.readline().split()\n"
 REMOTE_PYTHON = f"exec python3 -I -S -c '{BOOTSTRAP}'"
 #: ``--become``: sudo without a prompt (-n): a password request fails the host with sudo's reason.
 REMOTE_PYTHON_BECOME = f"exec sudo -n python3 -I -S -c '{BOOTSTRAP}'"
-_MODULES = (kmsg, ssh_collector)
+#: The collector (last: the bootstrap runs its ``main``) and the module it uses.
+COLLECTOR = (kmsg, ssh_collector)
 #: What every session asks for as it opens, in one round trip: the memory files (so that they
 #: describe nearly one instant, as when read back to back locally) and what a root checks first.
 OPENING = (tuple(("read", path) for spec in specs.MEMORY_STATE for path in spec.paths)
            + tuple(("exists", marker) for marker in SOSREPORT_MARKERS))
 
 
-def _payload() -> bytes:
-    """The bootstrap's input: ``NAME SIZE ...`` and the modules' sources, the collector last."""
-    sources = [(m.__name__, Path(m.__file__).read_bytes()) for m in _MODULES]
+def _payload(modules: tuple) -> bytes:
+    """The bootstrap's input: ``NAME SIZE ...`` and the modules' sources, the one to run last."""
+    sources = [(m.__name__, Path(m.__file__).read_bytes()) for m in modules]
     head = " ".join(f"{name} {len(source)}" for name, source in sources)
     return head.encode() + b"\n" + b"".join(source for _, source in sources)
 
@@ -65,7 +66,7 @@ def request(op: str, rel: str) -> bytes:
 
 
 #: Sessions still open, so that an interrupted fleet run ends them all at once (abort_all).
-_OPEN: set[SshSource] = set()
+_OPEN: set[SshSession] = set()
 _OPEN_LOCK = threading.Lock()
 
 
@@ -130,22 +131,19 @@ def ssh_failure(stderr: str, status: int | None) -> str:
     return f"ssh exited with status {status}" if status is not None else "ssh ended the session"
 
 
-class SshSource:
-    """The files of one remote machine, read through the collector on one ssh session.
+class SshSession:
+    """One ssh process running ``modules`` (sent to the target's python3 by :data:`BOOTSTRAP`)
+    that answers in frames, ``STATUS N`` and a newline, then N bytes; ``first`` is sent with
+    the modules. Every wait is bounded by the session's deadline (``timeout`` from the start);
+    a session that fails raises :class:`RemoteError` with ssh's own reason."""
 
-    ``requests`` (``(op, path)`` pairs, e.g. :data:`OPENING`) are sent with the collector
-    as the session opens, and their answers read in the same round trip; each is then served
-    from here by the next call that asks for it, once. Anything else is asked for when wanted.
-    """
+    __slots__ = ("process", "deadline", "timeout", "stderr", "buffer")
 
-    __slots__ = ("process", "deadline", "timeout", "stderr", "buffer", "hello", "prefetched")
-
-    def __init__(self, argv: list[str], timeout: float, requests: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(self, argv: list[str], timeout: float, modules: tuple, first: bytes) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.stderr = tempfile.TemporaryFile()
         self.buffer = b""
-        self.prefetched: dict[tuple[str, str], tuple[bytes, bytes] | OSError] = {}
         try:
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=self.stderr, start_new_session=True)
@@ -155,14 +153,7 @@ class SshSource:
         with _OPEN_LOCK:
             _OPEN.add(self)
         try:
-            self._send(_payload() + request("hello", specs.KERNEL_LOG.path)
-                       + b"".join(request(op, rel) for op, rel in requests))
-            self.hello = self._answer("hello", specs.KERNEL_LOG.path)[1]
-            for op, rel in requests:
-                try:
-                    self.prefetched[op, rel] = self._answer(op, rel)
-                except OSError as error:
-                    self.prefetched[op, rel] = error
+            self._send(_payload(modules) + first)
         except BaseException:
             self.close()
             raise
@@ -208,20 +199,79 @@ class SshSource:
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return data
 
+    def frame(self, statuses: tuple[bytes, ...]) -> tuple[bytes, bytes]:
+        """The next ``(status, body)``; a status not in ``statuses``, or a size over what the
+        collector may send, ends the session (a host is not trusted to size our memory)."""
+        status, _, size = self._line().partition(b" ")
+        if status not in statuses:
+            raise self._fail("the collector's answer is not a protocol line")
+        if not size.isdigit() or len(size) > 9 or int(size) > ssh_collector.MAX_FILE:
+            raise self._fail("the collector's answer has no size, or more than it may send")
+        return status, self._exact(int(size))
+
+    def close(self) -> None:
+        """End the session: stdin closed, the remote program ends; ssh killed if it lingers."""
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
+        with _OPEN_LOCK:
+            _OPEN.discard(self)
+
+
+def remote_error(body: bytes) -> OSError:
+    """The ``OSError`` of an ``err`` frame's body, ``ERRNO MESSAGE``.
+
+    >>> remote_error(b"13 Permission denied")
+    PermissionError(13, 'Permission denied')
+    """
+    code, _, message = body.decode("utf-8", "replace").partition(" ")
+    number = int(code) if code.isdigit() and len(code) < 6 else errno.EIO
+    return OSError(number, message or os.strerror(number))
+
+
+class SshSource(SshSession):
+    """The files of one remote machine, read through the collector on one ssh session.
+
+    ``requests`` (``(op, path)`` pairs, e.g. :data:`OPENING`) are sent with the collector
+    as the session opens, and their answers read in the same round trip; each is then served
+    from here by the next call that asks for it, once. Anything else is asked for when wanted.
+    """
+
+    __slots__ = ("hello", "prefetched")
+
+    def __init__(self, argv: list[str], timeout: float, requests: tuple[tuple[str, str], ...] = ()) -> None:
+        self.prefetched: dict[tuple[str, str], tuple[bytes, bytes] | OSError] = {}
+        super().__init__(argv, timeout, COLLECTOR, request("hello", specs.KERNEL_LOG.path)
+                         + b"".join(request(op, rel) for op, rel in requests))
+        try:
+            self.hello = self._answer("hello", specs.KERNEL_LOG.path)[1]
+            for op, rel in requests:
+                try:
+                    self.prefetched[op, rel] = self._answer(op, rel)
+                except OSError as error:
+                    self.prefetched[op, rel] = error
+        except BaseException:
+            self.close()
+            raise
+
     def _answer(self, op: str, rel: str) -> tuple[bytes, bytes]:
         """``(status, body)`` of the next answer; an ``err`` answer raises the ``OSError`` a
         local read would."""
-        status, _, size = self._line().partition(b" ")
-        if status not in (b"ok", b"err", b"none"):
-            raise self._fail("the collector's answer is not a protocol line")
-        if not size.isdigit() or len(size) > 9 or int(size) > ssh_collector.MAX_FILE:
-            # a host is not trusted to size our memory: the collector never sends more
-            raise self._fail("the collector's answer has no size, or more than it may send")
-        body = self._exact(int(size))
+        status, body = self.frame((b"ok", b"err", b"none"))
         if status == b"err":
-            code, _, message = body.decode("utf-8", "replace").partition(" ")
-            code_number = int(code) if code.isdigit() and len(code) < 6 else errno.EIO
-            raise OSError(code_number, message or os.strerror(code_number), rel)
+            error = remote_error(body)
+            error.filename = rel
+            raise error
         return status, body
 
     def _ask(self, op: str, rel: str) -> tuple[bytes, bytes]:
@@ -251,24 +301,6 @@ class SshSource:
 
     def lexists(self, rel: str) -> bool:
         return self._ask("exists", rel)[1] == b"1"
-
-    def close(self) -> None:
-        """End the session: stdin closed, the collector ends; ssh killed if it lingers."""
-        try:
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.stderr.close()
-        with _OPEN_LOCK:
-            _OPEN.discard(self)
 
 
 def ssh_root(name: str, address: str, port: int | None, user: str | None, options: SshOptions,
