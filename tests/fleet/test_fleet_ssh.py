@@ -76,6 +76,14 @@ def test_doctor_cluster_view_flags_the_outliers_and_names_each_failed_host(fleet
                           "--json")
     doc = json.loads(out)
     assert doc["schema"] == 1 and doc["command"] == "doctor"
+    # the shape minfree report reads (README "fleet JSON"): keys only grow
+    assert list(doc) == ["schema", "command", "status", "hosts", "nodes", "outliers", "timeline", "summary"]
+    assert set(doc["nodes"][0]) == {
+        "name", "kernel", "status", "failures", "by_order", "by_origin", "min_free_kbytes",
+        "kernel_default_kb", "recommended_kb", "watermark_scale_factor", "swappiness", "thp_enabled",
+        "thp_defrag", "headroom_kb", "headroom_share", "unusable", "atomic_failing_orders", "by_class",
+        "traced_s"}
+    assert {"name", "address", "error", "seconds"} <= set(doc["hosts"][0])
     assert [h["name"] for h in doc["hosts"]] == ["a", "b", "c", "d", "down", "changed"]
     errors = {h["name"]: h["error"] for h in doc["hosts"]}
     assert errors["a"] is errors["b"] is errors["c"] is errors["d"] is None
