@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minfree.sources import ssh_tracer
+from minfree.sources import ssh_tracer, tracefs_control
 from minfree.sources.ssh import RemoteError, SshOptions, SshSession, remote_error, ssh_argv
 
-TRACER = (ssh_tracer,)
+#: The tracer (last: the bootstrap runs its ``main``) and the module it uses.
+TRACER = (tracefs_control, ssh_tracer)
 _FRAMES = (b"format", b"release", b"start", b"data", b"lost", b"end", b"err")
 
 

@@ -1,8 +1,9 @@
 """The remote end of ``minfree fleet trace``: a bounded tracer the fleet runs on each target.
 
 Nothing is installed on the target: ``minfree.sources.ssh_trace`` sends this module's source
-through the session's stdin to the same constant bootstrap as the collector (``python3 -I
--S``, standard library only), then one line, the window in seconds. The tracer then:
+(with :mod:`minfree.sources.tracefs_control`, which it uses) through the session's stdin to the
+same constant bootstrap as the collector (``python3 -I -S``, standard library only), then one
+line, the window in seconds. The tracer then:
 
 1. finds tracefs (``/sys/kernel/tracing``, else ``/sys/kernel/debug/tracing``; nothing is
    mounted) and sends the kernel's ``mm_page_alloc`` format (its GFP flag table) and release;
@@ -35,6 +36,8 @@ import signal
 import sys
 import time
 
+from minfree.sources.tracefs_control import instance_lost, write_control
+
 TRACEFS_DIRS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 EVENT = "kmem/mm_page_alloc"
 FILTER = "pfn == 0xffffffffffffffff"
@@ -64,35 +67,12 @@ def _send(out, status: bytes, body: bytes = b"") -> None:
     out.flush()
 
 
-def _write(path: str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
 def _read_small(path: str) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         return os.read(fd, _FORMAT_BYTES)
     finally:
         os.close(fd)
-
-
-def _lost(instance: str) -> int:
-    total = 0
-    per_cpu = os.path.join(instance, "per_cpu")
-    for cpu in os.listdir(per_cpu):
-        try:
-            text = _read_small(os.path.join(per_cpu, cpu, "stats")).decode("ascii", "replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("overrun", "dropped events") and value.strip().isdecimal():
-                total += int(value)
-    return total
 
 
 class _Window:
@@ -122,16 +102,16 @@ def _trace(tracefs: str, window: float, out, stdin: int) -> None:
     pipe = None
     try:
         os.mkdir(instance)          # inside the try: a signal right after it still removes it
-        _write(os.path.join(instance, "trace_clock"), "mono")
-        _write(os.path.join(event, "filter"), FILTER)
+        write_control(os.path.join(instance, "trace_clock"), "mono")
+        write_control(os.path.join(event, "filter"), FILTER)
         try:
-            _write(os.path.join(event, "trigger"), "stacktrace if " + FILTER)
+            write_control(os.path.join(event, "trigger"), "stacktrace if " + FILTER)
             stacks = 1
         except OSError:
             stacks = 0
         pipe = os.open(os.path.join(instance, "trace_pipe"), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         reader = _Window(pipe, out)
-        _write(os.path.join(event, "enable"), "1")
+        write_control(os.path.join(event, "enable"), "1")
         start = time.monotonic()
         _send(out, b"start", f"{start:.6f} {time.time():.6f} {stacks}".encode())
         end = start + window
@@ -143,12 +123,12 @@ def _trace(tracefs: str, window: float, out, stdin: int) -> None:
             if stdin in ready and not os.read(stdin, 4096):
                 raise _Stop()
             reader.drain()
-        _write(os.path.join(event, "enable"), "0")
+        write_control(os.path.join(event, "enable"), "0")
         reader.drain()
-        _send(out, b"lost", str(_lost(instance) + reader.dropped).encode())
+        _send(out, b"lost", str(instance_lost(instance) + reader.dropped).encode())
     finally:
         try:
-            _write(os.path.join(event, "enable"), "0")
+            write_control(os.path.join(event, "enable"), "0")
         except OSError:
             pass
         if pipe is not None:
