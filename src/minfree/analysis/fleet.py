@@ -171,10 +171,11 @@ def outliers(rows: list[NodeRow]) -> list[Outlier]:
     healthy = sum(1 for row in rows if row.failures == 0)
     for row in rows:
         if row.failures and healthy * 2 >= len(rows):
-            where = "in this boot's log" if row.traced_s is None else f"in the {row.traced_s:g} s traced"
+            where, peers = (("in this boot's log", "logged none") if row.traced_s is None
+                            else (f"in the {row.traced_s:g} s traced", "had none"))
             found.append(Outlier(row.name, "failing", "failures", row.failures, 0,
                                  f"{row.failures} allocation failure(s) {where} while "
-                                 f"{healthy} of {len(rows) - 1} peers had none"))
+                                 f"{healthy} of {len(rows) - 1} peers {peers}"))
     shares = [row.headroom_share for row in rows if row.headroom_share is not None]
     if len(shares) >= T.FLEET_MIN_NODES:
         median = statistics.median(shares)
