@@ -11,7 +11,9 @@ import pytest
 
 from minfree.sources.ssh import BOOTSTRAP, RemoteError, SshSource
 
-HELLO = 'import sys\nsys.stdin.buffer.readline()\n'
+#: A peer that takes what the client sends first (the modules' sizes, their sources, hello).
+HELLO = ('import sys\nr = sys.stdin.buffer\nr.read(sum(int(n) for n in r.readline().split()[1::2]))\n'
+         'r.readline()\n')
 ANSWER = HELLO + 'sys.stdout.buffer.write(b"ok 0\\n"); sys.stdout.flush(); sys.stdin.buffer.readline()\n'
 
 

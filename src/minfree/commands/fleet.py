@@ -1,11 +1,13 @@
-"""``minfree fleet doctor|scan|snapshot|tune``: many hosts over SSH, agentless, one cluster view.
+"""``minfree fleet doctor|scan|snapshot|trace|tune``: many hosts over SSH, agentless, one cluster view.
 
 Hosts come from ``fleet.inventory`` (``-i`` Ansible INI/YAML or a plain list, or ``--hosts``);
 each is read over one ssh session (``sources.ssh``: the OpenSSH client, BatchMode, host keys
 verified) by ``fleet.runner``, ``--forks`` at a time, and analysed here with exactly the code
 ``--root`` uses (``doctor.diagnose``, ``scan.this_boot_failures``, ``actions.snapshot.capture``,
 ``analysis.sizing.propose``). The comparison is ``analysis.fleet``; output ``render.fleet_*``.
-``fleet tune`` only plans: changes go through the Ansible role in ``deploy/ansible``.
+``fleet trace`` runs a bounded remote tracer on every host (``sources.ssh_trace``) and
+classifies its records here with ``minfree trace``'s code. ``fleet tune`` only plans: changes
+go through the Ansible role in ``deploy/ansible``.
 """
 from __future__ import annotations
 
