@@ -105,6 +105,7 @@ def test_role_checks_applies_in_batches_and_undoes(tmp_path, capsys, original_sy
         assert "minfree is not installed yet" in done.stdout and not venv.exists()
         assert {key: live(key) for key in KEYS} == original_sysctls
         assert not any(any(directory.iterdir()) for directory in units.values())    # no unit written
+        assert "systemd is not PID 1 on a: the unit would be installed, not enabled" in done.stdout
 
         # 2. the real run: host a's conflict (sysctl.conf through the 99-sysctl.conf symlink)
         # is reported and stops the rollout before host b
