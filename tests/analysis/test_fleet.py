@@ -39,3 +39,28 @@ def test_fleet_status_never_calls_an_unread_host_healthy() -> None:
     assert fleet_status([], 0) == "UNKNOWN"
     assert fleet_status(["OK", "UNKNOWN"], 0) == "UNKNOWN"
     assert fleet_status(["OK", "CRITICAL"], 3) == "CRITICAL"
+
+
+def test_a_traced_node_failing_alone_stands_out_and_its_failures_join_one_timeline() -> None:
+    """fleet trace: rows from each host's window (parsed with minfree trace's parser and
+    classes), the node failing in the window flagged, every record on one clock-ordered line."""
+    from minfree.analysis.fleet import node_from_trace, trace_timeline, trace_window
+    from minfree.model.gfp import layout_for
+    from minfree.model.kversion import KernelVersion
+
+    layout = layout_for(KernelVersion(6, 1, 0))
+    line = ("{comm}-7 [001] ..... {ts}: mm_page_alloc: page=0000000000000000 pfn=0x0 order={order} "
+            "migratetype=0 gfp_flags=GFP_ATOMIC|__GFP_NOWARN\n")
+    text = line.format(comm="nginx", ts="100.25", order=2) + line.format(comm="nginx", ts="100.75", order=3)
+    windows = {"a": trace_window(text, layout, 100.0, 2.0, 0, {}, []),
+               "b": trace_window("", layout, 50.0, 2.0, 0, {}, []),
+               "c": trace_window("", layout, 70.0, 2.0, 0, {}, [])}
+    rows = [node_from_trace(name, "6.1.0", window) for name, window in windows.items()]
+    assert (rows[0].failures, rows[0].by_order, rows[0].by_class) == (2, {2: 1, 3: 1}, {"silent_atomic": 2})
+    (flagged,) = outliers(rows)
+    assert flagged.host == "a" and flagged.explanation == (
+        "2 allocation failure(s) in the 2 s traced while 2 of 2 peers had none")
+    line_of = trace_timeline([("a", windows["a"], 1764700000.0, 100.0)])
+    assert [(e.at, e.since_boot_s, e.order, e.origin) for e in line_of] == [
+        ("2025-12-02T18:26:40.250+00:00", 100.25, 2, "silent_atomic"),
+        ("2025-12-02T18:26:40.750+00:00", 100.75, 3, "silent_atomic")]

@@ -53,6 +53,20 @@ def test_scan_and_snapshot_exit_1_when_a_host_did_not_answer(tmp_path, capsys) -
     assert list((tmp_path / "snaps").iterdir()) == []
 
 
+def test_trace_names_a_refused_host_and_exits_1(capsys) -> None:
+    assert main(["fleet", "trace", "--hosts", REFUSED, "--duration", "1", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "trace" and doc["nodes"] == [] and doc["timeline"] == []
+    assert doc["hosts"][0]["error"] == "ssh: connect to host 127.0.0.1 port 1: Connection refused"
+
+
+@pytest.mark.parametrize("duration", ["0", "-1", "3601", "ten"])
+def test_trace_refuses_a_window_it_cannot_run(duration, capsys) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["fleet", "trace", "--hosts", "a", "--duration", duration])
+    assert stopped.value.code == 2 and "--duration" in capsys.readouterr().err
+
+
 def test_snapshot_never_writes_into_a_directory_that_holds_files(tmp_path, capsys) -> None:
     (tmp_path / "old.tar.gz").write_text("")
     assert main(["fleet", "snapshot", "--hosts", REFUSED, str(tmp_path)]) == 2

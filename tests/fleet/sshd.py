@@ -2,7 +2,8 @@
 
 Each host is a network namespace made here (``mf<pid><fleet>h<n>``) joined to this namespace by a
 veth pair on a private /30, with its own ``sshd`` (Debian's openssh-server) listening on the
-namespace side only. Each sshd serves a captured system: its ``sshd_config`` sets
+namespace side only, and tracefs mounted in its mount namespace (the hosts share this kernel:
+``fleet trace`` on them traces it). Each sshd serves a captured system: its ``sshd_config`` sets
 ``MINFREE_COLLECTOR_ROOT`` (``SetEnv``) so the collector reads that host's root directory
 instead of ``/``. The client side is one ssh config file (``Host`` blocks with ``HostName``,
 ``Port``, ``User root``, a key made here, a known_hosts file made here and
@@ -26,6 +27,7 @@ from pathlib import Path
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 PRIVSEP_DIR = "/run/sshd"
 _FLEETS = itertools.count()
+_WITH_TRACEFS = 'mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; exec "$0" "$@"'
 
 
 def available() -> str | None:
@@ -132,8 +134,10 @@ class Fleet:
             # every ssh command, are not part of the simulated hosts); the collector's root
             f"SetEnv HOME={self.home}"
             + (f" MINFREE_COLLECTOR_ROOT={host.root}" if host.root is not None else "") + "\n")
-        process = subprocess.Popen(["ip", "netns", "exec", host.namespace, SSHD, "-D", "-e",
-                                    "-f", str(config)],
+        # ``ip netns exec`` mounts a fresh sysfs for the namespace: tracefs is mounted on it again
+        # (in that mount namespace only), as a real host has it, for ``fleet trace``
+        process = subprocess.Popen(["ip", "netns", "exec", host.namespace, "sh", "-c", _WITH_TRACEFS,
+                                    SSHD, "-D", "-e", "-f", str(config)],
                                    stdout=subprocess.DEVNULL, stderr=open(self.workdir / f"{host.namespace}.log", "wb"))
         host.process = process
         self._wait_listening(host)
@@ -180,6 +184,21 @@ class Fleet:
     def inventory(self, names: list[str] | None = None) -> str:
         """A plain host list of ``names`` (default: every host)."""
         return "".join(f"{n}\n" for n in (names or list(self.hosts)))
+
+    def server_cpu_seconds(self) -> float:
+        """CPU time of every host's sshd so far, with its finished sessions (sshd reaps them,
+        so each session's sshd, shell and collector are in its children's times)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for host in self.hosts.values():
+            if host.process is None or host.process.poll() is not None:
+                continue
+            try:
+                fields = Path(f"/proc/{host.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(value) for value in fields[11:15])    # utime stime cutime cstime
+        return total / tick
 
     def close(self) -> None:
         for host in self.hosts.values():

@@ -77,8 +77,12 @@ def test_role_checks_applies_in_batches_and_undoes(tmp_path, capsys, original_sy
             fleet.add(name, None)                # each serves this machine's live /
         roots = {"a": config_root(tmp_path / "cr-a", conflict=True), "b": config_root(tmp_path / "cr-b", conflict=False)}
         inventory = tmp_path / "inventory.ini"
+        units = {n: tmp_path / f"systemd-{n}" for n in roots}      # not this machine's /etc
+        for directory in units.values():
+            directory.mkdir()
         inventory.write_text("[db]\n" + "".join(
-            f"{n} minfree_config_root={roots[n]} minfree_state_dir={tmp_path / ('state-' + n)}\n" for n in roots)
+            f"{n} minfree_config_root={roots[n]} minfree_state_dir={tmp_path / ('state-' + n)} "
+            f"minfree_systemd_dir={units[n]}\n" for n in roots)
             + "[db:vars]\nansible_python_interpreter=/usr/bin/python3\n")
         # the hosts' namespaces reach no package index: minfree and its dependencies go as wheels
         wheels = tmp_path / "wheels"
@@ -100,6 +104,8 @@ def test_role_checks_applies_in_batches_and_undoes(tmp_path, capsys, original_sy
         assert done.returncode == 0, done.stdout + done.stderr
         assert "minfree is not installed yet" in done.stdout and not venv.exists()
         assert {key: live(key) for key in KEYS} == original_sysctls
+        assert not any(any(directory.iterdir()) for directory in units.values())    # no unit written
+        assert "systemd is not PID 1 on a: the unit would be installed, not enabled" in done.stdout
 
         # 2. the real run: host a's conflict (sysctl.conf through the 99-sysctl.conf symlink)
         # is reported and stops the rollout before host b
@@ -133,6 +139,16 @@ def test_role_checks_applies_in_batches_and_undoes(tmp_path, capsys, original_sy
         assert not (roots["b"] / "etc" / "sysctl.d" / "99-minfree.conf").exists(), done.stdout
         counts = recap(done.stdout)
         assert counts["a"]["changed"] > 0 and "failed" not in counts["b"]
+        # the exporter: its unit installed on both, run from the role's venv, verified by
+        # systemd-analyze on the host; not enabled, as systemd is not PID 1 in these hosts
+        for name, directory in units.items():
+            unit = (directory / "minfree-exporter.service").read_text()
+            assert f"ExecStart={venv}/bin/minfree exporter --listen 127.0.0.1:9723\n" in unit
+            assert f"systemd is not PID 1 on {name}: the unit is installed, not enabled" in done.stdout
+            verified = subprocess.run(["systemd-analyze", "verify", str(directory / "minfree-exporter.service")],
+                                      capture_output=True, text=True, timeout=60)
+            assert verified.returncode == 0 and verified.stderr == "", verified.stderr
+        assert done.stdout.count("TASK [minfree : Verify the unit (systemd-analyze verify)]") == 2
 
         # 5. undo.yml: values and files back
         done = playbook([apply[0], "-i", str(inventory), str(REPO / "deploy" / "ansible" / "undo.yml"),

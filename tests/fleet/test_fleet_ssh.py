@@ -76,6 +76,14 @@ def test_doctor_cluster_view_flags_the_outliers_and_names_each_failed_host(fleet
                           "--json")
     doc = json.loads(out)
     assert doc["schema"] == 1 and doc["command"] == "doctor"
+    # the shape minfree report reads (README "fleet JSON"): keys only grow
+    assert list(doc) == ["schema", "command", "status", "hosts", "nodes", "outliers", "timeline", "summary"]
+    assert set(doc["nodes"][0]) == {
+        "name", "kernel", "status", "failures", "by_order", "by_origin", "min_free_kbytes",
+        "kernel_default_kb", "recommended_kb", "watermark_scale_factor", "swappiness", "thp_enabled",
+        "thp_defrag", "headroom_kb", "headroom_share", "unusable", "atomic_failing_orders", "by_class",
+        "traced_s"}
+    assert {"name", "address", "error", "seconds"} <= set(doc["hosts"][0])
     assert [h["name"] for h in doc["hosts"]] == ["a", "b", "c", "d", "down", "changed"]
     errors = {h["name"]: h["error"] for h in doc["hosts"]}
     assert errors["a"] is errors["b"] is errors["c"] is errors["d"] is None
@@ -98,6 +106,25 @@ def test_doctor_cluster_view_flags_the_outliers_and_names_each_failed_host(fleet
     assert flagged == {("d", "setting", "kernel"), ("c", "failing", "failures"),
                        ("c", "headroom", "headroom_share")}
     assert [(t["host"], t["order"]) for t in doc["timeline"]] == [("c", o) for o in (1, 2, 3, 2, 3, 4)]
+
+
+def test_doctor_reads_a_captured_host_in_the_first_round_trip(fleet, capsys, monkeypatch) -> None:
+    """Everything doctor reads of host c is asked for as the session opens (commands.fleet
+    first_round): no request waits for another's answer (each would cost a round trip and
+    the CPU of ssh, sshd and the collector passing it)."""
+    from minfree.sources.ssh import SshSource
+
+    asked = []
+    original = SshSource._ask
+
+    def counting(self, op, rel):
+        asked.append(((op, rel) in self.prefetched, op, rel))
+        return original(self, op, rel)
+
+    monkeypatch.setattr(SshSource, "_ask", counting)
+    code, out = fleet_run(capsys, fleet, "doctor", "--hosts", "c", "--json")
+    assert code == 2 and json.loads(out)["hosts"][0]["error"] is None
+    assert len(asked) > 40 and [(op, rel) for first, op, rel in asked if not first] == []
 
 
 def test_doctor_text_shows_one_table_the_outliers_and_the_unreachable(fleet, capsys) -> None:

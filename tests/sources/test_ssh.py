@@ -11,8 +11,10 @@ import pytest
 
 from minfree.sources.ssh import BOOTSTRAP, RemoteError, SshSource
 
-HELLO = 'import sys\nsys.stdin.buffer.readline(); sys.stdin.buffer.readline()\n'
-ANSWER = HELLO + 'sys.stdout.buffer.write(b\'{"ok": true}\\n\'); sys.stdout.flush(); sys.stdin.buffer.readline()\n'
+#: A peer that takes what the client sends first (the modules' sizes, their sources, hello).
+HELLO = ('import sys\nr = sys.stdin.buffer\nr.read(sum(int(n) for n in r.readline().split()[1::2]))\n'
+         'r.readline()\n')
+ANSWER = HELLO + 'sys.stdout.buffer.write(b"ok 0\\n"); sys.stdout.flush(); sys.stdin.buffer.readline()\n'
 
 
 def peer(script: str) -> list[str]:
@@ -20,9 +22,10 @@ def peer(script: str) -> list[str]:
 
 
 @pytest.mark.parametrize("script, reason", [
-    (HELLO + "sys.stdout.write('Welcome to host\\n')", "the collector's answer is not JSON"),
-    (HELLO + "sys.stdout.write('[1, 2]\\n')", "the collector's answer is not a JSON object"),
+    (HELLO + "sys.stdout.write('Welcome to host\\n')", "the collector's answer is not a protocol line"),
+    (HELLO + "sys.stdout.write('ok -1\\n')", "the collector's answer has no size, or more than it may send"),
     (HELLO + "sys.stdout.write('x' * (2 << 20))", "the collector's answer is not a protocol line"),
+    (HELLO + "sys.stdout.write('ok 5\\nab')", "ssh exited with status 0"),
     (HELLO + "sys.stderr.write('bash: python3: command not found\\n'); sys.exit(127)",
      "bash: python3: command not found"),
     ("import sys; sys.exit(255)", "ssh exited with status 255"),
@@ -41,7 +44,7 @@ def test_a_silent_peer_times_out() -> None:
 
 
 def test_a_peer_cannot_make_us_buffer_more_than_a_file_may_hold() -> None:
-    source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b\'{"ok": true, "n": 99999999999}\\n\'); sys.stdout.flush()'
+    source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b"ok 99999999999\\n"); sys.stdout.flush()'
                             '\nimport time; time.sleep(60)'), timeout=20)
     with pytest.raises(RemoteError, match="more than it may send"):
         source.read_bytes("proc/zoneinfo", 1 << 20)
@@ -49,26 +52,34 @@ def test_a_peer_cannot_make_us_buffer_more_than_a_file_may_hold() -> None:
 
 
 def test_an_error_answer_is_the_oserror_a_local_read_raises() -> None:
-    source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b\'{"err": 13, "msg": "Permission denied"}\\n\'); '
+    source = SshSource(peer(ANSWER + 'sys.stdout.buffer.write(b"err 20\\n13 Permission denied"); '
                             'sys.stdout.flush(); sys.stdin.buffer.readline()'), timeout=20)
     with pytest.raises(PermissionError):
         source.read_bytes("proc/pagetypeinfo", 1 << 20)
     source.close()
 
 
-def test_prefetched_files_come_from_one_round_trip_and_are_served_once(tmp_path, monkeypatch) -> None:
+def test_the_first_round_is_answered_as_the_session_opens_and_served_once(tmp_path, monkeypatch) -> None:
     """The real collector (what ssh would start on the host) serving a directory: after the
-    prefetch the peer is gone, and the prefetched answers (a file, a missing file) remain."""
+    session opened the peer is gone, and the answers to its first round (a file, a missing
+    file, a listing with an odd name, a link, existence) remain, each served once."""
     (tmp_path / "proc").mkdir()
     (tmp_path / "proc" / "zoneinfo").write_text("Node 0, zone      DMA\n")
+    (tmp_path / "etc" / "sysctl.d").mkdir(parents=True)
+    (tmp_path / "etc" / "sysctl.d" / "a b\nc.conf").write_text("vm.swappiness = 1\n")
+    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
     monkeypatch.setenv("MINFREE_COLLECTOR_ROOT", str(tmp_path))
-    source = SshSource([sys.executable, "-I", "-S", "-c", BOOTSTRAP], timeout=20)
-    source.prefetch(("proc/zoneinfo", "proc/buddyinfo"))
+    first = (("read", "proc/zoneinfo"), ("read", "proc/buddyinfo"), ("list", "etc/sysctl.d"),
+             ("readlink", "etc/sysctl.d/99-sysctl.conf"), ("readlink", "proc/zoneinfo"), ("exists", "etc"))
+    source = SshSource([sys.executable, "-I", "-S", "-c", BOOTSTRAP], timeout=20, requests=first)
     source.process.kill()
     source.process.wait()
     assert source.read_bytes("proc/zoneinfo", 1 << 20) == b"Node 0, zone      DMA\n"
     with pytest.raises(FileNotFoundError):
         source.read_bytes("proc/buddyinfo", 1 << 20)
+    assert source.listdir("etc/sysctl.d") == ["99-sysctl.conf", "a b\nc.conf"]
+    assert source.readlink("etc/sysctl.d/99-sysctl.conf") == "../sysctl.conf"
+    assert source.readlink("proc/zoneinfo") is None and source.lexists("etc") is True
     with pytest.raises(RemoteError):            # served once: the next read asks the host
         source.read_bytes("proc/zoneinfo", 1 << 20)
     source.close()

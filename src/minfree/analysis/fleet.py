@@ -9,8 +9,8 @@ Outliers are of three kinds:
 * ``setting``: a node whose value of a setting differs from the value a strict majority of the
   answering nodes share (kernel, vm.min_free_kbytes, vm.watermark_scale_factor, vm.swappiness,
   THP enabled/defrag);
-* ``failing``: a node whose kernel log holds allocation failures while most of its peers' logs
-  hold none;
+* ``failing``: a node whose kernel log (or, for ``fleet trace``, whose traced window) holds
+  allocation failures while most of its peers' hold none;
 * ``headroom``: a node with far less free memory above its low watermarks, as a share of its
   memory, than the fleet's median (heuristic).
 """
@@ -25,6 +25,11 @@ from minfree.analysis import thresholds as T
 from minfree.analysis.doctor import DoctorReport
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.sizing import MIN_FREE, propose, summarize_failures
+from minfree.analysis.trace_window import Interval, Tally, TraceWindow, failure_from_record
+from minfree.model.gfp import GfpLayout, layout_for, layout_from_table
+from minfree.model.kversion import parse_release
+from minfree.tracing.gfp_format import parse_format
+from minfree.tracing.records import TraceParser
 
 #: The settings compared across nodes, in table order.
 SETTINGS = ("kernel", "min_free_kbytes", "watermark_scale_factor", "swappiness", "thp_enabled",
@@ -52,6 +57,8 @@ class NodeRow:
     headroom_share: float | None = None
     unusable: float | None = None        # the kernel's unusable index at FLEET_FRAGMENTATION_ORDER, worst zone
     atomic_failing_orders: list[int] = field(default_factory=list)
+    by_class: dict[str, int] = field(default_factory=dict)   # fleet trace: failure classes
+    traced_s: float | None = None       # fleet trace: the window the failures were counted in
 
     def setting(self, key: str) -> object:
         return getattr(self, key)
@@ -164,9 +171,11 @@ def outliers(rows: list[NodeRow]) -> list[Outlier]:
     healthy = sum(1 for row in rows if row.failures == 0)
     for row in rows:
         if row.failures and healthy * 2 >= len(rows):
+            where, peers = (("in this boot's log", "logged none") if row.traced_s is None
+                            else (f"in the {row.traced_s:g} s traced", "had none"))
             found.append(Outlier(row.name, "failing", "failures", row.failures, 0,
-                                 f"{row.failures} allocation failure(s) in this boot's log while "
-                                 f"{healthy} of {len(rows) - 1} peers logged none"))
+                                 f"{row.failures} allocation failure(s) {where} while "
+                                 f"{healthy} of {len(rows) - 1} peers {peers}"))
     shares = [row.headroom_share for row in rows if row.headroom_share is not None]
     if len(shares) >= T.FLEET_MIN_NODES:
         median = statistics.median(shares)
@@ -201,8 +210,60 @@ def timeline(logs: list[tuple[str, ScanReport, int | None]]) -> list[TimelineEnt
     return sorted(entries, key=lambda e: (e.at is None, e.at or "", e.since_boot_s or 0.0, e.host))
 
 
-def build_cluster(rows: list[NodeRow], logs: list[tuple[str, ScanReport, int | None]]) -> ClusterView:
-    return ClusterView(rows, outliers(rows), timeline(logs))
+def remote_layout(event_format: str | None, release: str) -> GfpLayout:
+    """A traced host's GFP table: its kernel's own (the ``mm_page_alloc`` format it sent), else
+    its release's era table (as ``minfree trace`` chooses for the running kernel)."""
+    layout = layout_from_table(parse_format(event_format)) if event_format else None
+    return layout if layout is not None else layout_for(parse_release(release))
+
+
+def trace_window(text: str, layout: GfpLayout, start: float, window_s: float, lost: int,
+                 sources: dict[str, str], missing: list[str]) -> TraceWindow:
+    """One host's traced window from the trace text it sent, parsed and classified with the
+    code of ``minfree trace`` (``start``: the window's start on the host's trace clock). Only
+    records: no in-kernel count, so the total is the records plus those the buffer lost.
+
+    >>> from minfree.model.kversion import KernelVersion
+    >>> text = ("bash-7 [001] ..... 101.5: mm_page_alloc: page=0000000000000000 pfn=0x0 order=9 "
+    ...         "migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE|__GFP_NOWARN\\n")
+    >>> w = trace_window(text, layout_for(KernelVersion(6, 1, 0)), 100.0, 5.0, 2, {}, [])
+    >>> w.failed_total, w.by_order(), w.by_class()["silent_blocking"], w.tally.kept[0].t
+    (3, {9: 1}, 1, 1.5)
+    """
+    parser = TraceParser()
+    records = parser.feed(text.splitlines()) + parser.flush()
+    intervals = [Interval(0.0, window_s)]
+    tally = Tally()
+    for record in records:
+        failure = failure_from_record(record, layout, start)
+        if failure is not None:
+            tally.add(failure, intervals)
+    return TraceWindow(window_s=window_s, intervals=intervals, tally=tally, counted=None,
+                       lost=lost + parser.lost, skipped=parser.skipped, kswapd=None,
+                       direct_reclaim=None, sources=sources, missing=missing)
+
+
+def node_from_trace(name: str, kernel: str, window: TraceWindow) -> NodeRow:
+    return NodeRow(name, kernel=kernel, failures=window.failed_total, by_order=window.by_order(),
+                   by_class={k: n for k, n in window.by_class().items() if n}, traced_s=round(window.window_s, 3))
+
+
+def trace_timeline(traces: list[tuple[str, TraceWindow, float, float]]) -> list[TimelineEntry]:
+    """The recorded failures of every node, oldest first: ``(host, window, the window's start
+    on the host's wall clock and on its monotonic clock)``; ``since_boot_s`` is the monotonic
+    time (which does not count suspended time); ``origin`` is the failure class, ``verdict``
+    its call site."""
+    entries = []
+    for host, window, wall, mono in traces:
+        for f in window.tally.kept:
+            at = datetime.fromtimestamp(wall + f.t, timezone.utc).isoformat(timespec="milliseconds")
+            entries.append(TimelineEntry(host, at, round(mono + f.t, 6), f.comm, f.order, f.klass, f.site, 1))
+    return sorted(entries, key=lambda e: (e.at, e.host))
+
+
+def build_cluster(rows: list[NodeRow], logs: list[tuple[str, ScanReport, int | None]],
+                  traced: list[TimelineEntry] | None = None) -> ClusterView:
+    return ClusterView(rows, outliers(rows), timeline(logs) if traced is None else traced)
 
 
 @dataclass(frozen=True, slots=True)

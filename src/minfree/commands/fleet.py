@@ -1,11 +1,13 @@
-"""``minfree fleet doctor|scan|snapshot|tune``: many hosts over SSH, agentless, one cluster view.
+"""``minfree fleet doctor|scan|snapshot|trace|tune``: many hosts over SSH, agentless, one cluster view.
 
 Hosts come from ``fleet.inventory`` (``-i`` Ansible INI/YAML or a plain list, or ``--hosts``);
 each is read over one ssh session (``sources.ssh``: the OpenSSH client, BatchMode, host keys
 verified) by ``fleet.runner``, ``--forks`` at a time, and analysed here with exactly the code
 ``--root`` uses (``doctor.diagnose``, ``scan.this_boot_failures``, ``actions.snapshot.capture``,
 ``analysis.sizing.propose``). The comparison is ``analysis.fleet``; output ``render.fleet_*``.
-``fleet tune`` only plans: changes go through the Ansible role in ``deploy/ansible``.
+``fleet trace`` runs a bounded remote tracer on every host (``sources.ssh_trace``) and
+classifies its records here with ``minfree trace``'s code. ``fleet tune`` only plans: changes
+go through the Ansible role in ``deploy/ansible``.
 """
 from __future__ import annotations
 
@@ -31,14 +33,15 @@ EXAMPLES = """examples:
   minfree fleet scan -i hosts.yml --forks 20      this boot's failures of every node, one timeline
   minfree fleet snapshot -i inventory.ini snaps/  one snapshot per host (doctor --root snaps/db1.tar.gz)
   minfree fleet tune -i inventory.ini --profile aerospike   the plan per node and the playbook to run
+  minfree fleet trace -i inventory.ini --duration 30 --become   every failed allocation of every node
   minfree fleet doctor -i inv --ssh-config ~/.ssh/fleet_config --become
 """
 
 
 def add_parser(subparsers) -> None:
     fleet = subparsers.add_parser(
-        "fleet", help="doctor, scan, snapshot or plan tuning of many hosts over SSH",
-        description="Run doctor, scan or snapshot on many hosts over SSH (nothing installed on "
+        "fleet", help="doctor, scan, snapshot, trace or plan tuning of many hosts over SSH",
+        description="Run doctor, scan, snapshot or trace on many hosts over SSH (nothing installed on "
                     "them: the OpenSSH client, BatchMode, host keys verified as your ssh config "
                     "says) and compare them in one view. Exit status of doctor: the worst node's "
                     "(0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN: also when a host did not answer); "
@@ -63,11 +66,17 @@ def add_parser(subparsers) -> None:
     for verb, text in (("doctor", "diagnose every host and compare them"),
                        ("scan", "this boot's allocation failures of every host, on one timeline"),
                        ("snapshot", "capture every host into OUTDIR/<host>.tar.gz"),
+                       ("trace", "count and classify every failed page allocation of every host "
+                                 "for a window (root there: --become)"),
                        ("tune", "the tuning plan per host and the Ansible commands that apply it")):
         sub = verbs.add_parser(verb, parents=[common], help=text, description=text + ".",
                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
         if verb == "snapshot":
             sub.add_argument("out", metavar="OUTDIR", help="a new or empty directory")
+        if verb == "trace":
+            sub.add_argument("--duration", type=_seconds, default=10.0, metavar="SECONDS",
+                             help="the window, the same on every host (default 10; hosts beyond "
+                                  "--forks are traced after the first ones)")
         if verb == "tune":
             from minfree.analysis.sizing import PROFILES
 
@@ -121,7 +130,39 @@ def run(args: argparse.Namespace) -> int:
         return _snapshot(args, hosts, options)
     if args.verb == "tune":
         return _tune(args, hosts, options)
+    if args.verb == "trace":
+        return _trace(args, hosts, options)
     return _cluster(args, hosts, options)
+
+
+def first_round(verb: str) -> tuple[tuple[str, str], ...]:
+    """What ``verb`` reads on every host that can be named before anything is read: asked for
+    in the session's first round trip (``sources.ssh``), beside the memory files. Only a speed
+    hint: whatever else the readers want (per node, per interface, per sysctl.d file) is asked
+    for when wanted. ``tests/fleet`` checks that doctor needs few more round trips.
+
+    >>> ("read", "proc/sys/vm/lowmem_reserve_ratio") in first_round("doctor"), len(first_round("scan"))
+    (True, 3)
+    """
+    from minfree.proc.sysctl import VM_SYSCTL_NAMES
+    from minfree.proc.thp import KHUGEPAGED_NUMBERS
+    from minfree.sources import specs
+
+    log = (specs.VERSION.path, specs.KERNEL_LOG.path, specs.PROC_STAT.path)
+    if verb == "scan":
+        return tuple(("read", path) for path in log)
+    thp = specs.THP_DIRS[0]
+    reads = (specs.VERSION.path, *(specs.vm_sysctl(name).path for name in VM_SYSCTL_NAMES),
+             *(f"{d}/enabled" for d in specs.THP_DIRS),
+             *(f"{thp}/{leaf}" for leaf in ("defrag", "shmem_enabled", "khugepaged/defrag")),
+             *(f"{thp}/khugepaged/{name}" for name in KHUGEPAGED_NUMBERS),
+             specs.NODE_ONLINE.path, specs.SLABINFO.path,
+             specs.LOWMEM_RESERVE_RATIO.path,       # after zoneinfo (see specs), as locally
+             *log[1:])
+    checks = (specs.NET_DIR, specs.SYSCTL_CONF)
+    return (tuple(("read", path) for path in reads)
+            + tuple(("exists", path + suffix) for path in checks for suffix in ("", ".readlink"))
+            + tuple(("list", path) for path in (thp, specs.NET_DIR, *specs.SYSCTL_D_DIRS)))
 
 
 def _boot_time(root) -> int | None:
@@ -156,7 +197,7 @@ def _cluster(args: argparse.Namespace, hosts, options) -> int:
         version = read_version(root)
         return None, this_boot_failures(root, version.release if version else None), _boot_time(root)
 
-    results = run_hosts(hosts, options, work, args.forks)
+    results = run_hosts(hosts, options, work, args.forks, first_round(args.verb))
     outcomes = _outcomes(results)
     rows, logs, own = [], [], {}
     for result in results:
@@ -183,6 +224,43 @@ def _cluster(args: argparse.Namespace, hosts, options) -> int:
     if doctor:
         return EXIT_CODES[status]
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _trace(args: argparse.Namespace, hosts, options) -> int:
+    """Every host traced over the same window by the remote tracer (``sources.ssh_trace``),
+    its records parsed and classified here with ``minfree trace``'s code."""
+    from minfree.analysis.fleet import (build_cluster, node_from_trace, remote_layout, trace_timeline,
+                                        trace_window)
+    from minfree.fleet.runner import each_host
+    from minfree.sources.ssh_trace import trace_host
+
+    def task(host):
+        remote = trace_host(host.address, host.port, host.user, options, args.duration)
+        layout = remote_layout(remote.event_format, remote.release)
+        missing = [] if remote.stacks else ["call sites: the stacktrace trigger was refused there"]
+        window = trace_window(remote.text, layout, remote.start, args.duration, remote.lost,
+                              {"records": "tracefs instance of the remote tracer, over ssh"}, missing)
+        return remote, window, layout.name
+
+    results = each_host(hosts, task, args.forks)
+    outcomes = _outcomes(results)
+    done = [(r.host.name, *r.value) for r in results if r.value is not None]
+    rows = [node_from_trace(name, remote.release, window) for name, remote, window, _ in done]
+    view = build_cluster(rows, [], trace_timeline([(name, window, remote.started_at, remote.start)
+                                                   for name, remote, window, _ in done]))
+    if args.json:
+        from minfree.render.fleet_json import document, host_entry
+        from minfree.render.trace_json import to_json
+
+        own = {name: {"kernel": remote.release, **to_json(window, {}, None, table)}
+               for name, remote, window, table in done}
+        _print_json(document("trace", [host_entry(o, own.get(o.name)) for o in outcomes], view))
+    else:
+        from minfree.render.console import console
+        from minfree.render.fleet_text import render_cluster
+
+        render_cluster("trace", outcomes, view, None, console())
+    return EXIT_FAILED if len(done) < len(hosts) else EXIT_OK
 
 
 def _own_json(report, scan) -> dict:
@@ -234,7 +312,7 @@ def _snapshot(args: argparse.Namespace, hosts, options) -> int:
         result = capture(out / names[host.name], source=root)
         return str(result.out), result.files, [{"path": p, "reason": r} for p, r in result.missing]
 
-    results = run_hosts(hosts, options, work, args.forks)
+    results = run_hosts(hosts, options, work, args.forks, first_round("doctor"))
     outcomes = _outcomes(results)
     written = {r.host.name: r.value[0] for r in results if r.value is not None}
     if args.json:
@@ -303,7 +381,7 @@ def _tune(args: argparse.Namespace, hosts, options) -> int:
         return proposal, boot
 
     commands = playbook_commands(args, hosts)
-    results = run_hosts(hosts, options, work, args.forks)
+    results = run_hosts(hosts, options, work, args.forks, first_round("doctor"))
     outcomes = _outcomes(results)
     plans = {r.host.name: r.value for r in results if r.value is not None}
     if args.json:

@@ -17,6 +17,7 @@ from minfree.sources.root import SystemRoot
 from minfree.sources.ssh import RemoteError, SshOptions, abort_all, ssh_root
 
 T = TypeVar("T")
+Requests = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,28 +28,39 @@ class HostResult(Generic[T]):
     seconds: float
 
 
-def open_host(host: Host, options: SshOptions) -> SystemRoot:
-    """The host's files over one ssh session (raises ``RemoteError``)."""
-    return ssh_root(host.name, host.address, host.port, host.user, options)
+def open_host(host: Host, options: SshOptions, requests: Requests = ()) -> SystemRoot:
+    """The host's files over one ssh session (raises ``RemoteError``); ``requests`` are asked
+    for as it opens (``sources.ssh.ssh_root``)."""
+    return ssh_root(host.name, host.address, host.port, host.user, options, requests)
 
 
-def _one(host: Host, options: SshOptions, work: Callable[[Host, SystemRoot], T]) -> HostResult[T]:
+def _one(host: Host, task: Callable[[Host], T]) -> HostResult[T]:
     started = time.monotonic()
     try:
-        with open_host(host, options) as root:
-            value = work(host, root)
+        value = task(host)
     except RemoteError as error:
         return HostResult(host, None, str(error), time.monotonic() - started)
     return HostResult(host, value, None, time.monotonic() - started)
 
 
 def run_hosts(hosts: list[Host], options: SshOptions, work: Callable[[Host, SystemRoot], T],
-              forks: int) -> list[HostResult[T]]:
-    """``work(host, root)`` on every host, in inventory order, ``forks`` sessions at a time."""
+              forks: int, requests: Requests = ()) -> list[HostResult[T]]:
+    """``work(host, root)`` on every host, in inventory order, ``forks`` sessions at a time;
+    ``requests``: what ``work`` will read, asked for in the session's first round trip."""
+    def task(host: Host) -> T:
+        with open_host(host, options, requests) as root:
+            return work(host, root)
+
+    return each_host(hosts, task, forks)
+
+
+def each_host(hosts: list[Host], task: Callable[[Host], T], forks: int) -> list[HostResult[T]]:
+    """``task(host)`` (which opens its own session) on every host, in inventory order, ``forks``
+    at a time; a ``RemoteError`` is that host's failure."""
     if not hosts:
         return []
     with ThreadPoolExecutor(max_workers=max(1, min(forks, len(hosts))), thread_name_prefix="fleet") as pool:
-        futures = [pool.submit(_one, host, options, work) for host in hosts]
+        futures = [pool.submit(_one, host, task) for host in hosts]
         try:
             return [future.result() for future in futures]
         except BaseException:       # Ctrl-C: end every session now, start no other

@@ -27,7 +27,8 @@ def _failures(row: NodeRow) -> str:
 
 
 def _origins(row: NodeRow) -> str:
-    return ", ".join(f"{o} {n}" for o, n in list(row.by_origin.items())[:2]) or "-"
+    counts = row.by_origin or row.by_class     # fleet trace: the failure classes
+    return ", ".join(f"{o} {n}" for o, n in sorted(counts.items(), key=lambda c: -c[1])[:2]) or "-"
 
 
 def _table(columns: list[str]):
@@ -49,12 +50,17 @@ def render_cluster(command: str, outcomes: list[HostOutcome], view: ClusterView,
     flagged = {o.host for o in view.outliers}
     doctor = command == "doctor"
     failures = _table(["host", "kernel", "status", "failures (by order)", "origins"] if doctor
+                      else ["host", "kernel", f"failed in {_opt(view.rows[0].traced_s if view.rows else None)} s "
+                            "(by order)", "classes"] if command == "trace"
                       else ["host", "failures (by order)", "origins"])
     settings = _table(["host", "min_free kB\nnow/default/tune", "wsf", "headroom\nMiB (%)",
                        f"unusable\norder {T.FLEET_FRAGMENTATION_ORDER}", "THP\nenabled/defrag",
                        "swappiness"])
     for row in view.rows:
         name = f"[bold red]{row.name}*[/]" if row.name in flagged else row.name
+        if command == "trace":
+            failures.add_row(name, _opt(row.kernel), _failures(row), _origins(row))
+            continue
         if not doctor:
             failures.add_row(name, _failures(row), _origins(row))
             continue
@@ -78,9 +84,10 @@ def render_cluster(command: str, outcomes: list[HostOutcome], view: ClusterView,
         console.print("outliers: none (settings agree, failures and headroom alike)")
     if view.timeline:
         dated = any(entry.at for entry in view.timeline)
-        console.print(f"[bold]failures, all nodes[/] ({len(view.timeline)}; " + (
-            "UTC from each host's boot time, approximate):" if dated else "seconds after each host's boot: "
-            "no boot time was read):"))
+        clock = ("UTC on each host's clock:" if command == "trace" else
+                 "UTC from each host's boot time, approximate):" if dated else
+                 "seconds after each host's boot: no boot time was read):")
+        console.print(f"[bold]failures, all nodes[/] ({len(view.timeline)}; {clock}")
         for entry in view.timeline[-TIMELINE_LINES:]:
             when = entry.at or f"+{_opt(entry.since_boot_s, '{:.1f}')} s after boot"
             times = f" ×{entry.occurrences}" if entry.occurrences > 1 else ""

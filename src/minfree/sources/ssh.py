@@ -20,7 +20,6 @@ naming why, so a host is either read or named as failed, never half-read.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import select
 import subprocess
@@ -31,21 +30,43 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minfree.sources import kmsg, specs, ssh_collector
-from minfree.sources.root import SystemRoot, too_large
+from minfree.sources.root import SOSREPORT_MARKERS, SystemRoot, too_large
 
-#: Run by the target's python3: load the modules sent first on stdin, then serve.
-BOOTSTRAP = ("import sys,json,types;h=json.loads(sys.stdin.buffer.readline())\n"
-             "for n,s in h[\"modules\"]:\n"
-             " m=types.ModuleType(n);sys.modules[n]=m;exec(compile(s,n,\"exec\"),m.__dict__)\n"
-             "sys.modules[h[\"main\"]].main()")
+#: Run by the target's python3: load the modules sent first on stdin (a line of names and
+#: sizes, then their sources), then serve with the last one.
+BOOTSTRAP = ("import sys;r=sys.stdin.buffer;h=r.readline().split()\n"
+             "for i in range(0,len(h),2):\n"
+             " n=h[i].decode();m=type(sys)(n);sys.modules[n]=m;exec(compile(r.read(int(h[i+1])),n,\"exec\"),m.__dict__)\n"
+             "m.main()")
 REMOTE_PYTHON = f"exec python3 -I -S -c '{BOOTSTRAP}'"
 #: ``--become``: sudo without a prompt (-n): a password request fails the host with sudo's reason.
 REMOTE_PYTHON_BECOME = f"exec sudo -n python3 -I -S -c '{BOOTSTRAP}'"
-_MODULES = (kmsg, ssh_collector)
+#: The collector (last: the bootstrap runs its ``main``) and the module it uses.
+COLLECTOR = (kmsg, ssh_collector)
+#: What every session asks for as it opens, in one round trip: the memory files (so that they
+#: describe nearly one instant, as when read back to back locally) and what a root checks first.
+OPENING = (tuple(("read", path) for spec in specs.MEMORY_STATE for path in spec.paths)
+           + tuple(("exists", marker) for marker in SOSREPORT_MARKERS))
+
+
+def _payload(modules: tuple) -> bytes:
+    """The bootstrap's input: ``NAME SIZE ...`` and the modules' sources, the one to run last."""
+    sources = [(m.__name__, Path(m.__file__).read_bytes()) for m in modules]
+    head = " ".join(f"{name} {len(source)}" for name, source in sources)
+    return head.encode() + b"\n" + b"".join(source for _, source in sources)
+
+
+def request(op: str, rel: str) -> bytes:
+    """One protocol line (see :mod:`minfree.sources.ssh_collector`).
+
+    >>> request("read", "proc/meminfo")
+    b'read 70726f632f6d656d696e666f\\n'
+    """
+    return f"{op} {os.fsencode(rel).hex()}\n".encode()
 
 
 #: Sessions still open, so that an interrupted fleet run ends them all at once (abort_all).
-_OPEN: set[SshSource] = set()
+_OPEN: set[SshSession] = set()
 _OPEN_LOCK = threading.Lock()
 
 
@@ -110,17 +131,19 @@ def ssh_failure(stderr: str, status: int | None) -> str:
     return f"ssh exited with status {status}" if status is not None else "ssh ended the session"
 
 
-class SshSource:
-    """The files of one remote machine, read through the collector on one ssh session."""
+class SshSession:
+    """One ssh process running ``modules`` (sent to the target's python3 by :data:`BOOTSTRAP`)
+    that answers in frames, ``STATUS N`` and a newline, then N bytes; ``first`` is sent with
+    the modules. Every wait is bounded by the session's deadline (``timeout`` from the start);
+    a session that fails raises :class:`RemoteError` with ssh's own reason."""
 
-    __slots__ = ("process", "deadline", "timeout", "stderr", "buffer", "hello", "prefetched")
+    __slots__ = ("process", "deadline", "timeout", "stderr", "buffer")
 
-    def __init__(self, argv: list[str], timeout: float) -> None:
+    def __init__(self, argv: list[str], timeout: float, modules: tuple, first: bytes) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.stderr = tempfile.TemporaryFile()
         self.buffer = b""
-        self.prefetched: dict[str, bytes | OSError] = {}
         try:
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=self.stderr, start_new_session=True)
@@ -129,11 +152,8 @@ class SshSource:
             raise RemoteError(f"cannot run ssh: {error.strerror or error}") from None
         with _OPEN_LOCK:
             _OPEN.add(self)
-        payload = {"modules": [[m.__name__, Path(m.__file__).read_text()] for m in _MODULES],
-                   "main": ssh_collector.__name__}
         try:
-            self._send(json.dumps(payload).encode() + b"\n")
-            self.hello = self._request("hello", specs.KERNEL_LOG.path)
+            self._send(_payload(modules) + first)
         except BaseException:
             self.close()
             raise
@@ -167,7 +187,7 @@ class SshSource:
 
     def _line(self) -> bytes:
         while b"\n" not in self.buffer:
-            if len(self.buffer) > 1 << 20:
+            if len(self.buffer) > 1 << 10:
                 raise self._fail("the collector's answer is not a protocol line")
             self._fill()
         line, self.buffer = self.buffer.split(b"\n", 1)
@@ -179,63 +199,18 @@ class SshSource:
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return data
 
-    def _request(self, op: str, rel: str) -> dict:
-        self._send(json.dumps([op, rel]).encode() + b"\n")
-        return self._answer(rel)
-
-    def _answer(self, rel: str) -> dict:
-        try:
-            head = json.loads(self._line())
-        except ValueError:
-            raise self._fail("the collector's answer is not JSON") from None
-        if not isinstance(head, dict):
-            raise self._fail("the collector's answer is not a JSON object")
-        if "err" in head:
-            code = head["err"] if isinstance(head["err"], int) else errno.EIO
-            raise OSError(code, str(head.get("msg") or os.strerror(code)), rel)
-        return head
-
-    def prefetch(self, rels: tuple[str, ...]) -> None:
-        """Ask for every file of ``rels`` at once (one round trip, so that the memory files
-        describe nearly one instant, as when read back to back locally); each is answered from
-        here by the next :meth:`read_bytes` of it, once."""
-        self._send(b"".join(json.dumps(["read", rel]).encode() + b"\n" for rel in rels))
-        for rel in rels:
-            try:
-                self.prefetched[rel] = self._body(self._answer(rel))
-            except OSError as error:
-                self.prefetched[rel] = error
-
-    def read_bytes(self, rel: str, limit: int) -> bytes:
-        """The file's bytes; larger than ``limit`` (what that file can be) is refused as a local
-        capture's would be (the body is still read: the session stays in step)."""
-        found = self.prefetched.pop(rel, None)
-        if isinstance(found, OSError):
-            raise found
-        data = found if found is not None else self._body(self._request("read", rel))
-        if len(data) > limit:
-            raise too_large(limit)
-        return data
-
-    def _body(self, head: dict) -> bytes:
-        size = head.get("n")
-        if not isinstance(size, int) or not 0 <= size <= ssh_collector.MAX_FILE:
-            # a host is not trusted to size our memory: the collector never sends more
+    def frame(self, statuses: tuple[bytes, ...]) -> tuple[bytes, bytes]:
+        """The next ``(status, body)``; a status not in ``statuses``, or a size over what the
+        collector may send, ends the session (a host is not trusted to size our memory)."""
+        status, _, size = self._line().partition(b" ")
+        if status not in statuses:
+            raise self._fail("the collector's answer is not a protocol line")
+        if not size.isdigit() or len(size) > 9 or int(size) > ssh_collector.MAX_FILE:
             raise self._fail("the collector's answer has no size, or more than it may send")
-        return self._exact(size)
-
-    def listdir(self, rel: str) -> list[str]:
-        return [str(name) for name in self._request("list", rel).get("names") or ()]
-
-    def readlink(self, rel: str) -> str | None:
-        target = self._request("readlink", rel).get("target")
-        return None if target is None else str(target)
-
-    def lexists(self, rel: str) -> bool:
-        return bool(self._request("exists", rel).get("exists"))
+        return status, self._exact(int(size))
 
     def close(self) -> None:
-        """End the session: stdin closed, the collector ends; ssh killed if it lingers."""
+        """End the session: stdin closed, the remote program ends; ssh killed if it lingers."""
         try:
             if self.process.stdin is not None:
                 self.process.stdin.close()
@@ -253,12 +228,84 @@ class SshSource:
             _OPEN.discard(self)
 
 
-def ssh_root(name: str, address: str, port: int | None, user: str | None, options: SshOptions) -> SystemRoot:
-    """The root of host ``name`` (reached at ``address``); raises :class:`RemoteError`."""
-    source = SshSource(ssh_argv(address, port, user, options), options.timeout)
-    try:
-        source.prefetch(tuple(path for spec in specs.MEMORY_STATE for path in spec.paths))
-    except BaseException:
-        source.close()
-        raise
+def remote_error(body: bytes) -> OSError:
+    """The ``OSError`` of an ``err`` frame's body, ``ERRNO MESSAGE``.
+
+    >>> remote_error(b"13 Permission denied")
+    PermissionError(13, 'Permission denied')
+    """
+    code, _, message = body.decode("utf-8", "replace").partition(" ")
+    number = int(code) if code.isdigit() and len(code) < 6 else errno.EIO
+    return OSError(number, message or os.strerror(number))
+
+
+class SshSource(SshSession):
+    """The files of one remote machine, read through the collector on one ssh session.
+
+    ``requests`` (``(op, path)`` pairs, e.g. :data:`OPENING`) are sent with the collector
+    as the session opens, and their answers read in the same round trip; each is then served
+    from here by the next call that asks for it, once. Anything else is asked for when wanted.
+    """
+
+    __slots__ = ("hello", "prefetched")
+
+    def __init__(self, argv: list[str], timeout: float, requests: tuple[tuple[str, str], ...] = ()) -> None:
+        self.prefetched: dict[tuple[str, str], tuple[bytes, bytes] | OSError] = {}
+        super().__init__(argv, timeout, COLLECTOR, request("hello", specs.KERNEL_LOG.path)
+                         + b"".join(request(op, rel) for op, rel in requests))
+        try:
+            self.hello = self._answer("hello", specs.KERNEL_LOG.path)[1]
+            for op, rel in requests:
+                try:
+                    self.prefetched[op, rel] = self._answer(op, rel)
+                except OSError as error:
+                    self.prefetched[op, rel] = error
+        except BaseException:
+            self.close()
+            raise
+
+    def _answer(self, op: str, rel: str) -> tuple[bytes, bytes]:
+        """``(status, body)`` of the next answer; an ``err`` answer raises the ``OSError`` a
+        local read would."""
+        status, body = self.frame((b"ok", b"err", b"none"))
+        if status == b"err":
+            error = remote_error(body)
+            error.filename = rel
+            raise error
+        return status, body
+
+    def _ask(self, op: str, rel: str) -> tuple[bytes, bytes]:
+        found = self.prefetched.pop((op, rel), None)
+        if isinstance(found, OSError):
+            raise found
+        if found is not None:
+            return found
+        self._send(request(op, rel))
+        return self._answer(op, rel)
+
+    def read_bytes(self, rel: str, limit: int) -> bytes:
+        """The file's bytes; larger than ``limit`` (what that file can be) is refused as a local
+        capture's would be (the body is still read: the session stays in step)."""
+        data = self._ask("read", rel)[1]
+        if len(data) > limit:
+            raise too_large(limit)
+        return data
+
+    def listdir(self, rel: str) -> list[str]:
+        body = self._ask("list", rel)[1]
+        return [os.fsdecode(name) for name in body.split(b"\0")] if body else []
+
+    def readlink(self, rel: str) -> str | None:
+        status, body = self._ask("readlink", rel)
+        return os.fsdecode(body) if status == b"ok" else None
+
+    def lexists(self, rel: str) -> bool:
+        return self._ask("exists", rel)[1] == b"1"
+
+
+def ssh_root(name: str, address: str, port: int | None, user: str | None, options: SshOptions,
+             requests: tuple[tuple[str, str], ...] = ()) -> SystemRoot:
+    """The root of host ``name`` (reached at ``address``); raises :class:`RemoteError`.
+    The memory files, then ``requests`` (what the caller will read), come in the first round trip."""
+    source = SshSource(ssh_argv(address, port, user, options), options.timeout, OPENING + requests)
     return SystemRoot(f"{name}:", source=source)     # shown as scp names it: db1:/var/log/dmesg

@@ -14,6 +14,7 @@ import os
 from minfree.sources import specs
 from minfree.sources.readers import read_text
 from minfree.sources.root import SystemRoot
+from minfree.sources.tracefs_control import instance_lost, write_control as _write
 
 
 def read_event_format(root: SystemRoot, event: str = specs.PAGE_ALLOC_EVENT) -> str | None:
@@ -42,14 +43,6 @@ def event_id(tracefs: str, event: str) -> int:
     """The tracepoint id of ``event`` (``events/<event>/id``), for perf."""
     with open(os.path.join(tracefs, "events", event, "id"), encoding="ascii") as handle:
         return int(handle.read().strip())
-
-
-def _write(path: str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 def remove_stale_instances(tracefs: str) -> list[str]:
@@ -142,18 +135,7 @@ class TraceInstance:
 
     def lost(self) -> int:
         """Records the instance's ring buffer lost (overrun + dropped events, every CPU)."""
-        total = 0
-        per_cpu = os.path.join(self.path, "per_cpu")
-        for cpu in os.listdir(per_cpu):
-            try:
-                with open(os.path.join(per_cpu, cpu, "stats"), encoding="ascii") as handle:
-                    for line in handle:
-                        key, _, value = line.partition(":")
-                        if key.strip() in ("overrun", "dropped events") and value.strip().isdecimal():
-                            total += int(value)
-            except OSError:
-                continue
-        return total
+        return instance_lost(self.path)
 
     def disable(self) -> None:
         """Stop recording (what is in the buffer can still be drained)."""
