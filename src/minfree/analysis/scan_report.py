@@ -20,6 +20,7 @@ class ScanReport:
     inputs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)   # inputs that broke off (truncated archives...)
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, why) left out of a directory
+    boot_time: float | None = None   # epoch seconds the scanned boot began: dates printk stamps
 
     def most_telling(self) -> ExplainedEvent | None:
         """The event that best explains the rest, chosen as an engineer reading the log would:

@@ -25,9 +25,11 @@ QUIET_SECONDS = 1.5
 
 
 def follow(json_lines: bool, kernel: str | None, out: TextIO, running: RunningGfp,
-           path: str = KMSG_PATH, max_events: int | None = None, from_end: bool = True) -> int:
+           path: str = KMSG_PATH, max_events: int | None = None, from_end: bool = True,
+           boot_time: float | None = None) -> int:
     """Run until interrupted (or ``max_events`` reported); returns the exit status. ``kernel``
-    (``--kernel``) overrides the running release the events are decoded for."""
+    (``--kernel``) overrides the running release the events are decoded for; ``boot_time``
+    (``btime``) dates the records' printk stamps."""
     try:
         records = follow_kmsg(path, from_end=from_end)
     except OSError as error:
@@ -38,7 +40,7 @@ def follow(json_lines: bool, kernel: str | None, out: TextIO, running: RunningGf
     def emit(event: Event) -> None:
         nonlocal reported
         explained = explain_event(event, version, running)
-        out.write((event_line(explained) if json_lines else one_line(explained)) + "\n")
+        out.write((event_line(explained, boot_time) if json_lines else one_line(explained, boot_time)) + "\n")
         out.flush()
         reported += 1
 

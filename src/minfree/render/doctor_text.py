@@ -70,12 +70,44 @@ def render(report: DoctorReport, console: Console) -> None:
         console.print(f"[{_SEVERITY_STYLE[finding.severity]}]{finding.severity.upper()}[/] "
                       f"[bold]{finding.title}[/]")
         console.print(f"  {finding.explanation}")
-        console.print(f"  evidence: {finding.evidence}", style="dim")
+        console.print(f"  evidence: {evidence_text(finding.evidence)}", style="dim", markup=False)
         console.print(f"  fix: {finding.fix}")
     for path, reason in state.gaps:
         console.print(f"[dim]not read: {path} ({reason})[/]")
     for note in state.notes:
         console.print(f"[dim]note: {note}[/]")
+
+
+def evidence_text(evidence: dict) -> str:
+    """A finding's evidence in words: keys as words, counts in parentheses, shares in percent.
+
+    >>> evidence_text({"events": 1, "orders": {0: 1}, "suppressed_by_ratelimit": 0,
+    ...                "verdicts": {"below_watermark": 1}, "share_of_memory": 0.084, "by_order": None})
+    'events 1; orders 0 (1); suppressed by ratelimit 0; verdicts below watermark (1); share of memory 8.4%; by order none'
+    """
+    return "; ".join(f"{_words(key)} {_value(key, value)}" for key, value in evidence.items())
+
+
+def _words(key: object) -> str:
+    return str(key).replace("_", " ")
+
+
+def _value(key: object, value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        if not value:
+            return "none"
+        if all(not isinstance(v, (dict, list)) for v in value.values()):
+            return ", ".join(f"{_words(k)} ({_value(k, v)})" for k, v in value.items())
+        return ", ".join(f"{_words(k)}: {_value(k, v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_value(key, v) for v in value) or "none"
+    if isinstance(value, float) and "share" in str(key):
+        return f"{value:.1%}"
+    if isinstance(value, str) and value.replace("_", "").isalpha() and value.islower():
+        return _words(value)   # a name such as below_watermark; paths and comms stay as they are
+    return str(value)
 
 
 def _activity(report: DoctorReport, console: Console) -> None:
