@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minfree.analysis.depletion import Depletion, depletion
+from minfree.analysis.event_time import LogWindow
 from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.findings import Context, Finding, evaluate
 from minfree.analysis.prediction import default_min_free
@@ -28,6 +29,7 @@ class DoctorReport:
     window: float
     depletion: Depletion | None = None
     failed: FailedAllocations | None = None
+    log_window: LogWindow | None = None   # which of the log's reports were judged
 
     @property
     def status(self) -> str:

@@ -118,3 +118,41 @@ def _bsd_seconds(printed: str) -> float:
     except ValueError:
         return 0.0
     return ((_MONTHS[parts[0][:3].lower()] * 31 + int(parts[1])) * 24 + h) * 3600 + m * 60 + s
+
+
+@dataclass(frozen=True, slots=True)
+class LogWindow:
+    """Which of a boot's failure reports doctor judges: those of the last ``since_s`` seconds
+    (None: the whole boot). ``earlier``: reports before the window; ``undated``: reports with
+    no time to place (judged, as they may be recent); ``last``: when the latest one was."""
+
+    since_s: float | None
+    earlier: int
+    undated: int
+    last: When | None
+
+
+def split_recent(events: list, since_s: float | None, now: float | None,
+                 boot_time: float | None) -> tuple[list, LogWindow]:
+    """The events (``ExplainedEvent``) of the last ``since_s`` seconds before ``now`` (epoch
+    seconds; None: the newest dated event is "now", as for a capture), and the window's account.
+
+    >>> from types import SimpleNamespace as N
+    >>> ev = lambda t: N(event=N(time=f"{t}.000000", mono=float(t), repeated=0), occurrences=1)
+    >>> recent, window = split_recent([ev(100), ev(5000), ev(7000)], 3600, 1_000_007_100, 1_000_000_000)
+    >>> [e.event.mono for e in recent], window.earlier, window.last.label()
+    ([5000.0, 7000.0], 1, '2001-09-09 03:43:20 UTC')
+    """
+    dated = [(e, when(e.event.time, e.event.mono, boot_time)) for e in events]
+    stamps = [w.wall.timestamp() for _, w in dated if w.wall is not None]
+    last = max((w for _, w in dated if w.wall is not None), key=lambda w: w.wall, default=None)
+    if last is None and dated:
+        last = dated[-1][1]
+    if since_s is None or not stamps:
+        undated = sum(e.occurrences for e, w in dated if w.wall is None) if since_s is not None else 0
+        return list(events), LogWindow(since_s, 0, undated, last)
+    end = now if now is not None else max(stamps)
+    recent = [e for e, w in dated if w.wall is None or end - w.wall.timestamp() <= since_s]
+    earlier = sum(e.occurrences for e, w in dated if w.wall is not None and end - w.wall.timestamp() > since_s)
+    undated = sum(e.occurrences for e, w in dated if w.wall is None)
+    return recent, LogWindow(since_s, earlier, undated, last)

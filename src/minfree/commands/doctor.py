@@ -24,9 +24,11 @@ from minfree.sources.system import load_system
 from minfree.store.schema import DEFAULT_DB
 
 
-def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:
+def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True,
+             since: float | None = None) -> DoctorReport:
     """Read ``root`` (rates and the in-kernel count of failed allocations over ``window``
-    seconds when live) and judge it."""
+    seconds when live) and judge it; of the kernel log's reports only those of the last
+    ``since`` seconds (None: the whole boot) are judged (``report.log_window`` says the rest)."""
     state = load_system(root)
     counter, failed = _failure_counter(root, window)
     try:
@@ -49,7 +51,25 @@ def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> 
         before, after = samples
         rates = activity(before.vmstat, after.vmstat, before.psi, after.psi)
     failures = this_boot_failures(root, state.release) if kernel_log else None
-    return build_report(state, rates, failures, window, failed)
+    log_window = None
+    if failures is not None:
+        failures, log_window = _recent(root, failures, since)
+    report = build_report(state, rates, failures, window, failed)
+    report.log_window = log_window
+    return report
+
+
+def _recent(root: SystemRoot, failures, since: float | None):
+    """This boot's reports cut to the last ``since`` seconds: before now on the live host, before
+    the capture's newest report otherwise (a capture is judged as of when it was taken)."""
+    import dataclasses
+
+    from minfree.analysis.event_time import split_recent
+    from minfree.sources.readers import read_boot_time
+
+    boot = read_boot_time(root)
+    recent, log_window = split_recent(failures.events, since, time.time() if root.is_live else None, boot)
+    return dataclasses.replace(failures, events=recent), log_window
 
 
 def _failure_counter(root: SystemRoot, window: float):
@@ -87,12 +107,27 @@ def add_parser(subparsers) -> None:
     doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
                         help="measure reclaim/compaction rates, and as root count failed page allocations "
                              "in the kernel, over this window (default 1; 0: one snapshot)")
+    doctor.add_argument("--since", metavar="AGE", type=_since, default=None,
+                        help="judge the kernel log's failure reports of this last span only "
+                             f"(default {DEFAULT_SINCE} on the live host, the whole boot for a capture; "
+                             "e.g. 30m, 1d, or 'boot')")
     doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
     doctor.add_argument("--history", metavar="DB", nargs="?", const=DEFAULT_DB,
                         help=f"add the trends in the history `minfree watch --record` keeps (default {DEFAULT_DB})")
     doctor.add_argument("--history-window", metavar="AGE", type=duration, default=3600.0,
                         help="how far back --history looks (default 1h; e.g. 30m, 1d)")
     doctor.set_defaults(run=run)
+
+
+#: A failure report older than this no longer makes the live host WARNING or CRITICAL: doctor
+#: answers "is it failing now", run by hand or by a monitoring check every few minutes.
+#: Heuristic; older reports are still counted and the last one dated in the output.
+DEFAULT_SINCE = "1h"
+BOOT = "boot"
+
+
+def _since(text: str) -> float | str:
+    return BOOT if text == BOOT else duration(text)
 
 
 def _seconds(text: str) -> float:
@@ -121,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
     root = open_root(args.root)
     with root:
         history = history_trends(args.history, args.history_window) if args.history else None
-        report = diagnose(root, window=args.window)
+        since = args.since if args.since is not None else (duration(DEFAULT_SINCE) if root.is_live else BOOT)
+        report = diagnose(root, window=args.window, since=None if since == BOOT else since)
         if args.json:
             from minfree.render.doctor_json import to_json
 

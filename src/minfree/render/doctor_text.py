@@ -62,7 +62,7 @@ def render(report: DoctorReport, console: Console) -> None:
     _activity(report, console)
     _failed(report, console)
     if report.failures is not None:
-        console.print(f"kernel log: {len(report.failures.events)} failure report(s) this boot")
+        console.print(log_line(report), markup=False)
     console.rule("findings")
     if not report.findings:
         console.print("[green]No problems found.[/]")
@@ -76,6 +76,35 @@ def render(report: DoctorReport, console: Console) -> None:
         console.print(f"[dim]not read: {path} ({reason})[/]")
     for note in state.notes:
         console.print(f"[dim]note: {note}[/]")
+
+
+def log_line(report: DoctorReport) -> str:
+    """How many of this boot's failure reports were judged, over which span, and when the last was."""
+    count = sum(e.occurrences for e in report.failures.events)
+    window = report.log_window
+    if window is None or window.since_s is None:
+        line = f"kernel log: {count} failure report(s) this boot"
+    else:
+        line = f"kernel log: {count} failure report(s) in the last {_span_words(window.since_s)} (--since)"
+        if window.earlier:
+            line += f", {window.earlier} earlier this boot (not judged)"
+        if window.undated:
+            line += f"; {window.undated} without a date, judged as recent"
+    if window is not None and window.last is not None:
+        line += f"; the last at {window.last.label()}"
+    return line
+
+
+def _span_words(seconds: float) -> str:
+    """``1h``, ``30m``, ``2d``, ``90s``: the span as --since takes it.
+
+    >>> _span_words(3600), _span_words(1800), _span_words(172800), _span_words(90)
+    ('1h', '30m', '2d', '90s')
+    """
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:g}s"
 
 
 def evidence_text(evidence: dict) -> str:
