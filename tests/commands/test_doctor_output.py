@@ -72,3 +72,21 @@ def test_since_rejects_what_is_not_a_span(troubled: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["doctor", "--root", str(troubled), "--since", "yesterday"])
     assert exit_.value.code == 2 and "not a duration: 'yesterday'" in capsys.readouterr().err
+
+
+def test_doctor_accepts_what_tune_advises(fixture_root: Path, capsys) -> None:  # noqa: F811
+    """One rule for both commands: the swappiness aerospike advises draws no doctor warning, the
+    value doctor asks for is that one, and the capped aerospike reserve is not "too high" for doctor."""
+    sysctl = fixture_root / "proc" / "sys" / "vm"
+    (sysctl / "swappiness").write_text("0\n")
+    code, text, doc = _doctor(fixture_root, capsys)
+    (finding,) = [f for f in doc["findings"] if f["id"] == "swappiness_zero"]
+    assert finding["fix"].startswith("Use vm.swappiness=1 ")
+    assert main(["tune", "--root", str(fixture_root), "--config-root", str(fixture_root), "--profile",
+                 "aerospike", "--json"]) == 0
+    tune = json.loads(capsys.readouterr().out)
+    assert [a["suggestion"] for a in tune["advice"] if a["key"] == "vm.swappiness"] == ["1"]
+    (sysctl / "swappiness").write_text("1\n")
+    (sysctl / "min_free_kbytes").write_text(f"{tune['changes'][0]['proposed']}\n")
+    code, text, doc = _doctor(fixture_root, capsys)
+    assert not {"swappiness_zero", "min_free_too_high"} & {f["id"] for f in doc["findings"]}

@@ -387,9 +387,9 @@ def vm_extremes(ctx: Context) -> Iterator[Finding]:
         yield Finding(
             "swappiness_zero", "info", "vm.swappiness is 0",
             {"swappiness": 0},
-            "The kernel avoids swap until free and file pages fall under the high watermark; "
-            "Red Hat warns this raises the risk of OOM kills.",
-            "Use a small value (1-10) to keep swap as a last resort instead of never.")
+            T.SWAPPINESS_ZERO_RISK[0].upper() + T.SWAPPINESS_ZERO_RISK[1:] + ".",
+            f"Use vm.swappiness={T.SWAPPINESS_LAST_RESORT} (or a little more) to keep swap as a last resort "
+            "instead of never; `minfree tune` gives the same advice in every profile.")
     elif s.swappiness is not None and s.swappiness > T.SWAPPINESS_HIGH:
         yield Finding(
             "swappiness_high", "info", f"vm.swappiness is {s.swappiness}",

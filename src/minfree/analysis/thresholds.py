@@ -47,6 +47,13 @@ PSI_FULL_CRIT = 5.0
 # watermark; RHEL warns it raises the risk of OOM kills (§5.1). Heuristic: above 100 (5.8+
 # allows 0-200) swap is preferred over page cache, unusual for a database host.
 SWAPPINESS_HIGH = 100
+# The one swappiness rule doctor and every tune profile follow: never advise 0 (the OOM risk
+# above), and where swap should be a last resort (Aerospike's page: "swap off or swappiness=0")
+# advise this value instead: anonymous pages are still swapped rather than OOM-killed, but only
+# under real pressure. Heuristic: the smallest value that is not 0.
+SWAPPINESS_LAST_RESORT = 1
+SWAPPINESS_ZERO_RISK = ("0 avoids swap until free and file pages fall under the high watermark; "
+                        "Red Hat warns this raises the risk of OOM kills (RHEL 6.4+ note)")
 # vm.vfs_cache_pressure 0 never reclaims dentries/inodes, which "can easily lead to
 # out-of-memory conditions" (Documentation/admin-guide/sysctl/vm.rst). Heuristic high end:
 # above 1000 the kernel drops metadata caches ten times faster than its default.

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         tune_text.render(state, proposal, before, after, plan.persist, plan.values, console())
     outcome = _apply(args, proposal, plan) if args.apply else None
     if args.json:
-        print_json(to_json(proposal, before, after, plan.persist, outcome))
+        print_json(to_json(proposal, before, after, plan.persist, outcome, written=set(plan.values)))
     elif outcome is not None:
         tune_text.render_apply(outcome, console())
     if outcome is not None:
