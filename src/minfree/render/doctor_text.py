@@ -113,12 +113,24 @@ def evidence_text(evidence: dict) -> str:
     >>> evidence_text({"events": 1, "orders": {0: 1}, "suppressed_by_ratelimit": 0,
     ...                "verdicts": {"below_watermark": 1}, "share_of_memory": 0.084, "by_order": None})
     'events 1; orders 0 (1); suppressed by ratelimit 0; verdicts below watermark (1); share of memory 8.4%; by order none'
+    >>> evidence_text({"window_s": 1.004, "allocstall_per_s": 1.0, "current_kb": 67584})
+    'window 1.004 s; allocstall 1.0/s; current 67584 kB'
     """
-    return "; ".join(f"{_words(key)} {_value(key, value)}" for key, value in evidence.items())
+    return "; ".join(f"{_words(key)} {_value(key, value)}{_unit(key)}" for key, value in evidence.items())
+
+
+_UNITS = (("_per_s", "/s"), ("_s", " s"), ("_kb", " kB"))
+
+
+def _unit(key: object) -> str:
+    return next((unit for suffix, unit in _UNITS if str(key).endswith(suffix)), "")
 
 
 def _words(key: object) -> str:
-    return str(key).replace("_", " ")
+    """``kswapd_low_wmark_hit_quickly_per_s`` -> ``kswapd low wmark hit quickly`` (the unit follows the value)."""
+    text = str(key)
+    suffix = next((s for s, _ in _UNITS if text.endswith(s)), "")
+    return text[:len(text) - len(suffix)].replace("_", " ")
 
 
 def _value(key: object, value: object) -> str:
