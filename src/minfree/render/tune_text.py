@@ -3,6 +3,7 @@ watermarks now and after (with the GFP_ATOMIC reserve below min and the kswapd l
 it), where the values persist and what fights them, advice and notes; then what --apply did."""
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from minfree.analysis.prediction import ZonePrediction
@@ -22,8 +23,8 @@ ZONES_EXPLAINED = ("per zone (pages; MiB): GFP_ATOMIC may still take 'atomic' be
 
 def render(state: SystemState, proposal: Proposal, before: Sequence[ZonePrediction],
            after: Sequence[ZonePrediction], persist: Persistence, values: Mapping[str, int],
-           console: Console) -> None:
-    """The dry run (``values``: what --apply would write)."""
+           console: Console, config_root: str = "/") -> None:
+    """The dry run (``values``: what --apply would write; files under ``config_root``)."""
     console.print(f"minfree tune (profile {proposal.profile})", style="bold", markup=False)
     console.print()
     for change in proposal.changes:
@@ -33,7 +34,8 @@ def render(state: SystemState, proposal: Proposal, before: Sequence[ZonePredicti
         console.print("  " + ZONES_EXPLAINED, markup=False)
         _zones(state, before, after, console)
     console.print()
-    console.print(f"  persist: /{persist.file}" + ("" if values else " (nothing to write)"), markup=False)
+    console.print(f"  persist: {os.path.join(config_root, persist.file)}" + ("" if values else " (nothing to write)"),
+                  markup=False)
     for a in persist.shadowed_by:
         if a.key in values:
             console.print(f"    shadowed at boot by {a.where()}: {a.key} = {a.value} "
