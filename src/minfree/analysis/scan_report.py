@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from minfree.analysis.explain import ExplainedEvent
+
+if TYPE_CHECKING:
+    from minfree.analysis.log_sizing import LogSizing
 
 
 @dataclass(slots=True)
@@ -21,6 +25,7 @@ class ScanReport:
     errors: list[str] = field(default_factory=list)   # inputs that broke off (truncated archives...)
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, why) left out of a directory
     boot_time: float | None = None   # epoch seconds the scanned boot began: dates printk stamps
+    sizing: LogSizing | None = None   # tune's proposal for a host whose report shows enough
 
     def most_telling(self) -> ExplainedEvent | None:
         """The event that best explains the rest, chosen as an engineer reading the log would:

@@ -337,6 +337,8 @@ def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[
     else:
         mfk, why = _size_min_free(state, profile, failures, demand, force)
     refused, forced = _check(MIN_FREE, mfk, mfk_bounds, force, above_safe=None)
+    if mfk == current_mfk and MIN_FREE not in overrides:
+        refused = forced = None   # kept as it is: nothing is written, nothing to refuse
     mfk_change = Change(MIN_FREE, current_mfk, mfk, "; ".join(why), mfk_bounds, refused, forced)
     proposal.changes.append(mfk_change)
 
@@ -356,6 +358,8 @@ def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[
                 above = (f"the high watermarks would hold {share:.1%} of memory (safe: "
                          f"{T.SAFE_HIGH_SHARE:.0%}), taken from the page cache")
         refused, forced = _check(WSF, wsf, bounds, force, above_safe=above)
+        if wsf == current_wsf and WSF not in overrides:
+            refused = forced = None   # kept as it is: nothing is written, nothing to refuse
         proposal.changes.append(Change(WSF, current_wsf, wsf, "; ".join(why), bounds, refused, forced,
                                        _no_effect(wsf, effective_from)))
     elif WSF in overrides:

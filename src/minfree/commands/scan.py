@@ -126,16 +126,10 @@ def run(args: argparse.Namespace) -> int:
         if args.paths:
             raise UsageError("--follow reads the live kernel log; give no PATH with it")
         from minfree.commands.follow import follow
-        from minfree.sources.kmsg import KMSG_PATH
 
-        # said on stderr, so that --json lines on stdout stay one object each
-        sys.stderr.write(f"minfree scan --follow: reporting page allocation failures from {KMSG_PATH} as the "
-                         "kernel logs them (new records only; `minfree scan` reads the older ones). "
-                         "Ctrl-C to stop.\n")
-        sys.stderr.flush()
-        try:
+        try:   # what is followed is said on stderr: --json lines on stdout stay one object each
             return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout, running=running_gfp(),
-                          boot_time=live_boot_time())
+                          boot_time=live_boot_time(), started=sys.stderr)
         except SourceError as error:
             raise UsageError(str(error)) from None
     skipped: list[Skipped] = []   # left out of a directory: said, never silent
@@ -150,6 +144,10 @@ def run(args: argparse.Namespace) -> int:
     report.skipped = [(s.path, s.reason) for s in skipped]
     if not args.paths:
         report.boot_time = live_boot_time()   # dmesg and /dev/kmsg are this boot's
+    if report.events:
+        from minfree.analysis.log_sizing import size_from_log
+
+        report.sizing = size_from_log(report.events)
     if args.json:
         from minfree.render.scan_json import report_document
 

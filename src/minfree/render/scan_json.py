@@ -12,6 +12,7 @@ from typing import Any
 
 from minfree.analysis.advice import advise
 from minfree.analysis.event_time import when
+from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 
@@ -40,7 +41,19 @@ def report_to_json(report: ScanReport) -> dict[str, Any]:
         "inputs": report.inputs,
         "errors": report.errors,
         "skipped": [{"path": path, "reason": why} for path, why in report.skipped],
+        "sizing": None if report.sizing is None else _sizing(report.sizing),
     }
+
+
+def _sizing(sizing: LogSizing) -> dict[str, Any]:
+    """tune's proposal for the host of one report: changes and advice as in `minfree tune --json`."""
+    from minfree.render.tune_json import advice_json, change_json
+
+    e = sizing.event
+    return {"source": e.event.source, "line": e.event.line, "host": e.event.host,
+            "kernel": e.kernel.release if e.kernel else None,
+            "changes": [change_json(c) for c in sizing.proposal.changes],
+            "advice": advice_json(sizing.proposal), "notes": [*sizing.notes, *sizing.proposal.notes]}
 
 
 def event_to_json(explained: ExplainedEvent, boot_time: float | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from minfree.analysis.advice import advice
 from minfree.analysis.event_time import When, when
 from minfree.analysis.explain import ExplainedEvent
+from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.verdict import no_replay
 from minfree.model import gfp
@@ -61,6 +62,8 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
                 _event_line(explained, console, report.boot_time)
         console.rule("the most telling event")
         _explain(telling, console, report.boot_time)
+    if report.sizing is not None:
+        _sizing(report.sizing, console)
 
 
 _VERDICT_WORDS = {"below_watermark": "below watermark", "fragmented": "fragmented",
@@ -193,6 +196,23 @@ def _explain(e: ExplainedEvent, console: Console, boot_time: float | None) -> No
         console.print(f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
                       highlight=False, markup=False)
     console.print("What to do: " + advice(e), markup=False)
+
+
+def _sizing(sizing: LogSizing, console: Console) -> None:
+    """What `minfree tune` would propose for the host of one report (the same function)."""
+    from minfree.render.tune_text import print_change
+
+    e = sizing.event
+    console.rule("sizing, as `minfree tune` would")
+    console.print(f"For {e.event.host or 'the host of ' + _short(e.event.source)} (kernel "
+                  f"{e.kernel.release if e.kernel else '?'}), from the memory dump of its report at "
+                  f"{e.event.source}:{e.event.line}:", markup=False, highlight=False)
+    for change in sizing.proposal.changes:
+        print_change(change, console)
+    for a in sizing.proposal.advice:
+        console.print(f"  advice: {a.key} {a.current} -> {a.suggestion}: {a.reason}", markup=False)
+    for note in (*sizing.notes, *sizing.proposal.notes):
+        console.print(f"  note: {note}", style="dim", markup=False)
 
 
 def _size(count: int) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Collection, Protocol, Sequence
 
 from minfree.analysis.prediction import ZonePrediction
-from minfree.analysis.sizing import Proposal
+from minfree.analysis.sizing import Change, Proposal
 from minfree.render.undo_json import Entry, entry_files
 
 SCHEMA_VERSION = 1
@@ -65,6 +65,17 @@ def _zones(predictions: Sequence[ZonePrediction]) -> list[dict[str, Any]]:
             for p in predictions]
 
 
+def change_json(c: Change) -> dict[str, Any]:
+    """One proposed value (tune's ``changes``, scan's ``sizing.changes``)."""
+    return {"key": c.key, "current": c.current, "proposed": c.proposed, "reason": c.reason,
+            "bounds": c.bounds.as_dict(), "refused": c.refused, "forced": c.forced, "no_effect": c.no_effect}
+
+
+def advice_json(proposal: Proposal) -> list[dict[str, Any]]:
+    return [{"key": a.key, "current": a.current, "suggestion": a.suggestion, "reason": a.reason}
+            for a in proposal.advice]
+
+
 def boot_settings(persist: Persistence, written: Collection[str]) -> list[Assignment]:
     """Files setting a key minfree does not write: nothing overrides or shadows them, they are
     what the boot applies."""
@@ -78,18 +89,14 @@ def to_json(proposal: Proposal, before: Sequence[ZonePrediction], after: Sequenc
     doc: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "profile": proposal.profile,
-        "changes": [{"key": c.key, "current": c.current, "proposed": c.proposed, "reason": c.reason,
-                     "bounds": c.bounds.as_dict(), "refused": c.refused, "forced": c.forced,
-                     "no_effect": c.no_effect}
-                    for c in proposal.changes],
+        "changes": [change_json(c) for c in proposal.changes],
         "predicted_zones": _zones(after),
         "predicted_zones_before": _zones(before),
         "persist": {"file": "/" + persist.file,
                     "shadowed_by": [a.where() for a in persist.shadowed_by if a.key in written],
                     "also_set_by": [a.where() for a in persist.overridden if a.key in written],
                     "sets_at_boot": [f"{a.where()}: {a.key} = {a.value}" for a in boot_settings(persist, written)]},
-        "advice": [{"key": a.key, "current": a.current, "suggestion": a.suggestion, "reason": a.reason}
-                   for a in proposal.advice],
+        "advice": advice_json(proposal),
         "notes": list(proposal.notes),
     }
     if outcome is not None:

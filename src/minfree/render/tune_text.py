@@ -28,7 +28,7 @@ def render(state: SystemState, proposal: Proposal, before: Sequence[ZonePredicti
     console.print(f"minfree tune (profile {proposal.profile})", style="bold", markup=False)
     console.print()
     for change in proposal.changes:
-        _change(change, console)
+        print_change(change, console)
     if after:
         console.print()
         console.print("  " + ZONES_EXPLAINED, markup=False)
@@ -56,7 +56,8 @@ def render(state: SystemState, proposal: Proposal, before: Sequence[ZonePredicti
                       markup=False)
 
 
-def _change(c: Change, console: Console) -> None:
+def print_change(c: Change, console: Console) -> None:
+    """One proposed value: current -> proposed, why, bounds, and what stops or limits it."""
     arrow = "unchanged" if c.proposed == c.current else f"-> {c.proposed}"
     console.print(f"  {c.key}: {c.current} {arrow}", style="bold", markup=False)
     console.print(f"      why: {c.reason}", markup=False)
