@@ -327,7 +327,10 @@ def kswapd_behind(ctx: Context) -> Iterator[Finding]:
         "The kernel documentation of watermark_scale_factor names exactly these signs: the free "
         "memory kswapd maintains is too small for the allocation bursts, so free pages reach "
         "the min watermark where atomic allocations fail.",
-        "Raise vm.watermark_scale_factor (widens the gap kswapd works in; `minfree tune`).")
+        "Raise vm.watermark_scale_factor (widens the gap kswapd works in): "
+        f"`minfree tune --set vm.watermark_scale_factor={T.WSF_AFTER_ATOMIC_FAILURES}` shows what it does "
+        "to every zone, or that min/4 already sets the gap, before --apply (tune's own sizing does not "
+        "see these rates, measured over this window only).")
 
 
 def compaction_failing(ctx: Context) -> Iterator[Finding]:
