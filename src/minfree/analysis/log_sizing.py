@@ -37,10 +37,9 @@ def size_from_log(events: list[ExplainedEvent]) -> LogSizing | None:
         host = item.event.host
         same_host = [e for e in events if e.event.host == host and (host or e.event.source == item.event.source)]
         proposal = propose(state, failures=summarize_failures(same_host))
-        notes = [f"the machine is the one the dump at {item.event.source}:{item.event.line} shows; "
-                 f"vm.min_free_kbytes {state.sysctls.min_free_kbytes} kB and watermark_scale_factor "
-                 f"{_wsf_text(state)} are read back from its printed watermarks (the lowmem zones' min "
-                 "add up to min_free_kbytes, to a page or a few per zone; the min-low gap gives the scale factor)",
+        notes = [f"vm.min_free_kbytes {state.sysctls.min_free_kbytes} kB and watermark_scale_factor "
+                 f"{_wsf_text(state)} are read back from the dump's watermarks (the lowmem zones' min "
+                 "add up to min_free_kbytes, within a few pages per zone; the min-low gap gives the scale factor)",
                  "a log shows no NIC, THP or MTU: tune on the host itself adds that evidence "
                  "(and the THP raise of the kernel default, where THP is on)"]
         return LogSizing(item, proposal, notes)
