@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import io
+import json
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
 
 from minfree.analysis.advice import advice
+from minfree.cli import main
 from minfree.commands.scan import scan_inputs
+from minfree.render.scan_json import report_to_json
 from minfree.render.scan_text import render
-from minfree.sources.logfiles import expand_paths
+from minfree.sources.logfiles import Input, expand_paths
+from minfree.sources.readers import read_boot_time
+from minfree.sources.root import SystemRoot
 
 LOGS = Path(__file__).resolve().parents[1] / "corpus" / "logs"
 
@@ -107,11 +114,6 @@ def test_printk_stamps_are_uptime_unless_the_boot_time_is_known() -> None:
 def test_journald_realtime_is_a_utc_time_in_text_and_json(tmp_path: Path) -> None:
     """journalctl -o json records carry __REALTIME_TIMESTAMP (usec since the epoch, UTC): the
     real 6.1 reports relaid as journald records read as dates, not as 1700000006639167."""
-    import json
-    import re
-
-    from minfree.render.scan_json import report_to_json
-
     records = []
     for line in (SHARED / "kernel-failures" / "6.1.192-1node-1g" / "dmesg.txt").read_text(errors="replace").splitlines():
         match = re.match(r"\[\s*(\d+)\.(\d+)\] ?(.*)", line)
@@ -128,3 +130,32 @@ def test_journald_realtime_is_a_utc_time_in_text_and_json(tmp_path: Path) -> Non
     first = report_to_json(report)["events"][0]
     assert first["time"] == "1700000006639167"
     assert (first["wall_clock"], first["uptime_s"]) == ("2023-11-14T22:13:26.639167+00:00", 6.639167)
+
+
+def test_repeats_are_counted_and_said_not_called_distinct(tmp_path: Path) -> None:
+    """Corpus 133 (syslog, host dill) with the header repeated by syslogd: 4 reports, 1 printed."""
+    (path,) = LOGS.glob("133-*.log")
+    lines = path.read_text().splitlines(keepends=True)
+    log = tmp_path / "kern.log"
+    log.write_text("".join(lines[:2]) + "Mar 22 21:11:58 dill kernel: last message repeated 3 times\n"
+                   + "".join(lines[2:]))
+    text, _ = _scan_text([str(log)])
+    assert text.splitlines()[1] == "4 page allocation failure report(s) (1 printed in full, 3 more as 'last message repeated')"
+    assert "distinct" not in text
+    assert "  hosts      dill (4)" in text.splitlines()
+    assert "  seen       dill: Mar 22 21:11:57" in text.splitlines()   # a syslog stamp, as printed
+
+
+def test_the_live_log_is_dated_with_this_boots_btime(monkeypatch, capsys) -> None:
+    """`minfree scan` with no path reads the live log, whose printk stamps are this boot's: they
+    are dated with /proc/stat btime. Real /dev/kmsg records of a real 6.1 kernel stand in for
+    the running kernel's log (the source is substituted; the command's path is the real one)."""
+    kmsg = (SHARED / "kernel-failures" / "6.1.192-1node-1g" / "kmsg.txt").read_bytes()
+    monkeypatch.setattr("minfree.sources.logfiles.live_inputs", lambda: [Input("/dev/kmsg", "kmsg", lambda: io.BytesIO(kmsg))])
+    btime = read_boot_time(SystemRoot("/"))
+    assert btime is not None
+    assert main(["scan", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["events"][0]
+    assert first["wall_clock"] == datetime.fromtimestamp(btime + first["uptime_s"], timezone.utc).isoformat(timespec="microseconds")
+    assert main(["scan"]) == 0
+    assert " UTC .. " in next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  seen "))
