@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from minfree.analysis.depletion import Depletion, depletion
-from minfree.analysis.event_time import LogWindow
 from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.findings import Context, Finding, evaluate
 from minfree.analysis.prediction import default_min_free
@@ -13,6 +13,9 @@ from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.zones import ZonesReport, build_zones
 from minfree.model.min_free import MinFreeResult
 from minfree.proc.system import SystemState
+
+if TYPE_CHECKING:
+    from minfree.analysis.event_time import LogWindow
 
 # Monitoring-plugin exit codes (Nagios/Icinga): the DESIGN's contract.
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # datetime is imported only to date an event: doctor on a quiet host never needs it
+    from datetime import datetime
 
 _UPTIME = re.compile(r"\d{1,12}\.\d{1,9}")
 _EPOCH_USEC = re.compile(r"\d{13,20}")
@@ -78,6 +81,8 @@ def when(time: str | None, mono: float | None, boot_time: float | None) -> When:
     >>> when(None, None, None).label()
     'no time in log'
     """
+    from datetime import datetime, timezone
+
     if time is not None and _EPOCH_USEC.fullmatch(time):
         return When(wall=datetime.fromtimestamp(int(time) / 1e6, timezone.utc), uptime=mono)
     if time is not None and _ISO.match(time):
