@@ -119,7 +119,9 @@ def seen_lines(seen: dict[str, list[When]]) -> list[str]:
 
 
 def _span(times: list[When]) -> str:
-    ordered = sorted(times, key=lambda t: (t.kind, t.sort_key()))
+    """First .. last of one log's times (those without a time only when none has one)."""
+    timed = [t for t in times if t.kind != "none"] or times
+    ordered = sorted(timed, key=lambda t: (t.kind, t.sort_key()))
     first, last = ordered[0].label(), ordered[-1].label()
     return first if first == last else f"{first} .. {last}"
 
