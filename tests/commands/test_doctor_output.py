@@ -55,7 +55,11 @@ def test_a_capture_judges_its_whole_boot_and_dates_the_last_report(troubled: Pat
 
 def test_since_judges_only_the_recent_reports(troubled: Path, capsys) -> None:
     """--since 10s on a capture counts back from its newest report (71.8 s): the one at 71.8 s
-    is judged, the five before it (6.6 .. 47.7 s) are counted as earlier and no longer raise the status."""
+    is judged, the five before it (6.6 .. 47.7 s) are counted as earlier and no longer raise the status;
+    without the boot time the uptimes of the one boot compare the same way."""
+    code, text, doc = _doctor(troubled, capsys, "--since", "10s")
+    assert ("kernel log: 1 failure report(s) in the last 10s (--since), 5 earlier this boot (not judged); "
+            "the last at uptime 00:01:11") in text
     (troubled / "proc" / "stat").write_text(f"cpu  10 0 5 900 0 0 0 0 0 0\nbtime {BTIME}\n")
     code, text, doc = _doctor(troubled, capsys, "--since", "10s")
     assert ("kernel log: 1 failure report(s) in the last 10s (--since), 5 earlier this boot (not judged); "

@@ -140,24 +140,31 @@ class LogWindow:
 def split_recent(events: list, since_s: float | None, now: float | None,
                  boot_time: float | None) -> tuple[list, LogWindow]:
     """The events (``ExplainedEvent``) of the last ``since_s`` seconds before ``now`` (epoch
-    seconds; None: the newest dated event is "now", as for a capture), and the window's account.
+    seconds; None, as for a capture: the newest report is "now", placed by wall clock, else by
+    uptime when no report has a date), and the window's account.
 
     >>> from types import SimpleNamespace as N
     >>> ev = lambda t: N(event=N(time=f"{t}.000000", mono=float(t), repeated=0), occurrences=1)
     >>> recent, window = split_recent([ev(100), ev(5000), ev(7000)], 3600, 1_000_007_100, 1_000_000_000)
     >>> [e.event.mono for e in recent], window.earlier, window.last.label()
     ([5000.0, 7000.0], 1, '2001-09-09 03:43:20 UTC')
+    >>> recent, window = split_recent([ev(100), ev(5000), ev(7000)], 3600, None, None)
+    >>> [e.event.mono for e in recent], window.earlier, window.undated, window.last.label()
+    ([5000.0, 7000.0], 1, 0, 'uptime 01:56:40')
     """
     dated = [(e, when(e.event.time, e.event.mono, boot_time)) for e in events]
-    stamps = [w.wall.timestamp() for _, w in dated if w.wall is not None]
-    last = max((w for _, w in dated if w.wall is not None), key=lambda w: w.wall, default=None)
+    walls = [(e, w.wall.timestamp() if w.wall is not None else None) for e, w in dated]
+    if not any(at is not None for _, at in walls) and now is None:
+        walls = [(e, w.uptime) for e, w in dated]   # one boot's log: uptimes compare too
+    placed = [at for _, at in walls if at is not None]
+    last = max((w for w in (w for _, w in dated) if w.wall is not None), key=lambda w: w.wall, default=None)
     if last is None and dated:
-        last = dated[-1][1]
-    if since_s is None or not stamps:
-        undated = sum(e.occurrences for e, w in dated if w.wall is None) if since_s is not None else 0
+        last = max((w for _, w in dated), key=lambda w: w.uptime or 0.0)
+    if since_s is None or not placed:
+        undated = sum(e.occurrences for e, at in walls if at is None) if since_s is not None else 0
         return list(events), LogWindow(since_s, 0, undated, last)
-    end = now if now is not None else max(stamps)
-    recent = [e for e, w in dated if w.wall is None or end - w.wall.timestamp() <= since_s]
-    earlier = sum(e.occurrences for e, w in dated if w.wall is not None and end - w.wall.timestamp() > since_s)
-    undated = sum(e.occurrences for e, w in dated if w.wall is None)
+    end = now if now is not None else max(placed)
+    recent = [e for e, at in walls if at is None or end - at <= since_s]
+    earlier = sum(e.occurrences for e, at in walls if at is not None and end - at > since_s)
+    undated = sum(e.occurrences for e, at in walls if at is None)
     return recent, LogWindow(since_s, earlier, undated, last)
