@@ -72,10 +72,21 @@ def test_since_judges_only_the_recent_reports(troubled: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["failures_in_log"]["events"] == 6
 
 
-def test_since_rejects_what_is_not_a_span(troubled: Path, capsys) -> None:
+def test_since_takes_a_time(troubled: Path, capsys) -> None:
+    """--since 2025-12-02T14:39:40Z on the dated capture: the last report (14:39:41) only."""
+    (troubled / "proc" / "stat").write_text(f"cpu  10 0 5 900 0 0 0 0 0 0\nbtime {BTIME}\n")
+    code, text, doc = _doctor(troubled, capsys, "--since", "2025-12-02T14:39:40+00:00")
+    log = doc["failures_in_log"]
+    assert (log["events"], log["earlier"]) == (1, 5)
+    assert log["start"]["wall_clock"] == "2025-12-02T14:39:40+00:00"
+    assert ("kernel log: 1 failure report(s) since 2025-12-02 14:39:40 UTC (--since), 5 earlier this boot "
+            "(not judged); the last at 2025-12-02 14:39:41 UTC") in text
+
+
+def test_since_rejects_what_is_neither_a_span_nor_a_time(troubled: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["doctor", "--root", str(troubled), "--since", "yesterday"])
-    assert exit_.value.code == 2 and "not a duration: 'yesterday'" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "not a span or a time: 'yesterday'" in capsys.readouterr().err
 
 
 def test_doctor_accepts_what_tune_advises(fixture_root: Path, capsys) -> None:  # noqa: F811

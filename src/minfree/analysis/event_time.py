@@ -135,6 +135,7 @@ class LogWindow:
     earlier: int
     undated: int
     last: When | None
+    start: When | None = None   # where the span begins (a date, or an uptime in a capture)
 
 
 def split_recent(events: list, since_s: float | None, now: float | None,
@@ -152,6 +153,8 @@ def split_recent(events: list, since_s: float | None, now: float | None,
     >>> [e.event.mono for e in recent], window.earlier, window.undated, window.last.label()
     ([5000.0, 7000.0], 1, 0, 'uptime 01:56:40')
     """
+    from datetime import datetime, timezone
+
     dated = [(e, when(e.event.time, e.event.mono, boot_time)) for e in events]
     walls = [(e, w.wall.timestamp() if w.wall is not None else None) for e, w in dated]
     if not any(at is not None for _, at in walls) and now is None:
@@ -167,4 +170,7 @@ def split_recent(events: list, since_s: float | None, now: float | None,
     recent = [e for e, at in walls if at is None or end - at <= since_s]
     earlier = sum(e.occurrences for e, at in walls if at is not None and end - at > since_s)
     undated = sum(e.occurrences for e, at in walls if at is None)
-    return recent, LogWindow(since_s, earlier, undated, last)
+    by_date = now is not None or any(w.wall is not None for _, w in dated)
+    start = (When(wall=datetime.fromtimestamp(end - since_s, timezone.utc)) if by_date
+             else When(uptime=max(0.0, end - since_s)))
+    return recent, LogWindow(since_s, earlier, undated, last, start)

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.failed_allocations import FailedAllocations
@@ -21,14 +22,18 @@ from minfree.errors import UsageError
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import sample_window
 from minfree.sources.system import load_system
+
+if TYPE_CHECKING:
+    from datetime import datetime
 from minfree.store.schema import DEFAULT_DB
 
 
 def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True,
-             since: float | None = None) -> DoctorReport:
+             since: float | None = None, now: float | None = None) -> DoctorReport:
     """Read ``root`` (rates and the in-kernel count of failed allocations over ``window``
     seconds when live) and judge it; of the kernel log's reports only those of the last
-    ``since`` seconds (None: the whole boot) are judged (``report.log_window`` says the rest)."""
+    ``since`` seconds (None: the whole boot) before ``now`` (default: now on the live host, the
+    newest report of a capture) are judged (``report.log_window`` says the rest)."""
     state = load_system(root)
     counter, failed = _failure_counter(root, window)
     try:
@@ -53,13 +58,13 @@ def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True,
     failures = this_boot_failures(root, state.release) if kernel_log else None
     log_window = None
     if failures is not None:
-        failures, log_window = _recent(root, failures, since)
+        failures, log_window = _recent(root, failures, since, now)
     report = build_report(state, rates, failures, window, failed)
     report.log_window = log_window
     return report
 
 
-def _recent(root: SystemRoot, failures, since: float | None):
+def _recent(root: SystemRoot, failures, since: float | None, now: float | None):
     """This boot's reports cut to the last ``since`` seconds: before now on the live host, before
     the capture's newest report otherwise (a capture is judged as of when it was taken)."""
     import dataclasses
@@ -68,7 +73,9 @@ def _recent(root: SystemRoot, failures, since: float | None):
     from minfree.sources.readers import read_boot_time
 
     boot = read_boot_time(root)
-    recent, log_window = split_recent(failures.events, since, time.time() if root.is_live else None, boot)
+    if now is None and root.is_live:
+        now = time.time()
+    recent, log_window = split_recent(failures.events, since, now, boot)
     return dataclasses.replace(failures, events=recent), log_window
 
 
@@ -107,10 +114,11 @@ def add_parser(subparsers) -> None:
     doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
                         help="measure reclaim/compaction rates, and as root count failed page allocations "
                              "in the kernel, over this window (default 1; 0: one snapshot)")
-    doctor.add_argument("--since", metavar="AGE", type=_since, default=None,
-                        help="judge the kernel log's failure reports of this last span only "
-                             f"(default {DEFAULT_SINCE} on the live host, the whole boot for a capture; "
-                             "e.g. 30m, 1d, or 'boot')")
+    doctor.add_argument("--since", metavar="AGE|TIME", type=_since, default=None,
+                        help="judge the kernel log's failure reports of this last span, or since this "
+                             f"time, only (default {DEFAULT_SINCE} on the live host, the whole boot for a "
+                             "capture; e.g. 30m, 1d, 2026-12-03T01:00 (local time unless it has a zone), "
+                             "or 'boot')")
     doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
     doctor.add_argument("--history", metavar="DB", nargs="?", const=DEFAULT_DB,
                         help=f"add the trends in the history `minfree watch --record` keeps (default {DEFAULT_DB})")
@@ -126,8 +134,21 @@ DEFAULT_SINCE = "1h"
 BOOT = "boot"
 
 
-def _since(text: str) -> float | str:
-    return BOOT if text == BOOT else duration(text)
+def _since(text: str) -> float | str | datetime:
+    """A span (``30m``), a time (ISO 8601; local time without a zone) or ``boot``."""
+    if text == BOOT:
+        return BOOT
+    try:
+        return duration(text)
+    except argparse.ArgumentTypeError:
+        pass
+    from datetime import datetime   # a time given: only then
+
+    try:
+        return datetime.fromisoformat(text).astimezone()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a span or a time: {text!r} (e.g. 30m, 12h, 1d, 2026-12-03T01:00, or boot)") from None
 
 
 def _seconds(text: str) -> float:
@@ -157,7 +178,11 @@ def run(args: argparse.Namespace) -> int:
     with root:
         history = history_trends(args.history, args.history_window) if args.history else None
         since = args.since if args.since is not None else (duration(DEFAULT_SINCE) if root.is_live else BOOT)
-        report = diagnose(root, window=args.window, since=None if since == BOOT else since)
+        now = None
+        if not isinstance(since, (float, str)):   # a time: the span up to now, for a capture too
+            now = time.time()
+            since = max(0.0, now - since.timestamp())
+        report = diagnose(root, window=args.window, since=None if since == BOOT else since, now=now)
         if args.json:
             from minfree.render.doctor_json import to_json
 

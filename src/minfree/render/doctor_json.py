@@ -104,7 +104,12 @@ def _log_window(report: DoctorReport) -> dict[str, Any]:
     if window is None:
         return {}
     last = window.last
+    start = window.start
     return {"since_s": window.since_s, "earlier": window.earlier, "undated": window.undated,
-            "last": None if last is None else {
-                "wall_clock": last.wall.isoformat(timespec="seconds") if last.wall is not None else None,
-                "printed": last.printed, "uptime_s": last.uptime}}
+            "start": None if start is None else _when(start),
+            "last": None if last is None else _when(last)}
+
+
+def _when(at) -> dict[str, Any]:
+    return {"wall_clock": at.wall.isoformat(timespec="seconds") if at.wall is not None else None,
+            "printed": at.printed, "uptime_s": at.uptime}

@@ -85,7 +85,11 @@ def log_line(report: DoctorReport) -> str:
     if window is None or window.since_s is None:
         line = f"kernel log: {count} failure report(s) this boot"
     else:
-        line = f"kernel log: {count} failure report(s) in the last {_span_words(window.since_s)} (--since)"
+        span = _span_words(window.since_s)
+        if span is None and window.start is not None:   # --since TIME
+            line = f"kernel log: {count} failure report(s) since {window.start.label()} (--since)"
+        else:
+            line = f"kernel log: {count} failure report(s) in the last {span or f'{window.since_s:.0f}s'} (--since)"
         if window.earlier:
             line += f", {window.earlier} earlier this boot (not judged)"
         if window.undated:
@@ -95,16 +99,17 @@ def log_line(report: DoctorReport) -> str:
     return line
 
 
-def _span_words(seconds: float) -> str:
-    """``1h``, ``30m``, ``2d``, ``90s``: the span as --since takes it.
+def _span_words(seconds: float) -> str | None:
+    """``1h``, ``30m``, ``2d``, ``90s``: the span as --since takes it (None: not a whole number
+    of seconds, as the span up to a time is).
 
-    >>> _span_words(3600), _span_words(1800), _span_words(172800), _span_words(90)
-    ('1h', '30m', '2d', '90s')
+    >>> _span_words(3600), _span_words(1800), _span_words(172800), _span_words(90), _span_words(12.5)
+    ('1h', '30m', '2d', '90s', None)
     """
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size:.0f}{unit}"
-    return f"{seconds:g}s"
+    return f"{seconds:g}s" if seconds == int(seconds) else None
 
 
 def evidence_text(evidence: dict) -> str:
