@@ -35,6 +35,12 @@ ALLOCSTALL_PER_SEC = 0.0
 FAILED_ORDER_CRITICAL_MAX = 0
 FAILED_ORDER_WARNING_MAX = PAGE_ALLOC_COSTLY_ORDER
 
+# doctor judges the kernel log's failure reports of the last hour only (--since overrides): it
+# answers "is this host failing now", by hand or from a monitoring check run every few minutes,
+# and one old report no longer keeps a host CRITICAL for the rest of its boot. Heuristic; older
+# reports are still counted and the last one dated.
+RECENT_FAILURES_SECONDS = 3600
+
 # Heuristic: compaction that fails more often than it succeeds cannot rebuild high-order blocks.
 COMPACT_FAIL_SHARE = 0.5
 

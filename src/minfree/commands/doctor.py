@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.rates import activity
+from minfree.analysis.thresholds import RECENT_FAILURES_SECONDS
 from minfree.analysis.trends import Trends, trends
 from minfree.commands.roots import open_root
 from minfree.commands.scan import this_boot_failures
@@ -98,6 +99,7 @@ EXAMPLES = """examples:
   minfree doctor --window 0 --json   one instant, for scripts and monitoring
   minfree doctor --root snap.tar.gz  a snapshot taken with `minfree snapshot` on another host
   minfree doctor --root sosreport-db1/
+  minfree doctor --since 1d          judge the kernel log's failure reports of the last day (default 1h)
   minfree doctor --history           and the trends `minfree watch --record` recorded in the last hour
   minfree doctor --history /srv/minfree.db --history-window 1d
 """
@@ -116,7 +118,7 @@ def add_parser(subparsers) -> None:
                              "in the kernel, over this window (default 1; 0: one snapshot)")
     doctor.add_argument("--since", metavar="AGE|TIME", type=_since, default=None,
                         help="judge the kernel log's failure reports of this last span, or since this "
-                             f"time, only (default {DEFAULT_SINCE} on the live host, the whole boot for a "
+                             f"time, only (default {RECENT_FAILURES_SECONDS // 3600}h on the live host, the whole boot for a "
                              "capture; e.g. 30m, 1d, 2026-12-03T01:00 (local time unless it has a zone), "
                              "or 'boot')")
     doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
@@ -127,10 +129,6 @@ def add_parser(subparsers) -> None:
     doctor.set_defaults(run=run)
 
 
-#: A failure report older than this no longer makes the live host WARNING or CRITICAL: doctor
-#: answers "is it failing now", run by hand or by a monitoring check every few minutes.
-#: Heuristic; older reports are still counted and the last one dated in the output.
-DEFAULT_SINCE = "1h"
 BOOT = "boot"
 
 
@@ -177,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     root = open_root(args.root)
     with root:
         history = history_trends(args.history, args.history_window) if args.history else None
-        since = args.since if args.since is not None else (duration(DEFAULT_SINCE) if root.is_live else BOOT)
+        since = args.since if args.since is not None else (float(RECENT_FAILURES_SECONDS) if root.is_live else BOOT)
         now = None
         if not isinstance(since, (float, str)):   # a time: the span up to now, for a capture too
             now = time.time()
