@@ -218,7 +218,9 @@ def test_a_watermark_scale_factor_that_changes_no_zone_is_said(capsys, tmp_path)
     "0.1 % of each zone between min and low" for the current 10."""
     code, out = cli(["tune", "--root", str(HOST), "--config-root", str(tmp_path),
                      "--set", "vm.watermark_scale_factor=11"], capsys)
-    assert "0.1 % of each zone" not in out
+    assert "      why: set by the user (--set)\n" in out and "0.1 %" not in out
+    code, plain = cli(["tune", "--root", str(HOST), "--config-root", str(tmp_path)], capsys)
+    assert "      why: current 10 (no effect here: min/4 is the gap between min and low in every zone)\n" in plain
     assert ("      no effect: 11 changes no watermark here: in every zone min/4 is larger than managed x "
             "11/10000, and the kernel keeps the larger as the gap between min and low") in out
     assert "from 22 it moves the gap of at least one zone" in out

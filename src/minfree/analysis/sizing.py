@@ -271,7 +271,8 @@ def _no_effect(wsf: int, effective_from: int | None) -> str | None:
 def _size_wsf(state: SystemState, failures: FailureSummary, current: int,
               demand: MeasuredDemand | None = None, effective_from: int | None = None) -> tuple[int, list[str]]:
     if effective_from is not None and current >= effective_from:
-        reasons = [f"current {current} ({current / 100:g} % of each zone between min and low)"]
+        reasons = [f"current {current} ({current / 100:g} % of a zone between min and low, where that is "
+                   "more than min/4)"]
     else:
         reasons = [f"current {current} (no effect here: min/4 is the gap between min and low in every zone)"]
     value = current
