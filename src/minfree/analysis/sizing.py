@@ -231,8 +231,9 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary,
                            f"{target / state.managed_kb():.0%} of this host's {state.managed_kb() / 2**20:.1f} GiB "
                            f"managed memory (safe: {T.MIN_FREE_WARN_SHARE:.0%}, so a host under "
                            f"{target / T.MIN_FREE_WARN_SHARE / 2**20:.0f} GiB cannot hold it): capped at the "
-                           f"safe {safe_max} kB; --force applies the full floor, or size the reserve from what this host "
-                           "really takes: `minfree trace --json > t.json`, then `minfree tune --trace t.json`")
+                           f"safe {safe_max} kB; --force applies the full floor, or size the reserve from what "
+                           "this host really takes: `minfree trace --json > t.json`, then "
+                           "`minfree tune --trace t.json`")
     current = state.sysctls.min_free_kbytes if state.sysctls else None
     if current is not None and current > value:
         value = current
@@ -262,7 +263,8 @@ def wsf_effective_from(state: SystemState, min_free_kbytes: int, bounds: Bounds)
 def _no_effect(wsf: int, effective_from: int | None) -> str | None:
     if effective_from is not None and wsf >= effective_from:
         return None
-    start = f"from {effective_from} it moves the gap of at least one zone" if effective_from is not None else "no value in the kernel's range does"
+    start = (f"from {effective_from} it moves the gap of at least one zone" if effective_from is not None
+             else "no value in the kernel's range does")
     return (f"{wsf} changes no watermark here: in every zone min/4 is larger than managed x {wsf}/10000, "
             f"and the kernel keeps the larger as the gap between min and low "
             f"(mm/page_alloc.c __setup_per_zone_wmarks, 4.6+); {start}")
