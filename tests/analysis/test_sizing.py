@@ -77,12 +77,27 @@ def test_nic_line_rate_sizes_the_kswapd_lead(state):
     assert wsf.proposed * lowmem_pages / 10_000 >= burst > (wsf.proposed - 1) * lowmem_pages / 10_000
 
 
-def test_aerospike_is_refused_on_a_small_host_unless_forced(state):
-    refused = change(propose(state, profile="aerospike"), MIN_FREE)
-    assert refused.proposed == T.AEROSPIKE_MIN_FREE_KB
-    assert refused.refused and "safe cap" in refused.refused and refused.effective == 67584
+def test_aerospike_on_a_small_host_is_capped_at_the_safe_share_unless_forced(state):
+    """The 1.1 GiB floor is above 5 % of this host: tune proposes the safe cap instead (applicable,
+    explained with what the floor is for and what to do), and the full floor only with --force."""
+    capped = change(propose(state, profile="aerospike"), MIN_FREE)
+    assert capped.refused is None and capped.proposed == capped.bounds.safe_max < T.AEROSPIKE_MIN_FREE_KB
+    assert "1 GiB shared-memory allocations" in capped.reason and "capped at the safe" in capped.reason
+    assert "minfree tune --trace" in capped.reason and "--force applies the full floor" in capped.reason
     forced = change(propose(state, profile="aerospike", force=True), MIN_FREE)
     assert forced.refused is None and forced.forced and forced.effective == T.AEROSPIKE_MIN_FREE_KB
+
+
+def test_swappiness_advice_is_the_rule_doctor_warns_by(state):
+    """aerospike asked for 0 while doctor warns that 0 raises the OOM risk: both now follow
+    thresholds.SWAPPINESS_LAST_RESORT, and no profile ever advises 0."""
+    for profile in ("generic", "aerospike"):
+        for swappiness in (0, 60):
+            s = dataclasses.replace(state, sysctls=dataclasses.replace(state.sysctls, swappiness=swappiness))
+            advice = [a for a in propose(s, profile=profile).advice if a.key == "vm.swappiness"]
+            assert all(a.suggestion == str(T.SWAPPINESS_LAST_RESORT) for a in advice)
+            if swappiness == 0 or profile == "aerospike":
+                assert advice, (profile, swappiness)
 
 
 def test_aerospike_with_cloud_driver_asks_for_1_25_gib(state):

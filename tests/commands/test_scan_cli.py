@@ -5,6 +5,9 @@ import gzip
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -131,7 +134,8 @@ def test_corpus_directory_through_the_cli(capsys) -> None:
     assert with_verdict["002"] == "fragmented"           # free above the floor, no order-1 block
 
 
-def _follow(tmp_path: Path, records: list[bytes], running: RunningGfp, json_lines: bool = True) -> list[str]:
+def _follow(tmp_path: Path, records: list[bytes], running: RunningGfp, json_lines: bool = True,
+            boot_time: float | None = None) -> list[str]:
     """What `minfree scan --follow` prints for the first event of ``records`` (a fifo stands in
     for /dev/kmsg)."""
     fifo = tmp_path / "kmsg"
@@ -145,7 +149,7 @@ def _follow(tmp_path: Path, records: list[bytes], running: RunningGfp, json_line
     threading.Thread(target=writer, daemon=True).start()
     out = io.StringIO()
     follow(json_lines=json_lines, kernel=None, out=out, running=running, path=str(fifo), max_events=1,
-           from_end=False)
+           from_end=False, boot_time=boot_time)
     return out.getvalue().splitlines()
 
 
@@ -178,7 +182,30 @@ def test_follow_decodes_with_the_running_kernels_own_table(tmp_path: Path) -> No
 
 def test_follow_text_is_one_line_per_event(tmp_path: Path) -> None:
     (line,) = _follow(tmp_path, KMSG_RECORDS, RUNNING_6_18, json_lines=False)
-    assert line == "[69774.700393] asd: order:1 mode:0x20 (__GFP_HIGH) origin=tcp-accept"
+    assert line == "[uptime 19:22:54] asd: order:1 mode:0x20 (__GFP_HIGH) origin=tcp-accept"
+
+
+def test_follow_dates_records_with_the_boot_time(tmp_path: Path) -> None:
+    """/dev/kmsg stamps are seconds since boot: with btime they are a UTC time (text and JSON)."""
+    (line,) = _follow(tmp_path, KMSG_RECORDS, RUNNING_6_18, json_lines=False, boot_time=1764686310)
+    assert line.startswith("[2025-12-03 10:01:24 UTC] asd: order:1")
+    (tmp_path / "j").mkdir()
+    event = json.loads(_follow(tmp_path / "j", KMSG_RECORDS, RUNNING_6_18, boot_time=1764686310)[0])
+    assert event["wall_clock"] == "2025-12-03T10:01:24.700393+00:00" and event["uptime_s"] == 69774.700393
+
+
+def test_follow_says_what_it_follows_and_how_to_stop() -> None:
+    """On the real /dev/kmsg: before any event, stderr names what is followed and how to stop;
+    stdout stays free for the events (one JSON object per line with --json)."""
+    proc = subprocess.Popen([sys.executable, "-m", "minfree", "scan", "--follow", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = proc.stderr.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert banner.startswith("minfree scan --follow: reporting page allocation failures from /dev/kmsg")
+    assert "Ctrl-C to stop" in banner and out == ""
 
 
 def test_live_log_reports_of_the_running_kernel_use_its_own_table() -> None:

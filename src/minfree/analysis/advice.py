@@ -155,9 +155,7 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "the memory above it and does not help directly"))
         items.append(_gap(e))
     elif not costly:
-        items.append(Advice("raise_min_free", "an allocation that cannot sleep lives on the reserve "
-                            "below the min watermark: raise vm.min_free_kbytes so that reserve "
-                            f"covers the burst {_DOCTOR}", ("vm.min_free_kbytes",)))
+        items.append(_raise_reserve(e))
     if order and e.origin.category == "network-receive":
         items.append(Advice("rx_buffer_order", f"a receive buffer of {1 << order} contiguous pages "
                             f"({_size(order)}) is sized for jumbo frames (a 1500-byte MTU needs one "
@@ -186,6 +184,20 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "memory was fragmented or exhausted is unknown: read /proc/buddyinfo on "
                             "the host (`minfree doctor`) while it happens"))
     return tuple(items)
+
+
+def _raise_reserve(e: ExplainedEvent) -> Advice:
+    """The reserve a non-sleeping request lives on, and the two levers `minfree tune` sizes (its
+    policy: min_free_kbytes is the floor, watermark_scale_factor how early kswapd refills it)."""
+    _, has_wsf = _knobs(e)
+    text = ("an allocation that cannot sleep lives on the reserve below the min watermark: raise "
+            "vm.min_free_kbytes so that reserve covers the burst")
+    if has_wsf is False:
+        return Advice("raise_min_free", f"{text} {_DOCTOR}", ("vm.min_free_kbytes",))
+    since = " (4.6+)" if has_wsf is None else ""
+    return Advice("raise_min_free", f"{text}, or vm.watermark_scale_factor{since} so that kswapd refills "
+                  f"it sooner; `minfree tune` sizes both {_DOCTOR}",
+                  ("vm.min_free_kbytes", "vm.watermark_scale_factor"))
 
 
 def advice(e: ExplainedEvent) -> str:

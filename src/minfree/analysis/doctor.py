@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from minfree.analysis.depletion import Depletion, depletion
 from minfree.analysis.failed_allocations import FailedAllocations
@@ -12,6 +13,9 @@ from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.zones import ZonesReport, build_zones
 from minfree.model.min_free import MinFreeResult
 from minfree.proc.system import SystemState
+
+if TYPE_CHECKING:
+    from minfree.analysis.event_time import LogWindow
 
 # Monitoring-plugin exit codes (Nagios/Icinga): the DESIGN's contract.
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
@@ -28,6 +32,7 @@ class DoctorReport:
     window: float
     depletion: Depletion | None = None
     failed: FailedAllocations | None = None
+    log_window: LogWindow | None = None   # which of the log's reports were judged
 
     @property
     def status(self) -> str:

@@ -327,7 +327,10 @@ def kswapd_behind(ctx: Context) -> Iterator[Finding]:
         "The kernel documentation of watermark_scale_factor names exactly these signs: the free "
         "memory kswapd maintains is too small for the allocation bursts, so free pages reach "
         "the min watermark where atomic allocations fail.",
-        "Raise vm.watermark_scale_factor (widens the gap kswapd works in; `minfree tune`).")
+        "Raise vm.watermark_scale_factor (widens the gap kswapd works in): "
+        f"`minfree tune --set vm.watermark_scale_factor={T.WSF_AFTER_ATOMIC_FAILURES}` shows what it does "
+        "to every zone, or that min/4 already sets the gap, before --apply (tune's own sizing does not "
+        "see these rates, measured over this window only).")
 
 
 def compaction_failing(ctx: Context) -> Iterator[Finding]:
@@ -387,9 +390,9 @@ def vm_extremes(ctx: Context) -> Iterator[Finding]:
         yield Finding(
             "swappiness_zero", "info", "vm.swappiness is 0",
             {"swappiness": 0},
-            "The kernel avoids swap until free and file pages fall under the high watermark; "
-            "Red Hat warns this raises the risk of OOM kills.",
-            "Use a small value (1-10) to keep swap as a last resort instead of never.")
+            T.SWAPPINESS_ZERO_RISK[0].upper() + T.SWAPPINESS_ZERO_RISK[1:] + ".",
+            f"Use vm.swappiness={T.SWAPPINESS_LAST_RESORT} (or a little more) to keep swap as a last resort "
+            "instead of never; `minfree tune` gives the same advice in every profile.")
     elif s.swappiness is not None and s.swappiness > T.SWAPPINESS_HIGH:
         yield Finding(
             "swappiness_high", "info", f"vm.swappiness is {s.swappiness}",

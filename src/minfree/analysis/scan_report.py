@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:   # doctor builds an empty report for a clean log without the explanation machinery
     from minfree.analysis.explain import ExplainedEvent
 
+if TYPE_CHECKING:
+    from minfree.analysis.log_sizing import LogSizing
+
 
 @dataclass(slots=True)
 class ScanReport:
@@ -22,6 +25,8 @@ class ScanReport:
     inputs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)   # inputs that broke off (truncated archives...)
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, why) left out of a directory
+    boot_time: float | None = None   # epoch seconds the scanned boot began: dates printk stamps
+    sizing: LogSizing | None = None   # tune's proposal for a host whose report shows enough
 
     def most_telling(self) -> ExplainedEvent | None:
         """The event that best explains the rest, chosen as an engineer reading the log would:

@@ -109,6 +109,7 @@ class Change:
     bounds: Bounds
     refused: str | None = None
     forced: str | None = None  # the bound --force overrode
+    no_effect: str | None = None  # why writing this value would change no watermark
 
     @property
     def applies(self) -> bool:
@@ -179,7 +180,7 @@ def _physical_up_nics(state: SystemState):
 
 
 def _size_min_free(state: SystemState, profile: str, failures: FailureSummary,
-                   demand: MeasuredDemand | None = None) -> tuple[int, list[str]]:
+                   demand: MeasuredDemand | None = None, force: bool = False) -> tuple[int, list[str]]:
     default = default_min_free(state)
     base = default.kbytes if default else (state.sysctls.min_free_kbytes if state.sysctls else 0) or 0
     reasons = [f"kernel default {base} kB ({default.rule} rule)" if default else f"current {base} kB"]
@@ -217,10 +218,22 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary,
     if profile == "aerospike":
         cloud = sorted({d.driver for d in state.netdevs or () if d.driver in T.CLOUD_NIC_DRIVERS})
         target = T.AEROSPIKE_CLOUD_MIN_FREE_KB if cloud else T.AEROSPIKE_MIN_FREE_KB
-        if target > value:
+        floor = "Aerospike best practices: at least 1.1 GiB" + (
+            f", 1.25 GiB with cloud drivers ({', '.join(cloud)})" if cloud else "")
+        safe_max = min_free_bounds(state).safe_max
+        if target > value and (force or safe_max is None or target <= safe_max):
             value = target
-            reasons.append("Aerospike best practices: at least 1.1 GiB" + (
-                f", 1.25 GiB with cloud drivers ({', '.join(cloud)})" if cloud else ""))
+            reasons.append(floor)
+        elif target > value:
+            # a small host: the floor would be a dangerous share of memory; the most it can hold safely
+            value = max(value, safe_max)
+            reasons.append(f"{floor}, sized for its 1 GiB shared-memory allocations; that is "
+                           f"{target / state.managed_kb():.0%} of this host's {state.managed_kb() / 2**20:.1f} GiB "
+                           f"managed memory (safe: {T.MIN_FREE_WARN_SHARE:.0%}, so a host under "
+                           f"{target / T.MIN_FREE_WARN_SHARE / 2**20:.0f} GiB cannot hold it): capped at the "
+                           f"safe {safe_max} kB; --force applies the full floor, or size the reserve from what "
+                           "this host really takes: `minfree trace --json > t.json`, then "
+                           "`minfree tune --trace t.json`")
     current = state.sysctls.min_free_kbytes if state.sysctls else None
     if current is not None and current > value:
         value = current
@@ -228,9 +241,43 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary,
     return value, reasons
 
 
+def wsf_effective_from(state: SystemState, min_free_kbytes: int, bounds: Bounds) -> int | None:
+    """The smallest watermark_scale_factor that moves any zone's watermarks, None if none does.
+    Below it the gap between min and low is min/4 in every zone: the kernel takes
+    ``max(min >> 2, managed * wsf / 10000)`` (mm/page_alloc.c __setup_per_zone_wmarks, 4.6-6.18),
+    so the answer comes from the model itself, not a second formula."""
+    def marks(wsf: int) -> list:
+        return [p.watermarks for p in predict_zones(state, min_free_kbytes=min_free_kbytes,
+                                                    watermark_scale_factor=wsf)]
+
+    floor = marks(bounds.kernel_min)
+    if marks(bounds.kernel_max) == floor:
+        return None
+    low, high = bounds.kernel_min, bounds.kernel_max   # marks(low) == floor != marks(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if marks(middle) == floor else (low, middle)
+    return high
+
+
+def _no_effect(wsf: int, effective_from: int | None) -> str | None:
+    if effective_from is not None and wsf >= effective_from:
+        return None
+    start = (f"from {effective_from} it moves the gap of at least one zone" if effective_from is not None
+             else "no value in the kernel's range does")
+    return (f"{wsf} changes no watermark here: in every zone min/4 is larger than managed x {wsf}/10000, "
+            f"and the kernel keeps the larger as the gap between min and low "
+            f"(mm/page_alloc.c __setup_per_zone_wmarks, 4.6+); {start}")
+
+
 def _size_wsf(state: SystemState, failures: FailureSummary, current: int,
-              demand: MeasuredDemand | None = None) -> tuple[int, list[str]]:
-    value, reasons = current, [f"current {current} ({current / 100:g} % of each zone between min and low)"]
+              demand: MeasuredDemand | None = None, effective_from: int | None = None) -> tuple[int, list[str]]:
+    if effective_from is not None and current >= effective_from:
+        reasons = [f"current {current} ({current / 100:g} % of a zone between min and low, where that is "
+                   "more than min/4)"]
+    else:
+        reasons = [f"current {current} (no effect here: min/4 is the gap between min and low in every zone)"]
+    value = current
     lowmem_pages = state.managed_kb(lowmem_only=True) // max(1, state.page_size // 1024)
     line_rate = sum(d.speed_mbps or 0 for d in _physical_up_nics(state)) * 1_000_000 // 8
     if line_rate and lowmem_pages:
@@ -250,6 +297,10 @@ def _size_wsf(state: SystemState, failures: FailureSummary, current: int,
     if (failures.atomic_order0 or failures.atomic_high_order) and T.WSF_AFTER_ATOMIC_FAILURES > value:
         value = T.WSF_AFTER_ATOMIC_FAILURES
         reasons.append("atomic failures in the log: kswapd started too late; keep 1 % ahead of min")
+    if value > current and (effective_from is None or value < effective_from):
+        # the lead asked for is already smaller than min/4: writing it would change nothing
+        reasons.append(f"{value} would change no watermark (min/4 already exceeds it in every zone): kept")
+        value = current
     return value, reasons
 
 
@@ -287,27 +338,33 @@ def propose(state: SystemState, *, profile: str = "generic", overrides: Mapping[
     if MIN_FREE in overrides:
         mfk, why = overrides[MIN_FREE], ["set by the user (--set)"]
     else:
-        mfk, why = _size_min_free(state, profile, failures, demand)
+        mfk, why = _size_min_free(state, profile, failures, demand, force)
     refused, forced = _check(MIN_FREE, mfk, mfk_bounds, force, above_safe=None)
+    if mfk == current_mfk and MIN_FREE not in overrides:
+        refused = forced = None   # kept as it is: nothing is written, nothing to refuse
     mfk_change = Change(MIN_FREE, current_mfk, mfk, "; ".join(why), mfk_bounds, refused, forced)
     proposal.changes.append(mfk_change)
 
     bounds = wsf_bounds(state)
     current_wsf = sysctls.watermark_scale_factor if sysctls else None
     if bounds is not None and current_wsf is not None:
+        effective_mfk = mfk_change.effective or current_mfk or 0
+        effective_from = wsf_effective_from(state, effective_mfk, bounds)
         if WSF in overrides:
             wsf, why = overrides[WSF], ["set by the user (--set)"]
         else:
-            wsf, why = _size_wsf(state, failures, current_wsf, demand)
+            wsf, why = _size_wsf(state, failures, current_wsf, demand, effective_from)
         above = None
-        effective_mfk = mfk_change.effective or current_mfk or 0
         if bounds.kernel_min <= wsf <= bounds.kernel_max:
             share = high_share(state, effective_mfk, wsf)
             if share > T.SAFE_HIGH_SHARE:
                 above = (f"the high watermarks would hold {share:.1%} of memory (safe: "
                          f"{T.SAFE_HIGH_SHARE:.0%}), taken from the page cache")
         refused, forced = _check(WSF, wsf, bounds, force, above_safe=above)
-        proposal.changes.append(Change(WSF, current_wsf, wsf, "; ".join(why), bounds, refused, forced))
+        if wsf == current_wsf and WSF not in overrides:
+            refused = forced = None   # kept as it is: nothing is written, nothing to refuse
+        proposal.changes.append(Change(WSF, current_wsf, wsf, "; ".join(why), bounds, refused, forced,
+                                       _no_effect(wsf, effective_from)))
     elif WSF in overrides:
         proposal.notes.append("this kernel has no vm.watermark_scale_factor (4.6+): --set ignored")
 
@@ -332,16 +389,18 @@ def advise(state: SystemState, profile: str) -> list[Advice]:
     if s is not None and s.zone_reclaim_mode and node_count(state) > 1:
         advice.append(Advice("vm.zone_reclaim_mode", str(s.zone_reclaim_mode), "0",
                              "node-local reclaim stalls allocations while other nodes have free memory"))
+    last_resort = T.SWAPPINESS_LAST_RESORT
+    if s is not None and s.swappiness == 0:   # every profile: the rule doctor warns by
+        advice.append(Advice("vm.swappiness", "0", str(last_resort), T.SWAPPINESS_ZERO_RISK))
     if profile == "aerospike":
-        if s is not None and s.swappiness not in (None, 0):
-            advice.append(Advice("vm.swappiness", str(s.swappiness), "0",
-                                 "Aerospike best practices: swap off or swappiness=0"))
+        if s is not None and s.swappiness is not None and s.swappiness > last_resort:
+            advice.append(Advice("vm.swappiness", str(s.swappiness), str(last_resort),
+                                 "Aerospike best practices: swap off or swappiness=0; "
+                                 f"{last_resort}, not 0, keeps swap a last resort without the OOM risk "
+                                 "of 0 (RHEL 6.4+ note; doctor warns about 0); or turn swap off (swapoff -a)"))
         if state.thp is not None and state.thp.enabled not in (None, "never"):
             advice.append(Advice("transparent_hugepage/enabled", state.thp.enabled, "never",
                                  "Aerospike best practices: disable THP"))
-    elif s is not None and s.swappiness == 0:
-        advice.append(Advice("vm.swappiness", "0", "1 or more",
-                             "0 avoids swap so hard that the OOM killer runs sooner (RHEL 6.4+ note)"))
     if state.thp is not None and state.thp.defrag == "always" and profile != "aerospike":
         advice.append(Advice("transparent_hugepage/defrag", "always", "madvise or defer+madvise",
                              "'always' makes every THP fault compact memory directly: latency stalls"))

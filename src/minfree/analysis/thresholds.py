@@ -35,6 +35,12 @@ ALLOCSTALL_PER_SEC = 0.0
 FAILED_ORDER_CRITICAL_MAX = 0
 FAILED_ORDER_WARNING_MAX = PAGE_ALLOC_COSTLY_ORDER
 
+# doctor judges the kernel log's failure reports of the last hour only (--since overrides): it
+# answers "is this host failing now", by hand or from a monitoring check run every few minutes,
+# and one old report no longer keeps a host CRITICAL for the rest of its boot. Heuristic; older
+# reports are still counted and the last one dated.
+RECENT_FAILURES_SECONDS = 3600
+
 # Heuristic: compaction that fails more often than it succeeds cannot rebuild high-order blocks.
 COMPACT_FAIL_SHARE = 0.5
 
@@ -47,6 +53,13 @@ PSI_FULL_CRIT = 5.0
 # watermark; RHEL warns it raises the risk of OOM kills (§5.1). Heuristic: above 100 (5.8+
 # allows 0-200) swap is preferred over page cache, unusual for a database host.
 SWAPPINESS_HIGH = 100
+# The one swappiness rule doctor and every tune profile follow: never advise 0 (the OOM risk
+# above), and where swap should be a last resort (Aerospike's page: "swap off or swappiness=0")
+# advise this value instead: anonymous pages are still swapped rather than OOM-killed, but only
+# under real pressure. Heuristic: the smallest value that is not 0.
+SWAPPINESS_LAST_RESORT = 1
+SWAPPINESS_ZERO_RISK = ("0 avoids swap until free and file pages fall under the high watermark; "
+                        "Red Hat warns this raises the risk of OOM kills (RHEL 6.4+ note)")
 # vm.vfs_cache_pressure 0 never reclaims dentries/inodes, which "can easily lead to
 # out-of-memory conditions" (Documentation/admin-guide/sysctl/vm.rst). Heuristic high end:
 # above 1000 the kernel drops metadata caches ten times faster than its default.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.rates import activity
+from minfree.analysis.thresholds import RECENT_FAILURES_SECONDS
 from minfree.commands.roots import open_root
 from minfree.commands.scan import this_boot_failures
 from minfree.commands.durations import duration
@@ -21,15 +22,21 @@ from minfree.errors import UsageError
 from minfree.sources.root import SystemRoot
 from minfree.sources.sampler import sample_window
 from minfree.sources.system import load_system
+
 from minfree.store.schema import DEFAULT_DB
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from minfree.analysis.trends import Trends
 
 
-def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> DoctorReport:
+def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True,
+             since: float | None = None, now: float | None = None) -> DoctorReport:
     """Read ``root`` (rates and the in-kernel count of failed allocations over ``window``
-    seconds when live) and judge it."""
+    seconds when live) and judge it; of the kernel log's reports only those of the last
+    ``since`` seconds (None: the whole boot) before ``now`` (default: now on the live host, the
+    newest report of a capture) are judged (``report.log_window`` says the rest)."""
     state = load_system(root)
     counter, failed = _failure_counter(root, window)
     try:
@@ -52,7 +59,27 @@ def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True) -> 
         before, after = samples
         rates = activity(before.vmstat, after.vmstat, before.psi, after.psi)
     failures = this_boot_failures(root, state.release) if kernel_log else None
-    return build_report(state, rates, failures, window, failed)
+    log_window = None
+    if failures is not None:
+        failures, log_window = _recent(root, failures, since, now)
+    report = build_report(state, rates, failures, window, failed)
+    report.log_window = log_window
+    return report
+
+
+def _recent(root: SystemRoot, failures, since: float | None, now: float | None):
+    """This boot's reports cut to the last ``since`` seconds: before now on the live host, before
+    the capture's newest report otherwise (a capture is judged as of when it was taken)."""
+    import dataclasses
+
+    from minfree.analysis.event_time import split_recent
+    from minfree.sources.readers import read_boot_time
+
+    boot = read_boot_time(root)
+    if now is None and root.is_live:
+        now = time.time()
+    recent, log_window = split_recent(failures.events, since, now, boot)
+    return dataclasses.replace(failures, events=recent), log_window
 
 
 def _failure_counter(root: SystemRoot, window: float):
@@ -74,6 +101,7 @@ EXAMPLES = """examples:
   minfree doctor --window 0 --json   one instant, for scripts and monitoring
   minfree doctor --root snap.tar.gz  a snapshot taken with `minfree snapshot` on another host
   minfree doctor --root sosreport-db1/
+  minfree doctor --since 1d          judge the kernel log's failure reports of the last day (default 1h)
   minfree doctor --history           and the trends `minfree watch --record` recorded in the last hour
   minfree doctor --history /srv/minfree.db --history-window 1d
 """
@@ -90,12 +118,37 @@ def add_parser(subparsers) -> None:
     doctor.add_argument("--window", metavar="SECONDS", type=_seconds, default=1.0,
                         help="measure reclaim/compaction rates, and as root count failed page allocations "
                              "in the kernel, over this window (default 1; 0: one snapshot)")
+    doctor.add_argument("--since", metavar="AGE|TIME", type=_since, default=None,
+                        help="judge the kernel log's failure reports of this last span, or since this "
+                             f"time, only (default {RECENT_FAILURES_SECONDS // 3600}h on the live host, the whole boot for a "
+                             "capture; e.g. 30m, 1d, 2026-12-03T01:00 (local time unless it has a zone), "
+                             "or 'boot')")
     doctor.add_argument("--json", action="store_true", help="one JSON document (schema in the README)")
     doctor.add_argument("--history", metavar="DB", nargs="?", const=DEFAULT_DB,
                         help=f"add the trends in the history `minfree watch --record` keeps (default {DEFAULT_DB})")
     doctor.add_argument("--history-window", metavar="AGE", type=duration, default=3600.0,
                         help="how far back --history looks (default 1h; e.g. 30m, 1d)")
     doctor.set_defaults(run=run)
+
+
+BOOT = "boot"
+
+
+def _since(text: str) -> float | str | datetime:
+    """A span (``30m``), a time (ISO 8601; local time without a zone) or ``boot``."""
+    if text == BOOT:
+        return BOOT
+    try:
+        return duration(text)
+    except argparse.ArgumentTypeError:
+        pass
+    from datetime import datetime   # a time given: only then
+
+    try:
+        return datetime.fromisoformat(text).astimezone()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a span or a time: {text!r} (e.g. 30m, 12h, 1d, 2026-12-03T01:00, or boot)") from None
 
 
 def _seconds(text: str) -> float:
@@ -126,7 +179,12 @@ def run(args: argparse.Namespace) -> int:
     root = open_root(args.root)
     with root:
         history = history_trends(args.history, args.history_window) if args.history else None
-        report = diagnose(root, window=args.window)
+        since = args.since if args.since is not None else (float(RECENT_FAILURES_SECONDS) if root.is_live else BOOT)
+        now = None
+        if not isinstance(since, (float, str)):   # a time: the span up to now, for a capture too
+            now = time.time()
+            since = max(0.0, now - since.timestamp())
+        report = diagnose(root, window=args.window, since=None if since == BOOT else since, now=now)
         if args.json:
             from minfree.render.doctor_json import to_json
 

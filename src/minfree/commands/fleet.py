@@ -165,15 +165,6 @@ def first_round(verb: str) -> tuple[tuple[str, str], ...]:
             + tuple(("list", path) for path in (thp, specs.NET_DIR, *specs.SYSCTL_D_DIRS)))
 
 
-def _boot_time(root) -> int | None:
-    from minfree.proc.stat import parse_btime
-    from minfree.sources import specs
-    from minfree.sources.readers import read_text
-
-    text = read_text(root, specs.PROC_STAT)
-    return None if text is None else parse_btime(text)
-
-
 def _outcomes(results):
     from minfree.analysis.fleet import HostOutcome
 
@@ -186,16 +177,16 @@ def _cluster(args: argparse.Namespace, hosts, options) -> int:
     from minfree.commands.doctor import diagnose
     from minfree.commands.scan import this_boot_failures
     from minfree.fleet.runner import run_hosts
-    from minfree.sources.readers import read_version
+    from minfree.sources.readers import read_boot_time, read_version
 
     doctor = args.verb == "doctor"
 
     def work(host, root):
         if doctor:
             report = diagnose(root, window=0)
-            return report, report.failures, _boot_time(root)
+            return report, report.failures, read_boot_time(root)
         version = read_version(root)
-        return None, this_boot_failures(root, version.release if version else None), _boot_time(root)
+        return None, this_boot_failures(root, version.release if version else None), read_boot_time(root)
 
     results = run_hosts(hosts, options, work, args.forks, first_round(args.verb))
     outcomes = _outcomes(results)

@@ -25,20 +25,27 @@ QUIET_SECONDS = 1.5
 
 
 def follow(json_lines: bool, kernel: str | None, out: TextIO, running: RunningGfp,
-           path: str = KMSG_PATH, max_events: int | None = None, from_end: bool = True) -> int:
+           path: str = KMSG_PATH, max_events: int | None = None, from_end: bool = True,
+           boot_time: float | None = None, started: TextIO | None = None) -> int:
     """Run until interrupted (or ``max_events`` reported); returns the exit status. ``kernel``
-    (``--kernel``) overrides the running release the events are decoded for."""
+    (``--kernel``) overrides the running release the events are decoded for; ``boot_time``
+    (``btime``) dates the records' printk stamps; ``started`` (stderr) is told, once the log is
+    open, what is followed and how to stop."""
     try:
         records = follow_kmsg(path, from_end=from_end)
     except OSError as error:
         raise SourceError(f"cannot follow {path}: {error.strerror or error}") from None
+    if started is not None:
+        started.write(f"minfree scan --follow: reporting page allocation failures from {path} as the kernel "
+                      "logs them (new records only; `minfree scan` reads the older ones). Ctrl-C to stop.\n")
+        started.flush()
     version = parse_release(kernel or running.release)
     reported = 0
 
     def emit(event: Event) -> None:
         nonlocal reported
         explained = explain_event(event, version, running)
-        out.write((event_line(explained) if json_lines else one_line(explained)) + "\n")
+        out.write((event_line(explained, boot_time) if json_lines else one_line(explained, boot_time)) + "\n")
         out.flush()
         reported += 1
 

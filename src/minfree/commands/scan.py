@@ -95,6 +95,13 @@ def this_boot_failures(root: SystemRoot, release: str | None) -> ScanReport | No
     return scan_inputs([log.as_input()], kernel=release, running=running_gfp if root.is_live else None)
 
 
+def live_boot_time() -> int | None:
+    """When this boot began (``btime``), to date the live log's printk stamps."""
+    from minfree.sources.readers import read_boot_time
+
+    return read_boot_time(SystemRoot("/"))
+
+
 EXAMPLES = """examples:
   minfree scan                       the live kernel log (journald, else dmesg / /dev/kmsg)
   minfree scan /var/log/kern.log*    files, rotated and compressed ones too
@@ -131,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--follow reads the live kernel log; give no PATH with it")
         from minfree.commands.follow import follow
 
-        try:
-            return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout, running=running_gfp())
+        try:   # what is followed is said on stderr: --json lines on stdout stay one object each
+            return follow(json_lines=args.json, kernel=args.kernel, out=sys.stdout, running=running_gfp(),
+                          boot_time=live_boot_time(), started=sys.stderr)
         except SourceError as error:
             raise UsageError(str(error)) from None
     skipped: list[Skipped] = []   # left out of a directory: said, never silent
@@ -145,6 +153,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no log files found in " + " ".join(args.paths) + why)
     report = scan_inputs(inputs, kernel=args.kernel, running=None if args.paths else running_gfp)
     report.skipped = [(s.path, s.reason) for s in skipped]
+    if not args.paths:
+        report.boot_time = live_boot_time()   # dmesg and /dev/kmsg are this boot's
+    if report.events:
+        from minfree.analysis.log_sizing import size_from_log
+
+        report.sizing = size_from_log(report.events)
     if args.json:
         from minfree.render.scan_json import report_document
 

@@ -153,10 +153,11 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_changes(proposal, overrides, Path(args.config_root))
     proposal.notes.extend(plan.notes)
     if not args.json:
-        tune_text.render(state, proposal, before, after, plan.persist, plan.values, console())
+        tune_text.render(state, proposal, before, after, plan.persist, plan.values, console(),
+                         config_root=os.path.abspath(args.config_root))
     outcome = _apply(args, proposal, plan) if args.apply else None
     if args.json:
-        print_json(to_json(proposal, before, after, plan.persist, outcome))
+        print_json(to_json(proposal, before, after, plan.persist, outcome, written=set(plan.values)))
     elif outcome is not None:
         tune_text.render_apply(outcome, console())
     if outcome is not None:

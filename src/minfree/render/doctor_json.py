@@ -46,7 +46,7 @@ def to_json(report: DoctorReport) -> dict[str, Any]:
             "psi_some_stall_ms": report.activity.psi_some_stall_ms},
         "failures_in_log": None if report.failures is None else {
             "events": len(report.failures.events),
-            "related": dict(report.failures.related)},
+            "related": dict(report.failures.related), **_log_window(report)},
         "failed_allocations": _failed_json(report.failed),
         "findings": [f.to_json() for f in report.findings],
         "gaps": [{"path": p, "reason": r} for p, r in state.gaps],
@@ -95,3 +95,21 @@ def _depth_json(depletion: Depletion | None) -> dict[str, Any] | None:
         "orders": [{"order": d.order, "requests": d.requests, "pages": d.pages, "next_zone": d.next_zone,
                     "by_zone": d.by_zone, "approximate": d.approximate} for d in depletion.orders],
     }
+
+
+def _log_window(report: DoctorReport) -> dict[str, Any]:
+    """Which reports ``events`` counts: the last ``since_s`` seconds (null: the whole boot), the
+    ones before (``earlier``), the undated ones judged as recent, and when the last one was."""
+    window = report.log_window
+    if window is None:
+        return {}
+    last = window.last
+    start = window.start
+    return {"since_s": window.since_s, "earlier": window.earlier, "undated": window.undated,
+            "start": None if start is None else _when(start),
+            "last": None if last is None else _when(last)}
+
+
+def _when(at) -> dict[str, Any]:
+    return {"wall_clock": at.wall.isoformat(timespec="seconds") if at.wall is not None else None,
+            "printed": at.printed, "uptime_s": at.uptime}

@@ -62,7 +62,7 @@ def render(report: DoctorReport, console: Console) -> None:
     _activity(report, console)
     _failed(report, console)
     if report.failures is not None:
-        console.print(f"kernel log: {len(report.failures.events)} failure report(s) this boot")
+        console.print(log_line(report), markup=False)
     console.rule("findings")
     if not report.findings:
         console.print("[green]No problems found.[/]")
@@ -70,12 +70,90 @@ def render(report: DoctorReport, console: Console) -> None:
         console.print(f"[{_SEVERITY_STYLE[finding.severity]}]{finding.severity.upper()}[/] "
                       f"[bold]{finding.title}[/]")
         console.print(f"  {finding.explanation}")
-        console.print(f"  evidence: {finding.evidence}", style="dim")
+        console.print(f"  evidence: {evidence_text(finding.evidence)}", style="dim", markup=False)
         console.print(f"  fix: {finding.fix}")
     for path, reason in state.gaps:
         console.print(f"[dim]not read: {path} ({reason})[/]")
     for note in state.notes:
         console.print(f"[dim]note: {note}[/]")
+
+
+def log_line(report: DoctorReport) -> str:
+    """How many of this boot's failure reports were judged, over which span, and when the last was."""
+    count = sum(e.occurrences for e in report.failures.events)
+    window = report.log_window
+    if window is None or window.since_s is None:
+        line = f"kernel log: {count} failure report(s) this boot"
+    else:
+        span = _span_words(window.since_s)
+        if span is None and window.start is not None:   # --since TIME
+            line = f"kernel log: {count} failure report(s) since {window.start.label()} (--since)"
+        else:
+            line = f"kernel log: {count} failure report(s) in the last {span or f'{window.since_s:.0f}s'} (--since)"
+        if window.earlier:
+            line += f", {window.earlier} earlier this boot (not judged)"
+        if window.undated:
+            line += f"; {window.undated} without a date, judged as recent"
+    if window is not None and window.last is not None:
+        line += f"; the last at {window.last.label()}"
+    return line
+
+
+def _span_words(seconds: float) -> str | None:
+    """``1h``, ``30m``, ``2d``, ``90s``: the span as --since takes it (None: not a whole number
+    of seconds, as the span up to a time is).
+
+    >>> _span_words(3600), _span_words(1800), _span_words(172800), _span_words(90), _span_words(12.5)
+    ('1h', '30m', '2d', '90s', None)
+    """
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:g}s" if seconds == int(seconds) else None
+
+
+def evidence_text(evidence: dict) -> str:
+    """A finding's evidence in words: keys as words, counts in parentheses, shares in percent.
+
+    >>> evidence_text({"events": 1, "orders": {0: 1}, "suppressed_by_ratelimit": 0,
+    ...                "verdicts": {"below_watermark": 1}, "share_of_memory": 0.084, "by_order": None})
+    'events 1; orders 0 (1); suppressed by ratelimit 0; verdicts below watermark (1); share of memory 8.4%; by order none'
+    >>> evidence_text({"window_s": 1.004, "allocstall_per_s": 1.0, "current_kb": 67584})
+    'window 1.004 s; allocstall 1.0/s; current 67584 kB'
+    """
+    return "; ".join(f"{_words(key)} {_value(key, value)}{_unit(key)}" for key, value in evidence.items())
+
+
+_UNITS = (("_per_s", "/s"), ("_s", " s"), ("_kb", " kB"))
+
+
+def _unit(key: object) -> str:
+    return next((unit for suffix, unit in _UNITS if str(key).endswith(suffix)), "")
+
+
+def _words(key: object) -> str:
+    """``kswapd_low_wmark_hit_quickly_per_s`` -> ``kswapd low wmark hit quickly`` (the unit follows the value)."""
+    text = str(key)
+    suffix = next((s for s, _ in _UNITS if text.endswith(s)), "")
+    return text[:len(text) - len(suffix)].replace("_", " ")
+
+
+def _value(key: object, value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        if not value:
+            return "none"
+        if all(not isinstance(v, (dict, list)) for v in value.values()):
+            return ", ".join(f"{_words(k)} ({_value(k, v)})" for k, v in value.items())
+        return ", ".join(f"{_words(k)}: {_value(k, v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_value(key, v) for v in value) or "none"
+    if isinstance(value, float) and "share" in str(key):
+        return f"{value:.1%}"
+    if isinstance(value, str) and value.replace("_", "").isalpha() and value.islower():
+        return _words(value)   # a name such as below_watermark; paths and comms stay as they are
+    return str(value)
 
 
 def _activity(report: DoctorReport, console: Console) -> None:

@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from minfree.analysis.advice import advise
+from minfree.analysis.event_time import when
+from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 
@@ -23,15 +25,15 @@ def report_document(report: ScanReport) -> str:
     return json.dumps(report_to_json(report), separators=(",", ":"))
 
 
-def event_line(explained: ExplainedEvent) -> str:
+def event_line(explained: ExplainedEvent, boot_time: float | None = None) -> str:
     """One event as a JSON line of `minfree scan --follow --json`."""
-    return json.dumps(event_to_json(explained))
+    return json.dumps(event_to_json(explained, boot_time))
 
 
 def report_to_json(report: ScanReport) -> dict[str, Any]:
     return {
         "schema": SCHEMA_VERSION,
-        "events": [event_to_json(e) for e in report.events],
+        "events": [event_to_json(e, report.boot_time) for e in report.events],
         "related": dict(report.related),
         "related_by_host": {host: dict(c) for host, c in report.related_by_host.items()},
         "skipped_lines": report.skipped_lines,
@@ -39,17 +41,32 @@ def report_to_json(report: ScanReport) -> dict[str, Any]:
         "inputs": report.inputs,
         "errors": report.errors,
         "skipped": [{"path": path, "reason": why} for path, why in report.skipped],
+        "sizing": None if report.sizing is None else _sizing(report.sizing),
     }
 
 
-def event_to_json(explained: ExplainedEvent) -> dict[str, Any]:
+def _sizing(sizing: LogSizing) -> dict[str, Any]:
+    """tune's proposal for the host of one report: changes and advice as in `minfree tune --json`."""
+    from minfree.render.tune_json import advice_json, change_json
+
+    e = sizing.event
+    return {"source": e.event.source, "line": e.event.line, "host": e.event.host,
+            "kernel": e.kernel.release if e.kernel else None,
+            "changes": [change_json(c) for c in sizing.proposal.changes],
+            "advice": advice_json(sizing.proposal), "notes": [*sizing.notes, *sizing.proposal.notes]}
+
+
+def event_to_json(explained: ExplainedEvent, boot_time: float | None = None) -> dict[str, Any]:
     e = explained.event
     decoding = explained.decoding
+    at = when(e.time, e.mono, boot_time)
     return {
         "source": e.source,
         "line": e.line,
         "host": e.host,
         "time": e.time,
+        "wall_clock": at.wall.isoformat(timespec="microseconds") if at.wall is not None else None,
+        "uptime_s": at.uptime,
         "caller": e.caller,
         "process": e.process,
         "pid": e.pid,

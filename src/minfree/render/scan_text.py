@@ -6,7 +6,9 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from minfree.analysis.advice import advice
+from minfree.analysis.event_time import When, when
 from minfree.analysis.explain import ExplainedEvent
+from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.verdict import no_replay
 from minfree.model import gfp
@@ -35,9 +37,10 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
     if not events:
         console.print("[green]No page allocation failure reports found.[/]")
     else:
-        console.print(f"[bold red]{total} page allocation failure report(s)[/]"
-                      f" ({len(events)} distinct)")
-        _summary(events, console)
+        repeated = total - len(events)
+        console.print(f"[bold red]{total} page allocation failure report(s)[/]" + (
+            f" ({len(events)} printed in full, {repeated} more as 'last message repeated')" if repeated else ""))
+        _summary(events, console, report.boot_time)
     _related(report, console)
     if report.skipped_lines:
         console.print(f"[dim]{report.skipped_lines} malformed line(s) skipped[/]")
@@ -56,29 +59,71 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
         if every_event:
             console.rule("every event")
             for explained in events:
-                _event_line(explained, console)
+                _event_line(explained, console, report.boot_time)
         console.rule("the most telling event")
-        _explain(telling, console)
+        _explain(telling, console, report.boot_time)
+    if report.sizing is not None:
+        _sizing(report.sizing, console)
 
 
-def _summary(events: list[ExplainedEvent], console: Console) -> None:
-    by: dict[str, Counter[str]] = {"hosts": Counter(), "processes": Counter(), "orders": Counter(),
-                                   "origins": Counter()}
-    seen: dict[str, list[str]] = {}
+_VERDICT_WORDS = {"below_watermark": "below watermark", "fragmented": "fragmented",
+                  "passes_on_dump": "passes on its dump"}
+NO_HOST = "no host in log"
+_SEEN_LINES = 3   # more logs than this: one summary line per kind of clock
+
+
+def _summary(events: list[ExplainedEvent], console: Console, boot_time: float | None = None) -> None:
+    by: dict[str, Counter[str]] = {"hosts": Counter(), "kernels": Counter(), "processes": Counter(),
+                                   "orders": Counter(), "origins": Counter(), "verdicts": Counter()}
+    seen: dict[str, list[When]] = {}
     for e in events:
         n = e.occurrences
-        host = e.event.host or _short(e.event.source)
-        by["hosts"][host] += n
+        by["hosts"][e.event.host or NO_HOST] += n
+        by["kernels"][e.kernel.release if e.kernel else e.event.kernel or e.event.host_kernel or "not printed"] += n
         by["processes"][e.event.process or "?"] += n
         by["orders"][str(e.event.order) if e.event.order is not None else "?"] += n
         by["origins"][e.origin.category] += n
-        if e.event.time:
-            seen.setdefault(host, []).append(e.event.time)
+        by["verdicts"][_VERDICT_WORDS.get(e.verdict.reason, e.verdict.reason) if e.verdict
+                       else "no dump to replay"] += n
+        # a log without host names is its own source: its times are compared within it only
+        seen.setdefault(e.event.host or (_short(e.event.source) if e.event.source != "-" else "stdin"), []).append(
+            when(e.event.time, e.event.mono, boot_time))
     for label, counter in by.items():
         console.print(f"  {label:<10} " + ", ".join(_top(counter)), highlight=False, markup=False)
-    for host, times in seen.items():
-        span = times[0] if times[0] == times[-1] else f"{times[0]} .. {times[-1]}"
-        console.print(f"  {host}: seen {span}", highlight=False, markup=False)
+    for line in seen_lines(seen):
+        console.print(f"  {'seen':<10} {line}", highlight=False, markup=False)
+
+
+def seen_lines(seen: dict[str, list[When]]) -> list[str]:
+    """First and last time per log (host, or file when the log names none); past a few logs, one
+    line per kind of clock, so a directory of 37 files stays a summary."""
+    if len(seen) <= _SEEN_LINES:
+        return [f"{name}: {_span(times)}" for name, times in seen.items()]
+    lines = []
+    kinds: dict[str, list[tuple[str, list[When]]]] = {}
+    for name, times in seen.items():
+        for kind in {t.kind for t in times}:
+            kinds.setdefault(kind, []).append((name, [t for t in times if t.kind == kind]))
+    if "wall" in kinds:
+        every = [t for _, times in kinds["wall"] for t in times]
+        lines.append(f"{_span(every)} (wall clock, {len(kinds['wall'])} logs)")
+    if "printed" in kinds:
+        lines.append(f"{len(kinds['printed'])} logs stamped with local time without year or zone "
+                     "(--events lists each)")
+    if "uptime" in kinds:
+        lines.append(f"{len(kinds['uptime'])} logs stamped only with uptime, no boot time to date them "
+                     "(--events lists each)")
+    if "none" in kinds:
+        lines.append(f"{len(kinds['none'])} logs without timestamps")
+    return lines
+
+
+def _span(times: list[When]) -> str:
+    """First .. last of one log's times (those without a time only when none has one)."""
+    timed = [t for t in times if t.kind != "none"] or times
+    ordered = sorted(timed, key=lambda t: (t.kind, t.sort_key()))
+    first, last = ordered[0].label(), ordered[-1].label()
+    return first if first == last else f"{first} .. {last}"
 
 
 def _short(source: str) -> str:
@@ -105,18 +150,22 @@ def _related(report: ScanReport, console: Console) -> None:
         console.print(f"  OOM kills next to failure reports: {named}", highlight=False, markup=False)
 
 
-def one_line(e: ExplainedEvent) -> str:
+def one_line(e: ExplainedEvent, boot_time: float | None = None) -> str:
     """One event as `minfree scan --follow` prints it (plain text, no markup)."""
     verdict = f"; {e.verdict.summary}" if e.verdict else ""
-    return f"[{e.event.time}] {e.event.process or '?'}: {_request(e)}{verdict}"
+    return f"[{_time(e, boot_time)}] {e.event.process or '?'}: {_request(e)}{verdict}"
 
 
-def _event_line(e: ExplainedEvent, console: Console) -> None:
+def _time(e: ExplainedEvent, boot_time: float | None) -> str:
+    return when(e.event.time, e.event.mono, boot_time).label()
+
+
+def _event_line(e: ExplainedEvent, console: Console, boot_time: float | None) -> None:
     from rich.markup import escape
 
     ev = e.event
     verdict = f" -> {e.verdict.summary}" if e.verdict else ""
-    console.print(escape(f"{ev.source}:{ev.line} {ev.host or ''} {ev.time or ''} ")
+    console.print(escape(f"{ev.source}:{ev.line} {ev.host or NO_HOST}, {_time(e, boot_time)}: ")
                   + f"[bold]{escape(ev.process or '?')}[/] " + escape(f"{_request(e)}{verdict}"), highlight=False)
 
 
@@ -126,10 +175,10 @@ def _request(e: ExplainedEvent) -> str:
     return f"order:{e.event.order} mode:{e.event.mode} ({names}) origin={e.origin.category}"
 
 
-def _explain(e: ExplainedEvent, console: Console) -> None:
+def _explain(e: ExplainedEvent, console: Console, boot_time: float | None) -> None:
     ev = e.event
     # every line below carries text from the log ("[ext4]" module names, comms): no markup
-    console.print(f"{ev.source}:{ev.line}  {ev.host or ''} {ev.time or ''}", highlight=False, markup=False)
+    console.print(f"{ev.source}:{ev.line}  {ev.host or NO_HOST}, {_time(e, boot_time)}", highlight=False, markup=False)
     console.print(f"{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}", style="bold",
                   highlight=False, markup=False)
     kernel = e.kernel.release if e.kernel else "unknown kernel"
@@ -149,6 +198,23 @@ def _explain(e: ExplainedEvent, console: Console) -> None:
         console.print(f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
                       highlight=False, markup=False)
     console.print("What to do: " + advice(e), markup=False)
+
+
+def _sizing(sizing: LogSizing, console: Console) -> None:
+    """What `minfree tune` would propose for the host of one report (the same function)."""
+    from minfree.render.tune_text import print_change
+
+    e = sizing.event
+    console.rule("sizing, as `minfree tune` would")
+    console.print(f"For {e.event.host or 'the host of ' + _short(e.event.source)} (kernel "
+                  f"{e.kernel.release if e.kernel else '?'}), from the memory dump of its report at "
+                  f"{e.event.source}:{e.event.line}:", markup=False, highlight=False)
+    for change in sizing.proposal.changes:
+        print_change(change, console)
+    for a in sizing.proposal.advice:
+        console.print(f"  advice: {a.key} {a.current} -> {a.suggestion}: {a.reason}", markup=False)
+    for note in (*sizing.notes, *sizing.proposal.notes):
+        console.print(f"  note: {note}", style="dim", markup=False)
 
 
 def _size(count: int) -> str:

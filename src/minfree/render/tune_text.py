@@ -3,6 +3,7 @@ watermarks now and after (with the GFP_ATOMIC reserve below min and the kswapd l
 it), where the values persist and what fights them, advice and notes; then what --apply did."""
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from minfree.analysis.prediction import ZonePrediction
@@ -10,7 +11,7 @@ from minfree.analysis.sizing import Change, Proposal
 from minfree.model.wmark_check import AllocFlags, Request, alloc_flags_for, reduced_floor
 from minfree.model.zones import Watermarks
 from minfree.proc.system import SystemState
-from minfree.render.tune_json import ApplyOutcome, Persistence, persisted_file
+from minfree.render.tune_json import ApplyOutcome, Persistence, boot_settings, persisted_file
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,23 +23,29 @@ ZONES_EXPLAINED = ("per zone (pages; MiB): GFP_ATOMIC may still take 'atomic' be
 
 def render(state: SystemState, proposal: Proposal, before: Sequence[ZonePrediction],
            after: Sequence[ZonePrediction], persist: Persistence, values: Mapping[str, int],
-           console: Console) -> None:
-    """The dry run (``values``: what --apply would write)."""
+           console: Console, config_root: str = "/") -> None:
+    """The dry run (``values``: what --apply would write; files under ``config_root``)."""
     console.print(f"minfree tune (profile {proposal.profile})", style="bold", markup=False)
     console.print()
     for change in proposal.changes:
-        _change(change, console)
+        print_change(change, console)
     if after:
         console.print()
         console.print("  " + ZONES_EXPLAINED, markup=False)
         _zones(state, before, after, console)
     console.print()
-    console.print(f"  persist: /{persist.file}", markup=False)
+    console.print(f"  persist: {os.path.join(config_root, persist.file)}" + ("" if values else " (nothing to write)"),
+                  markup=False)
     for a in persist.shadowed_by:
-        console.print(f"    shadowed at boot by {a.where()}: {a.key} = {a.value} "
-                      "(--resolve-conflicts comments it out)", style="yellow", markup=False)
+        if a.key in values:
+            console.print(f"    shadowed at boot by {a.where()}: {a.key} = {a.value} "
+                          "(--resolve-conflicts comments it out)", style="yellow", markup=False)
     for a in persist.overridden:
-        console.print(f"    also set (earlier, overridden) in {a.where()}: {a.key} = {a.value}", markup=False)
+        if a.key in values:
+            console.print(f"    also set (earlier, overridden) in {a.where()}: {a.key} = {a.value}", markup=False)
+    for a in boot_settings(persist, values):
+        console.print(f"    set at boot by {a.where()}: {a.key} = {a.value} (minfree writes nothing for it)",
+                      markup=False)
     for a in proposal.advice:
         console.print(f"  advice: {a.key} {a.current} -> {a.suggestion}: {a.reason}", markup=False)
     for note in proposal.notes:
@@ -49,7 +56,8 @@ def render(state: SystemState, proposal: Proposal, before: Sequence[ZonePredicti
                       markup=False)
 
 
-def _change(c: Change, console: Console) -> None:
+def print_change(c: Change, console: Console) -> None:
+    """One proposed value: current -> proposed, why, bounds, and what stops or limits it."""
     arrow = "unchanged" if c.proposed == c.current else f"-> {c.proposed}"
     console.print(f"  {c.key}: {c.current} {arrow}", style="bold", markup=False)
     console.print(f"      why: {c.reason}", markup=False)
@@ -57,6 +65,8 @@ def _change(c: Change, console: Console) -> None:
     console.print(f"      bounds: kernel {b.kernel_min}..{b.kernel_max}"
                   + (f", never below the kernel default {b.floor}" if b.floor is not None else "")
                   + (f", safe up to {b.safe_max}" if b.safe_max is not None else ""), markup=False)
+    if c.no_effect:
+        console.print(f"      no effect: {c.no_effect}", style="yellow", markup=False)
     if c.refused:
         console.print(f"      REFUSED: {c.refused}", style="bold red", markup=False)
     if c.forced:

@@ -310,3 +310,11 @@ def read_softnet_dropped(root: SystemRoot) -> int | None:
 
     text = read_text(root, specs.SOFTNET_STAT)
     return None if text is None else parse_softnet_dropped(text)
+
+
+def read_boot_time(root: SystemRoot) -> int | None:
+    """``btime`` of ``/proc/stat``: the epoch second the boot began (dates printk stamps)."""
+    from minfree.proc.stat import parse_btime
+
+    text = read_text(root, specs.PROC_STAT)
+    return None if text is None else parse_btime(text)

@@ -1,0 +1,113 @@
+"""`minfree scan` sizes the reserves as `minfree tune` would, when a report carries enough: its
+kernel, and a memory dump whose zone lines print ``managed``, ``min``, ``low`` and ``high``.
+
+The machine is rebuilt from the dump (zones, page size) and the two sysctls are read back from
+the printed watermarks (:func:`_read_back`, mm/page_alloc.c __setup_per_zone_wmarks). The proposal is then :func:`sizing.propose`, the
+function tune uses, with the failures of that host's log as evidence. What a log cannot show
+(NICs, THP, NUMA beyond the dump) is said in the notes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from minfree.analysis.explain import ExplainedEvent
+from minfree.analysis.sizing import Proposal, propose, summarize_failures
+from minfree.model.rules import KernelRules
+from minfree.model.watermarks import is_lowmem_for_share
+from minfree.proc.sysctl import VmSysctls
+from minfree.proc.system import SystemState
+from minfree.proc.zoneinfo import ZoneInfo
+
+@dataclass(slots=True)
+class LogSizing:
+    """The proposal for the host of one report (``event``: the report whose dump sized it)."""
+
+    event: ExplainedEvent
+    proposal: Proposal
+    notes: list[str] = field(default_factory=list)
+
+
+def size_from_log(events: list[ExplainedEvent]) -> LogSizing | None:
+    """The proposal for the host of the latest report that carries a complete dump and a known
+    kernel, with every report of that host as evidence; None when no report carries enough."""
+    for item in reversed(events):
+        state = machine_from_dump(item)
+        if state is None:
+            continue
+        host = item.event.host
+        same_host = [e for e in events if e.event.host == host and (host or e.event.source == item.event.source)]
+        proposal = propose(state, failures=summarize_failures(same_host))
+        notes = [f"vm.min_free_kbytes {state.sysctls.min_free_kbytes} kB and watermark_scale_factor "
+                 f"{_wsf_text(state)} are read back from the dump's watermarks (the lowmem zones' min "
+                 "add up to min_free_kbytes, within a few pages per zone; the min-low gap gives the scale factor)",
+                 "a log shows no NIC, THP or MTU: tune on the host itself adds that evidence "
+                 "(and the THP raise of the kernel default, where THP is on)"]
+        return LogSizing(item, proposal, notes)
+    return None
+
+
+def machine_from_dump(item: ExplainedEvent) -> SystemState | None:
+    """The machine a report's dump shows, or None when the dump or kernel is not enough: every
+    zone needs ``managed``, ``min``, ``low`` and ``high``, and the sysctls must be found."""
+    dump, kernel = item.dump, item.kernel
+    if dump is None or kernel is None or not dump.zones:
+        return None
+    page_kb = dump.page_kb or 4
+    rules = KernelRules.for_version(kernel)
+    zones = []
+    for z in dump.zones:
+        if None in (z.node, z.managed_kb, z.min_kb, z.low_kb, z.high_kb, z.free_kb):
+            return None
+        wmin, low = z.min_kb // page_kb, z.low_kb // page_kb
+        if z.boost_kb is not None:
+            boost = z.boost_kb // page_kb
+        elif rules.has_boost and rules.scale_factor_gaps:
+            # 5.0-5.10 add boost to every printed mark but print no boost: where the gap is min/4
+            # the unboosted min is 4 x gap .. 4 x gap + 3 (the kernel shifts), never above the printed
+            boost = wmin - min(wmin, 4 * (low - wmin) + 3)
+        else:
+            boost = 0
+        zones.append(ZoneInfo(z.node, z.zone, z.free_kb // page_kb, wmin, low, z.high_kb // page_kb, boost=boost,
+                              managed=z.managed_kb // page_kb,
+                              present=z.present_kb // page_kb if z.present_kb is not None else None))
+    state = SystemState(origin=f"{item.event.source}:{item.event.line}", is_live=False, gaps=[],
+                        release=kernel.release, kernel=kernel, zones=zones, buddy=[], kernel_indices=None,
+                        pagetypes=None, meminfo=None, psi=None, sysctls=None, thp=None, numa=None,
+                        netdevs=None, boot_settings={}, lowmem_reserve_ratio=None, page_size=page_kb * 1024)
+    sysctls = _read_back(state, rules)
+    if sysctls is None:
+        return None
+    state.sysctls = sysctls
+    return state
+
+
+def _read_back(state: SystemState, rules: KernelRules) -> VmSysctls | None:
+    """The two sysctls the printed watermarks imply (mm/page_alloc.c __setup_per_zone_wmarks,
+    4.6-6.18; 2.6.32-4.5 without the scale factor):
+
+    * each lowmem zone's min is ``pages_min * managed / lowmem_pages``, floored, so the lowmem
+      zones' mins add up to ``pages_min`` less under one page per zone, whatever ``managed``
+      was when they were computed: ``min_free_kbytes`` is that sum, boost taken off (as
+      printed, or as :func:`machine_from_dump` estimates it on 5.0-5.10);
+    * the gap ``low - min`` is ``max(min >> 2, managed * watermark_scale_factor / 10000)``: where
+      it is larger than ``min >> 2`` the factor is ``gap * 10000 / managed``; where no zone's is,
+      the factor changes nothing and the default 10 is taken.
+    """
+    lowmem = [z for z in state.zones if is_lowmem_for_share(z.zone, rules) and z.managed]
+    if not lowmem:
+        return None
+    pages_min = sum(z.min - (z.boost or 0) for z in lowmem)
+    mfk = pages_min * state.page_size // 1024
+    if not rules.scale_factor_gaps:
+        return VmSysctls(min_free_kbytes=mfk)
+    set_by_factor = [z for z in lowmem if z.low - z.min > ((z.min - (z.boost or 0)) >> 2) + 1]
+    if not set_by_factor:
+        return VmSysctls(min_free_kbytes=mfk, watermark_scale_factor=10)
+    largest = max(set_by_factor, key=lambda z: z.managed or 0)
+    return VmSysctls(min_free_kbytes=mfk,
+                     watermark_scale_factor=max(1, round((largest.low - largest.min) * 10_000 / largest.managed)))
+
+
+def _wsf_text(state: SystemState) -> str:
+    wsf = state.sysctls.watermark_scale_factor if state.sysctls else None
+    return "(none before 4.6)" if wsf is None else str(wsf)
