@@ -96,6 +96,8 @@ def test_a_snapshot_report_carries_doctor_scan_and_tune(made, tmp_path: Path) ->
     assert text.count("<details><summary>[") == 6       # each report explained, collapsible
     assert {c["key"] for c in data["tune"]["changes"]} == {"vm.min_free_kbytes", "vm.watermark_scale_factor"}
     assert "A recording would add" in text and data["history"] is None
+    # evidence in doctor's words, as `minfree doctor` prints it, not a JSON dump
+    assert "<b>Evidence</b> (recent_allocation_failures): events 6;" in text and '"events": 6' not in text
 
 
 def test_a_history_report_is_bucketed_and_counts_every_sample(made, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ print stylesheet lays it out for paper. Every string from a log, a host or a fil
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Iterable
 
@@ -16,6 +15,7 @@ from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.report import ReportModel
 from minfree.analysis.report_series import ZoneSeries
 from minfree.analysis.zones import ZoneView
+from minfree.render.doctor_text import evidence_text
 from minfree.render.report_data import embedded, script_json
 from minfree.render.report_svg import Line, Marker, Plot, bar_chart, esc, heatmap, line_chart
 
@@ -100,7 +100,7 @@ def _verdict(model: ReportModel) -> str:
         out.append(f'<details class="finding {esc(f.severity)}"{" open" if f in serious else ""}>'
                    f"<summary><b>{esc(SEVERITY_SIGN.get(f.severity, f.severity))}</b>: {esc(f.title)}</summary>"
                    f"<p>{esc(f.explanation)}</p><p><b>Fix:</b> {esc(f.fix)}</p>"
-                   f"<p><b>Evidence</b> ({esc(f.id)}):</p><pre>{esc(json.dumps(f.evidence, indent=1, default=str))}</pre></details>")
+                   f"<p><b>Evidence</b> ({esc(f.id)}): {esc(evidence_text(f.evidence))}</p></details>")
     return "".join(out) + "</section>"
 
 
