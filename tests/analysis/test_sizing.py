@@ -150,3 +150,16 @@ def test_policy_never_below_default_nor_above_cap_without_force(state, mtu, spee
     m = change(p, MIN_FREE)
     assert m.effective >= m.bounds.floor
     assert m.effective <= m.bounds.safe_max or m.effective == m.current
+
+
+def test_a_current_value_doctor_calls_too_high_is_lowered_not_kept(state):
+    """tune never keeps (nor proposes) the reserve doctor's min_free_too_high finding tells the
+    user to lower; a current value under the cap but above the sizing is kept."""
+    cap = policy.min_free_bounds(state).safe_max
+    too_high = dataclasses.replace(state, sysctls=dataclasses.replace(state.sysctls, min_free_kbytes=cap + 4096))
+    lowered = change(propose(too_high), MIN_FREE)
+    assert lowered.proposed == 67584 and lowered.refused is None
+    assert f"above the safe cap {cap} kB" in lowered.reason
+    high_but_safe = dataclasses.replace(state, sysctls=dataclasses.replace(state.sysctls, min_free_kbytes=cap - 4096))
+    kept = change(propose(high_but_safe), MIN_FREE)
+    assert kept.proposed == cap - 4096 and "already above this: kept" in kept.reason

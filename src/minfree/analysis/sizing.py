@@ -236,8 +236,13 @@ def _size_min_free(state: SystemState, profile: str, failures: FailureSummary,
                            "`minfree tune --trace t.json`")
     current = state.sysctls.min_free_kbytes if state.sysctls else None
     if current is not None and current > value:
-        value = current
-        reasons.append(f"the current {current} kB is already above this: kept")
+        safe_max = min_free_bounds(state).safe_max
+        if safe_max is None or current <= safe_max:
+            value = current
+            reasons.append(f"the current {current} kB is already above this: kept")
+        else:   # the reserve doctor calls too high (min_free_too_high): never kept, never proposed
+            reasons.append(f"the current {current} kB is above the safe cap {safe_max} kB "
+                           f"({T.MIN_FREE_WARN_SHARE:.0%} of memory): lowered")
     return value, reasons
 
 
