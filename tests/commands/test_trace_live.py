@@ -1,7 +1,8 @@
 """Bar: the kernel fails real page allocations, and ``minfree trace`` counts exactly what the
 kernel's own counter counts over the same window.
 
-The failure: growing the hugetlb pool past what memory holds (``hugetlb_squeeze``).
+The failures: growing the hugetlb pool past what memory holds (``hugetlb_squeeze``), and a
+silent GFP_NOWAIT-like one at a memory cgroup's limit (``memcg_limit``).
 """
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import time
 
 import pytest
 
-from minfree.analysis.failure_classes import COPING_SITES, SILENT_BLOCKING
+from minfree.analysis.failure_classes import COPING_SITES, OPPORTUNISTIC, SILENT_BLOCKING
+from minfree.sources.failcount import FAILED_FILTER, PAGE_ALLOC, direct_reclaim_bit, running_layout
 from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, vmstat  # noqa: F401 (a fixture)
+from memcg_limit import grow_fd_table_at_the_limit, memory_cgroup_root
 from trace_runner import INSTANCES, start_trace
 
 pytestmark = [pytest.mark.live, pytest.mark.root]
@@ -44,6 +47,43 @@ def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
     assert doc["lost"] == 0 and doc["missing"] == []
     assert doc["kernel_log"]["printed"] == sum(1 for f in doc["failures"] if f["class"] == "logged") or \
         doc["kernel_log"]["suppressed"] > 0
+
+
+def test_silent_nowait_failures_counted_as_the_kernel_counts_them() -> None:
+    """A silent GFP_NOWAIT-like failure made on demand (``memcg_limit``: kvmalloc's kmalloc
+    try refused at a memory cgroup's limit), three times. The kernel's own count is a perf
+    counting event on the tracepoint with the filter, on the failing task alone (other tasks
+    on this shared machine may fail allocations too); no /proc/vmstat counter and no log line
+    records these failures."""
+    from minfree.sources.perf import FilteredCounter
+    from minfree.sources.tracefs import event_id, live_tracefs
+
+    root = memory_cgroup_root()
+    if root is None or not INSTANCES.is_dir():
+        pytest.skip("needs tracefs and a memory cgroup controller")
+    event = event_id(live_tracefs(), PAGE_ALLOC)
+    proc = start_trace("--duration", "5", "--json")
+    try:
+        children = [grow_fd_table_at_the_limit(root, lambda pid: FilteredCounter(event, FAILED_FILTER, (-1,), pid))
+                    for _ in range(3)]
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    doc = json.loads(out)
+    assert doc["failed_total"] == doc["counted_in_kernel"] == doc["records"] + doc["lost"]
+    assert doc["lost"] == 0
+    reclaim = direct_reclaim_bit(running_layout())
+    for pid, counted in children:
+        mine = [f for f in doc["failures"] if f["pid"] == pid]
+        assert len(mine) == counted == 1
+        [failure] = mine
+        assert failure["order"] == 6 and failure["site"] == "__kvmalloc_node"
+        assert failure["class"] == OPPORTUNISTIC  # kvmalloc falls back to vmalloc
+        assert failure["gfp_flags"] == "GFP_NOWAIT|__GFP_IO|__GFP_FS|__GFP_COMP|__GFP_ACCOUNT"
+        assert not int(failure["gfp"], 16) & reclaim  # could not sleep
+    assert doc["kernel_log"]["printed"] == 0
 
 
 def test_sigterm_ends_the_window_and_removes_the_instance(hugetlb_pool) -> None:
