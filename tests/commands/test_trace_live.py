@@ -18,23 +18,18 @@ from minfree.analysis.failure_classes import COPING_SITES, OPPORTUNISTIC, SILENT
 from minfree.sources.failcount import FAILED_FILTER, PAGE_ALLOC, direct_reclaim_bit, running_layout
 from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, vmstat  # noqa: F401 (a fixture)
 from memcg_limit import grow_fd_table_at_the_limit, memory_cgroup_root
-from trace_runner import INSTANCES, start_trace
+from trace_runner import INSTANCES, start_trace, trace_while
 
 pytestmark = [pytest.mark.live, pytest.mark.root]
 
 
 def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
-    proc = start_trace("--duration", "8", "--json")
-    try:
+    def squeeze() -> int:
         before = vmstat("htlb_buddy_alloc_fail")
         grow_pool_past_memory()
-        ours = vmstat("htlb_buddy_alloc_fail") - before
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
-    doc = json.loads(out)
+        return vmstat("htlb_buddy_alloc_fail") - before
+
+    doc, ours = trace_while(squeeze, "--duration", "8")
     hugetlb = [f for f in doc["failures"] if f["site"] in COPING_SITES and "hugetlb" in COPING_SITES[f["site"]]]
     assert ours >= 1
     # the same window: what the tracer saw of hugetlb equals the kernel's counter over it
@@ -62,16 +57,8 @@ def test_silent_nowait_failures_counted_as_the_kernel_counts_them() -> None:
     if root is None or not INSTANCES.is_dir():
         pytest.skip("needs tracefs and a memory cgroup controller")
     event = event_id(live_tracefs(), PAGE_ALLOC)
-    proc = start_trace("--duration", "5", "--json")
-    try:
-        children = [grow_fd_table_at_the_limit(root, lambda pid: FilteredCounter(event, FAILED_FILTER, (-1,), pid))
-                    for _ in range(3)]
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
-    doc = json.loads(out)
+    doc, children = trace_while(lambda: [grow_fd_table_at_the_limit(
+        root, lambda pid: FilteredCounter(event, FAILED_FILTER, (-1,), pid)) for _ in range(3)], "--duration", "5")
     assert doc["failed_total"] == doc["counted_in_kernel"] == doc["records"] + doc["lost"]
     assert doc["lost"] == 0
     reclaim = direct_reclaim_bit(running_layout())
