@@ -2,7 +2,8 @@
 
 Usage::
 
-    python bench/bench_trace.py [--runs 7] [--minfree "CMD"] [--workloads pagefault,tcp]
+    python bench/bench_trace.py [--runs 15] [--reps 3] [--minfree "CMD"] [--workloads pagefault,tcp]
+    python bench/bench_trace.py --in-process 200   # per-allocation cost, no process starts
 
 Each workload runs in its own child process, with no tracer and under each mode of
 `minfree trace` (the real command, started before and stopped with SIGTERM after), round by
@@ -47,17 +48,19 @@ FLOOR = "floor"
 MODES = {"none": None, FLOOR: None, "count-only": ["--count-only"], "default": []}
 INSTANCES = Path("/sys/kernel/tracing/instances")
 
-PAGEFAULT = """
+#: Fault in 128 MiB of fresh small pages (32768 order-0 allocations); the child workload and
+#: --in-process run the same code.
+FAULT_IN = """
 import ctypes, mmap
-SIZE = 128 << 20
-for _ in range(4):
-    m = mmap.mmap(-1, SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+def fault_in(size=128 << 20):
+    m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     m.madvise(mmap.MADV_NOHUGEPAGE)
-    buf = (ctypes.c_char * SIZE).from_buffer(m)
-    ctypes.memset(ctypes.addressof(buf), 1, SIZE)
+    buf = (ctypes.c_char * size).from_buffer(m)
+    ctypes.memset(ctypes.addressof(buf), 1, size)
     del buf
     m.close()
 """
+PAGEFAULT = FAULT_IN + "for _ in range(4):\n    fault_in()\n"
 
 TCP = """
 import socket, threading
@@ -157,16 +160,59 @@ def _round(command: list[str], workload: str, mode: str, reps: int) -> list[dict
     return runs
 
 
+def _fault_in() -> float:
+    """CPU seconds of this process for one :data:`FAULT_IN` run."""
+    namespace: dict = {}
+    exec(FAULT_IN, namespace)  # noqa: S102 (this file's own constant)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    namespace["fault_in"]()
+    return _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(before)
+
+
+def in_process(pairs: int) -> int:
+    """The kernel-side cost per allocation, without process starts: the programs minfree
+    loads (``sources.bpf``: the counter, and the counter with records, default's hot path)
+    and the do-nothing floor are attached and detached around single 128 MiB fault-in runs
+    in this process, rotating; each run's ratio is against the no-hook run of its rotation."""
+    from minfree.sources.bpf import RawTracepointCounter
+
+    hooks = {"none": lambda: None, FLOOR: _floor, "count-only": lambda: RawTracepointCounter(0x400),
+             "default": lambda: RawTracepointCounter(0x400, records=True)}
+    names = list(hooks)
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    for number in range(pairs):
+        for name in names[number % len(names):] + names[:number % len(names)]:
+            hook = hooks[name]()
+            try:
+                cpu[name].append(_fault_in())
+            finally:
+                for fd in hook if isinstance(hook, list) else []:
+                    os.close(fd)
+                if isinstance(hook, RawTracepointCounter):
+                    hook.close()
+    print(f"in-process: {pairs} rotations, one 128 MiB fault-in run (32768 allocations) per mode each; "
+          f"no-hook median {statistics.median(cpu['none']):.4f} s")
+    for name in names[1:]:
+        ratios = [c / b for c, b in zip(cpu[name], cpu["none"])]
+        q1, median, q3 = statistics.quantiles(ratios, n=4)
+        print(f"  {name:10} ratio median x{median:.4f} IQR {q1:.3f}-{q3:.3f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="minfree trace overhead vs no tracer (goal < 2 %)")
     parser.add_argument("--runs", type=int, default=15, help="rounds (default 15)")
     parser.add_argument("--reps", type=int, default=3, help="workload runs per tracer start (default 3)")
     parser.add_argument("--minfree", help='command for minfree, e.g. "python -m minfree"')
     parser.add_argument("--workloads", default="pagefault,tcp")
+    parser.add_argument("--in-process", type=int, metavar="N",
+                        help="instead: the kernel-side cost per allocation, N rotations in this process")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench_trace needs root (minfree trace does)", file=sys.stderr)
         return 2
+    if args.in_process:
+        return in_process(args.in_process)
     command = resolve_minfree(args.minfree)
     workloads = [w for w in args.workloads.split(",") if w in WORKLOADS]
     names = list(MODES)
