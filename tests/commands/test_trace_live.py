@@ -70,6 +70,7 @@ def test_silent_nowait_failures_counted_as_the_kernel_counts_them() -> None:
         assert failure["class"] == OPPORTUNISTIC  # kvmalloc falls back to vmalloc
         assert failure["gfp_flags"] == "GFP_NOWAIT|__GFP_IO|__GFP_FS|__GFP_COMP|__GFP_ACCOUNT"
         assert not int(failure["gfp"], 16) & reclaim  # could not sleep
+        assert "a memory cgroup's limit may have refused it" in failure["reason"]
     assert doc["kernel_log"]["printed"] == 0
 
 

@@ -29,7 +29,7 @@ clones ignored).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from minfree.model.gfp import GfpDecoding
 
@@ -175,8 +175,24 @@ def classify(gfp: GfpDecoding, order: int, stack: tuple[str, ...] = ()) -> Class
     ('opportunistic', 'tlb_next_batch')
     >>> classify(decode(0x2800, layout=six18), 0, tlb[:7] + ("pte_alloc_one",)).klass
     'silent_atomic'
+
+    A charged request (``__GFP_ACCOUNT``) may have been refused by its memory cgroup's limit
+    rather than by the buddy allocator (seen live: kvmalloc's try at a cgroup's limit):
+
+    >>> kv = ("__alloc_frozen_pages_noprof", "___kmalloc_large_node", "__kvmalloc_node_noprof", "alloc_fdtable")
+    >>> print(classify(decode(0x4428c0, layout=six18), 6, kv).reason)
+    __kvmalloc_node falls back (mm/util.c: kmalloc try, then vmalloc); __GFP_ACCOUNT: a memory cgroup's limit may have refused it, not free memory
     """
-    site = call_site(stack)
+    result = _classify(gfp, order, call_site(stack))
+    if "__GFP_ACCOUNT" in gfp.bits:
+        # mm/page_alloc.c __alloc_frozen_pages (6.18): a failed memcg charge frees the page
+        # and the tracepoint reports NULL, like a failed allocation
+        return replace(result, reason=result.reason + "; __GFP_ACCOUNT: a memory cgroup's limit may have "
+                                                      "refused it, not free memory")
+    return result
+
+
+def _classify(gfp: GfpDecoding, order: int, site: str | None) -> Classified:
     if not gfp.nowarn:
         return Classified(LOGGED, site, "no __GFP_NOWARN: warn_alloc() reports it (rate-limited)")
     fallback = FALLBACK_SITES.get(site or "") if order > 0 else ORDER0_FALLBACK_SITES.get(site or "")
