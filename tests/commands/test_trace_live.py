@@ -46,7 +46,7 @@ def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
 
 def test_silent_nowait_failures_counted_as_the_kernel_counts_them() -> None:
     """A silent GFP_NOWAIT-like failure made on demand (``memcg_limit``: kvmalloc's kmalloc
-    try refused at a memory cgroup's limit), three times. The kernel's own count is a perf
+    try refused at a memory cgroup's limit), by five children. The kernel's own count is a perf
     counting event on the tracepoint with the filter, on the failing task alone (other tasks
     on this shared machine may fail allocations too); no /proc/vmstat counter and no log line
     records these failures."""
@@ -58,14 +58,19 @@ def test_silent_nowait_failures_counted_as_the_kernel_counts_them() -> None:
         pytest.skip("needs tracefs and a memory cgroup controller")
     event = event_id(live_tracefs(), PAGE_ALLOC)
     doc, children = trace_while(lambda: [grow_fd_table_at_the_limit(
-        root, lambda pid: FilteredCounter(event, FAILED_FILTER, (-1,), pid)) for _ in range(3)], "--duration", "5")
+        root, lambda pid: FilteredCounter(event, FAILED_FILTER, (-1,), pid)) for _ in range(5)], "--duration", "5")
     assert doc["failed_total"] == doc["counted_in_kernel"] == doc["records"] + doc["lost"]
     assert doc["lost"] == 0
     reclaim = direct_reclaim_bit(running_layout())
+    # each child's failures exactly as the kernel counted that task's; a child's charge may be
+    # served from the per-CPU stock of pages its cgroup already paid for (mm/memcontrol.c
+    # consume_stock: up to MEMCG_CHARGE_BATCH = 64 pages, this request's size), so not every
+    # child fails
+    mine = [f for f in doc["failures"] if f["pid"] in {pid for pid, _ in children}]
     for pid, counted in children:
-        mine = [f for f in doc["failures"] if f["pid"] == pid]
-        assert len(mine) == counted == 1
-        [failure] = mine
+        assert sum(1 for f in mine if f["pid"] == pid) == counted <= 1
+    assert mine
+    for failure in mine:
         assert failure["order"] == 6 and failure["site"] == "__kvmalloc_node"
         assert failure["class"] == OPPORTUNISTIC  # kvmalloc falls back to vmalloc
         assert failure["gfp_flags"] == "GFP_NOWAIT|__GFP_IO|__GFP_FS|__GFP_COMP|__GFP_ACCOUNT"
