@@ -72,25 +72,6 @@ def test_not_root_is_one_line_and_exit_1() -> None:
     assert out.stderr.strip().count("\n") == 0 and "needs root" in out.stderr
 
 
-def test_without_ebpf_the_perf_counter_counts(root_and_tracefs, monkeypatch, capsys) -> None:
-    """The stated degrade order: no eBPF (an old kernel, a seccomp profile) -> perf, no demand."""
-    from minfree.cli import main
-    from minfree.sources import bpf
-    from minfree.sources.perf import PerfUnavailable
-
-    def refused(*args, **kwargs):
-        raise PerfUnavailable(1, "bpf(5): Operation not permitted")
-
-    monkeypatch.setattr(bpf, "RawTracepointCounter", refused)
-    assert main(["trace", "--duration", "1", "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["sources"]["in-kernel count"].startswith("perf counting event")
-    assert doc["missing"] == ["eBPF counter: bpf(5): Operation not permitted (so no demand)"]
-    assert doc["sources"]["records"] == "tracefs instance with stack traces"
-    assert doc["demand_per_s"] == {} and doc["failed_total"] == doc["counted_in_kernel"]
-    assert not (INSTANCES / f"minfree-trace-{os.getpid()}").exists()
-
-
 @pytest.mark.parametrize("argv", [["--duration", "0"], ["--interval", "-1"], ["--duration", "x"]])
 def test_bad_arguments_are_usage_errors(argv) -> None:
     out = subprocess.run([*TRACE, *argv], capture_output=True, text=True, timeout=60)

@@ -1,7 +1,8 @@
 """Bar: the kernel fails real page allocations, and ``minfree trace`` counts exactly what the
 kernel's own counter counts over the same window.
 
-The failure: growing the hugetlb pool past what memory holds (``hugetlb_squeeze``).
+The failures: growing the hugetlb pool past what memory holds (``hugetlb_squeeze``), and a
+silent GFP_NOWAIT-like one at a memory cgroup's limit (``memcg_limit``).
 """
 from __future__ import annotations
 
@@ -13,25 +14,22 @@ import time
 
 import pytest
 
-from minfree.analysis.failure_classes import COPING_SITES, SILENT_BLOCKING
+from minfree.analysis.failure_classes import COPING_SITES, OPPORTUNISTIC, SILENT_BLOCKING
+from minfree.sources.failcount import FAILED_FILTER, PAGE_ALLOC, direct_reclaim_bit, running_layout
 from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, vmstat  # noqa: F401 (a fixture)
-from trace_runner import INSTANCES, start_trace
+from memcg_limit import grow_fd_table_at_the_limit, memory_cgroup_root
+from trace_runner import INSTANCES, start_trace, trace_while
 
 pytestmark = [pytest.mark.live, pytest.mark.root]
 
 
 def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
-    proc = start_trace("--duration", "8", "--json")
-    try:
+    def squeeze() -> int:
         before = vmstat("htlb_buddy_alloc_fail")
         grow_pool_past_memory()
-        ours = vmstat("htlb_buddy_alloc_fail") - before
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
-    doc = json.loads(out)
+        return vmstat("htlb_buddy_alloc_fail") - before
+
+    doc, ours = trace_while(squeeze, "--duration", "8")
     hugetlb = [f for f in doc["failures"] if f["site"] in COPING_SITES and "hugetlb" in COPING_SITES[f["site"]]]
     assert ours >= 1
     # the same window: what the tracer saw of hugetlb equals the kernel's counter over it
@@ -44,6 +42,41 @@ def test_trace_counts_equal_the_kernels_counter(hugetlb_pool) -> None:
     assert doc["lost"] == 0 and doc["missing"] == []
     assert doc["kernel_log"]["printed"] == sum(1 for f in doc["failures"] if f["class"] == "logged") or \
         doc["kernel_log"]["suppressed"] > 0
+
+
+def test_silent_nowait_failures_counted_as_the_kernel_counts_them() -> None:
+    """A silent GFP_NOWAIT-like failure made on demand (``memcg_limit``: kvmalloc's kmalloc
+    try refused at a memory cgroup's limit), by five children. The kernel's own count is a perf
+    counting event on the tracepoint with the filter, on the failing task alone (other tasks
+    on this shared machine may fail allocations too); no /proc/vmstat counter and no log line
+    records these failures."""
+    from minfree.sources.perf import FilteredCounter
+    from minfree.sources.tracefs import event_id, live_tracefs
+
+    root = memory_cgroup_root()
+    if root is None or not INSTANCES.is_dir():
+        pytest.skip("needs tracefs and a memory cgroup controller")
+    event = event_id(live_tracefs(), PAGE_ALLOC)
+    doc, children = trace_while(lambda: [grow_fd_table_at_the_limit(
+        root, lambda pid: FilteredCounter(event, FAILED_FILTER, (-1,), pid)) for _ in range(5)], "--duration", "5")
+    assert doc["failed_total"] == doc["counted_in_kernel"] == doc["records"] + doc["lost"]
+    assert doc["lost"] == 0
+    reclaim = direct_reclaim_bit(running_layout())
+    # each child's failures exactly as the kernel counted that task's; a child's charge may be
+    # served from the per-CPU stock of pages its cgroup already paid for (mm/memcontrol.c
+    # consume_stock: up to MEMCG_CHARGE_BATCH = 64 pages, this request's size), so not every
+    # child fails
+    mine = [f for f in doc["failures"] if f["pid"] in {pid for pid, _ in children}]
+    for pid, counted in children:
+        assert sum(1 for f in mine if f["pid"] == pid) == counted <= 1
+    assert mine
+    for failure in mine:
+        assert failure["order"] == 6 and failure["site"] == "__kvmalloc_node"
+        assert failure["class"] == OPPORTUNISTIC  # kvmalloc falls back to vmalloc
+        assert failure["gfp_flags"] == "GFP_NOWAIT|__GFP_IO|__GFP_FS|__GFP_COMP|__GFP_ACCOUNT"
+        assert not int(failure["gfp"], 16) & reclaim  # could not sleep
+        assert "a memory cgroup's limit may have refused it" in failure["reason"]
+    assert doc["kernel_log"]["printed"] == 0
 
 
 def test_sigterm_ends_the_window_and_removes_the_instance(hugetlb_pool) -> None:

@@ -36,3 +36,19 @@ def start_trace(*argv: str) -> subprocess.Popen:
     # the instance's events are enabled ("1", "1*" with a trigger) just before the window opens
     wait_until_counting(proc, lambda: any(e.read_text().startswith("1") for e in events.glob("*/*/enable")), "trace")
     return proc
+
+
+def trace_while(action: Callable[[], object], *argv: str) -> tuple[dict, object]:
+    """Run ``action`` inside a ``minfree trace --json`` window: the trace's document and what
+    the action returned (the child is killed if anything fails)."""
+    import json
+
+    proc = start_trace(*argv, "--json")
+    try:
+        result = action()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    return json.loads(out), result

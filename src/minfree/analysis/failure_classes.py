@@ -12,7 +12,10 @@ The rules, first match wins (the GFP bits are decoded with the running kernel's 
    mTHP fall back to small pages; ``kvmalloc`` falls back to vmalloc; ``alloc_skb_with_frags``
    lowers its order) or, without a known site, ``__GFP_NORETRY`` (the kernel's idiom for
    "try a large block cheaply, fall back"; a heuristic when no stack names the caller).
-   A fragmentation signal, not a loss.
+   A fragmentation signal, not a loss. Also at order 0, a call site known to do the work
+   another way when its page does not come (the mmu_gather batches of mm/mmu_gather.c, 6.18:
+   ``tlb_next_batch`` flushes at once, ``tlb_remove_table`` frees the table synchronously;
+   both GFP_NOWAIT, seen failing live when free memory sat at the min watermark).
 3. ``silent_atomic``: ``__GFP_NOWARN`` and no direct reclaim (GFP_ATOMIC, GFP_NOWAIT): the
    caller could not wait, nothing was logged, no /proc/vmstat counter moved, and no known
    fallback: a lost packet, a dropped request. The headline number.
@@ -20,12 +23,13 @@ The rules, first match wins (the GFP bits are decoded with the running kernel's 
    order > 0) ran and still failed; the caller copes in its own way (a hugetlb pool that
    stays smaller, readahead skipped). Memory was short, nothing was lost in flight.
 
-A known call site is the first stack frame outside the page allocator (``_noprof`` suffixes
-and ``.isra.N``-style clones ignored).
+A known call site is the first stack frame outside the page allocator and the large-kmalloc
+path that hands the caller's flags to it unchanged (``_noprof`` suffixes and ``.isra.N``-style
+clones ignored).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from minfree.model.gfp import GfpDecoding
 
@@ -38,7 +42,7 @@ CLASSES = (SILENT_ATOMIC, LOGGED, OPPORTUNISTIC, SILENT_BLOCKING)
 #: What each class means, in one line (render and --json share these).
 MEANING = {
     LOGGED: "no __GFP_NOWARN: the kernel log shows it (or counts it as suppressed)",
-    OPPORTUNISTIC: "a high-order try with a fallback: a fragmentation signal, not a loss",
+    OPPORTUNISTIC: "a try with a fallback (high order: a fragmentation signal): not a loss",
     SILENT_ATOMIC: "could not sleep, nothing logged, no fallback: real loss",
     SILENT_BLOCKING: "reclaim ran and still failed; the caller copes, nothing logged",
 }
@@ -52,6 +56,12 @@ _ALLOCATOR = frozenset({
     "__folio_alloc", "folio_alloc", "folio_alloc_mpol", "__folio_alloc_node",
     "alloc_pages_vma", "alloc_pages_current", "alloc_pages_nodemask", "__alloc_pages_nodemask",
     "alloc_frozen_pages_nolock", "alloc_pages_bulk", "__alloc_pages_bulk", "alloc_slab_page",
+    "get_free_pages",  # 6.10+ name of __get_free_pages (with _noprof)
+    # kmalloc above KMALLOC_MAX_CACHE_SIZE goes to the page allocator with the caller's flags
+    # (mm/slub.c ___kmalloc_large_node, 6.1-6.18; kmalloc_large before 6.1)
+    "___kmalloc_large_node", "__kmalloc_large_node", "__kmalloc_large", "kmalloc_large",
+    "kmalloc_large_node", "__do_kmalloc_node", "__kmalloc_node", "__kmalloc",
+    "__kmalloc_node_track_caller", "kmalloc_node_track_caller",
 })
 
 #: The tracing code itself: tracefs and perf events, the tracepoint iterator, an eBPF program
@@ -78,6 +88,12 @@ FALLBACK_SITES = {
     "khugepaged_alloc_page": "khugepaged: retries later",
     "page_cache_ra_order": "large-folio readahead: falls back to order 0",
     "ra_alloc_folio": "large-folio readahead: falls back to order 0",
+}
+
+#: Callers that do the work another way when even an order-0 page does not come (no loss).
+ORDER0_FALLBACK_SITES = {
+    "tlb_next_batch": "mm/mmu_gather.c: flushes the TLB and frees the gathered pages at once",
+    "tlb_remove_table": "mm/mmu_gather.c: frees the page table synchronously (tlb_remove_table_one)",
 }
 
 #: Callers whose sleeping __GFP_NOWARN failure has a name worth printing.
@@ -147,12 +163,41 @@ def classify(gfp: GfpDecoding, order: int, stack: tuple[str, ...] = ()) -> Class
     >>> c = classify(decode(0x52a20, layout=six), 3, ("alloc_pages_noprof", "skb_page_frag_refill"))
     >>> c.klass, c.site
     ('opportunistic', 'skb_page_frag_refill')
+
+    Seen live here at the min watermark (GFP_NOWAIT = __GFP_KSWAPD_RECLAIM|__GFP_NOWARN, 6.18):
+
+    >>> six18 = layout_for(KernelVersion(6, 18, 0))
+    >>> tlb = ("bpf_prog_97c55ef17ec5fa69_minfree_trace", "bpf_trace_run4", "__traceiter_mm_page_alloc",
+    ...        "__alloc_frozen_pages_noprof", "alloc_pages_mpol", "alloc_pages_noprof",
+    ...        "get_free_pages_noprof", "tlb_next_batch", "__tlb_remove_folio_pages")
+    >>> c = classify(decode(0x2800, layout=six18), 0, tlb)
+    >>> c.klass, c.site
+    ('opportunistic', 'tlb_next_batch')
+    >>> classify(decode(0x2800, layout=six18), 0, tlb[:7] + ("pte_alloc_one",)).klass
+    'silent_atomic'
+
+    A charged request (``__GFP_ACCOUNT``) may have been refused by its memory cgroup's limit
+    rather than by the buddy allocator (seen live: kvmalloc's try at a cgroup's limit):
+
+    >>> kv = ("__alloc_frozen_pages_noprof", "___kmalloc_large_node", "__kvmalloc_node_noprof", "alloc_fdtable")
+    >>> print(classify(decode(0x4428c0, layout=six18), 6, kv).reason)
+    __kvmalloc_node falls back (mm/util.c: kmalloc try, then vmalloc); __GFP_ACCOUNT: a memory cgroup's limit may have refused it, not free memory
     """
-    site = call_site(stack)
+    result = _classify(gfp, order, call_site(stack))
+    if "__GFP_ACCOUNT" in gfp.bits:
+        # mm/page_alloc.c __alloc_frozen_pages (6.18): a failed memcg charge frees the page
+        # and the tracepoint reports NULL, like a failed allocation
+        return replace(result, reason=result.reason + "; __GFP_ACCOUNT: a memory cgroup's limit may have "
+                                                      "refused it, not free memory")
+    return result
+
+
+def _classify(gfp: GfpDecoding, order: int, site: str | None) -> Classified:
     if not gfp.nowarn:
         return Classified(LOGGED, site, "no __GFP_NOWARN: warn_alloc() reports it (rate-limited)")
-    if order > 0 and site in FALLBACK_SITES:
-        return Classified(OPPORTUNISTIC, site, f"{site} falls back ({FALLBACK_SITES[site]})")
+    fallback = FALLBACK_SITES.get(site or "") if order > 0 else ORDER0_FALLBACK_SITES.get(site or "")
+    if fallback:
+        return Classified(OPPORTUNISTIC, site, f"{site} falls back ({fallback})")
     if order > 0 and "__GFP_NORETRY" in gfp.bits and site not in COPING_SITES:
         return Classified(OPPORTUNISTIC, site,
                           "order > 0 with __GFP_NORETRY|__GFP_NOWARN: a cheap try with a fallback"

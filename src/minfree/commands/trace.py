@@ -12,8 +12,13 @@ What runs, best first, and how it degrades (each missing piece is said, with its
    a ``stacktrace`` trigger (without the trigger: no call sites, classes from the flags);
 3. without eBPF: a perf counting event on ``kmem:mm_page_alloc`` with the same filter, one
    per CPU (``sources.perf``: the count, no demand), and the tracefs records; without perf
-   the count is the records plus what the buffer lost; without tracefs only the count; with
-   nothing (not root, lockdown, no tracefs) the command says why and exits 1.
+   the count is the records plus what the buffer lost; with nothing (not root, no eBPF and
+   no tracefs) the command says why and exits 1.
+
+Without tracefs (not mounted, or refused as confidentiality lockdown refuses it) the eBPF
+program still counts and records (it attaches by the tracepoint's name); what is lost is the
+reclaim latencies, the perf and tracefs fallbacks and the running kernel's own GFP table (the
+era table decodes). ``tests/commands/test_trace_degrade.py`` makes each refusal real.
 
 The tracefs instance also carries the vmscan events (kswapd wake/sleep, direct reclaim
 begin/end: rare, so cheap). ``--count-only`` keeps only the in-kernel count.
@@ -101,6 +106,7 @@ class _Tap:
 
         self.layout = layout
         self.counter = None
+        self.tracefs: str | None = None
         self.instance = None
         self.kallsyms: str | None = None
         self.symbols = None
@@ -122,14 +128,15 @@ class _Tap:
         from minfree.sources import tracefs
         from minfree.sources.failcount import EBPF, PERF, open_in_kernel
 
-        base = tracefs.live_tracefs()
+        base = self.tracefs = tracefs.live_tracefs()
         locked = _lockdown()
-        if base is None:
-            self.missing.append("tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)")
-            return
         if locked:
             self.missing.append(locked)
-        if not os.path.isdir(os.path.join(base, "events", PAGE_ALLOC)):
+        if base is None:  # eBPF attaches by the tracepoint's name: it needs no tracefs
+            self.missing.append("tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing): "
+                                "no reclaim latencies, no perf or tracefs fallback, GFP names from "
+                                f"the {self.layout.name} table")
+        elif not os.path.isdir(os.path.join(base, "events", PAGE_ALLOC)):
             self.missing.append(f"no {PAGE_ALLOC} tracepoint on this kernel")
             return
         self.counter, kind = open_in_kernel(base, lambda: self._bpf(args, direct_reclaim_bit), self.missing,
@@ -140,10 +147,13 @@ class _Tap:
             self.sources["in-kernel count"] = f"perf counting event, {len(self.counter.fds)} CPU(s)"
         if args.count_only:
             return
-        removed = tracefs.remove_stale_instances(base)
-        if removed:
-            self.sources["cleaned"] = "removed stale instance(s) " + ", ".join(removed)
+        self.kmsg_seq = _kmsg_last_seq()
+        if base is None:
+            return
         try:
+            removed = tracefs.remove_stale_instances(base)
+            if removed:
+                self.sources["cleaned"] = "removed stale instance(s) " + ", ".join(removed)
             self.instance = tracefs.TraceInstance(base)
             if self.ring is None:
                 try:
@@ -160,11 +170,11 @@ class _Tap:
                     self.missing.append(f"{event}: not on this kernel")
             self.instance.open_pipe()
         except (tracefs.TracefsUnavailable, OSError) as exc:
-            self.missing.append(f"records: {exc.strerror or exc}")
+            self.missing.append(f"{'reclaim latencies' if self.ring is not None else 'records'}: "
+                                f"{exc.strerror or exc}")
             if self.instance is not None:
                 self.instance.close()
             self.instance = None
-        self.kmsg_seq = _kmsg_last_seq()
 
     def _bpf(self, args: argparse.Namespace, direct_reclaim_bit: int):
         """The eBPF counter, with a record of each failure in its ring buffer (5.8+) unless
@@ -178,7 +188,8 @@ class _Tap:
             counter = RawTracepointCounter(direct_reclaim_bit, records=True)
         except PerfUnavailable as exc:
             counter = RawTracepointCounter(direct_reclaim_bit)  # when this fails too, the caller says so
-            self.missing.append(f"eBPF records: {exc.strerror} (records from tracefs instead)")
+            instead = "records from tracefs instead" if self.tracefs else "and no tracefs: no records"
+            self.missing.append(f"eBPF records: {exc.strerror} ({instead})")
             return counter
         self.kallsyms = _kallsyms_text()  # read now, parsed when a stack needs it
         if not self.kallsyms:

@@ -205,6 +205,27 @@ def _map(map_type: int, key_size: int, value_size: int, entries: int) -> int:
     return _bpf(_MAP_CREATE, struct.pack("<IIIII", map_type, key_size, value_size, entries, 0).ljust(72, b"\0"))
 
 
+def attach(code: bytes, tracepoint: str, fds: list[int]) -> int:
+    """Load ``code`` as a raw tracepoint program and attach it to ``tracepoint``; the program
+    and link fds are appended to ``fds`` (close them to detach). Returns the link fd."""
+    insns = ctypes.create_string_buffer(code, len(code))
+    license_ = ctypes.create_string_buffer(b"GPL")
+    log = ctypes.create_string_buffer(1 << 16)
+    attr = struct.pack("<IIQQIIQII16s", _PROG_TYPE_RAW_TRACEPOINT, len(code) // 8,
+                       ctypes.addressof(insns), ctypes.addressof(license_), 1, len(log),
+                       ctypes.addressof(log), 0, 0, b"minfree_trace").ljust(128, b"\0")
+    try:
+        prog_fd = _bpf(_PROG_LOAD, attr)
+    except PerfUnavailable as exc:
+        last = log.value.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise PerfUnavailable(exc.errno, f"{exc.strerror} {last[0]}".strip()) from exc
+    fds.append(prog_fd)
+    name = ctypes.create_string_buffer(tracepoint.encode())
+    link_fd = _bpf(_RAW_TRACEPOINT_OPEN, struct.pack("<QI", ctypes.addressof(name), prog_fd).ljust(16, b"\0"))
+    fds.append(link_fd)
+    return link_fd
+
+
 class RawTracepointCounter:
     """Failed allocations per order and non-blocking allocations per order, counted in the
     kernel by :func:`program`; with ``records``, also one :data:`RECORD` per failure in a BPF
@@ -231,21 +252,7 @@ class RawTracepointCounter:
                 self.fds.append(self.stack_fd)
                 self.ring = RingBuffer(ring_fd, RING_BYTES)
             code = program(self.map_fd, direct_reclaim_bit, ring_fd, self.stack_fd)
-            insns = ctypes.create_string_buffer(code, len(code))
-            license_ = ctypes.create_string_buffer(b"GPL")
-            log = ctypes.create_string_buffer(1 << 16)
-            attr = struct.pack("<IIQQIIQII16s", _PROG_TYPE_RAW_TRACEPOINT, len(code) // 8,
-                               ctypes.addressof(insns), ctypes.addressof(license_), 1, len(log),
-                               ctypes.addressof(log), 0, 0, b"minfree_trace").ljust(128, b"\0")
-            try:
-                self.prog_fd = _bpf(_PROG_LOAD, attr)
-            except PerfUnavailable as exc:
-                last = log.value.decode(errors="replace").strip().splitlines()[-1:] or [""]
-                raise PerfUnavailable(exc.errno, f"{exc.strerror} {last[0]}".strip()) from exc
-            self.fds.append(self.prog_fd)
-            name = ctypes.create_string_buffer(tracepoint.encode())
-            self.link_fd = _bpf(_RAW_TRACEPOINT_OPEN, struct.pack("<QI", ctypes.addressof(name), self.prog_fd).ljust(16, b"\0"))
-            self.fds.append(self.link_fd)
+            self.link_fd = attach(code, tracepoint, self.fds)
         except BaseException:
             self.close()
             raise

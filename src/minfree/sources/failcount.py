@@ -50,9 +50,9 @@ def direct_reclaim_bit(layout) -> int:
     return bits.get("__GFP_DIRECT_RECLAIM") or bits.get("__GFP_WAIT") or 0x400
 
 
-def open_in_kernel(tracefs: str, make_bpf: Callable[[], object], missing: list[str], lost: str):
+def open_in_kernel(tracefs: str | None, make_bpf: Callable[[], object], missing: list[str], lost: str):
     """``(counter, kind)``: the eBPF counter ``make_bpf`` builds, else the perf counter of
-    ``tracefs``'s ``mm_page_alloc``; ``(None, None)`` when neither opens. Each refusal is
+    ``tracefs``'s ``mm_page_alloc`` (None: tracefs is not mounted, so no perf); ``(None, None)`` when neither opens. Each refusal is
     appended to ``missing`` as one line (``lost``: what the caller loses without eBPF). The
     counter is opened, not yet counting."""
     from minfree.sources import tracefs as tfs
@@ -62,6 +62,9 @@ def open_in_kernel(tracefs: str, make_bpf: Callable[[], object], missing: list[s
         return make_bpf(), EBPF
     except PerfUnavailable as exc:
         missing.append(f"eBPF counter: {exc.strerror} ({lost})")
+    if tracefs is None:
+        missing.append("in-kernel count: perf needs the tracepoint's id from tracefs, which is not mounted")
+        return None, None
     cpus = online_cpus()
     try:
         return FilteredCounter(tfs.event_id(tracefs, PAGE_ALLOC), FAILED_FILTER, cpus), PERF
@@ -124,9 +127,7 @@ class FailureCounter:
         from minfree.sources import tracefs
         from minfree.sources.bpf import RawTracepointCounter
 
-        base = tracefs.live_tracefs()
-        if base is None:
-            return None, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)"
+        base = tracefs.live_tracefs()  # None: eBPF still counts (perf needs tracefs)
         missing: list[str] = []
         from minfree.model.gfp import layout_for
         from minfree.model.kversion import parse_release

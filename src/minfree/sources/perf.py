@@ -1,7 +1,7 @@
 """In-kernel counting of one tracepoint with a filter: ``perf_event_open(2)`` through ctypes.
 
 A counting perf event (no sampling, no ring buffer) on a tracepoint id, one per online CPU
-(``pid = -1``: every task on that CPU), with ``PERF_EVENT_IOC_SET_FILTER`` holding a tracefs
+(``pid = -1``: every task on that CPU; or one task on every CPU), with ``PERF_EVENT_IOC_SET_FILTER`` holding a tracefs
 filter expression. The kernel evaluates the filter and increments the count; nothing is
 copied to user space, and the event is this process's own: other tracers are not disturbed.
 Needs CONFIG_PERF_EVENTS, tracepoints, and root (or ``perf_event_paranoid`` <= -1).
@@ -42,7 +42,7 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _open_one(tracepoint_id: int, cpu: int) -> int:
+def _open_one(tracepoint_id: int, cpu: int, pid: int = -1) -> int:
     number = _SYSCALL.get(platform.machine())
     if number is None:
         raise PerfUnavailable(errno.ENOSYS, f"perf_event_open: unknown syscall number on {platform.machine()}")
@@ -50,7 +50,7 @@ def _open_one(tracepoint_id: int, cpu: int) -> int:
     buf = ctypes.create_string_buffer(attr, len(attr))
     libc = _libc()
     libc.syscall.restype = ctypes.c_long
-    fd = libc.syscall(ctypes.c_long(number), buf, ctypes.c_int(-1), ctypes.c_int(cpu),
+    fd = libc.syscall(ctypes.c_long(number), buf, ctypes.c_int(pid), ctypes.c_int(cpu),
                       ctypes.c_int(-1), ctypes.c_ulong(PERF_FLAG_FD_CLOEXEC))
     if fd < 0:
         code = ctypes.get_errno()
@@ -59,18 +59,19 @@ def _open_one(tracepoint_id: int, cpu: int) -> int:
 
 
 class FilteredCounter:
-    """One tracepoint counted in the kernel on every given CPU where ``filter`` holds.
+    """One tracepoint counted in the kernel on every given CPU where ``filter`` holds (with
+    ``pid``: only that task's events, on any CPU: ``cpus=(-1,)``).
 
     Opened disabled; :meth:`enable` starts every CPU's count, :meth:`read` sums them,
     :meth:`close` releases the events. Raises :class:`PerfUnavailable` with the reason.
     """
 
-    def __init__(self, tracepoint_id: int, filter_expr: str, cpus: tuple[int, ...]) -> None:
+    def __init__(self, tracepoint_id: int, filter_expr: str, cpus: tuple[int, ...], pid: int = -1) -> None:
         self.filter = filter_expr
         self.fds: list[int] = []
         try:
             for cpu in cpus:
-                fd = _open_one(tracepoint_id, cpu)
+                fd = _open_one(tracepoint_id, cpu, pid)
                 self.fds.append(fd)
                 try:
                     fcntl.ioctl(fd, _IOC_SET_FILTER, filter_expr.encode() + b"\0")
