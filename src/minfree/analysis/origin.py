@@ -76,7 +76,10 @@ _ALLOCATOR = re.compile(
     r"|drain_pages\w*|drain_all_pages|drain_local_pages)$", re.ASCII)
 # Helpers any code calls, left on the stack by earlier calls: never "who wanted the memory".
 _NOISE = re.compile(r"(?:memset\w*|memcpy\w*|memmove|schedule\w*|preempt_schedule\w*|raw_spin_\w+"
-                    r"|spin_\w+|mutex_\w+|might_sleep\w*|cond_resched\w*)$", re.ASCII)
+                    r"|spin_\w+|mutex_\w+|might_sleep\w*|cond_resched\w*"
+                    # freeing never asks for memory: a "?" kfree is a leftover of an earlier free
+                    # (corpus 124: "? kmem_cache_free" between pskb_expand_head and its caller)
+                    r"|kfree\w*|kmem_cache_free\w*|free_pages\w*|free_hot_cold_page\w*)$", re.ASCII)
 
 # The skb and page-fragment helpers of the receive path: NAPI and netdev RX buffers (callers
 # of __napi_alloc_skb/napi_alloc_frag run in NAPI poll; __netdev_alloc_skb/netdev_alloc_frag
@@ -109,7 +112,7 @@ _NIC_FUNCTION = re.compile(
     r"|hns3_|enic_|gve_|netvsc_|xennet_|rtl8169_|rtl_rx|sky2_|atl1c_|alx_|bcmgenet_|stmmac_"
     r"|macb_|fec_enet_|mvneta_|mvpp2_|myri10ge_|nv_rx|nv_alloc_rx\w*|mana_)", re.ASCII)
 _RX_ACTION = re.compile(r"\w*(?:rx|refill|poll|napi|recv|clean|alloc_frag|alloc_buf|fill)\w*", re.ASCII)
-_REFILL = re.compile(r"\w*(?:refill|alloc_rx|fill_recv|alloc_frag|rx_alloc|post_rx|alloc_buf)\w*", re.ASCII)
+_REFILL = re.compile(r"\w*(?:refill|alloc_rx|rx_fill|fill_recv|alloc_frag|rx_alloc|post_rx|alloc_buf)\w*", re.ASCII)
 
 _STORAGE_MODULES = frozenset({
     "sd_mod", "scsi_mod", "libata", "ahci", "libahci", "virtio_blk", "virtio_scsi", "smartpqi",
@@ -324,8 +327,19 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
             break
         if reliable_only and frame.unreliable:
             continue
+        if frame.unreliable and frame.offset and frame.offset.startswith("0x0/"):
+            # a function's first byte: a pointer passed as an argument (corpus 103: the callbacks
+            # "? arc_write_done+0x0/0x260", "? zio_execute+0x0/0x150"), never a return address
+            # (only an entry label such as ret_from_intr+0x0, which ended the section above, is)
+            continue
         chosen.append((index, frame))
-    return chosen
+    # Every frame above a real allocator frame is one of its callees, inside the allocator: a
+    # "?" entry that is no allocator step but lies above a deeper allocator entry is a stale
+    # word (corpus 157: "? tcp_v4_rcv" between copies of "? __netdev_alloc_skb+0x17/0x40",
+    # above rtl8169_rx_fill that asked).
+    deepest = max((i for i, f in chosen if _ALLOCATOR.match(_key(f))), default=-1)
+    return [(i, f) for i, f in chosen
+            if not (f.unreliable and i < deepest and not _ALLOCATOR.match(_key(f)))]
 
 
 def _decide(section: list[tuple[int, Frame]]) -> tuple[int, Frame, _Rule] | None:
@@ -422,7 +436,7 @@ def classify(frames: Sequence[Frame]) -> Origin:
     """Classify the origin of a failing allocation from its frames (innermost first).
 
     Corpus 034 (Aerospike KB, 2.6.32, every frame unreliable): a child socket cloned while
-    accepting, with a stale bonding frame near the top.
+    accepting; the bonding entry between two allocator steps is a stale word, not on the path.
 
     >>> from minfree.logs.trace import parse_frame
     >>> lines = ["[<ffffffff8112c207>] ? __alloc_pages_nodemask+0x757/0x8d0",
@@ -435,7 +449,7 @@ def classify(frames: Sequence[Frame]) -> Origin:
     >>> o.category, o.frame.function
     ('tcp-accept', 'sk_clone')
     >>> o.detail
-    'TCP connection accept: sk_clone (unreliable); bonding in the path: bond_3ad_xmit_xor [bonding] (unreliable)'
+    'TCP connection accept: sk_clone (unreliable)'
     >>> classify([]).detail
     'the log has no call trace for this report'
     """
