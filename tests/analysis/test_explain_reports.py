@@ -325,3 +325,19 @@ def test_symbolised_trace_and_vmalloc_address_space() -> None:
     assert len(e.frames) == 20 and e.frames[2].function == "__dump_stack"
     assert e.origin.detail == "vmalloc (system call): __vmalloc_node_range, called from bpf_jit_alloc_exec"
     assert [a.key for a in advise(e)] == ["vmalloc_space"] and e.verdict is None
+
+
+def test_free_pages_only_on_the_highatomic_reserve() -> None:
+    """158 (linux-mm, Minchan Kim 2016, 4.8-rc7): rsyslog's in:imklog thread fails an order-0
+    GFP_ATOMIC kmalloc for virtio_blk with 30 MB free in DMA32, every block of it '(H)': the
+    watermark check passes, but order-0 pages come through the per-cpu lists (__rmqueue), which
+    never take MIGRATE_HIGHATOMIC; not "passes on dump", and no reserve advice."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("158")
+    assert (e.event.process, e.event.order, e.event.mode, e.kernel.release) == (
+        "in:imklog", 0, "0x2280020", "4.8.0-rc7-00217-g266ef83c51e5-dirty")
+    assert e.verdict.reason == "unusable_lists"
+    assert e.verdict.summary == "unusable lists: 30,128 kB free in DMA32, all on HighAtomic free lists"
+    assert [(r.zone, r.reason) for r in e.verdict.zones] == [("DMA32", "no_free_block"), ("DMA", "protected")]
+    assert [a.key for a in advise(e)] == ["reserved_lists"]

@@ -154,6 +154,16 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "itself, so a larger vm.min_free_kbytes raises that floor as much as "
                             "the memory above it and does not help directly"))
         items.append(_gap(e))
+    elif verdict == "unusable_lists":
+        why = []
+        if "HighAtomic" in e.verdict.summary:
+            why.append("a HighAtomic reserve this large (the kernel caps it near 1% of the zone) is "
+                       "itself the fault, worth reporting with the kernel release")
+        if "CMA" in e.verdict.summary:
+            why.append("the CMA area is sized by the cma= boot parameter or the device tree")
+        items.append(Advice("reserved_lists", "the free pages sat on free lists this request may not "
+                            "take, so no watermark setting would have served it"
+                            + "".join(f"; {w}" for w in why)))
     elif not costly:
         items.append(Advice("raise_min_free", "an allocation that cannot sleep lives on the reserve "
                             "below the min watermark: raise vm.min_free_kbytes so that reserve "

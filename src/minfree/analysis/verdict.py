@@ -7,6 +7,8 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 * ``below_watermark`` - every zone's free pages were at or under the floor this request may use;
 * ``fragmented``      - some zone had free pages above the floor but no free block of order >= N
   on a list the request may use;
+* ``unusable_lists``  - an order-0 request: free pages above the floor, all of them on lists it
+  may not take (HighAtomic, CMA, Isolate);
 * ``passes_on_dump``  - the replay succeeds: the dump was printed a moment after the failure
   (pages freed meanwhile), or the pages sat on per-cpu lists; said, not hidden.
 """
@@ -31,7 +33,7 @@ _REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    reason: str                 # "below_watermark" | "fragmented" | "passes_on_dump"
+    reason: str                 # "below_watermark" | "fragmented" | "unusable_lists" | "passes_on_dump"
     summary: str                # a few words with the key number
     explanation: str            # one paragraph with the numbers
     zones: tuple[CheckResult, ...]
@@ -64,8 +66,11 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     highest = min(highest, _highest_printable(dump, order_of_zones))
     result = check_zonelist(states, order, request, rules, highest_zoneidx=highest,
                             local_node=states[0].node)
-    verdict = _verdict(result.results, order, request, page_kb, assumed,
-                       {(z.node or 0, z.zone): z for z in dump.zones})
+    dumps = {(z.node or 0, z.zone): z for z in dump.zones}
+    results = result.results
+    if order == 0:
+        results = tuple(_order0_lists(r, dumps.get((r.node, r.zone)), rules, decoding) for r in results)
+    verdict = _verdict(results, order, request, page_kb, assumed, dumps)
     if verdict.reason == "passes_on_dump":
         return verdict
     deciding = _deciding(verdict)
@@ -78,6 +83,32 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
         verdict, summary="; ".join([verdict.summary, *(short for short, _ in notes)]),
         explanation=" ".join([verdict.explanation, *(long for _, long in notes)]),
         context=tuple(long for _, long in notes))
+
+
+def _order0_lists(result: CheckResult, zone: ZoneDump | None, rules: KernelRules,
+                  decoding: GfpDecoding) -> CheckResult:
+    """An order-0 request that passes the watermark check still needs a page on a list it may
+    take. It is served through the per-cpu lists: rmqueue_bulk() -> __rmqueue() takes its own
+    migratetype, CMA only for movable requests, and the fallbacks[] types (MIGRATE_RESERVE before
+    4.4), never MIGRATE_HIGHATOMIC nor MIGRATE_ISOLATE (mm/page_alloc.c: buffered_rmqueue() 4.4-4.12,
+    rmqueue() 4.13-5.19, rmqueue_buddy() 6.0-6.2 take HighAtomic only "if (order > 0 &&
+    alloc_flags & ALLOC_HARDER)"). 6.3+ adds HighAtomic fallbacks for order 0 (ALLOC_OOM, then
+    ALLOC_NON_BLOCK) that are not modelled: there the result stands. Corpus 158 (4.8): DMA32
+    has 30 MB free, every block "(H)", and an order-0 GFP_ATOMIC request gets none of it."""
+    if not result.ok or zone is None or not zone.buddy or rules.alloc_flags_era == "min_reserve":
+        return result
+    letters = [types for count, _, types in zone.buddy if count]
+    if not letters or not all(letters):
+        return result        # no migratetype letters printed: the lists are unknown
+    allowed = set("UME") | ({"R"} if rules.per_order_loop else set())
+    if "__GFP_MOVABLE" in decoding.bits:
+        allowed.add("C")
+    if any(set(types) & allowed for types in letters):
+        return result
+    return dataclasses.replace(
+        result, ok=False, reason="no_free_block",
+        explanation=f"{result.explanation.replace(' ok: ', ' passes the watermark check: ', 1)}, but every "
+                    "free page is on a list this request may not take")
 
 
 def _highest_printable(dump: MemDump, order_of_zones: tuple[str, ...]) -> int:
@@ -247,6 +278,19 @@ def _blocks_unusable(zone: ZoneDump | None, order: int, page_kb: int) -> str:
     return ", ".join(found)
 
 
+# Buddy-line letters of the lists no ordinary request falls back to (mm/page_alloc.c
+# show_migration_types(), 4.4+; "R" MIGRATE_RESERVE before 4.4 is a fallback of every type).
+_LIST_NAMES = {"H": "HighAtomic", "C": "CMA", "I": "Isolate"}
+_HIGHATOMIC = ("; HighAtomic pageblocks are the reserve the kernel keeps for high-order atomic "
+               "requests (4.4+), given back only from direct reclaim (unreserve_highatomic_pageblock())")
+
+
+def _list_names(zone: ZoneDump | None) -> str:
+    """The reserved lists a zone's free blocks sit on, in words ("HighAtomic", "CMA")."""
+    letters = {t for _, _, types in (zone.buddy if zone is not None and zone.buddy else ()) for t in types}
+    return " and ".join(_LIST_NAMES[t] for t in sorted(letters) if t in _LIST_NAMES) or "reserved"
+
+
 def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, page_kb: int,
              assumed: bool, dumps: dict[tuple[int, str], ZoneDump]) -> Verdict:
     kb = lambda pages: f"{pages * page_kb:,} kB"  # noqa: E731
@@ -282,6 +326,18 @@ def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, pag
                 f"order ({worst.short_need} pages) for {asked} ({size}). Zone by zone: {details}.",
                 results, assumed)
         elsewhere = _blocks_unusable(dumps.get((worst.node, worst.zone)), order, page_kb)
+        if order == 0:
+            # enough free pages, none on a list an order-0 request takes (corpus 158: all "(H)")
+            lists = _list_names(dumps.get((worst.node, worst.zone)))
+            return Verdict(
+                "unusable_lists",
+                f"unusable lists: {kb(worst.free_adj)} free in {worst.zone}, all on {lists} free lists",
+                f"Not exhaustion: Node {worst.node} {worst.zone} had {kb(worst.free_adj)} free, above "
+                f"the {kb(worst.needed)} this request must leave, but every free page sat on {lists} "
+                f"free lists ({elsewhere}), which {asked} may not take: order-0 pages come through "
+                f"the per-cpu lists, refilled by __rmqueue() from the request's own migratetype and "
+                f"its fallbacks only{_HIGHATOMIC if 'HighAtomic' in lists else ''}. Zone by zone: {details}.",
+                results, assumed)
         where = (f"its blocks of order >= {order} ({elsewhere}) sat on free lists {asked} may not use"
                  if elsewhere else f"there was no free block of order >= {order} at all")
         return Verdict(

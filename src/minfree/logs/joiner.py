@@ -61,8 +61,10 @@ class Joiner:
         if line.repeat:
             return self.flush() + [(line, lineno)]
         if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
+            # a bare line that is a whole failure header starts a report of its own (a paste of
+            # unstamped lines after stamped ones: tests/corpus 158 after 157 in one stream)
             if (len(self._pending.text) + len(line.text) < _MAX_JOINED and not header_complete(self._pending.text)
-                    and not _next_frame(self._pending.text, line.text)):
+                    and not _next_frame(self._pending.text, line.text) and not header_complete(line.text)):
                 self._pending.text = _join(self._pending.text, line.text)   # the joiner owns what it holds
                 return []
         out = self.flush()
