@@ -341,3 +341,10 @@ def test_free_pages_only_on_the_highatomic_reserve() -> None:
     assert e.verdict.summary == "unusable lists: 30,128 kB free in DMA32, all on HighAtomic free lists"
     assert [(r.zone, r.reason) for r in e.verdict.zones] == [("DMA32", "no_free_block"), ("DMA", "protected")]
     assert [a.key for a in advise(e)] == ["reserved_lists"]
+    # 159 (linux-kernel, Jaewon Kim 2020, Android): the same state behind a '[cpu:comm:pid]'
+    # vendor column; Normal's 10 MB free is all '(H)'
+    (binder,) = explained("159")
+    assert (binder.event.process, binder.event.time) == ("Binder:9343_3", "6207.637280")
+    assert binder.origin.detail == "slab allocator refilling a cache: new_slab, for context_struct_to_string"
+    assert binder.verdict.summary == "unusable lists: 10,196 kB free in Normal, all on HighAtomic free lists"
+    assert [a.key for a in advise(binder)] == ["reserved_lists"]

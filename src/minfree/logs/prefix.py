@@ -17,6 +17,11 @@ An Android vendor column after the stamp, cpu and pid (corpus 154, linux-mm, 201
 >>> l.time, l.text
 ('17.072920', ' active_file:7898 inactive_file:712955 isolated_file:55')
 
+Another vendor column, cpu, comm and pid (corpus 159, linux-kernel, 2020):
+
+>>> n.normalize("<4>[  156.701563]  [4:        kswapd0: 1209] CPU: 4 PID: 1209 Comm: kswapd0")[0].text
+'CPU: 4 PID: 1209 Comm: kswapd0'
+
 Only the single space after the stamp is removed, so trace frames keep their indent (corpus 002):
 
 >>> n.normalize("[69774.700434]  [<c1004f7f>] show_trace+0x12/0x14")[0].text
@@ -98,7 +103,10 @@ _BRACKET = re.compile(
     r"(?: ?\[ *([TC]\d{1,10})\])?"
     # Android vendor trees print "c<cpu> <pid, left-justified in 6>" after the stamp
     # ("[   17.072747] c0 0      text", corpus 154); fixed width, so kernel indentation survives
-    r"(?: c\d{1,4} (?:\d{6}|\d{5} |\d{4} {2}|\d{3} {3}|\d{2} {4}|\d {5}))? ?"
+    r"(?: c\d{1,4} (?:\d{6}|\d{5} |\d{4} {2}|\d{3} {3}|\d{2} {4}|\d {5})"
+    # or " [<cpu>:<comm right-justified in 15>:<pid in 5>]" (Samsung trees, corpus 159:
+    # "[ 6207.637280]  [3:  Binder:9343_3:22875] text"); the comm is TASK_COMM_LEN - 1 wide
+    r"|  \[\d{1,4}:.{15}: {0,4}\d{1,7}\])? ?"
 )
 # After a bare dmesg stamp only these prove a journal/syslog tag: "[mono] [host ]kernel: ",
 # "[mono] [host ]name[pid]: " (journalctl -o short-monotonic). "Workqueue: x" or "perf: ..."
