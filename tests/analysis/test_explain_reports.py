@@ -141,6 +141,10 @@ def test_allocator_internals_and_stale_frames_never_decide() -> None:
     # 124 (3.4 i686, all "?"): "? kmem_cache_free" between pskb_expand_head and its caller is a
     # leftover of a free
     assert origin_of("124")[:2] == ("unknown", "__pskb_pull_tail")
+    # 123 (Trend Micro KB, all "?"): "? upd_sched" and the first "? __tb_alloc" lie above
+    # __kmalloc; the copy below it, the excerpt's last line before "...", is Deep Security's
+    # dsa_filter asking ("..." marks the cut, it does not continue the frame line)
+    assert origin_of("123")[:2] == ("unknown", "__tb_alloc")
 
 
 def test_an_interrupt_on_the_idle_task_is_not_boot() -> None:
