@@ -344,6 +344,10 @@ def test_free_pages_only_on_the_highatomic_reserve() -> None:
     assert e.verdict.reason == "unusable_lists"
     assert e.verdict.summary == "unusable lists: 30,128 kB free in DMA32, all on HighAtomic free lists"
     assert [(r.zone, r.reason) for r in e.verdict.zones] == [("DMA32", "no_free_block"), ("DMA", "protected")]
+    # virtio_blk asked (its indirect descriptors) while submitting ext4's readahead: the block
+    # frame above the filesystem decides, the filesystem is named after it
+    assert e.origin.detail == ("block I/O path (page fault): __virtblk_add_req; allocation made in "
+                               "alloc_indirect.isra.14; for ext4/jbd2 (ext4_filemap_fault)")
     assert [a.key for a in advise(e)] == ["reserved_lists"]
     # 159 (linux-kernel, Jaewon Kim 2020, Android): the same state behind a '[cpu:comm:pid]'
     # vendor column; Normal's 10 MB free is all '(H)'

@@ -261,3 +261,12 @@ def test_entries_just_past_a_function_never_decide():
     stale = parse_frame(" ? pqi_event_worker+0xdf0/0xdf0 [smartpqi]")
     assert classify(parse_trace(["Call Trace:", *ALLOC, " ? pqi_event_worker+0xdf0/0xdf0 [smartpqi]"])).frame is None
     assert stale.module == "smartpqi"
+
+
+def test_block_io_a_filesystem_submitted_is_the_block_layer():
+    """A filesystem's I/O going down the block layer: the block frame above it asked (corpus 158
+    shape: virtio_blk under ext4 readahead); the filesystem is named after it."""
+    origin = origin_of(" virtio_queue_rq+0x12d/0x290", " blk_mq_run_hw_queue+0x8f/0xb0",
+                       " xfs_submit_ioend+0x1/0x2 [xfs]")
+    assert (origin.category, origin.frame.function) == ("block", "virtio_queue_rq")
+    assert origin.detail.endswith("; for XFS (xfs_submit_ioend [xfs])")

@@ -342,6 +342,12 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
             if not (f.unreliable and i < deepest and not _ALLOCATOR.match(_key(f)))]
 
 
+# Filesystems reach the disk through the block layer: a block frame above a filesystem's frame
+# is the I/O it submitted, and the memory was asked for there (corpus 158: virtio_blk's
+# alloc_indirect under virtio_queue_rq, for ext4's readahead); the filesystem is named after it.
+_FILESYSTEMS = frozenset({"xfs", "ext4", "btrfs", "zfs", "nfs", "ceph"})
+
+
 def _decide(section: list[tuple[int, Frame]]) -> tuple[int, Frame, _Rule] | None:
     generic: tuple[int, Frame, _Rule] | None = None
     for index, frame in section:
@@ -349,6 +355,8 @@ def _decide(section: list[tuple[int, Frame]]) -> tuple[int, Frame, _Rule] | None
         if rule is None:
             continue
         if rule.specific:
+            if rule.category in _FILESYSTEMS and generic is not None and generic[2].category == "block":
+                return generic
             return index, frame, rule
         if generic is None:
             generic = (index, frame, rule)
