@@ -155,15 +155,22 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "the memory above it and does not help directly"))
         items.append(_gap(e))
     elif verdict == "unusable_lists":
-        why = []
-        if "HighAtomic" in e.verdict.summary:
-            why.append("a HighAtomic reserve this large (the kernel caps it near 1% of the zone) is "
-                       "itself the fault, worth reporting with the kernel release")
-        if "CMA" in e.verdict.summary:
-            why.append("the CMA area is sized by the cma= boot parameter or the device tree")
-        items.append(Advice("reserved_lists", "the free pages sat on free lists this request may not "
-                            "take, so no watermark setting would have served it"
-                            + "".join(f"; {w}" for w in why)))
+        summary = e.verdict.summary
+        text = "the free pages sat on free lists this request may not take"
+        knobs: tuple[str, ...] = ()
+        if "HighAtomic" in summary and "more than the reserve's cap" not in summary:
+            text += ("; the HighAtomic reserve was within its cap, so every page outside it had been "
+                     "allocated: a larger vm.min_free_kbytes keeps more free outside it (kswapd "
+                     f"counts the reserve out and starts sooner) {_DOCTOR}")
+            knobs = ("vm.min_free_kbytes",)
+        else:
+            text += ", so no watermark setting would have served it"
+            if "HighAtomic" in summary:
+                text += ("; a HighAtomic reserve past its cap (about 1% of the zone) is itself the "
+                         "fault, worth reporting with the kernel release")
+        if "CMA" in summary:
+            text += "; the CMA area is sized by the cma= boot parameter or the device tree"
+        items.append(Advice("reserved_lists", text, knobs))
     elif not costly:
         items.append(Advice("raise_min_free", "an allocation that cannot sleep lives on the reserve "
                             "below the min watermark: raise vm.min_free_kbytes so that reserve "

@@ -291,6 +291,27 @@ def _list_names(zone: ZoneDump | None) -> str:
     return " and ".join(_LIST_NAMES[t] for t in sorted(letters) if t in _LIST_NAMES) or "reserved"
 
 
+def _highatomic_cap(zone: ZoneDump | None, page_kb: int) -> tuple[int, int] | None:
+    """(kB free on HighAtomic-only lists, the most the reserve may hold) when every unusable
+    block is "(H)": reserve_highatomic_pageblock() stops at managed/100 + one pageblock (4.4-6.6,
+    mm/page_alloc.c); the pageblock is taken at its largest for 4 kB pages (order 10, 4 MB) so
+    "more than the cap" is never claimed wrongly. None when the dump cannot tell."""
+    if zone is None or not zone.buddy or not zone.managed_kb or page_kb != 4:
+        return None
+    if any(count and types and set(types) - {"H"} for count, _, types in zone.buddy):
+        return None
+    held = sum(count * block_kb for count, block_kb, types in zone.buddy if types == "H")
+    return held, zone.managed_kb // 100 + (page_kb << 10)
+
+
+def _cap_words(held: int, cap: int) -> str:
+    if held > cap:
+        return (f"; it held {held:,} kB, more than its cap of about {cap:,} kB (1% of the zone plus a "
+                "pageblock): the reserve grew past its limit")
+    return (f"; it held {held:,} kB, within its cap of about {cap:,} kB (1% of the zone plus a "
+            "pageblock): other allocations had taken every page outside it")
+
+
 def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, page_kb: int,
              assumed: bool, dumps: dict[tuple[int, str], ZoneDump]) -> Verdict:
     kb = lambda pages: f"{pages * page_kb:,} kB"  # noqa: E731
@@ -328,15 +349,19 @@ def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, pag
         elsewhere = _blocks_unusable(dumps.get((worst.node, worst.zone)), order, page_kb)
         if order == 0:
             # enough free pages, none on a list an order-0 request takes (corpus 158: all "(H)")
-            lists = _list_names(dumps.get((worst.node, worst.zone)))
+            zone = dumps.get((worst.node, worst.zone))
+            lists = _list_names(zone)
+            cap = _highatomic_cap(zone, page_kb)
             return Verdict(
                 "unusable_lists",
-                f"unusable lists: {kb(worst.free_adj)} free in {worst.zone}, all on {lists} free lists",
+                f"unusable lists: {kb(worst.free_adj)} free in {worst.zone}, all on {lists} free lists"
+                + (f", more than the reserve's cap (~{cap[1]:,} kB)" if cap and cap[0] > cap[1] else ""),
                 f"Not exhaustion: Node {worst.node} {worst.zone} had {kb(worst.free_adj)} free, above "
                 f"the {kb(worst.needed)} this request must leave, but every free page sat on {lists} "
                 f"free lists ({elsewhere}), which {asked} may not take: order-0 pages come through "
                 f"the per-cpu lists, refilled by __rmqueue() from the request's own migratetype and "
-                f"its fallbacks only{_HIGHATOMIC if 'HighAtomic' in lists else ''}. Zone by zone: {details}.",
+                f"its fallbacks only{_HIGHATOMIC if 'HighAtomic' in lists else ''}"
+                + (_cap_words(*cap) if cap else "") + f". Zone by zone: {details}.",
                 results, assumed)
         where = (f"its blocks of order >= {order} ({elsewhere}) sat on free lists {asked} may not use"
                  if elsewhere else f"there was no free block of order >= {order} at all")
