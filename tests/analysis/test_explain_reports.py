@@ -362,3 +362,21 @@ def test_free_pages_only_on_the_highatomic_reserve() -> None:
     assert "within its cap of about 30,832 kB" in binder.verdict.explanation
     (advice,) = advise(binder)
     assert advice.key == "reserved_lists" and advice.knobs == ("vm.min_free_kbytes",)
+
+
+def test_quoted_report_behind_a_tab() -> None:
+    """160 (linux-mm, Babka 2014, quoting a Ceph/IPoIB 3.10 report): every line is '> ' + TAB +
+    dmesg stamp, wrapped by the mail client; the release is found across the wrap (the last taint
+    flag glued to RHEL's dash marker), and the IPoIB driver that asked for the RX buffer is named
+    although no rule knows it, not the generic net_rx_action below it."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("160")
+    assert (e.event.process, e.event.order, e.event.mode, e.event.time) == ("ceph-osd", 0, "0x20", "73138.803800")
+    assert e.kernel.release == "3.10.0-123.9.3.anchor.x86_64"
+    assert (e.origin.category, e.origin.detail) == (
+        "network-receive", "network receive path (softirq): ipoib_cm_handle_rx_wc [ib_ipoib], allocating an "
+        "RX buffer (__netdev_alloc_skb)")
+    assert e.verdict is None and [a.key for a in advise(e)] == ["raise_min_free"]
+    # 117 (NUC970, 3.10): the same rule names the Ethernet driver's poll
+    assert origin_of("117")[:2] == ("network-receive", "nuc970_poll")

@@ -469,12 +469,16 @@ def classify(frames: Sequence[Frame]) -> Origin:
         decided = _decide(section)
         if decided is not None:
             break
-    if decided is not None:
-        index, frame, rule = decided
-        return Origin(rule.category, frame, _detail(frames, section, index, frame, rule.category))
     reliable = _section(frames, True)
     caller = _first_caller(reliable)
     helpers = [(i, f) for i, f in reliable if _RX_HELPER.match(_key(f)) and (caller is None or i < caller[0])]
+    if decided is not None:
+        index, frame, rule = decided
+        # a generic receive-path frame below the caller of an RX helper: that caller is the driver
+        # that asked, known to the rules or not (corpus 160: ipoib_cm_handle_rx_wc [ib_ipoib]
+        # above net_rx_action)
+        if not (helpers and caller is not None and rule.category == "network-receive" and caller[0] < index):
+            return Origin(rule.category, frame, _detail(frames, section, index, frame, rule.category))
     if helpers:
         # an RX buffer: the driver's refill/rx function below names itself, or the trace was cut
         # right after the helper (corpus 100: swapper in __napi_alloc_skb)
