@@ -380,3 +380,21 @@ def test_quoted_report_behind_a_tab() -> None:
     assert e.verdict is None and [a.key for a in advise(e)] == ["raise_min_free"]
     # 117 (NUC970, 3.10): the same rule names the Ethernet driver's poll
     assert origin_of("117")[:2] == ("network-receive", "nuc970_poll")
+
+
+def test_hisilicon_prefix_and_a_per_order_check_with_some_blocks() -> None:
+    """161 (linux-mm, Yisheng Xie 2016, arm64 4.1): every line behind a log viewer's date,
+    '<4>[mono s]' and a glued '[pid:N,cpuN,comm]' column; fork asks for an order-2 GFP_DMA stack
+    with 470 MB free in DMA but two 16 kB blocks only: fragmented, and the advice does not claim
+    that no block of 16 kB existed."""
+    from minfree.analysis.advice import advise
+
+    (e,) = explained("161")
+    assert (e.event.process, e.event.order, e.event.time, e.kernel.release) == (
+        "sManagerService", 2, "309805.658142", "4.1.18-g09f547b")
+    assert e.decoding.zone == "DMA" and len(e.frames) == 9
+    assert e.verdict.summary == ("fragmented: 470,616 kB free in DMA, 32 kB of it in blocks of order >= 2, "
+                                 "not above 1,700 kB")
+    advice = advise(e)
+    assert [a.key for a in advice] == ["memory_held", "compact"]
+    assert "too little free memory in blocks of 16 KiB and more" in advice[1].text
