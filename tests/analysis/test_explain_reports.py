@@ -398,3 +398,15 @@ def test_hisilicon_prefix_and_a_per_order_check_with_some_blocks() -> None:
     advice = advise(e)
     assert [a.key for a in advice] == ["memory_held", "compact"]
     assert "too little free memory in blocks of 16 KiB and more" in advice[1].text
+
+
+def test_tcp_collapse_is_not_a_jumbo_rx_buffer() -> None:
+    """002 (LKML, 2.6.18): the order-1 skb is tcp_collapse rebuilding the receive queue under
+    tg3_poll, not a driver's RX ring buffer: no MTU advice; the per-order check had some 8 kB
+    blocks, and the compaction advice says too few, not none."""
+    from minfree.analysis.advice import advise
+
+    (e,) = shared("002")
+    advice = {a.key: a.text for a in advise(e)}
+    assert list(advice) == ["raise_min_free", "compact"]
+    assert advice["compact"].startswith("the dump shows too little free memory in blocks of 8 KiB")

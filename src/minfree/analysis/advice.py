@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minfree.analysis.explain import ExplainedEvent
+from minfree.analysis.origin import is_rx_buffer
 from minfree.analysis.verdict import VM_STRUCT_FAILED, blocks_elsewhere, summary_cma
 from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER, KernelRules
 
@@ -175,7 +176,7 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
         items.append(Advice("raise_min_free", "an allocation that cannot sleep lives on the reserve "
                             "below the min watermark: raise vm.min_free_kbytes so that reserve "
                             f"covers the burst {_DOCTOR}", ("vm.min_free_kbytes",)))
-    if order and e.origin.category == "network-receive":
+    if order and is_rx_buffer(e.origin, e.frames):
         items.append(Advice("rx_buffer_order", f"a receive buffer of {1 << order} contiguous pages "
                             f"({_size(order)}) is sized for jumbo frames (a 1500-byte MTU needs one "
                             "page): a smaller MTU, or a driver mode that receives into single pages, "

@@ -501,6 +501,18 @@ def classify(frames: Sequence[Frame]) -> Origin:
     return Origin("unknown", frame, _detail(frames, _section(frames, False), index, frame, "unknown"))
 
 
+def is_rx_buffer(origin: Origin, frames: Sequence[Frame]) -> bool:
+    """The allocation was a driver's receive buffer: the deciding frame is a NIC driver's, or an
+    skb/page-fragment RX helper sits above it. Not the TCP layer rebuilding its queue (corpus
+    002: tcp_collapse under tg3_poll copies data into new skbs; no RX ring buffer is sized there)."""
+    if origin.category != "network-receive" or origin.frame is None:
+        return False
+    if _is_nic(origin.frame):
+        return True
+    above = frames[:frames.index(origin.frame)] if origin.frame in frames else []
+    return any(_RX_HELPER.match(_key(f)) for f in above)
+
+
 def _detail(frames: Sequence[Frame], section: list[tuple[int, Frame]], index: int, frame: Frame,
             category: str, caller: tuple[int, Frame] | None = None) -> str:
     where = _where(frames, index)
