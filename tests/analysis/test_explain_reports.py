@@ -31,11 +31,18 @@ def test_slub_messages_inside_a_report_do_not_end_it() -> None:
     trace and the Mem-Info; the dump still belongs to the report and is replayed."""
     first, second = explained("147")
     assert first.verdict is None and first.dump is None       # the quote stops at the CPU line
-    assert second.verdict is not None and second.verdict.reason == "below_watermark"
+    # kswapd0 reading swap under balance_pgdat runs with PF_MEMALLOC: no watermark applies, and
+    # DMA's buddy lists were all zero (its 56 kB counted free sat elsewhere): exhausted past
+    # every reserve, not "below watermark"
+    assert second.verdict is not None and second.verdict.reason == "empty_lists"
+    assert second.verdict.summary == "no free block at all: DMA 56 kB counted free, none on its buddy lists"
+    assert second.origin.detail.startswith("no known subsystem (kswapd reclaim):")
     # only DMA is printed, and "lowmem_reserve[]: 0 0 1280 1280" shows zone type 2 (HighMem)
-    # populated: GFP_KERNEL's Normal is type 1 on this ppc32, so no protection applies
-    assert second.verdict.summary == "below watermark: DMA 56 kB free <= 11,208 kB"
-    assert [r.protection for r in second.verdict.zones] == [0]
+    # populated: GFP_KERNEL's Normal is type 1 on this ppc32, so DMA is its only zone
+    assert [r.zone for r in second.verdict.zones] == ["DMA"]
+    from minfree.analysis.advice import advise
+
+    assert [a.key for a in advise(second)] == ["reserves_exhausted"]
 
 
 def test_quoted_2_6_17_report_reads_its_interrupt_stack() -> None:

@@ -125,6 +125,14 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "images use their own smaller range), and on 32-bit kernels enlarge it "
                             "with the vmalloc= boot parameter"))
         return tuple(items)
+    if verdict == "empty_lists":
+        # ALLOC_NO_WATERMARKS found nothing: no reserve was left to dip into (corpus 147)
+        items.append(Advice("reserves_exhausted", "the allocation ignored every watermark (reclaim's "
+                            "PF_MEMALLOC or __GFP_MEMALLOC) and still found no free page: memory "
+                            "was used up past all reserves, so no reserve setting is the fix; find "
+                            "what holds it (unreclaimable slab, a full swap, OOM kills nearby) or "
+                            "add memory"))
+        return tuple(items)
     if dec is None:
         items.append(Advice("unknown_mode", "the report names no allocation mode: what the request "
                             "could do is unknown"))

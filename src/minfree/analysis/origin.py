@@ -241,6 +241,7 @@ _IDLE = re.compile(r"(?:cpu_startup_entry|do_idle|cpu_idle\w*|default_idle\w*|ar
                    r"|start_secondary|secondary_start_kernel|cpuidle_enter\w*)$", re.ASCII)
 _WORKQUEUE = re.compile(r"process_one_work$", re.ASCII)
 _RECLAIM = re.compile(r"(?:try_to_free_pages|do_try_to_free_pages|shrink_node\w*|balance_pgdat|kswapd)$", re.ASCII)
+_KSWAPD = re.compile(r"(?:kswapd|balance_pgdat)$", re.ASCII)
 _FAULT = re.compile(r"(?:handle_mm_fault|do_page_fault|do_user_addr_fault|exc_page_fault|do_mem_abort"
                     r"|do_DataAbort)$", re.ASCII)
 _SYSCALL = re.compile(r"(?:system_call\w*|entry_SYSCALL\w*|do_syscall_\w+|el0_svc\w*|ret_fast_syscall"
@@ -378,7 +379,8 @@ def _where(frames: Sequence[Frame], start: int) -> str | None:
     keys = [_key(f) for f in frames[start:] if frames[start].unreliable or not f.unreliable]
     idle = any(_IDLE.match(k) for k in keys)
     checks = ((_SOFTIRQ, "softirq"), (_INTERRUPT_ENTRY, "interrupt"), (_BOOT, "boot"),
-              (_RECLAIM, "direct reclaim"), (_FAULT, "page fault"), (_WORKQUEUE, "workqueue"),
+              (_KSWAPD, "kswapd reclaim"), (_RECLAIM, "direct reclaim"), (_FAULT, "page fault"),
+              (_WORKQUEUE, "workqueue"),
               (_SYSCALL, "system call"))
     if frames[start].context == "nmi":
         return "NMI"
@@ -499,6 +501,17 @@ def classify(frames: Sequence[Frame]) -> Origin:
         return Origin("unknown", None, "no frame outside the allocator")
     index, frame = caller
     return Origin("unknown", frame, _detail(frames, _section(frames, False), index, frame, "unknown"))
+
+
+def in_reclaim(frames: Sequence[Frame]) -> bool:
+    """The allocation was made by reclaim itself, in process context (kswapd, or a task in
+    direct reclaim): both run with PF_MEMALLOC, which gfp_pfmemalloc_allowed() turns into
+    ALLOC_NO_WATERMARKS outside interrupts (mm/page_alloc.c 3.x-6.18). Corpus 147: kswapd0
+    reading swap (__read_swap_cache_async) under balance_pgdat."""
+    section = _section(frames, True)
+    if not section or section[0][1].context in ("irq", "nmi"):
+        return False
+    return any(_RECLAIM.match(_key(f)) for _, f in section)
 
 
 def is_rx_buffer(origin: Origin, frames: Sequence[Frame]) -> bool:

@@ -7,6 +7,8 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 * ``below_watermark`` - every zone's free pages were at or under the floor this request may use;
 * ``fragmented``      - some zone had free pages above the floor but no free block of order >= N
   on a list the request may use;
+* ``empty_lists``     - a request that ignores the watermarks (reclaim's PF_MEMALLOC,
+  __GFP_MEMALLOC) found no free block of its order on any buddy list;
 * ``unusable_lists``  - an order-0 request: free pages above the floor, all of them on lists it
   may not take (HighAtomic, CMA, Isolate);
 * ``passes_on_dump``  - the replay succeeds: the dump was printed a moment after the failure
@@ -33,7 +35,7 @@ _REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    reason: str                 # "below_watermark" | "fragmented" | "unusable_lists" | "passes_on_dump"
+    reason: str   # "below_watermark" | "fragmented" | "unusable_lists" | "empty_lists" | "passes_on_dump"
     summary: str                # a few words with the key number
     explanation: str            # one paragraph with the numbers
     zones: tuple[CheckResult, ...]
@@ -51,8 +53,10 @@ class Verdict:
         }
 
 
-def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersion | None) -> Verdict | None:
-    """Replay the check for this request on the dump; None if the dump lacks the zone lines."""
+def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersion | None,
+          in_reclaim: bool = False) -> Verdict | None:
+    """Replay the check for this request on the dump; None if the dump lacks the zone lines.
+    ``in_reclaim``: made by reclaim itself (PF_MEMALLOC), so no watermark applies."""
     page_kb = dump.page_kb or 4
     order_of_zones = zone_order({z.zone for z in dump.zones})
     states = [s for z in dump.zones if (s := _zone_state(z, order_of_zones, page_kb)) is not None]
@@ -67,6 +71,8 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     result = check_zonelist(states, order, request, rules, highest_zoneidx=highest,
                             local_node=states[0].node)
     dumps = {(z.node or 0, z.zone): z for z in dump.zones}
+    if (in_reclaim or decoding.request_class == "memalloc") and "__GFP_NOMEMALLOC" not in decoding.bits:
+        return _without_watermarks(result.results, dumps, order, page_kb, assumed, in_reclaim)
     results = result.results
     if order == 0:
         results = tuple(_order0_lists(r, dumps.get((r.node, r.zone)), rules, decoding) for r in results)
@@ -109,6 +115,47 @@ def _order0_lists(result: CheckResult, zone: ZoneDump | None, rules: KernelRules
         result, ok=False, reason="no_free_block",
         explanation=f"{result.explanation.replace(' ok: ', ' passes the watermark check: ', 1)}, but every "
                     "free page is on a list this request may not take")
+
+
+def _without_watermarks(results: tuple[CheckResult, ...], dumps: dict[tuple[int, str], ZoneDump],
+                        order: int, page_kb: int, assumed: bool, in_reclaim: bool) -> Verdict:
+    """ALLOC_NO_WATERMARKS (PF_MEMALLOC in reclaim, or __GFP_MEMALLOC): no watermark is tested,
+    the request fails only when no zone it may use has a free block of order >= N on its buddy
+    lists (mm/page_alloc.c __alloc_pages_slowpath -> get_page_from_freelist with
+    ALLOC_NO_WATERMARKS, 3.x-6.18). Pages counted free but on other CPUs' per-cpu lists cannot
+    serve it. Corpus 147: kswapd0, DMA free:56kB but every buddy count 0."""
+    who = "reclaim itself (PF_MEMALLOC)" if in_reclaim else "__GFP_MEMALLOC"
+    zones = []
+    for r in results:
+        zone = dumps.get((r.node, r.zone))
+        blocks = [(count, kb) for count, kb, _ in (zone.buddy or ())] if zone is not None else []
+        if not blocks:
+            zones.append(r)      # no buddy line: nothing to read
+            continue
+        found = any(count and _order(kb, page_kb) >= order for count, kb in blocks)
+        zones.append(dataclasses.replace(
+            r, ok=found, reason="ok" if found else "no_free_block",
+            explanation=f"Node {r.node} {r.zone}: " + (f"a free block of order >= {order} on its lists"
+                                                       if found else f"no free block of order >= {order} on its lists")))
+    known = [z for z in zones if z.reason in ("ok", "no_free_block")]
+    details = "; ".join(z.explanation for z in known)
+    if not known or any(z.ok for z in known):
+        room = next((z for z in known if z.ok), None)
+        return Verdict(
+            "passes_on_dump", f"the dump shows room in {room.zone}" if room else "no buddy lines to read",
+            f"An allocation by {who} ignores the watermarks; " + (
+                f"Node {room.node} {room.zone} shows a free block of order >= {order}: it was freed "
+                f"after the failure, or taken in between. Zone by zone: {details}." if room else
+                "the dump prints no buddy lines to tell whether a free block existed."),
+            tuple(zones), assumed)
+    first = known[0]
+    return Verdict(
+        "empty_lists",
+        f"no free block at all: {first.zone} {first.free * page_kb:,} kB counted free, none on its buddy lists",
+        f"Exhaustion past every reserve: an allocation by {who} ignores the watermarks, and no zone it "
+        f"may use had a free block of order >= {order} on its buddy lists; what the zone lines count "
+        f"free ({first.free * page_kb:,} kB in {first.zone}) sat on per-cpu lists or was in flight. "
+        f"Zone by zone: {details}.", tuple(zones), assumed)
 
 
 def _highest_printable(dump: MemDump, order_of_zones: tuple[str, ...]) -> int:
