@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minfree.analysis.explain import ExplainedEvent
+from minfree.analysis.origin import is_rx_buffer
 from minfree.analysis.verdict import VM_STRUCT_FAILED, blocks_elsewhere, summary_cma
 from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER, KernelRules
 
@@ -124,6 +125,14 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "images use their own smaller range), and on 32-bit kernels enlarge it "
                             "with the vmalloc= boot parameter"))
         return tuple(items)
+    if verdict == "empty_lists":
+        # ALLOC_NO_WATERMARKS found nothing: no reserve was left to dip into (corpus 147)
+        items.append(Advice("reserves_exhausted", "the allocation ignored every watermark (reclaim's "
+                            "PF_MEMALLOC or __GFP_MEMALLOC) and still found no free page: memory "
+                            "was used up past all reserves, so no reserve setting is the fix; find "
+                            "what holds it (unreclaimable slab, a full swap, OOM kills nearby) or "
+                            "add memory"))
+        return tuple(items)
     if dec is None:
         items.append(Advice("unknown_mode", "the report names no allocation mode: what the request "
                             "could do is unknown"))
@@ -154,9 +163,26 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
                             "itself, so a larger vm.min_free_kbytes raises that floor as much as "
                             "the memory above it and does not help directly"))
         items.append(_gap(e))
+    elif verdict == "unusable_lists":
+        summary = e.verdict.summary
+        text = "the free pages sat on free lists this request may not take"
+        knobs: tuple[str, ...] = ()
+        if "HighAtomic" in summary and "more than the reserve's cap" not in summary:
+            text += ("; the HighAtomic reserve was within its cap, so every page outside it had been "
+                     "allocated: a larger vm.min_free_kbytes keeps more free outside it (kswapd "
+                     f"counts the reserve out and starts sooner) {_DOCTOR}")
+            knobs = ("vm.min_free_kbytes",)
+        else:
+            text += ", so no watermark setting would have served it"
+            if "HighAtomic" in summary:
+                text += ("; a HighAtomic reserve past its cap (about 1% of the zone) is itself the "
+                         "fault, worth reporting with the kernel release")
+        if "CMA" in summary:
+            text += "; the CMA area is sized by the cma= boot parameter or the device tree"
+        items.append(Advice("reserved_lists", text, knobs))
     elif not costly:
         items.append(_raise_reserve(e))
-    if order and e.origin.category == "network-receive":
+    if order and is_rx_buffer(e.origin, e.frames):
         items.append(Advice("rx_buffer_order", f"a receive buffer of {1 << order} contiguous pages "
                             f"({_size(order)}) is sized for jumbo frames (a 1500-byte MTU needs one "
                             "page): a smaller MTU, or a driver mode that receives into single pages, "
@@ -173,9 +199,14 @@ def advise(e: ExplainedEvent) -> tuple[Advice, ...]:
     if costly:
         items.append(_costly(e, order, cma is not None))
     elif order and verdict == "fragmented":
+        per_order = any(r.short_order is not None for r in e.verdict.zones)
         items.append(_compact(e, f"the dump shows blocks of {_size(order)} and more only on free lists "
                               "this request may not take (CMA, highatomic or isolated)"
                               if blocks_elsewhere(e.verdict) else
+                              # before 4.4 the check wants enough pages in large blocks, not one
+                              # (corpus 002, tests/corpus 161: some blocks of the order were free)
+                              f"the dump shows too little free memory in blocks of {_size(order)} and "
+                              "more for this kernel's per-order check" if per_order else
                               f"the dump shows free memory only in blocks smaller than {_size(order)}"))
     if order and e.verdict is None and e.event.kind == "page":
         has = ("has only part of the memory dump (no zone or buddy lines)" if e.dump is not None

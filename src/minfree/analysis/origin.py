@@ -76,7 +76,10 @@ _ALLOCATOR = re.compile(
     r"|drain_pages\w*|drain_all_pages|drain_local_pages)$", re.ASCII)
 # Helpers any code calls, left on the stack by earlier calls: never "who wanted the memory".
 _NOISE = re.compile(r"(?:memset\w*|memcpy\w*|memmove|schedule\w*|preempt_schedule\w*|raw_spin_\w+"
-                    r"|spin_\w+|mutex_\w+|might_sleep\w*|cond_resched\w*)$", re.ASCII)
+                    r"|spin_\w+|mutex_\w+|might_sleep\w*|cond_resched\w*"
+                    # freeing never asks for memory: a "?" kfree is a leftover of an earlier free
+                    # (corpus 124: "? kmem_cache_free" between pskb_expand_head and its caller)
+                    r"|kfree\w*|kmem_cache_free\w*|free_pages\w*|free_hot_cold_page\w*)$", re.ASCII)
 
 # The skb and page-fragment helpers of the receive path: NAPI and netdev RX buffers (callers
 # of __napi_alloc_skb/napi_alloc_frag run in NAPI poll; __netdev_alloc_skb/netdev_alloc_frag
@@ -109,7 +112,7 @@ _NIC_FUNCTION = re.compile(
     r"|hns3_|enic_|gve_|netvsc_|xennet_|rtl8169_|rtl_rx|sky2_|atl1c_|alx_|bcmgenet_|stmmac_"
     r"|macb_|fec_enet_|mvneta_|mvpp2_|myri10ge_|nv_rx|nv_alloc_rx\w*|mana_)", re.ASCII)
 _RX_ACTION = re.compile(r"\w*(?:rx|refill|poll|napi|recv|clean|alloc_frag|alloc_buf|fill)\w*", re.ASCII)
-_REFILL = re.compile(r"\w*(?:refill|alloc_rx|fill_recv|alloc_frag|rx_alloc|post_rx|alloc_buf)\w*", re.ASCII)
+_REFILL = re.compile(r"\w*(?:refill|alloc_rx|rx_fill|fill_recv|alloc_frag|rx_alloc|post_rx|alloc_buf)\w*", re.ASCII)
 
 _STORAGE_MODULES = frozenset({
     "sd_mod", "scsi_mod", "libata", "ahci", "libahci", "virtio_blk", "virtio_scsi", "smartpqi",
@@ -238,6 +241,7 @@ _IDLE = re.compile(r"(?:cpu_startup_entry|do_idle|cpu_idle\w*|default_idle\w*|ar
                    r"|start_secondary|secondary_start_kernel|cpuidle_enter\w*)$", re.ASCII)
 _WORKQUEUE = re.compile(r"process_one_work$", re.ASCII)
 _RECLAIM = re.compile(r"(?:try_to_free_pages|do_try_to_free_pages|shrink_node\w*|balance_pgdat|kswapd)$", re.ASCII)
+_KSWAPD = re.compile(r"(?:kswapd|balance_pgdat)$", re.ASCII)
 _FAULT = re.compile(r"(?:handle_mm_fault|do_page_fault|do_user_addr_fault|exc_page_fault|do_mem_abort"
                     r"|do_DataAbort)$", re.ASCII)
 _SYSCALL = re.compile(r"(?:system_call\w*|entry_SYSCALL\w*|do_syscall_\w+|el0_svc\w*|ret_fast_syscall"
@@ -324,8 +328,25 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
             break
         if reliable_only and frame.unreliable:
             continue
+        if frame.unreliable and frame.offset and frame.offset.startswith("0x0/"):
+            # a function's first byte: a pointer passed as an argument (corpus 103: the callbacks
+            # "? arc_write_done+0x0/0x260", "? zio_execute+0x0/0x150"), never a return address
+            # (only an entry label such as ret_from_intr+0x0, which ended the section above, is)
+            continue
         chosen.append((index, frame))
-    return chosen
+    # Every frame above a real allocator frame is one of its callees, inside the allocator: a
+    # "?" entry that is no allocator step but lies above a deeper allocator entry is a stale
+    # word (corpus 157: "? tcp_v4_rcv" between copies of "? __netdev_alloc_skb+0x17/0x40",
+    # above rtl8169_rx_fill that asked).
+    deepest = max((i for i, f in chosen if _ALLOCATOR.match(_key(f))), default=-1)
+    return [(i, f) for i, f in chosen
+            if not (f.unreliable and i < deepest and not _ALLOCATOR.match(_key(f)))]
+
+
+# Filesystems reach the disk through the block layer: a block frame above a filesystem's frame
+# is the I/O it submitted, and the memory was asked for there (corpus 158: virtio_blk's
+# alloc_indirect under virtio_queue_rq, for ext4's readahead); the filesystem is named after it.
+_FILESYSTEMS = frozenset({"xfs", "ext4", "btrfs", "zfs", "nfs", "ceph"})
 
 
 def _decide(section: list[tuple[int, Frame]]) -> tuple[int, Frame, _Rule] | None:
@@ -335,6 +356,8 @@ def _decide(section: list[tuple[int, Frame]]) -> tuple[int, Frame, _Rule] | None
         if rule is None:
             continue
         if rule.specific:
+            if rule.category in _FILESYSTEMS and generic is not None and generic[2].category == "block":
+                return generic
             return index, frame, rule
         if generic is None:
             generic = (index, frame, rule)
@@ -356,7 +379,8 @@ def _where(frames: Sequence[Frame], start: int) -> str | None:
     keys = [_key(f) for f in frames[start:] if frames[start].unreliable or not f.unreliable]
     idle = any(_IDLE.match(k) for k in keys)
     checks = ((_SOFTIRQ, "softirq"), (_INTERRUPT_ENTRY, "interrupt"), (_BOOT, "boot"),
-              (_RECLAIM, "direct reclaim"), (_FAULT, "page fault"), (_WORKQUEUE, "workqueue"),
+              (_KSWAPD, "kswapd reclaim"), (_RECLAIM, "direct reclaim"), (_FAULT, "page fault"),
+              (_WORKQUEUE, "workqueue"),
               (_SYSCALL, "system call"))
     if frames[start].context == "nmi":
         return "NMI"
@@ -422,7 +446,7 @@ def classify(frames: Sequence[Frame]) -> Origin:
     """Classify the origin of a failing allocation from its frames (innermost first).
 
     Corpus 034 (Aerospike KB, 2.6.32, every frame unreliable): a child socket cloned while
-    accepting, with a stale bonding frame near the top.
+    accepting; the bonding entry between two allocator steps is a stale word, not on the path.
 
     >>> from minfree.logs.trace import parse_frame
     >>> lines = ["[<ffffffff8112c207>] ? __alloc_pages_nodemask+0x757/0x8d0",
@@ -435,7 +459,7 @@ def classify(frames: Sequence[Frame]) -> Origin:
     >>> o.category, o.frame.function
     ('tcp-accept', 'sk_clone')
     >>> o.detail
-    'TCP connection accept: sk_clone (unreliable); bonding in the path: bond_3ad_xmit_xor [bonding] (unreliable)'
+    'TCP connection accept: sk_clone (unreliable)'
     >>> classify([]).detail
     'the log has no call trace for this report'
     """
@@ -447,12 +471,16 @@ def classify(frames: Sequence[Frame]) -> Origin:
         decided = _decide(section)
         if decided is not None:
             break
-    if decided is not None:
-        index, frame, rule = decided
-        return Origin(rule.category, frame, _detail(frames, section, index, frame, rule.category))
     reliable = _section(frames, True)
     caller = _first_caller(reliable)
     helpers = [(i, f) for i, f in reliable if _RX_HELPER.match(_key(f)) and (caller is None or i < caller[0])]
+    if decided is not None:
+        index, frame, rule = decided
+        # a generic receive-path frame below the caller of an RX helper: that caller is the driver
+        # that asked, known to the rules or not (corpus 160: ipoib_cm_handle_rx_wc [ib_ipoib]
+        # above net_rx_action)
+        if not (helpers and caller is not None and rule.category == "network-receive" and caller[0] < index):
+            return Origin(rule.category, frame, _detail(frames, section, index, frame, rule.category))
     if helpers:
         # an RX buffer: the driver's refill/rx function below names itself, or the trace was cut
         # right after the helper (corpus 100: swapper in __napi_alloc_skb)
@@ -473,6 +501,29 @@ def classify(frames: Sequence[Frame]) -> Origin:
         return Origin("unknown", None, "no frame outside the allocator")
     index, frame = caller
     return Origin("unknown", frame, _detail(frames, _section(frames, False), index, frame, "unknown"))
+
+
+def in_reclaim(frames: Sequence[Frame]) -> bool:
+    """The allocation was made by reclaim itself, in process context (kswapd, or a task in
+    direct reclaim): both run with PF_MEMALLOC, which gfp_pfmemalloc_allowed() turns into
+    ALLOC_NO_WATERMARKS outside interrupts (mm/page_alloc.c 3.x-6.18). Corpus 147: kswapd0
+    reading swap (__read_swap_cache_async) under balance_pgdat."""
+    section = _section(frames, True)
+    if not section or section[0][1].context in ("irq", "nmi"):
+        return False
+    return any(_RECLAIM.match(_key(f)) for _, f in section)
+
+
+def is_rx_buffer(origin: Origin, frames: Sequence[Frame]) -> bool:
+    """The allocation was a driver's receive buffer: the deciding frame is a NIC driver's, or an
+    skb/page-fragment RX helper sits above it. Not the TCP layer rebuilding its queue (corpus
+    002: tcp_collapse under tg3_poll copies data into new skbs; no RX ring buffer is sized there)."""
+    if origin.category != "network-receive" or origin.frame is None:
+        return False
+    if _is_nic(origin.frame):
+        return True
+    above = frames[:frames.index(origin.frame)] if origin.frame in frames else []
+    return any(_RX_HELPER.match(_key(f)) for f in above)
 
 
 def _detail(frames: Sequence[Frame], section: list[tuple[int, Frame]], index: int, frame: Frame,

@@ -7,6 +7,10 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 * ``below_watermark`` - every zone's free pages were at or under the floor this request may use;
 * ``fragmented``      - some zone had free pages above the floor but no free block of order >= N
   on a list the request may use;
+* ``empty_lists``     - a request that ignores the watermarks (reclaim's PF_MEMALLOC,
+  __GFP_MEMALLOC) found no free block of its order on any buddy list;
+* ``unusable_lists``  - an order-0 request: free pages above the floor, all of them on lists it
+  may not take (HighAtomic, CMA, Isolate);
 * ``passes_on_dump``  - the replay succeeds: the dump was printed a moment after the failure
   (pages freed meanwhile), or the pages sat on per-cpu lists; said, not hidden.
 """
@@ -31,7 +35,7 @@ _REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    reason: str                 # "below_watermark" | "fragmented" | "passes_on_dump"
+    reason: str   # "below_watermark" | "fragmented" | "unusable_lists" | "empty_lists" | "passes_on_dump"
     summary: str                # a few words with the key number
     explanation: str            # one paragraph with the numbers
     zones: tuple[CheckResult, ...]
@@ -49,8 +53,10 @@ class Verdict:
         }
 
 
-def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersion | None) -> Verdict | None:
-    """Replay the check for this request on the dump; None if the dump lacks the zone lines."""
+def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersion | None,
+          in_reclaim: bool = False) -> Verdict | None:
+    """Replay the check for this request on the dump; None if the dump lacks the zone lines.
+    ``in_reclaim``: made by reclaim itself (PF_MEMALLOC), so no watermark applies."""
     page_kb = dump.page_kb or 4
     order_of_zones = zone_order({z.zone for z in dump.zones})
     states = [s for z in dump.zones if (s := _zone_state(z, order_of_zones, page_kb)) is not None]
@@ -64,8 +70,13 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     highest = min(highest, _highest_printable(dump, order_of_zones))
     result = check_zonelist(states, order, request, rules, highest_zoneidx=highest,
                             local_node=states[0].node)
-    verdict = _verdict(result.results, order, request, page_kb, assumed,
-                       {(z.node or 0, z.zone): z for z in dump.zones})
+    dumps = {(z.node or 0, z.zone): z for z in dump.zones}
+    if (in_reclaim or decoding.request_class == "memalloc") and "__GFP_NOMEMALLOC" not in decoding.bits:
+        return _without_watermarks(result.results, dumps, order, page_kb, assumed, in_reclaim)
+    results = result.results
+    if order == 0:
+        results = tuple(_order0_lists(r, dumps.get((r.node, r.zone)), rules, decoding) for r in results)
+    verdict = _verdict(results, order, request, page_kb, assumed, dumps)
     if verdict.reason == "passes_on_dump":
         return verdict
     deciding = _deciding(verdict)
@@ -78,6 +89,73 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
         verdict, summary="; ".join([verdict.summary, *(short for short, _ in notes)]),
         explanation=" ".join([verdict.explanation, *(long for _, long in notes)]),
         context=tuple(long for _, long in notes))
+
+
+def _order0_lists(result: CheckResult, zone: ZoneDump | None, rules: KernelRules,
+                  decoding: GfpDecoding) -> CheckResult:
+    """An order-0 request that passes the watermark check still needs a page on a list it may
+    take. It is served through the per-cpu lists: rmqueue_bulk() -> __rmqueue() takes its own
+    migratetype, CMA only for movable requests, and the fallbacks[] types (MIGRATE_RESERVE before
+    4.4), never MIGRATE_HIGHATOMIC nor MIGRATE_ISOLATE (mm/page_alloc.c: buffered_rmqueue() 4.4-4.12,
+    rmqueue() 4.13-5.19, rmqueue_buddy() 6.0-6.2 take HighAtomic only "if (order > 0 &&
+    alloc_flags & ALLOC_HARDER)"). 6.3+ adds HighAtomic fallbacks for order 0 (ALLOC_OOM, then
+    ALLOC_NON_BLOCK) that are not modelled: there the result stands. Corpus 158 (4.8): DMA32
+    has 30 MB free, every block "(H)", and an order-0 GFP_ATOMIC request gets none of it."""
+    if not result.ok or zone is None or not zone.buddy or rules.alloc_flags_era == "min_reserve":
+        return result
+    letters = [types for count, _, types in zone.buddy if count]
+    if not letters or not all(letters):
+        return result        # no migratetype letters printed: the lists are unknown
+    allowed = set("UME") | ({"R"} if rules.per_order_loop else set())
+    if "__GFP_MOVABLE" in decoding.bits:
+        allowed.add("C")
+    if any(set(types) & allowed for types in letters):
+        return result
+    return dataclasses.replace(
+        result, ok=False, reason="no_free_block",
+        explanation=f"{result.explanation.replace(' ok: ', ' passes the watermark check: ', 1)}, but every "
+                    "free page is on a list this request may not take")
+
+
+def _without_watermarks(results: tuple[CheckResult, ...], dumps: dict[tuple[int, str], ZoneDump],
+                        order: int, page_kb: int, assumed: bool, in_reclaim: bool) -> Verdict:
+    """ALLOC_NO_WATERMARKS (PF_MEMALLOC in reclaim, or __GFP_MEMALLOC): no watermark is tested,
+    the request fails only when no zone it may use has a free block of order >= N on its buddy
+    lists (mm/page_alloc.c __alloc_pages_slowpath -> get_page_from_freelist with
+    ALLOC_NO_WATERMARKS, 3.x-6.18). Pages counted free but on other CPUs' per-cpu lists cannot
+    serve it. Corpus 147: kswapd0, DMA free:56kB but every buddy count 0."""
+    who = "reclaim itself (PF_MEMALLOC)" if in_reclaim else "__GFP_MEMALLOC"
+    zones = []
+    for r in results:
+        zone = dumps.get((r.node, r.zone))
+        blocks = [(count, kb) for count, kb, _ in (zone.buddy or ())] if zone is not None else []
+        if not blocks:
+            zones.append(r)      # no buddy line: nothing to read
+            continue
+        found = any(count and _order(kb, page_kb) >= order for count, kb in blocks)
+        zones.append(dataclasses.replace(
+            r, ok=found, reason="ok" if found else "no_free_block",
+            explanation=f"Node {r.node} {r.zone}: " + (f"a free block of order >= {order} on its lists"
+                                                       if found else f"no free block of order >= {order} on its lists")))
+    known = [z for z in zones if z.reason in ("ok", "no_free_block")]
+    details = "; ".join(z.explanation for z in known)
+    if not known or any(z.ok for z in known):
+        room = next((z for z in known if z.ok), None)
+        return Verdict(
+            "passes_on_dump", f"the dump shows room in {room.zone}" if room else "no buddy lines to read",
+            f"An allocation by {who} ignores the watermarks; " + (
+                f"Node {room.node} {room.zone} shows a free block of order >= {order}: it was freed "
+                f"after the failure, or taken in between. Zone by zone: {details}." if room else
+                "the dump prints no buddy lines to tell whether a free block existed."),
+            tuple(zones), assumed)
+    first = known[0]
+    return Verdict(
+        "empty_lists",
+        f"no free block at all: {first.zone} {first.free * page_kb:,} kB counted free, none on its buddy lists",
+        f"Exhaustion past every reserve: an allocation by {who} ignores the watermarks, and no zone it "
+        f"may use had a free block of order >= {order} on its buddy lists; what the zone lines count "
+        f"free ({first.free * page_kb:,} kB in {first.zone}) sat on per-cpu lists or was in flight. "
+        f"Zone by zone: {details}.", tuple(zones), assumed)
 
 
 def _highest_printable(dump: MemDump, order_of_zones: tuple[str, ...]) -> int:
@@ -247,6 +325,40 @@ def _blocks_unusable(zone: ZoneDump | None, order: int, page_kb: int) -> str:
     return ", ".join(found)
 
 
+# Buddy-line letters of the lists no ordinary request falls back to (mm/page_alloc.c
+# show_migration_types(), 4.4+; "R" MIGRATE_RESERVE before 4.4 is a fallback of every type).
+_LIST_NAMES = {"H": "HighAtomic", "C": "CMA", "I": "Isolate"}
+_HIGHATOMIC = ("; HighAtomic pageblocks are the reserve the kernel keeps for high-order atomic "
+               "requests (4.4+), given back only from direct reclaim (unreserve_highatomic_pageblock())")
+
+
+def _list_names(zone: ZoneDump | None) -> str:
+    """The reserved lists a zone's free blocks sit on, in words ("HighAtomic", "CMA")."""
+    letters = {t for _, _, types in (zone.buddy if zone is not None and zone.buddy else ()) for t in types}
+    return " and ".join(_LIST_NAMES[t] for t in sorted(letters) if t in _LIST_NAMES) or "reserved"
+
+
+def _highatomic_cap(zone: ZoneDump | None, page_kb: int) -> tuple[int, int] | None:
+    """(kB free on HighAtomic-only lists, the most the reserve may hold) when every unusable
+    block is "(H)": reserve_highatomic_pageblock() stops at managed/100 + one pageblock (4.4-6.6,
+    mm/page_alloc.c); the pageblock is taken at its largest for 4 kB pages (order 10, 4 MB) so
+    "more than the cap" is never claimed wrongly. None when the dump cannot tell."""
+    if zone is None or not zone.buddy or not zone.managed_kb or page_kb != 4:
+        return None
+    if any(count and types and set(types) - {"H"} for count, _, types in zone.buddy):
+        return None
+    held = sum(count * block_kb for count, block_kb, types in zone.buddy if types == "H")
+    return held, zone.managed_kb // 100 + (page_kb << 10)
+
+
+def _cap_words(held: int, cap: int) -> str:
+    if held > cap:
+        return (f"; it held {held:,} kB, more than its cap of about {cap:,} kB (1% of the zone plus a "
+                "pageblock): the reserve grew past its limit")
+    return (f"; it held {held:,} kB, within its cap of about {cap:,} kB (1% of the zone plus a "
+            "pageblock): other allocations had taken every page outside it")
+
+
 def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, page_kb: int,
              assumed: bool, dumps: dict[tuple[int, str], ZoneDump]) -> Verdict:
     kb = lambda pages: f"{pages * page_kb:,} kB"  # noqa: E731
@@ -282,6 +394,22 @@ def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, pag
                 f"order ({worst.short_need} pages) for {asked} ({size}). Zone by zone: {details}.",
                 results, assumed)
         elsewhere = _blocks_unusable(dumps.get((worst.node, worst.zone)), order, page_kb)
+        if order == 0:
+            # enough free pages, none on a list an order-0 request takes (corpus 158: all "(H)")
+            zone = dumps.get((worst.node, worst.zone))
+            lists = _list_names(zone)
+            cap = _highatomic_cap(zone, page_kb)
+            return Verdict(
+                "unusable_lists",
+                f"unusable lists: {kb(worst.free_adj)} free in {worst.zone}, all on {lists} free lists"
+                + (f", more than the reserve's cap (~{cap[1]:,} kB)" if cap and cap[0] > cap[1] else ""),
+                f"Not exhaustion: Node {worst.node} {worst.zone} had {kb(worst.free_adj)} free, above "
+                f"the {kb(worst.needed)} this request must leave, but every free page sat on {lists} "
+                f"free lists ({elsewhere}), which {asked} may not take: order-0 pages come through "
+                f"the per-cpu lists, refilled by __rmqueue() from the request's own migratetype and "
+                f"its fallbacks only{_HIGHATOMIC if 'HighAtomic' in lists else ''}"
+                + (_cap_words(*cap) if cap else "") + f". Zone by zone: {details}.",
+                results, assumed)
         where = (f"its blocks of order >= {order} ({elsewhere}) sat on free lists {asked} may not use"
                  if elsewhere else f"there was no free block of order >= {order} at all")
         return Verdict(

@@ -34,6 +34,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from minfree.logs.prefix import LineNormalizer
+
 # The text that names the failure; what precedes it (after ": ") is the task's comm.
 # Numbers are bounded (%lu: 20 digits) so that int() never meets a 4300-digit string.
 _WHAT = re.compile(
@@ -93,6 +95,8 @@ def find_headers(text: str) -> list[Header]:
         before_start = spans[index - 1].end() if index else 0
         comm_match = _COMM_TAIL.search(text, before_start, what.start())
         comm = comm_match.group("comm").strip() if comm_match else None
+        if comm and "`" in comm:
+            comm = _after_markup(comm)
         order_text = what.group("order") or what.group("vorder")
         if order_text and int(order_text) > MAX_ORDER_PRINTED:
             continue   # damage, not a kernel's report: no kernel has blocks of that order
@@ -106,6 +110,19 @@ def find_headers(text: str) -> list[Header]:
         headers.append(header)
     _share_trailing_modes(headers, text, spans)
     return headers
+
+
+def _after_markup(comm: str) -> str | None:
+    """The comm of a log line pasted as inline code in prose: after the last backtick, behind
+    the prefix that line carried (the same grammar as a line start).
+
+    >>> _after_markup("如果是不断出现 `kernel: swapper")
+    'swapper'
+    >>> _after_markup("see `Feb 20 21:20:06 server1 kernel: swapper")
+    'swapper'
+    """
+    (line, *_) = LineNormalizer().normalize(comm.rsplit("`", 1)[1] + ": ") or [None]
+    return line.text[:-2].strip() or None if line is not None else None
 
 
 def apply_mode(header: Header, rest: str) -> bool:

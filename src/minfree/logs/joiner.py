@@ -30,6 +30,9 @@ from minfree.logs.trace import parse_frame, trace_line_kind
 
 # A printk stamp glued inside another line: "[  659.105948][ T3124] " (caller id optional).
 _EMBEDDED_STAMP = re.compile(r"\[\s*(\d+\.\d{6})\](?:\[\s*([TC]\d+)\])?\s")
+# A line that only marks text left out ("...", "[...]", "<snip>"): never the wrapped rest of the
+# line before it (corpus 123 ends its excerpt with "..." under a complete frame line).
+_ELISION = re.compile(r"\s*(?:\.{3,}|…|\[\s*(?:\.{3,}|…|snip)\s*\]|<\s*snip\s*>)\s*$", re.IGNORECASE)
 _MAX_JOINED = 4096  # a logical line never grows past this: wrapped lines are short pieces
 
 
@@ -61,8 +64,11 @@ class Joiner:
         if line.repeat:
             return self.flush() + [(line, lineno)]
         if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
+            # a bare line that is a whole failure header starts a report of its own (a paste of
+            # unstamped lines after stamped ones: tests/corpus 158 after 157 in one stream)
             if (len(self._pending.text) + len(line.text) < _MAX_JOINED and not header_complete(self._pending.text)
-                    and not _next_frame(self._pending.text, line.text)):
+                    and not _next_frame(self._pending.text, line.text) and not header_complete(line.text)
+                    and not _ELISION.match(line.text)):
                 self._pending.text = _join(self._pending.text, line.text)   # the joiner owns what it holds
                 return []
         out = self.flush()

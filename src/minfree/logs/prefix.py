@@ -17,6 +17,17 @@ An Android vendor column after the stamp, cpu and pid (corpus 154, linux-mm, 201
 >>> l.time, l.text
 ('17.072920', ' active_file:7898 inactive_file:712955 isolated_file:55')
 
+Another vendor column, cpu, comm and pid (corpus 159, linux-kernel, 2020):
+
+>>> n.normalize("<4>[  156.701563]  [4:        kswapd0: 1209] CPU: 4 PID: 1209 Comm: kswapd0")[0].text
+'CPU: 4 PID: 1209 Comm: kswapd0'
+
+and one glued to the text after a stamp in seconds, behind a log viewer's date (linux-mm, 2016):
+
+>>> l = n.normalize("07-13 08:41:51.346 <4>[309805.658142s][pid:1361,cpu5,sManagerService]CPU: 5 PID: 1361")[0]
+>>> l.time, l.level, l.text
+('309805.658142', 4, 'CPU: 5 PID: 1361')
+
 Only the single space after the stamp is removed, so trace frames keep their indent (corpus 002):
 
 >>> n.normalize("[69774.700434]  [<c1004f7f>] show_trace+0x12/0x14")[0].text
@@ -92,14 +103,22 @@ class LogLine:
 # 5.10-6.18). util-linux dmesg puts a space between the two ("[  1.0] [  T1] text");
 # dmesg -T prints "[%a %b %e %H:%M:%S %Y]". All alternatives are fixed-shape.
 _BRACKET = re.compile(
-    r"\[(?: *(\d{1,12}\.\d{1,9})"
+    r"\[(?: *(\d{1,12}\.\d{1,9})s?"
     r"|((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})"
     r"| *([TC]\d{1,10}))\]"
     r"(?: ?\[ *([TC]\d{1,10})\])?"
     # Android vendor trees print "c<cpu> <pid, left-justified in 6>" after the stamp
     # ("[   17.072747] c0 0      text", corpus 154); fixed width, so kernel indentation survives
-    r"(?: c\d{1,4} (?:\d{6}|\d{5} |\d{4} {2}|\d{3} {3}|\d{2} {4}|\d {5}))? ?"
+    r"(?: c\d{1,4} (?:\d{6}|\d{5} |\d{4} {2}|\d{3} {3}|\d{2} {4}|\d {5})"
+    # or " [<cpu>:<comm right-justified in 15>:<pid in 5>]" (Samsung trees, corpus 159:
+    # "[ 6207.637280]  [3:  Binder:9343_3:22875] text"); the comm is TASK_COMM_LEN - 1 wide
+    r"|  \[\d{1,4}:.{15}: {0,4}\d{1,7}\]"
+    # or, glued to the text, "[pid:<pid>,cpu<cpu>,<comm>]" after a stamp with an "s" suffix
+    # (HiSilicon trees, linux-mm 2016: "<4>[309805.658142s][pid:1361,cpu5,sManagerService]")
+    r"|\[pid:\d{1,7},cpu\d{1,4},[^\]]{0,16}\])? ?"
 )
+# "07-13 08:41:51.341 " (month-day, milliseconds) before a "<level>[stamp]" kernel line.
+_LOGCAT_TIME = re.compile(r"\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (?=[<\[])")
 # After a bare dmesg stamp only these prove a journal/syslog tag: "[mono] [host ]kernel: ",
 # "[mono] [host ]name[pid]: " (journalctl -o short-monotonic). "Workqueue: x" or "perf: ..."
 # are kernel text, so a tag without [pid] other than "kernel" is never taken here.
@@ -342,6 +361,10 @@ class LineNormalizer:
         kmsg = _KMSG.match(line)
         if kmsg:
             return self._kmsg_record(line, kmsg)
+        logcat = _LOGCAT_TIME.match(line)
+        if logcat:
+            # an Android log viewer's "MM-DD hh:mm:ss.mmm " before the kernel's own prefix
+            return self._normalize(line[logcat.end():])
         return self._syslog(line, None) or [LogLine(line)]
 
     def _kmsg_record(self, line: str, match: re.Match[str]) -> list[LogLine]:

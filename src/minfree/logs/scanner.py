@@ -149,6 +149,11 @@ class LogScanner:
             event = item.event if self._prepare is not None else item
             if event.line >= first_own_line:
                 event.line += lines_before_split - 1
+                known = self.assembler.kernels.get(event.host)
+                if event.kernel is None and event.host_kernel is None and known is not None:
+                    # a release the head saw for this host, as one scan lends it (Assembler._finish)
+                    event.host_kernel = known
+                    item = self._prepare(event) if self._prepare is not None else event
                 self._emit(item)
             elif event.dump is not None:
                 counted_by_head += event.dump.result().skipped

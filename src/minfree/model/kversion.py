@@ -97,8 +97,10 @@ def parse_release(text: str) -> KernelVersion | None:
 # so they read as runs ("Tainted: G           OE      6.1.0-57-amd64", "Tainted: PF W O
 # 3.8.0-29-generic"; kernel/panic.c print_tainted, 3.x-6.18). RHEL kernels print their
 # "--------- -  -" build marker before the release (3.10.0-*.el7, 4.18.0-*.el8), and RHEL 7/8
-# put "Kdump: loaded" between the comm and the taint state.
-_TAINT_STATE = r"(?:Not tainted|Tainted:(?:[ \t]+[A-Z]+)*)(?:[ \t]+-+)*"
+# put "Kdump: loaded" between the comm and the taint state; a mail wrap that ate the spaces
+# glues the last flag to that marker ("Tainted: GF" / "O--------------   3.10.0-123.9.3...",
+# tests/corpus 160). Each run needs a character after its blanks: linear.
+_TAINT_STATE = r"(?:Not tainted|Tainted:(?:[ \t]+(?:[A-Z]+-*|-+))*)"
 _AFTER_TAINT = re.compile(
     _TAINT_STATE + r"[ \t]+(\d+\.\d+[^\s]*(?:[ \t]+#\d+(?:[ \t]+[A-Z][A-Z_]*)*[ \t]+Debian[ \t]+\d+\.\d+(?:\.\d+)?\S*)?)"
 )
