@@ -7,8 +7,10 @@ block, even when the test fails, and checks it."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,41 @@ def pool_grown_past_memory() -> Iterator[None]:
 def grow_pool_past_memory() -> None:
     with pool_grown_past_memory():
         pass
+
+
+@dataclass
+class Recorded:
+    """What :func:`order9_failures_recorded` saw; ``count`` is set when its block ends."""
+
+    count: int | None = None
+
+    def bounds(self, kernel: int, counted: int) -> None:
+        """An in-kernel count of order-9 failures over a window inside the recorder's: at least
+        the hugetlb failures /proc/vmstat counted (``kernel``), at most every order-9 failure the
+        tracepoint delivered; exactly ``kernel`` when nothing else failed at order 9 meanwhile."""
+        assert self.count is not None
+        assert kernel <= counted <= self.count, (kernel, counted, self.count)
+        if self.count == kernel:
+            assert counted == kernel
+
+
+@contextmanager
+def order9_failures_recorded() -> Iterator[Recorded]:
+    """Every failed order-9 allocation on the host while the block runs, from the kernel's own
+    tracepoint into a tracefs instance of the test's own. On a host squeezed this hard other
+    order-9 requests fail too, kernel-wide (readahead's large folios, THP: seen in the trace
+    helper's squeeze runs), so a counter of every failure cannot be held to the hugetlb count
+    alone: :meth:`Recorded.bounds` holds it between the two."""
+    instance = TRACEFS_INSTANCES / f"mftest-order9-{os.getpid()}-{secrets.token_hex(3)}"
+    instance.mkdir()
+    recorded = Recorded()
+    try:
+        event = instance / "events" / "kmem" / "mm_page_alloc"
+        (event / "filter").write_text("order == 9 && pfn == 0xffffffffffffffff")
+        (event / "enable").write_text("1")
+        yield recorded
+        (event / "enable").write_text("0")
+        recorded.count = sum(1 for line in (instance / "trace").read_text().splitlines()
+                             if line and not line.startswith("#"))
+    finally:
+        instance.rmdir()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, vmstat  # noqa: F401 (a fixture)
+from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, order9_failures_recorded, vmstat  # noqa: F401 (a fixture)
 from minfree.commands.doctor import diagnose
 from minfree.render.doctor_json import to_json
 from minfree.sources.root import SystemRoot
@@ -38,28 +38,30 @@ def _bpf_fds(pid: int | str = "self") -> list[str]:
 
 @pytest.mark.root
 def test_doctor_counts_a_real_failure_like_the_kernels_counter(hugetlb_pool) -> None:
-    proc = subprocess.Popen([*DOCTOR, "--json", "--window", "5"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until_counting(proc, lambda: "anon_inode:bpf_link" in _bpf_fds(proc.pid), "doctor")
-        before = vmstat("htlb_buddy_alloc_fail")
-        grow_pool_past_memory()
-        ours = vmstat("htlb_buddy_alloc_fail") - before
-        out, err = proc.communicate(timeout=60)
-        window_total = vmstat("htlb_buddy_alloc_fail") - before
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with order9_failures_recorded() as recorded:
+        proc = subprocess.Popen([*DOCTOR, "--json", "--window", "5"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until_counting(proc, lambda: "anon_inode:bpf_link" in _bpf_fds(proc.pid), "doctor")
+            before = vmstat("htlb_buddy_alloc_fail")
+            grow_pool_past_memory()
+            ours = vmstat("htlb_buddy_alloc_fail") - before
+            out, err = proc.communicate(timeout=60)
+            window_total = vmstat("htlb_buddy_alloc_fail") - before
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     assert proc.returncode in (0, 1, 2), err
     failed = json.loads(out)["failed_allocations"]
     assert ours >= 1
     assert failed["counter"] == "ebpf" and failed["unavailable"] is None and failed["window_s"] >= 4.9
-    # every hugetlb failure of the window is an order-9 failure the counter saw, and the total
-    # is the sum of the orders
-    assert failed["by_order"]["9"] == window_total >= ours
+    # every hugetlb failure of the window is an order-9 failure the counter saw (and any other
+    # order-9 failure the host had meanwhile), and the total is the sum of the orders
+    assert window_total >= ours
+    recorded.bounds(window_total, failed["by_order"]["9"])
     assert failed["total"] == sum(failed["by_order"].values())
     finding = next(f for f in json.loads(out)["findings"] if f["id"] == "failed_allocations")
-    assert finding["evidence"]["by_order"]["9"] == window_total
+    assert finding["evidence"]["by_order"]["9"] == failed["by_order"]["9"]
     # order 9 has a fallback (the pool stays smaller): a fragmentation signal, not an alarm
     if set(finding["evidence"]["by_order"]) == {"9"}:
         assert finding["severity"] == "info"
