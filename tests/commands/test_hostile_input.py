@@ -152,6 +152,7 @@ def test_scan_says_what_it_skipped_in_a_directory(tmp_path: Path) -> None:
 AS_NOBODY = """
 import os, sys
 import minfree.cli, minfree.commands.follow, minfree.commands.scan, minfree.render.scan_text
+import minfree.sources.kconfig, minfree.sources.tracefs, minfree.sources.kmsg, minfree.logs.scanner  # imported lazily by scan
 os.setgroups([]); os.setgid(65534); os.setuid(65534)   # nobody: imports done, files of root unread
 sys.exit(minfree.cli.main(sys.argv[1:]))
 """
