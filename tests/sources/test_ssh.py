@@ -59,10 +59,11 @@ def test_an_error_answer_is_the_oserror_a_local_read_raises() -> None:
     source.close()
 
 
-def test_the_first_round_is_answered_as_the_session_opens_and_served_once(tmp_path, monkeypatch) -> None:
+def test_the_first_round_is_answered_as_the_session_opens_and_served_again(tmp_path, monkeypatch) -> None:
     """The real collector (what ssh would start on the host) serving a directory: after the
     session opened the peer is gone, and the answers to its first round (a file, a missing
-    file, a listing with an odd name, a link, existence) remain, each served once."""
+    file, a listing with an odd name, a link, existence) remain, each served to every call
+    (doctor and fleet both read the boot time: one instant of the host, as a capture is)."""
     (tmp_path / "proc").mkdir()
     (tmp_path / "proc" / "zoneinfo").write_text("Node 0, zone      DMA\n")
     (tmp_path / "etc" / "sysctl.d").mkdir(parents=True)
@@ -80,8 +81,9 @@ def test_the_first_round_is_answered_as_the_session_opens_and_served_once(tmp_pa
     assert source.listdir("etc/sysctl.d") == ["99-sysctl.conf", "a b\nc.conf"]
     assert source.readlink("etc/sysctl.d/99-sysctl.conf") == "../sysctl.conf"
     assert source.readlink("proc/zoneinfo") is None and source.lexists("etc") is True
-    with pytest.raises(RemoteError):            # served once: the next read asks the host
-        source.read_bytes("proc/zoneinfo", 1 << 20)
+    assert source.read_bytes("proc/zoneinfo", 1 << 20) == b"Node 0, zone      DMA\n"   # again, no round trip
+    with pytest.raises(RemoteError):            # anything else asks the host, which is gone
+        source.read_bytes("proc/meminfo", 1 << 20)
     source.close()
 
 

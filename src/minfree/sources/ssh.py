@@ -244,7 +244,8 @@ class SshSource(SshSession):
 
     ``requests`` (``(op, path)`` pairs, e.g. :data:`OPENING`) are sent with the collector
     as the session opens, and their answers read in the same round trip; each is then served
-    from here by the next call that asks for it, once. Anything else is asked for when wanted.
+    from here to every call that asks for it (one instant of the host, as a capture is: doctor
+    and fleet both read the boot time). Anything else is asked for when wanted.
     """
 
     __slots__ = ("hello", "prefetched")
@@ -275,7 +276,7 @@ class SshSource(SshSession):
         return status, body
 
     def _ask(self, op: str, rel: str) -> tuple[bytes, bytes]:
-        found = self.prefetched.pop((op, rel), None)
+        found = self.prefetched.get((op, rel))
         if isinstance(found, OSError):
             raise found
         if found is not None:
