@@ -350,8 +350,8 @@ class Assembler:
         if not event.dump.feed(text):
             return False
         event.unrelated = 0
-        # only a buddy or trailer line can complete a dump: building the result costs a copy
-        if dump_line_kind(text) in _COMPLETING and event.dump.result().complete:
+        # only a buddy or trailer line can complete a dump
+        if dump_line_kind(text) in _COMPLETING and event.dump.complete:
             self._close_event(events, event)
         return True
 

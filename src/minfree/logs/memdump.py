@@ -325,9 +325,11 @@ class MemDumpBuilder:
         self._active = False  # some dump line was seen
         self._trailer = False
         self._lines = 0
+        self._result: MemDump | None = None  # what result() returned, until the next feed
 
     def feed(self, text: str) -> bool:
         """Take one kernel message; True if it is (part of) a dump line."""
+        self._result = None
         line = text.strip()
         if not line or len(line) > _MAX_LINE:
             return False
@@ -387,8 +389,21 @@ class MemDumpBuilder:
             self._finish_open()
         return True
 
+    @property
+    def complete(self) -> bool:
+        """``result().complete`` without its copy: asked after every buddy and trailer line.
+        The line still open then is a buddy line cut before its total, which completes no zone."""
+        if self._trailer:
+            return True
+        from_zone_lines = [zone for zone in self._parsed.zones if zone.free_kb is not None]
+        return bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
+
     def result(self) -> MemDump:
-        """The dump as parsed so far: a fresh copy, the builder may be fed further afterwards."""
+        """The dump as parsed so far: a copy, the builder may be fed further afterwards (the
+        same copy until then: the scanner asks for it once to count skipped lines, the
+        explanation once more)."""
+        if self._result is not None:
+            return self._result
         parsed = self._parsed.copy()
         if self._open is not None and self._open.kind in _VALUE_KINDS:
             parsed.add(self._open)  # a line that may still continue, parsed as it stands
@@ -396,7 +411,7 @@ class MemDumpBuilder:
         page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
         from_zone_lines = [zone for zone in zones if zone.free_kb is not None]  # buddy-only: cut excerpt
         all_buddy = bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
-        return MemDump(
+        self._result = MemDump(
             zones=zones,
             summary=parsed.summary,
             nodes=parsed.nodes,
@@ -404,6 +419,7 @@ class MemDumpBuilder:
             complete=self._trailer or all_buddy,
             skipped=parsed.skipped,
         )
+        return self._result
 
 
 @dataclass(slots=True)

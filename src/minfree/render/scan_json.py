@@ -7,6 +7,7 @@ of `minfree scan --follow --json` (one event object, the same as in the document
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Any
 
@@ -92,4 +93,10 @@ def event_to_json(explained: ExplainedEvent) -> dict[str, Any]:
 
 def _fields(record: Any) -> dict[str, Any]:
     """A flat dataclass as a dict (dataclasses.asdict deep-copies: slow on big scans)."""
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """Field names of a dataclass type (dataclasses.fields() rebuilds them on every call)."""
+    return tuple(f.name for f in dataclasses.fields(kind))
