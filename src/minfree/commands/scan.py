@@ -17,10 +17,12 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from minfree.analysis.explain import ExplainedEvent, event_kernel, explain_event
 from minfree.analysis.scan_report import ScanReport
 from minfree.errors import UsageError
+from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
 from minfree.model import gfp
 from minfree.model.kversion import parse_release
@@ -31,28 +33,39 @@ from minfree.sources.logscan import scan_stream
 from minfree.sources.root import SystemRoot
 from minfree.tracing.gfp_format import parse_format
 
+if TYPE_CHECKING:
+    from minfree.render.scan_json import JsonStream
+
 
 def scan_inputs(inputs: list[Input], kernel: str | None = None,
-                running: Callable[[], gfp.RunningGfp] | None = None) -> ScanReport:
+                running: Callable[[], gfp.RunningGfp] | None = None,
+                out: JsonStream | None = None) -> ScanReport:
     """Scan every input; ``kernel`` overrides the release for logs that do not print one;
     ``running`` (:func:`running_gfp`) gives what decodes the running kernel's own reports. It is
-    called only once there is an event to explain: a healthy log costs no tracefs read."""
+    called only once there is an event to explain: a healthy log costs no tracefs read.
+    With ``out``, events are written to it as they are explained (in input and log order)
+    and the report keeps none."""
     forced = parse_release(kernel) if kernel else None
     report = ScanReport()
+
+    def explain(event: Event) -> ExplainedEvent:
+        return explain_event(event, event_kernel(event, forced), running() if running else None)
+
     for source in inputs:
         report.inputs.append(source.name)
         found: list[ExplainedEvent] = []
-        scanner = LogScanner(source.name, found.append,
-                             prepare=lambda event: explain_event(event, event_kernel(event, forced),
-                                                                  running() if running else None))
+        if out is None:
+            scanner = LogScanner(source.name, found.append, prepare=explain)
+        else:
+            scanner = LogScanner(source.name, out.write, prepare=lambda event: out.prepare(explain(event)),
+                                 relocate=out.relocate)
         try:
             with source.open() as stream:
                 scan_stream(scanner, stream)
         except (OSError, EOFError, ValueError, SourceError) as error:
             # a damaged archive or an unreadable member: what was read still counts
             report.errors.append(f"{source.name}: {error}")
-        found.sort(key=lambda e: (e.event.line, e.event.seq))
-        report.events.extend(found)
+        report.events.extend(found)   # in log order: the scanner emits so
         report.related.update(scanner.assembler.related)
         for host, counts in scanner.assembler.related_by_host.items():
             report.related_by_host.setdefault(host or "-", Counter()).update(counts)
@@ -132,13 +145,17 @@ def run(args: argparse.Namespace) -> int:
     if not inputs:
         why = "".join(f"; {s.path}: {s.reason}" for s in skipped[:3])
         raise UsageError("no log files found in " + " ".join(args.paths) + why)
-    report = scan_inputs(inputs, kernel=args.kernel, running=None if args.paths else running_gfp)
-    report.skipped = [(s.path, s.reason) for s in skipped]
+    running = None if args.paths else running_gfp
     if args.json:
-        from minfree.render.scan_json import report_document
+        from minfree.render.scan_json import JsonStream
 
-        sys.stdout.write(report_document(report) + "\n")
+        out = JsonStream(sys.stdout)
+        report = scan_inputs(inputs, kernel=args.kernel, running=running, out=out)
+        report.skipped = [(s.path, s.reason) for s in skipped]
+        out.finish(report)
     else:
+        report = scan_inputs(inputs, kernel=args.kernel, running=running)
+        report.skipped = [(s.path, s.reason) for s in skipped]
         from minfree.render.console import console
         from minfree.render.scan_text import render
 
