@@ -232,8 +232,9 @@ class LogScanner:
             if region > position:
                 line_at += count_newlines(data, position, region, release)
                 self._break()
+            fed_from = position    # all before it was given back: a touched page maps its folio
             position, line_at = self._feed(data, region, feed_end, start, line_at, hits_end)
-            release(region, position - region)
+            release(fed_from, position - fed_from)
         return position, line_at
 
     def _feed(self, data: Buffer, position: int, end: int, hit: int, line_at: int,

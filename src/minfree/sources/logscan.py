@@ -33,6 +33,7 @@ from minfree.logs.prefilter import Release, keep_pages
 from minfree.logs.scanner import LogScanner
 
 PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than it saves
+_FOLIO = 2 << 20                 # the largest unit a file page fault maps (PMD size, x86-64)
 
 
 def scan_stream(scanner: LogScanner, stream: BinaryIO) -> None:
@@ -139,7 +140,10 @@ def _page_dropper(mapped: mmap.mmap) -> Release:
         return keep_pages
 
     def release(start: int, length: int) -> None:
-        aligned = start - start % mmap.PAGESIZE   # madvise wants a page-aligned start
+        # From the 2 MiB boundary below: a page fault maps the pages around it too (fault-around,
+        # mm/memory.c), pages before ``start`` that an earlier call had given back. The scan
+        # goes forward, so what lies before ``start`` is done with.
+        aligned = start - start % _FOLIO
         mapped.madvise(mmap.MADV_DONTNEED, aligned, min(length + start - aligned, len(mapped) - aligned))
 
     return release
