@@ -356,7 +356,7 @@ class Assembler:
             return False
         event.unrelated = 0
         # only a buddy or trailer line can complete a dump
-        if dump_line_kind(text) in _COMPLETING and event.dump.complete:
+        if event.dump.kind in _COMPLETING and event.dump.complete:
             self._close_event(events, event)
         return True
 

@@ -326,14 +326,16 @@ class MemDumpBuilder:
         self._trailer = False
         self._lines = 0
         self._result: MemDump | None = None  # what result() returned, until the next feed
+        self.kind: str | None = None  # dump_line_kind() of the last line fed
 
     def feed(self, text: str) -> bool:
         """Take one kernel message; True if it is (part of) a dump line."""
         self._result = None
         line = text.strip()
         if not line or len(line) > _MAX_LINE:
+            self.kind = None
             return False
-        kind = _classify(line)
+        self.kind = kind = _classify(line)
         if kind is not None:
             self._start(kind, line)
             return True
