@@ -1,9 +1,10 @@
-"""`minfree scan --json` streams: its peak memory does not grow with the number of reports.
+"""`minfree scan` streams: its peak memory does not grow with the number of reports.
 
 Two generated logs of one size, one with a few failure reports and one with a thousand full
-ones (call trace, whole Mem-Info), scanned as a file (mapped) and gzipped (streamed). Before
-events were written as they were explained, each report kept ~50 KiB alive until the end and
-the dense log's peak was twice the sparse one's."""
+ones (call trace, whole Mem-Info), scanned as a file (mapped) and gzipped (streamed), with
+--json and as text with --events. Before events were written (JSON) or digested (text) as
+they were explained, each report kept ~50 KiB alive until the end: 76 vs 50 MiB (plain) and
+94 vs 78 MiB (gzip) here."""
 from __future__ import annotations
 
 import gzip
@@ -44,11 +45,15 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("suffix", ["", ".gz"])
-def test_peak_memory_does_not_grow_with_the_number_of_reports(logs: dict[int, Path], suffix: str) -> None:
+@pytest.mark.parametrize(("output", "suffix"), [("--json", ""), ("--json", ".gz"), ("--events", "")])
+def test_peak_memory_does_not_grow_with_the_number_of_reports(logs: dict[int, Path], output: str,
+                                                              suffix: str) -> None:
     peaks = {}
     for failures, path in logs.items():
-        done, peaks[failures] = run_measured("scan", "--json", f"{path}{suffix}", timeout=300)
+        done, peaks[failures] = run_measured("scan", output, f"{path}{suffix}", timeout=300)
         assert done.returncode == 0, done.stderr.decode()[-500:]
-        assert len(json.loads(done.stdout)["events"]) == failures   # every report, none dropped
+        if output == "--json":
+            assert len(json.loads(done.stdout)["events"]) == failures   # every report, none dropped
+        else:
+            assert f"{failures} page allocation failure report(s)" in done.stdout.decode()
     assert peaks[DENSE] <= peaks[SPARSE] * FLAT, peaks

@@ -17,7 +17,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from minfree.analysis.explain import ExplainedEvent, event_kernel, explain_event
 from minfree.analysis.scan_report import ScanReport
@@ -33,13 +33,24 @@ from minfree.sources.logscan import scan_stream
 from minfree.sources.root import SystemRoot
 from minfree.tracing.gfp_format import parse_format
 
-if TYPE_CHECKING:
-    from minfree.render.scan_json import JsonStream
+
+
+class EventOut(Protocol):
+    """Where a scan writes events as they are explained (:class:`~minfree.render.scan_json.JsonStream`,
+    :class:`~minfree.render.scan_text.TextDigest`): ``prepare`` turns an explained event into
+    a small picklable item, in whichever process found it; ``relocate`` gives an item of a
+    file's second half its line in the whole file; ``write`` takes items in log order."""
+
+    def prepare(self, explained: ExplainedEvent) -> Any: ...
+
+    def relocate(self, item: Any, line: int) -> Any: ...
+
+    def write(self, item: Any) -> None: ...
 
 
 def scan_inputs(inputs: list[Input], kernel: str | None = None,
                 running: Callable[[], gfp.RunningGfp] | None = None,
-                out: JsonStream | None = None) -> ScanReport:
+                out: EventOut | None = None) -> ScanReport:
     """Scan every input; ``kernel`` overrides the release for logs that do not print one;
     ``running`` (:func:`running_gfp`) gives what decodes the running kernel's own reports. It is
     called only once there is an event to explain: a healthy log costs no tracefs read.
@@ -154,10 +165,11 @@ def run(args: argparse.Namespace) -> int:
         report.skipped = [(s.path, s.reason) for s in skipped]
         out.finish(report)
     else:
-        report = scan_inputs(inputs, kernel=args.kernel, running=running)
-        report.skipped = [(s.path, s.reason) for s in skipped]
         from minfree.render.console import console
-        from minfree.render.scan_text import render
+        from minfree.render.scan_text import TextDigest, render_digest
 
-        render(report, console(), every_event=args.events)
+        digest = TextDigest(every_event=args.events)
+        report = scan_inputs(inputs, kernel=args.kernel, running=running, out=digest)
+        report.skipped = [(s.path, s.reason) for s in skipped]
+        render_digest(report, digest, console())
     return 0

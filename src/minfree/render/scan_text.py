@@ -2,13 +2,18 @@
 and the one line per event that `minfree scan --follow` prints."""
 from __future__ import annotations
 
+import json
+import tempfile
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 from minfree.analysis.advice import advice
 from minfree.analysis.explain import ExplainedEvent
-from minfree.analysis.scan_report import ScanReport
+from minfree.analysis.scan_report import ScanReport, rank, strength
 from minfree.analysis.verdict import no_replay
+from minfree.logs.related import OomVictim
 from minfree.model import gfp
 
 if TYPE_CHECKING:
@@ -26,19 +31,126 @@ _RELATED_LABELS = {
 _SKIPPED_SHOWN = 10   # files left out of a directory, listed by name (all of them in --json)
 
 
+@dataclass(slots=True)
+class TextRow:
+    """One event as the text report needs it: small, because it may come from the second
+    scanning process and is kept only while it is its group's most telling one."""
+
+    source: str
+    line: int
+    host: str | None
+    time: str | None
+    process: str | None
+    order: int | None
+    origin: str
+    occurrences: int
+    victim: OomVictim | None
+    strength: tuple[int, ...]                    # analysis.scan_report.strength()
+    request: str                                 # its --events line after the process
+    explanation: list[tuple[str, dict[str, Any]]]   # the print calls of _explain after the first
+
+
+class TextDigest:
+    """What the text report says of the events, gathered as they are explained, so that
+    memory does not grow with their number: counts, first and last time per host, OOM
+    victims, each (process, order) group's most telling event, and (``every_event``) the
+    lines of ``--events`` in an unnamed temporary file."""
+
+    def __init__(self, every_event: bool) -> None:
+        self.distinct = 0
+        self.total = 0
+        self.by: dict[str, Counter[str]] = {"hosts": Counter(), "processes": Counter(), "orders": Counter(),
+                                            "origins": Counter()}
+        self.seen: dict[str, list[str]] = {}     # host: [first time, last time]
+        self.victims: dict[tuple[int, str], OomVictim] = {}
+        self._groups: Counter[tuple[str | None, int | None]] = Counter()
+        self._best: dict[tuple[str | None, int | None], tuple[tuple[int, ...], int, TextRow]] = {}
+        self._listed: IO[str] | None = tempfile.TemporaryFile("w+", encoding="utf-8") if every_event else None
+
+    @staticmethod
+    def prepare(e: ExplainedEvent) -> TextRow:
+        ev = e.event
+        verdict = f" -> {e.verdict.summary}" if e.verdict else ""
+        return TextRow(ev.source, ev.line, ev.host, ev.time, ev.process, ev.order, e.origin.category,
+                       e.occurrences, ev.oom_nearby, strength(e), f"{_request(e)}{verdict}", _explanation(e))
+
+    @staticmethod
+    def relocate(row: TextRow, line: int) -> TextRow:
+        row.line = line
+        return row
+
+    def write(self, row: TextRow) -> None:
+        n = row.occurrences
+        host = row.host or _short(row.source)
+        self.by["hosts"][host] += n
+        self.by["processes"][row.process or "?"] += n
+        self.by["orders"][str(row.order) if row.order is not None else "?"] += n
+        self.by["origins"][row.origin] += n
+        if row.time:
+            self.seen.setdefault(host, [row.time, row.time])[1] = row.time
+        if row.victim is not None:
+            self.victims[(row.victim.pid, row.victim.comm)] = row.victim
+        key = (row.process, row.order)
+        self._groups[key] += 1
+        best = self._best.get(key)
+        if best is None or (row.strength, self.distinct) >= best[:2]:
+            self._best[key] = (row.strength, self.distinct, row)
+        if self._listed is not None:
+            self._listed.write(json.dumps([row.source, row.line, row.host, row.time, row.process, row.request]) + "\n")
+        self.distinct += 1
+        self.total += n
+
+    def most_telling(self) -> TextRow | None:
+        """The row :meth:`ScanReport.most_telling` would choose among all events: the best of
+        each group, ranked with its group's standing."""
+        if not self._best:
+            return None
+        top_group = self._groups.most_common(1)[0][0]
+        return max((rank(own, key == top_group, index), row) for key, (own, index, row) in self._best.items())[1]
+
+    @property
+    def lists_events(self) -> bool:
+        return self._listed is not None
+
+    def listed(self) -> Iterator[list[Any]]:
+        """The ``--events`` lines written so far, as :func:`_event_line` takes them."""
+        if self._listed is None:
+            return
+        self._listed.seek(0)
+        for line in self._listed:
+            yield json.loads(line)
+
+    def close(self) -> None:
+        if self._listed is not None:
+            self._listed.close()
+
+
 def render(report: ScanReport, console: Console, every_event: bool) -> None:
     """The whole report; ``every_event`` lists each event before the most telling one."""
-    events = report.events
-    total = sum(e.occurrences for e in events)
+    digest = TextDigest(every_event)
+    for explained in report.events:
+        digest.write(digest.prepare(explained))
+    render_digest(report, digest, console)
+
+
+def render_digest(report: ScanReport, digest: TextDigest, console: Console) -> None:
+    """The report of a scan whose events went to ``digest`` as they were explained."""
+    try:
+        _render(report, digest, console)
+    finally:
+        digest.close()
+
+
+def _render(report: ScanReport, digest: TextDigest, console: Console) -> None:
     where = ", ".join(report.inputs) if len(report.inputs) <= 3 else f"{len(report.inputs)} inputs"
     console.print(f"[bold]minfree scan[/]: {_size(report.bytes_read)} read from {where}")
-    if not events:
+    if not digest.distinct:
         console.print("[green]No page allocation failure reports found.[/]")
     else:
-        console.print(f"[bold red]{total} page allocation failure report(s)[/]"
-                      f" ({len(events)} distinct)")
-        _summary(events, console)
-    _related(report, console)
+        console.print(f"[bold red]{digest.total} page allocation failure report(s)[/]"
+                      f" ({digest.distinct} distinct)")
+        _summary(digest, console)
+    _related(report, digest, console)
     if report.skipped_lines:
         console.print(f"[dim]{report.skipped_lines} malformed line(s) skipped[/]")
     for error in report.errors:
@@ -51,33 +163,21 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
             console.print(f"  {escape(path)}: {escape(why)}")
         if len(report.skipped) > _SKIPPED_SHOWN:
             console.print(f"  ... and {len(report.skipped) - _SKIPPED_SHOWN} more (--json lists every one)")
-    telling = report.most_telling()
+    telling = digest.most_telling()
     if telling is not None:
-        if every_event:
+        if digest.lists_events:
             console.rule("every event")
-            for explained in events:
-                _event_line(explained, console)
+            for listed in digest.listed():
+                _event_line(*listed, console=console)
         console.rule("the most telling event")
         _explain(telling, console)
 
 
-def _summary(events: list[ExplainedEvent], console: Console) -> None:
-    by: dict[str, Counter[str]] = {"hosts": Counter(), "processes": Counter(), "orders": Counter(),
-                                   "origins": Counter()}
-    seen: dict[str, list[str]] = {}
-    for e in events:
-        n = e.occurrences
-        host = e.event.host or _short(e.event.source)
-        by["hosts"][host] += n
-        by["processes"][e.event.process or "?"] += n
-        by["orders"][str(e.event.order) if e.event.order is not None else "?"] += n
-        by["origins"][e.origin.category] += n
-        if e.event.time:
-            seen.setdefault(host, []).append(e.event.time)
-    for label, counter in by.items():
+def _summary(digest: TextDigest, console: Console) -> None:
+    for label, counter in digest.by.items():
         console.print(f"  {label:<10} " + ", ".join(_top(counter)), highlight=False, markup=False)
-    for host, times in seen.items():
-        span = times[0] if times[0] == times[-1] else f"{times[0]} .. {times[-1]}"
+    for host, (first, last) in digest.seen.items():
+        span = first if first == last else f"{first} .. {last}"
         console.print(f"  {host}: seen {span}", highlight=False, markup=False)
 
 
@@ -92,16 +192,15 @@ def _top(counter: Counter[str], limit: int = 6) -> list[str]:
     return rows
 
 
-def _related(report: ScanReport, console: Console) -> None:
+def _related(report: ScanReport, digest: TextDigest, console: Console) -> None:
     if not report.related:
         return
     console.print("Related messages (not failure reports):")
     for kind, count in report.related.most_common():
         console.print(f"  {count:>6}  {_RELATED_LABELS.get(kind, kind)}")
-    victims = {(v.pid, v.comm): v for e in report.events if (v := e.event.oom_nearby) is not None}
-    if victims:
+    if digest.victims:
         named = ", ".join(f"{v.comm} (pid {v.pid}" + (f", anon-rss {v.anon_rss_kb:,} kB" if v.anon_rss_kb is not None else "")
-                          + (", memory cgroup" if v.memcg else "") + ")" for v in victims.values())
+                          + (", memory cgroup" if v.memcg else "") + ")" for v in digest.victims.values())
         console.print(f"  OOM kills next to failure reports: {named}", highlight=False, markup=False)
 
 
@@ -111,13 +210,12 @@ def one_line(e: ExplainedEvent) -> str:
     return f"[{e.event.time}] {e.event.process or '?'}: {_request(e)}{verdict}"
 
 
-def _event_line(e: ExplainedEvent, console: Console) -> None:
+def _event_line(source: str, line: int, host: str | None, time: str | None, process: str | None, request: str,
+                console: Console) -> None:
     from rich.markup import escape
 
-    ev = e.event
-    verdict = f" -> {e.verdict.summary}" if e.verdict else ""
-    console.print(escape(f"{ev.source}:{ev.line} {ev.host or ''} {ev.time or ''} ")
-                  + f"[bold]{escape(ev.process or '?')}[/] " + escape(f"{_request(e)}{verdict}"), highlight=False)
+    console.print(escape(f"{source}:{line} {host or ''} {time or ''} ")
+                  + f"[bold]{escape(process or '?')}[/] " + escape(request), highlight=False)
 
 
 def _request(e: ExplainedEvent) -> str:
@@ -126,29 +224,36 @@ def _request(e: ExplainedEvent) -> str:
     return f"order:{e.event.order} mode:{e.event.mode} ({names}) origin={e.origin.category}"
 
 
-def _explain(e: ExplainedEvent, console: Console) -> None:
+def _explanation(e: ExplainedEvent) -> list[tuple[str, dict[str, Any]]]:
+    """The lines of :func:`_explain` after its first, with their print options: every one
+    carries text from the log ("[ext4]" module names, comms), none is read as markup."""
     ev = e.event
-    # every line below carries text from the log ("[ext4]" module names, comms): no markup
-    console.print(f"{ev.source}:{ev.line}  {ev.host or ''} {ev.time or ''}", highlight=False, markup=False)
-    console.print(f"{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}", style="bold",
-                  highlight=False, markup=False)
+    lines: list[tuple[str, dict[str, Any]]] = [
+        (f"{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}", {"style": "bold", "highlight": False, "markup": False})]
     kernel = e.kernel.release if e.kernel else "unknown kernel"
-    console.print(f"Kernel: {kernel}", markup=False)
+    lines.append((f"Kernel: {kernel}", {"markup": False}))
     if e.decoding is not None and ev.order is not None:
-        console.print("What it asked for: " + gfp.explain(e.decoding, ev.order), markup=False)
-    console.print(f"Where it came from: {e.origin.detail}", markup=False)
+        lines.append(("What it asked for: " + gfp.explain(e.decoding, ev.order), {"markup": False}))
+    lines.append((f"Where it came from: {e.origin.detail}", {"markup": False}))
     if e.verdict is not None:
-        console.print(f"Why it failed: {e.verdict.explanation}", markup=False)
+        lines.append((f"Why it failed: {e.verdict.explanation}", {"markup": False}))
     else:
-        console.print("Why it failed: " + no_replay(e.dump, e.decoding, ev.what), highlight=False, markup=False)
+        lines.append(("Why it failed: " + no_replay(e.dump, e.decoding, ev.what), {"highlight": False, "markup": False}))
     if ev.oom_nearby is not None:
         victim = ev.oom_nearby
         rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
         why = ("its memory cgroup was at its limit" if victim.memcg
                else "the host's memory was exhausted, not only fragmented or short of reserve")
-        console.print(f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
-                      highlight=False, markup=False)
-    console.print("What to do: " + advice(e), markup=False)
+        lines.append((f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
+                      {"highlight": False, "markup": False}))
+    lines.append(("What to do: " + advice(e), {"markup": False}))
+    return lines
+
+
+def _explain(row: TextRow, console: Console) -> None:
+    console.print(f"{row.source}:{row.line}  {row.host or ''} {row.time or ''}", highlight=False, markup=False)
+    for text, options in row.explanation:
+        console.print(text, **options)
 
 
 def _size(count: int) -> str:
