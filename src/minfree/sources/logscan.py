@@ -135,15 +135,24 @@ def _map(stream: BinaryIO) -> mmap.mmap | None:
 
 def _page_dropper(mapped: mmap.mmap) -> Release:
     """The :data:`~minfree.logs.prefilter.Release` of a mapped file: scanned windows leave our
-    resident set (where ``MADV_DONTNEED`` exists)."""
+    resident set (where ``MADV_DONTNEED`` exists), a 2 MiB chunk at a time.
+
+    A page fault maps the pages around it too (fault-around, mm/memory.c): a release of the
+    bytes just read would be undone by the next read beside them, so whole chunks are given
+    back once the scan has passed them. The scan goes forward; a range before the last one
+    given back (a new pass, a look back a few lines) starts again from its chunk."""
     if not hasattr(mmap, "MADV_DONTNEED"):
         return keep_pages
+    low = 0   # chunks before this are given back
 
     def release(start: int, length: int) -> None:
-        # From the 2 MiB boundary below: a page fault maps the pages around it too (fault-around,
-        # mm/memory.c), pages before ``start`` that an earlier call had given back. The scan
-        # goes forward, so what lies before ``start`` is done with.
-        aligned = start - start % _FOLIO
-        mapped.madvise(mmap.MADV_DONTNEED, aligned, min(length + start - aligned, len(mapped) - aligned))
+        nonlocal low
+        if start < low:
+            low = start - start % _FOLIO
+        end = start + length
+        done = len(mapped) if end >= len(mapped) else end - end % _FOLIO
+        if done > low:
+            mapped.madvise(mmap.MADV_DONTNEED, low, done - low)
+            low = done
 
     return release
