@@ -70,6 +70,7 @@ class Run:
     seconds: float
     peak_rss_kb: int
     exit_code: int
+    cpu_seconds: float | None = None   # user + system of the command and its children (GNU time)
 
 
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
@@ -83,7 +84,7 @@ def run_timed(argv: list[str], stdout_path: Path) -> Run:
     process) when it is installed, else from wait4() as an upper bound.
     """
     rss_file = Path(f"{stdout_path}.rss")
-    wrapped = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *argv] if GNU_TIME else argv
+    wrapped = [GNU_TIME, "-f", "%U %S %M", "-o", str(rss_file), *argv] if GNU_TIME else argv
     with open(stdout_path, "wb") as out, open(f"{stdout_path}.err", "wb") as err:
         start = time.perf_counter()
         child = subprocess.Popen(wrapped, stdout=out, stderr=err)
@@ -91,10 +92,12 @@ def run_timed(argv: list[str], stdout_path: Path) -> Run:
         seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
     peak = usage.ru_maxrss
+    cpu = None
     if GNU_TIME:
-        lines = rss_file.read_text().split()
-        peak = int(lines[-1]) if lines and lines[-1].isdigit() else peak
-    return Run(seconds, peak, child.returncode)
+        fields = rss_file.read_text().split()
+        if len(fields) >= 3 and fields[-1].isdigit():
+            peak, cpu = int(fields[-1]), float(fields[-3]) + float(fields[-2])
+    return Run(seconds, peak, child.returncode, cpu)
 
 
 @dataclass(slots=True)
@@ -113,6 +116,11 @@ class Measure:
     @property
     def median(self) -> float:
         return statistics.median(r.seconds for r in self.runs)
+
+    @property
+    def median_cpu(self) -> float | None:
+        cpu = [r.cpu_seconds for r in self.runs if r.cpu_seconds is not None]
+        return statistics.median(cpu) if cpu else None
 
     @property
     def peak_rss_kb(self) -> int:
@@ -265,12 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nscan benchmark: {big.name} ({truth['size']} bytes, {truth['lines']} lines, "
           f"{len(truth['events'])} failures), gz {gz.stat().st_size} bytes")
     print(f"minfree: {shlex.join(minfree)}")
-    print(f"{'command':<31}{'median':>9}{'best':>9}  {'peak RSS':>10}  all runs (s)")
+    print(f"{'command':<31}{'median':>9}{'best':>9}{'CPU':>9}  {'peak RSS':>10}  all runs (s)")
     for m in measures:
         runs = " ".join(f"{r.seconds:.3f}" for r in m.runs)
         codes = {r.exit_code for r in m.runs} - {0}
         note = f"  exit {sorted(codes)}: {m.stderr_tail()}" if codes else ""
-        print(f"{m.label:<31}{m.median:>8.3f}s{m.best:>8.3f}s  {m.peak_rss_kb / 1024:>7.1f} MiB  {runs}{note}")
+        cpu = f"{m.median_cpu:>8.2f}s" if m.median_cpu is not None else f"{'-':>9}"
+        print(f"{m.label:<31}{m.median:>8.3f}s{m.best:>8.3f}s{cpu}  {m.peak_rss_kb / 1024:>7.1f} MiB  {runs}{note}")
 
     grep_count = int((OUT_DIR / "out.txt").read_text().strip() or -1)
     zgrep_count = int((OUT_DIR / "out2.txt").read_text().strip() or -1)
