@@ -75,6 +75,7 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None,
                 scan_stream(scanner, stream)
         except (OSError, EOFError, ValueError, SourceError) as error:
             # a damaged archive or an unreadable member: what was read still counts
+            scanner.broke_off()
             report.errors.append(f"{source.name}: {error}")
         report.events.extend(found)   # in log order: the scanner emits so
         report.related.update(scanner.assembler.related)

@@ -197,6 +197,12 @@ class LogScanner:
         """The input went quiet or skipped: complete what is open."""
         self._break()
 
+    def broke_off(self) -> None:
+        """The input failed mid-way: events already complete go out (in log order), even
+        those held back behind a report still open; what is open is dropped."""
+        while self._pending:
+            self._emit(heapq.heappop(self._pending)[2])
+
     # -- internals -------------------------------------------------------------------------
 
     def _deliver(self, event: Event) -> None:
