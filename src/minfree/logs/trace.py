@@ -302,10 +302,10 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
 
     def add(frame: Frame) -> None:
         nonlocal pending_unreliable
-        if pending_unreliable and not frame.unreliable:
-            frame = dataclasses.replace(frame, unreliable=True)
+        # the constructor, not dataclasses.replace(): this runs for every frame of every report
+        frames.append(Frame(frame.function, frame.base, frame.offset, frame.module,
+                            frame.unreliable or pending_unreliable, context))
         pending_unreliable = False
-        frames.append(dataclasses.replace(frame, context=context))
 
     def mark(name: str) -> None:
         nonlocal context, saw_context_marker
