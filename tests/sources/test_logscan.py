@@ -106,3 +106,15 @@ def _rss_file_kb() -> int:
         if line.startswith("RssFile:"):
             return int(line.split()[1])
     pytest.skip("no RssFile in /proc/self/status")
+
+
+def test_a_failing_first_half_ends_the_child(log: Path, split_always: None) -> None:
+    """Our output went away mid-scan (``scan --json | head``): the error reaches the caller
+    and the child scanning the second half is stopped and reaped, not left running."""
+    def emit(_event) -> None:
+        raise BrokenPipeError
+
+    with log.open("rb") as stream, pytest.raises(BrokenPipeError):
+        logscan.scan_stream(LogScanner("log", emit), stream)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)   # no child of ours is left, running or not reaped

@@ -72,6 +72,8 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None,
         try:
             with source.open() as stream:
                 scan_stream(scanner, stream)
+        except BrokenPipeError:
+            raise   # our reader went away (events are written as the scan goes): not the input's fault
         except (OSError, EOFError, ValueError, SourceError) as error:
             # a damaged archive or an unreadable member: what was read still counts
             scanner.broke_off()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import mmap
 import os
 import pickle
+import signal
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -72,10 +73,15 @@ def _scan_halves(scanner: LogScanner, data: mmap.mmap, split: int, release: Rele
             os.close(reader)
             _child_scan(scanner, data, split, release, writer, spool)
         os.close(writer)
-        reached = scanner.scan_head(data, split, release)
         with os.fdopen(reader, "rb") as pipe:
-            payload = pipe.read()
-        os.waitpid(pid, 0)
+            try:
+                reached = scanner.scan_head(data, split, release)
+                payload = pipe.read()
+            except BaseException:
+                os.kill(pid, signal.SIGKILL)   # e.g. our output went away: the child's work is moot
+                raise
+            finally:
+                os.waitpid(pid, 0)
         if not payload:
             raise OSError("the second scanning process failed")
         spool.seek(0)
