@@ -17,7 +17,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from minfree.analysis.explain import ExplainedEvent, event_kernel, explain_event
 from minfree.analysis.scan_report import ScanReport
@@ -26,11 +26,12 @@ from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
 from minfree.model import gfp
 from minfree.model.kversion import parse_release
+from minfree.sources import kconfig, tracefs
 from minfree.sources.logfiles import Input, Skipped, SourceError
+from minfree.sources.kernel_log import this_boot_log
 from minfree.sources.logscan import scan_stream
-
-if TYPE_CHECKING:
-    from minfree.sources.root import SystemRoot
+from minfree.sources.root import SystemRoot
+from minfree.tracing.gfp_format import parse_format
 
 
 
@@ -92,11 +93,6 @@ def running_gfp() -> gfp.RunningGfp:
     """The running kernel's own GFP knowledge: its print table where tracefs is readable,
     its config where ``/proc/config.gz`` or ``/boot/config-$(uname -r)`` is; the era tables
     and a distribution config stand in for what is missing. Read once per process."""
-    # imported here: a scan of files needs none of this (nor the /proc readers kconfig brings)
-    from minfree.sources import kconfig, tracefs
-    from minfree.sources.root import SystemRoot
-    from minfree.tracing.gfp_format import parse_format
-
     live = SystemRoot("/")
     text = tracefs.read_event_format(live)
     config = kconfig.read_running_config(live)
@@ -110,8 +106,6 @@ def this_boot_failures(root: SystemRoot, release: str | None) -> ScanReport | No
     """Failure reports in the kernel log of the boot ``root`` describes (None: no log): what
     doctor and tune mean by "failures in the log". The running kernel's reports decode with its
     own GFP table."""
-    from minfree.sources.kernel_log import this_boot_log
-
     log = this_boot_log(root)
     if log is None:
         return None
