@@ -79,3 +79,33 @@ def test_scan_text_shows_the_sizing_with_tunes_words(capsys) -> None:
     assert "  vm.watermark_scale_factor: 10 -> 100\n" in section
     assert "atomic failures in the log: kswapd started too late; keep 1 % ahead of min" in section
     assert "  note: a log shows no NIC, THP or MTU" in section
+
+
+def test_a_file_scanned_by_two_processes_sizes_from_the_report_of_the_second_half(tmp_path: Path, monkeypatch,
+                                                                               capsys) -> None:
+    """scan streams its events, so the sizing is gathered as they go by: the latest report whose
+    dump rebuilds a machine may be explained by the second scanning process, and comes back from
+    it. The same file scanned as one stream and as two halves sizes from the same report."""
+    import os
+
+    from minfree.sources import logscan
+
+    one = (CASES / NAMES[2] / "dmesg.txt").read_bytes()
+    other = (CASES / NAMES[0] / "dmesg.txt").read_bytes()   # another kernel and machine, later in the file
+    filler = b"".join(b"[%6d.000000] eth0: link is up, filler line for the split\n" % i for i in range(4000))
+    path = tmp_path / "two.log"
+    path.write_bytes(one + filler + filler + other)
+
+    quiet = tmp_path / "quiet.log"   # a second input without reports: nothing of it may move the first's
+    quiet.write_bytes(filler + filler)
+
+    def sizing() -> dict:
+        assert main(["scan", "--json", str(path), str(quiet)]) == 0
+        return json.loads(capsys.readouterr().out)["sizing"]
+
+    streamed = sizing()
+    monkeypatch.setattr(logscan, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    split = sizing()
+    assert split == streamed and streamed["source"] == str(path)
+    assert streamed["line"] > one.count(b"\n") + 2 * filler.count(b"\n")   # the second report's

@@ -53,12 +53,19 @@ def test_two_processes_find_what_a_stream_finds(log: Path, split_always: None) -
 
 
 def test_the_child_explains_its_own_events(log: Path, split_always: None) -> None:
-    """Events of the second half are prepared in the child (another pid) and pickled back."""
+    """Events of the second half are prepared in the child (another pid) and sent back, except
+    those that name no kernel release: the first half may know their host's (one scan lends it),
+    so they are prepared here once the halves meet."""
     with log.open("rb") as stream:
         found, _ = _scan(stream, prepare=lambda event: SimpleNamespace(event=event, pid=os.getpid()))
-    pids = [item.pid for item in sorted(found, key=lambda item: item.event.line)]
-    assert pids[0] == os.getpid() and pids[-1] != os.getpid()
-    assert pids == sorted(pids, key=lambda pid: pid != os.getpid())   # the parent's half comes first
+    items = sorted(found, key=lambda item: item.event.line)
+    ours = os.getpid()
+    assert items[0].pid == ours and items[-1].pid != ours
+    first_of_child = next(i for i, item in enumerate(items) if item.pid != ours)
+    assert all(item.pid == ours for item in items[:first_of_child])   # the parent's half comes first
+    waited = [item for item in items[first_of_child:] if item.pid == ours]
+    assert all(item.event.kernel is None for item in waited)
+    assert len(waited) < len(items) - first_of_child
 
 
 def test_a_failed_child_is_an_error_not_a_silent_half(log: Path, split_always: None) -> None:
@@ -106,3 +113,15 @@ def _rss_file_kb() -> int:
         if line.startswith("RssFile:"):
             return int(line.split()[1])
     pytest.skip("no RssFile in /proc/self/status")
+
+
+def test_a_failing_first_half_ends_the_child(log: Path, split_always: None) -> None:
+    """Our output went away mid-scan (``scan --json | head``): the error reaches the caller
+    and the child scanning the second half is stopped and reaped, not left running."""
+    def emit(_event) -> None:
+        raise BrokenPipeError
+
+    with log.open("rb") as stream, pytest.raises(BrokenPipeError):
+        logscan.scan_stream(LogScanner("log", emit), stream)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)   # no child of ours is left, running or not reaped

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from minfree.analysis.explain import ExplainedEvent
-from minfree.analysis.sizing import Proposal, propose, summarize_failures
+from minfree.analysis.sizing import FailureFact, FailureSummary, Proposal, add_failure, failure_fact, propose
 from minfree.model.rules import KernelRules
 from minfree.model.watermarks import is_lowmem_for_share
 from minfree.proc.sysctl import VmSysctls
@@ -30,20 +30,70 @@ class LogSizing:
 def size_from_log(events: list[ExplainedEvent]) -> LogSizing | None:
     """The proposal for the host of the latest report that carries a complete dump and a known
     kernel, with every report of that host as evidence; None when no report carries enough."""
-    for item in reversed(events):
+    sizing = StreamSizing()
+    for item in events:
+        sizing.consider(item, 0)
+        sizing.count(evidence(item))
+    return sizing.result()
+
+
+#: Whose evidence a report is: its host, or its file when the log names no host.
+EvidenceKey = tuple[str | None, str | None]
+
+
+def evidence(item: ExplainedEvent) -> tuple[EvidenceKey, FailureFact]:
+    host = item.event.host
+    return ((host, None) if host else (None, item.event.source)), failure_fact(item)
+
+
+#: The latest report whose dump rebuilt a machine: (report, machine, input number, line).
+Candidate = tuple[ExplainedEvent, SystemState, int, int]
+
+
+class StreamSizing:
+    """:func:`size_from_log` for a scan that keeps no events (``scan`` streams them out): each
+    host's failures counted as they go by (:meth:`count`, in log order), and the latest report
+    whose dump rebuilds its machine (:meth:`consider`, where the report is explained: in a
+    file's second scanning process too, whose candidate :meth:`take` receives with its lines
+    shifted into the whole file)."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[EvidenceKey, FailureSummary] = {}
+        self.latest: Candidate | None = None
+
+    def consider(self, item: ExplainedEvent, input_no: int) -> None:
+        if item.dump is None or item.kernel is None:
+            return
         state = machine_from_dump(item)
-        if state is None:
-            continue
-        host = item.event.host
-        same_host = [e for e in events if e.event.host == host and (host or e.event.source == item.event.source)]
-        proposal = propose(state, failures=summarize_failures(same_host))
+        if state is not None:
+            self._keep((item, state, input_no, item.event.line))
+
+    def take(self, candidate: Candidate | None, shift: int) -> None:
+        if candidate is not None:
+            item, state, input_no, line = candidate
+            item.event.line = line + shift   # numbered in the whole file, as the events written are
+            self._keep((item, state, input_no, line + shift))
+
+    def _keep(self, candidate: Candidate) -> None:
+        if self.latest is None or candidate[2:] >= self.latest[2:]:
+            self.latest = candidate
+
+    def count(self, fact: tuple[EvidenceKey, FailureFact]) -> None:
+        key, failure = fact
+        self.summaries[key] = add_failure(self.summaries.get(key, FailureSummary()), failure)
+
+    def result(self) -> LogSizing | None:
+        if self.latest is None:
+            return None
+        item, state = self.latest[:2]
+        failures = self.summaries.get(evidence(item)[0], FailureSummary())
+        proposal = propose(state, failures=failures)
         notes = [f"vm.min_free_kbytes {state.sysctls.min_free_kbytes} kB and watermark_scale_factor "
                  f"{_wsf_text(state)} are read back from the dump's watermarks (the lowmem zones' min "
                  "add up to min_free_kbytes, within a few pages per zone; the min-low gap gives the scale factor)",
                  "a log shows no NIC, THP or MTU: tune on the host itself adds that evidence "
                  "(and the THP raise of the kernel default, where THP is on)"]
         return LogSizing(item, proposal, notes)
-    return None
 
 
 def machine_from_dump(item: ExplainedEvent) -> SystemState | None:

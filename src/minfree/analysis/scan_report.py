@@ -36,16 +36,29 @@ class ScanReport:
         not. The latest wins ties; None when the scan found no event."""
         if not self.events:
             return None
-        from minfree.analysis.origin import NETWORK_CATEGORIES
-
-        groups = Counter((e.event.process, e.event.order) for e in self.events)
+        groups = Counter(group(e) for e in self.events)
         top_group = groups.most_common(1)[0][0]
+        return max(enumerate(self.events),
+                   key=lambda item: rank(strength(item[1]), group(item[1]) == top_group, item[0]))[1]
 
-        def evidence(item: tuple[int, ExplainedEvent]) -> tuple[int, ...]:
-            index, e = item
-            fails = e.verdict is not None and e.verdict.reason != "passes_on_dump"
-            return (int(fails and bool(e.frames)), int(e.origin.category in NETWORK_CATEGORIES),
-                    int((e.event.process, e.event.order) == top_group), int(fails),
-                    int(bool(e.frames)), int(e.decoding is not None and e.decoding.exact), index)
 
-        return max(enumerate(self.events), key=evidence)[1]
+def group(e: ExplainedEvent) -> tuple[str | None, int | None]:
+    """The (process, order) group of an event: :meth:`ScanReport.most_telling` prefers the
+    most frequent one."""
+    return e.event.process, e.event.order
+
+
+def strength(e: ExplainedEvent) -> tuple[int, int, int, int, int]:
+    """What makes one event telling on its own, for :func:`rank`: a failing replay with a
+    trace, the network path, a failing replay, a trace, an exact GFP decoding."""
+    from minfree.analysis.origin import NETWORK_CATEGORIES
+
+    fails = e.verdict is not None and e.verdict.reason != "passes_on_dump"
+    return (int(fails and bool(e.frames)), int(e.origin.category in NETWORK_CATEGORIES), int(fails),
+            int(bool(e.frames)), int(e.decoding is not None and e.decoding.exact))
+
+
+def rank(own: tuple[int, ...], in_top_group: bool, index: int) -> tuple[int, ...]:
+    """The order of :meth:`ScanReport.most_telling`: the most telling event has the largest
+    rank (``own`` from :func:`strength`; ``index``: its place among all events)."""
+    return (*own[:2], int(in_top_group), *own[2:], index)

@@ -24,7 +24,6 @@ from typing import Iterable, Mapping
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.nic import receive_order
-from minfree.model.zones import USER_ZONES
 from minfree.analysis.prediction import default_min_free, predict_zones
 from minfree.analysis.trace_window import MeasuredDemand
 from minfree.proc.system import SystemState
@@ -65,25 +64,38 @@ def summarize_failures(events: Iterable[object]) -> FailureSummary:
     >>> summarize_failures([ev(0, False, "network-receive"), ev(2, False, "slab"), ev(3, True, "x")])
     FailureSummary(atomic_order0=1, atomic_high_order=1, max_atomic_order=2, network=1, total=3)
     """
-    order0 = high = network = total = 0
-    max_order: int | None = None
+    summary = FailureSummary()
     for item in events:
-        event = getattr(item, "event", None)
-        decoding = getattr(item, "decoding", None)
-        origin = getattr(item, "origin", None)
-        count = 1 + int(getattr(event, "repeated", 0) or 0)
-        total += count
-        if getattr(origin, "category", None) == "network-receive":
-            network += count
-        order = getattr(event, "order", None)
-        if decoding is None or decoding.can_sleep or order is None:
-            continue
+        summary = add_failure(summary, failure_fact(item))
+    return summary
+
+
+#: What sizing needs of one report: (order, times printed, can its caller sleep, origin category).
+FailureFact = tuple[int | None, int, bool | None, str | None]
+
+
+def failure_fact(item: object) -> FailureFact:
+    """One report (``ExplainedEvent``) reduced to what :func:`add_failure` counts: small enough
+    to cross from a second scanning process with each event."""
+    event = getattr(item, "event", None)
+    decoding = getattr(item, "decoding", None)
+    origin = getattr(item, "origin", None)
+    return (getattr(event, "order", None), 1 + int(getattr(event, "repeated", 0) or 0),
+            None if decoding is None else bool(decoding.can_sleep), getattr(origin, "category", None))
+
+
+def add_failure(summary: FailureSummary, fact: FailureFact) -> FailureSummary:
+    """``summary`` with one more report counted."""
+    order, count, can_sleep, category = fact
+    order0, high, max_order = summary.atomic_order0, summary.atomic_high_order, summary.max_atomic_order
+    if can_sleep is False and order is not None:
         if order == 0:
             order0 += count
         else:
             high += count
         max_order = order if max_order is None else max(max_order, order)
-    return FailureSummary(order0, high, max_order, network, total)
+    return FailureSummary(order0, high, max_order,
+                          summary.network + (count if category == "network-receive" else 0), summary.total + count)
 
 
 @dataclass(frozen=True, slots=True)

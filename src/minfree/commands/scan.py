@@ -17,7 +17,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from minfree.analysis.scan_report import ScanReport
 from minfree.errors import UsageError
@@ -26,15 +26,34 @@ from minfree.sources.root import SystemRoot
 
 if TYPE_CHECKING:   # the log machinery is imported where it runs: doctor on a clean log needs none of it
     from minfree.analysis.explain import ExplainedEvent
+    from minfree.analysis.log_sizing import StreamSizing
+    from minfree.logs.events import Event
     from minfree.model import gfp
     from minfree.sources.logfiles import Input, Skipped
 
 
+
+class EventOut(Protocol):
+    """Where a scan writes events as they are explained (:class:`~minfree.render.scan_json.JsonStream`,
+    :class:`~minfree.render.scan_text.TextDigest`): ``prepare`` turns an explained event into
+    a small picklable item, in whichever process found it; ``relocate`` gives an item of a
+    file's second half its line in the whole file; ``write`` takes items in log order."""
+
+    def prepare(self, explained: ExplainedEvent) -> Any: ...
+
+    def relocate(self, item: Any, line: int) -> Any: ...
+
+    def write(self, item: Any) -> None: ...
+
+
 def scan_inputs(inputs: list[Input], kernel: str | None = None,
-                running: Callable[[], gfp.RunningGfp] | None = None) -> ScanReport:
+                running: Callable[[], gfp.RunningGfp] | None = None,
+                out: EventOut | None = None, sizing: StreamSizing | None = None) -> ScanReport:
     """Scan every input; ``kernel`` overrides the release for logs that do not print one;
     ``running`` (:func:`running_gfp`) gives what decodes the running kernel's own reports. It is
-    called only once there is an event to explain: a healthy log costs no tracefs read."""
+    called only once there is an event to explain: a healthy log costs no tracefs read.
+    With ``out``, events are written to it as they are explained (in input and log order)
+    and the report keeps none; ``sizing`` then gathers what `scan`'s sizing needs of them."""
     from minfree.analysis.explain import event_kernel, explain_event
     from minfree.logs.scanner import LogScanner
     from minfree.model.kversion import parse_release
@@ -43,26 +62,69 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None,
 
     forced = parse_release(kernel) if kernel else None
     report = ScanReport()
-    for source in inputs:
+
+    def explain(event: Event) -> ExplainedEvent:
+        return explain_event(event, event_kernel(event, forced), running() if running else None)
+
+    for input_no, source in enumerate(inputs):
         report.inputs.append(source.name)
         found: list[ExplainedEvent] = []
-        scanner = LogScanner(source.name, found.append,
-                             prepare=lambda event: explain_event(event, event_kernel(event, forced),
-                                                                  running() if running else None))
+        if out is None:
+            scanner = LogScanner(source.name, found.append, prepare=explain)
+        elif sizing is None:
+            scanner = LogScanner(source.name, out.write, prepare=lambda event: out.prepare(explain(event)),
+                                 relocate=out.relocate)
+        else:
+            sized = _Sized(out, sizing, input_no, explain)
+            scanner = LogScanner(source.name, sized.write, prepare=sized.prepare, relocate=sized.relocate,
+                                 carry=sized.carry, take=sizing.take)
         try:
             with source.open() as stream:
                 scan_stream(scanner, stream)
+        except BrokenPipeError:
+            raise   # our reader went away (events are written as the scan goes): not the input's fault
         except (OSError, EOFError, ValueError, SourceError) as error:
             # a damaged archive or an unreadable member: what was read still counts
+            scanner.broke_off()
             report.errors.append(f"{source.name}: {error}")
-        found.sort(key=lambda e: (e.event.line, e.event.seq))
-        report.events.extend(found)
+        report.events.extend(found)   # in log order: the scanner emits so
         report.related.update(scanner.assembler.related)
         for host, counts in scanner.assembler.related_by_host.items():
             report.related_by_host.setdefault(host or "-", Counter()).update(counts)
         report.skipped_lines += scanner.skipped_lines
         report.bytes_read += scanner.bytes
     return report
+
+
+class _Sized:
+    """``out`` (an :class:`EventOut`) that also gathers, from each explained event, what
+    :class:`~minfree.analysis.log_sizing.StreamSizing` needs: the machine of the latest report
+    whose dump rebuilds one (kept where the event was explained, and carried back from a
+    file's second scanning process), and each host's failures (counted here, in log order)."""
+
+    def __init__(self, out: EventOut, sizing: StreamSizing, input_no: int,
+                 explain: Callable[[Event], ExplainedEvent]) -> None:
+        self.out, self.sizing, self.input_no, self.explain = out, sizing, input_no, explain
+
+    def prepare(self, event: Event) -> tuple[Any, Any]:
+        from minfree.analysis.log_sizing import evidence
+
+        explained = self.explain(event)
+        self.sizing.consider(explained, self.input_no)
+        return self.out.prepare(explained), evidence(explained)
+
+    def relocate(self, item: tuple[Any, Any], line: int) -> tuple[Any, Any]:
+        return self.out.relocate(item[0], line), item[1]
+
+    def write(self, item: tuple[Any, Any]) -> None:
+        self.out.write(item[0])
+        self.sizing.count(item[1])
+
+    def carry(self) -> Any:
+        """The second process's candidate: one of this input (the process was forked before the
+        first half was scanned, so an older one is a previous input's, already here)."""
+        latest = self.sizing.latest
+        return latest if latest is not None and latest[2] == self.input_no else None
 
 
 @functools.cache
@@ -151,21 +213,26 @@ def run(args: argparse.Namespace) -> int:
     if not inputs:
         why = "".join(f"; {s.path}: {s.reason}" for s in skipped[:3])
         raise UsageError("no log files found in " + " ".join(args.paths) + why)
-    report = scan_inputs(inputs, kernel=args.kernel, running=None if args.paths else running_gfp)
-    report.skipped = [(s.path, s.reason) for s in skipped]
-    if not args.paths:
-        report.boot_time = live_boot_time()   # dmesg and /dev/kmsg are this boot's
-    if report.events:
-        from minfree.analysis.log_sizing import size_from_log
+    running = None if args.paths else running_gfp
+    boot_time = None if args.paths else live_boot_time()   # dmesg and /dev/kmsg are this boot's
+    from minfree.analysis.log_sizing import StreamSizing
 
-        report.sizing = size_from_log(report.events)
+    sizing = StreamSizing()
     if args.json:
-        from minfree.render.scan_json import report_document
+        from minfree.render.scan_json import JsonStream
 
-        sys.stdout.write(report_document(report) + "\n")
+        out = JsonStream(sys.stdout, boot_time)
+        report = scan_inputs(inputs, kernel=args.kernel, running=running, out=out, sizing=sizing)
+        report.skipped = [(s.path, s.reason) for s in skipped]
+        report.boot_time, report.sizing = boot_time, sizing.result()
+        out.finish(report)
     else:
         from minfree.render.console import console
-        from minfree.render.scan_text import render
+        from minfree.render.scan_text import TextDigest, render_digest
 
-        render(report, console(), every_event=args.events)
+        digest = TextDigest(every_event=args.events, boot_time=boot_time)
+        report = scan_inputs(inputs, kernel=args.kernel, running=running, out=digest, sizing=sizing)
+        report.skipped = [(s.path, s.reason) for s in skipped]
+        report.boot_time, report.sizing = boot_time, sizing.result()
+        render_digest(report, digest, console())
     return 0

@@ -125,6 +125,11 @@ class Assembler:
         return bool(self._fragments and self._fragments[-1].seq > recent) or (
             self._vmalloc is not None and self._vmalloc[1] > recent)
 
+    def first_open(self) -> tuple[int, int] | None:
+        """(line, seq) of the earliest report still open, None when none is: every event
+        emitted from now on sorts at or after it (headers come in line order)."""
+        return min(((e.line, e.seq) for events in self._open.values() for e in events), default=None)
+
     def feed(self, line: LogLine, lineno: int) -> None:
         self._seq += 1
         if self._seq % 64 == 0:
@@ -350,8 +355,8 @@ class Assembler:
         if not event.dump.feed(text):
             return False
         event.unrelated = 0
-        # only a buddy or trailer line can complete a dump: building the result costs a copy
-        if dump_line_kind(text) in _COMPLETING and event.dump.result().complete:
+        # only a buddy or trailer line can complete a dump
+        if event.dump.kind in _COMPLETING and event.dump.complete:
             self._close_event(events, event)
         return True
 
@@ -377,6 +382,8 @@ class Assembler:
                 self._close_key(key)
 
     def _close_key(self, key: tuple[str | None, str | None]) -> None:
-        events = self._open.pop(key, [])
+        events = self._open.get(key, [])
         for event in sorted(events, key=lambda e: e.seq):
+            events.remove(event)      # the rest stay open until their turn: see first_open()
             self._finish(event)
+        self._open.pop(key, None)

@@ -112,7 +112,8 @@ _ZONE_REST = re.compile(
 )
 _NODE_REST = re.compile(rf"[a-z_]+(?:\([a-z]+\))?: ?{_NUM}kB")  # "active_anon:22396kB" (4.9+)
 _RESERVE = re.compile(rf"lowmem_reserve\[\]:(?: +-?{_NUM})*")
-_SUMMARY_TOKEN = re.compile(rf"([A-Za-z_]+):({_NUM})")
+_SUMMARY_LINE = re.compile(rf"\s*(?:[A-Za-z_]+:{_NUM}(?:\s+|$))+")   # "name:N" tokens only
+_SUMMARY_PAIR = re.compile(rf"([A-Za-z_]+):({_NUM})")
 
 # Pieces of a line that was wrapped or split into KERN_CONT records, by kind of line.
 _FIELD_TOKEN = re.compile(
@@ -133,7 +134,11 @@ _BARE_NODE = re.compile(rf"Node ({_NUM})")
 _BARE_BUDDY_HEAD = re.compile(rf"(?:Node {_NUM} )?{_ZONE}:")
 _BUDDY_DONE = re.compile(rf"(?:= ?{_NUM}kB|: empty)$")
 
-_FIELD = re.compile(rf"([a-z_]+(?:\([a-z]+\))?):({_NUM})?(kB|KB)?")
+_FIELD = rf"[a-z_]+(?:\([a-z]+\))?:(?:{_NUM})?(?:kB|KB)?"
+# A zone or node line made only of fields and "all_unreclaimable? yes|no", whitespace between;
+# then the fields with a value in kB, each a whole token. Two passes in C, not one per token.
+_FIELDS_ONLY = re.compile(rf"\s*(?:(?:{_FIELD}|all_unreclaimable\?(?:\s+(?:yes|no))?)(?:\s+|$))*")
+_KB_FIELD = re.compile(rf"(?:^|(?<=\s))([a-z_]+(?:\([a-z]+\))?):({_NUM})(?:kB|KB)(?=\s|$)")
 _JOIN_SPACE = re.compile(r"(?<=:) +(?=\d)")  # "shmem_thp: 0kB" (4.9 .. 6.5) -> "shmem_thp:0kB"
 _ZONE_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE} (free:.*)")
 _NODE_LINE = re.compile(rf"Node ({_NUM}) (.*)")
@@ -281,15 +286,14 @@ def _zone_kind(rest: str) -> str | None:
 
 def _summary_values(line: str) -> dict[str, int] | None:
     """The ``name:N`` pairs of a summary line (pages), or None if it is not one."""
+    if _SUMMARY_LINE.fullmatch(line) is None:
+        return None
     values: dict[str, int] = {}
-    for token in line.split():
-        match = _SUMMARY_TOKEN.fullmatch(token)
-        if match is None:
-            return None
-        key = match.group(1).lower()
+    for name, number in _SUMMARY_PAIR.findall(line):
+        key = name.lower()
         if key not in _SUMMARY_KEYS:
             return None
-        values[key] = int(match.group(2))
+        values[key] = int(number)
     return values or None
 
 
@@ -325,13 +329,17 @@ class MemDumpBuilder:
         self._active = False  # some dump line was seen
         self._trailer = False
         self._lines = 0
+        self._result: MemDump | None = None  # what result() returned, until the next feed
+        self.kind: str | None = None  # dump_line_kind() of the last line fed
 
     def feed(self, text: str) -> bool:
         """Take one kernel message; True if it is (part of) a dump line."""
+        self._result = None
         line = text.strip()
         if not line or len(line) > _MAX_LINE:
+            self.kind = None
             return False
-        kind = _classify(line)
+        self.kind = kind = _classify(line)
         if kind is not None:
             self._start(kind, line)
             return True
@@ -387,8 +395,21 @@ class MemDumpBuilder:
             self._finish_open()
         return True
 
+    @property
+    def complete(self) -> bool:
+        """``result().complete`` without its copy: asked after every buddy and trailer line.
+        The line still open then is a buddy line cut before its total, which completes no zone."""
+        if self._trailer:
+            return True
+        from_zone_lines = [zone for zone in self._parsed.zones if zone.free_kb is not None]
+        return bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
+
     def result(self) -> MemDump:
-        """The dump as parsed so far: a fresh copy, the builder may be fed further afterwards."""
+        """The dump as parsed so far: a copy, the builder may be fed further afterwards (the
+        same copy until then: the scanner asks for it once to count skipped lines, the
+        explanation once more)."""
+        if self._result is not None:
+            return self._result
         parsed = self._parsed.copy()
         if self._open is not None and self._open.kind in _VALUE_KINDS:
             parsed.add(self._open)  # a line that may still continue, parsed as it stands
@@ -396,7 +417,7 @@ class MemDumpBuilder:
         page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
         from_zone_lines = [zone for zone in zones if zone.free_kb is not None]  # buddy-only: cut excerpt
         all_buddy = bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
-        return MemDump(
+        self._result = MemDump(
             zones=zones,
             summary=parsed.summary,
             nodes=parsed.nodes,
@@ -404,6 +425,7 @@ class MemDumpBuilder:
             complete=self._trailer or all_buddy,
             skipped=parsed.skipped,
         )
+        return self._result
 
 
 @dataclass(slots=True)
@@ -473,22 +495,10 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     ``name:N`` without a unit (``pages_scanned``, in pages) and ``all_unreclaimable? yes``
     are recognised and left out.
     """
-    values: dict[str, int] = {}
-    tokens = _JOIN_SPACE.sub("", text).split()
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        index += 1
-        if token == "all_unreclaimable?":
-            if index < len(tokens) and tokens[index] in ("yes", "no"):
-                index += 1
-            continue
-        match = _FIELD.fullmatch(token)
-        if match is None:
-            return None
-        if match.group(2) is not None and match.group(3) is not None:
-            values[match.group(1)] = int(match.group(2))
-    return values
+    text = _JOIN_SPACE.sub("", text)
+    if _FIELDS_ONLY.fullmatch(text) is None:
+        return None
+    return {name: int(value) for name, value in _KB_FIELD.findall(text)}
 
 
 def _parse_zone(text: str) -> ZoneDump | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from minfree.logs.prefilter import Buffer, Release, keep_pages
 
 _VECTOR_MIN = 1 << 20    # below this, bytes.count is fast enough
-_STEP = 8 << 20          # numpy compares in steps: memory stays flat
+_STEP = 2 << 20          # numpy compares in steps: memory stays flat (a bool per byte)
 _numpy = None
 _numpy_missing = False
 

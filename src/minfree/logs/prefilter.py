@@ -105,11 +105,15 @@ class Prefilter:
         """Sorted, unique offsets of the starts of matching lines within ``block[start:end]``
         (``start`` is a line start); what was searched is handed to ``release``.
         """
-        hits = [h for h in self._hits(block, end, start, release) if h >= start]
+        hits = sorted(h for h in self._hits(block, end, start, release) if h >= start)
         starts = set()
+        done = start   # everything before this is given back
         for pos in hits:
             starts.add(first := line_start(block, pos, start))
-            release(first, pos - first + 1)   # file pages may be mapped 2 MiB at a time
+            # a touched page maps its whole folio (up to 2 MiB of a file): give back all that
+            # lies before this hit, not only its line
+            release(min(first, done), pos + 1 - min(first, done))
+            done = pos + 1
         return sorted(starts)
 
     def _hits(self, block: Buffer, end: int, start: int, release: Release) -> list[int]:

@@ -11,6 +11,8 @@ It reads no file itself: :meth:`LogScanner.scan` takes a stream of bytes,
 callback that gives scanned pages back), and :meth:`~LogScanner.scan_head`,
 :meth:`~LogScanner.scan_tail` and :meth:`~LogScanner.merge_tail` let a caller scan the two
 halves of one buffer on two cores (:mod:`minfree.sources.logscan` maps files and forks).
+Events reach ``emit`` in log order (header line, then header order), each as soon as no report
+still open can sort before it, so that a caller can write them out as they come.
 
 >>> import io
 >>> found = []
@@ -21,7 +23,9 @@ halves of one buffer on two cores (:mod:`minfree.sources.logscan` maps files and
 """
 from __future__ import annotations
 
+import heapq
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
@@ -37,27 +41,50 @@ MAX_LINE = 1 << 20       # a "line" longer than this is junk: skipped and counte
 
 
 @dataclass(slots=True)
-class TailScan:
-    """What :meth:`LogScanner.scan_tail` found in ``data[split:]``: what ``emit`` would have
-    received (line numbers counted from ``split``), related-message counts, each host's kernel
-    release and the lines skipped. Plain data, so that it can cross a process boundary."""
+class TailEvent:
+    """One event :meth:`LogScanner.scan_tail` found: its header line counted from ``split``,
+    the dump lines it skipped, and what ``prepare`` made of it (what ``emit`` receives)."""
 
-    found: list[Any]
+    line: int
+    dump_skipped: int
+    item: Any
+    #: ``item`` is the event itself, not prepared: it names no kernel release, and the one the
+    #: first half saw for its host is lent to it where both are known (:meth:`merge_tail`)
+    unprepared: bool = False
+
+
+@dataclass(slots=True)
+class TailScan:
+    """What else :meth:`LogScanner.scan_tail` found in ``data[split:]``: related-message counts,
+    each host's kernel release and the lines skipped. Plain data, so that it can cross a
+    process boundary."""
+
     related: Counter[str]
     related_by_host: dict[str | None, Counter[str]]
     kernels: dict[str | None, str]
     skipped: int
+    carried: Any = None   # the ``carry()`` of the second process (:class:`LogScanner`)
 
 
 class LogScanner:
     """Scans one input; events go to ``emit`` as they complete."""
 
     def __init__(self, source: str, emit: Callable[[Any], None], prefilter: Prefilter | None = None,
-                 prepare: Callable[[Event], Any] | None = None) -> None:
+                 prepare: Callable[[Event], Any] | None = None,
+                 relocate: Callable[[Any, int], Any] | None = None,
+                 carry: Callable[[], Any] | None = None,
+                 take: Callable[[Any, int], None] | None = None) -> None:
         """``prepare`` turns each event into what ``emit`` receives (default: the event itself),
-        in whichever process found it; its result must keep the event as ``.event``."""
+        in whichever process found it; ``relocate(item, line)`` gives a prepared item of the
+        second half its line in the whole input (default: sets ``item.event.line``). What
+        ``prepare`` keeps of its own in the second process, ``carry()`` there, comes back to
+        ``take(state, shift)`` here (``shift``: add it to a line of the second half)."""
         self._emit = emit
         self._prepare = prepare
+        self._relocate = relocate or _set_event_line
+        self._carry = carry
+        self._take = take
+        self._pending: list[tuple[int, int, Any]] = []   # (line, seq, item): a heap, in log order
         self.assembler = Assembler(source, self._deliver)
         self.normalizer = LineNormalizer()
         self.joiner = Joiner()
@@ -122,22 +149,32 @@ class LogScanner:
         self._break()
         return reached
 
-    def scan_tail(self, data: Buffer, split: int, release: Release = keep_pages) -> TailScan:
+    def scan_tail(self, data: Buffer, split: int, emit: Callable[[TailEvent], None],
+                  release: Release = keep_pages) -> TailScan:
         """The second half: ``data[split:]`` (``split`` is a line start) with fresh parser
-        state, events prepared as this scanner prepares them; meant for another process."""
-        found: list[Any] = []
-        tail = LogScanner(self.assembler.source, found.append, self.prefilter, self._prepare)
+        state; each event, prepared as this scanner prepares them, goes to ``emit`` as a
+        :class:`TailEvent`, in log order. Meant for another process."""
+        prepare = self._prepare
+
+        def found(event: Event) -> TailEvent:
+            skipped = event.dump.result().skipped if event.dump is not None else 0
+            if event.kernel is None and event.host_kernel is None:
+                return TailEvent(event.line, skipped, event, unprepared=True)
+            return TailEvent(event.line, skipped, prepare(event) if prepare is not None else event)
+
+        tail = LogScanner(self.assembler.source, emit, self.prefilter, found)
         tail._scan_block(data, split, 1, False, len(data), release=release)
         tail._break()
         assembler = tail.assembler
-        return TailScan(found, assembler.related, dict(assembler.related_by_host), assembler.kernels,
-                        tail.skipped_lines)
+        return TailScan(assembler.related, dict(assembler.related_by_host), assembler.kernels,
+                        tail.skipped_lines, self._carry() if self._carry is not None else None)
 
     def merge_tail(self, data: Buffer, split: int, reached: tuple[int, int], tail: TailScan,
-                   release: Release = keep_pages) -> None:
-        """Take in what :meth:`scan_tail` found, numbered in the whole of ``data``. ``reached``
-        is what :meth:`scan_head` returned: events it already reported (it may have run past
-        ``split``) are not emitted twice."""
+                   found: Iterable[TailEvent], release: Release = keep_pages) -> None:
+        """Take in what :meth:`scan_tail` found (``found``: its events in the order it emitted
+        them), numbered in the whole of ``data``. ``reached`` is what :meth:`scan_head`
+        returned: events it already reported (it may have run past ``split``) are not emitted
+        twice."""
         position, line_at = reached
         if position >= split:
             lines_before_split = line_at - count_newlines(data, split, position, release)
@@ -145,18 +182,23 @@ class LogScanner:
             lines_before_split = line_at + count_newlines(data, position, split, release)
         first_own_line = line_at - lines_before_split + 1   # lines the head already covered
         counted_by_head = 0      # dump lines the tail skipped in events the head reported too
-        for item in tail.found:
-            event = item.event if self._prepare is not None else item
+        if self._take is not None:
+            self._take(tail.carried, lines_before_split - 1)
+        for event in found:
             if event.line >= first_own_line:
-                event.line += lines_before_split - 1
-                known = self.assembler.kernels.get(event.host)
-                if event.kernel is None and event.host_kernel is None and known is not None:
-                    # a release the head saw for this host, as one scan lends it (Assembler._finish)
-                    event.host_kernel = known
-                    item = self._prepare(event) if self._prepare is not None else event
-                self._emit(item)
-            elif event.dump is not None:
-                counted_by_head += event.dump.result().skipped
+                line = event.line + lines_before_split - 1
+                if event.unprepared:
+                    raw = event.item
+                    raw.line = line
+                    known = self.assembler.kernels.get(raw.host)
+                    if known is not None:
+                        # a release the head saw for this host, as one scan lends it (Assembler._finish)
+                        raw.host_kernel = known
+                    self._emit(self._prepare(raw) if self._prepare is not None else raw)
+                else:
+                    self._emit(self._relocate(event.item, line))
+            else:
+                counted_by_head += event.dump_skipped
         assembler = self.assembler
         assembler.related.update(tail.related)
         for host, counts in tail.related_by_host.items():
@@ -179,10 +221,21 @@ class LogScanner:
         """The input went quiet or skipped: complete what is open."""
         self._break()
 
+    def broke_off(self) -> None:
+        """The input failed mid-way: events already complete go out (in log order), even
+        those held back behind a report still open; what is open is dropped."""
+        while self._pending:
+            self._emit(heapq.heappop(self._pending)[2])
+
     # -- internals -------------------------------------------------------------------------
 
     def _deliver(self, event: Event) -> None:
-        self._emit(self._prepare(event) if self._prepare is not None else event)
+        item = self._prepare(event) if self._prepare is not None else event
+        pending = self._pending
+        heapq.heappush(pending, (event.line, event.seq, item))   # (line, seq) is unique
+        first_open = self.assembler.first_open()
+        while pending and (first_open is None or pending[0][:2] < first_open):
+            self._emit(heapq.heappop(pending)[2])
 
     @property
     def _busy(self) -> bool:
@@ -209,8 +262,9 @@ class LogScanner:
             if region > position:
                 line_at += count_newlines(data, position, region, release)
                 self._break()
+            fed_from = position    # all before it was given back: a touched page maps its folio
             position, line_at = self._feed(data, region, feed_end, start, line_at, hits_end)
-            release(region, position - region)
+            release(fed_from, position - fed_from)
         return position, line_at
 
     def _feed(self, data: Buffer, position: int, end: int, hit: int, line_at: int,
@@ -236,6 +290,12 @@ class LogScanner:
                 if not self.assembler.busy:
                     break
         return position, line_at
+
+
+def _set_event_line(item: Any, line: int) -> Any:
+    """The default relocation: an event, or a prepared item keeping it as ``.event``."""
+    getattr(item, "event", item).line = line
+    return item
 
 
 def _lines_back(data: Buffer, offset: int, count: int, floor: int) -> int:

@@ -46,6 +46,7 @@ matching time is linear in the line length.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -198,6 +199,12 @@ def parse_frame(text: str) -> Frame | None:
     return _parse_stripped(text.strip())
 
 
+# The same frames recur in every report of a host (and its call-trace lines in every report):
+# both parsers below are pure functions of the text and Frame is frozen, so they are memoised.
+_MEMO = 4096
+
+
+@functools.lru_cache(maxsize=_MEMO)
 def _parse_stripped(text: str) -> Frame | None:
     m = _BARE.fullmatch(text)
     if m:
@@ -249,7 +256,11 @@ def trace_line_kind(text: str) -> str | None:
     >>> trace_line_kind("swapper/0: page allocation failure: order:0, mode:0x480020(GFP_ATOMIC), nodemask=(null)") is None
     True
     """
-    text = text.strip()
+    return _stripped_line_kind(text.strip())
+
+
+@functools.lru_cache(maxsize=_MEMO)
+def _stripped_line_kind(text: str) -> str | None:
     if not text:
         return None
     if _HEADER.match(text):
@@ -291,10 +302,10 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
 
     def add(frame: Frame) -> None:
         nonlocal pending_unreliable
-        if pending_unreliable and not frame.unreliable:
-            frame = dataclasses.replace(frame, unreliable=True)
+        # the constructor, not dataclasses.replace(): this runs for every frame of every report
+        frames.append(Frame(frame.function, frame.base, frame.offset, frame.module,
+                            frame.unreliable or pending_unreliable, context))
         pending_unreliable = False
-        frames.append(dataclasses.replace(frame, context=context))
 
     def mark(name: str) -> None:
         nonlocal context, saw_context_marker

@@ -7,8 +7,9 @@ of `minfree scan --follow --json` (one event object, the same as in the document
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from minfree.analysis.advice import advise
 from minfree.analysis.event_time import when
@@ -30,10 +31,47 @@ def event_line(explained: ExplainedEvent, boot_time: float | None = None) -> str
     return json.dumps(event_to_json(explained, boot_time))
 
 
+class JsonStream:
+    """Writes the document of :func:`report_document` (the same bytes, and a newline) while
+    the scan runs: each event as it is explained, the rest at :meth:`finish`; memory does not
+    grow with the number of events. :meth:`prepare` may run in another process (the scan of a
+    file's second half): what it returns is small and cheap to pickle."""
+
+    def __init__(self, out: TextIO, boot_time: float | None = None) -> None:
+        self._out = out
+        self._started = False
+        self._boot_time = boot_time   # dates the live log's printk stamps (where events are made)
+
+    def prepare(self, explained: ExplainedEvent) -> tuple[str, int, str]:
+        """(source, line, the event's JSON after its "line" member)."""
+        document = event_to_json(explained, self._boot_time)
+        source, line = document.pop("source"), document.pop("line")
+        return source, line, json.dumps(document, separators=(",", ":"))[1:]
+
+    @staticmethod
+    def relocate(item: tuple[str, int, str], line: int) -> tuple[str, int, str]:
+        return item[0], line, item[2]
+
+    def write(self, item: tuple[str, int, str]) -> None:
+        source, line, rest = item
+        self._out.write(f',{{"source":{json.dumps(source)},"line":{line},{rest}' if self._started else
+                        f'{{"schema":{SCHEMA_VERSION},"events":[{{"source":{json.dumps(source)},"line":{line},{rest}')
+        self._started = True
+
+    def finish(self, report: ScanReport) -> None:
+        """The members after "events" (``report`` holds no events: they were written)."""
+        if not self._started:
+            self._out.write(f'{{"schema":{SCHEMA_VERSION},"events":[')
+        self._out.write("]," + json.dumps(_after_events(report), separators=(",", ":"))[1:] + "\n")
+
+
 def report_to_json(report: ScanReport) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "events": [event_to_json(e, report.boot_time) for e in report.events],
+            **_after_events(report)}
+
+
+def _after_events(report: ScanReport) -> dict[str, Any]:
     return {
-        "schema": SCHEMA_VERSION,
-        "events": [event_to_json(e, report.boot_time) for e in report.events],
         "related": dict(report.related),
         "related_by_host": {host: dict(c) for host, c in report.related_by_host.items()},
         "skipped_lines": report.skipped_lines,
@@ -109,4 +147,10 @@ def event_to_json(explained: ExplainedEvent, boot_time: float | None = None) -> 
 
 def _fields(record: Any) -> dict[str, Any]:
     """A flat dataclass as a dict (dataclasses.asdict deep-copies: slow on big scans)."""
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """Field names of a dataclass type (dataclasses.fields() rebuilds them on every call)."""
+    return tuple(f.name for f in dataclasses.fields(kind))

@@ -2,15 +2,20 @@
 and the one line per event that `minfree scan --follow` prints."""
 from __future__ import annotations
 
+import json
+import tempfile
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 from minfree.analysis.advice import advice
 from minfree.analysis.event_time import When, when
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.log_sizing import LogSizing
-from minfree.analysis.scan_report import ScanReport
+from minfree.analysis.scan_report import ScanReport, rank, strength
 from minfree.analysis.verdict import no_replay
+from minfree.logs.related import OomVictim
 from minfree.model import gfp
 
 if TYPE_CHECKING:
@@ -28,20 +33,142 @@ _RELATED_LABELS = {
 _SKIPPED_SHOWN = 10   # files left out of a directory, listed by name (all of them in --json)
 
 
+@dataclass(slots=True)
+class TextRow:
+    """One event as the text report needs it: small, because it may come from the second
+    scanning process and is kept only while it is its group's most telling one."""
+
+    source: str
+    line: int
+    host: str | None
+    when: When
+    kernel: str
+    verdict: str
+    process: str | None
+    order: int | None
+    origin: str
+    occurrences: int
+    victim: OomVictim | None
+    strength: tuple[int, ...]                    # analysis.scan_report.strength()
+    request: str                                 # its --events line after the process
+    explanation: list[tuple[str, dict[str, Any]]]   # the print calls of _explain after the first
+
+
+class TextDigest:
+    """What the text report says of the events, gathered as they are explained, so that
+    memory does not grow with their number: counts, first and last time per host, OOM
+    victims, each (process, order) group's most telling event, and (``every_event``) the
+    lines of ``--events`` in an unnamed temporary file."""
+
+    def __init__(self, every_event: bool, boot_time: float | None = None) -> None:
+        self.boot_time = boot_time   # dates the live log's printk stamps (where the rows are made)
+        self.printed = 0             # reports printed in full (a syslog repeat counts once)
+        self.total = 0               # with the repeats
+        self.by: dict[str, Counter[str]] = {"hosts": Counter(), "kernels": Counter(), "processes": Counter(),
+                                            "orders": Counter(), "origins": Counter(), "verdicts": Counter()}
+        # per log (its host, or its file when it names none) and kind of clock: the first and
+        # the last time seen (seen_lines needs no more)
+        self.seen: dict[str, dict[str, list[When]]] = {}
+        self.victims: dict[tuple[int, str], OomVictim] = {}
+        self._groups: Counter[tuple[str | None, int | None]] = Counter()
+        self._best: dict[tuple[str | None, int | None], tuple[tuple[int, ...], int, TextRow]] = {}
+        self._listed: IO[str] | None = tempfile.TemporaryFile("w+", encoding="utf-8") if every_event else None
+
+    def prepare(self, e: ExplainedEvent) -> TextRow:
+        ev = e.event
+        verdict = f" -> {e.verdict.summary}" if e.verdict else ""
+        return TextRow(ev.source, ev.line, ev.host, when(ev.time, ev.mono, self.boot_time),
+                       e.kernel.release if e.kernel else ev.kernel or ev.host_kernel or "not printed",
+                       _VERDICT_WORDS.get(e.verdict.reason, e.verdict.reason) if e.verdict else "no dump to replay",
+                       ev.process, ev.order, e.origin.category,
+                       e.occurrences, ev.oom_nearby, strength(e), f"{_request(e)}{verdict}", _explanation(e))
+
+    @staticmethod
+    def relocate(row: TextRow, line: int) -> TextRow:
+        row.line = line
+        return row
+
+    def write(self, row: TextRow) -> None:
+        n = row.occurrences
+        self.by["hosts"][row.host or NO_HOST] += n
+        self.by["kernels"][row.kernel] += n
+        self.by["processes"][row.process or "?"] += n
+        self.by["orders"][str(row.order) if row.order is not None else "?"] += n
+        self.by["origins"][row.origin] += n
+        self.by["verdicts"][row.verdict] += n
+        # a log without host names is its own source: its times are compared within it only
+        log = row.host or (_short(row.source) if row.source != "-" else "stdin")
+        span = self.seen.setdefault(log, {}).setdefault(row.when.kind, [row.when, row.when])
+        key = row.when.sort_key()
+        if key < span[0].sort_key():
+            span[0] = row.when
+        if key > span[1].sort_key():
+            span[1] = row.when
+        if row.victim is not None:
+            self.victims[(row.victim.pid, row.victim.comm)] = row.victim
+        key = (row.process, row.order)
+        self._groups[key] += 1
+        best = self._best.get(key)
+        if best is None or (row.strength, self.printed) >= best[:2]:
+            self._best[key] = (row.strength, self.printed, row)
+        if self._listed is not None:
+            self._listed.write(json.dumps([row.source, row.line, row.host, row.when.label(), row.process,
+                                           row.request]) + "\n")
+        self.printed += 1
+        self.total += n
+
+    def most_telling(self) -> TextRow | None:
+        """The row :meth:`ScanReport.most_telling` would choose among all events: the best of
+        each group, ranked with its group's standing."""
+        if not self._best:
+            return None
+        top_group = self._groups.most_common(1)[0][0]
+        return max((rank(own, key == top_group, index), row) for key, (own, index, row) in self._best.items())[1]
+
+    @property
+    def lists_events(self) -> bool:
+        return self._listed is not None
+
+    def listed(self) -> Iterator[list[Any]]:
+        """The ``--events`` lines written so far, as :func:`_event_line` takes them."""
+        if self._listed is None:
+            return
+        self._listed.seek(0)
+        for line in self._listed:
+            yield json.loads(line)
+
+    def close(self) -> None:
+        if self._listed is not None:
+            self._listed.close()
+
+
 def render(report: ScanReport, console: Console, every_event: bool) -> None:
     """The whole report; ``every_event`` lists each event before the most telling one."""
-    events = report.events
-    total = sum(e.occurrences for e in events)
+    digest = TextDigest(every_event, report.boot_time)
+    for explained in report.events:
+        digest.write(digest.prepare(explained))
+    render_digest(report, digest, console)
+
+
+def render_digest(report: ScanReport, digest: TextDigest, console: Console) -> None:
+    """The report of a scan whose events went to ``digest`` as they were explained."""
+    try:
+        _render(report, digest, console)
+    finally:
+        digest.close()
+
+
+def _render(report: ScanReport, digest: TextDigest, console: Console) -> None:
     where = ", ".join(report.inputs) if len(report.inputs) <= 3 else f"{len(report.inputs)} inputs"
     console.print(f"[bold]minfree scan[/]: {_size(report.bytes_read)} read from {where}")
-    if not events:
+    if not digest.printed:
         console.print("[green]No page allocation failure reports found.[/]")
     else:
-        repeated = total - len(events)
-        console.print(f"[bold red]{total} page allocation failure report(s)[/]" + (
-            f" ({len(events)} printed in full, {repeated} more as 'last message repeated')" if repeated else ""))
-        _summary(events, console, report.boot_time)
-    _related(report, console)
+        repeated = digest.total - digest.printed
+        console.print(f"[bold red]{digest.total} page allocation failure report(s)[/]" + (
+            f" ({digest.printed} printed in full, {repeated} more as 'last message repeated')" if repeated else ""))
+        _summary(digest, console)
+    _related(report, digest, console)
     if report.skipped_lines:
         console.print(f"[dim]{report.skipped_lines} malformed line(s) skipped[/]")
     for error in report.errors:
@@ -54,14 +181,14 @@ def render(report: ScanReport, console: Console, every_event: bool) -> None:
             console.print(f"  {escape(path)}: {escape(why)}")
         if len(report.skipped) > _SKIPPED_SHOWN:
             console.print(f"  ... and {len(report.skipped) - _SKIPPED_SHOWN} more (--json lists every one)")
-    telling = report.most_telling()
+    telling = digest.most_telling()
     if telling is not None:
-        if every_event:
+        if digest.lists_events:
             console.rule("every event")
-            for explained in events:
-                _event_line(explained, console, report.boot_time)
+            for listed in digest.listed():
+                _event_line(*listed, console=console)
         console.rule("the most telling event")
-        _explain(telling, console, report.boot_time)
+        _explain(telling, console)
     if report.sizing is not None:
         _sizing(report.sizing, console)
 
@@ -72,25 +199,10 @@ NO_HOST = "no host in log"
 _SEEN_LINES = 3   # more logs than this: one summary line per kind of clock
 
 
-def _summary(events: list[ExplainedEvent], console: Console, boot_time: float | None = None) -> None:
-    by: dict[str, Counter[str]] = {"hosts": Counter(), "kernels": Counter(), "processes": Counter(),
-                                   "orders": Counter(), "origins": Counter(), "verdicts": Counter()}
-    seen: dict[str, list[When]] = {}
-    for e in events:
-        n = e.occurrences
-        by["hosts"][e.event.host or NO_HOST] += n
-        by["kernels"][e.kernel.release if e.kernel else e.event.kernel or e.event.host_kernel or "not printed"] += n
-        by["processes"][e.event.process or "?"] += n
-        by["orders"][str(e.event.order) if e.event.order is not None else "?"] += n
-        by["origins"][e.origin.category] += n
-        by["verdicts"][_VERDICT_WORDS.get(e.verdict.reason, e.verdict.reason) if e.verdict
-                       else "no dump to replay"] += n
-        # a log without host names is its own source: its times are compared within it only
-        seen.setdefault(e.event.host or (_short(e.event.source) if e.event.source != "-" else "stdin"), []).append(
-            when(e.event.time, e.event.mono, boot_time))
-    for label, counter in by.items():
+def _summary(digest: TextDigest, console: Console) -> None:
+    for label, counter in digest.by.items():
         console.print(f"  {label:<10} " + ", ".join(_top(counter)), highlight=False, markup=False)
-    for line in seen_lines(seen):
+    for line in seen_lines({log: [t for span in kinds.values() for t in span] for log, kinds in digest.seen.items()}):
         console.print(f"  {'seen':<10} {line}", highlight=False, markup=False)
 
 
@@ -137,16 +249,15 @@ def _top(counter: Counter[str], limit: int = 6) -> list[str]:
     return rows
 
 
-def _related(report: ScanReport, console: Console) -> None:
+def _related(report: ScanReport, digest: TextDigest, console: Console) -> None:
     if not report.related:
         return
     console.print("Related messages (not failure reports):")
     for kind, count in report.related.most_common():
         console.print(f"  {count:>6}  {_RELATED_LABELS.get(kind, kind)}")
-    victims = {(v.pid, v.comm): v for e in report.events if (v := e.event.oom_nearby) is not None}
-    if victims:
+    if digest.victims:
         named = ", ".join(f"{v.comm} (pid {v.pid}" + (f", anon-rss {v.anon_rss_kb:,} kB" if v.anon_rss_kb is not None else "")
-                          + (", memory cgroup" if v.memcg else "") + ")" for v in victims.values())
+                          + (", memory cgroup" if v.memcg else "") + ")" for v in digest.victims.values())
         console.print(f"  OOM kills next to failure reports: {named}", highlight=False, markup=False)
 
 
@@ -160,13 +271,12 @@ def _time(e: ExplainedEvent, boot_time: float | None) -> str:
     return when(e.event.time, e.event.mono, boot_time).label()
 
 
-def _event_line(e: ExplainedEvent, console: Console, boot_time: float | None) -> None:
+def _event_line(source: str, line: int, host: str | None, time: str, process: str | None, request: str,
+                console: Console) -> None:
     from rich.markup import escape
 
-    ev = e.event
-    verdict = f" -> {e.verdict.summary}" if e.verdict else ""
-    console.print(escape(f"{ev.source}:{ev.line} {ev.host or NO_HOST}, {_time(e, boot_time)}: ")
-                  + f"[bold]{escape(ev.process or '?')}[/] " + escape(f"{_request(e)}{verdict}"), highlight=False)
+    console.print(escape(f"{source}:{line} {host or NO_HOST}, {time}: ")
+                  + f"[bold]{escape(process or '?')}[/] " + escape(request), highlight=False)
 
 
 def _request(e: ExplainedEvent) -> str:
@@ -175,29 +285,36 @@ def _request(e: ExplainedEvent) -> str:
     return f"order:{e.event.order} mode:{e.event.mode} ({names}) origin={e.origin.category}"
 
 
-def _explain(e: ExplainedEvent, console: Console, boot_time: float | None) -> None:
+def _explanation(e: ExplainedEvent) -> list[tuple[str, dict[str, Any]]]:
+    """The lines of :func:`_explain` after its first, with their print options: every one
+    carries text from the log ("[ext4]" module names, comms), none is read as markup."""
     ev = e.event
-    # every line below carries text from the log ("[ext4]" module names, comms): no markup
-    console.print(f"{ev.source}:{ev.line}  {ev.host or NO_HOST}, {_time(e, boot_time)}", highlight=False, markup=False)
-    console.print(f"{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}", style="bold",
-                  highlight=False, markup=False)
+    lines: list[tuple[str, dict[str, Any]]] = [
+        (f"{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}", {"style": "bold", "highlight": False, "markup": False})]
     kernel = e.kernel.release if e.kernel else "unknown kernel"
-    console.print(f"Kernel: {kernel}", markup=False)
+    lines.append((f"Kernel: {kernel}", {"markup": False}))
     if e.decoding is not None and ev.order is not None:
-        console.print("What it asked for: " + gfp.explain(e.decoding, ev.order), markup=False)
-    console.print(f"Where it came from: {e.origin.detail}", markup=False)
+        lines.append(("What it asked for: " + gfp.explain(e.decoding, ev.order), {"markup": False}))
+    lines.append((f"Where it came from: {e.origin.detail}", {"markup": False}))
     if e.verdict is not None:
-        console.print(f"Why it failed: {e.verdict.explanation}", markup=False)
+        lines.append((f"Why it failed: {e.verdict.explanation}", {"markup": False}))
     else:
-        console.print("Why it failed: " + no_replay(e.dump, e.decoding, ev.what), highlight=False, markup=False)
+        lines.append(("Why it failed: " + no_replay(e.dump, e.decoding, ev.what), {"highlight": False, "markup": False}))
     if ev.oom_nearby is not None:
         victim = ev.oom_nearby
         rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
         why = ("its memory cgroup was at its limit" if victim.memcg
                else "the host's memory was exhausted, not only fragmented or short of reserve")
-        console.print(f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
-                      highlight=False, markup=False)
-    console.print("What to do: " + advice(e), markup=False)
+        lines.append((f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
+                      {"highlight": False, "markup": False}))
+    lines.append(("What to do: " + advice(e), {"markup": False}))
+    return lines
+
+
+def _explain(row: TextRow, console: Console) -> None:
+    console.print(f"{row.source}:{row.line}  {row.host or NO_HOST}, {row.when.label()}", highlight=False, markup=False)
+    for text, options in row.explanation:
+        console.print(text, **options)
 
 
 def _sizing(sizing: LogSizing, console: Console) -> None:
