@@ -220,7 +220,7 @@ def test_without_the_counter_the_reason_is_served_never_a_zero():
     with serving("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups") as (port, _):
         found = exporter_samples(port)
     assert found['minfree_failed_allocations_available{method="",reason="not root (the in-kernel '
-                 'counter needs eBPF or perf events)"}'] == 0
+                 'counter needs eBPF, hist triggers or perf events)"}'] == 0
     assert not [k for k in found if k.startswith("minfree_failed_allocations_total")]
 
 
