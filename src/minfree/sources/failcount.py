@@ -100,13 +100,14 @@ class FailureCounter:
 
     @classmethod
     def open(cls) -> tuple[FailureCounter | None, str | None]:
-        """``(counter, None)`` or ``(None, why none)``: not root, no tracefs, no eBPF and no perf."""
+        """``(counter, None)`` or ``(None, why none)``: not root, no tracefs, no eBPF, no hist
+        triggers and no perf."""
         if os.geteuid() != 0:
             return None, "not root (the in-kernel counter needs eBPF, hist triggers or perf events)"
         from minfree.sources import tracefs
         from minfree.sources.bpf import RawTracepointCounter
 
-        base = tracefs.live_tracefs()  # None: eBPF still counts (perf needs tracefs)
+        base = tracefs.live_tracefs()  # None: eBPF still counts (hist and perf need tracefs)
         missing: list[str] = []
         from minfree.model.gfp import layout_for
         from minfree.model.kversion import parse_release

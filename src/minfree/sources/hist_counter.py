@@ -4,7 +4,8 @@ counter and the perf counting event (which counts the total only).
 
 The trigger lives in a tracefs instance of this process (``minfree-count-<pid>``), so other
 tracers are not disturbed: the instance has its own event files, and a hist trigger there is
-soft-enabled (its events reach the table, never a ring buffer). The grammar is that of
+soft-enabled (its events reach the table, never a ring buffer: trace_events_trigger.c
+``trace_event_trigger_enable_disable`` enables the event in soft mode). The grammar is that of
 Documentation/trace/histogram.rst (section 2): ``hist:keys=...:vals=...:sort=... [if
 <filter>]``; a trigger is removed by writing it again with ``!`` in front, the same filter
 included. Both are appended (O_APPEND): a trigger file opened with O_TRUNC drops every trigger
@@ -35,8 +36,8 @@ TRIGGER_KEYS = "hist:keys=order:vals=hitcount:sort=order"
 
 class HistCounter:
     """The hist trigger ``hist:keys=order:vals=hitcount:sort=order if <filter>`` on ``event``
-    (``kmem/mm_page_alloc``; the filter selects the failures) in an instance of our own, opened and its
-    ``hist`` file open before counting starts (opening a trace file allocates: on a host short
+    (``kmem/mm_page_alloc``; the filter selects the failures) in an instance of our own,
+    opened and its ``hist`` file open before counting starts (opening a trace file allocates: on a host short
     of memory, do it first). The trigger counts from the moment it is written: :meth:`enable`
     takes the reading then as the baseline, :meth:`disable` freezes the count, :meth:`close`
     removes the trigger and the instance (idempotent)."""
