@@ -148,6 +148,9 @@ def test_once_pipe_closed_early_exits_zero():
     assert b"Traceback" not in proc.stderr.read()
 
 
+_SERVING: list[subprocess.Popen] = []   # the servers serving() runs, newest last
+
+
 @contextmanager
 def serving(*prefix: str):
     """``minfree exporter --listen`` on a free loopback port (run under ``prefix``: setpriv...),
@@ -156,6 +159,7 @@ def serving(*prefix: str):
     proc = subprocess.Popen([*prefix, *MINFREE, "exporter", "--listen", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/metrics"
+    _SERVING.append(proc)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -167,8 +171,23 @@ def serving(*prefix: str):
                 time.sleep(0.2)
         yield port, url
     finally:
-        proc.terminate()
+        _SERVING.remove(proc)
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.live
+def test_sigterm_stops_the_server_cleanly():
+    """A service manager's stop (SIGTERM) closes the in-kernel counter on the way out (the
+    hist-trigger counter's tracefs instance would outlive a process killed without it)."""
+    import signal
+
+    with serving() as (_, url):
+        proc = _SERVING[-1]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert b"Traceback" not in proc.stderr.read()
 
 
 @pytest.fixture
@@ -220,7 +239,7 @@ def test_without_the_counter_the_reason_is_served_never_a_zero():
     with serving("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups") as (port, _):
         found = exporter_samples(port)
     assert found['minfree_failed_allocations_available{method="",reason="not root (the in-kernel '
-                 'counter needs eBPF or perf events)"}'] == 0
+                 'counter needs eBPF, hist triggers or perf events)"}'] == 0
     assert not [k for k in found if k.startswith("minfree_failed_allocations_total")]
 
 

@@ -11,7 +11,7 @@ from minfree.analysis import thresholds as T
 class FailedAllocations:
     """What the counter saw, or why there is no count (``unavailable``)."""
 
-    counter: str | None                # "ebpf" (per order) or "perf" (the total only)
+    counter: str | None                # "ebpf" or "hist" (per order), or "perf" (the total only)
     window_s: float | None
     total: int | None
     by_order: dict[int, int] | None

@@ -312,7 +312,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if kernel_log is not None:
         kernel_log.poll()   # the ring buffer so far, before the first scrape has to wait for it
-    return _serve(args.listen, registry)
+    return _serve_until_stopped(args.listen, registry, failures)
+
+
+def _serve_until_stopped(address: tuple[str, int], registry, failures: FailureCounter | None) -> int:
+    """Serve until SIGTERM (a service manager's stop) or SIGINT, then close the counter: the
+    hist-trigger counter's tracefs instance outlives a process killed without it."""
+    import signal
+
+    def stop(signum, frame):  # noqa: ARG001
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return _serve(address, registry)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if failures is not None:
+            failures.close()
 
 
 def _check_textfile_dir(path: Path) -> None:

@@ -10,8 +10,10 @@ What runs, best first, and how it degrades (each missing piece is said, with its
 2. without ring buffers: the eBPF counter, and the records from a tracefs instance of our
    own (``sources.tracefs.TraceInstance``) with the filter ``pfn == 0xffffffffffffffff`` and
    a ``stacktrace`` trigger (without the trigger: no call sites, classes from the flags);
-3. without eBPF: a perf counting event on ``kmem:mm_page_alloc`` with the same filter, one
-   per CPU (``sources.perf``: the count, no demand), and the tracefs records; without perf
+3. without eBPF: a hist trigger keyed on the order, with the same filter, in an instance of
+   its own where the kernel has hist triggers (``sources.hist_counter``: the count per order,
+   no demand), else a perf counting event on ``kmem:mm_page_alloc`` with the same filter, one
+   per CPU (``sources.perf``: the count, no demand); and the tracefs records; without perf
    the count is the records plus what the buffer lost; with nothing (not root, no eBPF and
    no tracefs) the command says why and exits 1.
 
@@ -126,7 +128,7 @@ class _Tap:
 
     def _open(self, args: argparse.Namespace, direct_reclaim_bit: int) -> None:
         from minfree.sources import tracefs
-        from minfree.sources.failcount import EBPF, PERF, open_in_kernel
+        from minfree.sources.failcount import EBPF, HIST, PERF, open_in_kernel
 
         base = self.tracefs = tracefs.live_tracefs()
         locked = _lockdown()
@@ -143,6 +145,8 @@ class _Tap:
                                             "so no demand")
         if kind == EBPF:
             self.sources["in-kernel count"] = "eBPF raw tracepoint program (failures and demand per order)"
+        elif kind == HIST:
+            self.sources["in-kernel count"] = "hist trigger in a tracefs instance (failures per order)"
         elif kind == PERF:
             self.sources["in-kernel count"] = f"perf counting event, {len(self.counter.fds)} CPU(s)"
         if args.count_only:

@@ -176,7 +176,7 @@ def _failed(report: DoctorReport, console: Console) -> None:
     if failed.total is None:
         console.print(f"[dim]failed allocations: not counted ({failed.unavailable})[/]")
         return
-    counter = "eBPF" if failed.counter == "ebpf" else "perf"
+    counter = {"ebpf": "eBPF", "hist": "hist trigger"}.get(failed.counter, "perf")
     style = "green" if not failed.total else "bold red"
     orders = ""
     if failed.by_order is not None and failed.total:

@@ -35,7 +35,7 @@ class WatchStatus:
     kernel_log: str | None = None    # why /dev/kmsg cannot be followed (None: it is)
     failures: list[str] = field(default_factory=list)   # newest last, one line each
     failures_total: int = 0
-    failed_counter: str | None = None      # "ebpf" or "perf": the in-kernel count of failed allocations
+    failed_counter: str | None = None      # "ebpf", "hist" or "perf": the in-kernel count of failed allocations
     failed_unavailable: str | None = None  # why there is no count (None: counting, or not asked)
     failed_interval: int | None = None     # failed allocations in the last interval
     failed_orders: dict[int, int] | None = None   # of those, per order (eBPF only)
@@ -206,7 +206,7 @@ def _failed_allocations(status: WatchStatus):
 
     if status.failed_counter is None:
         return Text(f"failed page allocations: not counted ({status.failed_unavailable or 'not asked'})", style="dim")
-    counter = "eBPF" if status.failed_counter == "ebpf" else "perf"
+    counter = {"ebpf": "eBPF", "hist": "hist trigger"}.get(status.failed_counter, "perf")
     orders = {o: n for o, n in (status.failed_orders or {}).items() if n}
     by_order = f" (order {', '.join(f'{o}: {n}' for o, n in sorted(orders.items()))})" if orders else ""
     last = "-" if status.failed_interval is None else status.failed_interval

@@ -1,20 +1,26 @@
 """The in-kernel count of failed page allocations, opened the one way every consumer shares
-(``trace``, ``doctor``'s window, ``watch``): the eBPF raw-tracepoint counter of
-:mod:`minfree.sources.bpf` (failures per order), else a perf counting event per CPU with the
-filter ``pfn == 0xffffffffffffffff`` (:mod:`minfree.sources.perf`: the total only).
+(``trace``, ``doctor``'s window, ``watch``, the exporter), in this order:
 
-Both are this process's own (an eBPF link, perf fds): no tracefs file is written, so other
-tracers are not disturbed, and closing the fds detaches everything.
+1. the eBPF raw-tracepoint counter of :mod:`minfree.sources.bpf` (failures per order);
+2. a hist trigger keyed on the order in a tracefs instance of our own
+   (:mod:`minfree.sources.hist_counter`: failures per order), where the kernel has them;
+3. a perf counting event per CPU with the filter ``pfn == 0xffffffffffffffff``
+   (:mod:`minfree.sources.perf`: the total only).
+
+Each is this process's own (an eBPF link, an instance, perf fds), so other tracers are not
+disturbed; closing it detaches everything (the hist trigger is removed with its instance).
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Callable
+
+from minfree.sources.failure_count import FailureCount
 
 PAGE_ALLOC = "kmem/mm_page_alloc"
 FAILED_FILTER = "pfn == 0xffffffffffffffff"  # the raw field is -1UL; "pfn == -1" is rejected
 EBPF = "ebpf"
+HIST = "hist"
 PERF = "perf"
 
 
@@ -51,11 +57,13 @@ def direct_reclaim_bit(layout) -> int:
 
 
 def open_in_kernel(tracefs: str | None, make_bpf: Callable[[], object], missing: list[str], lost: str):
-    """``(counter, kind)``: the eBPF counter ``make_bpf`` builds, else the perf counter of
-    ``tracefs``'s ``mm_page_alloc`` (None: tracefs is not mounted, so no perf); ``(None, None)`` when neither opens. Each refusal is
-    appended to ``missing`` as one line (``lost``: what the caller loses without eBPF). The
-    counter is opened, not yet counting."""
+    """``(counter, kind)``: the eBPF counter ``make_bpf`` builds, else a hist trigger in an
+    instance of ``tracefs``, else the perf counter of its ``mm_page_alloc`` (None: tracefs is
+    not mounted, so neither); ``(None, None)`` when none opens. Each refusal is appended to
+    ``missing`` as one line (``lost``: what the caller loses without eBPF). The counter is
+    opened, not yet counting."""
     from minfree.sources import tracefs as tfs
+    from minfree.sources.hist_counter import HistCounter
     from minfree.sources.perf import FilteredCounter, PerfUnavailable
 
     try:
@@ -63,8 +71,12 @@ def open_in_kernel(tracefs: str | None, make_bpf: Callable[[], object], missing:
     except PerfUnavailable as exc:
         missing.append(f"eBPF counter: {exc.strerror} ({lost})")
     if tracefs is None:
-        missing.append("in-kernel count: perf needs the tracepoint's id from tracefs, which is not mounted")
+        missing.append("in-kernel count: hist triggers and perf need tracefs, which is not mounted")
         return None, None
+    try:
+        return HistCounter(tracefs, PAGE_ALLOC, FAILED_FILTER), HIST
+    except tfs.TracefsUnavailable as exc:
+        missing.append(f"hist trigger: {exc.strerror}")
     cpus = online_cpus()
     try:
         return FilteredCounter(tfs.event_id(tracefs, PAGE_ALLOC), FAILED_FILTER, cpus), PERF
@@ -73,39 +85,6 @@ def open_in_kernel(tracefs: str | None, make_bpf: Callable[[], object], missing:
     except (OSError, ValueError) as exc:
         missing.append(f"no {PAGE_ALLOC} tracepoint: {exc}")
     return None, None
-
-
-@dataclass(slots=True)
-class FailureCount:
-    """Failed page allocations counted in the kernel since the counter was enabled."""
-
-    total: int
-    by_order: dict[int, int] | None  # None: the counter counts the total only (perf)
-
-    def since(self, earlier: FailureCount | None) -> FailureCount:
-        """The failures between ``earlier`` (a previous reading of the same counter) and this one.
-
-        >>> FailureCount(5, {0: 1, 3: 4}).since(FailureCount(2, {0: 1, 3: 1}))
-        FailureCount(total=3, by_order={0: 0, 3: 3})
-        >>> FailureCount(5, None).since(None)
-        FailureCount(total=5, by_order=None)
-        """
-        if earlier is None:
-            return self
-        by_order = None if self.by_order is None else {
-            o: n - (earlier.by_order or {}).get(o, 0) for o, n in self.by_order.items()}
-        return FailureCount(self.total - earlier.total, by_order)
-
-    def counters(self) -> dict[str, int]:
-        """As history counters (cumulative within one recorder run): ``failed_alloc`` and,
-        per order, ``failed_alloc_order_N``.
-
-        >>> FailureCount(2, {0: 0, 9: 2}).counters()
-        {'failed_alloc': 2, 'failed_alloc_order_0': 0, 'failed_alloc_order_9': 2}
-        """
-        out = {"failed_alloc": self.total}
-        out.update({f"failed_alloc_order_{o}": n for o, n in sorted((self.by_order or {}).items())})
-        return out
 
 
 class FailureCounter:
@@ -121,13 +100,14 @@ class FailureCounter:
 
     @classmethod
     def open(cls) -> tuple[FailureCounter | None, str | None]:
-        """``(counter, None)`` or ``(None, why none)``: not root, no tracefs, no eBPF and no perf."""
+        """``(counter, None)`` or ``(None, why none)``: not root, no tracefs, no eBPF, no hist
+        triggers and no perf."""
         if os.geteuid() != 0:
-            return None, "not root (the in-kernel counter needs eBPF or perf events)"
+            return None, "not root (the in-kernel counter needs eBPF, hist triggers or perf events)"
         from minfree.sources import tracefs
         from minfree.sources.bpf import RawTracepointCounter
 
-        base = tracefs.live_tracefs()  # None: eBPF still counts (perf needs tracefs)
+        base = tracefs.live_tracefs()  # None: eBPF still counts (hist and perf need tracefs)
         missing: list[str] = []
         from minfree.model.gfp import layout_for
         from minfree.model.kversion import parse_release
@@ -147,6 +127,8 @@ class FailureCounter:
         if self.kind == EBPF:
             by_order = self.counter.failed_by_order()
             return FailureCount(sum(by_order.values()), by_order)
+        if self.kind == HIST:
+            return self.counter.count()
         return FailureCount(self.counter.read()[0], None)
 
     def close(self) -> None:

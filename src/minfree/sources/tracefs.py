@@ -45,14 +45,14 @@ def event_id(tracefs: str, event: str) -> int:
         return int(handle.read().strip())
 
 
-def remove_stale_instances(tracefs: str) -> list[str]:
-    """Remove instances a killed minfree left behind (``minfree-trace-<pid>`` of a dead pid);
-    nothing else is touched. Returns their names."""
+def remove_stale_instances(tracefs: str, prefix: str = INSTANCE_PREFIX) -> list[str]:
+    """Remove instances a killed minfree left behind (``<prefix><pid>`` of a dead pid, by
+    default ``minfree-trace-<pid>``); nothing else is touched. Returns their names."""
     removed = []
     instances = os.path.join(tracefs, "instances")
     for name in os.listdir(instances):
-        pid = name[len(INSTANCE_PREFIX):]
-        if not name.startswith(INSTANCE_PREFIX) or not pid.isdecimal():
+        pid = name[len(prefix):]
+        if not name.startswith(prefix) or not pid.isdecimal():
             continue
         if os.path.exists(f"/proc/{pid}"):
             continue

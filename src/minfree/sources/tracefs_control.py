@@ -19,9 +19,11 @@ import os
 LOST_COUNTERS = ("overrun", "dropped events")
 
 
-def write_control(path: str, text: str) -> None:
-    """Write ``text`` to the control file ``path`` (truncating; a link there is refused)."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+def write_control(path: str, text: str, *, append: bool = False) -> None:
+    """Write ``text`` to the control file ``path`` (truncating, or appending: a ``trigger``
+    file opened with O_TRUNC drops every trigger of the event first; a link there is refused)."""
+    mode = os.O_APPEND if append else os.O_TRUNC
+    fd = os.open(path, os.O_WRONLY | mode | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         os.write(fd, text.encode())
     finally:
