@@ -380,3 +380,29 @@ def test_the_units_capabilities_are_enough_to_count_failures():
     with serving("setpriv", f"--bounding-set={bounding}") as (port, _):
         found = exporter_samples(port)
     assert found['minfree_failed_allocations_available{method="ebpf",reason=""}'] == 1
+
+
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="the in-kernel counter needs root")
+def test_a_counter_that_can_no_longer_be_read_is_said_and_the_rest_still_served():
+    """The real in-kernel counter, its map taken away under it (as a hist trigger someone
+    removes would be): the scrape still serves every other family, and the reason instead of a
+    count; the next scrape too."""
+    from minfree.sources.failcount import FailureCounter
+
+    counter, why = FailureCounter.open()
+    if counter is None:
+        pytest.skip(why)
+    counter.enable()
+    collector = Collector(SystemRoot("/"), None, failures_in_kernel=counter)
+    assert collector.read().failed_allocations is not None
+    if counter.kind == "ebpf":
+        os.close(counter.counter.map_fd)   # what a read now meets: EBADF
+        counter.counter.fds.remove(counter.counter.map_fd)
+    else:
+        pytest.skip(f"the {counter.kind} counter is not taken away here")
+    for _ in range(2):
+        text = exposition(families(collector.read())).decode()
+        assert "minfree_zone_free_bytes{" in text and "minfree_zone_free_blocks{" in text
+        assert 'minfree_failed_allocations_available{method="",reason="the counter could not be read: ' in text
+        assert "\nminfree_failed_allocations_total" not in text   # a HELP text may name it

@@ -218,7 +218,13 @@ class Collector:
             reading.related = self.kernel_log.scanner.assembler.related
             reading.kernel_log_lost = self.kernel_log.cursor.lost
         if self.failures_in_kernel is not None:
-            count = self.failures_in_kernel.read()
+            try:
+                count = self.failures_in_kernel.read()
+            except OSError as error:   # e.g. someone removed the hist trigger: say so, keep serving
+                self.failures_in_kernel.close()
+                self.failures_in_kernel = None
+                self.failures_in_kernel_missing = f"the counter could not be read: {error}"
+        if self.failures_in_kernel is not None:
             reading.failed_allocations, reading.failed_allocations_by_order = count.total, count.by_order
             reading.failed_allocations_method = self.failures_in_kernel.kind
         else:
