@@ -21,6 +21,8 @@ from minfree.sources.kmsg import KmsgCursor
 from minfree.sources.root import SystemRoot
 from minfree.sources.system import load_system
 
+from hugetlb_squeeze import grow_pool_past_memory, hugetlb_pool, order9_failures_recorded, vmstat  # noqa: E402,F401 (a fixture)
+
 MINFREE = [sys.executable, "-m", "minfree"]
 PROMTOOL = shutil.which("promtool")
 DISTRO = Path(__file__).resolve().parents[1] / "fixtures" / "distro"
@@ -406,3 +408,29 @@ def test_a_counter_that_can_no_longer_be_read_is_said_and_the_rest_still_served(
         assert "minfree_zone_free_bytes{" in text and "minfree_zone_free_blocks{" in text
         assert 'minfree_failed_allocations_available{method="",reason="the counter could not be read: ' in text
         assert "\nminfree_failed_allocations_total" not in text   # a HELP text may name it
+
+
+@pytest.mark.live
+@pytest.mark.root
+@pytest.mark.skipif(os.geteuid() != 0, reason="the in-kernel counter needs root")
+def test_failures_are_served_by_class_as_trace_classifies_them(hugetlb_pool):
+    """The server also records each failure (the eBPF ring buffer, with its kernel stack) and
+    classifies it as `minfree trace` does. A real squeeze: the hugetlb pool's order-9 tries
+    (__GFP_RETRY_MAYFAIL|__GFP_NOWARN, no fallback but a smaller pool) are silent_blocking, by
+    what /proc/vmstat counted; the classes never add up to more than the count."""
+    with serving() as (port, _):
+        if "minfree_failed_allocations_by_class_total{" not in urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode():
+            pytest.skip("no eBPF ring buffer on this kernel: the exporter counts, without classes")
+        with order9_failures_recorded() as recorded:
+            kernel_before = vmstat("htlb_buddy_alloc_fail")
+            before = exporter_samples(port)
+            grow_pool_past_memory()
+            kernel = vmstat("htlb_buddy_alloc_fail") - kernel_before
+            after = exporter_samples(port)
+    key = 'minfree_failed_allocations_by_class_total{class="silent_blocking",order="9"}'
+    assert kernel >= 1
+    recorded.bounds(kernel, after.get(key, 0) - before.get(key, 0))
+    classes = sum(v for k, v in after.items() if k.startswith("minfree_failed_allocations_by_class_total{"))
+    total = sum(v for k, v in after.items() if k.startswith("minfree_failed_allocations_total{"))
+    assert 0 < classes <= total

@@ -74,6 +74,7 @@ def reading_of(tmp_path: Path, capture: str):
     # a fixed in-kernel count (what the eBPF counter would read), as the files above are fixed
     reading.failed_allocations, reading.failed_allocations_by_order = 7, {0: 2, 1: 0, 9: 5}
     reading.failed_allocations_method = "ebpf"
+    reading.failed_allocations_by_class = {("silent_blocking", 9): 5, ("silent_atomic", 0): 1, ("logged", 0): 1}
     return reading
 
 
@@ -90,5 +91,6 @@ def test_exposition_is_pinned(tmp_path: Path, capture: str) -> None:
     assert b"minfree_kernel_log_allocation_failures_total{" in text
     assert b'minfree_network_receive_drops_total{device="eth0"} 17.0' in text
     assert b'minfree_failed_allocations_total{order="9"} 5.0' in text
+    assert b'minfree_failed_allocations_by_class_total{class="silent_blocking",order="9"} 5.0' in text
     # --once --json is the same families
     assert [m["name"] for m in to_json(list(families(reading)))["metrics"]] == [m.name for m in families(reading)]

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from minfree.sources.root import SystemRoot
 
 if TYPE_CHECKING:
     from minfree.analysis.log_failures import FailureTally
+    from minfree.commands.failure_records import RingFailures
     from minfree.proc.system import SystemState
     from minfree.render.prometheus import ExporterReading
     from minfree.sources.failcount import FailureCounter
@@ -129,16 +131,21 @@ class Collector:
                  kernel_log_gap: tuple[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  failures_in_kernel: FailureCounter | None = None,
-                 failures_in_kernel_missing: str = NOT_COUNTING) -> None:
+                 failures_in_kernel_missing: str = NOT_COUNTING,
+                 failure_records: RingFailures | None = None) -> None:
         """``kernel_log``: None when /dev/kmsg could not be opened (``kernel_log_gap`` says why).
         ``failures_in_kernel``: the in-kernel counter of failed allocations, opened and enabled
         once at start and read at every scrape; None when it could not be opened
-        (``failures_in_kernel_missing`` says why)."""
+        (``failures_in_kernel_missing`` says why). ``failure_records``: that counter's records,
+        each classified at the scrape that drains it."""
         self.root = root
         self.kernel_log = kernel_log
         self.kernel_log_gap = kernel_log_gap
         self.failures_in_kernel = failures_in_kernel
         self.failures_in_kernel_missing = failures_in_kernel_missing
+        self.failure_records = failure_records
+        self.by_class: Counter[tuple[str, int]] = Counter()
+        self.started = time.monotonic()
         self.clock = clock
         self._facts: SystemState | None = None
         self._facts_gaps: list[tuple[str, str]] = []
@@ -219,6 +226,11 @@ class Collector:
             reading.kernel_log_lost = self.kernel_log.cursor.lost
         if self.failures_in_kernel is not None:
             try:
+                if self.failure_records is not None:
+                    # drained before the count is read: every failure drained is in the count (the
+                    # program counts, then records), so the classes never add up to more
+                    for failure in self.failure_records.drain(self.started):
+                        self.by_class[failure.klass, failure.order] += 1
                 count = self.failures_in_kernel.read()
             except OSError as error:   # e.g. someone removed the hist trigger: say so, keep serving
                 self.failures_in_kernel.close()
@@ -227,6 +239,14 @@ class Collector:
         if self.failures_in_kernel is not None:
             reading.failed_allocations, reading.failed_allocations_by_order = count.total, count.by_order
             reading.failed_allocations_method = self.failures_in_kernel.kind
+            if self.failure_records is not None:
+                from minfree.analysis.failure_classes import CLASSES
+                from minfree.sources.bpf import MAX_REPORTED_ORDER
+
+                # every series from the first scrape, as the per-order count (increase() sees a rise from 0)
+                reading.failed_allocations_by_class = {
+                    **{(klass, order): 0 for klass in CLASSES for order in range(MAX_REPORTED_ORDER + 1)},
+                    **self.by_class}
         else:
             reading.failed_allocations_missing = self.failures_in_kernel_missing
         reading.gaps = self._facts_gaps + list(root.gaps)
@@ -262,16 +282,22 @@ def _kernel_log() -> tuple[KernelLogCounter | None, tuple[str, str] | None]:
         return None, (KMSG_PATH, error.strerror or str(error))
 
 
-def _failures_in_kernel() -> tuple[FailureCounter | None, str]:
-    """The in-kernel counter of failed page allocations, counting from now; or None and why
-    (not root, no tracefs, neither eBPF nor perf events)."""
-    from minfree.sources.failcount import FailureCounter
+def _failures_in_kernel() -> tuple[FailureCounter | None, str, RingFailures | None]:
+    """The in-kernel counter of failed page allocations, counting from now, with its records
+    where eBPF has ring buffers (classified as `minfree trace` classifies them); or None and why
+    (not root, no tracefs, neither eBPF, hist triggers nor perf events)."""
+    from minfree.sources.failcount import EBPF, FailureCounter, running_layout
 
-    counter, why = FailureCounter.open()
+    counter, why = FailureCounter.open(records=True)
     if counter is None:
-        return None, why or "unavailable"
+        return None, why or "unavailable", None
+    records = None
+    if counter.kind == EBPF and getattr(counter.counter, "ring", None) is not None:
+        from minfree.commands.failure_records import RingFailures, kallsyms_text
+
+        records = RingFailures(counter.counter, running_layout(), kallsyms_text(), [])
     counter.enable()
-    return counter, ""
+    return counter, "", records
 
 
 def _registry(collector: Collector):
@@ -296,9 +322,9 @@ def run(args: argparse.Namespace) -> int:
     one_shot = args.once or args.textfile is not None
     # the in-kernel count is a counter only while the exporter lives: a one-shot reading does
     # not open it (it would serve a count of its own few milliseconds)
-    failures, missing = (None, NOT_COUNTING) if one_shot else _failures_in_kernel()
-    collector = Collector(SystemRoot("/"), kernel_log, gap,
-                          failures_in_kernel=failures, failures_in_kernel_missing=missing)
+    failures, missing, records = (None, NOT_COUNTING, None) if one_shot else _failures_in_kernel()
+    collector = Collector(SystemRoot("/"), kernel_log, gap, failures_in_kernel=failures,
+                          failures_in_kernel_missing=missing, failure_records=records)
     registry = _registry(collector)
     if one_shot:
         from minfree.render.prometheus import exposition, to_json

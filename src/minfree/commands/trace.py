@@ -110,8 +110,7 @@ class _Tap:
         self.counter = None
         self.tracefs: str | None = None
         self.instance = None
-        self.kallsyms: str | None = None
-        self.symbols = None
+        self.ring_failures = None   # commands.failure_records.RingFailures, with eBPF records
         self.kmsg_seq: int | None = None
         self.parser = TraceParser()
         self.records: list = []  # vmscan records (tracefs)
@@ -119,7 +118,6 @@ class _Tap:
         self.start = 0.0
         self.sources: dict[str, str] = {}
         self.missing: list[str] = []
-        self._stacks: dict[int, tuple[str, ...]] = {}
         try:
             self._open(args, direct_reclaim_bit(layout))
         except BaseException:
@@ -195,9 +193,10 @@ class _Tap:
             instead = "records from tracefs instead" if self.tracefs else "and no tracefs: no records"
             self.missing.append(f"eBPF records: {exc.strerror} ({instead})")
             return counter
-        self.kallsyms = _kallsyms_text()  # read now, parsed when a stack needs it
-        if not self.kallsyms:
-            self.missing.append("call sites: /proc/kallsyms is unreadable")
+        from minfree.commands.failure_records import RingFailures, kallsyms_text
+
+        # kallsyms read now (a large read on a host short of memory), parsed when a stack needs it
+        self.ring_failures = RingFailures(counter, self.layout, kallsyms_text(), self.missing)
         self.sources["records"] = "eBPF ring buffer with kernel stacks"
         return counter
 
@@ -222,8 +221,7 @@ class _Tap:
         return self.counts()
 
     def _drain(self, final: bool = False) -> None:
-        from minfree.analysis.trace_window import failure_from_raw, failure_from_record
-        from minfree.sources.bpf import RECORD
+        from minfree.analysis.trace_window import failure_from_record
 
         records = []
         if self.instance is not None:
@@ -237,24 +235,8 @@ class _Tap:
             failure = failure_from_record(record, self.layout, self.start)
             if failure is not None:
                 self.fresh.append(failure)
-        if self.ring is not None:
-            for raw in self.ring.drain():
-                ts, pid_tgid, gfp, order, migratetype, stack_id, comm = RECORD.unpack_from(raw)
-                self.fresh.append(failure_from_raw(
-                    ts / 1e9, pid_tgid & 0xFFFFFFFF, comm.split(b"\0", 1)[0].decode(errors="replace"), order,
-                    gfp, migratetype, self._stack(stack_id), self.layout, self.start))
-
-    def _stack(self, stack_id: int) -> tuple[str, ...]:
-        from minfree.tracing.kallsyms import parse_kallsyms
-
-        if stack_id not in self._stacks:
-            if self.symbols is None and self.kallsyms:
-                self.symbols = parse_kallsyms(self.kallsyms)
-                if not self.symbols.addresses:
-                    self.missing.append("call sites: /proc/kallsyms shows no addresses (kptr_restrict)")
-            ips = self.counter.stack(stack_id)
-            self._stacks[stack_id] = tuple(self.symbols.name(ip) for ip in ips) if self.symbols else ()
-        return self._stacks[stack_id]
+        if self.ring is not None and self.ring_failures is not None:
+            self.fresh.extend(self.ring_failures.drain(self.start))
 
     def counts(self) -> tuple[int | None, dict[str, int]]:
         if self.counter is None:
@@ -289,15 +271,6 @@ class _Tap:
             self.counter.close()
         if self.instance is not None:
             self.instance.close()
-
-
-def _kallsyms_text() -> str | None:
-    """The running kernel's symbol list, read before counting starts."""
-    from minfree.sources import specs
-    from minfree.sources.readers import read_text
-    from minfree.sources.root import SystemRoot
-
-    return read_text(SystemRoot("/"), specs.KALLSYMS)
 
 
 def _kmsg_seq(record: bytes) -> int | None:

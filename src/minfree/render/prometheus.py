@@ -73,6 +73,9 @@ class ExporterReading:
     failed_allocations_by_order: dict[int, int] | None = None
     failed_allocations_method: str = ""
     failed_allocations_missing: str = ""
+    # the failures the eBPF program also recorded (ring buffer, 5.8+), classified as `minfree
+    # trace` classifies them: (class, order) -> count since start (None: no records)
+    failed_allocations_by_class: dict[tuple[str, int], int] | None = None
     gaps: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -282,6 +285,17 @@ def _in_kernel(reading: ExporterReading) -> Iterator[Family]:
     elif count is not None:
         failed.add([], count)
     yield failed
+    by_class = counter(
+        "minfree_failed_allocations_by_class",
+        "Failed page allocations the kernel recorded since the exporter started, by class and order: "
+        "each failure's GFP flags and kernel stack judged by minfree trace's rules "
+        "(analysis/failure_classes.py: logged, opportunistic, silent_atomic, silent_blocking). Never more "
+        "than minfree_failed_allocations_total: the difference is failures not recorded yet, or lost when "
+        "the ring buffer filled between two scrapes.",
+        labels=["class", "order"])
+    for (klass, order), n in sorted((reading.failed_allocations_by_class or {}).items()):
+        by_class.add([klass, str(order)], n)
+    yield by_class
 
 
 def _network(reading: ExporterReading) -> Iterator[Family]:

@@ -99,13 +99,15 @@ class FailureCounter:
         self.kind = kind
 
     @classmethod
-    def open(cls) -> tuple[FailureCounter | None, str | None]:
+    def open(cls, records: bool = False) -> tuple[FailureCounter | None, str | None]:
         """``(counter, None)`` or ``(None, why none)``: not root, no tracefs, no eBPF, no hist
-        triggers and no perf."""
+        triggers and no perf. ``records``: the eBPF program also records each failure in its
+        ring buffer (``self.counter.ring``; where the kernel has none, the count alone)."""
         if os.geteuid() != 0:
             return None, "not root (the in-kernel counter needs eBPF, hist triggers or perf events)"
         from minfree.sources import tracefs
         from minfree.sources.bpf import RawTracepointCounter
+        from minfree.sources.perf import PerfUnavailable
 
         base = tracefs.live_tracefs()  # None: eBPF still counts (hist and perf need tracefs)
         missing: list[str] = []
@@ -115,7 +117,15 @@ class FailureCounter:
         # the reclaim bit only sorts the demand slots, which the count-only mode never reads:
         # the era table gives it without parsing the tracepoint's format (trace parses it)
         bit = direct_reclaim_bit(layout_for(parse_release(os.uname().release)))
-        counter, kind = open_in_kernel(base, lambda: RawTracepointCounter(bit), missing, "so no orders")
+        def make_bpf():
+            if records:
+                try:
+                    return RawTracepointCounter(bit, records=True)
+                except PerfUnavailable:   # no ring buffers (before 5.8): the count alone
+                    pass
+            return RawTracepointCounter(bit)
+
+        counter, kind = open_in_kernel(base, make_bpf, missing, "so no orders")
         if counter is None:
             return None, "; ".join(missing)
         return cls(counter, kind), None
