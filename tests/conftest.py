@@ -9,6 +9,8 @@ SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 READS_SHARED_CORPUS = [
     "logs/test_memdump.py", "logs/test_prefix.py", "logs/test_trace.py", "analysis/test_origin.py",
     "model/test_gfp.py", "model/test_kversion.py",
+    # minfree report's inputs are captures and reports of ../shared/kernel-failures
+    "commands/test_report_cli.py", "render/test_report_chromium.py", "analysis/test_report.py",
 ]
 collect_ignore = [] if (SHARED_CORPUS / "truth.json").is_file() else READS_SHARED_CORPUS
 

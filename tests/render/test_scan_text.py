@@ -7,6 +7,8 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from rich.console import Console
 
 from minfree.analysis.advice import advice
@@ -74,6 +76,8 @@ def test_a_report_whose_process_is_not_printed_is_listed_with_a_question_mark(tm
 
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
+needs_shared = pytest.mark.skipif(not (SHARED / "kernel-failures").is_dir() or not (SHARED / "corpus").is_dir(),
+                                  reason="../shared (corpus, kernel-failures) not beside the checkout")
 
 
 def _scan_text(paths: list[str], **report_fields) -> tuple[str, object]:
@@ -85,6 +89,7 @@ def _scan_text(paths: list[str], **report_fields) -> tuple[str, object]:
     return out.getvalue(), report
 
 
+@needs_shared
 def test_directory_summary_names_no_file_as_a_host_and_stays_short() -> None:
     """The shared corpus (17 logs, none naming a host): no file name in the hosts row, no
     'distinct', rows for kernels and verdicts, and one 'seen' line per clock instead of one per file."""
@@ -101,6 +106,7 @@ def test_directory_summary_names_no_file_as_a_host_and_stays_short() -> None:
     assert all(e.event.source.endswith(".log") for e in report.events)   # the file stays the source
 
 
+@needs_shared
 def test_printk_stamps_are_uptime_unless_the_boot_time_is_known() -> None:
     """A real 6.1 dmesg (kernel-failures): uptime labelled as such; with btime, UTC times."""
     dmesg = str(SHARED / "kernel-failures" / "6.1.192-1node-1g" / "dmesg.txt")
@@ -111,6 +117,7 @@ def test_printk_stamps_are_uptime_unless_the_boot_time_is_known() -> None:
     assert "  seen       dmesg.txt: 2025-12-02 14:38:36 UTC .. 2025-12-02 14:39:41 UTC" in text.splitlines()
 
 
+@needs_shared
 def test_journald_realtime_is_a_utc_time_in_text_and_json(tmp_path: Path) -> None:
     """journalctl -o json records carry __REALTIME_TIMESTAMP (usec since the epoch, UTC): the
     real 6.1 reports relaid as journald records read as dates, not as 1700000006639167."""
@@ -146,6 +153,7 @@ def test_repeats_are_counted_and_said_not_called_distinct(tmp_path: Path) -> Non
     assert "  seen       dill: Mar 22 21:11:57" in text.splitlines()   # a syslog stamp, as printed
 
 
+@needs_shared
 def test_the_live_log_is_dated_with_this_boots_btime(monkeypatch, capsys) -> None:
     """`minfree scan` with no path reads the live log, whose printk stamps are this boot's: they
     are dated with /proc/stat btime. Real /dev/kmsg records of a real 6.1 kernel stand in for
