@@ -258,16 +258,16 @@ def _kernel_log(reading: ExporterReading) -> Iterator[Family]:
 
 def _in_kernel(reading: ExporterReading) -> Iterator[Family]:
     """Failed page allocations counted in the kernel (``minfree.sources.failcount``, read by
-    the command): every ``mm_page_alloc`` that returned no page, logged or not. The counter
-    sees each failure's order only; the classes (GFP_ATOMIC, __GFP_NOWARN, the caller) need each failure's flags
-    and kernel stack, which only ``minfree trace``'s records carry."""
+    the command): every ``mm_page_alloc`` that returned no page, logged or not. The count sees
+    each failure's order only; the classes (GFP_ATOMIC, __GFP_NOWARN, the caller) come from each
+    failure's flags and kernel stack, which the eBPF program's records carry (ring buffers, 5.8+)."""
     count = reading.failed_allocations
     method = reading.failed_allocations_method
     available = gauge(
         "minfree_failed_allocations_available",
-        "1 while the exporter counts failed page allocations in the kernel (method ebpf: per order; perf: "
-        "the total only); 0 when it cannot, with the reason (not root, no tracefs, neither eBPF nor perf, "
-        "a one-shot reading): minfree_failed_allocations_total is then absent, never 0.",
+        "1 while the exporter counts failed page allocations in the kernel (method ebpf or hist: per order; "
+        "perf: the total only); 0 when it cannot, with the reason (not root, no tracefs, neither eBPF, a hist "
+        "trigger nor perf, a one-shot reading): minfree_failed_allocations_total is then absent, never 0.",
         labels=["method", "reason"])
     available.add([method, ""] if count is not None else ["", reading.failed_allocations_missing],
                   int(count is not None))
@@ -276,8 +276,8 @@ def _in_kernel(reading: ExporterReading) -> Iterator[Family]:
     failed = counter(
         "minfree_failed_allocations",
         "Failed page allocations counted in the kernel since the exporter started (mm_page_alloc with no "
-        "page), logged or not: silent __GFP_NOWARN failures included. By order (eBPF); without an order "
-        "label when only the total is counted (perf). Classes need `minfree trace`.",
+        "page), logged or not: silent __GFP_NOWARN failures included. By order (eBPF, hist trigger); without "
+        "an order label when only the total is counted (perf). Classes: minfree_failed_allocations_by_class_total.",
         labels=["order"] if by_order is not None else [])
     if by_order is not None:
         for order, n in sorted(by_order.items()):
