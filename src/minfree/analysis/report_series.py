@@ -58,6 +58,22 @@ class RecordedFailure:
     request_class: str | None    # the recorded mode decoded for the recording's kernel
 
 
+def request_class_of(mode: str | None, version) -> str | None:
+    """The request class a recorded mode (``0x820``) decodes to for the recording's kernel
+    (``version``: its parsed release, None for the era guessed from the mode).
+
+    >>> request_class_of("0x820", None), request_class_of("junk", None), request_class_of(None, None)
+    ('GFP_ATOMIC', None, None)
+    """
+    from minfree.model import gfp
+
+    try:
+        mask = int(mode, 16) if mode else None
+    except ValueError:
+        return None
+    return None if mask is None else gfp.decode(mask, version).request_class
+
+
 @dataclass(slots=True)
 class Recording:
     """A window of a history file, bucketed (``store.history.read_recording``)."""

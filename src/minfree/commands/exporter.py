@@ -293,9 +293,9 @@ def _failures_in_kernel() -> tuple[FailureCounter | None, str, RingFailures | No
         return None, why or "unavailable", None
     records = None
     if counter.kind == EBPF and getattr(counter.counter, "ring", None) is not None:
-        from minfree.commands.failure_records import RingFailures, kallsyms_text
+        from minfree.commands.failure_records import RingFailures
 
-        records = RingFailures(counter.counter, running_layout(), kallsyms_text(), [])
+        records = RingFailures(counter.counter, running_layout(), [])
     counter.enable()
     return counter, "", records
 

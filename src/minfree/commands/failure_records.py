@@ -12,42 +12,66 @@ if TYPE_CHECKING:
 
 class RingFailures:
     """Drains ``counter``'s ring buffer (a :class:`~minfree.sources.bpf.RawTracepointCounter`
-    opened with ``records``); ``missing`` receives what it could not do (one line each)."""
+    opened with ``records``); ``missing`` receives what it could not do (one line each).
 
-    def __init__(self, counter, layout, kallsyms: str | None, missing: list[str]) -> None:
+    Stacks are named from ``/proc/kallsyms``. ``minfree trace`` gives its text, read before
+    counting started (a 5 MiB read on a host short of memory), and the parsed symbols are kept
+    for its window. Without it (the exporter, which runs for months), the file is read and
+    parsed when a drain meets stacks not named yet, and let go: kept, the parsed symbols
+    (~30 MiB here for 5.2 MiB of text) would be most of the exporter's memory."""
+
+    def __init__(self, counter, layout, missing: list[str], kallsyms: str | None = None, *,
+                 keep: bool = False) -> None:
         self.counter = counter
         self.layout = layout
-        self.kallsyms = kallsyms
-        self.symbols = None
         self.missing = missing
+        self.kallsyms = kallsyms
+        self.keep = keep
+        self.symbols = None
         self._stacks: dict[int, tuple[str, ...]] = {}
-        if not kallsyms:
-            missing.append("call sites: /proc/kallsyms is unreadable")
+        self._said: set[str] = set()
+        if keep and not kallsyms:
+            self._say("call sites: /proc/kallsyms is unreadable")
 
     def drain(self, start: float) -> list[Failure]:
         """The failures recorded since the last drain (times from ``start``, monotonic s)."""
         from minfree.analysis.trace_window import failure_from_raw
         from minfree.sources.bpf import RECORD
 
-        failures = []
-        for raw in self.counter.ring.drain():
-            ts, pid_tgid, gfp, order, migratetype, stack_id, comm = RECORD.unpack_from(raw)
-            failures.append(failure_from_raw(
-                ts / 1e9, pid_tgid & 0xFFFFFFFF, comm.split(b"\0", 1)[0].decode(errors="replace"), order,
-                gfp, migratetype, self._stack(stack_id), self.layout, start))
-        return failures
+        records = [RECORD.unpack_from(raw) for raw in self.counter.ring.drain()]
+        self._name_stacks({record[5] for record in records} - self._stacks.keys())
+        return [failure_from_raw(ts / 1e9, pid_tgid & 0xFFFFFFFF, comm.split(b"\0", 1)[0].decode(errors="replace"),
+                                 order, gfp, migratetype, self._stacks[stack_id], self.layout, start)
+                for ts, pid_tgid, gfp, order, migratetype, stack_id, comm in records]
 
-    def _stack(self, stack_id: int) -> tuple[str, ...]:
+    def _name_stacks(self, stack_ids: set[int]) -> None:
+        if not stack_ids:
+            return
+        symbols = self._symbols()
+        for stack_id in stack_ids:
+            ips = self.counter.stack(stack_id)
+            self._stacks[stack_id] = tuple(symbols.name(ip) for ip in ips) if symbols else ()
+
+    def _symbols(self):
         from minfree.tracing.kallsyms import parse_kallsyms
 
-        if stack_id not in self._stacks:
-            if self.symbols is None and self.kallsyms:
-                self.symbols = parse_kallsyms(self.kallsyms)
-                if not self.symbols.addresses:
-                    self.missing.append("call sites: /proc/kallsyms shows no addresses (kptr_restrict)")
-            ips = self.counter.stack(stack_id)
-            self._stacks[stack_id] = tuple(self.symbols.name(ip) for ip in ips) if self.symbols else ()
-        return self._stacks[stack_id]
+        if self.symbols is not None:
+            return self.symbols
+        text = self.kallsyms if self.keep else kallsyms_text()
+        if not text:
+            self._say("call sites: /proc/kallsyms is unreadable")
+            return None
+        symbols = parse_kallsyms(text)
+        if not symbols.addresses:
+            self._say("call sites: /proc/kallsyms shows no addresses (kptr_restrict)")
+        if self.keep:
+            self.symbols = symbols
+        return symbols
+
+    def _say(self, line: str) -> None:
+        if line not in self._said:
+            self._said.add(line)
+            self.missing.append(line)
 
 
 def kallsyms_text() -> str | None:

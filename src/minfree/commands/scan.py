@@ -104,14 +104,15 @@ class _Sized:
 
     def __init__(self, out: EventOut, sizing: StreamSizing, input_no: int,
                  explain: Callable[[Event], ExplainedEvent]) -> None:
-        self.out, self.sizing, self.input_no, self.explain = out, sizing, input_no, explain
-
-    def prepare(self, event: Event) -> tuple[Any, Any]:
         from minfree.analysis.log_sizing import evidence
 
+        self.out, self.sizing, self.input_no, self.explain = out, sizing, input_no, explain
+        self.evidence = evidence
+
+    def prepare(self, event: Event) -> tuple[Any, Any]:
         explained = self.explain(event)
         self.sizing.consider(explained, self.input_no)
-        return self.out.prepare(explained), evidence(explained)
+        return self.out.prepare(explained), self.evidence(explained)
 
     def relocate(self, item: tuple[Any, Any], line: int) -> tuple[Any, Any]:
         return self.out.relocate(item[0], line), item[1]

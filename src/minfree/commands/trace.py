@@ -196,7 +196,7 @@ class _Tap:
         from minfree.commands.failure_records import RingFailures, kallsyms_text
 
         # kallsyms read now (a large read on a host short of memory), parsed when a stack needs it
-        self.ring_failures = RingFailures(counter, self.layout, kallsyms_text(), self.missing)
+        self.ring_failures = RingFailures(counter, self.layout, self.missing, kallsyms_text(), keep=True)
         self.sources["records"] = "eBPF ring buffer with kernel stacks"
         return counter
 

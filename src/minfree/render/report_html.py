@@ -232,18 +232,11 @@ def _failures(model: ReportModel) -> str:
 
 
 def _event(e: ExplainedEvent) -> str:
-    from minfree.analysis.advice import advice
-    from minfree.analysis.verdict import no_replay
-    from minfree.model import gfp
+    from minfree.render.explanation import explanation_rows
     from minfree.render.scan_text import one_line
 
     ev = e.event
-    rows = [("Where", f"{ev.source}:{ev.line} {ev.host or ''}"), ("Kernel", e.kernel.release if e.kernel else "unknown")]
-    if e.decoding is not None and ev.order is not None:
-        rows.append(("What it asked for", gfp.explain(e.decoding, ev.order)))
-    rows.append(("Where it came from", e.origin.detail))
-    rows.append(("Why it failed", e.verdict.explanation if e.verdict is not None else no_replay(e.dump, e.decoding, ev.what)))
-    rows.append(("What to do", advice(e)))
+    rows = [("Where", f"{ev.source}:{ev.line} {ev.host or ''}"), *explanation_rows(e)]
     trace = "\n".join(f.function + (f" [{f.module}]" if f.module else "") for f in e.frames)
     return (f"<details><summary>{esc(one_line(e))}</summary><dl>"
             + "".join(f"<dt><b>{esc(k)}</b></dt><dd>{esc(v)}</dd>" for k, v in rows)

@@ -9,14 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from minfree.analysis.advice import advice
 from minfree.analysis.event_time import When, when
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport, rank, strength
-from minfree.analysis.verdict import no_replay
 from minfree.logs.related import OomVictim
-from minfree.model import gfp
+from minfree.render.explanation import explanation_rows
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -291,23 +289,7 @@ def _explanation(e: ExplainedEvent) -> list[tuple[str, dict[str, Any]]]:
     ev = e.event
     lines: list[tuple[str, dict[str, Any]]] = [
         (f"{ev.process}: {ev.what}, mode:{ev.mode_text or ev.mode}", {"style": "bold", "highlight": False, "markup": False})]
-    kernel = e.kernel.release if e.kernel else "unknown kernel"
-    lines.append((f"Kernel: {kernel}", {"markup": False}))
-    if e.decoding is not None and ev.order is not None:
-        lines.append(("What it asked for: " + gfp.explain(e.decoding, ev.order), {"markup": False}))
-    lines.append((f"Where it came from: {e.origin.detail}", {"markup": False}))
-    if e.verdict is not None:
-        lines.append((f"Why it failed: {e.verdict.explanation}", {"markup": False}))
-    else:
-        lines.append(("Why it failed: " + no_replay(e.dump, e.decoding, ev.what), {"highlight": False, "markup": False}))
-    if ev.oom_nearby is not None:
-        victim = ev.oom_nearby
-        rss = f", anon-rss {victim.anon_rss_kb:,} kB" if victim.anon_rss_kb is not None else ""
-        why = ("its memory cgroup was at its limit" if victim.memcg
-               else "the host's memory was exhausted, not only fragmented or short of reserve")
-        lines.append((f"Nearby: the OOM killer killed {victim.comm} (pid {victim.pid}{rss}): {why}.",
-                      {"highlight": False, "markup": False}))
-    lines.append(("What to do: " + advice(e), {"markup": False}))
+    lines += [(f"{label}: {text}", {"highlight": False, "markup": False}) for label, text in explanation_rows(e)]
     return lines
 
 

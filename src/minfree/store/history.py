@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from minfree.analysis.rates import WATCHED
-from minfree.analysis.report_series import LINE_POINTS, RecordedFailure, Recording, ZoneBucket, bucket_seconds
+from minfree.analysis.report_series import (LINE_POINTS, RecordedFailure, Recording, ZoneBucket, bucket_seconds,
+                                            request_class_of)
 from minfree.analysis.trends import CounterPoint, FailurePoint, History, PressurePoint, ZonePoint
-from minfree.model import gfp
 from minfree.model.kversion import parse_release
 from minfree.model.zones import PAGE_SIZE_DEFAULT
 from minfree.proc.system import MemoryReading
@@ -342,7 +342,7 @@ def read_recording(path: str, since: float, until: float, points: int = LINE_POI
         version = parse_release(release) if release else None
         recording.failures = [
             RecordedFailure(t, process, order, origin, summary,
-                            _request_class(mode, version))
+                            request_class_of(mode, version))
             for t, process, order, origin, mode, summary in db.execute(WINDOW_QUERIES["recorded_failures"], window)]
         recording.psi_some_max, recording.psi_full_max = db.execute(WINDOW_QUERIES["pressure_max"], window).fetchone()
         return recording
@@ -350,15 +350,6 @@ def read_recording(path: str, since: float, until: float, points: int = LINE_POI
         raise StoreError(f"{resolved}: {error}") from None
     finally:
         db.close()
-
-
-def _request_class(mode: str | None, version) -> str | None:
-    """The request class a recorded mode (``0x820``) decodes to for the recording's kernel."""
-    try:
-        mask = int(mode, 16) if mode else None
-    except ValueError:
-        return None
-    return None if mask is None else gfp.decode(mask, version).request_class
 
 
 def _read(db: sqlite3.Connection, since: float, until: float) -> History:
