@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from minfree.analysis.depletion import Depletion, depletion
 from minfree.analysis.failed_allocations import FailedAllocations
@@ -14,6 +13,7 @@ from minfree.analysis.zones import ZonesReport, build_zones
 from minfree.model.min_free import MinFreeResult
 from minfree.proc.system import SystemState
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     from minfree.analysis.event_time import LogWindow
 

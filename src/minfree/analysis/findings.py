@@ -3,8 +3,8 @@ explanation and the fix. Thresholds live in :mod:`minfree.analysis.thresholds`."
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.depletion import Depletion, OrderDepth
@@ -15,7 +15,10 @@ from minfree.analysis.zones import ZonesReport
 from minfree.model.min_free import MinFreeResult
 from minfree.proc.system import SystemState
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from minfree.analysis.scan_report import ScanReport
 
 SEVERITIES = ("info", "warning", "critical")

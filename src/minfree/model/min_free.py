@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from minfree.model.rules import KernelRules
 from minfree.model.watermarks import predict_watermarks

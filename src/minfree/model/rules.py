@@ -9,19 +9,21 @@ are noted next to the field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class VersionLike(Protocol):
+        major: int
+        minor: int
+        patch: int
+        vendor: str | None
 
 
 #: include/linux/mmzone.h (2.6.23-6.18): orders above it are "costly"; the allocator retries
 #: them less and no watermark keeps blocks of that size available.
 PAGE_ALLOC_COSTLY_ORDER = 3
-
-
-class VersionLike(Protocol):
-    major: int
-    minor: int
-    patch: int
-    vendor: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ Units inside the model are pages; :func:`kb_to_pages` / :func:`pages_to_kb` conv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from collections.abc import Mapping
 
 PAGE_SIZE_DEFAULT = 4096
 

@@ -6,7 +6,6 @@ every field is a parsed record of ``minfree.proc``, or None when its file was mi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from minfree.model.kversion import KernelVersion
 from minfree.model.rules import KernelRules
@@ -24,6 +23,7 @@ from minfree.proc.thp import ThpSettings
 from minfree.proc.vmstat import VmstatSample
 from minfree.proc.zoneinfo import ZoneInfo
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     from collections.abc import Callable
 

@@ -32,12 +32,23 @@ import os
 import posixpath
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from minfree.sources.specs import max_bytes
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     import tarfile
+    from typing import Protocol
+
+    class Source(Protocol):
+        """What a root reads through: relative, clean paths; failures raise ``OSError``."""
+
+        def read_bytes(self, rel: str, limit: int) -> bytes: ...
+        def listdir(self, rel: str) -> list[str]: ...
+        def readlink(self, rel: str) -> str | None: ...
+        def lexists(self, rel: str) -> bool: ...
+        def close(self) -> None: ...
+
 
 LINK_SUFFIX = ".readlink"
 SOSREPORT_MARKERS = ("sos_commands", "sos_reports")
@@ -254,16 +265,6 @@ class _TarSource:
 
     def close(self) -> None:
         self.archive.close()
-
-
-class Source(Protocol):
-    """What a root reads through: relative, clean paths; failures raise ``OSError``."""
-
-    def read_bytes(self, rel: str, limit: int) -> bytes: ...
-    def listdir(self, rel: str) -> list[str]: ...
-    def readlink(self, rel: str) -> str | None: ...
-    def lexists(self, rel: str) -> bool: ...
-    def close(self) -> None: ...
 
 
 class SystemRoot:
