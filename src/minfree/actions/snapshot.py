@@ -116,7 +116,7 @@ def source_mode(source: SystemRoot, rel: str) -> int:
     if source.is_archive:
         return PRIVATE
     try:
-        return PUBLIC if os.stat(source.path / rel).st_mode & stat.S_IROTH else PRIVATE
+        return PUBLIC if os.stat(os.path.join(source.path, rel)).st_mode & stat.S_IROTH else PRIVATE
     except OSError:
         return PRIVATE
 
@@ -239,7 +239,7 @@ def capture(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "hostname": hostname.strip() if hostname else socket.gethostname() if source.is_live else None,
             "kernel": release.strip() if release else None,
-            "source": str(source.path),
+            "source": source.path,
             "source_is_sosreport": source.is_sosreport,
             "symlinks": f"a symlink P is stored as the file P{LINK_SUFFIX} holding its target",
             "capture_seconds": round(seconds, 4),

@@ -94,7 +94,7 @@ def read_boot_log(root: SystemRoot) -> BootLog | None:
     for rel in specs.KERNEL_LOG.paths:   # bytes as captured: the scanner decodes them itself
         data = root.read_bytes(rel, optional=True)
         if data is not None:
-            return BootLog(os.path.join(str(root.path), rel), "file", data)
+            return BootLog(os.path.join(root.path, rel), "file", data)
     root.gaps.append((specs.KERNEL_LOG.path, "no kernel log in the capture"))
     return None
 

@@ -31,7 +31,6 @@ import errno
 import os
 import posixpath
 import stat
-from pathlib import Path
 
 from minfree.sources.specs import max_bytes
 
@@ -134,7 +133,7 @@ class _DirSource:
 
     __slots__ = ("base", "_inside")
 
-    def __init__(self, base: Path, live: bool) -> None:
+    def __init__(self, base: str, live: bool) -> None:
         self.base = base
         # a capture's links must stay in it (sosreports keep relative links in sys/)
         self._inside = None if live else os.path.realpath(base)
@@ -180,7 +179,7 @@ class _TarSource:
 
     __slots__ = ("archive", "members", "dirs")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         import tarfile  # lazily: only archives need it, and doctor must start fast
 
         archive = None
@@ -280,9 +279,9 @@ class SystemRoot:
     def __init__(self, path: str | os.PathLike[str] = "/", source: Source | None = None) -> None:
         """``source``: another machine's files (``minfree.sources.ssh``); ``path`` then only names
         it, and the root reads like a capture (nothing of this machine's own is read)."""
-        self.path = Path(path)
+        self.path = os.fspath(path)   # a str, not a pathlib.Path: doctor starts without pathlib (~4 ms)
         self.is_live = source is None and os.path.realpath(self.path) == "/"
-        self.is_archive = source is None and self.path.is_file() and self.path.name.endswith(TAR_SUFFIXES)
+        self.is_archive = source is None and os.path.isfile(self.path) and self.path.endswith(TAR_SUFFIXES)
         self._source: Source = source if source is not None else (
             _TarSource(self.path) if self.is_archive else _DirSource(self.path, self.is_live)
         )
@@ -290,7 +289,7 @@ class SystemRoot:
         self.gaps: list[tuple[str, str]] = []
 
     def __repr__(self) -> str:
-        return f"SystemRoot({str(self.path)!r})"
+        return f"SystemRoot({self.path!r})"
 
     def close(self) -> None:
         """Release the archive handle or the remote session (a no-op for directories)."""
