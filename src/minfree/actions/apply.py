@@ -115,6 +115,9 @@ def live_verifier(root: Path | str = "/") -> Callable[[Mapping[str, int]], list[
 
 @dataclass(slots=True)
 class ApplyResult:
+    """What ``apply_changes`` did: whether it succeeded, its journal entry (None: nothing changed),
+    the messages for the user, zoneinfo's mismatches and whether a rollback restored everything."""
+
     ok: bool
     entry: Entry | None
     messages: list[str] = field(default_factory=list)

@@ -61,6 +61,8 @@ def sha256(data: bytes) -> str:
 
 @dataclass(slots=True)
 class LiveChange:
+    """A live ``vm.*`` value the change writes: the value before it and the value written."""
+
     before: int
     after: int
 
@@ -82,6 +84,9 @@ class FileChange:
 
 @dataclass(slots=True)
 class Entry:
+    """One change as its journal file holds it (module doc): id, creation time, status, reason, config
+    root, the live values and files it changes, the steps done and what apply and undo reported."""
+
     id: str
     created: str
     status: str

@@ -56,6 +56,9 @@ class Assignment:
 
 @dataclass(slots=True)
 class PersistPlan:
+    """What persisting will write: the drop-in (``file``, config-root relative) and its new
+    ``text``, the boot-time lines that set the same keys around it, and the files that could not be read."""
+
     file: str
     text: str
     shadowed_by: list[Assignment] = field(default_factory=list)  # applied after ours: they win

@@ -41,6 +41,9 @@ DROP_CACHES_COST = (
 
 @dataclass(frozen=True, slots=True)
 class ZoneFragmentation:
+    """One zone's free blocks per order, from /proc/buddyinfo, and the unusable and extfrag
+    indices the kernel's formula gives for them."""
+
     node: int
     zone: str
     free_blocks: tuple[int, ...]
@@ -75,6 +78,9 @@ def measure(system: SystemRoot) -> list[ZoneFragmentation]:
 
 @dataclass(slots=True)
 class Relief:
+    """What one ``minfree relieve`` action did: the ``seconds`` it took (with the ``sync`` before
+    drop_caches, also alone in ``sync_seconds``), every zone's fragmentation before and after, notes."""
+
     action: str
     seconds: float
     sync_seconds: float | None

@@ -48,6 +48,9 @@ TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 
 @dataclass(frozen=True, slots=True)
 class SnapshotResult:
+    """A finished snapshot: where it was written, how many files it captured, the ones that
+    could not be read (path, reason) and how long it took."""
+
     out: Path
     files: int
     missing: tuple[tuple[str, str], ...]

@@ -47,6 +47,8 @@ class ValueRestored:
 
 @dataclass(frozen=True, slots=True)
 class FileRestored:
+    """A file ``restore`` dealt with, and what it did to it (``action``: one of the FILE_* words)."""
+
     path: Path  # under the config root the change was applied to
     action: str  # FILE_RESTORED (bytes from the backup), FILE_REMOVED (the change created it)...
 
@@ -61,6 +63,9 @@ class LaterEdit:
 
 @dataclass(slots=True)
 class Restoration:
+    """What ``restore`` did: the live values and files it put back, what it could not restore, and
+    the later edits it left in place."""
+
     values: list[ValueRestored] = field(default_factory=list)
     files: list[FileRestored] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what could not be restored ([] = all)
@@ -146,6 +151,9 @@ def _restore_file(journal: Journal, item: FileChange, config_root: Path) -> str:
 
 @dataclass(slots=True)
 class UndoResult:
+    """What ``undo_last`` did: whether it succeeded, the entry it reverted or refused (None: none to
+    undo), the messages for the user, and what was restored."""
+
     ok: bool
     entry: Entry | None
     messages: list[str] = field(default_factory=list)

@@ -16,6 +16,9 @@ from minfree.model.wmark_check import zonelist
 
 @dataclass(frozen=True, slots=True)
 class OrderDepth:
+    """How many GFP_ATOMIC requests of one order the zonelist serves before every zone fails,
+    and how they spread over its zones."""
+
     order: int
     requests: int            # GFP_ATOMIC requests of this order served before every zone fails
     next_zone: str | None    # "node/zone" serving the next one; None when none would

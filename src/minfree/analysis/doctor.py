@@ -23,6 +23,9 @@ EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 
 @dataclass(slots=True)
 class DoctorReport:
+    """One doctor run: what its rules read (:class:`Context`), their findings, and the window;
+    ``status`` is the worst finding's severity (UNKNOWN without zones)."""
+
     state: SystemState
     zones: ZonesReport
     activity: Activity | None

@@ -109,6 +109,9 @@ COPING_SITES = {
 
 @dataclass(frozen=True, slots=True)
 class Classified:
+    """The class of one failed allocation (``logged``, ``opportunistic``, ``silent_atomic`` or
+    ``silent_blocking``: module doc) and the reason the rule gives."""
+
     klass: str
     site: str | None  # the first caller outside the page allocator, when a stack was seen
     reason: str

@@ -26,6 +26,9 @@ SEVERITIES = ("info", "warning", "critical")
 
 @dataclass(slots=True)
 class Finding:
+    """One finding of a doctor rule: its id, severity (``SEVERITIES``), title, the evidence it used,
+    a plain explanation and the fix."""
+
     id: str
     severity: str
     title: str
@@ -40,6 +43,9 @@ class Finding:
 
 @dataclass(slots=True)
 class Context:
+    """What the doctor's rules read: the machine, its zones, activity over the window, the failures in
+    its log, the kernel's default min_free_kbytes, atomic depletion and the in-kernel failure count."""
+
     state: SystemState
     zones: ZonesReport
     activity: Activity | None

@@ -66,6 +66,9 @@ class NodeRow:
 
 @dataclass(frozen=True, slots=True)
 class Outlier:
+    """A node that stands out from its peers (``kind``: module doc): its value of ``key``, the
+    peers' value or figure, and why."""
+
     host: str
     kind: str           # "setting" | "failing" | "headroom"
     key: str
@@ -76,6 +79,9 @@ class Outlier:
 
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
+    """An allocation failure on the fleet's timeline: from a host's log (``origin``: its category,
+    ``verdict``: the replay's reason), or from ``fleet trace`` (those two hold its class and call site)."""
+
     host: str
     at: str | None           # UTC, when the host's boot time is known
     since_boot_s: float | None
@@ -88,6 +94,9 @@ class TimelineEntry:
 
 @dataclass(slots=True)
 class ClusterView:
+    """The cluster view of a fleet run: one row per node, the outliers, and every node's failures
+    on one timeline."""
+
     rows: list[NodeRow]
     outliers: list[Outlier]
     timeline: list[TimelineEntry]

@@ -62,6 +62,9 @@ class RequestVerdict(NamedTuple):
 
 @dataclass(slots=True)
 class AtomicHeadroom:
+    """What the exporter serves each scrape: per order, the depth of every zone a GFP_ATOMIC request
+    may use, the verdict of a request made on each node, and each zone's order-0 floor (``floors``)."""
+
     zones: list[ZoneHeadroom] = field(default_factory=list)
     requests: list[RequestVerdict] = field(default_factory=list)
     #: (node, zone) -> pages an order-0 GFP_ATOMIC request must leave free: the reduced MIN

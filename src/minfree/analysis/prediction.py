@@ -25,6 +25,9 @@ DEFAULT_LOWMEM_RESERVE_RATIO = (256, 256, 32, 0, 0)   # mm/page_alloc.c sysctl_l
 
 @dataclass(frozen=True, slots=True)
 class ZonePrediction:
+    """One zone's watermarks and protection (lowmem_reserve) as the kernel model computes them
+    for the current sysctls or the ones given, to compare with /proc/zoneinfo."""
+
     node: int
     zone: str
     watermarks: Watermarks

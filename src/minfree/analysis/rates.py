@@ -17,6 +17,9 @@ WATCHED = (
 
 @dataclass(slots=True)
 class Activity:
+    """Reclaim and compaction over a window: the /proc/vmstat counters in ``WATCHED`` per second,
+    and memory PSI (the avg10 values at its end, the stall time accrued during it)."""
+
     seconds: float
     per_second: dict[str, float]
     psi_some_avg10: float | None

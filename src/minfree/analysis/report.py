@@ -69,6 +69,9 @@ class FleetTable:
 
 @dataclass(slots=True)
 class ReportModel:
+    """Everything one ``minfree report`` page shows: the verdict (status, findings, headline), the
+    input's parts (doctor, scan, recording, fleet), series, breakdown, tune preview, and what is missing."""
+
     kind: str                        # one of KINDS
     source: str                      # what was read ("live", a path, n log files)
     status: str                      # OK / WARNING / CRITICAL / UNKNOWN

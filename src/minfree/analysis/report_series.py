@@ -50,6 +50,9 @@ class ZoneBucket:
 
 @dataclass(frozen=True, slots=True)
 class RecordedFailure:
+    """A failure report the recorder saw in /dev/kmsg, as the history file keeps it: when, which
+    process, the order, its origin and summary line."""
+
     t: float
     process: str | None
     order: int | None
@@ -94,6 +97,9 @@ class Recording:
 
 @dataclass(slots=True)
 class ZoneSeries:
+    """One zone of a recording, ready to plot: its buckets, their sample counts, the lowest
+    sample, each point's unusable index, and the heatmap's columns."""
+
     node: int
     zone: str
     points: list[ZoneBucket]

@@ -34,6 +34,8 @@ TUNABLE_KEYS = (MIN_FREE, WSF)
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """A ``minfree tune --profile`` choice: its name and what its sizing follows."""
+
     name: str
     description: str
 
@@ -100,6 +102,9 @@ def add_failure(summary: FailureSummary, fact: FailureFact) -> FailureSummary:
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
+    """The range a proposed sysctl value must stay in: the kernel's own (the sysctl handler's limits,
+    never forced) and minfree's floor and safe maximum (both give way to --force)."""
+
     kernel_min: int
     kernel_max: int
     floor: int | None  # never below (kernel default), unless --force
@@ -134,6 +139,9 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Advice:
+    """Advice on a knob minfree does not set: the key, its current value, the suggested value and why
+    (reference §5.1, §5.2)."""
+
     key: str
     current: str | None
     suggestion: str
@@ -142,6 +150,9 @@ class Advice:
 
 @dataclass(slots=True)
 class Proposal:
+    """What ``minfree tune`` proposes under one profile: a change for each sysctl it sizes (maybe
+    refused), advice on other knobs, and notes."""
+
     profile: str
     changes: list[Change]
     advice: list[Advice] = field(default_factory=list)

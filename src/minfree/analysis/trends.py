@@ -43,6 +43,8 @@ class CounterPoint:
 
 @dataclass(frozen=True, slots=True)
 class PressurePoint:
+    """/proc/pressure/memory's avg10 values (``some``, ``full``) at one recorded sample."""
+
     run: int
     t: float
     some_avg10: float | None
@@ -75,6 +77,9 @@ class History:
 
 @dataclass(slots=True)
 class ZoneTrend:
+    """How one zone's free memory fared in the window: the episodes and share of samples under low
+    (and min), its lowest point with the watermarks then, and its first and last free pages."""
+
     node: int
     zone: str
     samples: int
@@ -91,6 +96,9 @@ class ZoneTrend:
 
 @dataclass(slots=True)
 class Trends:
+    """What ``doctor --history`` reports of a recorded window: each zone's trend, event totals over the
+    time one run's consecutive samples cover, the worst PSI, and the failures by order and origin."""
+
     since: float
     until: float
     page_size: int

@@ -22,6 +22,9 @@ NORMAL_ZONEIDX = 2  # gfp_zone(GFP_ATOMIC) on 64-bit: ZONE_NORMAL
 
 @dataclass(slots=True)
 class ZoneView:
+    """One zone for doctor: /proc/zoneinfo's view beside the model's prediction, its free blocks per
+    order and fragmentation indices, and what GFP_ATOMIC may take from it."""
+
     info: ZoneInfo
     predicted: ZonePrediction | None
     free_blocks: tuple[int, ...]
@@ -42,6 +45,9 @@ class ZoneView:
 
 @dataclass(slots=True)
 class AtomicVerdict:
+    """Whether an order-``order`` GFP_ATOMIC request made on node 0 would succeed now: the zone of
+    its zonelist that serves it, the check's explanation, and ``approximate``: migratetypes unknown."""
+
     order: int
     ok: bool
     zone: str | None
@@ -51,6 +57,9 @@ class AtomicVerdict:
 
 @dataclass(slots=True)
 class ZonesReport:
+    """Doctor's zones: a :class:`ZoneView` for each zone of /proc/zoneinfo, and the GFP_ATOMIC
+    verdicts for the orders in ``ATOMIC_ORDERS``."""
+
     zones: list[ZoneView] = field(default_factory=list)
     atomic: list[AtomicVerdict] = field(default_factory=list)
 

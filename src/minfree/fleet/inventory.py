@@ -30,6 +30,9 @@ class InventoryError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Host:
+    """A host a fleet command reaches: its inventory name, the address ssh connects to (``ansible_host``,
+    else the name), port and user (None: ssh's own), and its groups."""
+
     name: str
     address: str
     port: int | None = None
@@ -39,6 +42,9 @@ class Host:
 
 @dataclass(slots=True)
 class _Draft:
+    """A host while the inventory is read: the groups it is listed under and its own variables (they
+    win over its groups')."""
+
     groups: list[str] = field(default_factory=list)
     own: dict[str, str] = field(default_factory=dict)
 

@@ -22,6 +22,9 @@ Requests = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True, slots=True)
 class HostResult(Generic[T]):
+    """How one host's work ended: its value, or the one-line reason it failed (``error``), and the
+    seconds it took."""
+
     host: Host
     value: T | None
     error: str | None

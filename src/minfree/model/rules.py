@@ -28,6 +28,9 @@ PAGE_ALLOC_COSTLY_ORDER = 3
 
 @dataclass(frozen=True, slots=True)
 class KernelRules:
+    """Which side of each version switch one kernel is on (:meth:`for_version`), by the reference's
+    sections: §1 min_free_kbytes, §2 watermarks, §2.5 lowmem_reserve, §3 the watermark check."""
+
     # --- min_free_kbytes (§1) -----------------------------------------------------------
     size_field: str  # "present" (2.6.32, RHEL6) or "managed" (3.10+)
     sqrt_cap_kbytes: int  # 65536; 262144 from 5.7 (and RHEL7)

@@ -19,6 +19,8 @@ MAX_ORDERS = 64 - 12
 
 @dataclass(frozen=True, slots=True)
 class BuddyRow:
+    """One row of /proc/buddyinfo: a populated zone of a node and its free blocks per order."""
+
     node: int
     zone: str
     counts: tuple[int, ...]  # free blocks per order

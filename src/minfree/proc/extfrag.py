@@ -14,6 +14,9 @@ _ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+-?\d{1,20}\.\d{3})+
 
 @dataclass(frozen=True, slots=True)
 class IndexRow:
+    """One row of extfrag/unusable_index or extfrag/extfrag_index: a zone of a node and its index
+    per order, in thousandths."""
+
     node: int
     zone: str
     values: tuple[int, ...]  # thousandths, per order; -1000 prints as -1.000

@@ -20,6 +20,9 @@ _UNKNOWN_SPEEDS = frozenset({0, 65535, 4294967295})
 
 @dataclass(frozen=True, slots=True)
 class NetDevice:
+    """One interface of /sys/class/net: its ``mtu``, ``speed`` (Mb/s), ``operstate`` and the name its
+    ``device/driver`` link points to (None: unreadable or unknown); virtual without ``device``."""
+
     name: str
     mtu: int | None
     speed_mbps: int | None

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class NodeMemory:
+    """MemTotal and MemFree of one online node (kB), from /sys/devices/system/node/nodeN/meminfo;
+    None when unreadable."""
+
     node: int
     mem_total_kb: int | None
     mem_free_kb: int | None
@@ -19,6 +22,9 @@ class NodeMemory:
 
 @dataclass(frozen=True, slots=True)
 class NumaTopology:
+    """The node lists of /sys/devices/system/node (``online``, ``possible``, ``has_memory``; None
+    when unreadable) and the memory of each online node."""
+
     online: tuple[int, ...]
     possible: tuple[int, ...] | None
     has_memory: tuple[int, ...] | None

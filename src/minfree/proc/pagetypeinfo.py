@@ -24,6 +24,9 @@ _BLOCKS_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\
 
 @dataclass(slots=True)
 class PageTypeInfo:
+    """What /proc/pagetypeinfo prints: the pageblock order and size, and per zone the free blocks
+    of each migratetype and order and the number of pageblocks of each migratetype."""
+
     pageblock_order: int | None = None
     pages_per_block: int | None = None
     #: (node, zone) -> migratetype -> free blocks per order

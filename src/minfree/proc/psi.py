@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class PsiLine:
+    """One line of /proc/pressure/memory: the share of time stalled, in percent, averaged over 10, 60
+    and 300 s, and the total stall time in microseconds."""
+
     avg10: float
     avg60: float
     avg300: float
@@ -26,6 +29,9 @@ class PsiLine:
 
 @dataclass(frozen=True, slots=True)
 class MemoryPressure:
+    """/proc/pressure/memory: ``some`` (at least one task stalled on memory) and ``full`` (every
+    non-idle task stalled); None for a line that is missing or malformed."""
+
     some: PsiLine | None
     full: PsiLine | None
 

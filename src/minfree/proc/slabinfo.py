@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class SlabCache:
+    """One cache of /proc/slabinfo: its name, ``<active_objs> <num_objs> <objsize>`` and
+    ``<pagesperslab>``."""
+
     name: str
     active_objs: int
     num_objs: int

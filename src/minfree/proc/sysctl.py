@@ -27,6 +27,9 @@ ALWAYS_PRESENT = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class VmSysctls:
+    """The /proc/sys/vm values minfree reads, one field per file of that name; None where the kernel
+    has no such knob or it could not be read (module doc)."""
+
     min_free_kbytes: int | None = None
     watermark_scale_factor: int | None = None
     watermark_boost_factor: int | None = None

@@ -27,6 +27,9 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 @dataclass(frozen=True, slots=True)
 class SysctlSetting:
+    """One ``key = value`` line of a sysctl configuration file: its line number, the key in dotted
+    form, the value, and whether a leading ``-`` asks to ignore errors."""
+
     lineno: int
     key: str
     value: str
@@ -35,6 +38,9 @@ class SysctlSetting:
 
 @dataclass(frozen=True, slots=True)
 class SysctlConf:
+    """A sysctl configuration file parsed: its assignments in file order, and the numbers of its
+    malformed lines (neither blank, a comment nor ``key = value``)."""
+
     settings: tuple[SysctlSetting, ...]
     malformed: tuple[int, ...]
 

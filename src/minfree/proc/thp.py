@@ -19,6 +19,9 @@ KHUGEPAGED_NUMBERS = (
 
 @dataclass(frozen=True, slots=True)
 class ThpSettings:
+    """THP settings under ``directory`` (transparent_hugepage, or RHEL6's redhat_transparent_hugepage):
+    each choice file's active choice, khugepaged's defrag flag and numbers, ``enabled`` per mTHP size (kB)."""
+
     directory: str
     enabled: str | None
     defrag: str | None

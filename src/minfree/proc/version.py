@@ -16,6 +16,9 @@ _PREFIX = "Linux version "
 
 @dataclass(frozen=True, slots=True)
 class ProcVersion:
+    """The running kernel from /proc/version (or osrelease alone): the release word, its parsed
+    version (None when it is not ``major.minor...``) and the whole banner line."""
+
     release: str
     version: KernelVersion | None
     banner: str

@@ -34,6 +34,9 @@ def esc(value: object) -> str:
 
 @dataclass(slots=True)
 class Line:
+    """One series of a line chart: its label (printed at its end), its (x, y) points in data units,
+    and its stroke width."""
+
     label: str
     points: list[tuple[float, float]]
     width: float = 1.5
@@ -41,6 +44,8 @@ class Line:
 
 @dataclass(slots=True)
 class Marker:
+    """A vertical marker of a line chart (a failure): its x in data units and its label."""
+
     x: float
     label: str
 

@@ -23,6 +23,9 @@ from minfree.sources.root import SystemRoot
 
 @dataclass(frozen=True, slots=True)
 class Sample:
+    """One reading of /proc/vmstat (with its monotonic time) and of /proc/pressure/memory (None
+    without PSI)."""
+
     vmstat: VmstatSample
     psi: MemoryPressure | None
 

@@ -45,6 +45,9 @@ class StoreError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
+    """One recorder run (``watch --record``): when it started, the boot (kernel/random/boot_id), the
+    host name, kernel release, sampling interval (s) and page size."""
+
     started: float
     boot_id: str | None
     hostname: str | None
