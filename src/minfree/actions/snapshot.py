@@ -31,11 +31,11 @@ import stat
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from minfree.actions.safefs import make_out_dir, write_file
+from minfree.model.record import record
 from minfree.sources import specs
 from minfree.sources.kmsg import read_kmsg_snapshot
 from minfree.sources.readers import netdev_names, read_spec
@@ -46,7 +46,7 @@ MANIFEST_FORMAT = "minfree-snapshot/1"
 TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SnapshotResult:
     """A finished snapshot: where it was written, how many files it captured, the ones that
     could not be read (path, reason) and how long it took."""

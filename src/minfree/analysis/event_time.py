@@ -14,7 +14,8 @@ A log stamps a line in one of three ways, and only some of them are a date:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:   # datetime is imported only to date an event: doctor on a quiet host never needs it
@@ -27,7 +28,7 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
                                        "sep", "oct", "nov", "dec"), 1)}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class When:
     """``wall``: a UTC time (None when the log gives none); ``printed``: a wall clock as the log
     printed it, zone and perhaps year unknown; ``uptime``: seconds since boot."""
@@ -125,7 +126,7 @@ def _bsd_seconds(printed: str) -> float:
     return ((_MONTHS[parts[0][:3].lower()] * 31 + int(parts[1])) * 24 + h) * 3600 + m * 60 + s
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LogWindow:
     """Which of a boot's failure reports doctor judges: those of the last ``since_s`` seconds
     (None: the whole boot). ``earlier``: reports before the window; ``undated``: reports with

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.depletion import Depletion, OrderDepth
@@ -13,6 +12,7 @@ from minfree.analysis.nic import receive_order
 from minfree.analysis.rates import Activity
 from minfree.analysis.zones import ZonesReport
 from minfree.model.min_free import MinFreeResult
+from minfree.model.record import record
 from minfree.proc.system import SystemState
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 SEVERITIES = ("info", "warning", "critical")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Finding:
     """One finding of a doctor rule: its id, severity (``SEVERITIES``), title, the evidence it used,
     a plain explanation and the fix."""
@@ -41,7 +41,7 @@ class Finding:
                 "evidence": self.evidence, "explanation": self.explanation, "fix": self.fix}
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Context:
     """What the doctor's rules read: the machine, its zones, activity over the window, the failures in
     its log, the kernel's default min_free_kbytes, atomic depletion and the in-kernel failure count."""

@@ -8,7 +8,7 @@ are noted next to the field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from minfree.model.record import record
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 PAGE_ALLOC_COSTLY_ORDER = 3
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KernelRules:
     """Which side of each version switch one kernel is on (:meth:`for_version`), by the reference's
     sections: §1 min_free_kbytes, §2 watermarks, §2.5 lowmem_reserve, §3 the watermark check."""
