@@ -7,17 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from child_processes import children
 
 from minfree.sources.chunk_process import SLOT_SIZE, SLOTS, ChunkProcess, ChunkProcessDied
-
-
-def _children() -> set[int]:
-    """This process's child processes, zombies included (/proc/PID/task/TID/children)."""
-    found: set[int] = set()
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as handle:
-            found.update(int(pid) for pid in handle.read().split())
-    return found
 
 
 def _read(process: ChunkProcess) -> bytes:
@@ -78,14 +70,14 @@ def test_a_child_killed_mid_way_ends_the_chunks_with_an_error() -> None:
     chunks = process.chunks()
     try:
         assert bytes(next(chunks)) == b"x" * 1000
-        (child,) = _children()
+        (child,) = children()
         os.kill(child, signal.SIGKILL)
         with pytest.raises(ChunkProcessDied):
             next(chunks)
     finally:
         chunks.close()
         process.close()
-    assert not _children()
+    assert not children()
 
 
 def test_closing_early_stops_a_child_that_waits_for_a_slot() -> None:
@@ -101,4 +93,4 @@ def test_closing_early_stops_a_child_that_waits_for_a_slot() -> None:
     chunks.close()
     process.close()
     process.close()   # twice is harmless
-    assert time.monotonic() - started < 5 and not _children()
+    assert time.monotonic() - started < 5 and not children()

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from child_processes import children
 import zstandard
 
 from minfree.sources import logfiles as sources
@@ -154,22 +155,14 @@ def test_read_returns_at_most_n_and_everything_in_order(tmp_path: Path) -> None:
     assert head + rest == data
 
 
-def _children() -> set[int]:
-    found: set[int] = set()
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as handle:
-            found.update(int(pid) for pid in handle.read().split())
-    return found
-
-
 def test_closing_early_stops_the_decompressing_process(tmp_path: Path) -> None:
     path = write(tmp_path / "k.gz", gzip.compress(big_log(400_000), compresslevel=1))
-    before = _children()
+    before = children()
     stream = expand_paths([str(path)])[0].open()
     assert stream.read(1 << 20)
-    assert len(_children() - before) == 1   # the decoder runs in a child
+    assert len(children() - before) == 1   # the decoder runs in a child
     stream.close()
-    assert _children() == before   # stopped and reaped
+    assert children() == before   # stopped and reaped
     with pytest.raises(ValueError):
         stream.read(1)
 
