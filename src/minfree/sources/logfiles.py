@@ -13,8 +13,8 @@ Files
     ``28 b5 2f fd``. Concatenated streams/members are all read; bytes after the last
     stream that do not start another one are ignored (as ``gzip -d`` does).
     Decompression runs in a forked child on the other core (:mod:`~minfree.sources.chunk_process`:
-    chunks of up to 4 MiB in 6 slots of shared memory, so memory stays bounded), and in this
-    process when no child can be made.
+    its output packed into 6 slots of 4 MiB of shared memory, so memory stays bounded), and in
+    this process when no child can be made.
 
 Damaged compressed data
     All the data decompressed before the damage is delivered first; the next ``read()``
@@ -377,11 +377,15 @@ def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iter
             yield out
 
 
-class _Reader(io.RawIOBase):
-    """A readable raw stream defined by its ``read(size)``."""
+class _RawReader(io.RawIOBase):
+    """A readable raw stream defined by its ``readinto(buffer)`` (``read(size)`` is io's)."""
 
     def readable(self) -> bool:
         return True
+
+
+class _Reader(_RawReader):
+    """A readable raw stream defined by its ``read(size)``."""
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -389,7 +393,7 @@ class _Reader(io.RawIOBase):
         return len(data)
 
 
-class _DecompressingReader(_Reader):
+class _DecompressingReader(_RawReader):
     """Decompressed bytes of ``source``, decoded by a forked child on the other core
     (:class:`~minfree.sources.chunk_process.ChunkProcess`), or here when no child can be made.
 
@@ -475,7 +479,7 @@ class _DecompressingReader(_Reader):
             super().close()
 
 
-class _TextGuard(_Reader):
+class _TextGuard(_RawReader):
     """``inner``'s bytes, until :data:`BINARY_RUN_LIMIT` bytes in a row look binary: then
     :class:`BinaryInputError`, and the end. Costs one :func:`looks_binary` of 4 KiB per read."""
 
