@@ -8,7 +8,7 @@ import gc
 import importlib
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from minfree.errors import EXIT_USAGE, UsageError
 

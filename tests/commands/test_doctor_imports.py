@@ -28,7 +28,8 @@ NOT_FOR_A_CLEAN_LOG = (
     "minfree.analysis.trends", "minfree.store.history", "minfree.render.console", "minfree.render.doctor_text",
     "minfree.commands.watch", "minfree.commands.exporter", "minfree.commands.fleet", "minfree.sources.ssh",
     "hyperscan", "numpy", "rich", "prometheus_client", "sqlite3", "tarfile", "zipfile", "pickle",
-    "multiprocessing", "subprocess", "tempfile",
+    "multiprocessing", "subprocess", "tempfile", "stringzilla",
+    "typing", "datetime", "pathlib",   # ~4, ~2 and ~4 ms of a cold start; annotations and Protocols are for type checkers
 )
 
 # Runs the real CLI, then prints its exit code, its JSON and every module it imported.

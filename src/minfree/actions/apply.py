@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -34,6 +34,7 @@ from minfree.actions.sysctl import SysctlWriter, sysctl_name
 from minfree.actions.undo import clean_after_kill, restore
 from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
 from minfree.analysis.sizing import MIN_FREE, WSF, Proposal
+from minfree.model.record import record
 from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
 from minfree.sources.root import SystemRoot
 from minfree.sources.specs import ZONEINFO
@@ -47,7 +48,7 @@ class ApplyError(Exception):
     """A step failed; the message says which."""
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ChangePlan:
     """What ``--apply`` would write, why, and how it persists (computed for the dry run too)."""
 
@@ -113,8 +114,11 @@ def live_verifier(root: Path | str = "/") -> Callable[[Mapping[str, int]], list[
     return verify
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ApplyResult:
+    """What ``apply_changes`` did: whether it succeeded, its journal entry (None: nothing changed),
+    the messages for the user, zoneinfo's mismatches and whether a rollback restored everything."""
+
     ok: bool
     entry: Entry | None
     messages: list[str] = field(default_factory=list)

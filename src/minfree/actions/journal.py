@@ -33,12 +33,13 @@ import os
 import posixpath
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from pathlib import Path
 
 from minfree.actions.lock import ChangeLock
 from minfree.actions.safefs import check_trusted, make_state_dir, read_file, write_file
 from minfree.analysis.sizing import TUNABLE_KEYS
+from minfree.model.record import record
 from minfree.sources.specs import SYSCTL_CONF, SYSCTL_D_DIRS
 
 DEFAULT_STATE_DIR = Path("/var/lib/minfree")
@@ -59,13 +60,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class LiveChange:
+    """A live ``vm.*`` value the change writes: the value before it and the value written."""
+
     before: int
     after: int
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class FileChange:
     """A file the change edits: ``path`` relative to the config root; ``backup`` relative to the
     state dir (None when the file did not exist before); ``mode``/``uid``/``gid`` of the original
@@ -80,8 +83,11 @@ class FileChange:
     after_sha256: str | None = None
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Entry:
+    """One change as its journal file holds it (module doc): id, creation time, status, reason, config
+    root, the live values and files it changes, the steps done and what apply and undo reported."""
+
     id: str
     created: str
     status: str
@@ -199,7 +205,7 @@ def check_entry(entry: Entry, file_name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unreadable:
     """A journal file that could not be read or failed :func:`check_entry`."""
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 import configparser
 import os
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Mapping
 
 from minfree.actions.safefs import UnsafeError, file_meta, read_file
+from minfree.model.record import record
 from minfree.proc.sysctl_files import conf_lines, normalize_key, parse_sysctl_conf
 from minfree.sources.readers import sysctl_config_files
 from minfree.sources.root import SystemRoot
@@ -39,7 +40,7 @@ TUNED_ACTIVE = "etc/tuned/active_profile"
 TUNED_PROFILE_DIRS = ("etc/tuned/profiles", "etc/tuned", "usr/lib/tuned/profiles", "usr/lib/tuned")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Assignment:
     """``key = value`` at ``path:lineno`` (``path`` as applied; ``real_path`` after symlinks)."""
 
@@ -54,8 +55,11 @@ class Assignment:
         return f"/{self.path}:{self.lineno}{link}"
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class PersistPlan:
+    """What persisting will write: the drop-in (``file``, config-root relative) and its new
+    ``text``, the boot-time lines that set the same keys around it, and the files that could not be read."""
+
     file: str
     text: str
     shadowed_by: list[Assignment] = field(default_factory=list)  # applied after ours: they win
@@ -216,7 +220,7 @@ def comment_out(text: str, linenos: set[int]) -> str:
     return "".join(lines)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TunedProfile:
     """tuned's active profile and the vm.* sysctls it writes at every start."""
 

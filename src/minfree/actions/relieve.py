@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from minfree.actions.sysctl import SysctlWriter
 from minfree.model.fragmentation import indices_by_order
+from minfree.model.record import record
 from minfree.proc.buddyinfo import parse_buddyinfo
 from minfree.sources.root import SystemRoot
 from minfree.sources.specs import BUDDYINFO
@@ -39,8 +40,11 @@ DROP_CACHES_COST = (
     "compaction is usually the better tool against fragmentation")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ZoneFragmentation:
+    """One zone's free blocks per order, from /proc/buddyinfo, and the unusable and extfrag
+    indices the kernel's formula gives for them."""
+
     node: int
     zone: str
     free_blocks: tuple[int, ...]
@@ -73,8 +77,11 @@ def measure(system: SystemRoot) -> list[ZoneFragmentation]:
     return fragmentation(text)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Relief:
+    """What one ``minfree relieve`` action did: the ``seconds`` it took (with the ``sync`` before
+    drop_caches, also alone in ``sync_seconds``), every zone's fragmentation before and after, notes."""
+
     action: str
     seconds: float
     sync_seconds: float | None

@@ -25,8 +25,9 @@ import os
 import re
 import secrets
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+
+from minfree.model.record import record
 
 TMP_MARK = ".minfree-tmp-"
 _STALE = re.compile(r"\..+\.minfree-tmp-[0-9]+(-[0-9a-f]+)?\Z")
@@ -44,7 +45,7 @@ class UnsafeError(OSError):
         return f"{self.filename}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileMeta:
     """Mode (permission bits) and owner of an existing file."""
 

@@ -31,11 +31,11 @@ import stat
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from minfree.actions.safefs import make_out_dir, write_file
+from minfree.model.record import record
 from minfree.sources import specs
 from minfree.sources.kmsg import read_kmsg_snapshot
 from minfree.sources.readers import netdev_names, read_spec
@@ -46,8 +46,11 @@ MANIFEST_FORMAT = "minfree-snapshot/1"
 TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SnapshotResult:
+    """A finished snapshot: where it was written, how many files it captured, the ones that
+    could not be read (path, reason) and how long it took."""
+
     out: Path
     files: int
     missing: tuple[tuple[str, str], ...]
@@ -116,7 +119,7 @@ def source_mode(source: SystemRoot, rel: str) -> int:
     if source.is_archive:
         return PRIVATE
     try:
-        return PUBLIC if os.stat(source.path / rel).st_mode & stat.S_IROTH else PRIVATE
+        return PUBLIC if os.stat(os.path.join(source.path, rel)).st_mode & stat.S_IROTH else PRIVATE
     except OSError:
         return PRIVATE
 
@@ -239,7 +242,7 @@ def capture(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "hostname": hostname.strip() if hostname else socket.gethostname() if source.is_live else None,
             "kernel": release.strip() if release else None,
-            "source": str(source.path),
+            "source": source.path,
             "source_is_sosreport": source.is_sosreport,
             "symlinks": f"a symlink P is stored as the file P{LINK_SUFFIX} holding its target",
             "capture_seconds": round(seconds, 4),

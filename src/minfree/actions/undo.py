@@ -16,13 +16,14 @@ reverts them too. Either way it says so (:class:`Restoration`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from minfree.actions.journal import Entry, FileChange, Journal, JournalError, sha256
 from minfree.actions.lock import LockedError
 from minfree.actions.safefs import UnsafeError, clean_stale, file_meta, read_file, remove_file, write_file
 from minfree.actions.sysctl import SysctlWriter
+from minfree.model.record import record
 
 #: What ``restore`` did to a file.
 FILE_RESTORED, FILE_REMOVED, FILE_MODE, FILE_UNCHANGED = "restored", "removed", "mode restored", "unchanged"
@@ -31,7 +32,7 @@ FILE_KEPT = "kept (edited after the change)"
 REFUSE, KEEP, DISCARD = "refuse", "keep", "discard"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValueRestored:
     """``vm.<name>`` read ``found`` and now holds ``before`` (``after``: what the change wrote)."""
 
@@ -45,13 +46,15 @@ class ValueRestored:
         return f"vm.{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileRestored:
+    """A file ``restore`` dealt with, and what it did to it (``action``: one of the FILE_* words)."""
+
     path: Path  # under the config root the change was applied to
     action: str  # FILE_RESTORED (bytes from the backup), FILE_REMOVED (the change created it)...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LaterEdit:
     """Something changed after the change: ``what`` is ``vm.<name>`` or a config-root relative path."""
 
@@ -59,8 +62,11 @@ class LaterEdit:
     description: str
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Restoration:
+    """What ``restore`` did: the live values and files it put back, what it could not restore, and
+    the later edits it left in place."""
+
     values: list[ValueRestored] = field(default_factory=list)
     files: list[FileRestored] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what could not be restored ([] = all)
@@ -144,8 +150,11 @@ def _restore_file(journal: Journal, item: FileChange, config_root: Path) -> str:
     return FILE_RESTORED if current != original else FILE_MODE
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class UndoResult:
+    """What ``undo_last`` did: whether it succeeded, the entry it reverted or refused (None: none to
+    undo), the messages for the user, and what was restored."""
+
     ok: bool
     entry: Entry | None
     messages: list[str] = field(default_factory=list)

@@ -14,18 +14,18 @@ The advice follows the evidence and the report's kernel:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.origin import is_rx_buffer
 from minfree.analysis.verdict import VM_STRUCT_FAILED, blocks_elsewhere, summary_cma
+from minfree.model.record import record
 from minfree.model.rules import PAGE_ALLOC_COSTLY_ORDER, KernelRules
 
 _DOCTOR = "(run `minfree doctor` on the host for its numbers)"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Advice:
     """One thing to do (or to know), and the kernel knobs it names."""
 

@@ -7,15 +7,18 @@ the sum of its zones' depths, and the next one comes from the first zone with de
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.zones import NORMAL_ZONEIDX, ZoneView
+from minfree.model.record import record
 from minfree.model.wmark_check import zonelist
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderDepth:
+    """How many GFP_ATOMIC requests of one order the zonelist serves before every zone fails,
+    and how they spread over its zones."""
+
     order: int
     requests: int            # GFP_ATOMIC requests of this order served before every zone fails
     next_zone: str | None    # "node/zone" serving the next one; None when none would
@@ -27,7 +30,7 @@ class OrderDepth:
         return self.requests << self.order
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Depletion:
     """``reserve_pages``: the unboosted min watermarks of the zones that can serve an order-0
     atomic request, the yardstick of :data:`thresholds.DEPLETION_ORDERS`."""

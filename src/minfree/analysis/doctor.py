@@ -1,8 +1,6 @@
 """A doctor report: the machine, its zones, activity, failures in its log, and the findings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from minfree.analysis.depletion import Depletion, depletion
 from minfree.analysis.failed_allocations import FailedAllocations
@@ -12,8 +10,10 @@ from minfree.analysis.rates import Activity
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.zones import ZonesReport, build_zones
 from minfree.model.min_free import MinFreeResult
+from minfree.model.record import record
 from minfree.proc.system import SystemState
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     from minfree.analysis.event_time import LogWindow
 
@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class DoctorReport:
+    """One doctor run: what its rules read (:class:`Context`), their findings, and the window;
+    ``status`` is the worst finding's severity (UNKNOWN without zones)."""
+
     state: SystemState
     zones: ZonesReport
     activity: Activity | None

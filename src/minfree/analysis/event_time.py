@@ -14,9 +14,10 @@ A log stamps a line in one of three ways, and only some of them are a date:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from minfree.model.record import record
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:   # datetime is imported only to date an event: doctor on a quiet host never needs it
     from datetime import datetime
 
@@ -27,7 +28,7 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
                                        "sep", "oct", "nov", "dec"), 1)}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class When:
     """``wall``: a UTC time (None when the log gives none); ``printed``: a wall clock as the log
     printed it, zone and perhaps year unknown; ``uptime``: seconds since boot."""
@@ -125,7 +126,7 @@ def _bsd_seconds(printed: str) -> float:
     return ((_MONTHS[parts[0][:3].lower()] * 31 + int(parts[1])) * 24 + h) * 3600 + m * 60 + s
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LogWindow:
     """Which of a boot's failure reports doctor judges: those of the last ``since_s`` seconds
     (None: the whole boot). ``earlier``: reports before the window; ``undated``: reports with
@@ -153,8 +154,6 @@ def split_recent(events: list, since_s: float | None, now: float | None,
     >>> [e.event.mono for e in recent], window.earlier, window.undated, window.last.label()
     ([5000.0, 7000.0], 1, 0, 'uptime 01:56:40')
     """
-    from datetime import datetime, timezone
-
     dated = [(e, when(e.event.time, e.event.mono, boot_time)) for e in events]
     walls = [(e, w.wall.timestamp() if w.wall is not None else None) for e, w in dated]
     if not any(at is not None for _, at in walls) and now is None:
@@ -171,6 +170,7 @@ def split_recent(events: list, since_s: float | None, now: float | None,
     earlier = sum(e.occurrences for e, at in walls if at is not None and end - at > since_s)
     undated = sum(e.occurrences for e, at in walls if at is None)
     by_date = now is not None or any(w.wall is not None for _, w in dated)
+    from datetime import datetime, timezone   # here: a log with no dated report never needs it
     start = (When(wall=datetime.fromtimestamp(end - since_s, timezone.utc)) if by_date
              else When(uptime=max(0.0, end - since_s)))
     return recent, LogWindow(since_s, earlier, undated, last, start)

@@ -2,12 +2,12 @@
 mode of ``minfree trace``: the in-kernel count only, no flags, no call sites)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from minfree.analysis import thresholds as T
+from minfree.model.record import record
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class FailedAllocations:
     """What the counter saw, or why there is no count (``unavailable``)."""
 

@@ -29,9 +29,10 @@ clones ignored).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from minfree.model.gfp import GfpDecoding
+from minfree.model.record import record
 
 LOGGED = "logged"
 OPPORTUNISTIC = "opportunistic"
@@ -107,8 +108,11 @@ COPING_SITES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Classified:
+    """The class of one failed allocation (``logged``, ``opportunistic``, ``silent_atomic`` or
+    ``silent_blocking``: module doc) and the reason the rule gives."""
+
     klass: str
     site: str | None  # the first caller outside the page allocator, when a stack was seen
     reason: str

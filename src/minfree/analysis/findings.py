@@ -3,8 +3,7 @@ explanation and the fix. Thresholds live in :mod:`minfree.analysis.thresholds`."
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.depletion import Depletion, OrderDepth
@@ -13,16 +12,23 @@ from minfree.analysis.nic import receive_order
 from minfree.analysis.rates import Activity
 from minfree.analysis.zones import ZonesReport
 from minfree.model.min_free import MinFreeResult
+from minfree.model.record import record
 from minfree.proc.system import SystemState
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from minfree.analysis.scan_report import ScanReport
 
 SEVERITIES = ("info", "warning", "critical")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Finding:
+    """One finding of a doctor rule: its id, severity (``SEVERITIES``), title, the evidence it used,
+    a plain explanation and the fix."""
+
     id: str
     severity: str
     title: str
@@ -35,8 +41,11 @@ class Finding:
                 "evidence": self.evidence, "explanation": self.explanation, "fix": self.fix}
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Context:
+    """What the doctor's rules read: the machine, its zones, activity over the window, the failures in
+    its log, the kernel's default min_free_kbytes, atomic depletion and the in-kernel failure count."""
+
     state: SystemState
     zones: ZonesReport
     activity: Activity | None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 
 from minfree.analysis import thresholds as T
@@ -28,6 +28,7 @@ from minfree.analysis.sizing import MIN_FREE, propose, summarize_failures
 from minfree.analysis.trace_window import Interval, Tally, TraceWindow, failure_from_record
 from minfree.model.gfp import GfpLayout, layout_for, layout_from_table
 from minfree.model.kversion import parse_release
+from minfree.model.record import record
 from minfree.tracing.gfp_format import parse_format
 from minfree.tracing.records import TraceParser
 
@@ -36,7 +37,7 @@ SETTINGS = ("kernel", "min_free_kbytes", "watermark_scale_factor", "swappiness",
             "thp_defrag")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class NodeRow:
     """One node of the table. Doctor fills every field; scan only the failures."""
 
@@ -64,8 +65,11 @@ class NodeRow:
         return getattr(self, key)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outlier:
+    """A node that stands out from its peers (``kind``: module doc): its value of ``key``, the
+    peers' value or figure, and why."""
+
     host: str
     kind: str           # "setting" | "failing" | "headroom"
     key: str
@@ -74,8 +78,11 @@ class Outlier:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TimelineEntry:
+    """An allocation failure on the fleet's timeline: from a host's log (``origin``: its category,
+    ``verdict``: the replay's reason), or from ``fleet trace`` (those two hold its class and call site)."""
+
     host: str
     at: str | None           # UTC, when the host's boot time is known
     since_boot_s: float | None
@@ -86,8 +93,11 @@ class TimelineEntry:
     occurrences: int
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ClusterView:
+    """The cluster view of a fleet run: one row per node, the outliers, and every node's failures
+    on one timeline."""
+
     rows: list[NodeRow]
     outliers: list[Outlier]
     timeline: list[TimelineEntry]
@@ -266,7 +276,7 @@ def build_cluster(rows: list[NodeRow], logs: list[tuple[str, ScanReport, int | N
     return ClusterView(rows, outliers(rows), timeline(logs) if traced is None else traced)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HostOutcome:
     """How reaching one host went: ``error`` is None when it answered."""
 

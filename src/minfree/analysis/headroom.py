@@ -12,11 +12,12 @@ no free CMA pages and no memory is being offlined.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import NamedTuple
 
 from minfree.analysis.zones import NORMAL_ZONEIDX, zone_state
 from minfree.model.depth import request_depths
+from minfree.model.record import record
 from minfree.model.wmark_check import Request, ZoneState, alloc_flags_for, reduced_floor, zonelist
 from minfree.proc.system import SystemState
 
@@ -60,8 +61,11 @@ class RequestVerdict(NamedTuple):
         return self.serving is not None
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class AtomicHeadroom:
+    """What the exporter serves each scrape: per order, the depth of every zone a GFP_ATOMIC request
+    may use, the verdict of a request made on each node, and each zone's order-0 floor (``floors``)."""
+
     zones: list[ZoneHeadroom] = field(default_factory=list)
     requests: list[RequestVerdict] = field(default_factory=list)
     #: (node, zone) -> pages an order-0 GFP_ATOMIC request must leave free: the reduced MIN

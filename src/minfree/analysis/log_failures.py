@@ -9,16 +9,17 @@ keeping every event.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable
 
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.sizing import FailureSummary, summarize_failures
+from minfree.model.record import record
 
 UNKNOWN_ORDER = "unknown"   # a report whose header printed no order (vmalloc)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class FailureTally:
     """``by_kind[(order, origin)]``: occurrences; ``summary``: sizing's view of all of them."""
 

@@ -7,11 +7,11 @@ compared with what the kernel shows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from minfree.model.min_free import MinFreeResult, predict_min_free_kbytes
 from minfree.model import protection, watermarks
 from minfree.model.protection import predict_protection
+from minfree.model.record import record
 from minfree.model.watermarks import predict_watermarks
 from minfree.model.zones import Watermarks
 from minfree.proc.zoneinfo import ZoneInfo, model_zones
@@ -23,8 +23,11 @@ THP_MIN_TOTALRAM_KB = 512 * 1024
 DEFAULT_LOWMEM_RESERVE_RATIO = (256, 256, 32, 0, 0)   # mm/page_alloc.c sysctl_lowmem_reserve_ratio (6.x)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ZonePrediction:
+    """One zone's watermarks and protection (lowmem_reserve) as the kernel model computes them
+    for the current sysctls or the ones given, to compare with /proc/zoneinfo."""
+
     node: int
     zone: str
     watermarks: Watermarks

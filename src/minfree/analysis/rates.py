@@ -1,8 +1,8 @@
 """Reclaim and compaction activity between two samples: rates, never counters since boot."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from minfree.model.record import record
 from minfree.proc.psi import MemoryPressure
 from minfree.proc.vmstat import VmstatRates, VmstatSample, vmstat_rates, vmstat_total
 
@@ -15,8 +15,11 @@ WATCHED = (
 )
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Activity:
+    """Reclaim and compaction over a window: the /proc/vmstat counters in ``WATCHED`` per second,
+    and memory PSI (the avg10 values at its end, the stall time accrued during it)."""
+
     seconds: float
     per_second: dict[str, float]
     psi_some_avg10: float | None

@@ -10,7 +10,7 @@ table, and what the input cannot show.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from minfree.analysis.doctor import DoctorReport
@@ -20,6 +20,7 @@ from minfree.analysis.prediction import ZonePrediction, predict_zones
 from minfree.analysis.report_series import Recording, ZoneSeries, series_by_zone
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.sizing import MIN_FREE, WSF, Proposal, propose, summarize_failures
+from minfree.model.record import record
 from minfree.proc.system import SystemState
 
 KINDS = ("live", "snapshot", "history", "scan", "fleet")
@@ -31,7 +32,7 @@ RECORDING_ADDS = ("free memory of each zone against its min/low/high watermarks 
                   "(a systemd unit ships in deploy/), then `minfree report --from HISTORY.db`.")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TunePreview:
     """What ``minfree tune`` (dry run) proposes, and the watermarks before and after it."""
 
@@ -40,7 +41,7 @@ class TunePreview:
     after: list[ZonePrediction]
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Breakdown:
     """Failures counted by order, by origin (scan's category) and by class (the GFP request
     class the mode decodes to: GFP_ATOMIC, GFP_NOWAIT, blocking, memalloc)."""
@@ -54,7 +55,7 @@ class Breakdown:
         return sum(self.by_order.values())
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class FleetTable:
     """The cluster view a ``minfree fleet doctor --json`` run wrote: its rows and outliers."""
 
@@ -67,8 +68,11 @@ class FleetTable:
         return [o for o in self.outliers if o.get("host") == host]
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ReportModel:
+    """Everything one ``minfree report`` page shows: the verdict (status, findings, headline), the
+    input's parts (doctor, scan, recording, fleet), series, breakdown, tune preview, and what is missing."""
+
     kind: str                        # one of KINDS
     source: str                      # what was read ("live", a path, n log files)
     status: str                      # OK / WARNING / CRITICAL / UNKNOWN

@@ -11,9 +11,10 @@ every sample counted. The unusable index of each point is the kernel's formula
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from minfree.model.fragmentation import indices_by_order
+from minfree.model.record import record
 
 #: Points per zone on the line plots (buckets of the recording), and columns of the heatmaps.
 LINE_POINTS = 720
@@ -30,7 +31,7 @@ def bucket_seconds(span: float, interval: float, points: int = LINE_POINTS) -> f
     return float(max(math.ceil(span / points), interval, 1.0)) if span > 0 else float(max(interval, 1.0))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ZoneBucket:
     """One zone in one bucket: its lowest-free sample and what the bucket's samples did."""
 
@@ -48,8 +49,11 @@ class ZoneBucket:
     free_blocks: tuple[int, ...]   # per order, that sample's (() when not recorded)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordedFailure:
+    """A failure report the recorder saw in /dev/kmsg, as the history file keeps it: when, which
+    process, the order, its origin and summary line."""
+
     t: float
     process: str | None
     order: int | None
@@ -74,7 +78,7 @@ def request_class_of(mode: str | None, version) -> str | None:
     return None if mask is None else gfp.decode(mask, version).request_class
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Recording:
     """A window of a history file, bucketed (``store.history.read_recording``)."""
 
@@ -92,8 +96,11 @@ class Recording:
     psi_full_max: float | None = None
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ZoneSeries:
+    """One zone of a recording, ready to plot: its buckets, their sample counts, the lowest
+    sample, each point's unusable index, and the heatmap's columns."""
+
     node: int
     zone: str
     points: list[ZoneBucket]

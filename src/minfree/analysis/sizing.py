@@ -19,21 +19,24 @@ of RAM OOMs the machine at once).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable, Mapping
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.nic import receive_order
 from minfree.analysis.prediction import default_min_free, predict_zones
 from minfree.analysis.trace_window import MeasuredDemand
+from minfree.model.record import record
 from minfree.proc.system import SystemState
 
 MIN_FREE = "vm.min_free_kbytes"
 WSF = "vm.watermark_scale_factor"
 TUNABLE_KEYS = (MIN_FREE, WSF)
 
-@dataclass(frozen=True, slots=True)
+@record
 class Profile:
+    """A ``minfree tune --profile`` choice: its name and what its sizing follows."""
+
     name: str
     description: str
 
@@ -44,7 +47,7 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FailureSummary:
     """Allocation failures found in the log, reduced to what sizing needs."""
 
@@ -98,8 +101,11 @@ def add_failure(summary: FailureSummary, fact: FailureFact) -> FailureSummary:
                           summary.network + (count if category == "network-receive" else 0), summary.total + count)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bounds:
+    """The range a proposed sysctl value must stay in: the kernel's own (the sysctl handler's limits,
+    never forced) and minfree's floor and safe maximum (both give way to --force)."""
+
     kernel_min: int
     kernel_max: int
     floor: int | None  # never below (kernel default), unless --force
@@ -110,7 +116,7 @@ class Bounds:
                 "floor": self.floor, "safe_max": self.safe_max}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     """One proposed sysctl value. ``refused`` says why it will not be applied (None: ok)."""
 
@@ -132,16 +138,22 @@ class Change:
         return self.proposed if self.refused is None else self.current
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Advice:
+    """Advice on a knob minfree does not set: the key, its current value, the suggested value and why
+    (reference §5.1, §5.2)."""
+
     key: str
     current: str | None
     suggestion: str
     reason: str
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Proposal:
+    """What ``minfree tune`` proposes under one profile: a change for each sysctl it sizes (maybe
+    refused), advice on other knobs, and notes."""
+
     profile: str
     changes: list[Change]
     advice: list[Advice] = field(default_factory=list)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from minfree.analysis.failure_classes import CLASSES, SILENT_ATOMIC, classify
 from minfree.model.gfp import GfpLayout, decode, format_names, mask_from_names
+from minfree.model.record import record
 from minfree.tracing.records import TraceRecord
 
 #: Counters whose rise means packets were dropped or resent (proc.netstat names).
@@ -23,7 +24,7 @@ RETRANSMIT_COUNTERS = ("Tcp.RetransSegs",)
 NIC_PREFIX = "nic."
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Failure:
     """One failed allocation the instance delivered, decoded and classified."""
 
@@ -82,7 +83,7 @@ def failure_from_raw(ts: float, pid: int, comm: str, order: int, mask: int, migr
                    reason=verdict.reason)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Interval:
     """One interval of the window: what the kernel counted, the records that fell in it, and
     the counters' rise."""
@@ -149,7 +150,7 @@ def counter_deltas(before: Mapping[str, int], after: Mapping[str, int]) -> dict[
     return {k: max(0, after[k] - before[k]) for k in sorted(keys)}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Latency:
     """Durations (seconds) of one kind of episode."""
 
@@ -293,7 +294,7 @@ class TraceWindow:
         return sum(rate * (1 << int(order)) for order, rate in rates.items())
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MeasuredDemand:
     """What a ``minfree trace`` window measured, as ``tune`` sizes reserves with it
     (reference kernel-memory.md §5.6: ``W_lead >= R_atomic x T_kswapd`` and

@@ -12,10 +12,12 @@ boot, so a counter that restarted with a reboot or went down is never read as a 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from minfree.model.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ZonePoint:
     """One zone at one recorded sample (pages, as /proc/zoneinfo prints them)."""
 
@@ -30,7 +32,7 @@ class ZonePoint:
     managed: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CounterPoint:
     """A /proc/vmstat event counter (per-zone items summed) at one recorded sample."""
 
@@ -41,15 +43,17 @@ class CounterPoint:
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PressurePoint:
+    """/proc/pressure/memory's avg10 values (``some``, ``full``) at one recorded sample."""
+
     run: int
     t: float
     some_avg10: float | None
     full_avg10: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FailurePoint:
     """A failure report the recorder saw in /dev/kmsg."""
 
@@ -59,7 +63,7 @@ class FailurePoint:
     origin: str | None
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class History:
     """Everything recorded between ``since`` and ``until`` (Unix times), oldest first."""
 
@@ -73,8 +77,11 @@ class History:
     failures: list[FailurePoint] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ZoneTrend:
+    """How one zone's free memory fared in the window: the episodes and share of samples under low
+    (and min), its lowest point with the watermarks then, and its first and last free pages."""
+
     node: int
     zone: str
     samples: int
@@ -89,8 +96,11 @@ class ZoneTrend:
     last_free: int
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Trends:
+    """What ``doctor --history`` reports of a recorded window: each zone's trend, event totals over the
+    time one run's consecutive samples cover, the worst PSI, and the failures by order and origin."""
+
     since: float
     until: float
     page_size: int

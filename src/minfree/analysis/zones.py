@@ -3,10 +3,11 @@ whether an atomic request of order 0..3 would succeed right now, and how many mo
 order the free lists can serve."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from minfree.model.depth import Depth, request_depths
 from minfree.model.fragmentation import indices_by_order
+from minfree.model.record import record
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zonelist,
                                        reduced_floor, alloc_flags_for)
 from minfree.model.rules import KernelRules
@@ -20,8 +21,11 @@ ATOMIC_ORDERS = (0, 1, 2, 3)
 NORMAL_ZONEIDX = 2  # gfp_zone(GFP_ATOMIC) on 64-bit: ZONE_NORMAL
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ZoneView:
+    """One zone for doctor: /proc/zoneinfo's view beside the model's prediction, its free blocks per
+    order and fragmentation indices, and what GFP_ATOMIC may take from it."""
+
     info: ZoneInfo
     predicted: ZonePrediction | None
     free_blocks: tuple[int, ...]
@@ -40,8 +44,11 @@ class ZoneView:
         return self.info.min - self.atomic_floor
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class AtomicVerdict:
+    """Whether an order-``order`` GFP_ATOMIC request made on node 0 would succeed now: the zone of
+    its zonelist that serves it, the check's explanation, and ``approximate``: migratetypes unknown."""
+
     order: int
     ok: bool
     zone: str | None
@@ -49,8 +56,11 @@ class AtomicVerdict:
     approximate: bool
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ZonesReport:
+    """Doctor's zones: a :class:`ZoneView` for each zone of /proc/zoneinfo, and the GFP_ATOMIC
+    verdicts for the orders in ``ATOMIC_ORDERS``."""
+
     zones: list[ZoneView] = field(default_factory=list)
     atomic: list[AtomicVerdict] = field(default_factory=list)
 

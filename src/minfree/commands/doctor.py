@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from minfree.analysis.doctor import DoctorReport, build_report
 from minfree.analysis.failed_allocations import FailedAllocations
@@ -25,6 +24,7 @@ from minfree.sources.system import load_system
 
 from minfree.store.schema import DEFAULT_DB
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     from datetime import datetime
 

@@ -173,7 +173,7 @@ class Collector:
             start = len(self.root.gaps)
             version = readers.read_version(self.root)
             self._facts = SystemState(
-                origin=str(self.root.path), is_live=self.root.is_live, gaps=[],
+                origin=self.root.path, is_live=self.root.is_live, gaps=[],
                 release=version.release if version else None, kernel=version.version if version else None,
                 zones=[], buddy=[], kernel_indices=None, pagetypes=None,
                 meminfo=readers.read_meminfo(self.root), psi=None,

@@ -17,33 +17,33 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
 
 from minfree.analysis.scan_report import ScanReport
 from minfree.errors import UsageError
 from minfree.sources.kernel_log import read_boot_log
 from minfree.sources.root import SystemRoot
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:   # the log machinery is imported where it runs: doctor on a clean log needs none of it
+    from typing import Any, Protocol
+
     from minfree.analysis.explain import ExplainedEvent
     from minfree.analysis.log_sizing import StreamSizing
     from minfree.logs.events import Event
     from minfree.model import gfp
     from minfree.sources.logfiles import Input, Skipped
 
+    class EventOut(Protocol):
+        """Where a scan writes events as they are explained (:class:`~minfree.render.scan_json.JsonStream`,
+        :class:`~minfree.render.scan_text.TextDigest`): ``prepare`` turns an explained event into
+        a small picklable item, in whichever process found it; ``relocate`` gives an item of a
+        file's second half its line in the whole file; ``write`` takes items in log order."""
 
+        def prepare(self, explained: ExplainedEvent) -> Any: ...
 
-class EventOut(Protocol):
-    """Where a scan writes events as they are explained (:class:`~minfree.render.scan_json.JsonStream`,
-    :class:`~minfree.render.scan_text.TextDigest`): ``prepare`` turns an explained event into
-    a small picklable item, in whichever process found it; ``relocate`` gives an item of a
-    file's second half its line in the whole file; ``write`` takes items in log order."""
+        def relocate(self, item: Any, line: int) -> Any: ...
 
-    def prepare(self, explained: ExplainedEvent) -> Any: ...
-
-    def relocate(self, item: Any, line: int) -> Any: ...
-
-    def write(self, item: Any) -> None: ...
+        def write(self, item: Any) -> None: ...
 
 
 def scan_inputs(inputs: list[Input], kernel: str | None = None,

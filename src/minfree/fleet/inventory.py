@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from minfree.model.record import record
 
 CONNECTION_VARS = ("ansible_host", "ansible_port", "ansible_user")
 _RANGE = re.compile(r"\[(\d+):(\d+)(?::(\d+))?\]")
@@ -28,8 +30,11 @@ class InventoryError(ValueError):
     """An inventory that cannot be read as written: the message names the line."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Host:
+    """A host a fleet command reaches: its inventory name, the address ssh connects to (``ansible_host``,
+    else the name), port and user (None: ssh's own), and its groups."""
+
     name: str
     address: str
     port: int | None = None
@@ -37,8 +42,11 @@ class Host:
     groups: tuple[str, ...] = ()
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Draft:
+    """A host while the inventory is read: the groups it is listed under and its own variables (they
+    win over its groups')."""
+
     groups: list[str] = field(default_factory=list)
     own: dict[str, str] = field(default_factory=dict)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from minfree.fleet.inventory import Host
+from minfree.model.record import record
 from minfree.sources.root import SystemRoot
 from minfree.sources.ssh import RemoteError, SshOptions, abort_all, ssh_root
 
@@ -20,8 +20,11 @@ T = TypeVar("T")
 Requests = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HostResult(Generic[T]):
+    """How one host's work ended: its value, or the one-line reason it failed (``error``), and the
+    seconds it took."""
+
     host: Host
     value: T | None
     error: str | None

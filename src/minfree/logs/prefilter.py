@@ -20,18 +20,22 @@ from typing import Callable, Protocol
 
 WINDOW = 8 << 20  # bytes handed to the matcher at once (matches across windows are caught by overlap)
 
-# Every message minfree reports contains one of these. Few needles, because the matcher's
-# speed falls with their number (measured on a 1 GiB log: 8 long needles take twice the time
-# of these 6): "alloc" alone covers page/vmalloc allocation failures (any era, wrapped
-# headers too), "vmalloc error", allocation stalls, "SLUB: Unable to allocate" and
-# "warn_alloc: N callbacks suppressed".
+# Every message minfree reports contains one of these. Few and short, because the matcher's
+# speed depends on their number and their last bytes (hyperscan's FDR hashes a literal's tail:
+# a tail of common letters or a space sends more positions to its confirm step). Measured on
+# the generated 1 GiB log (bench/README.md): these 6 take 0.25 s of CPU, the same messages
+# as whole words ("Killed process", "OOM killer ", ...) 0.46 s, 8 long needles twice that.
+# "alloc" alone covers page/vmalloc allocation failures (any era, wrapped headers too),
+# "vmalloc error", allocation stalls, "SLUB: Unable to allocate" and "warn_alloc: N callbacks
+# suppressed". A needle only picks lines to parse: a line it picks in error is parsed and
+# dropped, so each is a prefix of its message rather than the message.
 NEEDLES: tuple[bytes, ...] = (
     b"alloc",
-    b"Killed process",          # OOM kill, every era
-    b"out of memory",           # TCP: out of memory -- consider tuning tcp_mem
-    b"socket memory",           # 2.6.x TCP: Out of socket memory
-    b"Linux version",           # the boot banner: the release of the reports below it
-    b"OOM killer ",             # "OOM killer disabled." / "enabled.": suspend and resume
+    b"Killed p",        # "Killed process": OOM kill, every era
+    b"out of m",        # "TCP: out of memory -- consider tuning tcp_mem"
+    b"socket m",        # 2.6.x "TCP: Out of socket memory"
+    b"Linux v",         # "Linux version": the boot banner, the release of the reports below it
+    b"OOM k",           # "OOM killer disabled." / "enabled.": suspend and resume
 )
 
 

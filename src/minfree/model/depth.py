@@ -19,8 +19,8 @@ holding orders 1-3) are not counted, so the depth is a floor on what the zone ca
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from minfree.model.record import record
 from minfree.model.rules import KernelRules
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, boost_retry_mark, check_terms,
                                        loop_floors, reduced_floor, usable_lists)
@@ -30,7 +30,7 @@ from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, boost_ret
 PRE_4_4_LISTS = frozenset("UMER")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Depth:
     """``requests``: order-N requests served before the check fails; ``approximate``: the free
     lists' migratetypes were unknown (buddyinfo), so every block was counted as usable."""

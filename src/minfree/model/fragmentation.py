@@ -8,11 +8,12 @@ in 3.10, 4.4, 5.10, 6.1, 6.12, 6.18), integers in thousandths: debugfs prints ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
+
+from minfree.model.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContigPageInfo:
     """``struct contig_page_info`` of mm/vmstat.c for one zone and one order."""
 

@@ -8,9 +8,9 @@ mm/khugepaged.c 5.0-6.18). Pure; zone sizes in pages, results in kB.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
+from minfree.model.record import record
 from minfree.model.rules import KernelRules
 from minfree.model.watermarks import predict_watermarks
 from minfree.model.zones import PAGE_SIZE_DEFAULT, USER_ZONES, Zone, page_shift
@@ -19,7 +19,7 @@ SQRT_FLOOR_KBYTES = 128
 MIGRATE_PCPTYPES = 3  # every version read
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MinFreeResult:
     """The value the kernel would show and which rule produced it.
 

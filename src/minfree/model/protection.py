@@ -7,7 +7,7 @@ present_pages on 2.6.32), 5.0 (ratio < 1 disables), 5.10-6.18 (empty lower zone 
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from minfree.model.rules import KernelRules
 from minfree.model.zones import Comparison, Zone, compare_values

@@ -8,8 +8,17 @@ are noted next to the field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from minfree.model.record import record
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class VersionLike(Protocol):
+        major: int
+        minor: int
+        patch: int
+        vendor: str | None
 
 
 #: include/linux/mmzone.h (2.6.23-6.18): orders above it are "costly"; the allocator retries
@@ -17,15 +26,11 @@ from typing import Protocol
 PAGE_ALLOC_COSTLY_ORDER = 3
 
 
-class VersionLike(Protocol):
-    major: int
-    minor: int
-    patch: int
-    vendor: str | None
-
-
-@dataclass(frozen=True, slots=True)
+@record
 class KernelRules:
+    """Which side of each version switch one kernel is on (:meth:`for_version`), by the reference's
+    sections: §1 min_free_kbytes, §2 watermarks, §2.5 lowmem_reserve, §3 the watermark check."""
+
     # --- min_free_kbytes (§1) -----------------------------------------------------------
     size_field: str  # "present" (2.6.32, RHEL6) or "managed" (3.10+)
     sqrt_cap_kbytes: int  # 65536; 262144 from 5.7 (and RHEL7)

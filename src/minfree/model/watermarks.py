@@ -7,7 +7,7 @@ present_pages, +t/4 +t/2), 3.10/4.4 (managed_pages), 4.6 (watermark_scale_factor
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from minfree.model.rules import KernelRules
 from minfree.model.zones import (

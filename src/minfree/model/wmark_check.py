@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from minfree.model.rules import KernelRules
 from minfree.model.zones import PAGE_SIZE_DEFAULT, kb_to_pages

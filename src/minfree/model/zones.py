@@ -6,8 +6,10 @@ Units inside the model are pages; :func:`kb_to_pages` / :func:`pages_to_kb` conv
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import field
+from collections.abc import Mapping
+
+from minfree.model.record import record
 
 PAGE_SIZE_DEFAULT = 4096
 
@@ -67,7 +69,7 @@ def zone_order(names: set[str] | frozenset[str]) -> tuple[str, ...]:
     return ZONE_ORDER_32BIT
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Zone:
     """The size of one zone, as the watermark code sees it.
 
@@ -85,7 +87,7 @@ class Zone:
         return self.present if size_field == "present" else self.managed
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Watermarks:
     """One zone's watermarks in pages, as /proc/zoneinfo prints them (``_watermark + boost``).
 
@@ -111,7 +113,7 @@ class Watermarks:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Comparison:
     """Predicted vs shown integers: ``diffs`` maps a field to (predicted, shown)."""
 

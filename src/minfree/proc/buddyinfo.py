@@ -7,7 +7,8 @@ migratetypes together, populated zones only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 _ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\s*$")   # %6lu: 20 digits
 
@@ -17,8 +18,10 @@ _ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\s*$")  
 MAX_ORDERS = 64 - 12
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BuddyRow:
+    """One row of /proc/buddyinfo: a populated zone of a node and its free blocks per order."""
+
     node: int
     zone: str
     counts: tuple[int, ...]  # free blocks per order

@@ -7,13 +7,17 @@ Values are returned as integers in thousandths, as mm/vmstat.c computes them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 _ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+-?\d{1,20}\.\d{3})+)\s*$")   # bounded: int()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IndexRow:
+    """One row of extfrag/unusable_index or extfrag/extfrag_index: a zone of a node and its index
+    per order, in thousandths."""
+
     node: int
     zone: str
     values: tuple[int, ...]  # thousandths, per order; -1000 prints as -1.000

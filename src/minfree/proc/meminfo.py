@@ -12,10 +12,12 @@ the memory the watermark code uses; take ``managed`` from /proc/zoneinfo.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from minfree.model.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Meminfo:
     """Fields of one meminfo file: ``kb`` for ``kB`` lines, ``counts`` for unitless ones."""
 

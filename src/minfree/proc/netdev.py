@@ -11,15 +11,19 @@ Jumbo-frame NICs are the classic source of order>0 GFP_ATOMIC allocations
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from minfree.model.record import record
+
 
 # Values that mean "unknown" rather than a rate: SPEED_UNKNOWN (-1) printed as
 # unsigned by some old drivers, and the 16-bit 0xffff some drivers reported.
 _UNKNOWN_SPEEDS = frozenset({0, 65535, 4294967295})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NetDevice:
+    """One interface of /sys/class/net: its ``mtu``, ``speed`` (Mb/s), ``operstate`` and the name its
+    ``device/driver`` link points to (None: unreadable or unknown); virtual without ``device``."""
+
     name: str
     mtu: int | None
     speed_mbps: int | None

@@ -8,17 +8,24 @@ sum of the node's managed pages, unlike /proc/meminfo under deferred init (§8).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from minfree.model.record import record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class NodeMemory:
+    """MemTotal and MemFree of one online node (kB), from /sys/devices/system/node/nodeN/meminfo;
+    None when unreadable."""
+
     node: int
     mem_total_kb: int | None
     mem_free_kb: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NumaTopology:
+    """The node lists of /sys/devices/system/node (``online``, ``possible``, ``has_memory``; None
+    when unreadable) and the memory of each online node."""
+
     online: tuple[int, ...]
     possible: tuple[int, ...] | None
     has_memory: tuple[int, ...] | None

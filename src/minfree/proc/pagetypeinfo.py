@@ -11,8 +11,9 @@ is damaged (None: the caller records a gap).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from minfree.model.record import record
 from minfree.proc.buddyinfo import MAX_ORDERS
 
 _ORDER = re.compile(r"^Page block order:\s*(\d{1,20})\s*$")   # numbers: %lu, 20 digits at most
@@ -22,8 +23,11 @@ _BLOCKS_HEADER = re.compile(r"^Number of blocks type\s+(.*)$")
 _BLOCKS_ROW = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)((?:\s+\d{1,20})+)\s*$")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class PageTypeInfo:
+    """What /proc/pagetypeinfo prints: the pageblock order and size, and per zone the free blocks
+    of each migratetype and order and the number of pageblocks of each migratetype."""
+
     pageblock_order: int | None = None
     pages_per_block: int | None = None
     #: (node, zone) -> migratetype -> free blocks per order

@@ -13,19 +13,25 @@ EOPNOTSUPP when PSI is compiled in but disabled (``psi=0``); both leave a gap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from minfree.model.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PsiLine:
+    """One line of /proc/pressure/memory: the share of time stalled, in percent, averaged over 10, 60
+    and 300 s, and the total stall time in microseconds."""
+
     avg10: float
     avg60: float
     avg300: float
     total_us: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemoryPressure:
+    """/proc/pressure/memory: ``some`` (at least one task stalled on memory) and ``full`` (every
+    non-idle task stalled); None for a line that is missing or malformed."""
+
     some: PsiLine | None
     full: PsiLine | None
 

@@ -14,11 +14,14 @@ block of that order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from minfree.model.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlabCache:
+    """One cache of /proc/slabinfo: its name, ``<active_objs> <num_objs> <objsize>`` and
+    ``<pagesperslab>``."""
+
     name: str
     active_objs: int
     num_objs: int

@@ -15,7 +15,9 @@ and recomputes every zone's ``protection:`` (kernel-memory.md §10, seen on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
+
+from minfree.model.record import record
 
 # Present on every kernel minfree supports (2.6.32+): missing ones are gaps.
 ALWAYS_PRESENT = frozenset({
@@ -25,8 +27,11 @@ ALWAYS_PRESENT = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VmSysctls:
+    """The /proc/sys/vm values minfree reads, one field per file of that name; None where the kernel
+    has no such knob or it could not be read (module doc)."""
+
     min_free_kbytes: int | None = None
     watermark_scale_factor: int | None = None
     watermark_boost_factor: int | None = None

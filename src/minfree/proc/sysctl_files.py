@@ -21,25 +21,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
-@dataclass(frozen=True, slots=True)
+@record
 class SysctlSetting:
+    """One ``key = value`` line of a sysctl configuration file: its line number, the key in dotted
+    form, the value, and whether a leading ``-`` asks to ignore errors."""
+
     lineno: int
     key: str
     value: str
     ignore_errors: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SysctlConf:
+    """A sysctl configuration file parsed: its assignments in file order, and the numbers of its
+    malformed lines (neither blank, a comment nor ``key = value``)."""
+
     settings: tuple[SysctlSetting, ...]
     malformed: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BootSetting:
     """The assignment of ``key`` that wins at boot, and where it is."""
 

@@ -5,10 +5,10 @@ every field is a parsed record of ``minfree.proc``, or None when its file was mi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import field
 
 from minfree.model.kversion import KernelVersion
+from minfree.model.record import record
 from minfree.model.rules import KernelRules
 from minfree.model.zones import PAGE_SIZE_DEFAULT, USER_ZONES
 from minfree.proc.buddyinfo import BuddyRow
@@ -24,6 +24,7 @@ from minfree.proc.thp import ThpSettings
 from minfree.proc.vmstat import VmstatSample
 from minfree.proc.zoneinfo import ZoneInfo
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 DEFAULT_PAGEBLOCK_ORDER = 9   # x86-64 with 4 KiB pages (HPAGE_PMD_ORDER); read from pagetypeinfo when possible
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class SystemState:
     """One reading of a machine. Missing sources are None and listed in ``gaps``."""
 
@@ -91,7 +92,7 @@ class SystemState:
         return any(v in ("always", "madvise") for v in self.thp.per_size_enabled.values())
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemoryReading:
     """The fast-moving memory files at one instant, parsed: what ``minfree watch`` shows and
     records every interval (``minfree.sources.sampler.read_memory``)."""

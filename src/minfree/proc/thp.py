@@ -10,15 +10,20 @@ khugepaged min_free_kbytes rule in 6.12+ (kernel-memory.md §1.3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from minfree.model.record import record
 
 KHUGEPAGED_NUMBERS = (
     "pages_to_scan", "scan_sleep_millisecs", "alloc_sleep_millisecs", "max_ptes_none",
     "max_ptes_swap", "max_ptes_shared", "full_scans", "pages_collapsed",
 )
 
-@dataclass(frozen=True, slots=True)
+@record
 class ThpSettings:
+    """THP settings under ``directory`` (transparent_hugepage, or RHEL6's redhat_transparent_hugepage):
+    each choice file's active choice, khugepaged's defrag flag and numbers, ``enabled`` per mTHP size (kB)."""
+
     directory: str
     enabled: str | None
     defrag: str | None

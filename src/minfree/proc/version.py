@@ -7,15 +7,18 @@ Format (init/version.c, unchanged since 2.6): ``Linux version <release>
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from minfree.model.kversion import KernelVersion, parse_release
+from minfree.model.record import record
 
 _PREFIX = "Linux version "
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcVersion:
+    """The running kernel from /proc/version (or osrelease alone): the release word, its parsed
+    version (None when it is not ``major.minor...``) and the whole banner line."""
+
     release: str
     version: KernelVersion | None
     banner: str

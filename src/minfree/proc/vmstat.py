@@ -10,7 +10,8 @@ Counters since boot say little; findings use rates over a window
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 # nr_* items are mostly gauges (node/zone stat items); these nr_* are cumulative
 # event counts (6.18 mm/vmstat.c vmstat_text: nr_dirtied, nr_written,
@@ -85,8 +86,7 @@ def vmstat_total(counters: Mapping[str, int], name: str) -> int | None:
     return sum(parts) if parts else None
 
 
-
-@dataclass(frozen=True, slots=True)
+@record
 class VmstatSample:
     """/proc/vmstat values with the monotonic time (seconds) they were read."""
 
@@ -94,7 +94,7 @@ class VmstatSample:
     taken_at: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VmstatRates:
     """Change of every event counter between two samples.
 
@@ -105,7 +105,6 @@ class VmstatRates:
     deltas: dict[str, int]
     per_second: dict[str, float]
     reset: tuple[str, ...]
-
 
 
 def vmstat_rates(before: VmstatSample, after: VmstatSample) -> VmstatRates | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from minfree.model.record import record
 from minfree.model.zones import Watermarks, Zone, zone_order
 
 _HEADER = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)\s*$")
@@ -24,7 +25,7 @@ _COLON_NOTABLE = ("Node", "pages free", "protection", "count", "vm stats thresho
 _WATERMARK_KEYS = ("boost", "min", "low", "high", "promo", "scanned", "spanned", "present", "managed", "cma")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ZoneInfo:
     """One zone of /proc/zoneinfo. Optional fields are None when the era does not print them."""
 

@@ -1,12 +1,14 @@
 """The `minfree doctor --json` document (schema in the README, "doctor JSON")."""
 from __future__ import annotations
 
-from typing import Any
-
 from minfree.analysis.depletion import Depletion
 from minfree.analysis.doctor import DoctorReport
 from minfree.analysis.failed_allocations import FailedAllocations
 from minfree.analysis.zones import ZoneView
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 1
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Iterable, Iterator
 
 from prometheus_client.core import Metric
@@ -26,6 +26,7 @@ from minfree.analysis.headroom import AtomicHeadroom
 from minfree.analysis.log_failures import FailureTally
 from minfree.analysis.rates import WATCHED
 from minfree.model.fragmentation import indices_by_order
+from minfree.model.record import record
 from minfree.proc.net_dev import ReceiveDrops
 from minfree.proc.system import SystemState
 from minfree.proc.vmstat import vmstat_total
@@ -52,7 +53,7 @@ TCP_COUNTERS = {
 }
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ExporterReading:
     """Everything one scrape serves; None where a source could not be read."""
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Callable, Sequence
+
+from minfree.model.record import record
 
 WIDTH, HEIGHT = 860, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 96, 16, 34
@@ -32,20 +34,25 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Line:
+    """One series of a line chart: its label (printed at its end), its (x, y) points in data units,
+    and its stroke width."""
+
     label: str
     points: list[tuple[float, float]]
     width: float = 1.5
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Marker:
+    """A vertical marker of a line chart (a failure): its x in data units and its label."""
+
     x: float
     label: str
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Plot:
     """What every plot has: an id (for aria), a title and a description."""
 

@@ -6,7 +6,6 @@ import json
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from minfree.analysis.event_time import When, when
@@ -14,6 +13,7 @@ from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport, rank, strength
 from minfree.logs.related import OomVictim
+from minfree.model.record import record
 from minfree.render.explanation import explanation_rows
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ _RELATED_LABELS = {
 _SKIPPED_SHOWN = 10   # files left out of a directory, listed by name (all of them in --json)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class TextRow:
     """One event as the text report needs it: small, because it may come from the second
     scanning process and is kept only while it is its group's most telling one."""

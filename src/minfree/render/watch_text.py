@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from minfree.analysis.rates import WATCHED, Activity
 from minfree.model.fragmentation import format_index, indices_by_order
+from minfree.model.record import record
 from minfree.proc.system import MemoryReading
 from minfree.proc.zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ BAR_WIDTH = 20
 RATE_COLUMNS = 2   # name/rate pairs per line (the longest vmstat name has 29 characters)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class WatchStatus:
     """What the screen shows besides the reading: the viewer's state and the log's."""
 

@@ -2,10 +2,10 @@
 :mod:`minfree.sources.failcount` made it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from minfree.model.record import record
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class FailureCount:
     """Failed page allocations counted in the kernel since the counter was enabled."""
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TYPE_CHECKING, NamedTuple
+from collections import namedtuple
 
 from minfree.sources import specs
 from minfree.sources.kmsg import KMSG_PATH, read_kmsg_snapshot
 from minfree.sources.root import SystemRoot
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     from minfree.sources.logfiles import Input
 
@@ -54,12 +55,12 @@ def _kmsg_may_hold_report(data: bytes) -> bool:
     return False
 
 
-class BootLog(NamedTuple):
-    """The bytes of a boot's kernel log, as read, and where they came from."""
+class BootLog(namedtuple("BootLog", "name kind data")):
+    """The bytes of a boot's kernel log (``data``), as read, and where they came from: ``name`` is
+    shown to the user (/dev/kmsg or the captured file's path), ``kind`` is "kmsg" or "file"
+    (:attr:`minfree.sources.logfiles.Input.kind`)."""
 
-    name: str        # shown to the user: /dev/kmsg or the captured file's path
-    kind: str        # "kmsg" | "file" (minfree.sources.logfiles.Input.kind)
-    data: bytes
+    __slots__ = ()
 
     def may_hold_report(self) -> bool:
         """False only when a scan of the log cannot find a failure report or a related message:
@@ -93,7 +94,7 @@ def read_boot_log(root: SystemRoot) -> BootLog | None:
     for rel in specs.KERNEL_LOG.paths:   # bytes as captured: the scanner decodes them itself
         data = root.read_bytes(rel, optional=True)
         if data is not None:
-            return BootLog(os.path.join(str(root.path), rel), "file", data)
+            return BootLog(os.path.join(root.path, rel), "file", data)
     root.gaps.append((specs.KERNEL_LOG.path, "no kernel log in the capture"))
     return None
 

@@ -11,10 +11,7 @@ Text that does not parse is a gap too (reason ``unparseable``).
 """
 from __future__ import annotations
 
-from collections.abc import Collection
-
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Collection
 
 from minfree.proc.buddyinfo import BuddyRow, parse_buddyinfo
 from minfree.proc.extfrag import KernelIndices, parse_kernel_indices
@@ -32,11 +29,14 @@ from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
 from minfree.sources import specs
 from minfree.sources.root import SystemRoot
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from minfree.proc.net_dev import ReceiveDrops
     from minfree.proc.slabinfo import SlabCache
 
-Parsed = TypeVar("Parsed")
+    Parsed = TypeVar("Parsed")
 
 
 def read_spec(root: SystemRoot, spec: specs.Spec, *, optional: bool | None = None) -> tuple[str, str] | None:

@@ -31,13 +31,23 @@ import errno
 import os
 import posixpath
 import stat
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from minfree.sources.specs import max_bytes
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:
     import tarfile
+    from typing import Protocol
+
+    class Source(Protocol):
+        """What a root reads through: relative, clean paths; failures raise ``OSError``."""
+
+        def read_bytes(self, rel: str, limit: int) -> bytes: ...
+        def listdir(self, rel: str) -> list[str]: ...
+        def readlink(self, rel: str) -> str | None: ...
+        def lexists(self, rel: str) -> bool: ...
+        def close(self) -> None: ...
+
 
 LINK_SUFFIX = ".readlink"
 SOSREPORT_MARKERS = ("sos_commands", "sos_reports")
@@ -123,7 +133,7 @@ class _DirSource:
 
     __slots__ = ("base", "_inside")
 
-    def __init__(self, base: Path, live: bool) -> None:
+    def __init__(self, base: str, live: bool) -> None:
         self.base = base
         # a capture's links must stay in it (sosreports keep relative links in sys/)
         self._inside = None if live else os.path.realpath(base)
@@ -169,7 +179,7 @@ class _TarSource:
 
     __slots__ = ("archive", "members", "dirs")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         import tarfile  # lazily: only archives need it, and doctor must start fast
 
         archive = None
@@ -256,16 +266,6 @@ class _TarSource:
         self.archive.close()
 
 
-class Source(Protocol):
-    """What a root reads through: relative, clean paths; failures raise ``OSError``."""
-
-    def read_bytes(self, rel: str, limit: int) -> bytes: ...
-    def listdir(self, rel: str) -> list[str]: ...
-    def readlink(self, rel: str) -> str | None: ...
-    def lexists(self, rel: str) -> bool: ...
-    def close(self) -> None: ...
-
-
 class SystemRoot:
     """A machine's files under ``path``: live ``/``, a snapshot, or a sosreport.
 
@@ -279,9 +279,9 @@ class SystemRoot:
     def __init__(self, path: str | os.PathLike[str] = "/", source: Source | None = None) -> None:
         """``source``: another machine's files (``minfree.sources.ssh``); ``path`` then only names
         it, and the root reads like a capture (nothing of this machine's own is read)."""
-        self.path = Path(path)
+        self.path = os.fspath(path)   # a str, not a pathlib.Path: doctor starts without pathlib (~4 ms)
         self.is_live = source is None and os.path.realpath(self.path) == "/"
-        self.is_archive = source is None and self.path.is_file() and self.path.name.endswith(TAR_SUFFIXES)
+        self.is_archive = source is None and os.path.isfile(self.path) and self.path.endswith(TAR_SUFFIXES)
         self._source: Source = source if source is not None else (
             _TarSource(self.path) if self.is_archive else _DirSource(self.path, self.is_live)
         )
@@ -289,7 +289,7 @@ class SystemRoot:
         self.gaps: list[tuple[str, str]] = []
 
     def __repr__(self) -> str:
-        return f"SystemRoot({str(self.path)!r})"
+        return f"SystemRoot({self.path!r})"
 
     def close(self) -> None:
         """Release the archive handle or the remote session (a no-op for directories)."""

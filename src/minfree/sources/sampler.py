@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from minfree.model.record import record
 from minfree.proc.buddyinfo import parse_buddyinfo
 from minfree.proc.psi import MemoryPressure
 from minfree.proc.system import MemoryReading
@@ -21,8 +21,11 @@ from minfree.sources.readers import read_psi, read_text, read_vmstat
 from minfree.sources.root import SystemRoot
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sample:
+    """One reading of /proc/vmstat (with its monotonic time) and of /proc/pressure/memory (None
+    without PSI)."""
+
     vmstat: VmstatSample
     psi: MemoryPressure | None
 

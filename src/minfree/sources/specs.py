@@ -20,7 +20,7 @@ forces a vmstat refresh on every CPU).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from minfree.model.record import record
 
 
 #: The most a file of one value or of a few hundred lines (meminfo, vmstat, a sysctl, a
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 SMALL_FILE_BYTES = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Spec:
     """One file of a machine: its locations (first readable wins) and whether absence is normal.
 

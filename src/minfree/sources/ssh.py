@@ -26,9 +26,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from minfree.model.record import record
 from minfree.sources import kmsg, specs, ssh_collector
 from minfree.sources.root import SOSREPORT_MARKERS, SystemRoot, too_large
 
@@ -83,7 +83,7 @@ class RemoteError(Exception):
     """The session failed (not one file): the host is reported failed with this reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SshOptions:
     """How every host is reached: ``config`` as ``ssh -F``; ``timeout`` bounds one host's whole
     session (connect, hello and every read), ``connect_timeout`` the TCP connect and handshake."""

@@ -8,8 +8,8 @@ by what the tracer may send (a host is not trusted to size our memory).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from minfree.model.record import record
 from minfree.sources import ssh_tracer, tracefs_control
 from minfree.sources.ssh import RemoteError, SshOptions, SshSession, remote_error, ssh_argv
 
@@ -18,7 +18,7 @@ TRACER = (tracefs_control, ssh_tracer)
 _FRAMES = (b"format", b"release", b"start", b"data", b"lost", b"end", b"err")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RemoteTrace:
     """What a host's tracer sent: its kernel, the window on its clocks, the trace text."""
 

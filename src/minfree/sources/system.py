@@ -29,7 +29,7 @@ def load_system(root: SystemRoot) -> SystemState:
     meminfo = read_meminfo(root)
     version = read_version(root)
     state = SystemState(
-        origin=str(root.path),
+        origin=root.path,
         is_live=root.is_live,
         gaps=root.gaps,
         release=version.release if version else None,

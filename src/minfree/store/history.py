@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from minfree.analysis.rates import WATCHED
@@ -20,6 +19,7 @@ from minfree.analysis.report_series import (LINE_POINTS, RecordedFailure, Record
                                             request_class_of)
 from minfree.analysis.trends import CounterPoint, FailurePoint, History, PressurePoint, ZonePoint
 from minfree.model.kversion import parse_release
+from minfree.model.record import record
 from minfree.model.zones import PAGE_SIZE_DEFAULT
 from minfree.proc.system import MemoryReading
 from minfree.proc.vmstat import vmstat_total
@@ -43,8 +43,11 @@ class StoreError(Exception):
     """The history file cannot be used: a one-line reason for the user."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunInfo:
+    """One recorder run (``watch --record``): when it started, the boot (kernel/random/boot_id), the
+    host name, kernel release, sampling interval (s) and page size."""
+
     started: float
     boot_id: str | None
     hostname: str | None

@@ -54,7 +54,9 @@ minfree's trigger; a malformed line is skipped and counted:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from minfree.model.record import record
 
 _ENTRY = re.compile(r"\{\s*(?P<keys>.*?)\s*\}(?P<values>(?:\s+[\w.]+:\s+-?\d+)+)\s*$")
 _VALUE = re.compile(r"([\w.]+):\s+(-?\d+)")
@@ -62,7 +64,7 @@ _KEY_SPLIT = re.compile(r",\s+(?=[\w.]+:)")  # compound keys: "a: 1, b: 2"
 _TOTALS = {"Hits": "hits", "Entries": "entries_total", "Dropped": "dropped"}
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class HistEntry:
     """One line of a table: its keys as printed (name, text) and its values (name -> sum)."""
 
@@ -70,7 +72,7 @@ class HistEntry:
     values: dict[str, int]
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class HistTable:
     """The table of one hist trigger."""
 

@@ -4,12 +4,13 @@ has CAP_SYSLOG and ``kptr_restrict`` allows)."""
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 __all__ = ["Symbols", "parse_kallsyms"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Symbols:
     """Text symbols sorted by address."""
 

@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from minfree.model.record import record
+
 __all__ = ["TraceParser", "TraceRecord", "parse_trace"]
 
 _LINE = re.compile(
@@ -31,7 +33,7 @@ _LOST = re.compile(r"^CPU:(\d+) \[LOST (\d+) EVENTS\]")
 _FIELD = re.compile(r"(\w+)=(\S*)")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class TraceRecord:
     """One event: who (comm, pid), where (cpu), when (seconds on the instance's trace clock),
     its name, its printed fields, and the stack the trigger wrote (innermost first)."""
