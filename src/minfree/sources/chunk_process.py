@@ -7,7 +7,7 @@ runs ``produce()`` and copies each chunk into one of :data:`SLOTS` slots of
 :data:`SLOT_SIZE` bytes of shared anonymous memory (mapped before the fork, so both processes
 see the same pages and no byte crosses a pipe); a pipe carries only slot numbers and lengths
 (child to parent) and freed slot numbers (parent to child). Memory is bounded by the slots:
-the child waits for a free one. Chunks are packed into a slot until it is full or until
+the child waits for a free one, and takes them in turn. Chunks are packed into a slot until it is full or until
 ``produce`` yields an empty chunk, its sign that it is about to wait for input (so a slow
 pipe upstream still streams); a chunk larger than a slot fills several.
 
@@ -30,6 +30,7 @@ EOFError: cut short
 """
 from __future__ import annotations
 
+import collections
 import mmap
 import os
 import pickle
@@ -146,7 +147,9 @@ def _child(produce: Callable[[], Iterable[bytes]], ring: mmap.mmap, tell: int, f
         signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C ends us quietly with the parent
         for fd in parent_ends:
             os.close(fd)
-        free = list(range(SLOTS - 1, -1, -1))
+        # round robin, oldest freed first: every slot is touched whether the reader keeps up or
+        # not, so the peak memory of a large input is the same at any density of reports
+        free = collections.deque(range(SLOTS))
         slot, fill = -1, 0
 
         def send(header: bytes, payload: bytes = b"") -> None:
@@ -173,7 +176,7 @@ def _child(produce: Callable[[], Iterable[bytes]], ring: mmap.mmap, tell: int, f
                             if not got:
                                 return   # the reader closed: stop
                             free.extend(got)
-                        slot, fill = free.pop(), 0
+                        slot, fill = free.popleft(), 0
                     size = min(len(view) - at, SLOT_SIZE - fill)
                     start = slot * SLOT_SIZE + fill
                     ring[start:start + size] = view[at:at + size]
