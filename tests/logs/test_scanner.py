@@ -121,3 +121,48 @@ def test_an_input_that_breaks_off_keeps_every_event_already_complete() -> None:
         scanner.broke_off()
         assert [e.line for e in found] == sorted(completed)
     assert held_back   # some cut fell while an event was held back
+
+
+class _Trickle(io.RawIOBase):
+    """``data`` at most ``step`` bytes per read, as a pipe delivers it: block boundaries fall
+    everywhere, inside reports and lines."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._step, self._at = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        piece = self._data[self._at:self._at + min(self._step, len(buffer))]
+        buffer[:len(piece)] = piece
+        self._at += len(piece)
+        return len(piece)
+
+
+@pytest.mark.parametrize("step", [997, 65536])
+def test_a_stream_read_in_small_pieces_gives_what_the_whole_buffer_gives(step: int) -> None:
+    """The scan's one buffer: each read lands after the lines carried over from the last one."""
+    found: list = []
+    scanner = LogScanner("corpus", found.append)
+    scanner.scan(_Trickle(DATA, step))
+    assert _summary(scanner, found) == WHOLE
+
+
+def test_a_stream_without_readinto_is_read_with_read() -> None:
+    found: list = []
+    scanner = LogScanner("corpus", found.append)
+    scanner.scan(SimpleNamespace(read=io.BytesIO(DATA).read))
+    assert _summary(scanner, found) == WHOLE
+
+
+def test_lines_of_megabytes_before_a_block_end_are_carried_whole() -> None:
+    """The eight lines of 900 KiB before a block's end (under the oversized limit each) are carried
+    into the next block: the buffer grows to hold them beside a whole block, and the report
+    after them is found at its line."""
+    long_lines = b"".join(b"[1.0] " + b"z" * (900 << 10) + b"\n" for _ in range(20))
+    report = b"[2.0] asd: page allocation failure. order:1, mode:0x20\n"
+    found: list = []
+    scanner = LogScanner("long", found.append)
+    scanner.scan(_Trickle(long_lines + report, 8 << 20))
+    assert [(e.process, e.line) for e in found] == [("asd", 21)] and scanner.oversized == 0

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from child_processes import children
 import zstandard
 
 from minfree.sources import logfiles as sources
@@ -154,14 +155,33 @@ def test_read_returns_at_most_n_and_everything_in_order(tmp_path: Path) -> None:
     assert head + rest == data
 
 
-def test_closing_early_stops_the_decompression_thread(tmp_path: Path) -> None:
+def test_closing_early_stops_the_decompressing_process(tmp_path: Path) -> None:
     path = write(tmp_path / "k.gz", gzip.compress(big_log(400_000), compresslevel=1))
+    before = children()
     stream = expand_paths([str(path)])[0].open()
     assert stream.read(1 << 20)
+    assert len(children() - before) == 1   # the decoder runs in a child
     stream.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("decompress ") and t.is_alive()]
+    assert children() == before   # stopped and reaped
     with pytest.raises(ValueError):
         stream.read(1)
+
+
+@pytest.mark.parametrize("fmt", sorted(COMPRESSORS))
+def test_without_a_child_process_the_data_is_decoded_here(tmp_path: Path, fmt: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """fork() fails on a host out of processes or memory: the same bytes, and the same error."""
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    data = big_log(100_000)
+    assert read_all(expand_paths([str(write(tmp_path / "k.log", COMPRESSORS[fmt](data)))])[0]) == data
+    packed = COMPRESSORS[fmt](data)
+    [cut] = expand_paths([str(write(tmp_path / "cut.log", packed[: len(packed) // 2]))])
+    with cut.open() as stream, pytest.raises(TruncatedInputError, match=f"{fmt} data truncated after"):
+        while stream.read(1 << 20):
+            pass
 
 
 def test_named_pipe_is_read_once_and_decompressed(tmp_path: Path) -> None:

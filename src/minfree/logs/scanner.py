@@ -98,25 +98,31 @@ class LogScanner:
         return self.normalizer.malformed + self.oversized + self.assembler.dump_skipped + self.tail_skipped
 
     def scan(self, stream: BinaryIO) -> None:
-        """Read ``stream`` to its end, :data:`BLOCK` bytes at a time."""
-        carry = b""
+        """Read ``stream`` to its end, :data:`BLOCK` bytes at a time, into one buffer kept for
+        the whole scan (a new block of 8 MiB per read costs ~0.7 s of page faults per GiB)."""
+        buffer = bytearray(MAX_LINE + BLOCK)   # room for the lines carried over, then a block
+        kept = 0               # bytes carried over at the start of buffer
         carry_fed = 0          # bytes of carry already fed (lookback may not re-feed them)
         base_line = 1          # line number of the first byte of the current block
         busy = False           # a report was still open at the end of the previous block
         dropping = False       # inside an oversized line: discard up to its newline
         while True:
-            chunk = stream.read(BLOCK)
-            eof = not chunk
-            self.bytes += len(chunk)
+            if len(buffer) < kept + BLOCK:   # a carry of lines of megabytes
+                buffer = buffer[:kept] + bytearray(BLOCK)
+            got = _read_into(stream, buffer, kept)
+            eof = not got
+            self.bytes += got
+            data: Buffer = buffer
+            size = kept + got
             if dropping and not eof:
-                newline = chunk.find(b"\n")
+                newline = buffer.find(b"\n", kept, size)
                 if newline == -1:
                     continue
                 # an empty line stands in for the oversized one: numbering stays exact
-                chunk, dropping = b"\n" + chunk[newline + 1:], False
-            data = carry + chunk
-            end = len(data) if eof else data.rfind(b"\n") + 1
-            oversized = not eof and len(data) - end > MAX_LINE
+                data, dropping = bytes(buffer[:kept]) + buffer[newline:size], False
+                size = len(data)
+            end = size if eof else data.rfind(b"\n", 0, size) + 1
+            oversized = not eof and size - end > MAX_LINE
             position, line_at = self._scan_block(
                 data, carry_fed, base_line + count_newlines(data, 0, carry_fed), busy, end)
             busy = self._busy
@@ -125,7 +131,9 @@ class LogScanner:
                 base_line = line_at + count_newlines(data, position, keep_from)
             else:
                 base_line = line_at - count_newlines(data, keep_from, position)
-            carry = data[keep_from:end] if oversized else data[keep_from:]
+            keep_to = end if oversized else size
+            kept = keep_to - keep_from
+            buffer[:kept] = data[keep_from:keep_to]
             carry_fed = max(0, position - keep_from)
             if oversized:
                 self.oversized += 1
@@ -296,6 +304,17 @@ def _set_event_line(item: Any, line: int) -> Any:
     """The default relocation: an event, or a prepared item keeping it as ``.event``."""
     getattr(item, "event", item).line = line
     return item
+
+
+def _read_into(stream: BinaryIO, buffer: bytearray, at: int) -> int:
+    """Read up to :data:`BLOCK` bytes of ``stream`` into ``buffer[at:]``; 0 at the end."""
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:
+        chunk = stream.read(BLOCK)
+        buffer[at:at + len(chunk)] = chunk
+        return len(chunk)
+    with memoryview(buffer) as view:
+        return readinto(view[at:at + BLOCK]) or 0
 
 
 def _lines_back(data: Buffer, offset: int, count: int, floor: int) -> int:

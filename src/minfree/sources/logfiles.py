@@ -12,8 +12,9 @@ Files
     gzip ``1f 8b``, xz ``fd 37 7a 58 5a 00``, bzip2 ``BZh1``..``BZh9``, zstd
     ``28 b5 2f fd``. Concatenated streams/members are all read; bytes after the last
     stream that do not start another one are ignored (as ``gzip -d`` does).
-    Decompression runs in a background thread (zlib, lzma, bz2 and zstandard release the
-    GIL) that feeds a queue of at most 4 chunks of 4 MiB, so memory stays bounded.
+    Decompression runs in a forked child on the other core (:mod:`~minfree.sources.chunk_process`:
+    its output packed into 6 slots of 4 MiB of shared memory, so memory stays bounded), and in
+    this process when no child can be made.
 
 Damaged compressed data
     All the data decompressed before the damage is delivered first; the next ``read()``
@@ -77,7 +78,6 @@ import functools
 import io
 import lzma
 import os
-import queue
 import re
 import shutil
 import stat
@@ -85,13 +85,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from minfree.sources import specs
+from minfree.sources.chunk_process import ChunkProcess
 from minfree.sources.kmsg import KMSG_PATH, read_kmsg_snapshot
 
 
@@ -159,8 +159,10 @@ _NUL_RUN_LIMIT = 16 << 20   # leading NUL bytes a file may have and still be sni
 #: NUL blocks in a real log are pages to a few MiB; 64 MiB bounds the time /dev/zero costs).
 BINARY_RUN_LIMIT = 64 << 20
 _READ_SIZE = 1 << 20  # compressed bytes per read
-_CHUNK_SIZE = 4 << 20  # decompressed bytes per queued chunk
-_QUEUE_DEPTH = 4
+#: decompressed bytes asked of the decoder at a time: small enough that malloc reuses the freed
+#: output (above its dynamic mmap threshold every new chunk is faulted in afresh: ~0.7 s of system
+#: time per GiB at 4 MiB), large enough that calls cost little (4096 per GiB)
+_CHUNK_SIZE = 256 << 10
 
 
 def detect_compression(head: bytes) -> str | None:
@@ -337,7 +339,8 @@ def _corrupt_errors() -> tuple[type[BaseException], ...]:
 
 
 def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iterator[bytes]:
-    """Decompressed chunks of every concatenated stream in ``source``.
+    """Decompressed chunks of every concatenated stream in ``source``, and an empty chunk before
+    each read of ``source`` (what came before may be delivered: the read may wait on a pipe).
 
     Raises ``_Truncated`` when the input ends inside a stream, ``_Corrupt`` on bad data.
     """
@@ -347,6 +350,7 @@ def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iter
         if decoder.eof:
             rest = decoder.unused_data + pending
             while len(rest) < _MAGIC_LEN:
+                yield b""
                 more = source.read(read_size)
                 if not more:
                     break
@@ -356,6 +360,7 @@ def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iter
             decoder, pending = _new_decoder(fmt), rest
             continue
         if decoder.needs_input and not pending:
+            yield b""
             pending = source.read(read_size)
             if not pending:
                 raise _Truncated(f"{fmt} data truncated")
@@ -372,14 +377,15 @@ def _decode(source: BinaryIO, fmt: str, read_size: int, chunk_size: int) -> Iter
             yield out
 
 
-_END = object()
-
-
-class _Reader(io.RawIOBase):
-    """A readable raw stream defined by its ``read(size)``."""
+class _RawReader(io.RawIOBase):
+    """A readable raw stream defined by its ``readinto(buffer)`` (``read(size)`` is io's)."""
 
     def readable(self) -> bool:
         return True
+
+
+class _Reader(_RawReader):
+    """A readable raw stream defined by its ``read(size)``."""
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -387,116 +393,93 @@ class _Reader(io.RawIOBase):
         return len(data)
 
 
-class _DecompressingReader(_Reader):
-    """Decompressed bytes of ``source``, decoded by a background thread.
+class _DecompressingReader(_RawReader):
+    """Decompressed bytes of ``source``, decoded by a forked child on the other core
+    (:class:`~minfree.sources.chunk_process.ChunkProcess`), or here when no child can be made.
 
-    The thread puts chunks of up to ``_CHUNK_SIZE`` bytes into a queue of
-    ``_QUEUE_DEPTH``; ``read(n)`` joins the chunks that are ready, up to ``n`` bytes.
+    ``readinto`` copies the chunks that are ready straight from their shared slots, up to the
+    size of the buffer; it waits only when it has nothing yet.
     """
 
     def __init__(self, source: BinaryIO, fmt: str, name: str) -> None:
         super().__init__()
         self._name = name
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_DEPTH)
-        self._stop = threading.Event()
-        self._chunk = b""
-        self._offset = 0
+        self._source = source
         self._delivered = 0
-        self._done = False
-        self._error: Exception | None = None  # _Truncated, _Corrupt or SourceError
-        self._thread = threading.Thread(
-            target=self._produce, args=(source, fmt), name=f"decompress {name}", daemon=True
-        )
-        self._thread.start()
-
-    def _produce(self, source: BinaryIO, fmt: str) -> None:
+        self._chunk: memoryview | None = None
+        self._offset = 0
+        self._error: Exception | None = None  # _Truncated, _Corrupt or SourceError, raised once
+        self._process: ChunkProcess | None
         try:
-            last: object = _END
-            try:
-                for chunk in _decode(source, fmt, _READ_SIZE, _CHUNK_SIZE):
-                    if not self._put(chunk):
-                        return
-            except (_Truncated, _Corrupt) as exc:
-                last = exc
-            except OSError as exc:
-                last = SourceError(f"cannot read {self._name}: {exc.strerror or exc}")
-            except Exception as exc:  # noqa: BLE001 - reported to the reading thread
-                last = SourceError(f"cannot read {self._name}: {exc}")
-            self._put(last)
-        finally:
-            source.close()
+            self._process = ChunkProcess(functools.partial(_decode, source, fmt, _READ_SIZE, _CHUNK_SIZE))
+        except OSError:   # no child (process limit, memory): decode in this process
+            self._process = None
+        self._chunks: Iterator[Any] | None = (
+            self._process.chunks() if self._process is not None
+            else _decode(source, fmt, _READ_SIZE, _CHUNK_SIZE))
 
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _fill(self, block: bool) -> bool:
-        if self._done:
+    def _next_chunk(self, block: bool) -> bool:
+        """Move to the next chunk; False at the end (or, with ``block`` false, if none is ready)."""
+        self._chunk, self._offset = None, 0
+        if self._chunks is None or not block and self._process is not None and not self._process.ready():
             return False
         try:
-            item = self._queue.get(block=block)
-        except queue.Empty:
-            return False
-        if isinstance(item, bytes):
-            self._chunk, self._offset = item, 0
+            self._chunk = memoryview(next(self._chunks))
             return True
-        self._done = True
-        if item is not _END:
-            self._error = item  # type: ignore[assignment]
+        except StopIteration:
+            pass
+        except (_Truncated, _Corrupt, SourceError) as exc:
+            self._error = exc.with_traceback(None)
+        except OSError as exc:
+            self._error = SourceError(f"cannot read {self._name}: {exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - e.g. an error of the decoder in the child
+            self._error = SourceError(f"cannot read {self._name}: {exc}")
+        self._chunks = None
         return False
 
-    def read(self, size: int | None = -1) -> bytes:
+    def readinto(self, buffer: Any) -> int:
         if self.closed:
             raise ValueError("read from closed stream")
-        if size is None or size < 0:
-            return self.readall()
-        pieces: list[bytes] = []
+        target = memoryview(buffer).cast("B")
         total = 0
-        while total < size:
-            if self._offset >= len(self._chunk) and not self._fill(block=not pieces):
+        while total < len(target):
+            chunk = self._chunk
+            if (chunk is None or self._offset >= len(chunk)) and not self._next_chunk(block=not total):
                 break
             chunk, start = self._chunk, self._offset
-            take = min(size - total, len(chunk) - start)
-            pieces.append(chunk if start == 0 and take == len(chunk) else chunk[start : start + take])
+            assert chunk is not None
+            take = min(len(target) - total, len(chunk) - start)
+            target[total:total + take] = chunk[start:start + take]
             self._offset = start + take
             total += take
+        chunk = None   # no frame of a raised error may keep a slot's view
+        target.release()
         self._delivered += total
-        if pieces:
-            return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        if self._error is not None:
-            error, self._error = self._error, None
-            if isinstance(error, _Truncated):
-                raise TruncatedInputError(self._name, self._delivered, str(error))
-            if isinstance(error, _Corrupt):
-                raise CorruptInputError(self._name, self._delivered, str(error))
-            raise error
-        return b""
-
-    def readall(self) -> bytes:
-        parts = []
-        while chunk := self.read(_CHUNK_SIZE * _QUEUE_DEPTH):
-            parts.append(chunk)
-        return b"".join(parts)
+        if total or not len(buffer) or self._error is None:
+            return total
+        error, self._error = self._error, None
+        if isinstance(error, _Truncated):
+            raise TruncatedInputError(self._name, self._delivered, str(error))
+        if isinstance(error, _Corrupt):
+            raise CorruptInputError(self._name, self._delivered, str(error))
+        raise error
 
     def close(self) -> None:
         if self.closed:
             return
-        self._stop.set()
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._thread.join(timeout=5)
-        super().close()
+        self._chunk = None
+        if self._chunks is not None and hasattr(self._chunks, "close"):
+            self._chunks.close()   # gives back the slot it holds
+        self._chunks = None
+        try:
+            if self._process is not None:
+                self._process.close()
+        finally:
+            self._source.close()
+            super().close()
 
 
-class _TextGuard(_Reader):
+class _TextGuard(_RawReader):
     """``inner``'s bytes, until :data:`BINARY_RUN_LIMIT` bytes in a row look binary: then
     :class:`BinaryInputError`, and the end. Costs one :func:`looks_binary` of 4 KiB per read."""
 
@@ -508,12 +491,14 @@ class _TextGuard(_Reader):
         self._binary_run = 0
         self._stopped = False
 
-    def read(self, size: int | None = -1) -> bytes:
+    def readinto(self, buffer: Any) -> int:
         if self._stopped:
-            return b""
-        data = self._inner.read(-1 if size is None else size)
-        if looks_binary(data[:_SNIFF_BYTES]):
-            self._binary_run += len(data)
+            return 0
+        size = self._inner.readinto(buffer) or 0
+        with memoryview(buffer) as view:
+            sample = bytes(view[:min(size, _SNIFF_BYTES)])
+        if looks_binary(sample):
+            self._binary_run += size
             if self._binary_run >= BINARY_RUN_LIMIT:
                 self._stopped = True
                 raise BinaryInputError(
@@ -521,8 +506,8 @@ class _TextGuard(_Reader):
                     f"last {self._binary_run >> 20} MiB); stopped after {self._delivered} bytes")
         else:
             self._binary_run = 0
-        self._delivered += len(data)
-        return data
+        self._delivered += size
+        return size
 
     def close(self) -> None:
         if not self.closed:
