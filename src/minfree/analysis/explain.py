@@ -62,13 +62,13 @@ def explain_event(event: Event, kernel: KernelVersion | None,
             decoding = gfp.decode(mask, kernel, event.printed_flags, running.config, running.layout)
         else:
             decoding = gfp.decode(mask, kernel, event.printed_flags)
-    from minfree.analysis.origin import classify, in_reclaim  # rule tables compiled only when needed
+    from minfree.analysis.origin import origin_and_reclaim  # rule tables compiled only when needed
     from minfree.analysis.verdict import judge
 
     frames = parse_trace(event.trace_lines)
-    origin = classify(frames)
+    origin, reclaim = origin_and_reclaim(tuple(frames))
     dump = event.dump.result() if event.dump is not None else None
     verdict = None
     if dump is not None and event.order is not None and decoding is not None:
-        verdict = judge(dump, event.order, decoding, kernel, in_reclaim(frames))
+        verdict = judge(dump, event.order, decoding, kernel, reclaim)
     return ExplainedEvent(event, kernel, decoding, frames, origin, dump, verdict)
