@@ -61,6 +61,7 @@ False
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -286,6 +287,7 @@ def _zone_kind(rest: str) -> str | None:
     return "percpu" if tail.startswith(" per-cpu:") else "buddy"
 
 
+@functools.lru_cache(maxsize=2)   # a summary line is read twice in a row: to name it, then for its values
 def _summary_values(line: str) -> dict[str, int] | None:
     """The ``name:N`` pairs of a summary line (pages), or None if it is not one."""
     if _SUMMARY_LINE.fullmatch(line) is None:
@@ -509,7 +511,8 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     ``name:N`` without a unit (``pages_scanned``, in pages) and ``all_unreclaimable? yes``
     are recognised and left out.
     """
-    text = _JOIN_SPACE.sub("", text)
+    if ": " in text:
+        text = _JOIN_SPACE.sub("", text)
     if _FIELDS_ONLY.fullmatch(text) is None:
         return None
     return {name: int(value) for name, value in _KB_FIELD.findall(text)}

@@ -235,7 +235,12 @@ class LineNormalizer:
         try:
             if self._bin_field:
                 return self._binary_field_line(raw)
-            out = self._normalize(raw)
+            if raw[:1] == "[" and not self._export and "\0" not in raw:
+                # a console or dmesg line: what _normalize() would do with it, less its dispatch
+                self._indent = 0
+                out = self._stamped(raw.rstrip("\r\n"), None)
+            else:
+                out = self._normalize(raw)
         except (ValueError, TypeError, OverflowError, RecursionError, UnicodeError):
             # Input-dependent conversions (json, int, bytes) report bad input this way.
             self.malformed += 1
