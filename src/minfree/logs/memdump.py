@@ -146,7 +146,7 @@ _NODE_LINE = re.compile(rf"Node ({_NUM}) (.*)")
 _BUDDY_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE}: ?(.*)")
 # The orders of a buddy line as whitespace-separated tokens: "N*SkB", each followed by "()"
 # tokens and at most one "(LETTERS)", which it keeps; one pass in C, then one for the values.
-_BUDDY_ORDERS = re.compile(rf"\s*(?:{_NUM}\*{_NUM}kB(?:\s+\(\))*(?:\s+\([A-Z]+\))?(?:\s+|\Z))*")
+_BUDDY_ORDERS = re.compile(rf"\s*+(?:{_NUM}\*{_NUM}kB(?:\s++\(\))*+(?:\s++\([A-Z]+\))?+(?:\s++|\Z))*+")
 _BUDDY_ENTRIES = re.compile(rf"({_NUM})\*({_NUM})kB(?:\s+\(\))*(?:\s+\(([A-Z]+)\))?")
 _KB = re.compile(rf"({_NUM})kB")
 _CUT_FIELD = re.compile(r"[a-z_]+(?:\([a-z]+\))?:\w{0,3}")  # "unevictable:o": a field cut short
@@ -537,12 +537,10 @@ def _parse_zone(text: str) -> ZoneDump | None:
             return None
     node = None if match.group(1) is None else int(match.group(1))
     zone = ZoneDump(node=node, zone=match.group(2))
-    for name, value in values.items():
-        attr = _ZONE_ATTRS.get(name)
-        if attr is None:
-            zone.fields[name] = value
-        else:
-            setattr(zone, attr, value)
+    for name, attr in _ZONE_ATTRS.items():
+        if name in values:
+            setattr(zone, attr, values.pop(name))
+    zone.fields = values   # the other fields, in printed order
     return zone
 
 
@@ -584,7 +582,7 @@ def _parse_buddy(text: str) -> tuple[int | None, str, list[tuple[int, int, str]]
     if _BUDDY_ORDERS.fullmatch(orders) is None:   # "%lu*%lukB", each followed by "(%s)" or not
         return None
     entries = [(int(count), int(block_kb), letters) for count, block_kb, letters in _BUDDY_ENTRIES.findall(orders)]
-    if not entries or any(block != entries[0][1] << order for order, (_, block, _) in enumerate(entries)):
+    if not entries or [block for _, block, _ in entries] != [entries[0][1] << order for order in range(len(entries))]:
         return None
     return node, match.group(2), entries, total
 
