@@ -49,11 +49,10 @@ class JsonStream:
         is made once per distinct frame: the same frames recur in every report of a host)."""
         document = _event_head(explained, self._boot_time)
         source, line = document.pop("source"), document.pop("line")
-        zones = [] if explained.dump is None else explained.dump.zones
+        zones = [] if explained.dump is None else [_fields(z) for z in explained.dump.zones]
         return source, line, "".join((
-            json.dumps(document, separators=(",", ":"))[1:-1], ',"call_trace":[',
-            ",".join([_frame_json(frame) for frame in explained.frames]), '],"zones":[',
-            ",".join([json.dumps(_fields(zone), separators=(",", ":")) for zone in zones]), "]}"))
+            _compact(document)[1:-1], ',"call_trace":[', ",".join([_frame_json(frame) for frame in explained.frames]),
+            '],"zones":', _compact(zones), "}"))
 
     @staticmethod
     def relocate(item: tuple[str, int, str], line: int) -> tuple[str, int, str]:
@@ -158,10 +157,14 @@ def _event_head(explained: ExplainedEvent, boot_time: float | None) -> dict[str,
     }
 
 
+#: ``json.dumps(value, separators=(",", ":"))`` without building an encoder on every call
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 @functools.lru_cache(maxsize=4096)
 def _frame_json(frame: Frame) -> str:
     """One member of "call_trace" (a frame is frozen: equal frames give equal bytes)."""
-    return json.dumps(_fields(frame), separators=(",", ":"))
+    return _compact(_fields(frame))
 
 
 def _fields(record: Any) -> dict[str, Any]:
