@@ -22,7 +22,9 @@ run with this one, so that the noise of a shared machine hits both alike. Every 
 ``--passes`` times per log and worker; the lowest time is kept.
 
 The per-report figure of a stage is (dense - sparse) / (reports in dense - reports in sparse):
-what does not depend on reports (the prefilter, newline counts) cancels out. ``--profile``
+what does not depend on reports (the prefilter, newline counts) cancels out. The Python
+function calls per report of the ``scan`` pipeline (counted by cProfile, the same on every run)
+are printed too: on a busy machine they show a change that the times cannot. ``--profile``
 writes a cProfile of the ``scan`` pipeline over the dense slice (this tree only).
 """
 from __future__ import annotations
@@ -92,6 +94,12 @@ def _worker(logs: dict[str, bytes]) -> None:
     for request in sys.stdin:
         name, label = request.split()
         _forget()
+        if name == "calls":   # function calls of the whole scan pipeline: a measure free of noise
+            profiler = cProfile.Profile()
+            _, count = profiler.runcall(_run, logs[label], pipelines["scan"])
+            profiler.create_stats()
+            print(sum(calls for calls, *_ in profiler.stats.values()), count, flush=True)
+            continue
         seconds, count = _run(logs[label], pipelines[name])
         print(seconds, count, flush=True)
 
@@ -158,11 +166,16 @@ def main() -> int:
                     if reports.setdefault(label, count) != count:
                         raise SystemExit(f"{who} found {count} reports in the {label} slice, not {reports[label]}")
                     best[who][name, label] = min(seconds, best[who].get((name, label), seconds))
+    calls = {who: {label: worker.run("calls", label)[0] for label in ("dense", "sparse")}
+             for who, worker in workers.items()}
     for worker in workers.values():
         worker.close()
     print(f"{args.mb} MB slices: {reports['dense']} reports vs {reports['sparse']}; lowest of "
           f"{args.passes} runs each (process_time, runs interleaved)")
     results = {who: _table(who, best[who], reports) for who in workers}
+    extra = reports["dense"] - reports["sparse"]
+    for who in workers:
+        print(f"{who}: {(calls[who]['dense'] - calls[who]['sparse']) / extra:,.0f} Python function calls per report (scan)")
     if args.before:
         print("per report, this tree / before: " + ", ".join(
             f"{name} {results['this tree'][name] / results['before'][name]:.2f}x" for name in PIPELINES))

@@ -2,9 +2,10 @@
 over every line of every corpus log, the captures of real failing kernels and generated logs
 in every format. A fast path that drops or alters one line or event is a defect.
 
-* :meth:`LineNormalizer.normalize` takes a console line (``[``) straight to the stamp parser;
-  the general dispatch (``_normalize``) must return the same lines and leave the same state;
-* :func:`memdump._parse_buddy` reads the orders of a buddy line in one regex pass; the token
+* :meth:`LineNormalizer.normalize` takes a console line (``[``) straight to the stamp parser
+  (``_console``); the general dispatch (``_normalize``) must return the same lines and leave
+  the same state;
+* :func:`memdump._buddy_entries` reads the orders of a buddy line in one regex pass; the token
   by token reading below (the code it replaced) is the oracle;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
   :func:`event_to_json` is the oracle;
@@ -61,18 +62,11 @@ def lines_of(path: Path) -> list[str]:
     return path.read_bytes().decode("utf-8", "replace").splitlines(keepends=True)
 
 
-def general_normalize(normalizer: LineNormalizer, raw: str) -> list:
-    """:meth:`LineNormalizer.normalize` without its console-line fast path."""
-    if len(raw) > 64 * 1024 or normalizer._bin_field:
-        return normalizer.normalize(raw)
-    try:
-        out = normalizer._normalize(raw)
-    except (ValueError, TypeError, OverflowError, RecursionError, UnicodeError):
-        normalizer.malformed += 1
-        return []
-    if out:
-        normalizer._last = out[-1]
-    return out
+class GeneralNormalizer(LineNormalizer):
+    """:class:`LineNormalizer` without its console-line fast path."""
+
+    def _console(self, raw: str) -> list:
+        return self._normalize(raw)
 
 
 def state(normalizer: LineNormalizer) -> tuple:
@@ -83,30 +77,17 @@ def test_console_lines_normalize_as_the_general_dispatch_does(generated: list[Pa
     fast_taken = 0
     for path in every_log(generated):
         for ending in ("\n", "\r\n"):   # and as a CRLF file would give them
-            fast, general = LineNormalizer(), LineNormalizer()
+            fast, general = LineNormalizer(), GeneralNormalizer()
             for number, raw in enumerate(lines_of(path), 1):
                 raw = raw.replace("\n", ending)
                 fast_taken += raw.startswith("[")
-                assert fast.normalize(raw) == general_normalize(general, raw), (path.name, number)
+                assert fast.normalize(raw) == general.normalize(raw), (path.name, number)
                 assert state(fast) == state(general), (path.name, number)
     assert fast_taken > 10_000
 
 
-def buddy_by_tokens(text: str):
+def entries_by_tokens(orders: str):
     """The orders of a buddy line read one token at a time (the reading the regex replaced)."""
-    match = memdump._BUDDY_LINE.fullmatch(text)
-    if match is None:
-        return None
-    node = None if match.group(1) is None else int(match.group(1))
-    orders, equals, total_text = match.group(3).partition("=")
-    if not equals and orders.strip() == "empty":
-        return node, match.group(2), [], 0
-    total = None
-    if total_text.strip():
-        kb = re.fullmatch(r"(\d{1,20})kB", total_text.strip())
-        if kb is None:
-            return None
-        total = int(kb.group(1))
     entries: list[tuple[int, int, str]] = []
     for token in orders.split():
         entry = re.fullmatch(r"(\d{1,20})\*(\d{1,20})kB", token)
@@ -117,34 +98,31 @@ def buddy_by_tokens(text: str):
         if letters is None or not entries or entries[-1][2]:
             return None
         entries[-1] = (entries[-1][0], entries[-1][1], letters.group(1))
-    if not entries or any(block != entries[0][1] << order for order, (_, block, _) in enumerate(entries)):
-        return None
-    return node, match.group(2), entries, total
+    return entries
 
 
-def test_buddy_lines_parse_as_token_by_token(generated: list[Path]) -> None:
-    buddy = []
+def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
+    orders = []
     for path in every_log(generated):
         normalizer = LineNormalizer()
         for raw in lines_of(path):
             for line in normalizer.normalize(raw):
-                text = line.text.strip()
-                if memdump._BUDDY_LINE.fullmatch(text) and "kB" in text:
-                    buddy.append(text)
-    assert len(buddy) > 100
-    # and pieces recombined: letters, "()", stray tokens, other whitespace, cut totals
+                match = memdump._BUDDY_LINE.fullmatch(line.text.strip())
+                if match is not None and "kB" in match.group(3):
+                    orders.append(match.group(3).partition("=")[0])
+    assert len(orders) > 100
+    # and pieces recombined: letters, "()", stray tokens, other whitespace
     tokens = ["1*4kB", "0*8kB", "2*16kB", "(U)", "(UME)", "()", "(H)", "x", "1*4kB(U)", "(u)", "empty", "\u0661*4kB"]
     rng = random.Random(5)
     for _ in range(20_000):
-        head = " ".join(["1*4kB", "2*8kB", "0*16kB"][: rng.randint(0, 3)])
-        parts = [rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c"]) for _ in range(rng.randint(0, 6))]
-        buddy.append(f"Node 0 Normal: {head} {''.join(parts)}{rng.choice(['= 12kB', '=', '', '= x'])}")
-    parsed = 0
-    for text in buddy:
-        expected = buddy_by_tokens(text)
-        assert memdump._parse_buddy(text) == expected, text
-        parsed += expected is not None
-    assert parsed > 1000
+        parts = [rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c"]) for _ in range(rng.randint(0, 7))]
+        orders.append(" " + "".join(parts))
+    read = 0
+    for text in orders:
+        expected = entries_by_tokens(text)
+        assert memdump._buddy_entries(text) == expected, text
+        read += bool(expected)
+    assert read > 1000
 
 
 def explained_events(path: Path) -> list:

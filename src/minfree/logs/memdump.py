@@ -579,12 +579,18 @@ def _parse_buddy(text: str) -> tuple[int | None, str, list[tuple[int, int, str]]
         if kb is None:
             return None
         total = int(kb.group(1))
-    if _BUDDY_ORDERS.fullmatch(orders) is None:   # "%lu*%lukB", each followed by "(%s)" or not
-        return None
-    entries = [(int(count), int(block_kb), letters) for count, block_kb, letters in _BUDDY_ENTRIES.findall(orders)]
+    entries = _buddy_entries(orders)
     if not entries or [block for _, block, _ in entries] != [entries[0][1] << order for order in range(len(entries))]:
         return None
     return node, match.group(2), entries, total
+
+
+def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
+    """(count, block kB, letters) of each ``"%lu*%lukB "`` of a buddy line, with the ``"(%s) "``
+    that follows it (3.10+); None when other text is among them."""
+    if _BUDDY_ORDERS.fullmatch(orders) is None:
+        return None
+    return [(int(count), int(block_kb), letters) for count, block_kb, letters in _BUDDY_ENTRIES.findall(orders)]
 
 
 def _attach_buddy(text: str, zones: list[ZoneDump]) -> bool:
