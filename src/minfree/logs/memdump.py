@@ -587,7 +587,13 @@ def _parse_buddy(text: str) -> tuple[int | None, str, list[tuple[int, int, str]]
 
 def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
     """(count, block kB, letters) of each ``"%lu*%lukB "`` of a buddy line, with the ``"(%s) "``
-    that follows it (3.10+); None when other text is among them."""
+    that follows it (3.10+); None when other text is among them (corpus 006, 5.4.26).
+
+    >>> _buddy_entries("1*4kB (U) 0*8kB 0*16kB 1*32kB (U) 2*64kB (U) ")[:3]
+    [(1, 4, 'U'), (0, 8, ''), (0, 16, '')]
+    >>> _buddy_entries("1*4kB (U) (M) ") is None
+    True
+    """
     if _BUDDY_ORDERS.fullmatch(orders) is None:
         return None
     return [(int(count), int(block_kb), letters) for count, block_kb, letters in _BUDDY_ENTRIES.findall(orders)]

@@ -348,7 +348,16 @@ def _trace_item(line: str) -> tuple[str, Any, Frame | None]:
     reports repeat their trace lines): ("skip", None, None); ("mark", name, None); ("separator",
     None, None); ("several", frames and markers of a 2.6-era multi-frame line, None); ("address",
     the "?" of a wrapped frame's address half, None); ("module", the name of a wrapped frame's
-    module half, None); else ("frame", a marker before it or None, the frame or None)."""
+    module half, None); else ("frame", a marker before it or None, the frame or None).
+
+    Lines of corpus 006 (5.4.26), a wrapped frame's address half (corpus 001), and a 2.6.32-3.x
+    x86_64 line that opens the IRQ stack:
+
+    >>> _trace_item(" </IRQ>"), _trace_item(" [<ffffffffa06de013>]")
+    (('mark', '/IRQ', None), ('address', False, None))
+    >>> _trace_item(" <IRQ>  [<ffffffff8112c207>] ? __alloc_pages_nodemask+0x757/0x8d0")[:2]
+    ('frame', 'IRQ')
+    """
     text = line.strip()
     header = _HEADER.match(text)
     if header:
