@@ -91,6 +91,7 @@ def _run(data: bytes, prepare) -> tuple[float, int]:
 def _worker(logs: dict[str, bytes]) -> None:
     """Answer "PIPELINE LABEL" lines on stdin with "SECONDS REPORTS"."""
     pipelines = _pipelines()
+    _run(logs["sparse"], pipelines["scan"])   # once per process: imports, regex compiles (not timed)
     for request in sys.stdin:
         name, label = request.split()
         _forget()
@@ -145,6 +146,8 @@ def main() -> int:
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.passes < 1 or args.mb < 1:
+        parser.error("--passes and --mb are at least 1")
     size = args.mb * 1_000_000
     if args.worker:
         _worker({"dense": _slice(Path(args.dense), size), "sparse": _slice(Path(args.sparse), size)})
