@@ -9,6 +9,7 @@ running one is decoded with that kernel's own table (tracefs) and config.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,10 @@ def event_kernel(event: Event, forced: KernelVersion | None) -> KernelVersion | 
     return None
 
 
+# A log's reports repeat a few modes: decoding is a pure function of these, its result frozen.
+_decode = functools.lru_cache(maxsize=1024)(gfp.decode)
+
+
 def explain_event(event: Event, kernel: KernelVersion | None,
                   running: gfp.RunningGfp | None = None) -> ExplainedEvent:
     """``kernel`` as :func:`event_kernel` chose it; ``running``: the running kernel's own GFP
@@ -61,14 +66,14 @@ def explain_event(event: Event, kernel: KernelVersion | None,
         if running is not None and kernel is not None and kernel.release == running.release:
             decoding = gfp.decode(mask, kernel, event.printed_flags, running.config, running.layout)
         else:
-            decoding = gfp.decode(mask, kernel, event.printed_flags)
-    from minfree.analysis.origin import classify, in_reclaim  # rule tables compiled only when needed
+            decoding = _decode(mask, kernel, event.printed_flags)
+    from minfree.analysis.origin import origin_and_reclaim  # rule tables compiled only when needed
     from minfree.analysis.verdict import judge
 
     frames = parse_trace(event.trace_lines)
-    origin = classify(frames)
+    origin, reclaim = origin_and_reclaim(tuple(frames))
     dump = event.dump.result() if event.dump is not None else None
     verdict = None
     if dump is not None and event.order is not None and decoding is not None:
-        verdict = judge(dump, event.order, decoding, kernel, in_reclaim(frames))
+        verdict = judge(dump, event.order, decoding, kernel, reclaim)
     return ExplainedEvent(event, kernel, decoding, frames, origin, dump, verdict)

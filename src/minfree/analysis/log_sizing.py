@@ -46,8 +46,9 @@ def evidence(item: ExplainedEvent) -> tuple[EvidenceKey, FailureFact]:
     return ((host, None) if host else (None, item.event.source)), failure_fact(item)
 
 
-#: The latest report whose dump rebuilt a machine: (report, machine, input number, line).
-Candidate = tuple[ExplainedEvent, SystemState, int, int]
+#: The latest report whose dump rebuilds a machine: (report, input number, line). The machine
+#: itself is rebuilt once, for the report that is latest at the end (:meth:`StreamSizing.result`).
+Candidate = tuple[ExplainedEvent, int, int]
 
 
 class StreamSizing:
@@ -62,20 +63,17 @@ class StreamSizing:
         self.latest: Candidate | None = None
 
     def consider(self, item: ExplainedEvent, input_no: int) -> None:
-        if item.dump is None or item.kernel is None:
-            return
-        state = machine_from_dump(item)
-        if state is not None:
-            self._keep((item, state, input_no, item.event.line))
+        if _rebuild_rules(item) is not None:
+            self._keep((item, input_no, item.event.line))
 
     def take(self, candidate: Candidate | None, shift: int) -> None:
         if candidate is not None:
-            item, state, input_no, line = candidate
+            item, input_no, line = candidate
             item.event.line = line + shift   # numbered in the whole file, as the events written are
-            self._keep((item, state, input_no, line + shift))
+            self._keep((item, input_no, line + shift))
 
     def _keep(self, candidate: Candidate) -> None:
-        if self.latest is None or candidate[2:] >= self.latest[2:]:
+        if self.latest is None or candidate[1:] >= self.latest[1:]:
             self.latest = candidate
 
     def count(self, fact: tuple[EvidenceKey, FailureFact]) -> None:
@@ -85,7 +83,10 @@ class StreamSizing:
     def result(self) -> LogSizing | None:
         if self.latest is None:
             return None
-        item, state = self.latest[:2]
+        item = self.latest[0]
+        state = machine_from_dump(item)   # not None: consider() kept only reports whose dump rebuilds one
+        if state is None:
+            return None
         failures = self.summaries.get(evidence(item)[0], FailureSummary())
         proposal = propose(state, failures=failures)
         notes = [f"vm.min_free_kbytes {state.sysctls.min_free_kbytes} kB and watermark_scale_factor "
@@ -96,18 +97,31 @@ class StreamSizing:
         return LogSizing(item, proposal, notes)
 
 
-def machine_from_dump(item: ExplainedEvent) -> SystemState | None:
-    """The machine a report's dump shows, or None when the dump or kernel is not enough: every
-    zone needs ``managed``, ``min``, ``low`` and ``high``, and the sysctls must be found."""
+def _rebuild_rules(item: ExplainedEvent) -> KernelRules | None:
+    """The rules of the report's kernel when its dump rebuilds a machine, else None: every zone
+    needs ``managed``, ``min``, ``low`` and ``high``, and a lowmem zone with pages must be
+    there to read the sysctls back from (:func:`_read_back`)."""
     dump, kernel = item.dump, item.kernel
     if dump is None or kernel is None or not dump.zones:
         return None
-    page_kb = dump.page_kb or 4
+    if any(None in (z.node, z.managed_kb, z.min_kb, z.low_kb, z.high_kb, z.free_kb) for z in dump.zones):
+        return None
     rules = KernelRules.for_version(kernel)
+    page_kb = dump.page_kb or 4
+    if not any(is_lowmem_for_share(z.zone, rules) and z.managed_kb // page_kb for z in dump.zones):
+        return None
+    return rules
+
+
+def machine_from_dump(item: ExplainedEvent) -> SystemState | None:
+    """The machine a report's dump shows, or None when the dump or kernel is not enough
+    (:func:`_rebuild_rules`)."""
+    rules, dump, kernel = _rebuild_rules(item), item.dump, item.kernel
+    if rules is None or dump is None or kernel is None:
+        return None
+    page_kb = dump.page_kb or 4
     zones = []
     for z in dump.zones:
-        if None in (z.node, z.managed_kb, z.min_kb, z.low_kb, z.high_kb, z.free_kb):
-            return None
         wmin, low = z.min_kb // page_kb, z.low_kb // page_kb
         if z.boost_kb is not None:
             boost = z.boost_kb // page_kb
@@ -124,14 +138,11 @@ def machine_from_dump(item: ExplainedEvent) -> SystemState | None:
                         release=kernel.release, kernel=kernel, zones=zones, buddy=[], kernel_indices=None,
                         pagetypes=None, meminfo=None, psi=None, sysctls=None, thp=None, numa=None,
                         netdevs=None, boot_settings={}, lowmem_reserve_ratio=None, page_size=page_kb * 1024)
-    sysctls = _read_back(state, rules)
-    if sysctls is None:
-        return None
-    state.sysctls = sysctls
+    state.sysctls = _read_back(state, rules)
     return state
 
 
-def _read_back(state: SystemState, rules: KernelRules) -> VmSysctls | None:
+def _read_back(state: SystemState, rules: KernelRules) -> VmSysctls:
     """The two sysctls the printed watermarks imply (mm/page_alloc.c __setup_per_zone_wmarks,
     4.6-6.18; 2.6.32-4.5 without the scale factor):
 
@@ -143,9 +154,7 @@ def _read_back(state: SystemState, rules: KernelRules) -> VmSysctls | None:
       it is larger than ``min >> 2`` the factor is ``gap * 10000 / managed``; where no zone's is,
       the factor changes nothing and the default 10 is taken.
     """
-    lowmem = [z for z in state.zones if is_lowmem_for_share(z.zone, rules) and z.managed]
-    if not lowmem:
-        return None
+    lowmem = [z for z in state.zones if is_lowmem_for_share(z.zone, rules) and z.managed]   # one at least
     pages_min = sum(z.min - (z.boost or 0) for z in lowmem)
     mfk = pages_min * state.page_size // 1024
     if not rules.scale_factor_gaps:

@@ -503,6 +503,14 @@ def classify(frames: Sequence[Frame]) -> Origin:
     return Origin("unknown", frame, _detail(frames, _section(frames, False), index, frame, "unknown"))
 
 
+@functools.lru_cache(maxsize=1024)
+def origin_and_reclaim(frames: tuple[Frame, ...]) -> tuple[Origin, bool]:
+    """:func:`classify` and :func:`in_reclaim` of one trace, made once per distinct trace: both
+    are pure functions of the frames (frozen), and a host's reports repeat the same few traces
+    (addresses aside, which frames do not keep)."""
+    return classify(frames), in_reclaim(frames)
+
+
 def in_reclaim(frames: Sequence[Frame]) -> bool:
     """The allocation was made by reclaim itself, in process context (kswapd, or a task in
     direct reclaim): both run with PF_MEMALLOC, which gfp_pfmemalloc_allowed() turns into

@@ -293,11 +293,12 @@ def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -
         return None   # an empty zone is in no zonelist (mm/page_alloc.c build_zonerefs_node)
     blocks = None
     if zone.buddy:
-        counts = [0] * (max(_order(kb, page_kb) for _, kb, _ in zone.buddy) + 1)
+        orders = [_order(kb, page_kb) for _, kb, _ in zone.buddy]
+        counts = [0] * (max(orders) + 1)
         letters = [""] * len(counts)
-        for count, kb, types in zone.buddy:
-            counts[_order(kb, page_kb)] = count
-            letters[_order(kb, page_kb)] = types
+        for (count, _, types), order in zip(zone.buddy, orders):
+            counts[order] = count
+            letters[order] = types
         has_letters = any(letters)
         blocks = FreeBlocks.from_letters(counts, letters) if has_letters else FreeBlocks.from_buddyinfo(counts)
     return ZoneState.from_kb(

@@ -125,7 +125,7 @@ class _Sized:
         """The second process's candidate: one of this input (the process was forked before the
         first half was scanned, so an older one is a previous input's, already here)."""
         latest = self.sizing.latest
-        return latest if latest is not None and latest[2] == self.input_no else None
+        return latest if latest is not None and latest[1] == self.input_no else None
 
 
 @functools.cache

@@ -373,6 +373,7 @@ class Assembler:
     def _finish(self, event: Event) -> None:
         event.host_kernel = event.host_kernel or self.kernels.get(event.host)
         if event.dump is not None:
+            event.dump.close()
             self.dump_skipped += event.dump.result().skipped
         self.emit(event)
 

@@ -71,9 +71,9 @@ class Joiner:
                     and not _ELISION.match(line.text)):
                 self._pending.text = _join(self._pending.text, line.text)   # the joiner owns what it holds
                 return []
-        out = self.flush()
+        out = self.flush() if self._pending is not None else []
         self._pending, self._pending_lineno = line, lineno
-        self._stamped = _has_prefix(line)
+        self._stamped = line.time is not None or line.host is not None or line.tag is not None   # _has_prefix
         return out
 
     def boundary(self) -> list[Numbered]:
@@ -86,6 +86,8 @@ class Joiner:
         if self._pending is None:
             return []
         line, self._pending = self._pending, None
+        if _EMBEDDED_STAMP.search(line.text, 1) is None:   # the common case: nothing glued
+            return [(line, self._pending_lineno)]
         return [(part, self._pending_lineno) for part in _split_glued(line)]
 
 

@@ -61,6 +61,7 @@ False
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -143,8 +144,10 @@ _JOIN_SPACE = re.compile(r"(?<=:) +(?=\d)")  # "shmem_thp: 0kB" (4.9 .. 6.5) -> 
 _ZONE_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE} (free:.*)")
 _NODE_LINE = re.compile(rf"Node ({_NUM}) (.*)")
 _BUDDY_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE}: ?(.*)")
-_BUDDY_ENTRY = re.compile(rf"({_NUM})\*({_NUM})kB")
-_LETTERS = re.compile(r"\(([A-Z]*)\)")
+# The orders of a buddy line as whitespace-separated tokens: "N*SkB", each followed by "()"
+# tokens and at most one "(LETTERS)", which it keeps; one pass in C, then one for the values.
+_BUDDY_ORDERS = re.compile(rf"\s*+(?:{_NUM}\*{_NUM}kB(?:\s++\(\))*+(?:\s++\([A-Z]+\))?+(?:\s++|\Z))*+")
+_BUDDY_ENTRIES = re.compile(rf"({_NUM})\*({_NUM})kB(?:\s+\(\))*(?:\s+\(([A-Z]+)\))?")
 _KB = re.compile(rf"({_NUM})kB")
 _CUT_FIELD = re.compile(r"[a-z_]+(?:\([a-z]+\))?:\w{0,3}")  # "unevictable:o": a field cut short
 
@@ -284,6 +287,7 @@ def _zone_kind(rest: str) -> str | None:
     return "percpu" if tail.startswith(" per-cpu:") else "buddy"
 
 
+@functools.lru_cache(maxsize=2)   # a summary line is read twice in a row: to name it, then for its values
 def _summary_values(line: str) -> dict[str, int] | None:
     """The ``name:N`` pairs of a summary line (pages), or None if it is not one."""
     if _SUMMARY_LINE.fullmatch(line) is None:
@@ -330,10 +334,13 @@ class MemDumpBuilder:
         self._trailer = False
         self._lines = 0
         self._result: MemDump | None = None  # what result() returned, until the next feed
+        self._closed = False  # close() was called: no line follows, result() needs no copy
         self.kind: str | None = None  # dump_line_kind() of the last line fed
 
     def feed(self, text: str) -> bool:
         """Take one kernel message; True if it is (part of) a dump line."""
+        if self._closed:   # not done by the assembler; what result() handed out stays as it was
+            self._parsed, self._closed = self._parsed.copy(), False
         self._result = None
         line = text.strip()
         if not line or len(line) > _MAX_LINE:
@@ -404,15 +411,24 @@ class MemDumpBuilder:
         from_zone_lines = [zone for zone in self._parsed.zones if zone.free_kb is not None]
         return bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
 
+    def close(self) -> None:
+        """The report ended: no line follows, so :meth:`result` hands out the parsed values
+        themselves rather than a copy (the line still open is parsed as it stands)."""
+        self._finish_open()
+        self._closed = True
+
     def result(self) -> MemDump:
-        """The dump as parsed so far: a copy, the builder may be fed further afterwards (the
-        same copy until then: the scanner asks for it once to count skipped lines, the
-        explanation once more)."""
+        """The dump as parsed so far: a copy, the builder may be fed further afterwards, unless
+        it was closed (the same object until then: the scanner asks for it once to count
+        skipped lines, the explanation once more)."""
         if self._result is not None:
             return self._result
-        parsed = self._parsed.copy()
-        if self._open is not None and self._open.kind in _VALUE_KINDS:
-            parsed.add(self._open)  # a line that may still continue, parsed as it stands
+        if self._closed:
+            parsed = self._parsed
+        else:
+            parsed = self._parsed.copy()
+            if self._open is not None and self._open.kind in _VALUE_KINDS:
+                parsed.add(self._open)  # a line that may still continue, parsed as it stands
         zones = parsed.zones
         page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
         from_zone_lines = [zone for zone in zones if zone.free_kb is not None]  # buddy-only: cut excerpt
@@ -495,7 +511,8 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     ``name:N`` without a unit (``pages_scanned``, in pages) and ``all_unreclaimable? yes``
     are recognised and left out.
     """
-    text = _JOIN_SPACE.sub("", text)
+    if ": " in text:
+        text = _JOIN_SPACE.sub("", text)
     if _FIELDS_ONLY.fullmatch(text) is None:
         return None
     return {name: int(value) for name, value in _KB_FIELD.findall(text)}
@@ -520,12 +537,10 @@ def _parse_zone(text: str) -> ZoneDump | None:
             return None
     node = None if match.group(1) is None else int(match.group(1))
     zone = ZoneDump(node=node, zone=match.group(2))
-    for name, value in values.items():
-        attr = _ZONE_ATTRS.get(name)
-        if attr is None:
-            zone.fields[name] = value
-        else:
-            setattr(zone, attr, value)
+    for name, attr in _ZONE_ATTRS.items():
+        if name in values:
+            setattr(zone, attr, values.pop(name))
+    zone.fields = values   # the other fields, in printed order
     return zone
 
 
@@ -564,20 +579,24 @@ def _parse_buddy(text: str) -> tuple[int | None, str, list[tuple[int, int, str]]
         if kb is None:
             return None
         total = int(kb.group(1))
-    entries: list[tuple[int, int, str]] = []
-    for token in orders.split():
-        entry = _BUDDY_ENTRY.fullmatch(token)
-        if entry is not None:
-            entries.append((int(entry.group(1)), int(entry.group(2)), ""))
-            continue
-        letters = _LETTERS.fullmatch(token)
-        if letters is None or not entries or entries[-1][2]:
-            return None
-        count, block_kb, _ = entries[-1]
-        entries[-1] = (count, block_kb, letters.group(1))
-    if not entries or any(block != entries[0][1] << order for order, (_, block, _) in enumerate(entries)):
+    entries = _buddy_entries(orders)
+    if not entries or [block for _, block, _ in entries] != [entries[0][1] << order for order in range(len(entries))]:
         return None
     return node, match.group(2), entries, total
+
+
+def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
+    """(count, block kB, letters) of each ``"%lu*%lukB "`` of a buddy line, with the ``"(%s) "``
+    that follows it (3.10+); None when other text is among them (corpus 006, 5.4.26).
+
+    >>> _buddy_entries("1*4kB (U) 0*8kB 0*16kB 1*32kB (U) 2*64kB (U) ")[:3]
+    [(1, 4, 'U'), (0, 8, ''), (0, 16, '')]
+    >>> _buddy_entries("1*4kB (U) (M) ") is None
+    True
+    """
+    if _BUDDY_ORDERS.fullmatch(orders) is None:
+        return None
+    return [(int(count), int(block_kb), letters) for count, block_kb, letters in _BUDDY_ENTRIES.findall(orders)]
 
 
 def _attach_buddy(text: str, zones: list[ZoneDump]) -> bool:

@@ -235,7 +235,10 @@ class LineNormalizer:
         try:
             if self._bin_field:
                 return self._binary_field_line(raw)
-            out = self._normalize(raw)
+            if raw[:1] == "[" and not self._export and "\0" not in raw:
+                out = self._console(raw)
+            else:
+                out = self._normalize(raw)
         except (ValueError, TypeError, OverflowError, RecursionError, UnicodeError):
             # Input-dependent conversions (json, int, bytes) report bad input this way.
             self.malformed += 1
@@ -245,6 +248,12 @@ class LineNormalizer:
         return out
 
     # ---- dispatch -------------------------------------------------------------------
+
+    def _console(self, raw: str) -> list[LogLine]:
+        """A console or dmesg line (``[`` first, no NUL, outside a journal export): what
+        :meth:`_normalize` does with it, without its dispatch (tests/logs/test_fast_paths.py)."""
+        self._indent = 0
+        return self._stamped(raw.rstrip("\r\n"), None)
 
     def _normalize(self, raw: str) -> list[LogLine]:
         line = raw.rstrip("\r\n")

@@ -16,6 +16,7 @@ from minfree.analysis.event_time import when
 from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
+from minfree.logs.trace import Frame
 
 SCHEMA_VERSION = 1
 
@@ -43,10 +44,15 @@ class JsonStream:
         self._boot_time = boot_time   # dates the live log's printk stamps (where events are made)
 
     def prepare(self, explained: ExplainedEvent) -> tuple[str, int, str]:
-        """(source, line, the event's JSON after its "line" member)."""
-        document = event_to_json(explained, self._boot_time)
+        """(source, line, the event's JSON after its "line" member): the bytes of
+        :func:`event_to_json`'s object, its last two members joined from pieces (a frame's piece
+        is made once per distinct frame: the same frames recur in every report of a host)."""
+        document = _event_head(explained, self._boot_time)
         source, line = document.pop("source"), document.pop("line")
-        return source, line, json.dumps(document, separators=(",", ":"))[1:]
+        zones = [] if explained.dump is None else [_fields(z) for z in explained.dump.zones]
+        return source, line, "".join((
+            _compact(document)[1:-1], ',"call_trace":[', ",".join([_frame_json(frame) for frame in explained.frames]),
+            '],"zones":', _compact(zones), "}"))
 
     @staticmethod
     def relocate(item: tuple[str, int, str], line: int) -> tuple[str, int, str]:
@@ -95,6 +101,14 @@ def _sizing(sizing: LogSizing) -> dict[str, Any]:
 
 
 def event_to_json(explained: ExplainedEvent, boot_time: float | None = None) -> dict[str, Any]:
+    document = _event_head(explained, boot_time)
+    document["call_trace"] = [_fields(f) for f in explained.frames]
+    document["zones"] = [] if explained.dump is None else [_fields(z) for z in explained.dump.zones]
+    return document
+
+
+def _event_head(explained: ExplainedEvent, boot_time: float | None) -> dict[str, Any]:
+    """Every member of :func:`event_to_json` but the last two, "call_trace" and "zones"."""
     e = explained.event
     decoding = explained.decoding
     at = when(e.time, e.mono, boot_time)
@@ -140,9 +154,17 @@ def event_to_json(explained: ExplainedEvent, boot_time: float | None = None) -> 
         "oom_killer_disabled": e.oom_killer_disabled,
         "verdict": None if explained.verdict is None else explained.verdict.to_json(),
         "advice": [a.to_json() for a in advise(explained)],
-        "call_trace": [_fields(f) for f in explained.frames],
-        "zones": [] if explained.dump is None else [_fields(z) for z in explained.dump.zones],
     }
+
+
+#: ``json.dumps(value, separators=(",", ":"))`` without building an encoder on every call
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+@functools.lru_cache(maxsize=4096)
+def _frame_json(frame: Frame) -> str:
+    """One member of "call_trace" (a frame is frozen: equal frames give equal bytes)."""
+    return _compact(_fields(frame))
 
 
 def _fields(record: Any) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""The fast paths of the line pipeline give exactly what the general paths give (issue 10):
+over every line of every corpus log, the captures of real failing kernels and generated logs
+in every format. A fast path that drops or alters one line or event is a defect.
+
+* :meth:`LineNormalizer.normalize` takes a console line (``[``) straight to the stamp parser
+  (``_console``); the general dispatch (``_normalize``) must return the same lines and leave
+  the same state;
+* :func:`memdump._buddy_entries` reads the orders of a buddy line in one regex pass; the token
+  by token reading below (the code it replaced) is the oracle;
+* :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
+  :func:`event_to_json` is the oracle;
+* :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from minfree.analysis.explain import event_kernel, explain_event
+from minfree.analysis.origin import classify, in_reclaim, origin_and_reclaim
+from minfree.logs import memdump
+from minfree.logs.prefix import LineNormalizer
+from minfree.logs.scanner import LogScanner
+from minfree.render.scan_json import JsonStream, event_to_json
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parents[1] / "shared"
+_GEN = importlib.util.spec_from_file_location("gen_log", ROOT.parent / "bench" / "gen_log.py")
+gen_log = sys.modules.setdefault("gen_log", importlib.util.module_from_spec(_GEN))
+if not hasattr(gen_log, "generate"):
+    _GEN.loader.exec_module(gen_log)
+
+LOGS = sorted([*(SHARED / "corpus" / "logs").glob("*"), *(ROOT / "corpus" / "logs").glob("*"),
+               *(SHARED / "kernel-failures").glob("*/dmesg.txt"), *(SHARED / "kernel-failures").glob("*/kmsg.txt")])
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A 1 MiB log with 20 full reports of every era, in each format."""
+    out = tmp_path_factory.mktemp("gen")
+    paths = []
+    for fmt in gen_log.FORMATS:
+        path = out / f"{fmt}.log"
+        gen_log.generate(path, 1 << 20, 20, fmt, seed=3)
+        paths.append(path)
+    return paths
+
+
+def every_log(generated: list[Path]) -> list[Path]:
+    assert len(LOGS) >= 40 or not (SHARED / "corpus").exists()
+    return [*LOGS, *generated]
+
+
+def lines_of(path: Path) -> list[str]:
+    return path.read_bytes().decode("utf-8", "replace").splitlines(keepends=True)
+
+
+class GeneralNormalizer(LineNormalizer):
+    """:class:`LineNormalizer` without its console-line fast path."""
+
+    def _console(self, raw: str) -> list:
+        return self._normalize(raw)
+
+
+def state(normalizer: LineNormalizer) -> tuple:
+    return tuple(getattr(normalizer, name) for name in LineNormalizer.__slots__)
+
+
+def test_console_lines_normalize_as_the_general_dispatch_does(generated: list[Path]) -> None:
+    fast_taken = 0
+    for path in every_log(generated):
+        for ending in ("\n", "\r\n"):   # and as a CRLF file would give them
+            fast, general = LineNormalizer(), GeneralNormalizer()
+            for number, raw in enumerate(lines_of(path), 1):
+                raw = raw.replace("\n", ending)
+                fast_taken += raw.startswith("[")
+                assert fast.normalize(raw) == general.normalize(raw), (path.name, number)
+                assert state(fast) == state(general), (path.name, number)
+    assert fast_taken > 10_000
+
+
+def entries_by_tokens(orders: str):
+    """The orders of a buddy line read one token at a time (the reading the regex replaced)."""
+    entries: list[tuple[int, int, str]] = []
+    for token in orders.split():
+        entry = re.fullmatch(r"(\d{1,20})\*(\d{1,20})kB", token)
+        if entry is not None:
+            entries.append((int(entry.group(1)), int(entry.group(2)), ""))
+            continue
+        letters = re.fullmatch(r"\(([A-Z]*)\)", token)
+        if letters is None or not entries or entries[-1][2]:
+            return None
+        entries[-1] = (entries[-1][0], entries[-1][1], letters.group(1))
+    return entries
+
+
+def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
+    orders = []
+    for path in every_log(generated):
+        normalizer = LineNormalizer()
+        for raw in lines_of(path):
+            for line in normalizer.normalize(raw):
+                match = memdump._BUDDY_LINE.fullmatch(line.text.strip())
+                if match is not None and "kB" in match.group(3):
+                    orders.append(match.group(3).partition("=")[0])
+    assert len(orders) > 100
+    # and pieces recombined: letters, "()", stray tokens, other whitespace
+    tokens = ["1*4kB", "0*8kB", "2*16kB", "(U)", "(UME)", "()", "(H)", "x", "1*4kB(U)", "(u)", "empty", "\u0661*4kB"]
+    rng = random.Random(5)
+    for _ in range(20_000):
+        parts = [rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c"]) for _ in range(rng.randint(0, 7))]
+        orders.append(" " + "".join(parts))
+    read = 0
+    for text in orders:
+        expected = entries_by_tokens(text)
+        assert memdump._buddy_entries(text) == expected, text
+        read += bool(expected)
+    assert read > 1000
+
+
+def explained_events(path: Path) -> list:
+    found = []
+    scanner = LogScanner(path.name, found.append,
+                         prepare=lambda event: explain_event(event, event_kernel(event, None)))
+    with path.open("rb") as stream:
+        scanner.scan(stream)
+    return found
+
+
+def test_event_json_pieces_equal_the_whole_document(generated: list[Path]) -> None:
+    stream = JsonStream(io.StringIO())
+    events = [e for path in every_log(generated) for e in explained_events(path)]
+    assert len(events) > 150
+    for explained in events:
+        source, line, rest = stream.prepare(explained)
+        whole = json.dumps(event_to_json(explained), separators=(",", ":"))
+        assert f'{{"source":{json.dumps(source)},"line":{line},{rest}' == whole
+        origin, reclaim = origin_and_reclaim(tuple(explained.frames))
+        assert (origin, reclaim) == (classify(explained.frames), in_reclaim(explained.frames))
