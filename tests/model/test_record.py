@@ -88,3 +88,18 @@ def test_mutable_record_as_dataclass() -> None:
         hash(item)   # unhashable, as a mutable dataclass with eq
 
 
+
+
+def test_minfree_uses_records() -> None:
+    """Every slots dataclass of minfree is a record (its eq and repr the shared ones), so a new one
+    costs no start-up time for generated methods; KernelVersion keeps dataclass's ordering."""
+    plain = []
+    for module in pkgutil.walk_packages(minfree.__path__, "minfree."):
+        if module.name == "minfree.__main__":
+            continue
+        for value in vars(importlib.import_module(module.name)).values():
+            if (isinstance(value, type) and value.__module__ == module.name and dataclasses.is_dataclass(value)
+                    and hasattr(value, "__slots__") and value.__repr__ is not Frozen.__repr__
+                    and not value.__dataclass_params__.order):
+                plain.append(f"{module.name}.{value.__qualname__}")
+    assert plain == []

@@ -10,7 +10,6 @@ running one is decoded with that kernel's own table (tracefs) and config.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from minfree.model import gfp
@@ -18,13 +17,14 @@ from minfree.model.kversion import KernelVersion, parse_release
 from minfree.logs.events import Event
 from minfree.logs.memdump import MemDump
 from minfree.logs.trace import Frame, parse_trace
+from minfree.model.record import record
 
 if TYPE_CHECKING:
     from minfree.analysis.origin import Origin
     from minfree.analysis.verdict import Verdict
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ExplainedEvent:
     """One failure event and everything said about it."""
 

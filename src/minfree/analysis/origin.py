@@ -34,10 +34,10 @@ from __future__ import annotations
 import functools
 
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 from minfree.logs.trace import Frame
+from minfree.model.record import record
 
 CATEGORIES = (
     "network-receive", "tcp-accept", "socket-send", "socket-create", "bonding", "wireless",
@@ -135,7 +135,7 @@ _WIRELESS_MODULES = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Rule:
     category: str
     specific: bool               # a specific requester beats a generic path further up
@@ -249,7 +249,7 @@ _SYSCALL = re.compile(r"(?:system_call\w*|entry_SYSCALL\w*|do_syscall_\w+|el0_sv
                       re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Origin:
     """Where a failing allocation came from: a category, the deciding frame, and plain words."""
 
@@ -300,7 +300,6 @@ def _rule_for_name(key: str, module: str | None) -> _Rule | None:
     if is_nic and _RX_ACTION.match(key):
         return _NETWORK_RECEIVE
     return None
-
 
 
 def _past_the_end(frame: Frame) -> bool:

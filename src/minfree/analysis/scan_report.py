@@ -3,7 +3,9 @@ and which event best explains the rest."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from minfree.model.record import record
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:   # doctor builds an empty report for a clean log without the explanation machinery
@@ -13,7 +15,7 @@ if TYPE_CHECKING:
     from minfree.analysis.log_sizing import LogSizing
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ScanReport:
     """Everything one scan found, in input order."""
 

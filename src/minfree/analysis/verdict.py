@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from minfree.analysis import thresholds as T
 from minfree.model.gfp import GfpDecoding
 from minfree.model.kversion import KernelVersion
 from minfree.logs.memdump import MemDump, ZoneDump
+from minfree.model.record import record
 from minfree.model.rules import KernelRules
 from minfree.model.zones import zone_order
 from minfree.model.wmark_check import (CheckResult, FreeBlocks, Request, ZoneState,
@@ -33,7 +33,7 @@ from minfree.model.wmark_check import (CheckResult, FreeBlocks, Request, ZoneSta
 _REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verdict:
     reason: str   # "below_watermark" | "fragmented" | "unusable_lists" | "empty_lists" | "passes_on_dump"
     summary: str                # a few words with the key number

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Callable
 
 from minfree.model.kversion import release_from_line, release_wrapped
@@ -33,6 +33,7 @@ from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine
 from minfree.logs.related import OomVictim, oom_victim, related_detail, related_kind
 from minfree.logs.trace import trace_line_kind
+from minfree.model.record import record
 
 _CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d{1,10}) (?:UID: \d+ )?PID: (?P<pid>\d{1,10}) Comm: (?P<comm>.+?)"
                        r"(?: (?:Not tainted|Tainted:).*)?$")
@@ -49,7 +50,7 @@ FRAGMENT_REACH = 6       # lines within which a "comm: " fragment can still meet
 MAX_SILENCE = 400        # lines without one of its own: the CPU that printed a report moved on
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Event:
     """One page allocation failure report as found in a log."""
 
@@ -88,7 +89,7 @@ class Event:
     seq: int = 0                    # order of the headers in the input
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Fragment:
     comm: str
     host: str | None

@@ -32,9 +32,9 @@ occurrence in a line, each possibly missing its comm or its mode, for the assemb
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from minfree.logs.prefix import LineNormalizer
+from minfree.model.record import record
 
 # The text that names the failure; what precedes it (after ": ") is the task's comm.
 # Numbers are bounded (%lu: 20 digits) so that int() never meets a 4300-digit string.
@@ -66,7 +66,7 @@ _STALL = "page allocation stalls for"
 MAX_ORDER_PRINTED = 63
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Header:
     """One header occurrence; ``comm`` or ``mode`` are None when printed elsewhere."""
 

@@ -63,7 +63,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
+
+from minfree.model.record import record
 
 # Zone names the kernel prints (zone_names[] in mm/page_alloc.c, 2.6.18 .. 6.18).
 ZONE_NAMES = ("DMA", "DMA32", "Normal", "HighMem", "Movable", "Device")
@@ -174,7 +176,7 @@ _MAX_LINE = 4096  # a dump line is < 1 KiB (printk LOG_LINE_MAX); longer input i
 _MAX_RECORDS = 65536  # dump lines kept: 1024 nodes x 6 zones x 3 lines + summary fit
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class ZoneDump:
     """One zone of the dump: its zone line, ``lowmem_reserve[]`` and buddy (free area) line."""
 
@@ -197,7 +199,7 @@ class ZoneDump:
     fields: dict[str, int] = field(default_factory=dict)  # every other "name:NNNkB", in kB
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class MemDump:
     """Everything one Mem-Info dump says about zones, nodes and the global counters."""
 
@@ -301,7 +303,7 @@ def _summary_values(line: str) -> dict[str, int] | None:
     return values or None
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Record:
     kind: str
     text: str
@@ -444,7 +446,7 @@ class MemDumpBuilder:
         return self._result
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Parsed:
     """The values of the finished dump lines, in the shape of :class:`MemDump`."""
 

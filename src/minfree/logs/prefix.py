@@ -75,13 +75,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 MAX_LINE_CHARS = 64 * 1024  # longer lines are counted as malformed and never parsed
 _MAX_BINARY_FIELD = 16 * MAX_LINE_CHARS  # journald export binary field size we accept
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class LogLine:
     """One kernel (or other program's) message line with its prefix decoded."""
 

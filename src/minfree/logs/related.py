@@ -15,7 +15,8 @@ True
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 # Every kind here has a needle in minfree.logs.prefilter.NEEDLES: counts never depend on which
 # regions the scanner happened to read.
@@ -76,7 +77,7 @@ _KILLED = re.compile(r"Killed process (?P<pid>\d{1,10}) \((?P<comm>[^)]{1,64})\)
                      r"(?:, file-rss:(?P<file>\d{1,20})kB)?")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OomVictim:
     """A process the OOM killer killed, as its report names it."""
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 from minfree.logs.events import Assembler, Event
@@ -34,13 +33,14 @@ from minfree.logs.joiner import Joiner
 from minfree.logs.newlines import count_newlines
 from minfree.logs.prefilter import Buffer, Prefilter, Release, keep_pages, line_start
 from minfree.logs.prefix import LineNormalizer
+from minfree.model.record import record
 
 BLOCK = 8 << 20          # bytes read at a time
 LOOKBACK = 8             # lines fed before a candidate line
 MAX_LINE = 1 << 20       # a "line" longer than this is junk: skipped and counted
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class TailEvent:
     """One event :meth:`LogScanner.scan_tail` found: its header line counted from ``split``,
     the dump lines it skipped, and what ``prepare`` made of it (what ``emit`` receives)."""
@@ -53,7 +53,7 @@ class TailEvent:
     unprepared: bool = False
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class TailScan:
     """What else :meth:`LogScanner.scan_tail` found in ``data[split:]``: related-message counts,
     each host's kernel release and the lines skipped. Plain data, so that it can cross a

@@ -48,8 +48,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from dataclasses import dataclass
 from typing import Any, Iterable
+
+from minfree.model.record import record
 
 _SYM = r"[A-Za-z_.$][\w.$]*"
 _OFF = r"0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?"
@@ -137,7 +138,7 @@ _CONTEXT_AFTER = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Frame:
     """One call-trace frame.
 

@@ -40,9 +40,9 @@ that kernel's own reports. The era tables stay the answer for every other kernel
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from minfree.model.kversion import KernelVersion
+from minfree.model.record import record
 
 __all__ = [
     "DISTRO_CONFIG",
@@ -63,7 +63,7 @@ _U64 = (1 << 64) - 1
 NEWEST_KNOWN = (6, 18, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GfpConfig:
     """The kernel config options that add or move GFP bits."""
 
@@ -95,7 +95,7 @@ class GfpConfig:
 DISTRO_CONFIG = GfpConfig()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GfpLayout:
     """One kernel's GFP table."""
 
@@ -105,7 +105,7 @@ class GfpLayout:
     zero_name: str | None = None  # what a 0 mask prints as (gfpflags.h <=4.3: "GFP_NOWAIT")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GfpDecoding:
     """What one allocation mask asked for, in the kernel's words and in ours."""
 
@@ -156,7 +156,7 @@ def layout_from_table(table: tuple[tuple[str, int], ...]) -> GfpLayout | None:
     return GfpLayout(TRACEFS_LAYOUT, flags, bits)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunningGfp:
     """What the running kernel says about its own GFP bits, to decode its own reports with:
     its release (``uname -r``), its print table when tracefs was readable, its config."""

@@ -11,10 +11,10 @@ buddy line); ``minfree doctor`` asks about the live zones (zoneinfo + pagetypein
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from collections.abc import Iterable, Mapping, Sequence
 
+from minfree.model.record import record
 from minfree.model.rules import KernelRules
 from minfree.model.zones import PAGE_SIZE_DEFAULT, kb_to_pages
 
@@ -40,7 +40,7 @@ class Request(Enum):
     GFP_KERNEL = "GFP_KERNEL"  # blocking: __GFP_RECLAIM | __GFP_IO | __GFP_FS
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FreeBlocks:
     """Free blocks per order, and (when known) which migratetype lists hold them.
 
@@ -86,7 +86,7 @@ class FreeBlocks:
         return cls(counts, types, by_type)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ZoneState:
     """One zone at one instant, in pages. ``min``/``low`` are as printed (boost included)."""
 
@@ -142,7 +142,7 @@ class ZoneState:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AllocFlags:
     """What a request gets from gfp_to_alloc_flags() (§3.2), normalised across eras.
 
@@ -216,7 +216,7 @@ def reduced_floor(mark: int, flags: AllocFlags) -> int:
     return floor
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckResult:
     """Verdict for one zone. ``reason``: "ok", "below_watermark" (free_adj <= floor),
     "protected" (above the floor, but lowmem_reserve for the request's zone stops it),
@@ -322,7 +322,7 @@ def loop_floors(
     return floors
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckTerms:
     """The quantities one zone's check compares, before any verdict (§3.7).
 
@@ -469,7 +469,7 @@ def check_zone(
     return result
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ZonelistResult:
     """Verdict for a whole zonelist: ``ok`` if any zone passes; ``zone`` is the first that does."""
 

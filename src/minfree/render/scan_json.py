@@ -24,7 +24,7 @@ SCHEMA_VERSION = 1
 def report_document(report: ScanReport) -> str:
     """The whole document, compact, one line (``jq .`` pretty-prints it). ``dumps`` rather
     than ``dump``: only ``dumps`` uses the C encoder, which big scans need."""
-    return json.dumps(report_to_json(report), separators=(",", ":"))
+    return _compact(report_to_json(report))
 
 
 def event_line(explained: ExplainedEvent, boot_time: float | None = None) -> str:
@@ -68,7 +68,7 @@ class JsonStream:
         """The members after "events" (``report`` holds no events: they were written)."""
         if not self._started:
             self._out.write(f'{{"schema":{SCHEMA_VERSION},"events":[')
-        self._out.write("]," + json.dumps(_after_events(report), separators=(",", ":"))[1:] + "\n")
+        self._out.write("]," + _compact(_after_events(report))[1:] + "\n")
 
 
 def report_to_json(report: ScanReport) -> dict[str, Any]:

@@ -39,7 +39,7 @@ import signal
 import struct
 from collections.abc import Callable, Iterable, Iterator
 
-SLOT_SIZE = 4 << 20   # bytes per shared slot: a decoder call's output (logfiles._CHUNK_SIZE)
+SLOT_SIZE = 4 << 20   # bytes per shared slot: several decoder calls' output are packed into one
 SLOTS = 6             # slots in flight: the child runs this far ahead of the reader
 _HEADER = struct.Struct("<qq")   # (slot, length) | (_END, 0) | (_RAISED, pickled length)
 _END = -1

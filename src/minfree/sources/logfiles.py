@@ -87,15 +87,15 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
+from minfree.model.record import record
 from minfree.sources import specs
 from minfree.sources.chunk_process import ChunkProcess
 from minfree.sources.kmsg import KMSG_PATH, read_kmsg_snapshot
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Input:
     """One log to scan: what to show the user, its kind, and how to open it."""
 
@@ -104,7 +104,7 @@ class Input:
     open: Callable[[], BinaryIO]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Skipped:
     """A path left out while expanding a directory, and why."""
 
@@ -603,7 +603,7 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Sniff:
     head: bytes  # up to _SNIFF_BYTES decompressed bytes from the start
     text: bytes  # up to _SNIFF_BYTES decompressed bytes after any leading NUL bytes
