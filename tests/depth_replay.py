@@ -3,7 +3,7 @@ first checked with check_zone(), then takes the smallest usable block, and the s
 back on the same list (mm/page_alloc.c __rmqueue_smallest() and expand())."""
 from __future__ import annotations
 
-from dataclasses import replace
+from minfree.model.record import replace
 
 from minfree.model.depth import PRE_4_4_LISTS
 from minfree.model.rules import KernelRules

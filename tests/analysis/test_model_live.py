@@ -7,7 +7,6 @@ Read order matters: reading /proc/sys/vm/lowmem_reserve_ratio recomputes ``prote
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import warnings
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from minfree.model.record import replace
 from minfree.analysis.prediction import default_min_free, differences, predict_zones
 from minfree.model.fragmentation import indices_by_order
 from minfree.proc.system import SystemState
@@ -50,7 +50,7 @@ def mismatches(state: SystemState, ratios_too: bool) -> list[str]:
     for predicted in predict_zones(state):
         zone = shown[(predicted.node, predicted.zone)]
         if not ratios_too:
-            zone = dataclasses.replace(zone, protection=None)
+            zone = replace(zone, protection=None)
         problems += [f"node {zone.node} {zone.zone} (managed {zone.managed}): {d}"
                      for d in differences(predicted, zone)]
     return problems

@@ -1,13 +1,13 @@
 """The sizing policy on a captured 6.18 host: reasons, profiles, and bounds (hypothesis)."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minfree.model.record import replace
 from minfree.analysis.prediction import default_min_free
 from minfree.proc.netdev import NetDevice
 from minfree.sources.root import SystemRoot
@@ -29,7 +29,7 @@ def nic(name="eth0", mtu=1500, speed=None, driver="ixgbe"):
 
 
 def with_nics(state, *nics):
-    return dataclasses.replace(state, netdevs=tuple(nics))
+    return replace(state, netdevs=tuple(nics))
 
 
 def change(proposal, key):
@@ -93,7 +93,7 @@ def test_swappiness_advice_is_the_rule_doctor_warns_by(state):
     thresholds.SWAPPINESS_LAST_RESORT, and no profile ever advises 0."""
     for profile in ("generic", "aerospike"):
         for swappiness in (0, 60):
-            s = dataclasses.replace(state, sysctls=dataclasses.replace(state.sysctls, swappiness=swappiness))
+            s = replace(state, sysctls=replace(state.sysctls, swappiness=swappiness))
             advice = [a for a in propose(s, profile=profile).advice if a.key == "vm.swappiness"]
             assert all(a.suggestion == str(T.SWAPPINESS_LAST_RESORT) for a in advice)
             if swappiness == 0 or profile == "aerospike":
@@ -156,10 +156,10 @@ def test_a_current_value_doctor_calls_too_high_is_lowered_not_kept(state):
     """tune never keeps (nor proposes) the reserve doctor's min_free_too_high finding tells the
     user to lower; a current value under the cap but above the sizing is kept."""
     cap = policy.min_free_bounds(state).safe_max
-    too_high = dataclasses.replace(state, sysctls=dataclasses.replace(state.sysctls, min_free_kbytes=cap + 4096))
+    too_high = replace(state, sysctls=replace(state.sysctls, min_free_kbytes=cap + 4096))
     lowered = change(propose(too_high), MIN_FREE)
     assert lowered.proposed == 67584 and lowered.refused is None
     assert f"above the safe cap {cap} kB" in lowered.reason
-    high_but_safe = dataclasses.replace(state, sysctls=dataclasses.replace(state.sysctls, min_free_kbytes=cap - 4096))
+    high_but_safe = replace(state, sysctls=replace(state.sysctls, min_free_kbytes=cap - 4096))
     kept = change(propose(high_but_safe), MIN_FREE)
     assert kept.proposed == cap - 4096 and "already above this: kept" in kept.reason

@@ -18,13 +18,13 @@ so they are stale (every capture here: 8 to 128 pages); after a recompute the mo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from minfree.model.record import replace
 from minfree.model import protection, watermarks
 from minfree.model.fragmentation import extfrag_index, unusable_index
 from minfree.analysis.prediction import default_min_free, predict_zones
@@ -81,7 +81,7 @@ def load_stage(capture: Path, stage: str) -> SystemState:
     if stage == "boot":
         return state
     zones = parse_zoneinfo((capture / f"proc/zoneinfo.{stage}").read_text())
-    return dataclasses.replace(state, zones=zones)
+    return replace(state, zones=zones)
 
 
 def mismatches(state: SystemState, min_free_kbytes: int | None = None) -> tuple[list[str], int]:

@@ -1,5 +1,6 @@
-"""A record behaves as the dataclass it stands for: equality, hash, repr, replace, pickling,
-frozenness; and minfree's own classes use it (a plain slots dataclass costs start-up time)."""
+"""A record behaves as the slots dataclass it stands for: construction, defaults, equality, hash,
+order, repr, replace, asdict, pickling, frozenness; and minfree uses no dataclasses (importing
+the module and making a class with it cost start-up time)."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 import pytest
 
 import minfree
-from minfree.model.record import record
+from minfree.model.record import FrozenInstanceError, asdict, record, replace
+from minfree.model.record import field as record_field
 
 
 @record
@@ -19,7 +21,7 @@ class Frozen:
     node: int
     zone: str
     counts: tuple[int, ...] = ()
-    note: str = field(default="", compare=False)
+    note: str = record_field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,7 @@ class FrozenDataclass:
 @record(frozen=False)
 class Mutable:
     seen: int = 0
-    names: list[str] = field(default_factory=list, repr=False)
+    names: list[str] = record_field(default_factory=list, repr=False)
 
 
 @dataclass(slots=True)
@@ -68,11 +70,13 @@ def test_equality_and_hash_as_dataclass(a, b) -> None:
 def test_repr_replace_pickle_frozen_as_dataclass() -> None:
     item = Frozen(0, "Normal", (1, 2), note="n")
     assert repr(item) == repr(FrozenDataclass(0, "Normal", (1, 2), note="n")).replace("FrozenDataclass", "Frozen")
-    assert dataclasses.replace(item, node=1) == Frozen(1, "Normal", (1, 2))
-    assert dataclasses.asdict(item) == {"node": 0, "zone": "Normal", "counts": (1, 2), "note": "n"}
-    assert pickle.loads(pickle.dumps(item)) == item
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    assert replace(item, node=1) == Frozen(1, "Normal", (1, 2)) and replace(item, node=1).note == "n"
+    assert asdict(item) == dataclasses.asdict(FrozenDataclass(0, "Normal", (1, 2), note="n"))
+    assert pickle.loads(pickle.dumps(item)) == item and pickle.loads(pickle.dumps(item)).note == "n"
+    with pytest.raises(FrozenInstanceError):
         item.node = 3
+    with pytest.raises(AttributeError):   # an AttributeError, as dataclass's
+        del item.zone
     assert not hasattr(item, "__dict__")   # slots
     assert repr(Empty()) == "Empty()" and Empty() == Empty() and hash(Empty()) == hash(Empty())
     assert One(1) == One(1) != One(2) and hash(One(1)) == hash(One(1)) and repr(One(1)) == "One(value=1)"
@@ -90,16 +94,87 @@ def test_mutable_record_as_dataclass() -> None:
 
 
 
-def test_minfree_uses_records() -> None:
-    """Every slots dataclass of minfree is a record (its eq and repr the shared ones), so a new one
-    costs no start-up time for generated methods; KernelVersion keeps dataclass's ordering."""
-    plain = []
+@record(order=True)
+class Version:
+    major: int
+    minor: int
+    release: str = record_field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class VersionDataclass:
+    major: int
+    minor: int
+    release: str = field(default="", compare=False)
+
+
+@pytest.mark.parametrize("a", [(2, 6), (3, 10), (3, 9), (2, 6)])
+@pytest.mark.parametrize("b", [(2, 6), (3, 10), (6, 1)])
+def test_order_as_dataclass(a, b) -> None:
+    for compare in ("__lt__", "__le__", "__gt__", "__ge__"):
+        assert getattr(Version(*a, "x"), compare)(Version(*b)) == getattr(VersionDataclass(*a, "x"), compare)(
+            VersionDataclass(*b))
+    assert sorted([Version(*b), Version(*a)]) == sorted([Version(*a), Version(*b)])
+
+
+def test_defaults_factories_and_errors_as_dataclass() -> None:
+    first, second = Mutable(), Mutable()
+    first.names.append("a")
+    assert second.names == [] and Mutable(names=["b"]).names == ["b"]   # a new list per instance
+    assert pickle.loads(pickle.dumps(first)) == first and pickle.loads(pickle.dumps(first)).names == ["a"]
+    assert Frozen(zone="DMA", node=0) == Frozen(0, "DMA")   # keywords, as dataclass's __init__
+    with pytest.raises(TypeError):
+        Frozen(0)                                         # a field without a default is required
+    with pytest.raises(TypeError):
+        replace(Frozen(0, "DMA"), color="red")            # no such field
+    with pytest.raises(ValueError):
+        record_field(default=0, default_factory=list)
+
+
+@record
+class Inner:
+    """A record held by another."""
+
+    size: int
+
+
+@record
+class Outer:
+    """Records inside lists, tuples and dicts."""
+
+    inner: Inner
+    many: list[Inner] = record_field(default_factory=list)
+    by_name: dict[str, Inner] = record_field(default_factory=dict)
+    pair: tuple[Inner, ...] = ()
+
+
+@record
+class Derived(Inner):
+    """A record extending a record: the base's fields first."""
+
+    name: str = ""
+
+
+def test_nested_asdict_and_inheritance() -> None:
+    outer = Outer(Inner(1), [Inner(2)], {"a": Inner(3)}, (Inner(4),))
+    assert asdict(outer) == {"inner": {"size": 1}, "many": [{"size": 2}], "by_name": {"a": {"size": 3}},
+                             "pair": ({"size": 4},)}
+    derived = Derived(5, "x")
+    assert (derived.size, derived.name, repr(derived)) == (5, "x", "Derived(size=5, name='x')")
+    assert derived != Inner(5) and not hasattr(derived, "__dict__")
+
+
+def test_minfree_uses_no_dataclasses() -> None:
+    """Every data class of minfree is a record, and no module of it imports ``dataclasses``."""
+    plain, importers = [], []
     for module in pkgutil.walk_packages(minfree.__path__, "minfree."):
         if module.name == "minfree.__main__":
             continue
-        for value in vars(importlib.import_module(module.name)).values():
-            if (isinstance(value, type) and value.__module__ == module.name and dataclasses.is_dataclass(value)
-                    and hasattr(value, "__slots__") and value.__repr__ is not Frozen.__repr__
-                    and not value.__dataclass_params__.order):
+        loaded = importlib.import_module(module.name)
+        if any(value is dataclasses or getattr(value, "__module__", None) == "dataclasses"
+               for value in vars(loaded).values()):
+            importers.append(module.name)
+        for value in vars(loaded).values():
+            if isinstance(value, type) and value.__module__ == module.name and dataclasses.is_dataclass(value):
                 plain.append(f"{module.name}.{value.__qualname__}")
-    assert plain == []
+    assert plain == [] and importers == []

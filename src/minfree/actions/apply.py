@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import field
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -34,7 +33,7 @@ from minfree.actions.sysctl import SysctlWriter, sysctl_name
 from minfree.actions.undo import clean_after_kill, restore
 from minfree.analysis.prediction import ZonePrediction, differences, predict_zones
 from minfree.analysis.sizing import MIN_FREE, WSF, Proposal
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.zoneinfo import ZoneInfo, parse_zoneinfo
 from minfree.sources.root import SystemRoot
 from minfree.sources.specs import ZONEINFO

@@ -33,13 +33,12 @@ import os
 import posixpath
 import re
 import time
-from dataclasses import asdict, field
 from pathlib import Path
 
 from minfree.actions.lock import ChangeLock
 from minfree.actions.safefs import check_trusted, make_state_dir, read_file, write_file
 from minfree.analysis.sizing import TUNABLE_KEYS
-from minfree.model.record import record
+from minfree.model.record import asdict, field, record
 from minfree.sources.specs import SYSCTL_CONF, SYSCTL_D_DIRS
 
 DEFAULT_STATE_DIR = Path("/var/lib/minfree")

@@ -22,12 +22,11 @@ from __future__ import annotations
 import configparser
 import os
 import posixpath
-from dataclasses import field
 from pathlib import Path
 from typing import Mapping
 
 from minfree.actions.safefs import UnsafeError, file_meta, read_file
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.sysctl_files import conf_lines, normalize_key, parse_sysctl_conf
 from minfree.sources.readers import sysctl_config_files
 from minfree.sources.root import SystemRoot

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import field
 from pathlib import Path
 
 from minfree.actions.sysctl import SysctlWriter
 from minfree.model.fragmentation import indices_by_order
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.buddyinfo import parse_buddyinfo
 from minfree.sources.root import SystemRoot
 from minfree.sources.specs import BUDDYINFO

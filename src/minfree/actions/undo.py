@@ -16,14 +16,13 @@ reverts them too. Either way it says so (:class:`Restoration`).
 """
 from __future__ import annotations
 
-from dataclasses import field
 from pathlib import Path
 
 from minfree.actions.journal import Entry, FileChange, Journal, JournalError, sha256
 from minfree.actions.lock import LockedError
 from minfree.actions.safefs import UnsafeError, clean_stale, file_meta, read_file, remove_file, write_file
 from minfree.actions.sysctl import SysctlWriter
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 #: What ``restore`` did to a file.
 FILE_RESTORED, FILE_REMOVED, FILE_MODE, FILE_UNCHANGED = "restored", "removed", "mode restored", "unchanged"

@@ -29,10 +29,9 @@ clones ignored).
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 from minfree.model.gfp import GfpDecoding
-from minfree.model.record import record
+from minfree.model.record import record, replace
 
 LOGGED = "logged"
 OPPORTUNISTIC = "opportunistic"

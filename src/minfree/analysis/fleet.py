@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import field
 from datetime import datetime, timezone
 
 from minfree.analysis import thresholds as T
@@ -28,7 +27,7 @@ from minfree.analysis.sizing import MIN_FREE, propose, summarize_failures
 from minfree.analysis.trace_window import Interval, Tally, TraceWindow, failure_from_record
 from minfree.model.gfp import GfpLayout, layout_for, layout_from_table
 from minfree.model.kversion import parse_release
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.tracing.gfp_format import parse_format
 from minfree.tracing.records import TraceParser
 

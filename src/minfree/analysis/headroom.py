@@ -12,12 +12,11 @@ no free CMA pages and no memory is being offlined.
 from __future__ import annotations
 
 import functools
-from dataclasses import field
 from typing import NamedTuple
 
 from minfree.analysis.zones import NORMAL_ZONEIDX, zone_state
 from minfree.model.depth import request_depths
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.model.wmark_check import Request, ZoneState, alloc_flags_for, reduced_floor, zonelist
 from minfree.proc.system import SystemState
 

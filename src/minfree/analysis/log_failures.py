@@ -9,12 +9,11 @@ keeping every event.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import field
 from typing import Iterable
 
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.sizing import FailureSummary, summarize_failures
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 UNKNOWN_ORDER = "unknown"   # a report whose header printed no order (vmalloc)
 

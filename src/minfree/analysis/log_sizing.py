@@ -8,11 +8,10 @@ function tune uses, with the failures of that host's log as evidence. What a log
 """
 from __future__ import annotations
 
-from dataclasses import field
 
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.sizing import FailureFact, FailureSummary, Proposal, add_failure, failure_fact, propose
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.model.rules import KernelRules
 from minfree.model.watermarks import is_lowmem_for_share
 from minfree.proc.sysctl import VmSysctls

@@ -137,6 +137,9 @@ _WIRELESS_MODULES = frozenset({
 
 @record
 class _Rule:
+    """A subsystem that asks for memory: the frame names (and modules) that identify it in a call
+    trace, and whether it names a specific requester rather than a generic path."""
+
     category: str
     specific: bool               # a specific requester beats a generic path further up
     names: re.Pattern[str]

@@ -10,7 +10,6 @@ table, and what the input cannot show.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import field
 from typing import Any
 
 from minfree.analysis.doctor import DoctorReport
@@ -20,7 +19,7 @@ from minfree.analysis.prediction import ZonePrediction, predict_zones
 from minfree.analysis.report_series import Recording, ZoneSeries, series_by_zone
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.sizing import MIN_FREE, WSF, Proposal, propose, summarize_failures
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.system import SystemState
 
 KINDS = ("live", "snapshot", "history", "scan", "fleet")

@@ -11,10 +11,9 @@ every sample counted. The unusable index of each point is the kernel's formula
 from __future__ import annotations
 
 import math
-from dataclasses import field
 
 from minfree.model.fragmentation import indices_by_order
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 #: Points per zone on the line plots (buckets of the recording), and columns of the heatmaps.
 LINE_POINTS = 720

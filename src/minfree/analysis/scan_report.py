@@ -3,9 +3,8 @@ and which event best explains the rest."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
 if TYPE_CHECKING:   # doctor builds an empty report for a clean log without the explanation machinery

@@ -19,14 +19,13 @@ of RAM OOMs the machine at once).
 from __future__ import annotations
 
 import math
-from dataclasses import field
 from typing import Iterable, Mapping
 
 from minfree.analysis import thresholds as T
 from minfree.analysis.nic import receive_order
 from minfree.analysis.prediction import default_min_free, predict_zones
 from minfree.analysis.trace_window import MeasuredDemand
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.system import SystemState
 
 MIN_FREE = "vm.min_free_kbytes"

@@ -9,11 +9,10 @@ import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from minfree.analysis.failure_classes import CLASSES, SILENT_ATOMIC, classify
 from minfree.model.gfp import GfpLayout, decode, format_names, mask_from_names
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.tracing.records import TraceRecord
 
 #: Counters whose rise means packets were dropped or resent (proc.netstat names).
@@ -98,7 +97,7 @@ class Interval:
     by_order: Counter[int] = field(default_factory=Counter)
 
 
-@dataclass
+@record(frozen=False)
 class Tally:
     """Every failure recorded, counted as it arrives; only the first ``keep`` are kept whole,
     so memory stays bounded however long the window and however many fail."""
@@ -211,7 +210,7 @@ def reclaim_latencies(records: Iterable[TraceRecord]) -> tuple[Latency, Latency]
     return Latency.of(kswapd, len(awake)), Latency.of(direct, len(stalled))
 
 
-@dataclass
+@record(frozen=False)
 class TraceWindow:
     """The whole window, as the renderers and ``tune`` read it."""
 

@@ -12,9 +12,8 @@ boot, so a counter that restarted with a reboot or went down is never read as a 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 
 @record

@@ -16,7 +16,6 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -24,7 +23,7 @@ from minfree.analysis import thresholds as T
 from minfree.model.gfp import GfpDecoding
 from minfree.model.kversion import KernelVersion
 from minfree.logs.memdump import MemDump, ZoneDump
-from minfree.model.record import record
+from minfree.model.record import record, replace
 from minfree.model.rules import KernelRules
 from minfree.model.zones import zone_order
 from minfree.model.wmark_check import (CheckResult, FreeBlocks, Request, ZoneState,
@@ -35,6 +34,9 @@ _REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
 
 @record
 class Verdict:
+    """Why a reported allocation failed, from the watermark check replayed on its memory dump:
+    a reason code, a summary with the key number, a paragraph, and each zone's result."""
+
     reason: str   # "below_watermark" | "fragmented" | "unusable_lists" | "empty_lists" | "passes_on_dump"
     summary: str                # a few words with the key number
     explanation: str            # one paragraph with the numbers
@@ -85,7 +87,7 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     notes += _cma_elsewhere(dump, verdict.zones, deciding, decoding, request)
     if not notes:
         return verdict
-    return dataclasses.replace(
+    return replace(
         verdict, summary="; ".join([verdict.summary, *(short for short, _ in notes)]),
         explanation=" ".join([verdict.explanation, *(long for _, long in notes)]),
         context=tuple(long for _, long in notes))
@@ -111,7 +113,7 @@ def _order0_lists(result: CheckResult, zone: ZoneDump | None, rules: KernelRules
         allowed.add("C")
     if any(set(types) & allowed for types in letters):
         return result
-    return dataclasses.replace(
+    return replace(
         result, ok=False, reason="no_free_block",
         explanation=f"{result.explanation.replace(' ok: ', ' passes the watermark check: ', 1)}, but every "
                     "free page is on a list this request may not take")
@@ -133,7 +135,7 @@ def _without_watermarks(results: tuple[CheckResult, ...], dumps: dict[tuple[int,
             zones.append(r)      # no buddy line: nothing to read
             continue
         found = any(count and _order(kb, page_kb) >= order for count, kb in blocks)
-        zones.append(dataclasses.replace(
+        zones.append(replace(
             r, ok=found, reason="ok" if found else "no_free_block",
             explanation=f"Node {r.node} {r.zone}: " + (f"a free block of order >= {order} on its lists"
                                                        if found else f"no free block of order >= {order} on its lists")))

@@ -3,11 +3,10 @@ whether an atomic request of order 0..3 would succeed right now, and how many mo
 order the free lists can serve."""
 from __future__ import annotations
 
-from dataclasses import field
 
 from minfree.model.depth import Depth, request_depths
 from minfree.model.fragmentation import indices_by_order
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, check_zonelist,
                                        reduced_floor, alloc_flags_for)
 from minfree.model.rules import KernelRules

@@ -70,16 +70,15 @@ def diagnose(root: SystemRoot, window: float = 1.0, kernel_log: bool = True,
 def _recent(root: SystemRoot, failures, since: float | None, now: float | None):
     """This boot's reports cut to the last ``since`` seconds: before now on the live host, before
     the capture's newest report otherwise (a capture is judged as of when it was taken)."""
-    import dataclasses
-
     from minfree.analysis.event_time import split_recent
+    from minfree.model.record import replace
     from minfree.sources.readers import read_boot_time
 
     boot = read_boot_time(root)
     if now is None and root.is_live:
         now = time.time()
     recent, log_window = split_recent(failures.events, since, now, boot)
-    return dataclasses.replace(failures, events=recent), log_window
+    return replace(failures, events=recent), log_window
 
 
 def _failure_counter(root: SystemRoot, window: float):

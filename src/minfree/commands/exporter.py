@@ -14,7 +14,6 @@ Served over HTTP (loopback by default) or, with ``--textfile DIR``, written once
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from minfree.errors import UsageError
+from minfree.model.record import replace
 from minfree.sources.root import SystemRoot
 
 if TYPE_CHECKING:
@@ -209,8 +209,8 @@ class Collector:
             for name in ("min_free_kbytes", "watermark_scale_factor"):
                 text = readers.read_text(root, specs.vm_sysctl(name, optional=True))
                 live[name] = None if text is None else parse_sysctl_int(text)
-            sysctls = dataclasses.replace(sysctls, **live)
-        state = dataclasses.replace(
+            sysctls = replace(sysctls, **live)
+        state = replace(
             facts, gaps=root.gaps, zones=parse_zoneinfo(zoneinfo, ZONE_STATE_STATS) if zoneinfo else [],
             buddy=parse_buddyinfo(buddyinfo) if buddyinfo else [], psi=psi, sysctls=sysctls)
         tally = self.kernel_log.poll() if self.kernel_log is not None else None

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 CONNECTION_VARS = ("ansible_host", "ansible_port", "ansible_user")
 _RANGE = re.compile(r"\[(\d+):(\d+)(?::(\d+))?\]")

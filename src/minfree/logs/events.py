@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict, deque
-from dataclasses import field
 from typing import Callable
 
 from minfree.model.kversion import release_from_line, release_wrapped
@@ -33,7 +32,7 @@ from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine
 from minfree.logs.related import OomVictim, oom_victim, related_detail, related_kind
 from minfree.logs.trace import trace_line_kind
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 _CPU_LINE = re.compile(r"^CPU: (?P<cpu>\d{1,10}) (?:UID: \d+ )?PID: (?P<pid>\d{1,10}) Comm: (?P<comm>.+?)"
                        r"(?: (?:Not tainted|Tainted:).*)?$")
@@ -91,6 +90,9 @@ class Event:
 
 @record(frozen=False)
 class _Fragment:
+    """A line ending in "comm: " (a wrapped header's first half): the process name, its host and
+    the line's sequence number, for the header that follows within FRAGMENT_REACH lines."""
+
     comm: str
     host: str | None
     seq: int

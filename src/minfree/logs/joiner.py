@@ -22,11 +22,11 @@ current one is complete).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from minfree.logs.header import header_complete
 from minfree.logs.prefix import LogLine
 from minfree.logs.trace import parse_frame, trace_line_kind
+from minfree.model.record import replace
 
 # A printk stamp glued inside another line: "[  659.105948][ T3124] " (caller id optional).
 _EMBEDDED_STAMP = re.compile(r"\[\s*(\d+\.\d{6})\](?:\[\s*([TC]\d+)\])?\s")

@@ -63,9 +63,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import field, replace
 
-from minfree.model.record import record
+from minfree.model.record import field, record, replace
 
 # Zone names the kernel prints (zone_names[] in mm/page_alloc.c, 2.6.18 .. 6.18).
 ZONE_NAMES = ("DMA", "DMA32", "Normal", "HighMem", "Movable", "Device")
@@ -305,6 +304,9 @@ def _summary_values(line: str) -> dict[str, int] | None:
 
 @record(frozen=False)
 class _Record:
+    """One line of the dump (its kind, from dump_line_kind) with the pieces a syslog daemon split
+    off it appended, while it is still open."""
+
     kind: str
     text: str
 

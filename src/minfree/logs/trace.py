@@ -45,12 +45,11 @@ matching time is linear in the line length.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from typing import Any, Iterable
 
-from minfree.model.record import record
+from minfree.model.record import record, replace
 
 _SYM = r"[A-Za-z_.$][\w.$]*"
 _OFF = r"0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?"
@@ -303,7 +302,7 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
 
     def add(frame: Frame) -> None:
         nonlocal pending_unreliable
-        # the constructor, not dataclasses.replace(): this runs for every frame of every report
+        # the constructor, not replace(): this runs for every frame of every report
         frames.append(Frame(frame.function, frame.base, frame.offset, frame.module,
                             frame.unreliable or pending_unreliable, context))
         pending_unreliable = False
@@ -336,9 +335,9 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
             pending_unreliable = value
         elif what == "module":
             if frames and frames[-1].module is None:
-                frames[-1] = dataclasses.replace(frames[-1], module=value)
+                frames[-1] = replace(frames[-1], module=value)
     if separator_at is not None and not saw_context_marker and separator_at < len(frames):
-        frames = [dataclasses.replace(f, context="irq" if i < separator_at else "task")
+        frames = [replace(f, context="irq" if i < separator_at else "task")
                   for i, f in enumerate(frames)]
     return frames
 

@@ -13,12 +13,13 @@ from ``UTS_VERSION``); the latter is preferred for the patch number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from minfree.model.record import record
 
 __all__ = ["KernelVersion", "parse_release", "release_from_line", "release_wrapped"]
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@record(order=True)
 class KernelVersion:
     """A kernel version as far as GFP decoding and watermark models care."""
 

@@ -6,10 +6,9 @@ Units inside the model are pages; :func:`kb_to_pages` / :func:`pages_to_kb` conv
 
 from __future__ import annotations
 
-from dataclasses import field
 from collections.abc import Mapping
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 PAGE_SIZE_DEFAULT = 4096
 

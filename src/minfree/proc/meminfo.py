@@ -12,9 +12,8 @@ the memory the watermark code uses; take ``managed`` from /proc/zoneinfo.
 
 from __future__ import annotations
 
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 
 @record

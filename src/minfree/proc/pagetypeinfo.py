@@ -11,9 +11,8 @@ is damaged (None: the caller records a gap).
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.buddyinfo import MAX_ORDERS
 
 _ORDER = re.compile(r"^Page block order:\s*(\d{1,20})\s*$")   # numbers: %lu, 20 digits at most

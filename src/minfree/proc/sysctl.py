@@ -15,9 +15,8 @@ and recomputes every zone's ``protection:`` (kernel-memory.md §10, seen on
 
 from __future__ import annotations
 
-from dataclasses import fields
 
-from minfree.model.record import record
+from minfree.model.record import field_names, record
 
 # Present on every kernel minfree supports (2.6.32+): missing ones are gaps.
 ALWAYS_PRESENT = frozenset({
@@ -56,7 +55,7 @@ class VmSysctls:
     meminfo_legacy_layout: int | None = None
 
 
-VM_SYSCTL_NAMES: tuple[str, ...] = tuple(f.name for f in fields(VmSysctls))
+VM_SYSCTL_NAMES: tuple[str, ...] = field_names(VmSysctls)
 
 
 def parse_sysctl_int(text: str) -> int | None:

@@ -5,10 +5,9 @@ every field is a parsed record of ``minfree.proc``, or None when its file was mi
 """
 from __future__ import annotations
 
-from dataclasses import field
 
 from minfree.model.kversion import KernelVersion
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.model.rules import KernelRules
 from minfree.model.zones import PAGE_SIZE_DEFAULT, USER_ZONES
 from minfree.proc.buddyinfo import BuddyRow

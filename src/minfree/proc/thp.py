@@ -10,9 +10,8 @@ khugepaged min_free_kbytes rule in 6.12+ (kernel-memory.md §1.3).
 
 from __future__ import annotations
 
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 KHUGEPAGED_NUMBERS = (
     "pages_to_scan", "scan_sleep_millisecs", "alloc_sleep_millisecs", "max_ptes_none",

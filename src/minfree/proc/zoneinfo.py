@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.model.zones import Watermarks, Zone, zone_order
 
 _HEADER = re.compile(r"^Node\s+(\d{1,10}),\s*zone\s+(\S+)\s*$")

@@ -8,10 +8,10 @@ host that answered. ``fleet snapshot`` and ``fleet tune`` use the same outer sha
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from minfree.analysis.fleet import ClusterView, HostOutcome
+from minfree.model.record import asdict
 
 SCHEMA_VERSION = 1
 
@@ -34,9 +34,9 @@ def document(command: str, hosts: list[dict[str, Any]], view: ClusterView | None
         doc["status"] = status
     doc["hosts"] = hosts
     if view is not None:
-        doc["nodes"] = [dataclasses.asdict(row) for row in view.rows]
-        doc["outliers"] = [dataclasses.asdict(o) for o in view.outliers]
-        doc["timeline"] = [dataclasses.asdict(t) for t in view.timeline]
+        doc["nodes"] = [asdict(row) for row in view.rows]
+        doc["outliers"] = [asdict(o) for o in view.outliers]
+        doc["timeline"] = [asdict(t) for t in view.timeline]
     doc.update(extra)
     doc["summary"] = {"hosts": len(hosts), "answered": len(hosts) - len(failed), "failed": failed}
     return doc

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import field
 from typing import Any, Iterable, Iterator
 
 from prometheus_client.core import Metric
@@ -26,7 +25,7 @@ from minfree.analysis.headroom import AtomicHeadroom
 from minfree.analysis.log_failures import FailureTally
 from minfree.analysis.rates import WATCHED
 from minfree.model.fragmentation import indices_by_order
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.net_dev import ReceiveDrops
 from minfree.proc.system import SystemState
 from minfree.proc.vmstat import vmstat_total

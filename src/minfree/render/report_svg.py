@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import field
 from typing import Callable, Sequence
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 WIDTH, HEIGHT = 860, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 96, 16, 34

@@ -6,7 +6,6 @@ of `minfree scan --follow --json` (one event object, the same as in the document
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 from typing import Any, TextIO
@@ -17,6 +16,7 @@ from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 from minfree.logs.trace import Frame
+from minfree.model.record import field_names
 
 SCHEMA_VERSION = 1
 
@@ -167,12 +167,6 @@ def _frame_json(frame: Frame) -> str:
     return _compact(_fields(frame))
 
 
-def _fields(record: Any) -> dict[str, Any]:
-    """A flat dataclass as a dict (dataclasses.asdict deep-copies: slow on big scans)."""
-    return {name: getattr(record, name) for name in _field_names(type(record))}
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    """Field names of a dataclass type (dataclasses.fields() rebuilds them on every call)."""
-    return tuple(f.name for f in dataclasses.fields(kind))
+def _fields(item: Any) -> dict[str, Any]:
+    """A flat record as a dict (:func:`~minfree.model.record.asdict` also converts what it holds)."""
+    return {name: getattr(item, name) for name in field_names(item)}

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from minfree.analysis.rates import WATCHED, Activity
 from minfree.model.fragmentation import format_index, indices_by_order
-from minfree.model.record import record
+from minfree.model.record import field, record
 from minfree.proc.system import MemoryReading
 from minfree.proc.zoneinfo import ZoneInfo
 

@@ -605,6 +605,8 @@ def _utf8(data: bytes) -> bool:
 
 @record
 class _Sniff:
+    """The first decompressed bytes of an input, and what they tell: a journal file, a tar archive."""
+
     head: bytes  # up to _SNIFF_BYTES decompressed bytes from the start
     text: bytes  # up to _SNIFF_BYTES decompressed bytes after any leading NUL bytes
     journal: bool

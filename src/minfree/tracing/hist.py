@@ -54,9 +54,8 @@ minfree's trigger; a malformed line is skipped and counted:
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 _ENTRY = re.compile(r"\{\s*(?P<keys>.*?)\s*\}(?P<values>(?:\s+[\w.]+:\s+-?\d+)+)\s*$")
 _VALUE = re.compile(r"([\w.]+):\s+(-?\d+)")

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from minfree.model.record import record
+from minfree.model.record import field, record
 
 __all__ = ["TraceParser", "TraceRecord", "parse_trace"]
 
@@ -57,7 +56,7 @@ class TraceRecord:
             return None
 
 
-@dataclass
+@record(frozen=False)
 class TraceParser:
     """Parse a stream of complete lines fed in chunks: :meth:`feed` returns the records whose
     stack (if any) has been seen; :meth:`flush` returns the rest. ``skipped`` counts
