@@ -31,6 +31,7 @@ NOT_FOR_A_CLEAN_LOG = (
     "multiprocessing", "subprocess", "tempfile", "stringzilla",
     "typing", "datetime", "pathlib",   # ~4, ~2 and ~4 ms of a cold start; annotations and Protocols are for type checkers
     "dataclasses", "inspect",   # ~12 ms with what inspect imports; minfree's records do without (model/record.py)
+    "shutil",   # ~3 ms; argparse's formatter imports it for the terminal width unless given one (cli._Parser)
 )
 
 # Runs the real CLI, then prints its exit code, its JSON and every module it imported.

@@ -153,6 +153,7 @@ AS_NOBODY = """
 import os, sys
 import minfree.cli, minfree.commands.follow, minfree.commands.scan, minfree.render.scan_text
 import minfree.sources.kconfig, minfree.sources.tracefs, minfree.sources.kmsg, minfree.logs.scanner  # imported lazily by scan
+import locale  # imported lazily by argparse's gettext (the interpreter's own files are root's here)
 os.setgroups([]); os.setgid(65534); os.setuid(65534)   # nobody: imports done, files of root unread
 sys.exit(minfree.cli.main(sys.argv[1:]))
 """

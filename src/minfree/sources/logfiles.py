@@ -71,20 +71,14 @@ Errors for the user are :class:`SourceError` with a one-line message, e.g.
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import errno
 import functools
 import io
-import lzma
 import os
 import re
-import shutil
 import stat
-import subprocess
 import sys
-import tarfile
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Protocol
@@ -315,8 +309,12 @@ def _new_decoder(fmt: str) -> _Decoder:
     if fmt == "gzip":
         return _GzipDecoder()
     if fmt == "xz":
+        import lzma
+
         return _Piecewise(lzma.LZMADecompressor(lzma.FORMAT_XZ), limited=True)
     if fmt == "bz2":
+        import bz2
+
         return _Piecewise(bz2.BZ2Decompressor(), limited=True)
     import zstandard
 
@@ -332,7 +330,9 @@ class _Corrupt(Exception):
 
 
 def _corrupt_errors() -> tuple[type[BaseException], ...]:
-    errors: tuple[type[BaseException], ...] = (zlib.error, lzma.LZMAError, OSError)  # bz2: OSError
+    errors: tuple[type[BaseException], ...] = (zlib.error, OSError)  # bz2: OSError
+    if "lzma" in sys.modules:   # imported where an xz input is opened (_new_decoder)
+        errors += (sys.modules["lzma"].LZMAError,)
     if "zstandard" in sys.modules:
         errors += (sys.modules["zstandard"].ZstdError,)
     return errors
@@ -814,6 +814,8 @@ class _Expander:
         except OSError as exc:
             return self.refuse(path, str(exc.strerror), explicit)
         if sniff.journal:
+            import shutil
+
             if shutil.which("journalctl") is None:
                 return self.refuse(path, "systemd journal file and journalctl is not installed", explicit)
             command = _journalctl_command("--file", path)
@@ -860,6 +862,8 @@ class _Expander:
         return inputs
 
     def tarball(self, path: str, explicit: bool) -> list[Input]:
+        import tarfile
+
         try:
             with _open_file(path, path) as stream, tarfile.open(fileobj=stream, mode="r|", bufsize=_READ_SIZE) as tar:
                 names = [member.name for member in tar if member.isfile()]
@@ -948,6 +952,8 @@ class _ClosingStream(_Reader):
 
 
 def _open_tar_member(path: str, member: str, name: str) -> BinaryIO:
+    import tarfile
+
     outer = _open_file(path, path)
     try:
         tar = tarfile.open(fileobj=outer, mode="r|", bufsize=_READ_SIZE)
@@ -979,6 +985,8 @@ _OUTPUT_FIELDS_SINCE = 236  # systemd release that added --output-fields=
 
 @functools.lru_cache(maxsize=1)
 def _systemd_version() -> int:
+    import subprocess
+
     try:
         out = subprocess.run(
             ["journalctl", "--version"], capture_output=True, timeout=10, check=False
@@ -1007,6 +1015,9 @@ class _ProcessStream(_Reader):
     def __init__(self, command: Sequence[str], name: str) -> None:
         super().__init__()
         self._name = name
+        import subprocess
+        import tempfile
+
         self._stderr = tempfile.TemporaryFile()
         try:
             self._process = subprocess.Popen(
@@ -1048,6 +1059,9 @@ def _first_line(data: bytes) -> str:
 
 def _journal_probe() -> str | None:
     """None when journald holds kernel entries, else why not."""
+    import shutil
+    import subprocess
+
     if shutil.which("journalctl") is None:
         return "journalctl not installed"
     command = ["journalctl", "--no-pager", "-n", "1", "-o", "export", "_TRANSPORT=kernel"]
@@ -1062,6 +1076,9 @@ def _journal_probe() -> str | None:
 
 def _dmesg_probe() -> str | None:
     """None when ``dmesg -r`` prints the kernel ring buffer, else why not."""
+    import shutil
+    import subprocess
+
     if shutil.which("dmesg") is None:
         return "dmesg not installed"
     try:
