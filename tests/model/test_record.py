@@ -7,6 +7,7 @@ import dataclasses
 import importlib
 import pickle
 import pkgutil
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 import pytest
@@ -131,6 +132,11 @@ def test_defaults_factories_and_errors_as_dataclass() -> None:
         record_field(default=0, default_factory=list)
 
 
+class Point(NamedTuple):
+    x: int
+    inner: Inner
+
+
 @record
 class Inner:
     """A record held by another."""
@@ -146,6 +152,7 @@ class Outer:
     many: list[Inner] = record_field(default_factory=list)
     by_name: dict[str, Inner] = record_field(default_factory=dict)
     pair: tuple[Inner, ...] = ()
+    named: Point | None = None
 
 
 @record
@@ -156,9 +163,9 @@ class Derived(Inner):
 
 
 def test_nested_asdict_and_inheritance() -> None:
-    outer = Outer(Inner(1), [Inner(2)], {"a": Inner(3)}, (Inner(4),))
+    outer = Outer(Inner(1), [Inner(2)], {"a": Inner(3)}, (Inner(4),), Point(5, Inner(6)))
     assert asdict(outer) == {"inner": {"size": 1}, "many": [{"size": 2}], "by_name": {"a": {"size": 3}},
-                             "pair": ({"size": 4},)}
+                             "pair": ({"size": 4},), "named": Point(5, {"size": 6})}
     derived = Derived(5, "x")
     assert (derived.size, derived.name, repr(derived)) == (5, "x", "Derived(size=5, name='x')")
     assert derived != Inner(5) and not hasattr(derived, "__dict__")

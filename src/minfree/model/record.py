@@ -98,6 +98,8 @@ def asdict(item) -> dict:
 def _plain(value):
     if hasattr(value.__class__, "_fields") and hasattr(value.__class__, "_compared"):
         return asdict(value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):   # a named tuple takes its items one by one
+        return value.__class__(*(_plain(v) for v in value))
     if isinstance(value, (list, tuple)):
         return value.__class__(_plain(v) for v in value)
     if isinstance(value, dict):
