@@ -144,3 +144,60 @@ def test_event_json_pieces_equal_the_whole_document(generated: list[Path]) -> No
         assert f'{{"source":{json.dumps(source)},"line":{line},{rest}' == whole
         origin, reclaim = origin_and_reclaim(tuple(explained.frames))
         assert (origin, reclaim) == (classify(explained.frames), in_reclaim(explained.frames))
+
+
+class GeneralLinesScanner(LogScanner):
+    """:class:`LogScanner` that feeds every line through ``feed_line`` (no plain console runs)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.normalizer = GeneralNormalizer()
+        self.normalizer.console_run = lambda data, start, end: []
+
+
+def scan_everything(scanner_type: type, data: bytes) -> tuple:
+    found, fed = [], []
+    scanner = scanner_type("log", found.append,
+                           prepare=lambda event: explain_event(event, event_kernel(event, None)))
+    feed = scanner.assembler.feed
+
+    def recorded(line, number) -> None:   # every logical line the assembler is given
+        fed.append((line, number))
+        feed(line, number)
+
+    scanner.assembler.feed = recorded
+    scanner.scan(io.BytesIO(data))
+    stream = JsonStream(io.StringIO())
+    events = [stream.prepare(explained) for explained in found]
+    assembler = scanner.assembler
+    return (fed, events, scanner.skipped_lines, assembler.related, dict(assembler.related_by_host), assembler.kernels,
+            state(scanner.normalizer))
+
+
+def perturbed(data: bytes, seed: int) -> bytes:
+    """Console lines with what ends a plain run spliced in: tags, caller ids, vendor columns,
+    CR, NUL, non-ASCII text, a glued stamp, a missing space, blank and unstamped lines."""
+    rng = random.Random(seed)
+    edits = [lambda t: "kernel: " + t, lambda t: "host kernel: " + t, lambda t: "systemd[1]: " + t,
+             lambda t: "[ T12] " + t, lambda t: "c0 0      " + t, lambda t: " [3:        kswapd0:  209] " + t,
+             lambda t: t + "\r", lambda t: t + "\0", lambda t: t + " caf\u00e9", lambda t: t[:9] + "[  12.000001] " + t[9:],
+             lambda t: "", lambda t: "   ", lambda t: t + "x" * 5000, lambda t: "[" + t]
+    out = []
+    for raw in data.decode().splitlines():
+        if raw.startswith("[") and "] " in raw and rng.random() < 0.03:
+            head, _, text = raw.partition("] ")
+            edited = rng.choice(edits)(text)
+            raw = rng.choice([f"{head}] {edited}", f"{head}]{edited}", edited])
+        out.append(raw)
+    return "\n".join(out).encode() + b"\n"
+
+
+def test_plain_console_runs_scan_as_line_by_line(generated: list[Path]) -> None:
+    logs = [path.read_bytes() for path in every_log(generated)]
+    logs += [perturbed(path.read_bytes(), seed) for seed, path in enumerate(generated) if "dmesg" in path.name]
+    ran = 0
+    for data in logs:
+        fast = scan_everything(LogScanner, data)
+        assert fast == scan_everything(GeneralLinesScanner, data)
+        ran += len(fast[1])
+    assert ran > 150
