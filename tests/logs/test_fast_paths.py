@@ -7,6 +7,11 @@ in every format. A fast path that drops or alters one line or event is a defect.
   the same state;
 * :func:`memdump._buddy_entries` reads the orders of a buddy line in one regex pass; the token
   by token reading below (the code it replaced) is the oracle;
+* :func:`memdump._kb_fields` takes the kB fields of a validated zone or node line token by token;
+  the findall it replaced is the oracle;
+* :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
+  without decoding each line or the normalizer's dispatch; feeding every line through
+  ``feed_line`` is the oracle, for every logical line the assembler is given and what comes out;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
   :func:`event_to_json` is the oracle;
 * :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``.
@@ -201,3 +206,35 @@ def test_plain_console_runs_scan_as_line_by_line(generated: list[Path]) -> None:
         assert fast == scan_everything(GeneralLinesScanner, data)
         ran += len(fast[1])
     assert ran > 150
+
+
+_KB_FIELD = re.compile(r"(?:^|(?<=\s))([a-z_]+(?:\([a-z]+\))?):(\d{1,20})(?:kB|KB)(?=\s|$)")
+
+
+def test_kb_fields_read_as_the_findall_did(generated: list[Path]) -> None:
+    texts = []
+    for path in every_log(generated):
+        normalizer = LineNormalizer()
+        for raw in lines_of(path):
+            for line in normalizer.normalize(raw):
+                text = line.text.strip()
+                for pattern in (memdump._ZONE_LINE, memdump._NODE_LINE):
+                    match = pattern.fullmatch(text)
+                    if match is not None:
+                        texts.append(match.group(match.lastindex))
+    assert len(texts) > 300
+    tokens = ["free:12kB", "min:0KB", "isolated(anon):4kB", "a_b:", "pages_scanned:7", "x:kB", "all_unreclaimable?",
+              "yes", "no", "kB", "12kB", "Free:3kB", "a:\u0661\u0662kB", "a:1kB:2kB", "a:1 kB", "q:1kBkB"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        texts.append("".join(rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c", "\xa0", ": "])
+                             for _ in range(rng.randint(0, 6))))
+    read = 0
+    for text in texts:
+        joined = memdump._JOIN_SPACE.sub("", text) if ": " in text else text
+        expected = ({name: int(value) for name, value in _KB_FIELD.findall(joined)}
+                    if memdump._FIELDS_ONLY.fullmatch(joined) else None)
+        got = memdump._kb_fields(text)
+        assert got == expected and (got is None or list(got) == list(expected)), text   # order: JSON keeps it
+        read += bool(expected)
+    assert read > 1000
