@@ -137,10 +137,13 @@ _BARE_NODE = re.compile(rf"Node ({_NUM})")
 _BARE_BUDDY_HEAD = re.compile(rf"(?:Node {_NUM} )?{_ZONE}:")
 _BUDDY_DONE = re.compile(rf"(?:= ?{_NUM}kB|: empty)$")
 
-_FIELD = rf"[a-z_]+(?:\([a-z]+\))?:(?:{_NUM})?(?:kB|KB)?"
+# Possessive throughout: no part can give back what the next one needs (a name ends before "(" or
+# ":", digits before the unit, a token before whitespace), and backtracking bookkeeping was half
+# the time of the pass (tests/logs/test_fast_paths.py holds it to the backtracking form).
+_FIELD = r"[a-z_]++(?:\([a-z]++\))?+:(?:\d{1,20}+)?+(?:kB|KB)?+"
 # A zone or node line made only of fields and "all_unreclaimable? yes|no", whitespace between;
 # then the fields with a value in kB, each a whole token. Two passes in C, not one per token.
-_FIELDS_ONLY = re.compile(rf"\s*(?:(?:{_FIELD}|all_unreclaimable\?(?:\s+(?:yes|no))?)(?:\s+|$))*")
+_FIELDS_ONLY = re.compile(rf"\s*+(?:(?:{_FIELD}|all_unreclaimable\?(?:\s++(?:yes|no))?)(?:\s++|$))*+")
 _JOIN_SPACE = re.compile(r"(?<=:) +(?=\d)")  # "shmem_thp: 0kB" (4.9 .. 6.5) -> "shmem_thp:0kB"
 _ZONE_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE} (free:.*)")
 _NODE_LINE = re.compile(rf"Node ({_NUM}) (.*)")

@@ -134,7 +134,7 @@ _STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
 # finds the run in the raw bytes; each line's fields come from one findall over its text.
 _PLAIN_CONSOLE = (rb"\[ *\d{1,12}\.\d{6}\] (?!\[|c\d| \[\d|" + _TAG_AFTER_STAMP.replace("|$)", r"|\n)").encode()
                   + rb")[\x01-\x09\x0b\x0c\x0e-\x7f]{0,4000}\n")
-_PLAIN_CONSOLE_RUN = re.compile(rb"(?:" + _PLAIN_CONSOLE + rb"){1,64}")
+_PLAIN_CONSOLE_RUN = re.compile(rb"(?:" + _PLAIN_CONSOLE + rb"){1,16}")
 _PLAIN_CONSOLE_FIELDS = re.compile(r"(\[ *(\d{1,12}\.\d{6})\] )([^\n]*)\n")
 # BSD syslog / journalctl short(-precise) timestamp. The day is space-padded ("Nov  6"),
 # zero-padded (journalctl "Nov 06") or not padded ("Sep 4", some syslog daemons); the month
@@ -257,7 +257,8 @@ class LineNormalizer:
         return out
 
     def console_run(self, data: bytes, start: int, end: int) -> list[tuple[str, str, str]]:
-        """The plain console lines that begin ``data[start:end]`` (whole lines, at most 64) as
+        """The plain console lines that begin ``data[start:end]`` (whole lines, at most 16: the
+        scanner stops a few lines after a report, and lines read past that are wasted) as
         (prefix, stamp, text), each to be read with :meth:`console_line`; [] when none does or
         while a journal export is being read (tests/logs/test_fast_paths.py)."""
         if self._bin_field or self._export:
