@@ -12,6 +12,8 @@ in every format. A fast path that drops or alters one line or event is a defect.
 * :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
   without decoding each line or the normalizer's dispatch; feeding every line through
   ``feed_line`` is the oracle, for every logical line the assembler is given and what comes out;
+* :func:`trace._line_facts` tells a line's trace kind and what ``parse_trace`` takes from it in
+  one memoised pass; the two functions it replaced are the oracle;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
   :func:`event_to_json` is the oracle;
 * :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``.
@@ -30,7 +32,7 @@ import pytest
 
 from minfree.analysis.explain import event_kernel, explain_event
 from minfree.analysis.origin import classify, in_reclaim, origin_and_reclaim
-from minfree.logs import memdump
+from minfree.logs import memdump, trace
 from minfree.logs.prefix import LineNormalizer
 from minfree.logs.scanner import LogScanner
 from minfree.render.scan_json import JsonStream, event_to_json
@@ -242,3 +244,64 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> N
         assert got == expected and (got is None or list(got) == list(expected)), text   # order: JSON keeps it
         read += bool(expected)
     assert read > 1000
+
+
+def kind_before(text: str):
+    """trace_line_kind() of a stripped line as it was read before _line_facts (the oracle)."""
+    if not text:
+        return None
+    if trace._HEADER.match(text):
+        return "header"
+    if trace._MARKER.fullmatch(text) or trace._SEPARATOR.fullmatch(text) or trace._OTHER_MARKER.match(text):
+        return "marker"
+    if (trace._parse_stripped(text) is not None or trace._ADDRESS_ONLY.fullmatch(text)
+            or trace._MODULE_ONLY.fullmatch(text)):
+        return "frame"
+    if trace._REGS.match(text) or trace._CODE_BYTES.fullmatch(text):
+        return "regs"
+    return "stack" if trace._STACK.fullmatch(text) else None
+
+
+def item_before(line: str):
+    """What parse_trace() took from a line before _line_facts (the oracle)."""
+    text = line.strip()
+    header = trace._HEADER.match(text)
+    if header:
+        text = header.group("rest").strip()
+    if not text:
+        return "skip", None, None
+    marker = trace._MARKER.fullmatch(text)
+    if marker:
+        return "mark", marker.group("name"), None
+    if trace._SEPARATOR.fullmatch(text):
+        return "separator", None, None
+    if trace._OLD_X86_64_LINE.match(text) or trace._OLD_I386_LINE.match(text):
+        return "several", tuple(trace._old_x86_64_frames(text)), None
+    address_only = trace._ADDRESS_ONLY.fullmatch(text)
+    if address_only:
+        return "address", address_only.group("q") is not None, None
+    module_only = trace._MODULE_ONLY.fullmatch(text)
+    if module_only:
+        return "module", module_only.group("mod"), None
+    addressed = trace._ADDRESSED.fullmatch(text)
+    return "frame", addressed.group("mark") if addressed else None, trace._parse_stripped(text)
+
+
+def test_trace_facts_are_what_kind_and_item_were(generated: list[Path]) -> None:
+    texts = set()
+    for path in every_log(generated):
+        normalizer = LineNormalizer()
+        for raw in lines_of(path):
+            texts.update(line.text for line in normalizer.normalize(raw))
+    headers = ["Call Trace:", "Call trace:", "Stack:", "Backtrace:"]
+    texts |= {f"{h}{sep}{t}" for h in headers for sep in ("", " ") for t in list(texts)[:3000]}
+    texts |= {"", " ", "Call Trace:", "<IRQ>", " ====", "=====", "--- interrupt: 501", "[<c0>]", "[xfs]"}
+    traced = 0
+    for text in texts:
+        stripped = text.strip()
+        kind, item = trace._line_facts(stripped)
+        assert kind == kind_before(stripped), text
+        assert (item if item is not None else trace._item(stripped)) == item_before(text), text
+        assert (item is None) == (kind is None), text
+        traced += kind is not None
+    assert traced > 3000
