@@ -86,7 +86,8 @@ class Joiner:
         if self._pending is None:
             return []
         line, self._pending = self._pending, None
-        if _EMBEDDED_STAMP.search(line.text, 1) is None:   # the common case: nothing glued
+        text = line.text
+        if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # the common case: nothing glued
             return [(line, self._pending_lineno)]
         return [(part, self._pending_lineno) for part in _split_glued(line)]
 

@@ -316,9 +316,11 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
 
     def add(frame: Frame) -> None:
         nonlocal pending_unreliable
-        # the constructor, not dataclasses.replace(): this runs for every frame of every report
-        frames.append(Frame(frame.function, frame.base, frame.offset, frame.module,
-                            frame.unreliable or pending_unreliable, context))
+        if context != frame.context or (pending_unreliable and not frame.unreliable):
+            # the constructor, not dataclasses.replace(): this runs for every frame of every report
+            frame = Frame(frame.function, frame.base, frame.offset, frame.module,
+                          frame.unreliable or pending_unreliable, context)
+        frames.append(frame)   # else the parsed frame itself: frozen, and equal to that copy
         pending_unreliable = False
 
     def mark(name: str) -> None:
