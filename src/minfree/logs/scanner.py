@@ -305,11 +305,12 @@ class LogScanner:
                 limit = min(limit, hit)
             run = normalizer.console_run(data, position, limit)
             for fields in run:
-                for logical, number in joiner.push(normalizer.console_line(fields), line_at):
+                for logical, number in joiner.push_stamped(normalizer.console_line(fields), line_at):
                     feed(logical, number)
                 position += len(fields[0]) + len(fields[2]) + 1
                 line_at += 1
-                if self._idle_after(hit_line):
+                # the line just held is line_at - 1: past the hit, is the region done?
+                if hit_line is not None and line_at - 1 > hit_line and self._idle_after(hit_line):
                     return position, line_at
             if run:
                 continue
