@@ -295,7 +295,9 @@ def test_trace_facts_are_what_kind_and_item_were(generated: list[Path]) -> None:
             texts.update(line.text for line in normalizer.normalize(raw))
     headers = ["Call Trace:", "Call trace:", "Stack:", "Backtrace:"]
     texts |= {f"{h}{sep}{t}" for h in headers for sep in ("", " ") for t in list(texts)[:3000]}
-    texts |= {"", " ", "Call Trace:", "<IRQ>", " ====", "=====", "--- interrupt: 501", "[<c0>]", "[xfs]"}
+    texts |= {"", " ", "Call Trace:", "<IRQ>", " ====", "=====", "--- interrupt: 501", "[<c0>]", "[xfs]",
+              "LR = .__alloc_pages+0x1b0/0x340", "---[ end trace 1c9b4c4bde4a3d4e ]---", "Backtrace: <c0>",
+              "<ffffffff8015f9fe>{__alloc_pages+789}", "<c01369e2> __alloc_pages+0x1f2/0x2d0"}
     traced = 0
     for text in texts:
         stripped = text.strip()

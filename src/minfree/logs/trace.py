@@ -271,18 +271,19 @@ def _line_facts(text: str) -> tuple[str | None, Item | None]:
     each trace line: made together, the patterns both test run once, behind one memo."""
     if not text:
         return None, None
-    header = _HEADER.match(text)
+    first = text[0]   # each pattern below starts with a literal: a line that cannot match skips it
+    header = _HEADER.match(text) if first in "CSB" else None
     if header:
         return "header", _item(header.group("rest").strip())
-    marker = _MARKER.fullmatch(text)
+    marker = _MARKER.fullmatch(text) if first == "<" else None
     if marker:
         return "marker", ("mark", marker.group("name"), None)
-    if _SEPARATOR.fullmatch(text):
+    if first == "=" and _SEPARATOR.fullmatch(text):
         return "marker", ("separator", None, None)
-    if _OTHER_MARKER.match(text):
+    if first in "-L" and _OTHER_MARKER.match(text):
         return "marker", _frame_item(text)
-    if (_parse_stripped(text) is not None or _ADDRESS_ONLY.fullmatch(text)
-            or _MODULE_ONLY.fullmatch(text)):
+    if (_parse_stripped(text) is not None
+            or (first == "[" and (_ADDRESS_ONLY.fullmatch(text) or _MODULE_ONLY.fullmatch(text)))):
         return "frame", _frame_item(text)
     if _REGS.match(text) or _CODE_BYTES.fullmatch(text):
         return "regs", _frame_item(text)
@@ -386,14 +387,18 @@ def _item(text: str) -> Item:
 
 
 def _frame_item(text: str) -> Item:
-    """:func:`_item` of a non-empty stripped line that is neither a marker nor a separator."""
-    if _OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text):
+    """:func:`_item` of a non-empty stripped line that is neither a marker nor a separator
+    (the patterns' first literals gate them, as in :func:`_line_facts`)."""
+    first = text[0]
+    if first in "C<" and (_OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text)):
         return "several", tuple(_old_x86_64_frames(text)), None
-    address_only = _ADDRESS_ONLY.fullmatch(text)
-    if address_only:
-        return "address", address_only.group("q") is not None, None
-    module_only = _MODULE_ONLY.fullmatch(text)
-    if module_only:
-        return "module", module_only.group("mod"), None
-    addressed = _ADDRESSED.fullmatch(text)
+    if first == "[":
+        address_only = _ADDRESS_ONLY.fullmatch(text)
+        if address_only:
+            return "address", address_only.group("q") is not None, None
+        module_only = _MODULE_ONLY.fullmatch(text)
+        if module_only:
+            return "module", module_only.group("mod"), None
+    # only a marker before the address ("<IRQ> [<...>] ...") gives one
+    addressed = _ADDRESSED.fullmatch(text) if first == "<" else None
     return "frame", addressed.group("mark") if addressed else None, _parse_stripped(text)
