@@ -291,6 +291,7 @@ class LogScanner:
         what follows ``own_end`` (:meth:`scan_tail`) counts them."""
         hit_line = None
         normalizer, joiner, feed = self.normalizer, self.joiner, self.assembler.feed
+        feed_dump = self.assembler.feed_dump
         while position < end:
             if position == hit or (hit_line is None and position > hit):
                 hit_line = line_at
@@ -306,7 +307,8 @@ class LogScanner:
             run = normalizer.console_run(data, position, limit)
             for fields in run:
                 for logical, number in joiner.push_stamped(normalizer.console_line(fields), line_at):
-                    feed(logical, number)
+                    if not feed_dump(logical):   # most lines of a report are its Mem-Info dump
+                        feed(logical, number)
                 position += len(fields[0]) + len(fields[2]) + 1
                 line_at += 1
                 # the line just held is line_at - 1: past the hit, is the region done?
