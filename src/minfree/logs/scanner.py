@@ -291,7 +291,8 @@ class LogScanner:
         what follows ``own_end`` (:meth:`scan_tail`) counts them."""
         hit_line = None
         normalizer, joiner, feed = self.normalizer, self.joiner, self.assembler.feed
-        feed_dump = self.assembler.feed_dump
+        assembler = self.assembler
+        feed_dump = assembler.feed_dump
         while position < end:
             if position == hit or (hit_line is None and position > hit):
                 hit_line = line_at
@@ -311,8 +312,9 @@ class LogScanner:
                         feed(logical, number)
                 position += len(fields[0]) + len(fields[2]) + 1
                 line_at += 1
-                # the line just held is line_at - 1: past the hit, is the region done?
-                if hit_line is not None and line_at - 1 > hit_line and self._idle_after(hit_line):
+                # the line just held is line_at - 1: past the hit and with nothing open, the region may be done
+                if (hit_line is not None and line_at - 1 > hit_line and not assembler.busy
+                        and self._idle_after(hit_line)):
                     return position, line_at
             if run:
                 continue
