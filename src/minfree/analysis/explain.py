@@ -77,7 +77,7 @@ def explain_event(event: Event, kernel: KernelVersion | None,
     return ExplainedEvent(event, kernel, decoding, list(frames), origin, dump, verdict)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=128)   # a host prints a few distinct traces; memory stays flat
 def _trace_facts(lines: tuple[str, ...]) -> tuple[tuple[Frame, ...], Origin, bool]:
     """The frames of a trace's lines, its origin and whether reclaim made the request: pure
     functions of the lines, and a host's reports repeat whole traces (memoised; keyed by the
