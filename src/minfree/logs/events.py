@@ -275,38 +275,6 @@ class Assembler:
         # most lines of a long report belong to its memory dump: try that first once it started
         if event.dump is not None and self._feed_dump(events, text):
             return
-        self._extend_rest(events, event, text, key, related)
-
-    def feed_dump(self, line: LogLine) -> bool:
-        """:meth:`feed` of a line with no host, caller, tag or repeat count while a report open
-        for such lines reads its Mem-Info dump, without the tests no such line can pass (it is
-        no header, OOM/boot line or related message): True when taken, False (nothing changed)
-        when :meth:`feed` must read it (the scanner's plain console runs; tests/logs/test_fast_paths.py).
-        """
-        events = self._open.get(_UNPREFIXED)
-        if not events:
-            return False
-        event = events[-1]
-        text = line.text
-        if (event.dump is None or event.cut_header is not None or line.host is not None
-                or line.caller is not None or line.tag is not None or line.repeat
-                or (self._seq + 1) % 64 == 0   # feed() closes silent reports first
-                or "alloc" in text or "memory" in text or "Killed" in text
-                or text.startswith(("OOM killer ", "Linux version "))
-                or (line.mono is not None and event.mono is not None and line.mono - event.mono > MAX_SECONDS)):
-            return False
-        # what feed() and _extend() do with it, in their order
-        self._seq += 1
-        self._last_header = None
-        event.lines_seen += 1
-        event.last_seq = self._seq
-        if not self._feed_dump(events, text):
-            self._extend_rest(events, event, text, _UNPREFIXED, related=False)
-        return True
-
-    def _extend_rest(self, events: list[Event], event: Event, text: str,
-                     key: tuple[str | None, str | None], related: bool) -> None:
-        """:meth:`_extend` of a line the dump of ``event`` (the report printing) did not take."""
         if self._continue_header(events, text) or self._identify(events, text):
             event.unrelated = 0
             return

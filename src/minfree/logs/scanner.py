@@ -290,14 +290,13 @@ class LogScanner:
         Related messages that start at ``own_end`` or later are left uncounted: the scan of
         what follows ``own_end`` (:meth:`scan_tail`) counts them."""
         hit_line = None
-        normalizer, joiner, feed = self.normalizer, self.joiner, self.assembler.feed
-        assembler = self.assembler
-        feed_dump = assembler.feed_dump
+        normalizer, joiner, assembler = self.normalizer, self.joiner, self.assembler
+        feed = assembler.feed
         while position < end:
             if position == hit or (hit_line is None and position > hit):
                 hit_line = line_at
             if position == own_end:
-                self.assembler.count_before = line_at
+                assembler.count_before = line_at
             # a run of plain console lines skips the decoding and the normalizer's dispatch; it
             # stops before the hit and before own_end, where the checks above are due
             limit = end
@@ -308,8 +307,7 @@ class LogScanner:
             run = normalizer.console_run(data, position, limit)
             for fields in run:
                 for logical, number in joiner.push_stamped(normalizer.console_line(fields), line_at):
-                    if not feed_dump(logical):   # most lines of a report are its Mem-Info dump
-                        feed(logical, number)
+                    feed(logical, number)
                 position += len(fields[0]) + len(fields[2]) + 1
                 line_at += 1
                 # the line just held is line_at - 1: past the hit and with nothing open, the region may be done
