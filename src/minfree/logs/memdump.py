@@ -291,10 +291,7 @@ def _zone_kind(rest: str) -> str | None:
     return "percpu" if tail.startswith(" per-cpu:") else "buddy"
 
 
-# A summary line is read twice in a row (to name it, then for its values), and many recur in
-# every report of a host (" free_cma:0"): memoised (a few, so that memory stays flat however
-# many reports a log holds); callers never change what it returns.
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=2)   # a summary line is read twice in a row: to name it, then for its values
 def _summary_values(line: str) -> dict[str, int] | None:
     """The ``name:N`` pairs of a summary line (pages), or None if it is not one."""
     if _SUMMARY_LINE.fullmatch(line) is None:
@@ -512,10 +509,8 @@ def _closed(record: _Record) -> bool:
     return record.kind == "hugepages" and "hugepages_size=" in record.text
 
 
-@functools.lru_cache(maxsize=64)   # a host's zone lines recur (an idle DMA zone in every report)
 def _kb_fields(text: str) -> dict[str, int] | None:
-    """``name:NNNkB`` fields of a zone or node line, in kB; None if other text is in it
-    (memoised: callers copy what they keep).
+    """``name:NNNkB`` fields of a zone or node line, in kB; None if other text is in it.
 
     ``name:N`` without a unit (``pages_scanned``, in pages) and ``all_unreclaimable? yes``
     are recognised and left out.
@@ -557,8 +552,8 @@ def _parse_zone(text: str) -> ZoneDump | None:
     zone = ZoneDump(node=node, zone=match.group(2))
     for name, attr in _ZONE_ATTRS.items():
         if name in values:
-            setattr(zone, attr, values[name])
-    zone.fields = {name: kb for name, kb in values.items() if name not in _ZONE_ATTRS}   # in printed order
+            setattr(zone, attr, values.pop(name))
+    zone.fields = values   # the other fields, in printed order
     return zone
 
 
@@ -567,7 +562,7 @@ def _parse_node(text: str) -> tuple[int, dict[str, int]] | None:
     if match is None:
         return None
     values = _kb_fields(match.group(2))
-    return None if values is None else (int(match.group(1)), dict(values))
+    return None if values is None else (int(match.group(1)), values)
 
 
 def _parse_reserve(text: str) -> list[int] | None:
