@@ -11,13 +11,12 @@ buddy line); ``minfree doctor`` asks about the live zones (zoneinfo + pagetypein
 
 from __future__ import annotations
 
-import functools
 from enum import Enum
 from collections.abc import Iterable, Mapping, Sequence
 
 from minfree.model.record import record
 from minfree.model.rules import KernelRules
-from minfree.model.zones import PAGE_SIZE_DEFAULT, page_shift
+from minfree.model.zones import PAGE_SIZE_DEFAULT, kb_to_pages
 
 #: Migratetype letters of show_migration_types() (mm/show_mem.c), R = MIGRATE_RESERVE (<4.4).
 MIGRATETYPE_LETTERS = {
@@ -66,7 +65,7 @@ class FreeBlocks:
         >>> FreeBlocks.from_letters([22, 5, 0], ["UMEH", "M", ""]).types[1]
         frozenset({'M'})
         """
-        types = tuple(_letter_set(letters[o]) if o < len(letters) else _NO_TYPES for o in range(len(counts)))
+        types = tuple(frozenset(letters[o]) if o < len(letters) else frozenset() for o in range(len(counts)))
         return cls(tuple(counts), types)
 
     @classmethod
@@ -85,14 +84,6 @@ class FreeBlocks:
             for o in range(width)
         )
         return cls(counts, types, by_type)
-
-
-_NO_TYPES: frozenset[str] = frozenset()
-
-
-@functools.lru_cache(maxsize=1024)   # the letter sets of a dump's buddy lines ("UME", "M", "") are few
-def _letter_set(letters: str) -> frozenset[str]:
-    return frozenset(letters)
 
 
 @record
@@ -133,8 +124,7 @@ class ZoneState:
         page_size: int = PAGE_SIZE_DEFAULT,
     ) -> ZoneState:
         """From a failure dump (kB everywhere except ``lowmem_reserve[]``, which is in pages)."""
-        shift = page_shift(page_size) - 10   # kb_to_pages(), once per zone rather than per value
-        pg = lambda kb: kb >> shift  # noqa: E731
+        pg = lambda kb: kb_to_pages(kb, page_size)  # noqa: E731
         return cls(
             node=node,
             name=name,
