@@ -141,8 +141,8 @@ _BUDDY_DONE = re.compile(rf"(?:= ?{_NUM}kB|: empty)$")
 # ":", digits before the unit, a token before whitespace), and backtracking bookkeeping was half
 # the time of the pass (tests/logs/test_fast_paths.py holds it to the backtracking form).
 _FIELD = r"[a-z_]++(?:\([a-z]++\))?+:(?:\d{1,20}+)?+(?:kB|KB)?+"
-# A zone or node line made only of fields and "all_unreclaimable? yes|no", whitespace between;
-# then the fields with a value in kB, each a whole token. Two passes in C, not one per token.
+# A zone or node line made only of fields and "all_unreclaimable? yes|no", whitespace between:
+# one pass in C; _kb_fields then takes the fields with a value in kB from its tokens.
 _FIELDS_ONLY = re.compile(rf"\s*+(?:(?:{_FIELD}|all_unreclaimable\?(?:\s++(?:yes|no))?)(?:\s++|$))*+")
 _JOIN_SPACE = re.compile(r"(?<=:) +(?=\d)")  # "shmem_thp: 0kB" (4.9 .. 6.5) -> "shmem_thp:0kB"
 _ZONE_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE} (free:.*)")
