@@ -7,6 +7,13 @@ in every format. A fast path that drops or alters one line or event is a defect.
   the same state;
 * :func:`memdump._buddy_entries` reads the orders of a buddy line in one regex pass; the token
   by token reading below (the code it replaced) is the oracle;
+* :func:`memdump._kb_fields` takes the kB fields of a validated zone or node line token by token;
+  the findall it replaced is the oracle;
+* :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
+  without decoding each line or the normalizer's dispatch; feeding every line through
+  ``feed_line`` is the oracle, for every logical line the assembler is given and what comes out;
+* :func:`trace._line_facts` tells a line's trace kind and what ``parse_trace`` takes from it in
+  one memoised pass; the two functions it replaced are the oracle;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
   :func:`event_to_json` is the oracle;
 * :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``.
@@ -25,7 +32,7 @@ import pytest
 
 from minfree.analysis.explain import event_kernel, explain_event
 from minfree.analysis.origin import classify, in_reclaim, origin_and_reclaim
-from minfree.logs import memdump
+from minfree.logs import memdump, trace
 from minfree.logs.prefix import LineNormalizer
 from minfree.logs.scanner import LogScanner
 from minfree.render.scan_json import JsonStream, event_to_json
@@ -60,6 +67,16 @@ def every_log(generated: list[Path]) -> list[Path]:
 
 def lines_of(path: Path) -> list[str]:
     return path.read_bytes().decode("utf-8", "replace").splitlines(keepends=True)
+
+
+def kernel_texts(generated: list[Path]) -> list[str]:
+    """The text of every kernel line of every log, prefixes removed, in order."""
+    texts = []
+    for path in every_log(generated):
+        normalizer = LineNormalizer()
+        for raw in lines_of(path):
+            texts.extend(line.text for line in normalizer.normalize(raw))
+    return texts
 
 
 class GeneralNormalizer(LineNormalizer):
@@ -103,13 +120,10 @@ def entries_by_tokens(orders: str):
 
 def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
     orders = []
-    for path in every_log(generated):
-        normalizer = LineNormalizer()
-        for raw in lines_of(path):
-            for line in normalizer.normalize(raw):
-                match = memdump._BUDDY_LINE.fullmatch(line.text.strip())
-                if match is not None and "kB" in match.group(3):
-                    orders.append(match.group(3).partition("=")[0])
+    for text in kernel_texts(generated):
+        match = memdump._BUDDY_LINE.fullmatch(text.strip())
+        if match is not None and "kB" in match.group(3):
+            orders.append(match.group(3).partition("=")[0])
     assert len(orders) > 100
     # and pieces recombined: letters, "()", stray tokens, other whitespace
     tokens = ["1*4kB", "0*8kB", "2*16kB", "(U)", "(UME)", "()", "(H)", "x", "1*4kB(U)", "(u)", "empty", "\u0661*4kB"]
@@ -144,3 +158,152 @@ def test_event_json_pieces_equal_the_whole_document(generated: list[Path]) -> No
         assert f'{{"source":{json.dumps(source)},"line":{line},{rest}' == whole
         origin, reclaim = origin_and_reclaim(tuple(explained.frames))
         assert (origin, reclaim) == (classify(explained.frames), in_reclaim(explained.frames))
+
+
+class GeneralLinesScanner(LogScanner):
+    """:class:`LogScanner` that feeds every line through ``feed_line`` (no plain console runs)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.normalizer = GeneralNormalizer()
+        self.normalizer.console_run = lambda data, start, end: []
+
+
+def scan_everything(scanner_type: type, data: bytes) -> tuple:
+    found, fed = [], []
+    scanner = scanner_type("log", found.append,
+                           prepare=lambda event: explain_event(event, event_kernel(event, None)))
+    feed = scanner.assembler.feed
+
+    def recorded(line, number) -> None:   # every logical line the assembler is given
+        fed.append((line, number))
+        feed(line, number)
+
+    scanner.assembler.feed = recorded
+    scanner.scan(io.BytesIO(data))
+    stream = JsonStream(io.StringIO())
+    events = [stream.prepare(explained) for explained in found]
+    assembler = scanner.assembler
+    counters = [(e.event.lines_seen, e.event.last_seq, e.event.unrelated, e.event.seq) for e in found]
+    return (fed, events, counters, scanner.skipped_lines, assembler.related, dict(assembler.related_by_host),
+            assembler.kernels, assembler._seq, state(scanner.normalizer))
+
+
+def perturbed(data: bytes, seed: int) -> bytes:
+    """Console lines with what ends a plain run spliced in: tags, caller ids, vendor columns,
+    CR, NUL, non-ASCII text, a glued stamp, a missing space, blank and unstamped lines."""
+    rng = random.Random(seed)
+    edits = [lambda t: "kernel: " + t, lambda t: "host kernel: " + t, lambda t: "systemd[1]: " + t,
+             lambda t: "[ T12] " + t, lambda t: "c0 0      " + t, lambda t: " [3:        kswapd0:  209] " + t,
+             lambda t: t + "\r", lambda t: t + "\0", lambda t: t + " caf\u00e9", lambda t: t[:9] + "[  12.000001] " + t[9:],
+             lambda t: "", lambda t: "   ", lambda t: t + "x" * 5000, lambda t: "[" + t]
+    out = []
+    for raw in data.decode().splitlines():
+        if raw.startswith("[") and "] " in raw and rng.random() < 0.03:
+            head, _, text = raw.partition("] ")
+            edited = rng.choice(edits)(text)
+            raw = rng.choice([f"{head}] {edited}", f"{head}]{edited}", edited])
+        out.append(raw)
+    return "\n".join(out).encode() + b"\n"
+
+
+def test_plain_console_runs_scan_as_line_by_line(generated: list[Path]) -> None:
+    logs = [path.read_bytes() for path in every_log(generated)]
+    logs += [perturbed(path.read_bytes(), seed) for seed, path in enumerate(generated) if "dmesg" in path.name]
+    ran = 0
+    for data in logs:
+        fast = scan_everything(LogScanner, data)
+        assert fast == scan_everything(GeneralLinesScanner, data)
+        ran += len(fast[1])
+    assert ran > 150
+
+
+# The zone/node line readers these replaced: a backtracking validation, then a findall.
+_FIELD = r"[a-z_]+(?:\([a-z]+\))?:(?:\d{1,20})?(?:kB|KB)?"
+_FIELDS_ONLY = re.compile(rf"\s*(?:(?:{_FIELD}|all_unreclaimable\?(?:\s+(?:yes|no))?)(?:\s+|$))*")
+_KB_FIELD = re.compile(r"(?:^|(?<=\s))([a-z_]+(?:\([a-z]+\))?):(\d{1,20})(?:kB|KB)(?=\s|$)")
+
+
+def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> None:
+    texts = []
+    for text in kernel_texts(generated):
+        for pattern in (memdump._ZONE_LINE, memdump._NODE_LINE):
+            match = pattern.fullmatch(text.strip())
+            if match is not None:
+                texts.append(match.group(match.lastindex))
+    assert len(texts) > 300
+    tokens = ["free:12kB", "min:0KB", "isolated(anon):4kB", "a_b:", "pages_scanned:7", "x:kB", "all_unreclaimable?",
+              "yes", "no", "kB", "12kB", "Free:3kB", "a:\u0661\u0662kB", "a:1kB:2kB", "a:1 kB", "q:1kBkB",
+              "all_unreclaimable? yesx", "x(y):", "x(y)z:1kB", "a:" + "9" * 20 + "kB", "a:" + "9" * 21 + "kB", "\n", "yes\nb"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        texts.append("".join(rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c", "\xa0", ": "])
+                             for _ in range(rng.randint(0, 6))))
+    read = 0
+    for text in texts:
+        joined = memdump._JOIN_SPACE.sub("", text) if ": " in text else text
+        expected = ({name: int(value) for name, value in _KB_FIELD.findall(joined)}
+                    if _FIELDS_ONLY.fullmatch(joined) else None)
+        got = memdump._kb_fields(text)
+        assert got == expected and (got is None or list(got) == list(expected)), text   # order: JSON keeps it
+        read += bool(expected)
+    assert read > 1000
+
+
+def kind_before(text: str):
+    """trace_line_kind() of a stripped line as it was read before _line_facts (the oracle)."""
+    if not text:
+        return None
+    if trace._HEADER.match(text):
+        return "header"
+    if trace._MARKER.fullmatch(text) or trace._SEPARATOR.fullmatch(text) or trace._OTHER_MARKER.match(text):
+        return "marker"
+    if (trace._parse_stripped(text) is not None or trace._ADDRESS_ONLY.fullmatch(text)
+            or trace._MODULE_ONLY.fullmatch(text)):
+        return "frame"
+    if trace._REGS.match(text) or trace._CODE_BYTES.fullmatch(text):
+        return "regs"
+    return "stack" if trace._STACK.fullmatch(text) else None
+
+
+def item_before(line: str):
+    """What parse_trace() took from a line before _line_facts (the oracle)."""
+    text = line.strip()
+    header = trace._HEADER.match(text)
+    if header:
+        text = header.group("rest").strip()
+    if not text:
+        return "skip", None, None
+    marker = trace._MARKER.fullmatch(text)
+    if marker:
+        return "mark", marker.group("name"), None
+    if trace._SEPARATOR.fullmatch(text):
+        return "separator", None, None
+    if trace._OLD_X86_64_LINE.match(text) or trace._OLD_I386_LINE.match(text):
+        return "several", tuple(trace._old_x86_64_frames(text)), None
+    address_only = trace._ADDRESS_ONLY.fullmatch(text)
+    if address_only:
+        return "address", address_only.group("q") is not None, None
+    module_only = trace._MODULE_ONLY.fullmatch(text)
+    if module_only:
+        return "module", module_only.group("mod"), None
+    addressed = trace._ADDRESSED.fullmatch(text)
+    return "frame", addressed.group("mark") if addressed else None, trace._parse_stripped(text)
+
+
+def test_trace_facts_are_what_kind_and_item_were(generated: list[Path]) -> None:
+    texts = set(kernel_texts(generated))
+    headers = ["Call Trace:", "Call trace:", "Stack:", "Backtrace:"]
+    texts |= {f"{h}{sep}{t}" for h in headers for sep in ("", " ") for t in sorted(texts)[::max(1, len(texts) // 3000)]}
+    texts |= {"", " ", "Call Trace:", "<IRQ>", " ====", "=====", "--- interrupt: 501", "[<c0>]", "[xfs]",
+              "LR = .__alloc_pages+0x1b0/0x340", "---[ end trace 1c9b4c4bde4a3d4e ]---", "Backtrace: <c0>",
+              "<ffffffff8015f9fe>{__alloc_pages+789}", "<c01369e2> __alloc_pages+0x1f2/0x2d0"}
+    traced = 0
+    for text in texts:
+        stripped = text.strip()
+        kind, item = trace._line_facts(stripped)
+        assert kind == kind_before(stripped), text
+        assert (item if item is not None else trace._item(stripped)) == item_before(text), text
+        assert (item is None) == (kind is None), text
+        traced += kind is not None
+    assert traced > 3000

@@ -67,13 +67,23 @@ def explain_event(event: Event, kernel: KernelVersion | None,
             decoding = gfp.decode(mask, kernel, event.printed_flags, running.config, running.layout)
         else:
             decoding = _decode(mask, kernel, event.printed_flags)
-    from minfree.analysis.origin import origin_and_reclaim  # rule tables compiled only when needed
     from minfree.analysis.verdict import judge
 
-    frames = parse_trace(event.trace_lines)
-    origin, reclaim = origin_and_reclaim(tuple(frames))
+    frames, origin, reclaim = _trace_facts(tuple(event.trace_lines))
     dump = event.dump.result() if event.dump is not None else None
     verdict = None
     if dump is not None and event.order is not None and decoding is not None:
         verdict = judge(dump, event.order, decoding, kernel, reclaim)
-    return ExplainedEvent(event, kernel, decoding, frames, origin, dump, verdict)
+    return ExplainedEvent(event, kernel, decoding, list(frames), origin, dump, verdict)
+
+
+@functools.lru_cache(maxsize=128)   # a host prints a few distinct traces; memory stays flat
+def _trace_facts(lines: tuple[str, ...]) -> tuple[tuple[Frame, ...], Origin, bool]:
+    """The frames of a trace's lines, its origin and whether reclaim made the request: pure
+    functions of the lines, and a host's reports repeat whole traces (memoised; keyed by the
+    lines, whose hashes are C string hashes, not by the parsed frames)."""
+    from minfree.analysis.origin import origin_and_reclaim  # rule tables compiled only when needed
+
+    frames = tuple(parse_trace(lines))
+    origin, reclaim = origin_and_reclaim(frames)
+    return frames, origin, reclaim

@@ -146,34 +146,39 @@ class Assembler:
         self._last_header = None
         text = line.text
         key = (line.host, line.caller)
-        if "vmalloc:" in text and hdr.vmalloc_line(text):
-            self._vmalloc = (text.strip(), self._seq)
-            return
-        if text.startswith("OOM killer "):
-            # kernel/power/process.c (3.19+): printed by freeze_processes()/thaw_processes()
-            if text.startswith("OOM killer disabled"):
-                self._oom_disabled.add(line.host)
-            elif text.startswith("OOM killer enabled"):
+        kind = None
+        # every message handled here holds one of these (headers and related messages "alloc",
+        # "memory" or "Killed"): most lines of a report skip the tests below
+        if ("alloc" in text or "memory" in text or "Killed" in text
+                or text.startswith(("OOM killer ", "Linux version "))):
+            if "vmalloc:" in text and hdr.vmalloc_line(text):
+                self._vmalloc = (text.strip(), self._seq)
+                return
+            if text.startswith("OOM killer "):
+                # kernel/power/process.c (3.19+): printed by freeze_processes()/thaw_processes()
+                if text.startswith("OOM killer disabled"):
+                    self._oom_disabled.add(line.host)
+                elif text.startswith("OOM killer enabled"):
+                    self._oom_disabled.discard(line.host)
+                return
+            if text.startswith("Linux version ") and (release := release_from_line(text)):
+                # the boot banner names the kernel of every report below it, up to the next boot
+                self._booted[line.host] = self.kernels[line.host] = release
                 self._oom_disabled.discard(line.host)
-            return
-        if text.startswith("Linux version ") and (release := release_from_line(text)):
-            # the boot banner names the kernel of every report below it, up to the next boot
-            self._booted[line.host] = self.kernels[line.host] = release
-            self._oom_disabled.discard(line.host)
-            return
-        headers = hdr.find_headers(text)
-        if headers:
-            self._open_events(headers, line, lineno, key)
-            return
-        kind = related_kind(text)
-        if kind is not None and (self.count_before is None or lineno < self.count_before):
-            self.related[kind[0]] += kind[1]
-            self.related_by_host[line.host][kind[0]] += kind[1]
-        if kind is not None and kind[0] == "oom_kill" and (victim := oom_victim(text)) is not None:
-            self._last_oom[line.host] = (victim, self._seq, line.mono)
-            for open_events in (e for k, e in self._open.items() if k[0] == line.host):
-                for event in open_events:
-                    event.oom_nearby = event.oom_nearby or victim
+                return
+            headers = hdr.find_headers(text)
+            if headers:
+                self._open_events(headers, line, lineno, key)
+                return
+            kind = related_kind(text)
+            if kind is not None and (self.count_before is None or lineno < self.count_before):
+                self.related[kind[0]] += kind[1]
+                self.related_by_host[line.host][kind[0]] += kind[1]
+            if kind is not None and kind[0] == "oom_kill" and (victim := oom_victim(text)) is not None:
+                self._last_oom[line.host] = (victim, self._seq, line.mono)
+                for open_events in (e for k, e in self._open.items() if k[0] == line.host):
+                    for event in open_events:
+                        event.oom_nearby = event.oom_nearby or victim
         events = self._open.get(key)
         if not events and (adopted := self._adopt(line, key)) is not None:
             key, events = adopted

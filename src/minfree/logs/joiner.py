@@ -76,6 +76,13 @@ class Joiner:
         self._stamped = line.time is not None or line.host is not None or line.tag is not None   # _has_prefix
         return out
 
+    def push_stamped(self, line: LogLine, lineno: int) -> list[Numbered]:
+        """:meth:`push` of a line with a stamp (``line.time`` set) and no repeat count, which
+        never continues the line held back (the scanner's plain console runs)."""
+        out = self.flush() if self._pending is not None else []
+        self._pending, self._pending_lineno, self._stamped = line, lineno, True
+        return out
+
     def boundary(self) -> list[Numbered]:
         """A blank line: nothing after it continues what came before."""
         self._stamped = False
@@ -86,7 +93,8 @@ class Joiner:
         if self._pending is None:
             return []
         line, self._pending = self._pending, None
-        if _EMBEDDED_STAMP.search(line.text, 1) is None:   # the common case: nothing glued
+        text = line.text
+        if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # the common case: nothing glued
             return [(line, self._pending_lineno)]
         return [(part, self._pending_lineno) for part in _split_glued(line)]
 

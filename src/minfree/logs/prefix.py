@@ -128,6 +128,14 @@ _STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
 #: The tag of a /dev/kmsg record a user-space process wrote without a "name[pid]:" of its own.
 USER_TAG = "user"
 _STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
+# A run of console lines of which _console() makes "[stamp] text" and nothing more (no caller,
+# tag or vendor column): a "[%5lu.%06lu] " stamp, then text that _STAMPED_LINE cannot take any
+# further (not "[", "c<digit>", " [<digit>", a tag), ASCII without CR or NUL, < 4 KiB. One match
+# finds the run in the raw bytes; each line's fields come from one findall over its text.
+_PLAIN_CONSOLE = (rb"\[ *\d{1,12}\.\d{6}\] (?!\[|c\d| \[\d|" + _TAG_AFTER_STAMP.replace("|$)", r"|\n)").encode()
+                  + rb")[\x01-\x09\x0b\x0c\x0e-\x7f]{0,4000}\n")
+_PLAIN_CONSOLE_RUN = re.compile(rb"(?:" + _PLAIN_CONSOLE + rb"){1,16}")
+_PLAIN_CONSOLE_FIELDS = re.compile(r"(\[ *(\d{1,12}\.\d{6})\] )([^\n]*)\n")
 # BSD syslog / journalctl short(-precise) timestamp. The day is space-padded ("Nov  6"),
 # zero-padded (journalctl "Nov 06") or not padded ("Sep 4", some syslog daemons); the month
 # is any three letters: journalctl prints it in the locale ("Mai 18 21:40:47", de_DE).
@@ -247,6 +255,26 @@ class LineNormalizer:
         if out:
             self._last = out[-1]
         return out
+
+    def console_run(self, data: bytes, start: int, end: int) -> list[tuple[str, str, str]]:
+        """The plain console lines that begin ``data[start:end]`` (whole lines, at most 16: the
+        scanner stops a few lines after a report, and lines read past that are wasted) as
+        (prefix, stamp, text), each to be read with :meth:`console_line`; [] when none does or
+        while a journal export is being read (tests/logs/test_fast_paths.py)."""
+        if self._bin_field or self._export:
+            return []
+        run = _PLAIN_CONSOLE_RUN.match(data, start, end)
+        if run is None:
+            return []
+        return _PLAIN_CONSOLE_FIELDS.findall(run.group().decode("ascii"))
+
+    def console_line(self, fields: tuple[str, str, str]) -> LogLine:
+        """What :meth:`normalize` returns for a line :meth:`console_run` found, and the state
+        it leaves."""
+        prefix, stamp, text = fields
+        line = LogLine(text, None, stamp, float(stamp))
+        self._indent, self._indent_ctx, self._last = len(prefix), line, line
+        return line
 
     # ---- dispatch -------------------------------------------------------------------
 

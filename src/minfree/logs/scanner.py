@@ -254,6 +254,15 @@ class LogScanner:
             self.assembler.feed(line, lineno)
         self.assembler.discontinuity()
 
+    def _idle_after(self, hit_line: int | None) -> bool:
+        """After a line was fed: once a line after the hit is held back and nothing is open,
+        the held line goes out too; True if still nothing is open (the region is done)."""
+        if hit_line is None or self.joiner.held_from <= hit_line or self.assembler.busy:
+            return False
+        for logical, number in self.joiner.flush():
+            self.assembler.feed(logical, number)
+        return not self.assembler.busy
+
     def _scan_block(self, data: Buffer, position: int, line_at: int, busy: bool, hits_end: int,
                     feed_end: int | None = None, release: Release = keep_pages) -> tuple[int, int]:
         """Feed every region around candidate lines in ``data[position:hits_end]`` (a report that
@@ -280,23 +289,39 @@ class LogScanner:
         """Feed lines from ``position`` until past ``hit`` and idle; returns where it stopped.
         Related messages that start at ``own_end`` or later are left uncounted: the scan of
         what follows ``own_end`` (:meth:`scan_tail`) counts them."""
-        feed = self.assembler.feed
         hit_line = None
+        normalizer, joiner, assembler = self.normalizer, self.joiner, self.assembler
+        feed = assembler.feed
         while position < end:
             if position == hit or (hit_line is None and position > hit):
                 hit_line = line_at
             if position == own_end:
-                self.assembler.count_before = line_at
+                assembler.count_before = line_at
+            # a run of plain console lines skips the decoding and the normalizer's dispatch; it
+            # stops before the hit and before own_end, where the checks above are due
+            limit = end
+            if position < own_end:
+                limit = min(limit, own_end)
+            if hit_line is None and position < hit:
+                limit = min(limit, hit)
+            run = normalizer.console_run(data, position, limit)
+            for fields in run:
+                for logical, number in joiner.push_stamped(normalizer.console_line(fields), line_at):
+                    feed(logical, number)
+                position += len(fields[0]) + len(fields[2]) + 1
+                line_at += 1
+                # the line just held is line_at - 1: past the hit and with nothing open, the region may be done
+                if (hit_line is not None and line_at - 1 > hit_line and not assembler.busy
+                        and self._idle_after(hit_line)):
+                    return position, line_at
+            if run:
+                continue
             newline = data.find(b"\n", position, end)
             stop = end if newline == -1 else newline + 1
             self.feed_line(data[position:stop].decode("utf-8", "replace"), line_at)
             position, line_at = stop, line_at + 1
-            # stop once a line after the hit is held back and nothing is open
-            if hit_line is not None and self.joiner.held_from > hit_line and not self.assembler.busy:
-                for logical, number in self.joiner.flush():
-                    feed(logical, number)
-                if not self.assembler.busy:
-                    break
+            if self._idle_after(hit_line):
+                break
         return position, line_at
 
 

@@ -256,25 +256,39 @@ def trace_line_kind(text: str) -> str | None:
     >>> trace_line_kind("swapper/0: page allocation failure: order:0, mode:0x480020(GFP_ATOMIC), nodemask=(null)") is None
     True
     """
-    return _stripped_line_kind(text.strip())
+    return _line_facts(text.strip())[0]
+
+
+Item = tuple[str, Any, Frame | None]   # what parse_trace takes from one line (_item)
 
 
 @functools.lru_cache(maxsize=_MEMO)
-def _stripped_line_kind(text: str) -> str | None:
+def _line_facts(text: str) -> tuple[str | None, Item | None]:
+    """(kind, item) of a stripped line: what :func:`trace_line_kind` says of it and, for a line
+    of a trace (kind not None), what :func:`parse_trace` takes from it (:func:`_item`). The
+    assembler asks for the kind of every line of a report and parse_trace then for the item of
+    each trace line: made together, the patterns both test run once, behind one memo."""
     if not text:
-        return None
-    if _HEADER.match(text):
-        return "header"
-    if _MARKER.fullmatch(text) or _SEPARATOR.fullmatch(text) or _OTHER_MARKER.match(text):
-        return "marker"
-    if (_parse_stripped(text) is not None or _ADDRESS_ONLY.fullmatch(text)
-            or _MODULE_ONLY.fullmatch(text)):
-        return "frame"
+        return None, None
+    first = text[0]   # each pattern below starts with a literal: a line that cannot match skips it
+    header = _HEADER.match(text) if first in "CSB" else None
+    if header:
+        return "header", _item(header.group("rest").strip())
+    marker = _MARKER.fullmatch(text) if first == "<" else None
+    if marker:
+        return "marker", ("mark", marker.group("name"), None)
+    if first == "=" and _SEPARATOR.fullmatch(text):
+        return "marker", ("separator", None, None)
+    if first in "-L" and _OTHER_MARKER.match(text):
+        return "marker", _frame_item(text)
+    if (_parse_stripped(text) is not None
+            or (first == "[" and (_ADDRESS_ONLY.fullmatch(text) or _MODULE_ONLY.fullmatch(text)))):
+        return "frame", _frame_item(text)
     if _REGS.match(text) or _CODE_BYTES.fullmatch(text):
-        return "regs"
+        return "regs", _frame_item(text)
     if _STACK.fullmatch(text):
-        return "stack"
-    return None
+        return "stack", _frame_item(text)
+    return None, None
 
 
 def parse_trace(lines: Iterable[str]) -> list[Frame]:
@@ -302,9 +316,11 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
 
     def add(frame: Frame) -> None:
         nonlocal pending_unreliable
-        # the constructor, not replace(): this runs for every frame of every report
-        frames.append(Frame(frame.function, frame.base, frame.offset, frame.module,
-                            frame.unreliable or pending_unreliable, context))
+        if context != frame.context or (pending_unreliable and not frame.unreliable):
+            # the constructor, not replace(): this runs for every frame of every report
+            frame = Frame(frame.function, frame.base, frame.offset, frame.module,
+                          frame.unreliable or pending_unreliable, context)
+        frames.append(frame)   # else the parsed frame itself: frozen, and equal to that copy
         pending_unreliable = False
 
     def mark(name: str) -> None:
@@ -313,7 +329,9 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
         context = _CONTEXT_AFTER.get(name)
 
     for line in lines:
-        what, value, frame = _trace_item(line)
+        stripped = line.strip()
+        item = _line_facts(stripped)[1]
+        what, value, frame = item if item is not None else _item(stripped)
         if what == "frame":
             if value is not None:
                 mark(value)
@@ -342,26 +360,21 @@ def parse_trace(lines: Iterable[str]) -> list[Frame]:
     return frames
 
 
-@functools.lru_cache(maxsize=_MEMO)
-def _trace_item(line: str) -> tuple[str, Any, Frame | None]:
-    """What one line gives :func:`parse_trace`, a pure function of its text (memoised: a host's
-    reports repeat their trace lines): ("skip", None, None); ("mark", name, None); ("separator",
-    None, None); ("several", frames and markers of a 2.6-era multi-frame line, None); ("address",
-    the "?" of a wrapped frame's address half, None); ("module", the name of a wrapped frame's
-    module half, None); else ("frame", a marker before it or None, the frame or None).
+def _item(text: str) -> Item:
+    """What one stripped line gives :func:`parse_trace` (a header's rest is read as a line of its
+    own): ("skip", None, None); ("mark", name, None); ("separator", None, None); ("several",
+    frames and markers of a 2.6-era multi-frame line, None); ("address", the "?" of a wrapped
+    frame's address half, None); ("module", the name of a wrapped frame's module half, None);
+    else ("frame", a marker before it or None, the frame or None).
 
     Lines of corpus 006 (5.4.26), a wrapped frame's address half (corpus 001), and a 2.6.32-3.x
     x86_64 line that opens the IRQ stack:
 
-    >>> _trace_item(" </IRQ>"), _trace_item(" [<ffffffffa06de013>]")
+    >>> _item("</IRQ>"), _item("[<ffffffffa06de013>]")
     (('mark', '/IRQ', None), ('address', False, None))
-    >>> _trace_item(" <IRQ>  [<ffffffff8112c207>] ? __alloc_pages_nodemask+0x757/0x8d0")[:2]
+    >>> _item("<IRQ>  [<ffffffff8112c207>] ? __alloc_pages_nodemask+0x757/0x8d0")[:2]
     ('frame', 'IRQ')
     """
-    text = line.strip()
-    header = _HEADER.match(text)
-    if header:
-        text = header.group("rest").strip()
     if not text:
         return "skip", None, None
     marker = _MARKER.fullmatch(text)
@@ -369,13 +382,22 @@ def _trace_item(line: str) -> tuple[str, Any, Frame | None]:
         return "mark", marker.group("name"), None
     if _SEPARATOR.fullmatch(text):
         return "separator", None, None
-    if _OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text):
+    return _frame_item(text)
+
+
+def _frame_item(text: str) -> Item:
+    """:func:`_item` of a non-empty stripped line that is neither a marker nor a separator
+    (the patterns' first literals gate them, as in :func:`_line_facts`)."""
+    first = text[0]
+    if first in "C<" and (_OLD_X86_64_LINE.match(text) or _OLD_I386_LINE.match(text)):
         return "several", tuple(_old_x86_64_frames(text)), None
-    address_only = _ADDRESS_ONLY.fullmatch(text)
-    if address_only:
-        return "address", address_only.group("q") is not None, None
-    module_only = _MODULE_ONLY.fullmatch(text)
-    if module_only:
-        return "module", module_only.group("mod"), None
-    addressed = _ADDRESSED.fullmatch(text)
+    if first == "[":
+        address_only = _ADDRESS_ONLY.fullmatch(text)
+        if address_only:
+            return "address", address_only.group("q") is not None, None
+        module_only = _MODULE_ONLY.fullmatch(text)
+        if module_only:
+            return "module", module_only.group("mod"), None
+    # only a marker before the address ("<IRQ> [<...>] ...") gives one
+    addressed = _ADDRESSED.fullmatch(text) if first == "<" else None
     return "frame", addressed.group("mark") if addressed else None, _parse_stripped(text)

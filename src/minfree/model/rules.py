@@ -8,6 +8,8 @@ are noted next to the field.
 
 from __future__ import annotations
 
+import functools
+
 from minfree.model.record import record
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: a cold doctor imports no typing
@@ -72,8 +74,10 @@ class KernelRules:
         >>> KernelRules.for_version(V(major=2, minor=6, patch=32, vendor="rhel6")).size_field
         'present'
         """
-        v = (version.major, version.minor, version.patch)
-        vendor = version.vendor
+        return _rules_for(cls, (version.major, version.minor, version.patch), version.vendor)
+
+    @classmethod
+    def _build(cls, v: tuple[int, int, int], vendor: str | None) -> KernelRules:
         rhel6 = vendor == "rhel6"
         rhel7 = vendor == "rhel7"
         return cls(
@@ -123,3 +127,10 @@ class KernelRules:
             # absent in 6.12.0, present in 6.18.2 (bracketed; 6.13-6.17 assumed without it).
             nowait_gets_highatomic=(6, 3, 0) <= v < (6, 18, 0),
         )
+
+
+# Immutable and a pure function of (release numbers, vendor): a scan asks for the same few
+# kernels once per report.
+@functools.lru_cache(maxsize=256)
+def _rules_for(cls: type[KernelRules], v: tuple[int, int, int], vendor: str | None) -> KernelRules:
+    return cls._build(v, vendor)
