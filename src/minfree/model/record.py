@@ -146,21 +146,22 @@ def _make(cls, frozen: bool, order: bool):
 
 def _init(qualname: str, options: dict[str, _Field], frozen: bool):
     """``__init__`` as dataclass writes it: a parameter per field, defaults bound by name, a
-    factory called when its parameter was not given."""
-    scope: dict[str, object] = {"_MISSING": _MISSING, "_set": object.__setattr__}
+    factory called when its parameter was not given. Its own names start with two underscores,
+    which no field's name can (a class body mangles ``__x`` to ``_Class__x``)."""
+    scope: dict[str, object] = {"__missing": _MISSING, "__set": object.__setattr__}
     parameters, body = [], []
     for name, option in options.items():
         value = name
         if option.default_factory is not _MISSING:
-            scope[f"_factory_{name}"] = option.default_factory
-            parameters.append(f"{name}=_MISSING")
-            value = f"_factory_{name}() if {name} is _MISSING else {name}"
+            scope[f"__factory_{name}"] = option.default_factory
+            parameters.append(f"{name}=__missing")
+            value = f"__factory_{name}() if {name} is __missing else {name}"
         elif option.default is not _MISSING:
-            scope[f"_default_{name}"] = option.default
-            parameters.append(f"{name}=_default_{name}")
+            scope[f"__default_{name}"] = option.default
+            parameters.append(f"{name}=__default_{name}")
         else:
             parameters.append(name)
-        body.append(f"_set(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
+        body.append(f"__set(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
     source = f"def __init__(self, {', '.join(parameters)}):\n    " + ("\n    ".join(body) or "pass")
     exec(compile(source, f"<record {qualname}>", "exec"), scope)   # noqa: S102 - our own field names
     return scope["__init__"]
