@@ -4,6 +4,7 @@ happen inside its ``run``, so ``minfree doctor`` starts fast."""
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import importlib
 import os
@@ -24,8 +25,8 @@ class _Parser(argparse.ArgumentParser):
     imports ``shutil`` (with ``bz2``, ``lzma``, ``fnmatch``: ~3 ms of every start) for
     ``shutil.get_terminal_size``, whose answer :func:`_help_width` gives."""
 
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        return self.formatter_class(prog=self.prog, width=_help_width())
+    def __init__(self, *args, formatter_class=argparse.HelpFormatter, **kwargs) -> None:
+        super().__init__(*args, formatter_class=functools.partial(formatter_class, width=_help_width()), **kwargs)
 
 
 def _help_width() -> int:
