@@ -14,10 +14,12 @@ veths deleted), also when a test fails.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -203,6 +205,13 @@ class Fleet:
     def close(self) -> None:
         for host in self.hosts.values():
             self.stop(host)
+            # sshd's per-connection processes outlive the listener; once the namespace's link is
+            # gone no FIN reaches them (an ssh ControlPersist master closes later), and they
+            # would wait on their sockets for good
+            for pid in subprocess.run(["ip", "netns", "pids", host.namespace], capture_output=True,
+                                      text=True).stdout.split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
             subprocess.run(["ip", "netns", "del", host.namespace], capture_output=True)
         for index in range(1, len(self.hosts) + 1):
             subprocess.run(["ip", "link", "del", f"{self.tag}v{index}"], capture_output=True)
