@@ -30,7 +30,7 @@ from minfree.model.kversion import release_from_line, release_wrapped
 from minfree.logs import header as hdr
 from minfree.logs.memdump import MemDumpBuilder, dump_line_kind
 from minfree.logs.prefix import LogLine
-from minfree.logs.related import OomVictim, oom_victim, related_detail, related_kind
+from minfree.logs.related import OomVictim, may_be_reported, oom_victim, related_detail, related_kind
 from minfree.logs.trace import trace_line_kind
 from minfree.model.record import field, record
 
@@ -147,10 +147,8 @@ class Assembler:
         text = line.text
         key = (line.host, line.caller)
         kind = None
-        # every message handled here holds one of these (headers and related messages "alloc",
-        # "memory" or "Killed"): most lines of a report skip the tests below
-        if ("alloc" in text or "memory" in text or "Killed" in text
-                or text.startswith(("OOM killer ", "Linux version "))):
+        # most lines of a report are none of the messages handled here: they skip the tests below
+        if may_be_reported(text) or text.startswith(("OOM killer ", "Linux version ")):
             if "vmalloc:" in text and hdr.vmalloc_line(text):
                 self._vmalloc = (text.strip(), self._seq)
                 return

@@ -53,10 +53,21 @@ def related_detail(text: str) -> bool:
     return _SLAB_DETAIL.match(text) is not None
 
 
+def may_be_reported(text: str) -> bool:
+    """False for a line that is neither a failure header nor a related message: each of those holds
+    "alloc" (page and vmalloc allocation failures, stalls, "SLUB: Unable to allocate",
+    "warn_alloc"), "memory" (TCP out of memory, out of socket memory) or "Killed" (an OOM kill).
+    A cheap first test for the common line.
+
+    >>> may_be_reported("asd: page allocation failure. order:1, mode:0x20"), may_be_reported("eth0: link up")
+    (True, False)
+    """
+    return "alloc" in text or "memory" in text or "Killed" in text
+
+
 def related_kind(text: str) -> tuple[str, int] | None:
     """(kind, count) of a related message, or None."""
-    # every marker holds one of these three words: a cheap first test for the common line
-    if "alloc" not in text and "memory" not in text and "Killed" not in text:
+    if not may_be_reported(text):
         return None
     if not any(marker in text for marker in _MARKERS):
         return None

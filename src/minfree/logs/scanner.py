@@ -310,9 +310,7 @@ class LogScanner:
                     feed(logical, number)
                 position += len(fields[0]) + len(fields[2]) + 1
                 line_at += 1
-                # the line just held is line_at - 1: past the hit and with nothing open, the region may be done
-                if (hit_line is not None and line_at - 1 > hit_line and not assembler.busy
-                        and self._idle_after(hit_line)):
+                if self._idle_after(hit_line):
                     return position, line_at
             if run:
                 continue

@@ -74,7 +74,7 @@ class KernelRules:
         >>> KernelRules.for_version(V(major=2, minor=6, patch=32, vendor="rhel6")).size_field
         'present'
         """
-        return _rules_for(cls, (version.major, version.minor, version.patch), version.vendor)
+        return _rules_for((version.major, version.minor, version.patch), version.vendor)
 
     @classmethod
     def _build(cls, v: tuple[int, int, int], vendor: str | None) -> KernelRules:
@@ -132,5 +132,5 @@ class KernelRules:
 # Immutable and a pure function of (release numbers, vendor): a scan asks for the same few
 # kernels once per report.
 @functools.lru_cache(maxsize=256)
-def _rules_for(cls: type[KernelRules], v: tuple[int, int, int], vendor: str | None) -> KernelRules:
-    return cls._build(v, vendor)
+def _rules_for(v: tuple[int, int, int], vendor: str | None) -> KernelRules:
+    return KernelRules._build(v, vendor)
