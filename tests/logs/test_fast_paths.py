@@ -44,6 +44,9 @@ gen_log = sys.modules.setdefault("gen_log", importlib.util.module_from_spec(_GEN
 if not hasattr(gen_log, "generate"):
     _GEN.loader.exec_module(gen_log)
 
+#: Without ../shared (a fresh clone alone) the corpus and kernel-failures logs are missing: the
+#: repository's own corpus and the generated logs still run every path, fewer times.
+SHARED_LOGS = (SHARED / "corpus").exists()
 LOGS = sorted([*(SHARED / "corpus" / "logs").glob("*"), *(ROOT / "corpus" / "logs").glob("*"),
                *(SHARED / "kernel-failures").glob("*/dmesg.txt"), *(SHARED / "kernel-failures").glob("*/kmsg.txt")])
 
@@ -61,7 +64,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def every_log(generated: list[Path]) -> list[Path]:
-    assert len(LOGS) >= 40 or not (SHARED / "corpus").exists()
+    assert len(LOGS) >= 40 or not SHARED_LOGS
     return [*LOGS, *generated]
 
 
@@ -151,7 +154,7 @@ def explained_events(path: Path) -> list:
 def test_event_json_pieces_equal_the_whole_document(generated: list[Path]) -> None:
     stream = JsonStream(io.StringIO())
     events = [e for path in every_log(generated) for e in explained_events(path)]
-    assert len(events) > 150
+    assert len(events) > (150 if SHARED_LOGS else 100)
     for explained in events:
         source, line, rest = stream.prepare(explained)
         whole = json.dumps(event_to_json(explained), separators=(",", ":"))
@@ -215,7 +218,7 @@ def test_plain_console_runs_scan_as_line_by_line(generated: list[Path]) -> None:
         fast = scan_everything(LogScanner, data)
         assert fast == scan_everything(GeneralLinesScanner, data)
         ran += len(fast[1])
-    assert ran > 150
+    assert ran > (150 if SHARED_LOGS else 100)
 
 
 # The zone/node line readers these replaced: a backtracking validation, then a findall.

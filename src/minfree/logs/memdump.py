@@ -136,20 +136,19 @@ _BARE_NODE = re.compile(rf"Node ({_NUM})")
 _BARE_BUDDY_HEAD = re.compile(rf"(?:Node {_NUM} )?{_ZONE}:")
 _BUDDY_DONE = re.compile(rf"(?:= ?{_NUM}kB|: empty)$")
 
-# Possessive throughout: no part can give back what the next one needs (a name ends before "(" or
-# ":", digits before the unit, a token before whitespace), and backtracking bookkeeping was half
-# the time of the pass (tests/logs/test_fast_paths.py holds it to the backtracking form).
-_FIELD = r"[a-z_]++(?:\([a-z]++\))?+:(?:\d{1,20}+)?+(?:kB|KB)?+"
+# No possessive quantifiers here or anywhere (tests/test_regex_portability.py): Python 3.11.2,
+# Debian 12's, matches this pattern made possessive wrongly ("free:0kB min:0kB page" passed).
+_FIELD = r"[a-z_]+(?:\([a-z]+\))?:(?:\d{1,20})?(?:kB|KB)?"
 # A zone or node line made only of fields and "all_unreclaimable? yes|no", whitespace between:
 # one pass in C; _kb_fields then takes the fields with a value in kB from its tokens.
-_FIELDS_ONLY = re.compile(rf"\s*+(?:(?:{_FIELD}|all_unreclaimable\?(?:\s++(?:yes|no))?)(?:\s++|$))*+")
+_FIELDS_ONLY = re.compile(rf"\s*(?:(?:{_FIELD}|all_unreclaimable\?(?:\s+(?:yes|no))?)(?:\s+|$))*")
 _JOIN_SPACE = re.compile(r"(?<=:) +(?=\d)")  # "shmem_thp: 0kB" (4.9 .. 6.5) -> "shmem_thp:0kB"
 _ZONE_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE} (free:.*)")
 _NODE_LINE = re.compile(rf"Node ({_NUM}) (.*)")
 _BUDDY_LINE = re.compile(rf"(?:Node ({_NUM}) )?{_ZONE}: ?(.*)")
 # The orders of a buddy line as whitespace-separated tokens: "N*SkB", each followed by "()"
 # tokens and at most one "(LETTERS)", which it keeps; one pass in C, then one for the values.
-_BUDDY_ORDERS = re.compile(rf"\s*+(?:{_NUM}\*{_NUM}kB(?:\s++\(\))*+(?:\s++\([A-Z]+\))?+(?:\s++|\Z))*+")
+_BUDDY_ORDERS = re.compile(rf"\s*(?:{_NUM}\*{_NUM}kB(?:\s+\(\))*(?:\s+\([A-Z]+\))?(?:\s+|\Z))*")
 _BUDDY_ENTRIES = re.compile(rf"({_NUM})\*({_NUM})kB(?:\s+\(\))*(?:\s+\(([A-Z]+)\))?")
 _KB = re.compile(rf"({_NUM})kB")
 _CUT_FIELD = re.compile(r"[a-z_]+(?:\([a-z]+\))?:\w{0,3}")  # "unevictable:o": a field cut short

@@ -123,7 +123,7 @@ _LOGCAT_TIME = re.compile(r"\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (?=[<\[])")
 # After a bare dmesg stamp only these prove a journal/syslog tag: "[mono] [host ]kernel: ",
 # "[mono] [host ]name[pid]: " (journalctl -o short-monotonic). "Workqueue: x" or "perf: ..."
 # are kernel text, so a tag without [pid] other than "kernel" is never taken here.
-_TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}+) )?(?:(kernel)|([\w.@/-]{1,255}+)\[\d{1,10}+\]):(?: |$)"
+_TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}) )?(?:(kernel)|([\w.@/-]{1,255})\[\d{1,10}\]):(?: |$)"
 _STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
 #: The tag of a /dev/kmsg record a user-space process wrote without a "name[pid]:" of its own.
 USER_TAG = "user"
@@ -144,10 +144,10 @@ _BSD_TIME_P = r"([^\W\d_]{3} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})?) "
 _ISO_TIME_P = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) "
 # "[host ]tag[pid]: " after a syslog timestamp. Host and tag exclude ":" so that
 # "kernel: Node 0 DMA: ..." is tag "kernel", not host "kernel:".
-_SYSLOG_TAG_P = r"(?:([^\s:\[\]]{1,255}+) )?([^\s:\[\]]{1,255}+)(?:\[\d{0,10}+\])?:(?: |$)"
+_SYSLOG_TAG_P = r"(?:([^\s:\[\]]{1,255}) )?([^\s:\[\]]{1,255})(?:\[\d{0,10}\])?:(?: |$)"
 _BSD_LINE = re.compile(_BSD_TIME_P + _SYSLOG_TAG_P)
 _ISO_LINE = re.compile(_ISO_TIME_P + _SYSLOG_TAG_P)
-_SYSLOG_TIME_HOST = re.compile(r"(?:" + _BSD_TIME_P + "|" + _ISO_TIME_P + r")(?:([^\s:\[\]]{1,255}+) )?")
+_SYSLOG_TIME_HOST = re.compile(r"(?:" + _BSD_TIME_P + "|" + _ISO_TIME_P + r")(?:([^\s:\[\]]{1,255}) )?")
 # dmesg --time-format iso: "," before the microseconds, the kernel text follows.
 _DMESG_ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{6}(?:Z|[+-]\d\d:?\d\d)) ")
 # RFC 5424 after "<PRI>": VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD.
@@ -174,14 +174,14 @@ _EXPORT_RECORD_START = ("__CURSOR=", "__REALTIME_TIMESTAMP=", "__MONOTONIC_TIMES
 _KMSG_DICT = re.compile(r" [A-Z_][A-Z0-9_]{0,63}=")
 # A syslog line with its time and host cut off (quoted in mails and web pages): "kernel: text",
 # also indented; "host kernel: " only when a dmesg stamp follows ("eeepc kernel: [ 1495.4] x").
-_BARE_KERNEL = re.compile(r"[ \t]*+(?:([^\s:\[\]]{1,255}+) (?=kernel: \[ *\d))?kernel:(?: |$)")
+_BARE_KERNEL = re.compile(r"[ \t]*(?:([^\s:\[\]]{1,255}) (?=kernel: \[ *\d))?kernel:(?: |$)")
 # What a paste puts before the transport prefix, as a grammar: line = quote* decoration?
 # prefix? text. Mail quote markers (">", ">>", "> > ", ">" + TAB) are never kernel text and are
 # always removed (corpus 144, 145, 147). Indentation or a backtick that opens inline code is
 # removed only when a transport prefix follows it (a stamp, a syslog time, a PRI, a /dev/kmsg
 # header, corpus 146); otherwise the indentation is the kernel's own (trace frames).
-_QUOTE = re.compile(r">(?:[ \t]?>)*+[ \t]?")
-_DECORATION = re.compile(r"[ \t`]{1,64}+")
+_QUOTE = re.compile(r">(?:[ \t]?>)*[ \t]?")
+_DECORATION = re.compile(r"[ \t`]{1,64}")
 _PREFIX_START = re.compile(
     r"\[ *\d{1,12}\.\d|\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) |<\d{1,3}>|\d{1,4},\d{1,20},\d{1,20},"
     r"|[^\W\d_]{3} {1,2}\d{1,2} \d\d:\d\d:\d\d |\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
