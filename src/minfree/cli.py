@@ -78,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status = args.run(args)
         sys.stdout.flush()   # a closed pipe shows here, not at exit as "Exception ignored"
+        if argv is None and getattr(args, "exit_at_once", False):
+            _exit_at_once(status)
         return status
     except UsageError as error:
         print(f"minfree: error: {error}", file=sys.stderr)
@@ -88,3 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (minfree scan | head): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _exit_at_once(status: int) -> None:
+    """End the process now, without the interpreter's teardown: freeing every module and
+    object a scan made takes 8-15 ms of a 0.5 s scan of 1 GiB, after its output is complete.
+    Only for commands that declare ``exit_at_once`` (they write nothing but their output, which
+    is flushed here, and leave no thread or file that the teardown would finish)."""
+    sys.stderr.flush()
+    os._exit(status)

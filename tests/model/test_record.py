@@ -171,6 +171,35 @@ def test_nested_asdict_and_inheritance() -> None:
     assert derived != Inner(5) and not hasattr(derived, "__dict__")
 
 
+def test_init_is_compiled_when_first_called() -> None:
+    """A record's ``__init__`` is compiled at its first instance, then is the class's own; a
+    plain subclass made first compiles its record base's, once, in the base's place."""
+    @record
+    class Base:
+        size: int
+        name: str = "b"
+
+    class Plain(Base):
+        __slots__ = ()
+
+    stub = Base.__dict__["__init__"]
+    assert Plain(1) == Plain(1, "b") and Plain(1).name == "b"
+    compiled = Base.__dict__["__init__"]
+    assert compiled is not stub and "__init__" not in Plain.__dict__
+    assert compiled.__qualname__ == stub.__qualname__ == f"{Base.__qualname__}.__init__"
+    assert Base(2).size == 2 and Base.__dict__["__init__"] is compiled
+    with pytest.raises(TypeError):
+        Base()                                             # the stub's first call checks like the real one
+
+    @record
+    class Child(Base):
+        note: str = ""
+
+    child_stub = Child.__dict__["__init__"]
+    assert Child(3, "c", "n").note == "n" and Child.__dict__["__init__"] is not child_stub
+    assert Base.__dict__["__init__"] is compiled
+
+
 def test_minfree_uses_no_dataclasses() -> None:
     """Every data class of minfree is a record, and no module of it imports ``dataclasses``."""
     plain, importers = [], []

@@ -127,7 +127,7 @@ def add_parser(subparsers) -> None:
                         help=f"add the trends in the history `minfree watch --record` keeps (default {DEFAULT_DB})")
     doctor.add_argument("--history-window", metavar="AGE", type=duration, default=3600.0,
                         help="how far back --history looks (default 1h; e.g. 30m, 1d)")
-    doctor.set_defaults(run=run)
+    doctor.set_defaults(run=run, exit_at_once=True)
 
 
 BOOT = "boot"

@@ -187,7 +187,7 @@ def add_parser(subparsers) -> None:
     scan.add_argument("--follow", action="store_true", help="tail /dev/kmsg and report events as they happen")
     scan.add_argument("--kernel", metavar="RELEASE",
                       help="kernel release to decode GFP modes with when the log does not print one")
-    scan.set_defaults(run=run)
+    scan.set_defaults(run=run, exit_at_once=True)
 
 
 def run(args: argparse.Namespace) -> int:
