@@ -169,7 +169,7 @@ class GeneralLinesScanner(LogScanner):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.normalizer = GeneralNormalizer()
-        self.normalizer.console_run = lambda data, start, end: []
+        self.normalizer.console_run = lambda data, start, end: ([], start)
 
 
 def scan_everything(scanner_type: type, data: bytes) -> tuple:

@@ -105,6 +105,7 @@ class Assembler:
         self.source = source
         self.emit = emit
         self._open: dict[tuple[str | None, str | None], list[Event]] = defaultdict(list)
+        self.open_count = 0   # the events in _open: busy is asked after every line
         self._fragments: deque[_Fragment] = deque(maxlen=8)
         self._vmalloc: tuple[str, int] | None = None
         self._seq = 0
@@ -122,7 +123,7 @@ class Assembler:
     @property
     def busy(self) -> bool:
         """True while a report may still receive lines."""
-        if any(self._open.values()):
+        if self.open_count:
             return True
         recent = self._seq - FRAGMENT_REACH
         return bool(self._fragments and self._fragments[-1].seq > recent) or (
@@ -131,6 +132,8 @@ class Assembler:
     def first_open(self) -> tuple[int, int] | None:
         """(line, seq) of the earliest report still open, None when none is: every event
         emitted from now on sorts at or after it (headers come in line order)."""
+        if not self.open_count:
+            return None
         return min(((e.line, e.seq) for events in self._open.values() for e in events), default=None)
 
     def feed(self, line: LogLine, lineno: int) -> None:
@@ -218,6 +221,7 @@ class Assembler:
             self._created += 1
             event.last_seq, event.seq = self._seq, self._created
             self._open[key].append(event)
+            self.open_count += 1
             self._last_header = event
 
     def _adopt(self, line: LogLine, key: tuple[str | None, str | None]
@@ -374,6 +378,7 @@ class Assembler:
 
     def _close_event(self, events: list[Event], event: Event) -> None:
         events.remove(event)
+        self.open_count -= 1
         self._finish(event)
 
     def _finish(self, event: Event) -> None:
@@ -392,5 +397,6 @@ class Assembler:
         events = self._open.get(key, [])
         for event in sorted(events, key=lambda e: e.seq):
             events.remove(event)      # the rest stay open until their turn: see first_open()
+            self.open_count -= 1
             self._finish(event)
         self._open.pop(key, None)

@@ -10,18 +10,23 @@ Two things break a kernel message across physical lines in published logs:
 :class:`Joiner` undoes both, one line late (it must see the next line to know whether the
 current one is complete).
 
+Each logical line goes to a ``feed(line, number)`` callable, with the number of its first
+physical line:
+
 >>> from minfree.logs.prefix import LogLine
->>> j = Joiner()
->>> j.push(LogLine("kworker/3:2: page allocation failure: order:0,", time="785.581198", mono=785.581198), 1)
+>>> j, out = Joiner(), []
+>>> fed = lambda line, number: out.append((line.text, number))
+>>> j.push(LogLine("kworker/3:2: page allocation failure: order:0,", time="785.581198", mono=785.581198), 1, fed)
+>>> j.push(LogLine("mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0"), 2, fed)
+>>> out
 []
->>> j.push(LogLine("mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0"), 2)
-[]
->>> [(l.text, n) for l, n in j.flush()]
+>>> j.flush(fed); out
 [('kworker/3:2: page allocation failure: order:0, mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0', 1)]
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from minfree.logs.header import header_complete
 from minfree.logs.prefix import LogLine
@@ -40,7 +45,7 @@ def _has_prefix(line: LogLine) -> bool:
     return line.time is not None or line.host is not None or line.tag is not None
 
 
-Numbered = tuple[LogLine, int]  # a logical line and the number of its first physical line
+Feed = Callable[[LogLine, int], None]   # takes a logical line and the number of its first physical line
 
 
 class Joiner:
@@ -60,9 +65,11 @@ class Joiner:
         """Line number of the first physical line held back (0 when none)."""
         return self._pending_lineno if self._pending is not None else 0
 
-    def push(self, line: LogLine, lineno: int) -> list[Numbered]:
+    def push(self, line: LogLine, lineno: int, feed: Feed) -> None:
         if line.repeat:
-            return self.flush() + [(line, lineno)]
+            self.flush(feed)
+            feed(line, lineno)
+            return
         if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
             # a bare line that is a whole failure header starts a report of its own (a paste of
             # unstamped lines after stamped ones: tests/corpus 158 after 157 in one stream)
@@ -70,33 +77,44 @@ class Joiner:
                     and not _next_frame(self._pending.text, line.text) and not header_complete(line.text)
                     and not _ELISION.match(line.text)):
                 self._pending.text = _join(self._pending.text, line.text)   # the joiner owns what it holds
-                return []
-        out = self.flush() if self._pending is not None else []
+                return
+        self.flush(feed)
         self._pending, self._pending_lineno = line, lineno
         self._stamped = line.time is not None or line.host is not None or line.tag is not None   # _has_prefix
-        return out
 
-    def push_stamped(self, line: LogLine, lineno: int) -> list[Numbered]:
+    def push_stamped(self, line: LogLine, lineno: int, feed: Feed) -> None:
         """:meth:`push` of a line with a stamp (``line.time`` set) and no repeat count, which
-        never continues the line held back (the scanner's plain console runs)."""
-        out = self.flush() if self._pending is not None else []
+        never continues the line held back (the scanner's plain console runs): :meth:`flush`
+        written out, one call a line."""
+        held, number = self._pending, self._pending_lineno
         self._pending, self._pending_lineno, self._stamped = line, lineno, True
-        return out
+        if held is not None:
+            if held.text.find("[", 1) < 0:   # the common case: nothing glued
+                feed(held, number)
+            else:
+                _feed_split(held, number, feed)
 
-    def boundary(self) -> list[Numbered]:
+    def boundary(self, feed: Feed) -> None:
         """A blank line: nothing after it continues what came before."""
         self._stamped = False
-        return self.flush()
+        self.flush(feed)
 
-    def flush(self) -> list[Numbered]:
-        """Emit the line held back, split at glued stamps."""
-        if self._pending is None:
-            return []
-        line, self._pending = self._pending, None
-        text = line.text
-        if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # the common case: nothing glued
-            return [(line, self._pending_lineno)]
-        return [(part, self._pending_lineno) for part in _split_glued(line)]
+    def flush(self, feed: Feed) -> None:
+        """Feed the line held back, split at glued stamps."""
+        held = self._pending
+        if held is None:
+            return
+        self._pending = None
+        if held.text.find("[", 1) < 0:   # the common case: nothing glued
+            feed(held, self._pending_lineno)
+        else:
+            _feed_split(held, self._pending_lineno, feed)
+
+
+def _feed_split(line: LogLine, lineno: int, feed: Feed) -> None:
+    """``line`` split at glued stamps, each part fed with ``lineno``."""
+    for part in _split_glued(line):
+        feed(part, lineno)
 
 
 def _next_frame(held: str, bare: str) -> bool:

@@ -256,25 +256,31 @@ class LineNormalizer:
             self._last = out[-1]
         return out
 
-    def console_run(self, data: bytes, start: int, end: int) -> list[tuple[str, str, str]]:
+    def console_run(self, data: bytes, start: int, end: int) -> tuple[list[tuple[str, str, str]], int]:
         """The plain console lines that begin ``data[start:end]`` (whole lines, at most 16: the
         scanner stops a few lines after a report, and lines read past that are wasted) as
-        (prefix, stamp, text), each to be read with :meth:`console_line`; [] when none does or
-        while a journal export is being read (tests/logs/test_fast_paths.py)."""
+        (prefix, stamp, text), each to be read with :meth:`console_lines`, and the offset after
+        them; ([], start) when none does or while a journal export is being read
+        (tests/logs/test_fast_paths.py)."""
         if self._bin_field or self._export:
-            return []
+            return [], start
         run = _PLAIN_CONSOLE_RUN.match(data, start, end)
         if run is None:
-            return []
-        return _PLAIN_CONSOLE_FIELDS.findall(run.group().decode("ascii"))
+            return [], start
+        return _PLAIN_CONSOLE_FIELDS.findall(run.group().decode("ascii")), run.end()
 
-    def console_line(self, fields: tuple[str, str, str]) -> LogLine:
-        """What :meth:`normalize` returns for a line :meth:`console_run` found, and the state
-        it leaves."""
-        prefix, stamp, text = fields
-        line = LogLine(text, None, stamp, float(stamp))
-        self._indent, self._indent_ctx, self._last = len(prefix), line, line
-        return line
+    def console_lines(self, run: list[tuple[str, str, str]]) -> list[LogLine]:
+        """What :meth:`normalize` returns for each line of a :meth:`console_run`, and the state
+        the last one leaves (:meth:`console_read` when fewer are read)."""
+        lines = [LogLine(text, None, stamp, float(stamp)) for _, stamp, text in run]
+        self._indent, self._indent_ctx, self._last = len(run[-1][0]), lines[-1], lines[-1]
+        return lines
+
+    def console_read(self, run: list[tuple[str, str, str]], lines: list[LogLine], count: int) -> int:
+        """Only the first ``count`` of the :meth:`console_lines` of ``run`` were read: the state
+        they leave. Returns their length in bytes."""
+        self._indent, self._indent_ctx, self._last = len(run[count - 1][0]), lines[count - 1], lines[count - 1]
+        return sum(len(prefix) + len(text) + 1 for prefix, _, text in run[:count])
 
     # ---- dispatch -------------------------------------------------------------------
 

@@ -219,11 +219,9 @@ class LogScanner:
         """One physical line through normalizer, joiner and assembler (also used by --follow)."""
         feed = self.assembler.feed
         if raw.isspace():
-            for logical, number in self.joiner.boundary():
-                feed(logical, number)
+            self.joiner.boundary(feed)
         for line in self.normalizer.normalize(raw):
-            for logical, number in self.joiner.push(line, lineno):
-                feed(logical, number)
+            self.joiner.push(line, lineno, feed)
 
     def pause(self) -> None:
         """The input went quiet or skipped: complete what is open."""
@@ -250,8 +248,7 @@ class LogScanner:
         return self.assembler.busy or self.joiner.holding
 
     def _break(self) -> None:
-        for line, lineno in self.joiner.flush():
-            self.assembler.feed(line, lineno)
+        self.joiner.flush(self.assembler.feed)
         self.assembler.discontinuity()
 
     def _idle_after(self, hit_line: int | None) -> bool:
@@ -259,8 +256,7 @@ class LogScanner:
         the held line goes out too; True if still nothing is open (the region is done)."""
         if hit_line is None or self.joiner.held_from <= hit_line or self.assembler.busy:
             return False
-        for logical, number in self.joiner.flush():
-            self.assembler.feed(logical, number)
+        self.joiner.flush(self.assembler.feed)
         return not self.assembler.busy
 
     def _scan_block(self, data: Buffer, position: int, line_at: int, busy: bool, hits_end: int,
@@ -304,15 +300,16 @@ class LogScanner:
                 limit = min(limit, own_end)
             if hit_line is None and position < hit:
                 limit = min(limit, hit)
-            run = normalizer.console_run(data, position, limit)
-            for fields in run:
-                for logical, number in joiner.push_stamped(normalizer.console_line(fields), line_at):
-                    feed(logical, number)
-                position += len(fields[0]) + len(fields[2]) + 1
-                line_at += 1
-                if self._idle_after(hit_line):
-                    return position, line_at
+            run, run_end = normalizer.console_run(data, position, limit)
             if run:
+                push, lines = joiner.push_stamped, normalizer.console_lines(run)
+                for count, line in enumerate(lines, 1):
+                    push(line, line_at, feed)
+                    line_at += 1
+                    # while a report is open the region goes on: _idle_after is not asked
+                    if hit_line is not None and not assembler.open_count and self._idle_after(hit_line):
+                        return position + normalizer.console_read(run, lines, count), line_at
+                position = run_end
                 continue
             newline = data.find(b"\n", position, end)
             stop = end if newline == -1 else newline + 1
