@@ -10,8 +10,11 @@ in every format. A fast path that drops or alters one line or event is a defect.
 * :func:`memdump._kb_fields` takes the kB fields of a validated zone or node line token by token;
   the findall it replaced is the oracle;
 * :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
-  without decoding each line or the normalizer's dispatch; feeding every line through
-  ``feed_line`` is the oracle, for every logical line the assembler is given and what comes out;
+  without decoding each line or the normalizer's dispatch, pushes them with
+  :meth:`Joiner.push_stamped` and asks ``_idle_after`` only when no report is open (the
+  assembler's ``open_count``); feeding every line through ``feed_line`` is the oracle, for every
+  logical line the assembler is given, where each region ends and the state it leaves, and what
+  comes out;
 * :func:`trace._line_facts` tells a line's trace kind and what ``parse_trace`` takes from it in
   one memoised pass; the two functions it replaced are the oracle;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
@@ -173,23 +176,31 @@ class GeneralLinesScanner(LogScanner):
 
 
 def scan_everything(scanner_type: type, data: bytes) -> tuple:
-    found, fed = [], []
+    found, fed, regions = [], [], []
     scanner = scanner_type("log", found.append,
                            prepare=lambda event: explain_event(event, event_kernel(event, None)))
-    feed = scanner.assembler.feed
+    assembler = scanner.assembler
+    feed, feed_region = assembler.feed, scanner._feed
 
     def recorded(line, number) -> None:   # every logical line the assembler is given
         fed.append((line, number))
         feed(line, number)
+        # the count busy reads (and the run loop, to skip _idle_after) is the open events
+        assert assembler.open_count == sum(len(events) for events in assembler._open.values())
 
-    scanner.assembler.feed = recorded
+    def region(*args) -> tuple[int, int]:   # where each region ends, and the state it leaves
+        reached = feed_region(*args)
+        regions.append((reached, state(scanner.normalizer), scanner.joiner.held_from))
+        return reached
+
+    assembler.feed, scanner._feed = recorded, region
     scanner.scan(io.BytesIO(data))
     stream = JsonStream(io.StringIO())
     events = [stream.prepare(explained) for explained in found]
     assembler = scanner.assembler
     counters = [(e.event.lines_seen, e.event.last_seq, e.event.unrelated, e.event.seq) for e in found]
-    return (fed, events, counters, scanner.skipped_lines, assembler.related, dict(assembler.related_by_host),
-            assembler.kernels, assembler._seq, state(scanner.normalizer))
+    return (fed, regions, events, counters, scanner.skipped_lines, assembler.related,
+            dict(assembler.related_by_host), assembler.kernels, assembler._seq, state(scanner.normalizer))
 
 
 def perturbed(data: bytes, seed: int) -> bytes:

@@ -40,6 +40,7 @@ _PID_LINE = re.compile(r"^Pid: (?P<pid>\d{1,10}), comm: (?P<comm>.+?)(?: (?:Not 
 _NODEMASK_VALUE = re.compile(r"^\s*(?:\(null\)|\d+(?:[-,]\d+)*)\s*$")
 _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "======================="
 
+_IDENTIFYING = ("CPU:", "Pid:", "Hardware name:", "Workqueue:")   # what _identify reads
 _COMPLETING = frozenset({"buddy", "trailer"})
 _UNPREFIXED = (None, None)   # the routing key of a line that no prefix named (no host, no caller)
 MAX_UNRELATED = 3        # unrelated lines in a row that end an open report
@@ -181,7 +182,7 @@ class Assembler:
                     for event in open_events:
                         event.oom_nearby = event.oom_nearby or victim
         events = self._open.get(key)
-        if not events and (adopted := self._adopt(line, key)) is not None:
+        if not events and self.open_count and (adopted := self._adopt(line, key)) is not None:
             key, events = adopted
         if events:
             self._extend(events, line, key, related=kind is not None)
@@ -277,17 +278,16 @@ class Assembler:
                 self._set_kernel(event, release)
                 return
         # most lines of a long report belong to its memory dump: try that first once it started
-        if event.dump is not None and self._feed_dump(events, text):
+        if event.dump is not None and self._feed_dump(events, event, text):
             return
-        if self._continue_header(events, text) or self._identify(events, text):
+        if self._continue_header(events, text) or (text.startswith(_IDENTIFYING) and self._identify(events, text)):
             event.unrelated = 0
             return
         if trace_line_kind(text) is not None or _SEPARATOR.match(text):
-            event = self._active(events)
             event.trace_lines.append(text)
             event.unrelated = 0
             return
-        if event.dump is None and self._feed_dump(events, text):
+        if event.dump is None and self._feed_dump(events, event, text):
             return
         if related or dump_line_kind(text) is not None or related_detail(text):
             return
@@ -296,13 +296,15 @@ class Assembler:
             self._close_key(key)
 
     def _continue_header(self, events: list[Event], text: str) -> bool:
-        if _NODEMASK_VALUE.match(text):
-            # 4.14 prints the nodemask value as its own record: "(null)" may come lines later
-            for event in events:
-                if event.mode_text and event.mode_text.endswith("nodemask="):
-                    event.nodemask = text.strip()
-                    event.mode_text += event.nodemask
-                    return True
+        # 4.14 prints the nodemask value as its own record: "(null)" may come lines later (the
+        # first event waiting for it takes it; the pattern is tested only when one waits)
+        for event in events:
+            if event.mode_text and event.mode_text.endswith("nodemask="):
+                if not _NODEMASK_VALUE.match(text):
+                    break
+                event.nodemask = text.strip()
+                event.mode_text += event.nodemask
+                return True
         if "mode:" not in text and " cpuset=" not in text:
             return False
         waiting = [e for e in events if e.mode is None]
@@ -324,8 +326,7 @@ class Assembler:
         return False
 
     def _identify(self, events: list[Event], text: str) -> bool:
-        if not text.startswith(("CPU:", "Pid:", "Hardware name:", "Workqueue:")):
-            return False
+        """A line starting with one of _IDENTIFYING: the CPU/Pid line, hardware, workqueue."""
         match = _CPU_LINE.match(text) or _PID_LINE.match(text)
         if match is not None:
             comm = match.group("comm").strip()
@@ -356,8 +357,8 @@ class Assembler:
         event.kernel = release
         self.kernels[event.host] = release
 
-    def _feed_dump(self, events: list[Event], text: str) -> bool:
-        event = self._active(events)
+    def _feed_dump(self, events: list[Event], event: Event, text: str) -> bool:
+        """``event``: the active one, ``events[-1]``."""
         if event.dump is None:
             if dump_line_kind(text) is None:
                 return False
@@ -369,10 +370,6 @@ class Assembler:
         if event.dump.kind in _COMPLETING and event.dump.complete:
             self._close_event(events, event)
         return True
-
-    @staticmethod
-    def _active(events: list[Event]) -> Event:
-        return events[-1]
 
     # -- closing ---------------------------------------------------------------------------
 

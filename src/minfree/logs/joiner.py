@@ -89,7 +89,8 @@ class Joiner:
         held, number = self._pending, self._pending_lineno
         self._pending, self._pending_lineno, self._stamped = line, lineno, True
         if held is not None:
-            if held.text.find("[", 1) < 0:   # the common case: nothing glued
+            text = held.text
+            if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # nothing glued
                 feed(held, number)
             else:
                 _feed_split(held, number, feed)
@@ -105,14 +106,15 @@ class Joiner:
         if held is None:
             return
         self._pending = None
-        if held.text.find("[", 1) < 0:   # the common case: nothing glued
+        text = held.text
+        if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # the common case: nothing glued
             feed(held, self._pending_lineno)
         else:
             _feed_split(held, self._pending_lineno, feed)
 
 
 def _feed_split(line: LogLine, lineno: int, feed: Feed) -> None:
-    """``line`` split at glued stamps, each part fed with ``lineno``."""
+    """``line`` split at the stamps glued into it, each part fed with ``lineno``."""
     for part in _split_glued(line):
         feed(part, lineno)
 

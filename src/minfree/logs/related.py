@@ -31,8 +31,6 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-_MARKERS = ("callbacks suppressed", "page allocation stalls", "Killed process",
-            "Unable to allocate", "out of memory", "Out of socket memory")
 
 
 # The lines a SLUB failure prints after its first (mm/slub.c slab_out_of_memory, 4.x-6.x), and
@@ -69,7 +67,10 @@ def related_kind(text: str) -> tuple[str, int] | None:
     """(kind, count) of a related message, or None."""
     if not may_be_reported(text):
         return None
-    if not any(marker in text for marker in _MARKERS):
+    # one of these is in every line a kind above matches (written out: ~0.2 us, a generator
+    # over them or a regex alternation 0.5-0.6 us, and "alloc" lines of a trace all ask)
+    if not ("callbacks suppressed" in text or "page allocation stalls" in text or "Killed process" in text
+            or "Unable to allocate" in text or "out of memory" in text or "Out of socket memory" in text):
         return None
     if "callbacks suppressed" in text:
         match = _SUPPRESSED.match(text)

@@ -303,13 +303,12 @@ class LogScanner:
             run, run_end = normalizer.console_run(data, position, limit)
             if run:
                 push, lines = joiner.push_stamped, normalizer.console_lines(run)
-                for count, line in enumerate(lines, 1):
-                    push(line, line_at, feed)
-                    line_at += 1
+                for number, line in enumerate(lines, line_at):
+                    push(line, number, feed)
                     # while a report is open the region goes on: _idle_after is not asked
                     if hit_line is not None and not assembler.open_count and self._idle_after(hit_line):
-                        return position + normalizer.console_read(run, lines, count), line_at
-                position = run_end
+                        return position + normalizer.console_read(run, lines, number - line_at + 1), number + 1
+                position, line_at = run_end, line_at + len(lines)
                 continue
             newline = data.find(b"\n", position, end)
             stop = end if newline == -1 else newline + 1
