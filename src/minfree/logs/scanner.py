@@ -296,10 +296,10 @@ class LogScanner:
             # a run of plain console lines skips the decoding and the normalizer's dispatch; it
             # stops before the hit and before own_end, where the checks above are due
             limit = end
-            if position < own_end:
-                limit = min(limit, own_end)
-            if hit_line is None and position < hit:
-                limit = min(limit, hit)
+            if position < own_end < limit:
+                limit = own_end
+            if hit_line is None and position < hit < limit:
+                limit = hit
             run, run_end = normalizer.console_run(data, position, limit)
             if run:
                 push, lines = joiner.push_stamped, normalizer.console_lines(run)
