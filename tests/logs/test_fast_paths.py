@@ -35,7 +35,7 @@ import pytest
 
 from minfree.analysis.explain import event_kernel, explain_event
 from minfree.analysis.origin import classify, in_reclaim, origin_and_reclaim
-from minfree.logs import memdump, trace
+from minfree.logs import memdump, prefix, trace
 from minfree.logs.prefix import LineNormalizer
 from minfree.logs.scanner import LogScanner
 from minfree.render.scan_json import JsonStream, event_to_json
@@ -230,6 +230,30 @@ def test_plain_console_runs_scan_as_line_by_line(generated: list[Path]) -> None:
         assert fast == scan_everything(GeneralLinesScanner, data)
         ran += len(fast[1])
     assert ran > (150 if SHARED_LOGS else 100)
+
+
+# The plain console run as it was written before its tag lookahead became two alternatives.
+_RUN_BEFORE = re.compile(rb"(?:\[ *\d{1,12}\.\d{6}\] (?!\[|c\d| \[\d|(?:([\w.-]{1,255}) )?(?:(kernel)|([\w.@/-]{1,255})"
+                         rb"\[\d{1,10}\]):(?: |\n))[\x01-\x09\x0b\x0c\x0e-\x7f]{0,4000}\n){1,16}")
+
+
+def test_plain_console_runs_end_where_they_ended(generated: list[Path]) -> None:
+    """At every line start of every log (tags spliced in), the run's match ends where the form
+    with the optional host group ended."""
+    logs = [path.read_bytes() for path in every_log(generated)]
+    logs += [perturbed(path.read_bytes(), seed) for seed, path in enumerate(generated) if "dmesg" in path.name]
+    tags = ["kernel: x", "kernel:\n", "host kernel: x", "h.o-st kernel: x", "a@b/c-d[12]: x", "h a[1]:\n", "a[]: x",
+            "h  kernel: x", "kernel x", "a[12] x", "h x[1]: x", "x" * 255 + " kernel: x", "x" * 256 + " kernel: x",
+            "a[" + "1" * 11 + "]: x", "CPU: 1", "kernel:x", "eth0: up"]
+    logs.append("".join(f"[    1.000000] {tag}\n[    2.000000] plain\n" for tag in tags).encode())
+    runs = 0
+    for data in logs:
+        for start in (0, *(i + 1 for i in range(len(data) - 1) if data[i] == 10)):
+            run = prefix._PLAIN_CONSOLE_RUN.match(data, start)
+            before = _RUN_BEFORE.match(data, start)
+            assert (run and run.end()) == (before and before.end()), data[start:start + 80]
+            runs += run is not None
+    assert runs > 10_000
 
 
 # The zone/node line readers these replaced: a backtracking validation, then a findall.

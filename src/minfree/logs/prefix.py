@@ -123,7 +123,8 @@ _LOGCAT_TIME = re.compile(r"\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (?=[<\[])")
 # After a bare dmesg stamp only these prove a journal/syslog tag: "[mono] [host ]kernel: ",
 # "[mono] [host ]name[pid]: " (journalctl -o short-monotonic). "Workqueue: x" or "perf: ..."
 # are kernel text, so a tag without [pid] other than "kernel" is never taken here.
-_TAG_AFTER_STAMP = r"(?:([\w.-]{1,255}) )?(?:(kernel)|([\w.@/-]{1,255})\[\d{1,10}\]):(?: |$)"
+_TAG_HOST, _TAG_NAME = r"[\w.-]{1,255}", r"[\w.@/-]{1,255}"
+_TAG_AFTER_STAMP = rf"(?:({_TAG_HOST}) )?(?:(kernel)|({_TAG_NAME})\[\d{{1,10}}\]):(?: |$)"
 _STAMP_TAG = re.compile(_TAG_AFTER_STAMP)
 #: The tag of a /dev/kmsg record a user-space process wrote without a "name[pid]:" of its own.
 USER_TAG = "user"
@@ -131,8 +132,11 @@ _STAMPED_LINE = re.compile(_BRACKET.pattern + "(?:" + _TAG_AFTER_STAMP + ")?")
 # A run of console lines of which _console() makes "[stamp] text" and nothing more (no caller,
 # tag or vendor column): a "[%5lu.%06lu] " stamp, then text that _STAMPED_LINE cannot take any
 # further (not "[", "c<digit>", " [<digit>", a tag), ASCII without CR or NUL, < 4 KiB. One match
-# finds the run in the raw bytes; each line's fields come from one findall over its text.
-_PLAIN_CONSOLE = (rb"\[ *\d{1,12}\.\d{6}\] (?!\[|c\d| \[\d|" + _TAG_AFTER_STAMP.replace("|$)", r"|\n)").encode()
+# finds the run in the raw bytes; each line's fields come from one findall over its text. The
+# tags are _TAG_AFTER_STAMP's as two alternatives, without groups: no optional group to backtrack
+# into (a run's match 0.6 -> 0.4 us a line).
+_TAG_AHEAD = rf"(?:kernel|{_TAG_NAME}\[\d{{1,10}}\]):(?: |\n)"
+_PLAIN_CONSOLE = (rb"\[ *\d{1,12}\.\d{6}\] (?!\[|c\d| \[\d|" + f"{_TAG_HOST} {_TAG_AHEAD}|{_TAG_AHEAD}".encode()
                   + rb")[\x01-\x09\x0b\x0c\x0e-\x7f]{0,4000}\n")
 _PLAIN_CONSOLE_RUN = re.compile(rb"(?:" + _PLAIN_CONSOLE + rb"){1,16}")
 _PLAIN_CONSOLE_FIELDS = re.compile(r"(\[ *(\d{1,12}\.\d{6})\] )([^\n]*)\n")
