@@ -106,7 +106,7 @@ class Assembler:
         self.source = source
         self.emit = emit
         self._open: dict[tuple[str | None, str | None], list[Event]] = defaultdict(list)
-        self.open_count = 0   # the events in _open: busy is asked after every line
+        self.open_count = 0   # the events in _open, counted as they open and close (busy, first_open)
         self._fragments: deque[_Fragment] = deque(maxlen=8)
         self._vmalloc: tuple[str, int] | None = None
         self._seq = 0

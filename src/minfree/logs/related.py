@@ -31,8 +31,6 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-
-
 # The lines a SLUB failure prints after its first (mm/slub.c slab_out_of_memory, 4.x-6.x), and
 # its own rate-limit note: they interleave with a failure report printed at the same time
 # (corpus 147) and are part of neither.
