@@ -16,6 +16,7 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -293,16 +294,6 @@ def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -
         return None
     if zone.managed_kb == 0 or (zone.managed_kb is None and zone.present_kb == 0):
         return None   # an empty zone is in no zonelist (mm/page_alloc.c build_zonerefs_node)
-    blocks = None
-    if zone.buddy:
-        orders = [_order(kb, page_kb) for _, kb, _ in zone.buddy]
-        counts = [0] * (max(orders) + 1)
-        letters = [""] * len(counts)
-        for (count, _, types), order in zip(zone.buddy, orders):
-            counts[order] = count
-            letters[order] = types
-        has_letters = any(letters)
-        blocks = FreeBlocks.from_letters(counts, letters) if has_letters else FreeBlocks.from_buddyinfo(counts)
     return ZoneState.from_kb(
         node=zone.node or 0, name=zone.zone, index=order_of_zones.index(zone.zone),
         free_kb=zone.free_kb, min_kb=zone.min_kb, low_kb=zone.low_kb or zone.min_kb,
@@ -310,8 +301,38 @@ def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -
         free_cma_kb=zone.free_cma_kb or 0,
         reserved_highatomic_kb=zone.reserved_highatomic_kb or 0,
         free_highatomic_kb=zone.free_highatomic_kb or 0,
-        managed_kb=zone.managed_kb, blocks=blocks, page_size=page_kb * 1024,
+        managed_kb=zone.managed_kb, blocks=_free_blocks(zone.buddy, page_kb) if zone.buddy else None,
+        page_size=page_kb * 1024,
     )
+
+
+def _free_blocks(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
+    """A buddy line's blocks by order: as printed when its sizes are the page size doubled
+    from order 0 on (every line a kernel prints whole), else each entry put at its size's
+    order, orders it lacks empty (:func:`_blocks_by_size`)."""
+    counts, sizes, letters = zip(*buddy)
+    if sizes != _order_sizes(page_kb, len(sizes)):
+        return _blocks_by_size(buddy, page_kb)
+    return FreeBlocks(counts, tuple(map(_letter_set, letters))) if any(letters) else FreeBlocks(counts)
+
+
+#: ``frozenset(letters)`` of a buddy entry's "(UME)": a few distinct ones recur in every zone
+_letter_set = functools.lru_cache(maxsize=256)(frozenset)
+
+
+@functools.lru_cache(maxsize=64)   # (page size, orders printed): a handful per log
+def _order_sizes(page_kb: int, orders: int) -> tuple[int, ...]:
+    return tuple(page_kb << order for order in range(orders))
+
+
+def _blocks_by_size(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
+    orders = [_order(kb, page_kb) for _, kb, _ in buddy]
+    counts = [0] * (max(orders) + 1)
+    letters = [""] * len(counts)
+    for (count, _, types), order in zip(buddy, orders):
+        counts[order] = count
+        letters[order] = types
+    return FreeBlocks.from_letters(counts, letters) if any(letters) else FreeBlocks.from_buddyinfo(counts)
 
 
 def _order(block_kb: int, page_kb: int) -> int:
