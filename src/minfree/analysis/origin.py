@@ -34,10 +34,11 @@ from __future__ import annotations
 import functools
 
 import re
+from operator import attrgetter
 from typing import Sequence
 
 from minfree.logs.trace import Frame
-from minfree.model.record import record
+from minfree.model.record import field_names, record
 
 CATEGORIES = (
     "network-receive", "tcp-accept", "socket-send", "socket-create", "bonding", "wireless",
@@ -468,12 +469,12 @@ def classify(frames: Sequence[Frame]) -> Origin:
     frames = list(frames)
     if not frames:
         return Origin("unknown", None, "the log has no call trace for this report")
-    for reliable_only in (True, False):
-        section = _section(frames, reliable_only)
-        decided = _decide(section)
-        if decided is not None:
-            break
     reliable = _section(frames, True)
+    every: list[tuple[int, Frame]] | None = None   # _section(frames, False), made when asked
+    section, decided = reliable, _decide(reliable)
+    if decided is None:
+        section = every = _section(frames, False)
+        decided = _decide(section)
     caller = _first_caller(reliable)
     helpers = [(i, f) for i, f in reliable if _RX_HELPER.match(_key(f)) and (caller is None or i < caller[0])]
     if decided is not None:
@@ -493,24 +494,43 @@ def classify(frames: Sequence[Frame]) -> Origin:
         where = _where(frames, index)
         return Origin("network-receive", frame,
                       f"{_LABEL['network-receive']}{f' ({where})' if where else ''}: {words}")
+    if every is None:
+        every = _section(frames, False)
     refill = next(((i, f) for i, f in reliable if _SLAB_REFILL.match(_key(f))), None)
     if refill is not None:
         index, frame = refill
-        caller = _first_caller(_section(frames, False))
-        return Origin("slab-refill", frame, _detail(frames, reliable, index, frame, "slab-refill", caller))
-    caller = _first_caller(_section(frames, True)) or _first_caller(_section(frames, False))
+        return Origin("slab-refill", frame, _detail(frames, reliable, index, frame, "slab-refill",
+                                                    _first_caller(every)))
+    caller = caller or _first_caller(every)
     if caller is None:
         return Origin("unknown", None, "no frame outside the allocator")
     index, frame = caller
-    return Origin("unknown", frame, _detail(frames, _section(frames, False), index, frame, "unknown"))
+    return Origin("unknown", frame, _detail(frames, every, index, frame, "unknown"))
 
 
-@functools.lru_cache(maxsize=1024)
 def origin_and_reclaim(frames: tuple[Frame, ...]) -> tuple[Origin, bool]:
     """:func:`classify` and :func:`in_reclaim` of one trace, made once per distinct trace: both
     are pure functions of the frames (frozen), and a host's reports repeat the same few traces
     (addresses aside, which frames do not keep)."""
-    return classify(frames), in_reclaim(frames)
+    trace = _Trace(map(_FRAME_VALUES, frames))
+    trace.frames = frames
+    return _origin_and_reclaim(trace)
+
+
+#: A frame's fields, every one compared: equal tuples of them are equal frames
+_FRAME_VALUES = attrgetter(*field_names(Frame))
+
+
+class _Trace(tuple):
+    """The key of a trace's memo: its frames' values, hashed and compared in C (a Frame's hash
+    and equality are Python calls, ~20 a trace), carrying the frames themselves."""
+
+    frames: tuple[Frame, ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin_and_reclaim(trace: _Trace) -> tuple[Origin, bool]:
+    return classify(trace.frames), in_reclaim(trace.frames)
 
 
 def in_reclaim(frames: Sequence[Frame]) -> bool:
