@@ -347,10 +347,13 @@ class CheckTerms:
 
 def check_terms(zone: ZoneState, order: int, request: Request, rules: KernelRules, *,
                 highest_zoneidx: int = 2, fast_path: bool = False) -> CheckTerms:
-    return _terms(zone, order, rules, alloc_flags_for(request, order, rules, fast_path=fast_path), highest_zoneidx)
+    flags = alloc_flags_for(request, order, rules, fast_path=fast_path)
+    return CheckTerms(flags, *_terms(zone, order, rules, flags, highest_zoneidx))
 
 
-def _terms(zone: ZoneState, order: int, rules: KernelRules, flags: AllocFlags, highest_zoneidx: int) -> CheckTerms:
+def _terms(zone: ZoneState, order: int, rules: KernelRules, flags: AllocFlags,
+           highest_zoneidx: int) -> tuple[int, int, int, int]:
+    """:class:`CheckTerms` after its flags: (free_adj, loop_free, mark, protection)."""
     protection = zone.protection[highest_zoneidx] if highest_zoneidx < len(zone.protection) else 0
     mark = zone.low if flags.mark == "low" else zone.min
     # __zone_watermark_unusable_free(): 2^N - 1, highatomic (unless reserves), CMA (unless ALLOC_CMA)
@@ -360,7 +363,7 @@ def _terms(zone: ZoneState, order: int, rules: KernelRules, flags: AllocFlags, h
     if not flags.cma:
         unusable += zone.free_cma
     loop_free = zone.free - (unusable - (0 if flags.cma else zone.free_cma))
-    return CheckTerms(flags, zone.free - unusable, loop_free, mark, protection)
+    return zone.free - unusable, loop_free, mark, protection
 
 
 def boost_retry_mark(zone: ZoneState, order: int, flags: AllocFlags) -> int | None:
@@ -423,11 +426,11 @@ def _check_zone(zone: ZoneState, asked: _Asked, highest_zoneidx: int) -> CheckRe
     terms = _terms(zone, asked.order, asked.rules, asked.flags, highest_zoneidx)
     where = f"Node {zone.node} {zone.name}: {asked.words}"
     if zone.managed == 0:
-        mark = terms.mark
+        _, _, mark, protection = terms
         return CheckResult(False, "not_populated", zone.node, zone.name, asked.order, asked.request,
-                           "fast" if asked.fast_path else "slow", zone.free, 0, mark, mark, terms.protection,
+                           "fast" if asked.fast_path else "slow", zone.free, 0, mark, mark, protection,
                            explanation=f"{where}: zone has no managed pages, not in any zonelist")
-    result = _verdict_at(zone, asked, terms, where, terms.mark, False)
+    result = _verdict_at(zone, asked, terms, where, terms[2], False)
     retry_mark = boost_retry_mark(zone, asked.order, asked.flags) if not result.ok else None
     if retry_mark is not None:
         retry = _verdict_at(zone, asked, terms, where, retry_mark, True)
@@ -436,10 +439,11 @@ def _check_zone(zone: ZoneState, asked: _Asked, highest_zoneidx: int) -> CheckRe
     return result
 
 
-def _verdict_at(zone: ZoneState, asked: _Asked, terms: CheckTerms, where: str, m: int,
+def _verdict_at(zone: ZoneState, asked: _Asked, terms: tuple[int, int, int, int], where: str, m: int,
                 boost_ignored: bool) -> CheckResult:
     """One zone's result against the mark ``m`` (the printed one, or the unboosted MIN)."""
-    order, flags, rules, free_adj, protection = asked.order, asked.flags, asked.rules, terms.free_adj, terms.protection
+    order, flags, rules = asked.order, asked.flags, asked.rules
+    free_adj, loop_free, _, protection = terms
     floor = reduced_floor(m, flags)
     # the fields every result shares, in CheckResult's order from "node" to "protection"
     common = (zone.node, zone.name, order, asked.request, "fast" if asked.fast_path else "slow", zone.free,
@@ -463,8 +467,8 @@ def _verdict_at(zone: ZoneState, asked: _Asked, terms: CheckTerms, where: str, m
             return CheckResult(True, "ok", *common, True, boost_ignored,
                                f"{where} passes the order-0 test; per-order counts unknown")
         floors = loop_floors(zone, order, floor, rules, m, flags, asked.pageblock_order)
-        short = next(((o + 1, terms.loop_free - below, need) for o, (below, need) in enumerate(floors)
-                      if terms.loop_free - below <= need), None)
+        short = next(((o + 1, loop_free - below, need) for o, (below, need) in enumerate(floors)
+                      if loop_free - below <= need), None)
         if short is None:
             if blocks.types is not None and not _rmqueue_block_before_4_4(blocks, order, flags):
                 return CheckResult(False, "no_free_block", *common, False, boost_ignored,
