@@ -316,8 +316,9 @@ def _free_blocks(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
     return FreeBlocks(counts, tuple(map(_letter_set, letters))) if any(letters) else FreeBlocks(counts)
 
 
-#: ``frozenset(letters)`` of a buddy entry's "(UME)": a few distinct ones recur in every zone
-_letter_set = functools.lru_cache(maxsize=256)(frozenset)
+@functools.lru_cache(maxsize=256)   # a few distinct "(UME)" recur in every zone of every report
+def _letter_set(letters: str) -> frozenset[str]:
+    return frozenset(letters)
 
 
 @functools.lru_cache(maxsize=64)   # (page size, orders printed): a handful per log
