@@ -388,8 +388,9 @@ class _Asked:
 
 
 def _asked(order: int, request: Request, rules: KernelRules, fast_path: bool, pageblock_order: int) -> _Asked:
-    return _Asked(order, request.value, rules, alloc_flags_for(request, order, rules, fast_path=fast_path),
-                  fast_path, pageblock_order, f"order-{order} {request.value}" + (" fast path" if fast_path else ""))
+    name = request.value   # an Enum's value is a Python property: read once
+    return _Asked(order, name, rules, alloc_flags_for(request, order, rules, fast_path=fast_path),
+                  fast_path, pageblock_order, f"order-{order} {name}" + (" fast path" if fast_path else ""))
 
 
 def check_zone(
@@ -529,8 +530,8 @@ def check_zonelist(
     results = tuple([_check_zone(z, asked, highest_zoneidx) for z in zonelist(zones, highest_zoneidx, local_node)])
     first = next((r for r in results if r.ok), None)
     if first is not None:
-        text = f"order-{order} {request.value} succeeds in Node {first.node} {first.zone}"
+        text = f"order-{order} {asked.request} succeeds in Node {first.node} {first.zone}"
     else:
         reasons = ", ".join(f"{r.zone}: {r.reason}" for r in results) or "no zone"
-        text = f"order-{order} {request.value} fails in every zone ({reasons})"
+        text = f"order-{order} {asked.request} fails in every zone ({reasons})"
     return ZonelistResult(ok=first is not None, zone=first, results=results, explanation=text)
