@@ -11,13 +11,15 @@ collector does not walk them), and then times only the stages over them, as per_
 pipelines make them (``explain``; ``json`` = + the event's JSON; ``scan`` = + sizing), each run
 with minfree's memos emptied and each event's trace lines first asked of ``trace_line_kind`` (as
 the assembler did just before, in a scan). Runs alternate between this tree and ``--before``;
-the lowest of ``--passes`` is kept, less the run that only asks the trace lines.
+the stages in a new order each pass; the lowest of ``--passes`` is kept, less the run that only
+asks the trace lines.
 """
 from __future__ import annotations
 
 import argparse
 import gc
 import os
+import random
 import subprocess
 import sys
 import time
@@ -68,8 +70,10 @@ def main() -> int:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     best: dict[str, dict[str, float]] = {who: {} for who in workers}
     reports = 0
+    order = ["none", *STAGES]
     for _ in range(args.passes):
-        for stage in ("none", *STAGES):
+        random.shuffle(order)   # a busy spell of the machine does not always hit the same stage
+        for stage in order:
             for who, worker in workers.items():
                 worker.stdin.write(stage + "\n")
                 worker.stdin.flush()
