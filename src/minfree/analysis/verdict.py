@@ -85,7 +85,7 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     deciding = _deciding(verdict)
     zone = next((z for z in dump.zones if (z.node or 0, z.zone) == (deciding.node, deciding.zone)), None)
     notes = _context(zone, decoding, request) if zone is not None else ()
-    notes += _cma_elsewhere(dump, verdict.zones, deciding, decoding, request)
+    notes += _cma_elsewhere(dumps, verdict.zones, deciding, decoding, request)
     if not notes:
         return verdict
     return replace(
@@ -209,12 +209,11 @@ def _context(zone: ZoneDump, decoding: GfpDecoding, request: Request) -> tuple[t
     return tuple(notes)
 
 
-def _cma_elsewhere(dump: MemDump, results: tuple[CheckResult, ...], deciding: CheckResult,
-                   decoding: GfpDecoding, request: Request) -> tuple[tuple[str, str], ...]:
+def _cma_elsewhere(zones: dict[tuple[int, str], ZoneDump], results: tuple[CheckResult, ...],
+                   deciding: CheckResult, decoding: GfpDecoding, request: Request) -> tuple[tuple[str, str], ...]:
     """The other replayed zones whose free memory was CMA the request could not use (corpus 154:
     DMA 142,188 kB free, free_cma 142,492 kB, every buddy block "(C)"). The two counters are
-    read at different moments, so free_cma may exceed free."""
-    zones = {(z.node or 0, z.zone): z for z in dump.zones}
+    read at different moments, so free_cma may exceed free. ``zones``: the dump's, by (node, name)."""
     notes = []
     for r in results:
         zone = zones.get((r.node, r.zone))
