@@ -5,8 +5,8 @@ generated log of every era:
 * :func:`verdict._free_blocks` takes a buddy line whose block sizes are the page size doubled
   from order 0 on as printed; :func:`verdict._blocks_by_size` (each entry put at its size's
   order, the code it replaced) is the oracle, also on lines cut or printed out of order;
-* :func:`scan_json._call_trace` looks each frame's JSON up by the frame's values; the encoded
-  dict of the frame's fields is the oracle.
+* :func:`scan_json._call_trace` looks each frame's JSON up by the frame's values; ``json.dumps``
+  of the frame's fields (:func:`~minfree.model.record.asdict`) is the oracle.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from minfree.analysis import verdict
 from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
 from minfree.logs.trace import parse_trace
+from minfree.model.record import asdict
 from minfree.render import scan_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,5 +76,5 @@ def test_call_trace_pieces_are_each_frames_json(events: list[Event]) -> None:
     traces = [parse_trace(event.trace_lines) for event in events if event.trace_lines]
     assert sum(map(len, traces)) > 1000
     for frames in traces:
-        whole = json.dumps([scan_json._fields(frame) for frame in frames], separators=(",", ":"))
+        whole = json.dumps([asdict(frame) for frame in frames], separators=(",", ":"))
         assert f"[{scan_json._call_trace(frames)}]" == whole
