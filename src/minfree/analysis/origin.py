@@ -321,13 +321,15 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
     if not frames:
         return []
     context = frames[0].context
-    chosen: list[tuple[int, Frame]] = []
+    chosen: list[tuple[int, Frame, bool]] = []   # (index, frame, an allocator step)
+    deepest = -1   # the deepest allocator step chosen
     for index, frame in enumerate(frames):
         if frame.context != context:
             break
         if _past_the_end(frame):
             continue
-        if _INTERRUPT_ENTRY.match(_key(frame)) and (not frame.unreliable or not reliable_only):
+        key = _key(frame)
+        if _INTERRUPT_ENTRY.match(key) and (not frame.unreliable or not reliable_only):
             break
         if reliable_only and frame.unreliable:
             continue
@@ -336,14 +338,15 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
             # "? arc_write_done+0x0/0x260", "? zio_execute+0x0/0x150"), never a return address
             # (only an entry label such as ret_from_intr+0x0, which ended the section above, is)
             continue
-        chosen.append((index, frame))
+        allocator = _ALLOCATOR.match(key) is not None
+        if allocator:
+            deepest = index
+        chosen.append((index, frame, allocator))
     # Every frame above a real allocator frame is one of its callees, inside the allocator: a
     # "?" entry that is no allocator step but lies above a deeper allocator entry is a stale
     # word (corpus 157: "? tcp_v4_rcv" between copies of "? __netdev_alloc_skb+0x17/0x40",
     # above rtl8169_rx_fill that asked).
-    deepest = max((i for i, f in chosen if _ALLOCATOR.match(_key(f))), default=-1)
-    return [(i, f) for i, f in chosen
-            if not (f.unreliable and i < deepest and not _ALLOCATOR.match(_key(f)))]
+    return [(i, f) for i, f, allocator in chosen if not (f.unreliable and i < deepest and not allocator)]
 
 
 # Filesystems reach the disk through the block layer: a block frame above a filesystem's frame
