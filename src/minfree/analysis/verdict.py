@@ -171,7 +171,7 @@ def _highest_printable(dump: MemDump, order_of_zones: tuple[str, ...]) -> int:
     printed = [z for z in dump.zones if z.zone in order_of_zones]
     if not printed:
         return len(order_of_zones)
-    top = max(order_of_zones.index(z.zone) for z in printed)
+    top = max([order_of_zones.index(z.zone) for z in printed])
     for zone in printed:
         reserve = zone.lowmem_reserve or []
         for j in range(top + 1, len(reserve)):
@@ -387,9 +387,9 @@ def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, pag
              assumed: bool, dumps: dict[tuple[int, str], ZoneDump]) -> Verdict:
     kb = lambda pages: f"{pages * page_kb:,} kB"  # noqa: E731
     asked = f"an order-{order} {request.value} request"
-    details = "; ".join(r.explanation for r in results)
-    if any(r.ok for r in results):
-        ok = next(r for r in results if r.ok)
+    details = "; ".join([r.explanation for r in results])
+    ok = next((r for r in results if r.ok), None)
+    if ok is not None:
         return Verdict(
             "passes_on_dump", f"the dump shows room in {ok.zone}",
             f"Replaying the kernel's check on the printed dump, {asked} would pass in Node {ok.node} "
