@@ -470,9 +470,13 @@ def classify(frames: Sequence[Frame]) -> Origin:
     'the log has no call trace for this report'
     """
     frames = list(frames)
+    return _classify(frames, _section(frames, True))
+
+
+def _classify(frames: list[Frame], reliable: list[tuple[int, Frame]]) -> Origin:
+    """:func:`classify`, given the reliable frames of the allocation's stack section."""
     if not frames:
         return Origin("unknown", None, "the log has no call trace for this report")
-    reliable = _section(frames, True)
     every: list[tuple[int, Frame]] | None = None   # _section(frames, False), made when asked
     section, decided = reliable, _decide(reliable)
     if decided is None:
@@ -533,7 +537,9 @@ class _Trace(tuple):
 
 @functools.lru_cache(maxsize=1024)
 def _origin_and_reclaim(trace: _Trace) -> tuple[Origin, bool]:
-    return classify(trace.frames), in_reclaim(trace.frames)
+    frames = list(trace.frames)
+    reliable = _section(frames, True)   # what both read
+    return _classify(frames, reliable), _reclaiming(reliable)
 
 
 def in_reclaim(frames: Sequence[Frame]) -> bool:
@@ -541,7 +547,11 @@ def in_reclaim(frames: Sequence[Frame]) -> bool:
     direct reclaim): both run with PF_MEMALLOC, which gfp_pfmemalloc_allowed() turns into
     ALLOC_NO_WATERMARKS outside interrupts (mm/page_alloc.c 3.x-6.18). Corpus 147: kswapd0
     reading swap (__read_swap_cache_async) under balance_pgdat."""
-    section = _section(frames, True)
+    return _reclaiming(_section(frames, True))
+
+
+def _reclaiming(section: list[tuple[int, Frame]]) -> bool:
+    """:func:`in_reclaim`, given the reliable frames of the allocation's stack section."""
     if not section or section[0][1].context in ("irq", "nmi"):
         return False
     return any(_RECLAIM.match(_key(f)) for _, f in section)
