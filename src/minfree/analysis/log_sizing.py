@@ -8,6 +8,8 @@ function tune uses, with the failures of that host's log as evidence. What a log
 """
 from __future__ import annotations
 
+from itertools import chain
+from operator import attrgetter
 
 from minfree.analysis.explain import ExplainedEvent
 from minfree.analysis.sizing import FailureFact, FailureSummary, Proposal, add_failure, failure_fact, propose
@@ -97,6 +99,10 @@ class StreamSizing:
         return LogSizing(item, proposal, notes)
 
 
+#: What every zone of a dump that rebuilds a machine prints (asked of every report: C calls only)
+_REBUILT_FROM = attrgetter("node", "managed_kb", "min_kb", "low_kb", "high_kb", "free_kb")
+
+
 def _rebuild_rules(item: ExplainedEvent) -> KernelRules | None:
     """The rules of the report's kernel when its dump rebuilds a machine, else None: every zone
     needs ``managed``, ``min``, ``low`` and ``high``, and a lowmem zone with pages must be
@@ -104,7 +110,7 @@ def _rebuild_rules(item: ExplainedEvent) -> KernelRules | None:
     dump, kernel = item.dump, item.kernel
     if dump is None or kernel is None or not dump.zones:
         return None
-    if any(None in (z.node, z.managed_kb, z.min_kb, z.low_kb, z.high_kb, z.free_kb) for z in dump.zones):
+    if None in chain.from_iterable(map(_REBUILT_FROM, dump.zones)):
         return None
     rules = KernelRules.for_version(kernel)
     page_kb = dump.page_kb or 4

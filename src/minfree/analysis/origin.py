@@ -34,10 +34,11 @@ from __future__ import annotations
 import functools
 
 import re
+from operator import attrgetter
 from typing import Sequence
 
 from minfree.logs.trace import Frame
-from minfree.model.record import record
+from minfree.model.record import field_names, record
 
 CATEGORIES = (
     "network-receive", "tcp-accept", "socket-send", "socket-create", "bonding", "wireless",
@@ -320,13 +321,15 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
     if not frames:
         return []
     context = frames[0].context
-    chosen: list[tuple[int, Frame]] = []
+    chosen: list[tuple[int, Frame, bool]] = []   # (index, frame, an allocator step)
+    deepest = -1   # the deepest allocator step chosen
     for index, frame in enumerate(frames):
         if frame.context != context:
             break
         if _past_the_end(frame):
             continue
-        if _INTERRUPT_ENTRY.match(_key(frame)) and (not frame.unreliable or not reliable_only):
+        key = _key(frame)
+        if _INTERRUPT_ENTRY.match(key) and (not frame.unreliable or not reliable_only):
             break
         if reliable_only and frame.unreliable:
             continue
@@ -335,14 +338,15 @@ def _section(frames: Sequence[Frame], reliable_only: bool) -> list[tuple[int, Fr
             # "? arc_write_done+0x0/0x260", "? zio_execute+0x0/0x150"), never a return address
             # (only an entry label such as ret_from_intr+0x0, which ended the section above, is)
             continue
-        chosen.append((index, frame))
+        allocator = _ALLOCATOR.match(key) is not None
+        if allocator:
+            deepest = index
+        chosen.append((index, frame, allocator))
     # Every frame above a real allocator frame is one of its callees, inside the allocator: a
     # "?" entry that is no allocator step but lies above a deeper allocator entry is a stale
     # word (corpus 157: "? tcp_v4_rcv" between copies of "? __netdev_alloc_skb+0x17/0x40",
     # above rtl8169_rx_fill that asked).
-    deepest = max((i for i, f in chosen if _ALLOCATOR.match(_key(f))), default=-1)
-    return [(i, f) for i, f in chosen
-            if not (f.unreliable and i < deepest and not _ALLOCATOR.match(_key(f)))]
+    return [(i, f) for i, f, allocator in chosen if not (f.unreliable and i < deepest and not allocator)]
 
 
 # Filesystems reach the disk through the block layer: a block frame above a filesystem's frame
@@ -466,14 +470,18 @@ def classify(frames: Sequence[Frame]) -> Origin:
     'the log has no call trace for this report'
     """
     frames = list(frames)
+    return _classify(frames, _section(frames, True))
+
+
+def _classify(frames: list[Frame], reliable: list[tuple[int, Frame]]) -> Origin:
+    """:func:`classify`, given the reliable frames of the allocation's stack section."""
     if not frames:
         return Origin("unknown", None, "the log has no call trace for this report")
-    for reliable_only in (True, False):
-        section = _section(frames, reliable_only)
+    every: list[tuple[int, Frame]] | None = None   # _section(frames, False), made when asked
+    section, decided = reliable, _decide(reliable)
+    if decided is None:
+        section = every = _section(frames, False)
         decided = _decide(section)
-        if decided is not None:
-            break
-    reliable = _section(frames, True)
     caller = _first_caller(reliable)
     helpers = [(i, f) for i, f in reliable if _RX_HELPER.match(_key(f)) and (caller is None or i < caller[0])]
     if decided is not None:
@@ -493,24 +501,45 @@ def classify(frames: Sequence[Frame]) -> Origin:
         where = _where(frames, index)
         return Origin("network-receive", frame,
                       f"{_LABEL['network-receive']}{f' ({where})' if where else ''}: {words}")
+    if every is None:
+        every = _section(frames, False)
     refill = next(((i, f) for i, f in reliable if _SLAB_REFILL.match(_key(f))), None)
     if refill is not None:
         index, frame = refill
-        caller = _first_caller(_section(frames, False))
-        return Origin("slab-refill", frame, _detail(frames, reliable, index, frame, "slab-refill", caller))
-    caller = _first_caller(_section(frames, True)) or _first_caller(_section(frames, False))
+        return Origin("slab-refill", frame, _detail(frames, reliable, index, frame, "slab-refill",
+                                                    _first_caller(every)))
+    caller = caller or _first_caller(every)
     if caller is None:
         return Origin("unknown", None, "no frame outside the allocator")
     index, frame = caller
-    return Origin("unknown", frame, _detail(frames, _section(frames, False), index, frame, "unknown"))
+    return Origin("unknown", frame, _detail(frames, every, index, frame, "unknown"))
 
 
-@functools.lru_cache(maxsize=1024)
 def origin_and_reclaim(frames: tuple[Frame, ...]) -> tuple[Origin, bool]:
     """:func:`classify` and :func:`in_reclaim` of one trace, made once per distinct trace: both
     are pure functions of the frames (frozen), and a host's reports repeat the same few traces
     (addresses aside, which frames do not keep)."""
-    return classify(frames), in_reclaim(frames)
+    trace = _Trace(map(_FRAME_VALUES, frames))
+    trace.frames = frames
+    return _origin_and_reclaim(trace)
+
+
+#: A frame's fields, every one compared: equal tuples of them are equal frames
+_FRAME_VALUES = attrgetter(*field_names(Frame))
+
+
+class _Trace(tuple):
+    """The key of a trace's memo: its frames' values, hashed and compared in C (a Frame's hash
+    and equality are Python calls, ~20 a trace), carrying the frames themselves."""
+
+    frames: tuple[Frame, ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin_and_reclaim(trace: _Trace) -> tuple[Origin, bool]:
+    frames = list(trace.frames)
+    reliable = _section(frames, True)   # what both read
+    return _classify(frames, reliable), _reclaiming(reliable)
 
 
 def in_reclaim(frames: Sequence[Frame]) -> bool:
@@ -518,7 +547,11 @@ def in_reclaim(frames: Sequence[Frame]) -> bool:
     direct reclaim): both run with PF_MEMALLOC, which gfp_pfmemalloc_allowed() turns into
     ALLOC_NO_WATERMARKS outside interrupts (mm/page_alloc.c 3.x-6.18). Corpus 147: kswapd0
     reading swap (__read_swap_cache_async) under balance_pgdat."""
-    section = _section(frames, True)
+    return _reclaiming(_section(frames, True))
+
+
+def _reclaiming(section: list[tuple[int, Frame]]) -> bool:
+    """:func:`in_reclaim`, given the reliable frames of the allocation's stack section."""
     if not section or section[0][1].context in ("irq", "nmi"):
         return False
     return any(_RECLAIM.match(_key(f)) for _, f in section)

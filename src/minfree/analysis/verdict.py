@@ -16,6 +16,7 @@ replayed per zone with :func:`minfree.model.wmark_check.check_zonelist`:
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -84,7 +85,7 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     deciding = _deciding(verdict)
     zone = next((z for z in dump.zones if (z.node or 0, z.zone) == (deciding.node, deciding.zone)), None)
     notes = _context(zone, decoding, request) if zone is not None else ()
-    notes += _cma_elsewhere(dump, verdict.zones, deciding, decoding, request)
+    notes += _cma_elsewhere(dumps, verdict.zones, deciding, decoding, request)
     if not notes:
         return verdict
     return replace(
@@ -170,7 +171,7 @@ def _highest_printable(dump: MemDump, order_of_zones: tuple[str, ...]) -> int:
     printed = [z for z in dump.zones if z.zone in order_of_zones]
     if not printed:
         return len(order_of_zones)
-    top = max(order_of_zones.index(z.zone) for z in printed)
+    top = max([order_of_zones.index(z.zone) for z in printed])
     for zone in printed:
         reserve = zone.lowmem_reserve or []
         for j in range(top + 1, len(reserve)):
@@ -208,12 +209,11 @@ def _context(zone: ZoneDump, decoding: GfpDecoding, request: Request) -> tuple[t
     return tuple(notes)
 
 
-def _cma_elsewhere(dump: MemDump, results: tuple[CheckResult, ...], deciding: CheckResult,
-                   decoding: GfpDecoding, request: Request) -> tuple[tuple[str, str], ...]:
+def _cma_elsewhere(zones: dict[tuple[int, str], ZoneDump], results: tuple[CheckResult, ...],
+                   deciding: CheckResult, decoding: GfpDecoding, request: Request) -> tuple[tuple[str, str], ...]:
     """The other replayed zones whose free memory was CMA the request could not use (corpus 154:
     DMA 142,188 kB free, free_cma 142,492 kB, every buddy block "(C)"). The two counters are
-    read at different moments, so free_cma may exceed free."""
-    zones = {(z.node or 0, z.zone): z for z in dump.zones}
+    read at different moments, so free_cma may exceed free. ``zones``: the dump's, by (node, name)."""
     notes = []
     for r in results:
         zone = zones.get((r.node, r.zone))
@@ -293,16 +293,6 @@ def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -
         return None
     if zone.managed_kb == 0 or (zone.managed_kb is None and zone.present_kb == 0):
         return None   # an empty zone is in no zonelist (mm/page_alloc.c build_zonerefs_node)
-    blocks = None
-    if zone.buddy:
-        orders = [_order(kb, page_kb) for _, kb, _ in zone.buddy]
-        counts = [0] * (max(orders) + 1)
-        letters = [""] * len(counts)
-        for (count, _, types), order in zip(zone.buddy, orders):
-            counts[order] = count
-            letters[order] = types
-        has_letters = any(letters)
-        blocks = FreeBlocks.from_letters(counts, letters) if has_letters else FreeBlocks.from_buddyinfo(counts)
     return ZoneState.from_kb(
         node=zone.node or 0, name=zone.zone, index=order_of_zones.index(zone.zone),
         free_kb=zone.free_kb, min_kb=zone.min_kb, low_kb=zone.low_kb or zone.min_kb,
@@ -310,8 +300,39 @@ def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -
         free_cma_kb=zone.free_cma_kb or 0,
         reserved_highatomic_kb=zone.reserved_highatomic_kb or 0,
         free_highatomic_kb=zone.free_highatomic_kb or 0,
-        managed_kb=zone.managed_kb, blocks=blocks, page_size=page_kb * 1024,
+        managed_kb=zone.managed_kb, blocks=_free_blocks(zone.buddy, page_kb) if zone.buddy else None,
+        page_size=page_kb * 1024,
     )
+
+
+def _free_blocks(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
+    """A buddy line's blocks by order: as printed when its sizes are the page size doubled
+    from order 0 on (every line a kernel prints whole), else each entry put at its size's
+    order, orders it lacks empty (:func:`_blocks_by_size`)."""
+    counts, sizes, letters = zip(*buddy)
+    if sizes != _order_sizes(page_kb, len(sizes)):
+        return _blocks_by_size(buddy, page_kb)
+    return FreeBlocks(counts, tuple(map(_letter_set, letters))) if any(letters) else FreeBlocks(counts)
+
+
+@functools.lru_cache(maxsize=256)   # a few distinct "(UME)" recur in every zone of every report
+def _letter_set(letters: str) -> frozenset[str]:
+    return frozenset(letters)
+
+
+@functools.lru_cache(maxsize=64)   # (page size, orders printed): a handful per log
+def _order_sizes(page_kb: int, orders: int) -> tuple[int, ...]:
+    return tuple(page_kb << order for order in range(orders))
+
+
+def _blocks_by_size(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
+    orders = [_order(kb, page_kb) for _, kb, _ in buddy]
+    counts = [0] * (max(orders) + 1)
+    letters = [""] * len(counts)
+    for (count, _, types), order in zip(buddy, orders):
+        counts[order] = count
+        letters[order] = types
+    return FreeBlocks.from_letters(counts, letters) if any(letters) else FreeBlocks.from_buddyinfo(counts)
 
 
 def _order(block_kb: int, page_kb: int) -> int:
@@ -366,9 +387,9 @@ def _verdict(results: tuple[CheckResult, ...], order: int, request: Request, pag
              assumed: bool, dumps: dict[tuple[int, str], ZoneDump]) -> Verdict:
     kb = lambda pages: f"{pages * page_kb:,} kB"  # noqa: E731
     asked = f"an order-{order} {request.value} request"
-    details = "; ".join(r.explanation for r in results)
-    if any(r.ok for r in results):
-        ok = next(r for r in results if r.ok)
+    details = "; ".join([r.explanation for r in results])
+    ok = next((r for r in results if r.ok), None)
+    if ok is not None:
         return Verdict(
             "passes_on_dump", f"the dump shows room in {ok.zone}",
             f"Replaying the kernel's check on the printed dump, {asked} would pass in Node {ok.node} "

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from minfree.model.record import record
 from minfree.model.rules import KernelRules
-from minfree.model.zones import PAGE_SIZE_DEFAULT, kb_to_pages
+from minfree.model.zones import PAGE_SIZE_DEFAULT, page_shift
 
 #: Migratetype letters of show_migration_types() (mm/show_mem.c), R = MIGRATE_RESERVE (<4.4).
 MIGRATETYPE_LETTERS = {
@@ -123,22 +123,30 @@ class ZoneState:
         blocks: FreeBlocks | None = None,
         page_size: int = PAGE_SIZE_DEFAULT,
     ) -> ZoneState:
-        """From a failure dump (kB everywhere except ``lowmem_reserve[]``, which is in pages)."""
-        pg = lambda kb: kb_to_pages(kb, page_size)  # noqa: E731
+        """From a failure dump (kB everywhere except ``lowmem_reserve[]``, which is in pages).
+        Each value is :func:`~minfree.model.zones.kb_to_pages` of its kB, the shift taken once:
+
+        >>> from minfree.model.zones import kb_to_pages
+        >>> z = ZoneState.from_kb(node=0, name="DMA", index=0, free_kb=15928, min_kb=28, low_kb=35,
+        ...                       managed_kb=15908, page_size=65536)
+        >>> (z.free, z.min, z.managed) == tuple(kb_to_pages(kb, 65536) for kb in (15928, 28, 15908))
+        True
+        """
+        shift = page_shift(page_size) - 10
         return cls(
             node=node,
             name=name,
             index=index,
-            free=pg(free_kb),
-            min=pg(min_kb),
-            low=pg(low_kb),
-            boost=pg(boost_kb),
+            free=free_kb >> shift,
+            min=min_kb >> shift,
+            low=low_kb >> shift,
+            boost=boost_kb >> shift,
             protection=tuple(protection),
-            free_cma=pg(free_cma_kb),
-            reserved_highatomic=pg(reserved_highatomic_kb),
-            free_highatomic=pg(free_highatomic_kb),
+            free_cma=free_cma_kb >> shift,
+            reserved_highatomic=reserved_highatomic_kb >> shift,
+            free_highatomic=free_highatomic_kb >> shift,
             blocks=blocks,
-            managed=None if managed_kb is None else pg(managed_kb),
+            managed=None if managed_kb is None else managed_kb >> shift,
         )
 
 
@@ -340,6 +348,12 @@ class CheckTerms:
 def check_terms(zone: ZoneState, order: int, request: Request, rules: KernelRules, *,
                 highest_zoneidx: int = 2, fast_path: bool = False) -> CheckTerms:
     flags = alloc_flags_for(request, order, rules, fast_path=fast_path)
+    return CheckTerms(flags, *_terms(zone, order, rules, flags, highest_zoneidx))
+
+
+def _terms(zone: ZoneState, order: int, rules: KernelRules, flags: AllocFlags,
+           highest_zoneidx: int) -> tuple[int, int, int, int]:
+    """:class:`CheckTerms` after its flags: (free_adj, loop_free, mark, protection)."""
     protection = zone.protection[highest_zoneidx] if highest_zoneidx < len(zone.protection) else 0
     mark = zone.low if flags.mark == "low" else zone.min
     # __zone_watermark_unusable_free(): 2^N - 1, highatomic (unless reserves), CMA (unless ALLOC_CMA)
@@ -349,7 +363,7 @@ def check_terms(zone: ZoneState, order: int, request: Request, rules: KernelRule
     if not flags.cma:
         unusable += zone.free_cma
     loop_free = zone.free - (unusable - (0 if flags.cma else zone.free_cma))
-    return CheckTerms(flags, zone.free - unusable, loop_free, mark, protection)
+    return zone.free - unusable, loop_free, mark, protection
 
 
 def boost_retry_mark(zone: ZoneState, order: int, flags: AllocFlags) -> int | None:
@@ -358,6 +372,25 @@ def boost_retry_mark(zone: ZoneState, order: int, flags: AllocFlags) -> int | No
     if order == 0 and flags.boost_exception and flags.mark == "min" and zone.boost:
         return zone.min - zone.boost
     return None
+
+
+@record
+class _Asked:
+    """What the check of one request needs whatever the zone: made once for a zonelist."""
+
+    order: int
+    request: str          # Request.value
+    rules: KernelRules
+    flags: AllocFlags
+    fast_path: bool
+    pageblock_order: int
+    words: str            # "order-N GFP_X", with " fast path"
+
+
+def _asked(order: int, request: Request, rules: KernelRules, fast_path: bool, pageblock_order: int) -> _Asked:
+    name = request.value   # an Enum's value is a Python property: read once
+    return _Asked(order, name, rules, alloc_flags_for(request, order, rules, fast_path=fast_path),
+                  fast_path, pageblock_order, f"order-{order} {name}" + (" fast path" if fast_path else ""))
 
 
 def check_zone(
@@ -387,86 +420,79 @@ def check_zone(
     >>> check_zone(z, 0, Request.GFP_KERNEL, r).reason
     'below_watermark'
     """
-    terms = check_terms(zone, order, request, rules, highest_zoneidx=highest_zoneidx, fast_path=fast_path)
-    flags, free_adj, protection, mark = terms.flags, terms.free_adj, terms.protection, terms.mark
-    path = "fast" if fast_path else "slow"
-    base = dict(node=zone.node, zone=zone.name, order=order, request=request.value, path=path, free=zone.free)
-    where = f"Node {zone.node} {zone.name}: order-{order} {request.value}" + (" fast path" if fast_path else "")
+    return _check_zone(zone, _asked(order, request, rules, fast_path, pageblock_order), highest_zoneidx)
+
+
+def _check_zone(zone: ZoneState, asked: _Asked, highest_zoneidx: int) -> CheckResult:
+    terms = _terms(zone, asked.order, asked.rules, asked.flags, highest_zoneidx)
+    where = f"Node {zone.node} {zone.name}: {asked.words}"
     if zone.managed == 0:
-        return CheckResult(
-            ok=False, reason="not_populated", free_adj=0, mark=mark, floor=mark, protection=protection,
-            explanation=f"{where}: zone has no managed pages, not in any zonelist", **base,
-        )
-
-    def verdict(m: int, boost_ignored: bool) -> CheckResult:
-        floor = reduced_floor(m, flags)
-        mark_desc = f"{flags.mark} {m}" + (" unboosted" if boost_ignored else "")
-        floor_desc = f"floor {floor} ({mark_desc} reduced)" if floor != m else f"{mark_desc}"
-        common = dict(free_adj=free_adj, mark=m, floor=floor, protection=protection, boost_ignored=boost_ignored, **base)
-        if free_adj <= floor + protection:
-            reason = "protected" if free_adj > floor else "below_watermark"
-            why = (
-                f"free {free_adj} <= {floor_desc} + protection {protection}"
-                + (" (lowmem_reserve keeps it for lower-zone callers)" if reason == "protected" else "")
-            )
-            return CheckResult(ok=False, reason=reason, explanation=f"{where} fails: {why}", **common)
-        if order == 0:
-            return CheckResult(
-                ok=True, reason="ok",
-                explanation=f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}", **common,
-            )
-        if rules.per_order_loop:
-            # The loop depends on per-order totals only: exact even from buddyinfo.
-            if zone.blocks is None:
-                return CheckResult(
-                    ok=True, reason="ok", approximate=True,
-                    explanation=f"{where} passes the order-0 test; per-order counts unknown", **common,
-                )
-            floors = loop_floors(zone, order, floor, rules, m, flags, pageblock_order)
-            short = next(((o + 1, terms.loop_free - below, need) for o, (below, need) in enumerate(floors)
-                          if terms.loop_free - below <= need), None)
-            if short is None:
-                if zone.blocks.types is not None and not _rmqueue_block_before_4_4(zone.blocks, order, flags):
-                    return CheckResult(
-                        ok=False, reason="no_free_block",
-                        explanation=f"{where} fails: the watermark check passes, but every block of "
-                                    f"order >= {order} is on a list this request may not take", **common,
-                    )
-                return CheckResult(ok=True, reason="ok", explanation=f"{where} ok: enough free pages at order >= {order}", **common)
-            at, free_at, need_at = short
-            return CheckResult(
-                ok=False, reason="no_free_block", short_order=at, short_free=free_at, short_need=need_at,
-                explanation=f"{where} fails: fragmented, {free_at} pages free in blocks of order >= {at} "
-                            f"<= {need_at} (the mark halved per order)", **common,
-            )
-        if zone.blocks is None:
-            return CheckResult(
-                ok=True, reason="ok", approximate=True,
-                explanation=f"{where} passes the order-0 test; free lists unknown", **common,
-            )
-        found, approx = _usable_block(zone.blocks, order, flags)
-        if found:
-            note = " (migratetypes unknown: approximate)" if approx else ""
-            return CheckResult(
-                ok=True, reason="ok", approximate=approx,
-                explanation=f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}, block of order >= {order} free{note}",
-                **common,
-            )
-        any_block = any(zone.blocks.counts[order:])
-        detail = "only on lists this request may not use" if any_block else "none at all"
-        return CheckResult(
-            ok=False, reason="no_free_block", approximate=approx,
-            explanation=f"{where} fails: fragmented: {free_adj} pages free but no usable block of order >= {order} ({detail})",
-            **common,
-        )
-
-    result = verdict(mark, False)
-    retry_mark = boost_retry_mark(zone, order, flags)
-    if not result.ok and retry_mark is not None:
-        retry = verdict(retry_mark, True)
+        _, _, mark, protection = terms
+        return CheckResult(False, "not_populated", zone.node, zone.name, asked.order, asked.request,
+                           "fast" if asked.fast_path else "slow", zone.free, 0, mark, mark, protection,
+                           explanation=f"{where}: zone has no managed pages, not in any zonelist")
+    result = _verdict_at(zone, asked, terms, where, terms[2], False)
+    retry_mark = boost_retry_mark(zone, asked.order, asked.flags) if not result.ok else None
+    if retry_mark is not None:
+        retry = _verdict_at(zone, asked, terms, where, retry_mark, True)
         if retry.ok:
             return retry
     return result
+
+
+def _verdict_at(zone: ZoneState, asked: _Asked, terms: tuple[int, int, int, int], where: str, m: int,
+                boost_ignored: bool) -> CheckResult:
+    """One zone's result against the mark ``m`` (the printed one, or the unboosted MIN)."""
+    order, flags, rules = asked.order, asked.flags, asked.rules
+    free_adj, loop_free, _, protection = terms
+    floor = reduced_floor(m, flags)
+    # the fields every result shares, in CheckResult's order from "node" to "protection"
+    common = (zone.node, zone.name, order, asked.request, "fast" if asked.fast_path else "slow", zone.free,
+              free_adj, m, floor, protection)
+    mark_desc = f"{flags.mark} {m}" + (" unboosted" if boost_ignored else "")
+    floor_desc = f"floor {floor} ({mark_desc} reduced)" if floor != m else mark_desc
+    if free_adj <= floor + protection:
+        reason = "protected" if free_adj > floor else "below_watermark"
+        why = (
+            f"free {free_adj} <= {floor_desc} + protection {protection}"
+            + (" (lowmem_reserve keeps it for lower-zone callers)" if reason == "protected" else "")
+        )
+        return CheckResult(False, reason, *common, False, boost_ignored, f"{where} fails: {why}")
+    if order == 0:
+        return CheckResult(True, "ok", *common, False, boost_ignored,
+                           f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}")
+    blocks = zone.blocks
+    if rules.per_order_loop:
+        # The loop depends on per-order totals only: exact even from buddyinfo.
+        if blocks is None:
+            return CheckResult(True, "ok", *common, True, boost_ignored,
+                               f"{where} passes the order-0 test; per-order counts unknown")
+        floors = loop_floors(zone, order, floor, rules, m, flags, asked.pageblock_order)
+        short = next(((o + 1, loop_free - below, need) for o, (below, need) in enumerate(floors)
+                      if loop_free - below <= need), None)
+        if short is None:
+            if blocks.types is not None and not _rmqueue_block_before_4_4(blocks, order, flags):
+                return CheckResult(False, "no_free_block", *common, False, boost_ignored,
+                                   f"{where} fails: the watermark check passes, but every block of "
+                                   f"order >= {order} is on a list this request may not take")
+            return CheckResult(True, "ok", *common, False, boost_ignored,
+                               f"{where} ok: enough free pages at order >= {order}")
+        at, free_at, need_at = short
+        return CheckResult(False, "no_free_block", *common, False, boost_ignored,
+                           f"{where} fails: fragmented, {free_at} pages free in blocks of order >= {at} "
+                           f"<= {need_at} (the mark halved per order)", at, free_at, need_at)
+    if blocks is None:
+        return CheckResult(True, "ok", *common, True, boost_ignored,
+                           f"{where} passes the order-0 test; free lists unknown")
+    found, approx = _usable_block(blocks, order, flags)
+    if found:
+        note = " (migratetypes unknown: approximate)" if approx else ""
+        return CheckResult(True, "ok", *common, approx, boost_ignored,
+                           f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}, "
+                           f"block of order >= {order} free{note}")
+    detail = "only on lists this request may not use" if any(blocks.counts[order:]) else "none at all"
+    return CheckResult(False, "no_free_block", *common, approx, boost_ignored,
+                       f"{where} fails: fragmented: {free_adj} pages free but no usable block of order >= {order} ({detail})")
 
 
 @record
@@ -500,15 +526,12 @@ def check_zonelist(
     pageblock_order: int = 9,
 ) -> ZonelistResult:
     """Every zone of the zonelist; a request fails only if every zone fails (§3.1 step 4)."""
-    results = tuple(
-        check_zone(z, order, request, rules, highest_zoneidx=highest_zoneidx, fast_path=fast_path,
-                   pageblock_order=pageblock_order)
-        for z in zonelist(zones, highest_zoneidx, local_node)
-    )
+    asked = _asked(order, request, rules, fast_path, pageblock_order)
+    results = tuple([_check_zone(z, asked, highest_zoneidx) for z in zonelist(zones, highest_zoneidx, local_node)])
     first = next((r for r in results if r.ok), None)
     if first is not None:
-        text = f"order-{order} {request.value} succeeds in Node {first.node} {first.zone}"
+        text = f"order-{order} {asked.request} succeeds in Node {first.node} {first.zone}"
     else:
         reasons = ", ".join(f"{r.zone}: {r.reason}" for r in results) or "no zone"
-        text = f"order-{order} {request.value} fails in every zone ({reasons})"
+        text = f"order-{order} {asked.request} fails in every zone ({reasons})"
     return ZonelistResult(ok=first is not None, zone=first, results=results, explanation=text)
