@@ -21,27 +21,37 @@ tar members) is streamed.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import mmap
 import os
 import pickle
+import select
 import signal
 import stat
-from collections.abc import Iterator
-from typing import BinaryIO
+import struct
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, NoReturn
 
 from minfree.logs.prefilter import Release, keep_pages
-from minfree.logs.scanner import LogScanner, TailEvent
+from minfree.logs.scanner import HeadScan, LogScanner, TailEvent, TailScan
+from minfree.sources.logfiles import CompressedFile
 
 PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than it saves
+#: a compressed file from this size on is scanned on two processes (its second half is decoded
+#: twice: once to find where it starts, once to scan it)
+PARALLEL_MIN_COMPRESSED = 32 << 20
 _FOLIO = 2 << 20                 # the largest unit a file page fault maps (PMD size, x86-64)
 
 
 def scan_stream(scanner: LogScanner, stream: BinaryIO) -> None:
     """Scan everything ``stream`` holds: mapped when it is a regular file read from its start
-    (on two processes when large), else read block by block."""
+    (on two processes when large), else read block by block (a large compressed file on two
+    processes too)."""
     mapped = _map(stream)
     if mapped is None:
-        scanner.scan(stream)
+        if not (isinstance(stream, CompressedFile) and _scan_stream_halves(scanner, stream)):
+            scanner.scan(stream)
         return
     with mapped:
         release = _page_dropper(mapped)
@@ -53,57 +63,179 @@ def scan_stream(scanner: LogScanner, stream: BinaryIO) -> None:
 def _scan_halves(scanner: LogScanner, data: mmap.mmap, split: int, release: Release) -> bool:
     """A child scans from ``split`` while this process scans up to it (and on past it while a
     report is open). False if no child could be started."""
-    try:
-        spool = _unnamed_file()
-    except OSError:
-        return False
-    with spool:
-        try:
-            reader, writer = os.pipe()
-        except OSError:
+    def tail(spill: Callable[[TailEvent], None], _tell_split: Callable[[int], None]) -> TailScan:
+        return scanner.scan_tail(data, split, spill, release)
+
+    with _Tail.start(tail) as child:
+        if child is None:
             return False
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(reader)
-            os.close(writer)
-            return False
-        if pid == 0:
-            os.close(reader)
-            _child_scan(scanner, data, split, release, writer, spool)
-        os.close(writer)
-        with os.fdopen(reader, "rb") as pipe:
-            try:
-                reached = scanner.scan_head(data, split, release)
-                payload = pipe.read()
-            except BaseException:
-                os.kill(pid, signal.SIGKILL)   # e.g. our output went away: the child's work is moot
-                raise
-            finally:
-                os.waitpid(pid, 0)
-        if not payload:
-            raise OSError("the second scanning process failed")
-        spool.seek(0)
-        scanner.merge_tail(data, split, reached, pickle.loads(payload), _spooled(spool), release)
+        head = child.finish(lambda: scanner.scan_head(data, split, release))
+        assert head is not None   # a mapped head always stops at the split
+        child.merge(scanner, head)
     return True
 
 
-def _child_scan(scanner: LogScanner, data: mmap.mmap, split: int, release: Release, writer: int,
-                spool: BinaryIO) -> None:
-    """In the forked child: scan ``data[split:]``, each event to ``spool`` as it is found, the
-    rest through ``writer``; exit without returning."""
+def _scan_stream_halves(scanner: LogScanner, stream: CompressedFile) -> bool:
+    """A large compressed file on two processes: a child decodes it again from its start to
+    about half of its compressed bytes, tells this process the first line start from there
+    (the split) and scans the rest, while this process scans from the start up to the split (and
+    on past it while a report is open). Should this process have passed the split before it
+    hears of it, or the child find none, the child is stopped and this process scans it all.
+    False if no child could be started (nothing read yet)."""
+    if stream.compressed_size < PARALLEL_MIN_COMPRESSED or (os.cpu_count() or 1) < 2:
+        return False
+
+    def tail(spill: Callable[[TailEvent], None], tell_split: Callable[[int], None]) -> TailScan | None:
+        second = stream.second_half()
+        if second is None:
+            return None   # the input ends or breaks before a split: this process scans it all
+        split, rest = second
+        tell_split(split)
+        with rest:
+            return scanner.scan_tail_stream(rest, spill)
+
+    with _Tail.start(tail) as child:
+        if child is None:
+            return False
+        head = child.finish(lambda: scanner.scan(stream, child.split))
+        if head is not None:
+            error = child.merge(scanner, head)
+            if error is not None:
+                raise error   # what ended the input, after every event before it, as one scan does
+    return True
+
+
+_SPLIT = struct.Struct("<q")
+
+
+class _Tail:
+    """The child that scans the second half, seen from this process: a pipe brings the split
+    (streams: as soon as the child knows it) and then, at its end, what it found besides events;
+    the events come through an unnamed file, one at a time."""
+
+    def __init__(self, pid: int, pipe: int, spool: BinaryIO) -> None:
+        self._pid = pid
+        self._pipe = pipe
+        self._spool = spool
+        self._split: int | None = None
+        self._running = True
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(cls, work: Callable[[Callable[[TailEvent], None], Callable[[int], None]], TailScan | None]
+              ) -> Iterator[_Tail | None]:
+        """Fork a child that runs ``work(spill, tell_split)`` (None: no child could be made).
+        The child is reaped when the block ends, killed first if it is still at work."""
+        try:
+            spool = _unnamed_file()
+        except OSError:
+            yield None
+            return
+        with spool:
+            try:
+                reader, writer = os.pipe()
+            except OSError:
+                yield None
+                return
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(reader)
+                os.close(writer)
+                yield None
+                return
+            if pid == 0:
+                os.close(reader)
+                _child(work, writer, spool)
+            os.close(writer)
+            tail = cls(pid, reader, spool)
+            try:
+                yield tail
+            finally:
+                tail._stop()
+                os.close(reader)
+
+    def split(self, looked: int, wait: float = 0.0) -> int | None:
+        """The split, once the child has told it and if this process has looked at no line
+        past it (``looked``); else None, and a child that can no longer help is stopped.
+        Asked between blocks: it waits ``wait`` seconds at most (tests wait for the split)."""
+        if not self._running or not select.select([self._pipe], [], [], wait)[0]:
+            return None
+        message = os.read(self._pipe, _SPLIT.size)   # one write of 8 bytes: all there or none
+        if len(message) == _SPLIT.size:
+            self._split = _SPLIT.unpack(message)[0]
+            if self._split >= looked:
+                return self._split
+        self._stop()   # passed (this process scans on alone), or the child found no split
+        return None
+
+    def finish(self, head: Callable[[], HeadScan | None]) -> HeadScan | None:
+        """Run ``head()`` here (the first half); then, if it stopped at the split, wait for the
+        child's end. The child is killed if ``head()`` fails (e.g. our output went away: its
+        work is moot) or if it scanned everything itself."""
+        try:
+            reached = head()
+        except BaseException:
+            self._stop()
+            raise
+        if reached is None:
+            self._stop()
+        return reached
+
+    def merge(self, scanner: LogScanner, head: HeadScan) -> Exception | None:
+        """Merge the child's half into ``scanner``; returns the error that ended its input."""
+        payload = b"".join(iter(functools.partial(os.read, self._pipe, 1 << 16), b""))
+        self._reap()
+        if not payload:
+            raise OSError("the second scanning process failed")
+        tail: TailScan = pickle.loads(payload)   # our own child's
+        self._spool.seek(0)
+        scanner.merge_tail(head, tail, _spooled(self._spool))
+        return tail.error
+
+    def _stop(self) -> None:
+        if self._running:
+            os.kill(self._pid, signal.SIGKILL)   # our own child, not yet reaped: not reused
+            self._reap()
+
+    def _reap(self) -> None:
+        if self._running:
+            os.waitpid(self._pid, 0)
+            self._running = False
+
+
+def _child(work: Callable[[Callable[[TailEvent], None], Callable[[int], None]], TailScan | None],
+           writer: int, spool: BinaryIO) -> NoReturn:
+    """In the forked child: run ``work``, each event to ``spool`` as it is found, the split and
+    the rest through ``writer``; exit without returning."""
     status = 1
     try:
         def spill(event: TailEvent) -> None:
             pickle.dump(event, spool, pickle.HIGHEST_PROTOCOL)
 
-        payload = pickle.dumps(scanner.scan_tail(data, split, spill, release))
-        spool.flush()
-        with os.fdopen(writer, "wb") as pipe:
-            pipe.write(payload)
+        def tell_split(split: int) -> None:
+            os.write(writer, _SPLIT.pack(split))
+
+        found = work(spill, tell_split)
+        if found is not None:
+            payload = _pickled(found)
+            spool.flush()
+            with os.fdopen(writer, "wb") as pipe:
+                pipe.write(payload)
         status = 0
     finally:
         os._exit(status)
+
+
+def _pickled(found: TailScan) -> bytes:
+    try:
+        return pickle.dumps(found)
+    except Exception:
+        if found.error is None:
+            raise
+        # an error that does not pickle: its message does
+        found.error = RuntimeError(f"{type(found.error).__name__}: {found.error}")
+        return pickle.dumps(found)
 
 
 def _spooled(spool: BinaryIO) -> Iterator[TailEvent]:
