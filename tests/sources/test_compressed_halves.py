@@ -94,9 +94,16 @@ def small_reads(monkeypatch: pytest.MonkeyPatch) -> None:
 def halves(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
     """Every compressed file on two processes, the first waiting for the split before its first
     block (so that the split is certain, not a race the first process may win)."""
-    monkeypatch.setattr(logscan, "PARALLEL_MIN_COMPRESSED", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    _split_always(monkeypatch)
     return _record(monkeypatch, lambda tail, looked, split: split(tail, looked, 30.0))
+
+
+def _split_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child starts at the first block and never finds decoding too dear."""
+    monkeypatch.setattr(logscan, "PARALLEL_MIN_COMPRESSED", 0)
+    monkeypatch.setattr(logscan, "SCAN_PROBE", 0)
+    monkeypatch.setattr(logscan, "SPLIT_RATIO", 0.0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
 
 
 def _record(monkeypatch: pytest.MonkeyPatch, ask: Callable) -> _Recorder:
@@ -189,8 +196,7 @@ def test_a_split_heard_of_too_late_leaves_it_to_one_process(tmp_path: Path, caps
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The first process has looked past the split when it hears of it (forced: it asks only
     from 90 % of the input on): it stops the child and scans on alone."""
-    monkeypatch.setattr(logscan, "PARALLEL_MIN_COMPRESSED", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    _split_always(monkeypatch)
     monkeypatch.setattr(scanner_module, "BLOCK", 64 << 10)
     path = tmp_path / "kern.log.zst"
     path.write_bytes(_compress("zst", STRADDLE))
@@ -226,24 +232,59 @@ def test_a_failing_first_process_stops_the_child(halves: _Recorder, tmp_path: Pa
         os.waitpid(-1, os.WNOHANG)   # no child of ours is left, running or not reaped
 
 
+def test_the_child_gives_up_when_decoding_costs_more_than_scanning(tmp_path: Path, capsys,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scanning must cost SPLIT_RATIO times decoding for the child to go on (here never): it
+    ends without a split once it has decoded DECODE_PROBE bytes, and this process scans alone."""
+    _split_always(monkeypatch)
+    monkeypatch.setattr(logscan, "SPLIT_RATIO", 1e9)
+    monkeypatch.setattr(logscan, "DECODE_PROBE", 64 << 10)
+    share = logscan._share
+
+    def judged(scan_cost: float):
+        judge = share(scan_cost)
+
+        def recorded(decoded: int) -> float | None:
+            wanted = judge(decoded)
+            if wanted is None:
+                os.write(seen_write, b"x")   # from the child
+            return wanted
+        return recorded
+
+    seen_read, seen_write = os.pipe()
+    monkeypatch.setattr(logscan, "_share", judged)
+    recorder = _record(monkeypatch, lambda tail, looked, split: split(tail, looked, 30.0))
+    path = tmp_path / "kern.log.gz"
+    path.write_bytes(_compress("gz", STRADDLE))
+    one = _one_process(capsys, monkeypatch, path)
+    assert _scan_json(capsys, path) == one
+    gave_up = select.select([seen_read], [], [], 0)[0]
+    os.close(seen_read)
+    os.close(seen_write)
+    assert gave_up and not recorder.merged and recorder.passed == 0
+
+
 def test_the_child_tells_the_split_before_it_scans(tmp_path: Path) -> None:
     """The split reaches the first process while the child still scans: it can stop at it."""
     path = tmp_path / "kern.log.zst"
     path.write_bytes(_compress("zst", STRADDLE * 4))
+    gate_read, gate_write = os.pipe()
     with expand_paths([str(path)])[0].open() as stream:
         def tail(spill, tell_split):
-            split, rest = stream.second_half()
+            split, rest = stream.second_half(lambda decoded: 0.5)
             tell_split(split)
             os.read(gate_read, 1)   # the test lets it scan once the split was heard
             with rest:
                 return LogScanner(str(path), lambda _e: None).scan_tail_stream(rest, spill)
 
-        gate_read, gate_write = os.pipe()
-        with logscan._Tail.start(tail) as child:
-            assert child is not None
+        child = logscan._Tail(tail)
+        try:
+            assert child.start()
             assert select.select([child._pipe], [], [], 30)[0]
             split = child.split(0)
-            assert split is not None and split > 0
+            assert split is not None and 0 < split < 4 * len(STRADDLE)
             os.write(gate_write, b"x")
-        os.close(gate_read)
-        os.close(gate_write)
+        finally:
+            child.close()
+    os.close(gate_read)
+    os.close(gate_write)

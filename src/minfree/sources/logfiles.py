@@ -427,13 +427,15 @@ class _DecompressingReader(_RawReader):
             self._process = None
         self._chunks: Iterator[Any] | None = self._process.chunks() if self._process is not None else produce()
 
-    def second_half(self) -> tuple[int, BinaryIO] | None:
-        """For a second scanning process forked before this reader was read: the file decoded
-        again from its start, at its own offset (``pread``: this reader's decoder reads on), the
-        output dropped until half of the compressed bytes are read; the split is the first line
+    def second_half(self, share: Callable[[int], float | None] = lambda decoded: 0.5
+                    ) -> tuple[int, BinaryIO] | None:
+        """For a second scanning process (forked): the file decoded again from its start, at
+        its own offset (``pread``: this reader's decoder reads on), the output dropped until a
+        ``share`` of the compressed bytes is read (half by default); the split is the first line
         start from there. Returns the split and a reader of the bytes from it on (decoded by a
         child of the caller; a damage is reported with the bytes before it counted from the
-        start, as here), or None when the input ends or breaks first, or was read already.
+        start, as here), or None when the input ends or breaks first. ``share(bytes decoded so
+        far)`` is asked after each piece: None gives up.
 
         >>> import gzip, tempfile
         >>> file = tempfile.TemporaryFile()
@@ -444,16 +446,15 @@ class _DecompressingReader(_RawReader):
         (262144, b'0032768\\n', b'0000000\\n')
         >>> rest.close(); reader.close()
         """
-        if self._delivered:
-            return None
         source = _PositionalReader(self._source.fileno())
-        half = os.fstat(source.fileno).st_size // 2
+        size = os.fstat(source.fileno).st_size
+        until = size // 2
         chunks = _decode(source, self._fmt, _READ_SIZE, _CHUNK_SIZE)
         at = 0            # decompressed bytes before ``chunk``
         look_from = -1    # where the newline before the split may be in ``chunk``, once half is read
         try:
             for chunk in chunks:
-                if look_from < 0 and source.offset >= half and chunk:
+                if look_from < 0 and source.offset >= until and chunk:
                     look_from = len(chunk) - 1   # the split may be right after this chunk
                 if look_from >= 0:
                     newline = chunk.find(b"\n", look_from)
@@ -463,6 +464,10 @@ class _DecompressingReader(_RawReader):
                         return split, _DecompressingReader(source, self._fmt, self._name, (split, rest))
                     look_from = 0
                 at += len(chunk)
+                wanted = share(at)
+                if wanted is None:
+                    return None
+                until = int(size * wanted)
         except (_Truncated, _Corrupt):
             pass
         return None
@@ -592,10 +597,15 @@ class CompressedFile(_TextGuard):
         self._reader = inner
         self.compressed_size = compressed_size
 
-    def second_half(self) -> tuple[int, BinaryIO] | None:
-        """In a child forked before this file was read: where its second half starts (a line
-        start) and a guarded stream of it (:meth:`_DecompressingReader.second_half`)."""
-        second = self._reader.second_half()
+    @property
+    def started(self) -> bool:
+        """Some of it was read already."""
+        return self._delivered > 0
+
+    def second_half(self, share: Callable[[int], float | None]) -> tuple[int, BinaryIO] | None:
+        """In a forked child: where the second part starts (a line start) and a guarded stream
+        of it (:meth:`_DecompressingReader.second_half`)."""
+        second = self._reader.second_half(share)
         if second is None:
             return None
         split, rest = second

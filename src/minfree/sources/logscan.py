@@ -8,11 +8,14 @@ middle: a forked child scans the second half (its events prepared, e.g. explaine
 rendered, by the scanner's own ``prepare``) while this process scans the first half. The child
 writes each event, pickled, to an unnamed temporary file as it finds it (so neither process
 holds the events of a half in memory) and sends the rest of what it found through a pipe; this
-process then reads the events back one at a time. Anything else (pipes, stdin, decompressors,
-tar members) is streamed.
+process then reads the events back one at a time. A compressed regular file from
+:data:`PARALLEL_MIN_COMPRESSED` on is streamed the same way on two processes when scanning it
+costs enough more than decoding it (:func:`_scan_stream_halves`): a child decodes it again up to
+a line start near its middle, tells this process where, and scans on from there. Anything else
+(pipes, stdin, tar members, small compressed files) is streamed by this process alone.
 
 >>> import io
->>> from minfree.logs.scanner import LogScanner, TailEvent
+>>> from minfree.logs.scanner import LogScanner
 >>> found = []
 >>> scan_stream(LogScanner("demo", found.append),
 ...             io.BytesIO(b"[2.000000] asd: page allocation failure. order:1, mode:0x20\\n"))
@@ -21,7 +24,6 @@ tar members) is streamed.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import mmap
 import os
@@ -30,6 +32,7 @@ import select
 import signal
 import stat
 import struct
+import time
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, NoReturn
 
@@ -41,6 +44,10 @@ PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than i
 #: a compressed file from this size on is scanned on two processes (its second half is decoded
 #: twice: once to find where it starts, once to scan it)
 PARALLEL_MIN_COMPRESSED = 32 << 20
+SCAN_PROBE = 32 << 20    # decompressed bytes scanned here before a child may be started
+DECODE_PROBE = 16 << 20  # decompressed bytes the child decodes before it judges the cost
+SPLIT_RATIO = 2.0        # scanning must cost this many times decoding (see _share)
+MAX_SHARE = 0.7          # the child's part starts after at most this share of the compressed bytes
 _FOLIO = 2 << 20                 # the largest unit a file page fault maps (PMD size, x86-64)
 
 
@@ -66,43 +73,91 @@ def _scan_halves(scanner: LogScanner, data: mmap.mmap, split: int, release: Rele
     def tail(spill: Callable[[TailEvent], None], _tell_split: Callable[[int], None]) -> TailScan:
         return scanner.scan_tail(data, split, spill, release)
 
-    with _Tail.start(tail) as child:
-        if child is None:
+    child = _Tail(tail)
+    try:
+        if not child.start():
             return False
         head = child.finish(lambda: scanner.scan_head(data, split, release))
         assert head is not None   # a mapped head always stops at the split
         child.merge(scanner, head)
+    finally:
+        child.close()
     return True
 
 
 def _scan_stream_halves(scanner: LogScanner, stream: CompressedFile) -> bool:
-    """A large compressed file on two processes: a child decodes it again from its start to
-    about half of its compressed bytes, tells this process the first line start from there
-    (the split) and scans the rest, while this process scans from the start up to the split (and
-    on past it while a report is open). Should this process have passed the split before it
-    hears of it, or the child find none, the child is stopped and this process scans it all.
-    False if no child could be started (nothing read yet)."""
-    if stream.compressed_size < PARALLEL_MIN_COMPRESSED or (os.cpu_count() or 1) < 2:
+    """A large compressed file, on two processes where that pays: once this process has
+    scanned :data:`SCAN_PROBE` bytes (what its scanning costs per byte), a child decodes the
+    file again from its start to about half of its compressed bytes, tells this process the
+    first line start from there (the split) and scans the rest, while this process scans up to
+    the split (and on past it while a report is open). Should this process have passed the split
+    before it hears of it, or the child find none, or find decoding too dear for what scanning
+    the second half would save (:func:`_share`), the child is stopped (or stops) and this
+    process scans it all. False if the file is not one to split (nothing was scanned)."""
+    if stream.compressed_size < PARALLEL_MIN_COMPRESSED or (os.cpu_count() or 1) < 2 or stream.started:
         return False
+    scan_cost = 0.0   # this process's CPU seconds per byte scanned, known to the child at its fork
 
     def tail(spill: Callable[[TailEvent], None], tell_split: Callable[[int], None]) -> TailScan | None:
-        second = stream.second_half()
+        second = stream.second_half(_share(scan_cost))
         if second is None:
-            return None   # the input ends or breaks before a split: this process scans it all
+            return None   # the input ends or breaks before a split, or decoding it costs too much
         split, rest = second
         tell_split(split)
         with rest:
             return scanner.scan_tail_stream(rest, spill)
 
-    with _Tail.start(tail) as child:
-        if child is None:
-            return False
-        head = child.finish(lambda: scanner.scan(stream, child.split))
+    child = _Tail(tail)
+    clock: float | None = None
+
+    def split(looked: int) -> int | None:
+        nonlocal clock, scan_cost
+        if not child.started:
+            if clock is None:
+                clock = time.process_time()
+            if looked < SCAN_PROBE or child.tried:
+                return None
+            scan_cost = (time.process_time() - clock) / max(looked, 1)
+            if not child.start():
+                return None
+        return child.split(looked)
+
+    try:
+        head = child.finish(lambda: scanner.scan(stream, split))
         if head is not None:
             error = child.merge(scanner, head)
             if error is not None:
                 raise error   # what ended the input, after every event before it, as one scan does
+    finally:
+        child.close()
     return True
+
+
+def _share(scan_cost: float) -> Callable[[int], float | None]:
+    """In the child, as it decodes the first part: the share of the compressed bytes after which
+    its part starts. Half, until :data:`DECODE_PROBE` bytes are decoded; then, from what scanning
+    costs (``scan_cost``: CPU seconds per byte, measured by the first process) and decoding costs
+    (this process's CPU per byte so far: its clock started at the fork), the share that gives
+    both processes the same work: the first scans ``f`` of the input, the child decodes ``f`` and
+    scans ``1 - f``, so ``f = s / (2s - d)`` (at most :data:`MAX_SHARE`). None (give up) when
+    scanning costs less than :data:`SPLIT_RATIO` times decoding: with both cores busy, decoding
+    the first part again then costs about what scanning the second saves (a heuristic, measured
+    on 1 GiB logs, zstd and gzip, at 200 and 5000 reports per GiB: bench/README.md)."""
+    judged: float | None = 0.5
+    probed = False
+
+    def share(decoded: int) -> float | None:
+        nonlocal judged, probed
+        if decoded >= DECODE_PROBE and not probed:
+            probed = True
+            decode_cost = time.process_time() / decoded
+            if scan_cost < SPLIT_RATIO * decode_cost:
+                judged = None
+            elif 2 * scan_cost > decode_cost:
+                judged = min(MAX_SHARE, scan_cost / (2 * scan_cost - decode_cost))
+        return judged
+
+    return share
 
 
 _SPLIT = struct.Struct("<q")
@@ -111,49 +166,43 @@ _SPLIT = struct.Struct("<q")
 class _Tail:
     """The child that scans the second half, seen from this process: a pipe brings the split
     (streams: as soon as the child knows it) and then, at its end, what it found besides events;
-    the events come through an unnamed file, one at a time."""
+    the events come through an unnamed file, one at a time. :meth:`close` kills a child still at
+    work and reaps it."""
 
-    def __init__(self, pid: int, pipe: int, spool: BinaryIO) -> None:
-        self._pid = pid
-        self._pipe = pipe
-        self._spool = spool
+    def __init__(self, work: Callable[[Callable[[TailEvent], None], Callable[[int], None]], TailScan | None]
+                 ) -> None:
+        self._work = work
+        self._pid = 0
+        self._pipe = -1
+        self._spool: BinaryIO | None = None
         self._split: int | None = None
-        self._running = True
+        self._running = False
+        self.tried = False   # start() was called
 
-    @classmethod
-    @contextlib.contextmanager
-    def start(cls, work: Callable[[Callable[[TailEvent], None], Callable[[int], None]], TailScan | None]
-              ) -> Iterator[_Tail | None]:
-        """Fork a child that runs ``work(spill, tell_split)`` (None: no child could be made).
-        The child is reaped when the block ends, killed first if it is still at work."""
+    @property
+    def started(self) -> bool:
+        return self._pid != 0
+
+    def start(self) -> bool:
+        """Fork a child that runs ``work(spill, tell_split)``; False if none could be made."""
+        self.tried = True
         try:
-            spool = _unnamed_file()
+            self._spool = _unnamed_file()
+            reader, writer = os.pipe()
         except OSError:
-            yield None
-            return
-        with spool:
-            try:
-                reader, writer = os.pipe()
-            except OSError:
-                yield None
-                return
-            try:
-                pid = os.fork()
-            except OSError:
-                os.close(reader)
-                os.close(writer)
-                yield None
-                return
-            if pid == 0:
-                os.close(reader)
-                _child(work, writer, spool)
+            return False
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(reader)
             os.close(writer)
-            tail = cls(pid, reader, spool)
-            try:
-                yield tail
-            finally:
-                tail._stop()
-                os.close(reader)
+            return False
+        if pid == 0:
+            os.close(reader)
+            _child(self._work, writer, self._spool)
+        os.close(writer)
+        self._pid, self._pipe, self._running = pid, reader, True
+        return True
 
     def split(self, looked: int, wait: float = 0.0) -> int | None:
         """The split, once the child has told it and if this process has looked at no line
@@ -170,9 +219,8 @@ class _Tail:
         return None
 
     def finish(self, head: Callable[[], HeadScan | None]) -> HeadScan | None:
-        """Run ``head()`` here (the first half); then, if it stopped at the split, wait for the
-        child's end. The child is killed if ``head()`` fails (e.g. our output went away: its
-        work is moot) or if it scanned everything itself."""
+        """Run ``head()`` here (the first half); the child is killed if it fails (e.g. our
+        output went away: the child's work is moot) or if it scanned everything itself."""
         try:
             reached = head()
         except BaseException:
@@ -183,15 +231,25 @@ class _Tail:
         return reached
 
     def merge(self, scanner: LogScanner, head: HeadScan) -> Exception | None:
-        """Merge the child's half into ``scanner``; returns the error that ended its input."""
+        """Wait for the child's end and merge its half into ``scanner``; returns the error
+        that ended its input."""
         payload = b"".join(iter(functools.partial(os.read, self._pipe, 1 << 16), b""))
         self._reap()
         if not payload:
             raise OSError("the second scanning process failed")
         tail: TailScan = pickle.loads(payload)   # our own child's
+        assert self._spool is not None
         self._spool.seek(0)
         scanner.merge_tail(head, tail, _spooled(self._spool))
         return tail.error
+
+    def close(self) -> None:
+        self._stop()
+        if self._pipe >= 0:
+            os.close(self._pipe)
+            self._pipe = -1
+        if self._spool is not None:
+            self._spool.close()
 
     def _stop(self) -> None:
         if self._running:
