@@ -36,6 +36,8 @@ QUIET = b"".join(b"[%6d.000000] eth0: link is up, filler line %d for the split\n
                  for i in range(300))
 #: the corpus's reports, quiet lines between them (where the split falls depends on the format)
 CORPUS = QUIET.join(REPORTS)
+#: a line of 1.5 MiB (junk: skipped and counted once) in the second half
+JUNK = CORPUS[:len(CORPUS) * 3 // 4] + b"x" * (3 << 19) + b"\n" + CORPUS[len(CORPUS) * 3 // 4:]
 _RNG = random.Random(11)
 #: full reports of every era (with their memory dumps) back to back and nothing else: the split
 #: falls inside one of them
@@ -137,10 +139,10 @@ def _one_process(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("log", ["corpus", "dense", "sparse"])
+@pytest.mark.parametrize("log", ["corpus", "junk", "dense", "sparse"])
 def test_two_processes_print_what_one_prints(log: str, fmt: str, generated: dict[str, bytes], halves: _Recorder,
                                              tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = {"corpus": CORPUS, **generated}[log]
+    data = {"corpus": CORPUS, "junk": JUNK, **generated}[log]
     _check_halves(data, fmt, halves, tmp_path, capsys, monkeypatch)
 
 

@@ -159,20 +159,16 @@ class LogScanner:
             elif not split_line:   # the block holding the split: no report starts past it
                 at = stop - origin
                 position, line_at = self._scan_block(data, carry_fed, line_at, busy, at, feed_end=end)
-                split_line = (line_at - count_newlines(data, at, position) if position >= at
-                              else line_at + count_newlines(data, position, at))
+                split_line = _line_number(data, at, position, line_at)
             else:                  # past the split: a report still open runs on
                 position, line_at = self._feed(data, carry_fed, end, carry_fed, line_at, end)
             busy = self._busy
             looked = origin + end
-            if split_line and not (busy and not oversized) or eof:
+            if eof or split_line and (not busy or oversized):   # an oversized line is the child's
                 self._break()
                 return HeadScan(stop, split_line, line_at) if split_line else None
             keep_from = _lines_back(data, end, LOOKBACK, floor=0)
-            if keep_from >= position:
-                base_line = line_at + count_newlines(data, position, keep_from)
-            else:
-                base_line = line_at - count_newlines(data, keep_from, position)
+            base_line = _line_number(data, keep_from, position, line_at)
             keep_to = end if oversized else size
             kept = keep_to - keep_from
             buffer[:kept] = data[keep_from:keep_to]
@@ -195,11 +191,7 @@ class LogScanner:
         self.bytes = len(data)
         position, line_at = self._scan_block(data, 0, 1, False, split, feed_end=len(data), release=release)
         self._break()
-        if position >= split:
-            split_line = line_at - count_newlines(data, split, position, release)
-        else:
-            split_line = line_at + count_newlines(data, position, split, release)
-        return HeadScan(split, split_line, line_at)
+        return HeadScan(split, _line_number(data, split, position, line_at, release), line_at)
 
     def scan_tail(self, data: Buffer, split: int, emit: Callable[[TailEvent], None],
                   release: Release = keep_pages) -> TailScan:
@@ -387,6 +379,14 @@ def _set_event_line(item: Any, line: int) -> Any:
     """The default relocation: an event, or a prepared item keeping it as ``.event``."""
     getattr(item, "event", item).line = line
     return item
+
+
+def _line_number(data: Buffer, offset: int, position: int, line_at: int,
+                 release: Release = keep_pages) -> int:
+    """The line number at ``offset`` (a line start) of ``data``, from ``line_at`` at ``position``."""
+    if position >= offset:
+        return line_at - count_newlines(data, offset, position, release)
+    return line_at + count_newlines(data, position, offset, release)
 
 
 def _read_into(stream: BinaryIO, buffer: bytearray, at: int) -> int:
