@@ -105,6 +105,7 @@ def _split_always(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logscan, "PARALLEL_MIN_COMPRESSED", 0)
     monkeypatch.setattr(logscan, "SCAN_PROBE", 0)
     monkeypatch.setattr(logscan, "SPLIT_RATIO", 0.0)
+    monkeypatch.setattr(logscan, "FREE_CORE", 0.0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
 
 

@@ -45,8 +45,9 @@ PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than i
 #: twice: once to find where it starts, once to scan it)
 PARALLEL_MIN_COMPRESSED = 32 << 20
 SCAN_PROBE = 32 << 20    # decompressed bytes scanned here before a child may be started
-DECODE_PROBE = 16 << 20  # decompressed bytes the child decodes before it judges the cost
+DECODE_PROBE = 32 << 20  # decompressed bytes the child decodes before it judges the cost
 SPLIT_RATIO = 2.0        # scanning must cost this many times decoding (see _share)
+FREE_CORE = 0.6          # the child must have had this share of a core while it decoded them
 MAX_SHARE = 0.7          # the child's part starts after at most this share of the compressed bytes
 _FOLIO = 2 << 20                 # the largest unit a file page fault maps (PMD size, x86-64)
 
@@ -140,18 +141,22 @@ def _share(scan_cost: float) -> Callable[[int], float | None]:
     (this process's CPU per byte so far: its clock started at the fork), the share that gives
     both processes the same work: the first scans ``f`` of the input, the child decodes ``f`` and
     scans ``1 - f``, so ``f = s / (2s - d)`` (at most :data:`MAX_SHARE`). None (give up) when
-    scanning costs less than :data:`SPLIT_RATIO` times decoding: with both cores busy, decoding
-    the first part again then costs about what scanning the second saves (a heuristic, measured
-    on 1 GiB logs, zstd and gzip, at 200 and 5000 reports per GiB: bench/README.md)."""
+    scanning costs less than :data:`SPLIT_RATIO` times decoding (with both cores busy, decoding
+    the first part again then costs about what scanning the second saves), or when this process
+    had less than :data:`FREE_CORE` of a core so far (other work holds the second core: a second
+    scanner would only add CPU). Heuristics, measured on 1 GiB logs, zstd and gzip, at 200 and
+    5000 reports per GiB, on a shared 2-core machine (bench/README.md)."""
     judged: float | None = 0.5
     probed = False
+    forked = time.monotonic()
 
     def share(decoded: int) -> float | None:
         nonlocal judged, probed
         if decoded >= DECODE_PROBE and not probed:
             probed = True
-            decode_cost = time.process_time() / decoded
-            if scan_cost < SPLIT_RATIO * decode_cost:
+            cpu = time.process_time()
+            decode_cost = cpu / decoded
+            if scan_cost < SPLIT_RATIO * decode_cost or cpu < FREE_CORE * (time.monotonic() - forked):
                 judged = None
             elif 2 * scan_cost > decode_cost:
                 judged = min(MAX_SHARE, scan_cost / (2 * scan_cost - decode_cost))
