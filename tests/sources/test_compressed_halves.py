@@ -235,6 +235,23 @@ def test_a_failing_first_process_stops_the_child(halves: _Recorder, tmp_path: Pa
         os.waitpid(-1, os.WNOHANG)   # no child of ours is left, running or not reaped
 
 
+def test_a_child_started_mid_scan_brings_back_only_what_it_found(halves: _Recorder, tmp_path: Path, capsys,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child is forked once this process has scanned SCAN_PROBE bytes, with what this process
+    kept so far (scan's sizing: the latest report whose dump rebuilds a machine). Reports in
+    the first part only: the child must not bring that back as its own, shifted into its part."""
+    monkeypatch.setattr(logscan, "SCAN_PROBE", 256 << 10)
+    rng = random.Random(3)
+    quiet = b"".join(b"[%6d.%06d] eth0: rx %016x\n" % (5000 + i // 1000, i, rng.getrandbits(64))
+                     for i in range(60000))
+    path = tmp_path / "kern.log.gz"
+    path.write_bytes(_compress("gz", STRADDLE[:len(STRADDLE) // 3] + quiet))
+    one = _one_process(capsys, monkeypatch, path)
+    assert '"sizing":{' in one
+    assert _scan_json(capsys, path) == one
+    assert len(halves.merged) == 1 and halves.merged[0].split > len(STRADDLE) // 3
+
+
 def test_the_child_gives_up_when_decoding_costs_more_than_scanning(tmp_path: Path, capsys,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Scanning must cost SPLIT_RATIO times decoding for the child to go on (here never): it

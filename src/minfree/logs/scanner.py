@@ -66,7 +66,7 @@ class TailScan:
     kernels: dict[str | None, str]
     skipped: int
     bytes: int               # bytes scanned from ``split`` on
-    carried: Any = None      # the ``carry()`` of the second process (:class:`LogScanner`)
+    carried: Any = None      # the ``carry()`` of the second process if it changed there (:class:`LogScanner`)
     #: what ended a stream's tail early (a damaged archive): raised again once its events are in
     error: Exception | None = None
 
@@ -198,22 +198,22 @@ class LogScanner:
         """The second half: ``data[split:]`` (``split`` is a line start) with fresh parser
         state; each event, prepared as this scanner prepares them, goes to ``emit`` as a
         :class:`TailEvent`, in log order. Meant for another process."""
-        tail = self._tail_scanner(emit)
+        tail, kept = self._tail_scanner(emit), self._kept()
         tail._scan_block(data, split, 1, False, len(data), release=release)
         tail._break()
-        return self._tail_scan(tail, len(data) - split)
+        return self._tail_scan(tail, len(data) - split, kept)
 
     def scan_tail_stream(self, stream: BinaryIO, emit: Callable[[TailEvent], None]) -> TailScan:
         """:meth:`scan_tail` of a stream that starts at the split. When reading it fails (a
         damaged archive), the events complete before the failure go to ``emit`` (as
         :meth:`broke_off` sends them) and the error comes back in the result."""
-        tail = self._tail_scanner(emit)
+        tail, kept = self._tail_scanner(emit), self._kept()
         try:
             tail.scan(stream)
         except Exception as error:  # noqa: BLE001 - the first process raises it, after these events
             tail.broke_off()
-            return self._tail_scan(tail, tail.bytes, error)
-        return self._tail_scan(tail, tail.bytes)
+            return self._tail_scan(tail, tail.bytes, kept, error)
+        return self._tail_scan(tail, tail.bytes, kept)
 
     def merge_tail(self, head: HeadScan, tail: TailScan, found: Iterable[TailEvent]) -> None:
         """Take in what :meth:`scan_tail` found (``found``: its events in the order it emitted
@@ -283,11 +283,17 @@ class LogScanner:
 
         return LogScanner(self.assembler.source, emit, self.prefilter, found)
 
-    def _tail_scan(self, tail: LogScanner, scanned: int, error: Exception | None = None) -> TailScan:
+    def _kept(self) -> Any:
+        """What ``prepare`` keeps of its own (``carry()``), as the second process starts."""
+        return self._carry() if self._carry is not None else None
+
+    def _tail_scan(self, tail: LogScanner, scanned: int, kept: Any, error: Exception | None = None) -> TailScan:
+        """What the second process found; its ``carry()`` only if its own events changed it (a
+        process forked part way through the first half has the first process's as it was)."""
         assembler = tail.assembler
+        carried = self._kept()
         return TailScan(assembler.related, dict(assembler.related_by_host), assembler.kernels,
-                        tail.skipped_lines, scanned, self._carry() if self._carry is not None else None,
-                        error)
+                        tail.skipped_lines, scanned, None if carried is kept else carried, error)
 
     def _deliver(self, event: Event) -> None:
         item = self._prepare(event) if self._prepare is not None else event
