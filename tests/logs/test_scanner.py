@@ -65,7 +65,7 @@ def test_two_halves_give_what_one_scan_gives(split: int) -> None:
     reached = scanner.scan_head(DATA, split)
     tail_found: list = []
     tail = scanner.scan_tail(DATA, split, tail_found.append)
-    scanner.merge_tail(DATA, split, reached, tail, tail_found)
+    scanner.merge_tail(reached, tail, tail_found)
     assert _summary(scanner, found) == WHOLE
     assert [(e.line, e.seq) for e in found] == sorted((e.line, e.seq) for e in found)
 
@@ -78,7 +78,7 @@ def test_prepared_items_are_merged_by_the_event_they_keep() -> None:
     scanner = LogScanner("corpus", found.append, prepare=lambda event: SimpleNamespace(event=event))
     reached = scanner.scan_head(DATA, split)
     tail_found: list = []
-    scanner.merge_tail(DATA, split, reached, scanner.scan_tail(DATA, split, tail_found.append), tail_found)
+    scanner.merge_tail(reached, scanner.scan_tail(DATA, split, tail_found.append), tail_found)
     assert all(isinstance(item, SimpleNamespace) for item in found)
     assert _summary(scanner, [item.event for item in found]) == WHOLE
 

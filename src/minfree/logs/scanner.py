@@ -10,7 +10,9 @@ It reads no file itself: :meth:`LogScanner.scan` takes a stream of bytes,
 :meth:`LogScanner.scan_buffer` a whole buffer (a file the caller mapped, with a ``release``
 callback that gives scanned pages back), and :meth:`~LogScanner.scan_head`,
 :meth:`~LogScanner.scan_tail` and :meth:`~LogScanner.merge_tail` let a caller scan the two
-halves of one buffer on two cores (:mod:`minfree.sources.logscan` maps files and forks).
+halves of one buffer on two cores (:mod:`minfree.sources.logscan` maps files and forks); a
+stream's two halves are :meth:`~LogScanner.scan` with a ``split`` and
+:meth:`~LogScanner.scan_tail_stream`.
 Events reach ``emit`` in log order (header line, then header order), each as soon as no report
 still open can sort before it, so that a caller can write them out as they come.
 
@@ -63,7 +65,21 @@ class TailScan:
     related_by_host: dict[str | None, Counter[str]]
     kernels: dict[str | None, str]
     skipped: int
-    carried: Any = None   # the ``carry()`` of the second process (:class:`LogScanner`)
+    bytes: int               # bytes scanned from ``split`` on
+    carried: Any = None      # the ``carry()`` of the second process if it changed there (:class:`LogScanner`)
+    #: what ended a stream's tail early (a damaged archive): raised again once its events are in
+    error: Exception | None = None
+
+
+@record
+class HeadScan:
+    """Where the scan of the first half stopped (:meth:`LogScanner.scan_head`, or
+    :meth:`LogScanner.scan` with a ``split``): the split's offset and line number, and the line
+    number it reached (past the split while a report was still open)."""
+
+    split: int
+    split_line: int
+    reached_line: int
 
 
 class LogScanner:
@@ -97,21 +113,32 @@ class LogScanner:
     def skipped_lines(self) -> int:
         return self.normalizer.malformed + self.oversized + self.assembler.dump_skipped + self.tail_skipped
 
-    def scan(self, stream: BinaryIO) -> None:
+    def scan(self, stream: BinaryIO, split: Callable[[int], int | None] | None = None) -> HeadScan | None:
         """Read ``stream`` to its end, :data:`BLOCK` bytes at a time, into one buffer kept for
-        the whole scan (a new block of 8 MiB per read costs ~0.7 s of page faults per GiB)."""
+        the whole scan (a new block of 8 MiB per read costs ~0.7 s of page faults per GiB).
+
+        With ``split``, the first half of a two-part scan whose second half another process
+        scans (:meth:`scan_tail_stream`): before each block ``split(looked)`` says where that
+        half starts (a line start; None while it is not known; ``looked``: every line before it
+        was looked at, so an answer from there on is usable). From then on the scan stops there
+        as :meth:`scan_head` does and returns where it left off; None when it scanned it all."""
         buffer = bytearray(MAX_LINE + BLOCK)   # room for the lines carried over, then a block
         kept = 0               # bytes carried over at the start of buffer
         carry_fed = 0          # bytes of carry already fed (lookback may not re-feed them)
         base_line = 1          # line number of the first byte of the current block
         busy = False           # a report was still open at the end of the previous block
         dropping = False       # inside an oversized line: discard up to its newline
+        read = 0               # bytes read: the end of the current block in the stream
+        looked = 0             # every line starting before this offset of the stream was looked at
+        stop: int | None = None   # where the other process's half starts, once known
+        split_line = 0         # its line number, once this scan has reached it
         while True:
             if len(buffer) < kept + BLOCK:   # a carry of lines of megabytes
                 buffer = buffer[:kept] + bytearray(BLOCK)
             got = _read_into(stream, buffer, kept)
             eof = not got
             self.bytes += got
+            read += got
             data: Buffer = buffer
             size = kept + got
             if dropping and not eof:
@@ -123,14 +150,25 @@ class LogScanner:
                 size = len(data)
             end = size if eof else data.rfind(b"\n", 0, size) + 1
             oversized = not eof and size - end > MAX_LINE
-            position, line_at = self._scan_block(
-                data, carry_fed, base_line + count_newlines(data, 0, carry_fed), busy, end)
+            origin = read - size   # data[i] is byte origin + i of the stream (i past the carry)
+            line_at = base_line + count_newlines(data, 0, carry_fed)
+            if split is not None and stop is None:
+                stop = split(looked)
+            if stop is None or stop - origin > end:
+                position, line_at = self._scan_block(data, carry_fed, line_at, busy, end)
+            elif not split_line:   # the block holding the split: no report starts past it
+                at = stop - origin
+                position, line_at = self._scan_block(data, carry_fed, line_at, busy, at, feed_end=end)
+                split_line = _line_number(data, at, position, line_at)
+            else:                  # past the split: a report still open runs on
+                position, line_at = self._feed(data, carry_fed, end, carry_fed, line_at, end)
             busy = self._busy
+            looked = origin + end
+            if eof or split_line and (not busy or oversized):   # an oversized line is the child's
+                self._break()
+                return HeadScan(stop, split_line, line_at) if split_line else None
             keep_from = _lines_back(data, end, LOOKBACK, floor=0)
-            if keep_from >= position:
-                base_line = line_at + count_newlines(data, position, keep_from)
-            else:
-                base_line = line_at - count_newlines(data, keep_from, position)
+            base_line = _line_number(data, keep_from, position, line_at)
             keep_to = end if oversized else size
             kept = keep_to - keep_from
             buffer[:kept] = data[keep_from:keep_to]
@@ -139,9 +177,7 @@ class LogScanner:
                 self.oversized += 1
                 self._break()
                 busy, dropping = False, True
-            if eof:
-                break
-        self._break()
+                looked += 1   # the oversized line was counted here: a split at its start is passed
 
     def scan_buffer(self, data: Buffer, release: Release = keep_pages) -> None:
         """The whole of ``data`` at once; each scanned window is handed to ``release``."""
@@ -149,52 +185,48 @@ class LogScanner:
         self._scan_block(data, 0, 1, False, len(data), release=release)
         self._break()
 
-    def scan_head(self, data: Buffer, split: int, release: Release = keep_pages) -> tuple[int, int]:
+    def scan_head(self, data: Buffer, split: int, release: Release = keep_pages) -> HeadScan:
         """The first half of a two-part scan: ``data[:split]``, and on past ``split`` while a
-        report is open. Returns the offset reached and its line number, for :meth:`merge_tail`."""
+        report is open. Returns where it stopped, for :meth:`merge_tail`."""
         self.bytes = len(data)
-        reached = self._scan_block(data, 0, 1, False, split, feed_end=len(data), release=release)
+        position, line_at = self._scan_block(data, 0, 1, False, split, feed_end=len(data), release=release)
         self._break()
-        return reached
+        return HeadScan(split, _line_number(data, split, position, line_at, release), line_at)
 
     def scan_tail(self, data: Buffer, split: int, emit: Callable[[TailEvent], None],
                   release: Release = keep_pages) -> TailScan:
         """The second half: ``data[split:]`` (``split`` is a line start) with fresh parser
         state; each event, prepared as this scanner prepares them, goes to ``emit`` as a
         :class:`TailEvent`, in log order. Meant for another process."""
-        prepare = self._prepare
-
-        def found(event: Event) -> TailEvent:
-            skipped = event.dump.result().skipped if event.dump is not None else 0
-            if event.kernel is None and event.host_kernel is None:
-                return TailEvent(event.line, skipped, event, unprepared=True)
-            return TailEvent(event.line, skipped, prepare(event) if prepare is not None else event)
-
-        tail = LogScanner(self.assembler.source, emit, self.prefilter, found)
+        tail, kept = self._tail_scanner(emit), self._kept()
         tail._scan_block(data, split, 1, False, len(data), release=release)
         tail._break()
-        assembler = tail.assembler
-        return TailScan(assembler.related, dict(assembler.related_by_host), assembler.kernels,
-                        tail.skipped_lines, self._carry() if self._carry is not None else None)
+        return self._tail_scan(tail, len(data) - split, kept)
 
-    def merge_tail(self, data: Buffer, split: int, reached: tuple[int, int], tail: TailScan,
-                   found: Iterable[TailEvent], release: Release = keep_pages) -> None:
+    def scan_tail_stream(self, stream: BinaryIO, emit: Callable[[TailEvent], None]) -> TailScan:
+        """:meth:`scan_tail` of a stream that starts at the split. When reading it fails (a
+        damaged archive), the events complete before the failure go to ``emit`` (as
+        :meth:`broke_off` sends them) and the error comes back in the result."""
+        tail, kept = self._tail_scanner(emit), self._kept()
+        try:
+            tail.scan(stream)
+        except Exception as error:  # noqa: BLE001 - the first process raises it, after these events
+            tail.broke_off()
+            return self._tail_scan(tail, tail.bytes, kept, error)
+        return self._tail_scan(tail, tail.bytes, kept)
+
+    def merge_tail(self, head: HeadScan, tail: TailScan, found: Iterable[TailEvent]) -> None:
         """Take in what :meth:`scan_tail` found (``found``: its events in the order it emitted
-        them), numbered in the whole of ``data``. ``reached`` is what :meth:`scan_head`
-        returned: events it already reported (it may have run past ``split``) are not emitted
-        twice."""
-        position, line_at = reached
-        if position >= split:
-            lines_before_split = line_at - count_newlines(data, split, position, release)
-        else:
-            lines_before_split = line_at + count_newlines(data, position, split, release)
-        first_own_line = line_at - lines_before_split + 1   # lines the head already covered
+        them), numbered in the whole input. ``head`` is where the first half stopped: events it
+        already reported (it may have run past the split) are not emitted twice."""
+        lines_before_split = head.split_line - 1
+        first_own_line = head.reached_line - lines_before_split   # lines the head already covered
         counted_by_head = 0      # dump lines the tail skipped in events the head reported too
         if self._take is not None:
-            self._take(tail.carried, lines_before_split - 1)
+            self._take(tail.carried, lines_before_split)
         for event in found:
             if event.line >= first_own_line:
-                line = event.line + lines_before_split - 1
+                line = event.line + lines_before_split
                 if event.unprepared:
                     raw = event.item
                     raw.line = line
@@ -214,6 +246,7 @@ class LogScanner:
         for host, kernel in tail.kernels.items():
             assembler.kernels.setdefault(host, kernel)
         self.tail_skipped = tail.skipped - counted_by_head
+        self.bytes = head.split + tail.bytes
 
     def feed_line(self, raw: str, lineno: int) -> None:
         """One physical line through normalizer, joiner and assembler (also used by --follow)."""
@@ -234,6 +267,31 @@ class LogScanner:
             self._emit(heapq.heappop(self._pending)[2])
 
     # -- internals -------------------------------------------------------------------------
+
+    def _tail_scanner(self, emit: Callable[[TailEvent], None]) -> LogScanner:
+        """A scanner with fresh parser state whose events, prepared as ours are, go to ``emit``
+        as :class:`TailEvent`."""
+        prepare = self._prepare
+
+        def found(event: Event) -> TailEvent:
+            skipped = event.dump.result().skipped if event.dump is not None else 0
+            if event.kernel is None and event.host_kernel is None:
+                return TailEvent(event.line, skipped, event, unprepared=True)
+            return TailEvent(event.line, skipped, prepare(event) if prepare is not None else event)
+
+        return LogScanner(self.assembler.source, emit, self.prefilter, found)
+
+    def _kept(self) -> Any:
+        """What ``prepare`` keeps of its own (``carry()``), as the second process starts."""
+        return self._carry() if self._carry is not None else None
+
+    def _tail_scan(self, tail: LogScanner, scanned: int, kept: Any, error: Exception | None = None) -> TailScan:
+        """What the second process found; its ``carry()`` only if its own events changed it (a
+        process forked part way through the first half has the first process's as it was)."""
+        assembler = tail.assembler
+        carried = self._kept()
+        return TailScan(assembler.related, dict(assembler.related_by_host), assembler.kernels,
+                        tail.skipped_lines, scanned, None if carried is kept else carried, error)
 
     def _deliver(self, event: Event) -> None:
         item = self._prepare(event) if self._prepare is not None else event
@@ -323,6 +381,14 @@ def _set_event_line(item: Any, line: int) -> Any:
     """The default relocation: an event, or a prepared item keeping it as ``.event``."""
     getattr(item, "event", item).line = line
     return item
+
+
+def _line_number(data: Buffer, offset: int, position: int, line_at: int,
+                 release: Release = keep_pages) -> int:
+    """The line number at ``offset`` (a line start) of ``data``, from ``line_at`` at ``position``."""
+    if position >= offset:
+        return line_at - count_newlines(data, offset, position, release)
+    return line_at + count_newlines(data, position, offset, release)
 
 
 def _read_into(stream: BinaryIO, buffer: bytearray, at: int) -> int:

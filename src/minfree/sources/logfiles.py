@@ -75,6 +75,7 @@ import codecs
 import errno
 import functools
 import io
+import itertools
 import os
 import re
 import stat
@@ -118,6 +119,9 @@ class DamagedInputError(SourceError):
         self.name = name
         self.delivered = delivered
         self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:   # it crosses from a second scanning process
+        return type(self), (self.name, self.delivered, self.detail)
 
 
 class TruncatedInputError(DamagedInputError):
@@ -401,22 +405,72 @@ class _DecompressingReader(_RawReader):
     size of the buffer; it waits only when it has nothing yet.
     """
 
-    def __init__(self, source: BinaryIO, fmt: str, name: str) -> None:
+    def __init__(self, source: BinaryIO, fmt: str, name: str,
+                 resume: tuple[int, Iterator[bytes]] | None = None) -> None:
+        """``resume``: the decompressed bytes before this reader's first one, and the chunks
+        from there on (a second half, :meth:`second_half`)."""
         super().__init__()
         self._name = name
         self._source = source
-        self._delivered = 0
+        self._fmt = fmt
+        self._delivered = 0 if resume is None else resume[0]
         self._chunk: memoryview | None = None
         self._offset = 0
         self._error: Exception | None = None  # _Truncated, _Corrupt or SourceError, raised once
+        produce: Callable[[], Iterator[bytes]] = (
+            functools.partial(_decode, source, fmt, _READ_SIZE, _CHUNK_SIZE) if resume is None
+            else functools.partial(iter, resume[1]))
         self._process: ChunkProcess | None
         try:
-            self._process = ChunkProcess(functools.partial(_decode, source, fmt, _READ_SIZE, _CHUNK_SIZE))
+            self._process = ChunkProcess(produce)
         except OSError:   # no child (process limit, memory): decode in this process
             self._process = None
-        self._chunks: Iterator[Any] | None = (
-            self._process.chunks() if self._process is not None
-            else _decode(source, fmt, _READ_SIZE, _CHUNK_SIZE))
+        self._chunks: Iterator[Any] | None = self._process.chunks() if self._process is not None else produce()
+
+    def second_half(self, share: Callable[[int], float | None] = lambda decoded: 0.5
+                    ) -> tuple[int, BinaryIO] | None:
+        """For a second scanning process (forked): the file decoded again from its start, at
+        its own offset (``pread``: this reader's decoder reads on), the output dropped until a
+        ``share`` of the compressed bytes is read (half by default); the split is the first line
+        start from there. Returns the split and a reader of the bytes from it on (decoded by a
+        child of the caller; a damage is reported with the bytes before it counted from the
+        start, as here), or None when the input ends or breaks first. ``share(bytes decoded so
+        far)`` is asked after each piece: None gives up.
+
+        >>> import gzip, tempfile
+        >>> file = tempfile.TemporaryFile()
+        >>> _ = file.write(gzip.compress(b"".join(b"%07d\\n" % i for i in range(100000)))); _ = file.seek(0)
+        >>> reader = _DecompressingReader(file, "gzip", "demo.gz")
+        >>> split, rest = reader.second_half()
+        >>> split, rest.read(8), reader.read(8)
+        (262144, b'0032768\\n', b'0000000\\n')
+        >>> rest.close(); reader.close()
+        """
+        source = _PositionalReader(self._source.fileno())
+        size = os.fstat(source.fileno).st_size
+        until = size // 2
+        chunks = _decode(source, self._fmt, _READ_SIZE, _CHUNK_SIZE)
+        at = 0            # decompressed bytes before ``chunk``
+        look_from = -1    # where the newline before the split may be in ``chunk``, once half is read
+        try:
+            for chunk in chunks:
+                if look_from < 0 and source.offset >= until and chunk:
+                    look_from = len(chunk) - 1   # the split may be right after this chunk
+                if look_from >= 0:
+                    newline = chunk.find(b"\n", look_from)
+                    if newline != -1:
+                        split = at + newline + 1
+                        rest = itertools.chain((chunk[newline + 1:],), chunks)
+                        return split, _DecompressingReader(source, self._fmt, self._name, (split, rest))
+                    look_from = 0
+                at += len(chunk)
+                wanted = share(at)
+                if wanted is None:
+                    return None
+                until = int(size * wanted)
+        except (_Truncated, _Corrupt):
+            pass
+        return None
 
     def _next_chunk(self, block: bool) -> bool:
         """Move to the next chunk; False at the end (or, with ``block`` false, if none is ready)."""
@@ -479,15 +533,33 @@ class _DecompressingReader(_RawReader):
             super().close()
 
 
+class _PositionalReader:
+    """``read`` of an open file at an offset of its own (``pread``): the file's offset, shared
+    with every process it was inherited by, is left alone. Closing it leaves the file open."""
+
+    def __init__(self, fileno: int) -> None:
+        self.fileno = fileno
+        self.offset = 0
+
+    def read(self, size: int) -> bytes:
+        data = os.pread(self.fileno, size, self.offset)
+        self.offset += len(data)
+        return data
+
+    def close(self) -> None:
+        pass
+
+
 class _TextGuard(_RawReader):
     """``inner``'s bytes, until :data:`BINARY_RUN_LIMIT` bytes in a row look binary: then
-    :class:`BinaryInputError`, and the end. Costs one :func:`looks_binary` of 4 KiB per read."""
+    :class:`BinaryInputError`, and the end. Costs one :func:`looks_binary` of 4 KiB per read.
+    ``delivered``: the bytes of the input before ``inner``'s first (it reads a second half)."""
 
-    def __init__(self, inner: BinaryIO, name: str) -> None:
+    def __init__(self, inner: BinaryIO, name: str, delivered: int = 0) -> None:
         super().__init__()
         self._inner = inner
         self._name = name
-        self._delivered = 0
+        self._delivered = delivered
         self._binary_run = 0
         self._stopped = False
 
@@ -515,13 +587,42 @@ class _TextGuard(_RawReader):
         super().close()
 
 
-def _decompressing(stream: BinaryIO, head: bytes, name: str) -> BinaryIO:
+class CompressedFile(_TextGuard):
+    """A compressed regular file, decompressed (and guarded as every decompressed stream is),
+    whose second half a second scanning process can read on its own
+    (:func:`minfree.sources.logscan.scan_stream`)."""
+
+    def __init__(self, inner: _DecompressingReader, name: str, compressed_size: int) -> None:
+        super().__init__(inner, name)  # type: ignore[arg-type]
+        self._reader = inner
+        self.compressed_size = compressed_size
+
+    @property
+    def started(self) -> bool:
+        """Some of it was read already."""
+        return self._delivered > 0
+
+    def second_half(self, share: Callable[[int], float | None]) -> tuple[int, BinaryIO] | None:
+        """In a forked child: where the second part starts (a line start) and a guarded stream
+        of it (:meth:`_DecompressingReader.second_half`)."""
+        second = self._reader.second_half(share)
+        if second is None:
+            return None
+        split, rest = second
+        return split, _TextGuard(rest, self._name, delivered=split)  # type: ignore[return-value]
+
+
+def _decompressing(stream: BinaryIO, head: bytes, name: str, size: int | None = None) -> BinaryIO:
     """``stream`` itself when ``head`` is not compressed, else a decompressing reader
-    (guarded: a decompression bomb of zeros ends like ``/dev/zero``)."""
+    (guarded: a decompression bomb of zeros ends like ``/dev/zero``); ``size``: ``stream`` is a
+    regular file of that size (a :class:`CompressedFile`)."""
     fmt = detect_compression(head)
     if fmt is None:
         return stream
-    return _TextGuard(_DecompressingReader(stream, fmt, name), name)  # type: ignore[arg-type, return-value]
+    reader = _DecompressingReader(stream, fmt, name)
+    if size is not None:
+        return CompressedFile(reader, name, size)  # type: ignore[return-value]
+    return _TextGuard(reader, name)  # type: ignore[arg-type, return-value]
 
 
 def _open_regular(path: str) -> io.FileIO:
@@ -542,8 +643,9 @@ def _open_file(path: str, name: str, regular: bool = False) -> BinaryIO:
     except OSError as exc:
         raise SourceError(f"cannot read {name}: {exc.strerror}") from exc
     try:
-        if stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
-            return _decompressing(raw, os.pread(raw.fileno(), _MAGIC_LEN, 0), name)  # type: ignore[arg-type]
+        info = os.fstat(raw.fileno())
+        if stat.S_ISREG(info.st_mode):
+            return _decompressing(raw, os.pread(raw.fileno(), _MAGIC_LEN, 0), name, info.st_size)  # type: ignore[arg-type]
         return _open_stream(raw, name)  # type: ignore[arg-type]
     except OSError as exc:
         raw.close()
