@@ -7,7 +7,8 @@ from pathlib import Path
 
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 READS_SHARED_CORPUS = [
-    "logs/test_memdump.py", "logs/test_prefix.py", "logs/test_trace.py", "analysis/test_origin.py",
+    "logs/test_memdump.py", "logs/test_prefix.py", "logs/test_trace.py", "logs/test_scanner_cuts.py",
+    "analysis/test_origin.py",
     "model/test_gfp.py", "model/test_kversion.py",
     # minfree report's inputs are captures and reports of ../shared/kernel-failures
     "commands/test_report_cli.py", "render/test_report_chromium.py", "analysis/test_report.py",

@@ -125,3 +125,19 @@ def test_a_failing_first_half_ends_the_child(log: Path, split_always: None) -> N
         logscan.scan_stream(LogScanner("log", emit), stream)
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)   # no child of ours is left, running or not reaped
+
+
+def test_the_split_never_starts_at_a_wrapped_piece(tmp_path: Path, split_always: None) -> None:
+    """Lines that start with a blank after the middle (a mail client's wrap, a pasted
+    continuation) are left to the first process, which joins them to the line before; a file
+    where every line after the middle starts so is cut at the first line start as before."""
+    head = b"[1.0] a line\n" * 40 + b"[2.0] page allocation failure: order:0, mode:0x20\n"
+    data = head + b" wrapped piece\n\tanother\n[3.0] stamped\n" + b"[4.0] x\n" * 64
+    assert len(head) - 51 < len(data) // 2 < len(head)   # the middle is inside the header line
+    path = tmp_path / "wrapped.log"
+    path.write_bytes(data)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+        assert mapped[logscan._split_point(mapped):].startswith(b"[3.0] stamped")
+    path.write_bytes(b"[1.0] a\n" * 8 + b" piece\n" * 9)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+        assert logscan._split_point(mapped) == 8 * 8   # the first line start after the middle

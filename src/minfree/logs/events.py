@@ -48,6 +48,7 @@ MAX_EVENT_LINES = 5000   # no report is longer (a 2.6.32 per-cpu dump of 256 CPU
 MAX_SECONDS = 30.0       # a report is printed within a few ms; 30 s later it is something else
 FRAGMENT_REACH = 6       # lines within which a "comm: " fragment can still meet its header
 MAX_SILENCE = 400        # lines without one of its own: the CPU that printed a report moved on
+_NEVER = 1 << 62         # no report open: none can fall silent
 
 
 @record(frozen=False)
@@ -110,6 +111,11 @@ class Assembler:
         self._fragments: deque[_Fragment] = deque(maxlen=8)
         self._vmalloc: tuple[str, int] | None = None
         self._seq = 0
+        # the line at which the report heard from least recently falls silent, at the earliest
+        # (each report's last line only moves later): closing there, not every N lines, makes a
+        # close depend on the lines between, not on how many came before (a file's second half,
+        # scanned from its middle, closes a report where a scan from its start does)
+        self._silent_from = _NEVER
         self._created = 0
         self._last_header: Event | None = None
         self.kernels: dict[str | None, str] = {}
@@ -139,7 +145,7 @@ class Assembler:
 
     def feed(self, line: LogLine, lineno: int) -> None:
         self._seq += 1
-        if self._seq % 64 == 0:
+        if self._seq >= self._silent_from:
             self._close_silent()
         if line.repeat:
             if self._last_header is not None:
@@ -224,6 +230,7 @@ class Assembler:
             self._open[key].append(event)
             self.open_count += 1
             self._last_header = event
+            self._silent_from = min(self._silent_from, self._seq + MAX_SILENCE + 1)
 
     def _adopt(self, line: LogLine, key: tuple[str | None, str | None]
                ) -> tuple[tuple[str | None, str | None], list[Event]] | None:
@@ -376,6 +383,8 @@ class Assembler:
     def _close_event(self, events: list[Event], event: Event) -> None:
         events.remove(event)
         self.open_count -= 1
+        if not events:   # no silence check may come to drop it: a log of many callers leaves no trail
+            self._open.pop((event.host, event.caller), None)
         self._finish(event)
 
     def _finish(self, event: Event) -> None:
@@ -386,9 +395,12 @@ class Assembler:
         self.emit(event)
 
     def _close_silent(self) -> None:
+        """Close every report whose host and caller printed no line of it for MAX_SILENCE lines."""
         for key, events in list(self._open.items()):
             if not events or all(self._seq - e.last_seq > MAX_SILENCE for e in events):
                 self._close_key(key)
+        self._silent_from = min((max(e.last_seq for e in events) + MAX_SILENCE + 1
+                                 for events in self._open.values() if events), default=_NEVER)
 
     def _close_key(self, key: tuple[str | None, str | None]) -> None:
         events = self._open.get(key, [])

@@ -326,11 +326,17 @@ def _unnamed_file() -> BinaryIO:
 
 
 def _split_point(data: mmap.mmap) -> int | None:
-    """Where a second process takes over: the line start nearest the middle of a large file."""
+    """Where a second process takes over: the first line start after the middle of a large file
+    whose line does not start with a blank (a wrapped piece of the line before it, which the
+    joiner would join: the second process could not), within :data:`_FOLIO` of the first."""
     if len(data) < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2:
         return None
-    newline = data.find(b"\n", len(data) // 2)
-    return None if newline == -1 or newline + 1 >= len(data) else newline + 1
+    newline = first = data.find(b"\n", len(data) // 2)
+    while newline != -1 and newline - first < _FOLIO and data[newline + 1:newline + 2] in (b" ", b"\t"):
+        newline = data.find(b"\n", newline + 1)
+    if newline == -1 or newline + 1 >= len(data) or data[newline + 1:newline + 2] in (b" ", b"\t"):
+        newline = first   # nothing but wrapped pieces after the middle
+    return None if first == -1 or first + 1 >= len(data) else newline + 1
 
 
 def _map(stream: BinaryIO) -> mmap.mmap | None:
