@@ -13,7 +13,8 @@ in every format. A fast path that drops or alters one line or event is a defect.
   without decoding each line or the normalizer's dispatch; feeding every line through
   ``feed_line`` is the oracle, for every logical line the assembler is given and what comes out;
 * :func:`trace._line_facts` tells a line's trace kind and what ``parse_trace`` takes from it in
-  one memoised pass; the two functions it replaced are the oracle;
+  one memoised pass, asked by :func:`trace._facts` without a leading ``[<address>]``; the two
+  functions it replaced, given the line as it is, are the oracle;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
   :func:`event_to_json` is the oracle;
 * :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``.
@@ -301,10 +302,20 @@ def test_trace_facts_are_what_kind_and_item_were(generated: list[Path]) -> None:
     texts |= {"", " ", "Call Trace:", "<IRQ>", " ====", "=====", "--- interrupt: 501", "[<c0>]", "[xfs]",
               "LR = .__alloc_pages+0x1b0/0x340", "---[ end trace 1c9b4c4bde4a3d4e ]---", "Backtrace: <c0>",
               "<ffffffff8015f9fe>{__alloc_pages+789}", "<c01369e2> __alloc_pages+0x1f2/0x2d0"}
+    # _facts asks the memo with a leading "[<address>]" written as "[<0>]": the same lines with
+    # other addresses (lengths 1..16, either case, none, not hex) must read as themselves
+    rng = random.Random(11)
+    addressed = [t for t in sorted(texts) if t.strip().startswith("[<")]
+    assert len(addressed) > (500 if SHARED_LOGS else 100)
+    for text in addressed[::2]:
+        rest = text.strip().partition(">]")[2]
+        for address in ("", "0", "g", "ABCdef", "".join(rng.choice("0123456789abcdefABCDEF") for _ in range(rng.randint(1, 16)))):
+            texts.add(f"[<{address}>]{rest}")
+    texts |= {"[<c0>] (warn_alloc) from [<c1>] (x+0x1/0x2)", "[<c0>]", "[<c0>] ?", "[<0>] 0x0", "[<c0> x+0x1/0x2"}
     traced = 0
     for text in texts:
         stripped = text.strip()
-        kind, item = trace._line_facts(stripped)
+        kind, item = trace._facts(stripped)
         assert kind == kind_before(stripped), text
         assert (item if item is not None else trace._item(stripped)) == item_before(text), text
         assert (item is None) == (kind is None), text
