@@ -170,6 +170,7 @@ _ZONE_ATTRS = {
 }
 _OPEN_KINDS = frozenset(_FRAGMENT_TOKENS)  # kinds whose line may continue on the next lines
 _VALUE_KINDS = frozenset({"summary", "node", "zone", "reserve", "buddy"})
+_KEPT_KINDS = _OPEN_KINDS | _VALUE_KINDS   # the builder keeps lines of these kinds
 # First characters of every line kind above (summary keys included, "Active" of 2.6.18).
 _FIRST_CHARS = frozenset("0123456789NDHMlcCFTS") | frozenset(key[0] for key in _SUMMARY_KEYS) | {"A"}
 _MAX_LINE = 4096  # a dump line is < 1 KiB (printk LOG_LINE_MAX); longer input is not one
@@ -303,15 +304,6 @@ def _summary_values(line: str) -> dict[str, int] | None:
     return values or None
 
 
-@record(frozen=False)
-class _Record:
-    """One line of the dump (its kind, from dump_line_kind) with the pieces a syslog daemon split
-    off it appended, while it is still open."""
-
-    kind: str
-    text: str
-
-
 class MemDumpBuilder:
     """Collects the lines of one Mem-Info dump, in log order, and parses them.
 
@@ -333,7 +325,10 @@ class MemDumpBuilder:
 
     def __init__(self) -> None:
         self._parsed = _Parsed()  # every finished line, parsed once
-        self._open: _Record | None = None  # the last line, while more of it may follow
+        # the last line while more of it may follow: its kind (None: no such line) and its text,
+        # with the pieces a syslog daemon split off it appended
+        self._open_kind: str | None = None
+        self._open_text = ""
         self._pending_node: int | None = None  # a bare "Node N " KERN_CONT record
         self._active = False  # some dump line was seen
         self._trailer = False
@@ -355,7 +350,7 @@ class MemDumpBuilder:
         if kind is not None:
             self._start(kind, line)
             return True
-        if self._open is not None and self._continues(self._open, line):
+        if self._open_kind is not None and self._continues(line):
             return True
         if self._active:
             bare_node = _BARE_NODE.fullmatch(line)
@@ -370,40 +365,41 @@ class MemDumpBuilder:
 
     def _start(self, kind: str, line: str) -> None:
         self._active = True
-        self._finish_open()
-        pending, self._pending_node = self._pending_node, None
-        if pending is not None and kind in ("zone", "buddy", "percpu") and not line.startswith("Node "):
-            line = f"Node {pending} {line}"
-        if kind == "trailer":
-            self._trailer = True
-        if kind not in _VALUE_KINDS and kind not in _OPEN_KINDS:
+        if self._open_kind is not None:
+            self._finish_open()
+        if self._pending_node is not None:
+            pending, self._pending_node = self._pending_node, None
+            if kind in ("zone", "buddy", "percpu") and not line.startswith("Node "):
+                line = f"Node {pending} {line}"
+        if kind not in _KEPT_KINDS:
+            if kind == "trailer":
+                self._trailer = True
             return
         self._lines += 1
         if self._lines > _MAX_RECORDS:
             self._parsed.skipped += 1
-            return
-        record = _Record(kind, line)
-        if kind in _OPEN_KINDS and not _closed(record):
-            self._open = record
-        elif kind in _VALUE_KINDS:
-            self._parsed.add(record)
+        elif kind == "summary" or (kind == "buddy" and _closed(kind, line)):
+            self._parsed.add(kind, line)
+        elif kind != "hugepages" or not _closed(kind, line):   # a hugepages line holds no value
+            self._open_kind, self._open_text = kind, line
 
     def _finish_open(self) -> None:
-        if self._open is not None and self._open.kind in _VALUE_KINDS:
-            self._parsed.add(self._open)
-        self._open = None
+        if self._open_kind in _VALUE_KINDS:
+            self._parsed.add(self._open_kind, self._open_text)
+        self._open_kind = None
 
-    def _continues(self, record: _Record, line: str) -> bool:
-        """Append ``line`` to the open ``record`` if it is a piece of it."""
-        token = _FRAGMENT_TOKENS[record.kind]
+    def _continues(self, line: str) -> bool:
+        """Append ``line`` to the open line if it is a piece of it."""
+        kind = self._open_kind
+        token = _FRAGMENT_TOKENS[kind]
         if not all(token.fullmatch(part) for part in line.split()):
             return False
-        if len(record.text) + len(line) >= _MAX_LINE:
+        if len(self._open_text) + len(line) >= _MAX_LINE:
             self._parsed.skipped += 1
             self._finish_open()
             return False
-        record.text = f"{record.text} {line}"
-        if _closed(record):
+        self._open_text = f"{self._open_text} {line}"
+        if _closed(kind, self._open_text):
             self._finish_open()
         return True
 
@@ -419,7 +415,8 @@ class MemDumpBuilder:
     def close(self) -> None:
         """The report ended: no line follows, so :meth:`result` hands out the parsed values
         themselves rather than a copy (the line still open is parsed as it stands)."""
-        self._finish_open()
+        if self._open_kind is not None:
+            self._finish_open()
         self._closed = True
 
     def result(self) -> MemDump:
@@ -432,8 +429,8 @@ class MemDumpBuilder:
             parsed = self._parsed
         else:
             parsed = self._parsed.copy()
-            if self._open is not None and self._open.kind in _VALUE_KINDS:
-                parsed.add(self._open)  # a line that may still continue, parsed as it stands
+            if self._open_kind in _VALUE_KINDS:   # a line that may still continue, parsed as it stands
+                parsed.add(self._open_kind, self._open_text)
         zones = parsed.zones
         page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
         from_zone_lines = [zone for zone in zones if zone.free_kb is not None]  # buddy-only: cut excerpt
@@ -459,31 +456,33 @@ class _Parsed:
     skipped: int = 0
     reserve_for: int | None = None  # index of the zone whose line came just before
 
-    def add(self, record: _Record) -> None:
+    def add(self, kind: str, text: str) -> None:
+        """Parse one finished line of a kind in _VALUE_KINDS."""
         previous, self.reserve_for = self.reserve_for, None
-        if record.kind == "summary":  # "Free pages: ..." (2.6.18, in kB) has no page counts
-            self.summary.update(_summary_values(record.text) or {})
-        elif record.kind == "node":
-            node = _parse_node(record.text)
-            if node is None:
-                self.skipped += 1
-            else:
-                self.nodes[node[0]] = node[1]
-        elif record.kind == "zone":
-            zone = _parse_zone(record.text)
+        if kind == "summary":  # "Free pages: ..." (2.6.18, in kB) has no page counts
+            self.summary.update(_summary_values(text) or {})
+        elif kind == "zone":
+            zone = _parse_zone(text)
             if zone is None:
                 self.skipped += 1
             else:
                 self.reserve_for = len(self.zones)
                 self.zones.append(zone)
-        elif record.kind == "reserve":
-            reserve = _parse_reserve(record.text)
+        elif kind == "reserve":
+            reserve = _parse_reserve(text)
             if reserve is None or previous is None:
                 self.skipped += 1
             else:
                 self.zones[previous].lowmem_reserve = reserve
-        elif not _attach_buddy(record.text, self.zones):
-            self.skipped += 1
+        elif kind == "buddy":
+            if not _attach_buddy(text, self.zones):
+                self.skipped += 1
+        else:
+            node = _parse_node(text)
+            if node is None:
+                self.skipped += 1
+            else:
+                self.nodes[node[0]] = node[1]
 
     def copy(self) -> _Parsed:
         return _Parsed(
@@ -504,10 +503,11 @@ def _copy_zone(zone: ZoneDump) -> ZoneDump:
     )
 
 
-def _closed(record: _Record) -> bool:
-    if record.kind == "buddy":
-        return _BUDDY_DONE.search(record.text) is not None
-    return record.kind == "hugepages" and "hugepages_size=" in record.text
+def _closed(kind: str, text: str) -> bool:
+    """Whether a buddy or hugepages line is finished: nothing of it can follow."""
+    if kind == "buddy":   # the match is at most 25 characters long: "= " 20 digits "kB"
+        return _BUDDY_DONE.search(text, len(text) - 25) is not None
+    return kind == "hugepages" and "hugepages_size=" in text
 
 
 def _kb_fields(text: str) -> dict[str, int] | None:
@@ -515,7 +515,54 @@ def _kb_fields(text: str) -> dict[str, int] | None:
 
     ``name:N`` without a unit (``pages_scanned``, in pages) and ``all_unreclaimable? yes``
     are recognised and left out.
+
+    >>> _kb_fields("free:3512kB min:5728kB pages_scanned:0 all_unreclaimable? no")
+    {'free': 3512, 'min': 5728}
     """
+    if text.isascii():
+        reader = _kb_reader(text.translate(_NO_DIGITS))
+        if reader is not None:
+            match = reader[0].fullmatch(text)
+            if match is not None:
+                return dict(zip(reader[1], map(int, match.groups())))
+    return _read_kb_fields(text)
+
+
+# A host prints its zone lines in one shape, the same fields in the same order: only the numbers
+# change. _kb_reader makes, once per shape (the line without its digits), a pattern that is that
+# shape with a run of digits after each field's colon, and the names of the kB fields in order;
+# a line it matches holds the same tokens as the shape, so _read_kb_fields would find the same
+# fields in it, with these numbers (tests/logs/test_fast_paths.py holds the two to each other).
+# Only ASCII lines: the shape removes 0-9, while the patterns' \d takes any decimal digit.
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
+@functools.lru_cache(maxsize=64)
+def _kb_reader(shape: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
+    """(pattern, kB field names) for the zone or node lines of this digit-less ``shape``, or None
+    when such a line is not one :func:`_read_kb_fields` reads (then it reads the line itself).
+
+    >>> pattern, names = _kb_reader("free:kB min:kB pages_scanned: all_unreclaimable? no")
+    >>> names, pattern.fullmatch("free:3512kB min:5728kB pages_scanned:0 all_unreclaimable? no").groups()
+    (('free', 'min'), ('3512', '5728'))
+    """
+    if _read_kb_fields(shape) is None:   # every colon of a valid shape ends a field's name
+        return None
+    pieces = shape.split(":")
+    pattern, names = [re.escape(pieces[0])], []
+    for before, after in zip(pieces, pieces[1:]):
+        if after.startswith(("kB", "KB")):   # "name:NkB": a kB field (without digits: not one)
+            names.append(before.split()[-1])
+            pattern.append(":([0-9]{1,20})")
+        else:                                # "name:N" or "name:" before a space or the end
+            pattern.append(":(?:[0-9]{1,20})?")
+        pattern.append(re.escape(after))
+    return re.compile("".join(pattern)), tuple(names)
+
+
+def _read_kb_fields(text: str) -> dict[str, int] | None:
+    """:func:`_kb_fields` of any line, the general way: validated by one regex, then read token by
+    token."""
     if ": " in text:
         text = _JOIN_SPACE.sub("", text)
     if _FIELDS_ONLY.fullmatch(text) is None:
