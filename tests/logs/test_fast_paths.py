@@ -5,8 +5,9 @@ in every format. A fast path that drops or alters one line or event is a defect.
 * :meth:`LineNormalizer.normalize` takes a console line (``[``) straight to the stamp parser
   (``_console``); the general dispatch (``_normalize``) must return the same lines and leave
   the same state;
-* :func:`memdump._buddy_entries` reads the orders of a buddy line in one regex pass; the token
-  by token reading below (the code it replaced) is the oracle;
+* :func:`memdump._buddy_entries` reads the orders of a buddy line by a pattern made once per
+  shape of orders (else in one validating regex pass and a findall); the token by token reading
+  below (the code the regex passes replaced) is the oracle;
 * :func:`memdump._kb_fields` takes the kB fields of a zone or node line by a pattern made once
   per shape of line (else validated, token by token); the findall it replaced is the oracle;
 * :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
@@ -135,12 +136,22 @@ def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
     for _ in range(20_000):
         parts = [rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c"]) for _ in range(rng.randint(0, 7))]
         orders.append(" " + "".join(parts))
+    # _buddy_entries reads orders by the pattern of their shape without digits and capitals,
+    # made from the first orders of that shape (memdump._orders_reader): each again with other
+    # digits and letters, or one more digit or capital anywhere
+    runs, capitals = ["", "0", "7", "12", "9" * 20, "9" * 21, "\u0661"], ["", "U", "UME", "B", "\u00c9"]
+    for text in orders[:]:
+        orders.append(re.sub(r"[A-Z]+", lambda _: rng.choice(capitals), re.sub(r"\d+", lambda _: rng.choice(runs), text)))
+        at = rng.randint(0, len(text))
+        orders.append(text[:at] + rng.choice(["1", "U", "B", "k"]) + text[at:])
+    memdump._orders_reader.cache_clear()
     read = 0
     for text in orders:
         expected = entries_by_tokens(text)
         assert memdump._buddy_entries(text) == expected, text
         read += bool(expected)
     assert read > 1000
+    assert memdump._orders_reader.cache_info().hits > 10_000
 
 
 def explained_events(path: Path) -> list:

@@ -655,9 +655,50 @@ def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
     >>> _buddy_entries("1*4kB (U) (M) ") is None
     True
     """
+    reader = _orders_reader(orders.translate(_NO_DIGITS_OR_CAPITALS))
+    if reader is not None:
+        match = reader.fullmatch(orders)
+        if match is not None:
+            found = match.groups()
+            return list(zip(map(int, found[0::3]), map(int, found[1::3]), found[2::3]))
     if _BUDDY_ORDERS.fullmatch(orders) is None:
         return None
     return [(int(count), int(block_kb), letters) for count, block_kb, letters in _BUDDY_ENTRIES.findall(orders)]
+
+
+# As zone lines (_kb_reader), a buddy line's orders have few shapes once their digits and their
+# migratetype letters are taken out (which orders are empty: 11 shapes in 1104 generated lines):
+# " *k () *k *k () ". The pattern of a shape has the digits of each "N*SkB" and the letters of
+# the last "(...)" after it as groups (an empty group when it has none), the other "()" as they
+# are; a line it matches has the tokens _BUDDY_ORDERS takes, in the same places. Other digits
+# and capitals (non-ASCII ones) stay in the shape, and a shape with them has no pattern.
+_NO_DIGITS_OR_CAPITALS = str.maketrans("", "", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_SHAPE_PARTS = re.compile(r"\s+|\S+")
+
+
+@functools.lru_cache(maxsize=64)
+def _orders_reader(shape: str) -> re.Pattern[str] | None:
+    """The pattern of the buddy orders of this shape: three groups per order (count, block kB,
+    letters), or None when the shape is not one of orders (then _BUDDY_ORDERS judges the line).
+
+    >>> _orders_reader(" *k () *k ").fullmatch(" 1*4kB (UM) 0*8kB ").groups()
+    ('1', '4', 'UM', '0', '8', '')
+    """
+    pattern: list[str] = []
+    letters_at = None   # index in pattern of the group that gives the current order's letters
+    for part in _SHAPE_PARTS.findall(shape):
+        if part.isspace():
+            pattern.append(re.escape(part))
+        elif part == "*k":
+            pattern += [r"([0-9]{1,20})\*([0-9]{1,20})kB", "()"]
+            letters_at = len(pattern) - 1
+        elif part == "()" and letters_at is not None:   # the last "(...)" after an order has its letters
+            pattern[letters_at] = r"\(\)" if pattern[letters_at] != "()" else ""
+            pattern.append(r"\(([A-Z]*)\)")
+            letters_at = len(pattern) - 1
+        else:
+            return None
+    return re.compile("".join(pattern)) if letters_at is not None else None
 
 
 def _attach_buddy(text: str, zones: list[ZoneDump]) -> bool:
