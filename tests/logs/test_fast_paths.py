@@ -144,14 +144,14 @@ def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
         orders.append(re.sub(r"[A-Z]+", lambda _: rng.choice(capitals), re.sub(r"\d+", lambda _: rng.choice(runs), text)))
         at = rng.randint(0, len(text))
         orders.append(text[:at] + rng.choice(["1", "U", "B", "k"]) + text[at:])
-    memdump._orders_reader.cache_clear()
+    memdump._orders_reader.cache_clear(), memdump._sightings.cache_clear()
     read = 0
     for text in orders:
         expected = entries_by_tokens(text)
         assert memdump._buddy_entries(text) == expected, text
         read += bool(expected)
     assert read > 1000
-    assert memdump._orders_reader.cache_info().hits > 10_000
+    assert memdump._orders_reader.cache_info().hits > 5000   # orders read by a pattern
 
 
 def explained_events(path: Path) -> list:
@@ -261,7 +261,7 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> N
         texts.append(re.sub(r"\d+", lambda _: rng.choice(runs), text))
         at = rng.randint(0, len(text))
         texts.append(text[:at] + rng.choice(runs) + text[at:])
-    memdump._kb_reader.cache_clear()
+    memdump._kb_reader.cache_clear(), memdump._sightings.cache_clear()
     read = 0
     for text in texts:
         joined = memdump._JOIN_SPACE.sub("", text) if ": " in text else text
@@ -271,7 +271,7 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> N
         assert got == expected and (got is None or list(got) == list(expected)), text   # order: JSON keeps it
         read += bool(expected)
     assert read > 1000
-    assert memdump._kb_reader.cache_info().hits > 10_000
+    assert memdump._kb_reader.cache_info().hits > 5000   # lines read by a pattern
 
 
 def kind_before(text: str):
