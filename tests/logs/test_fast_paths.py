@@ -5,6 +5,8 @@ in every format. A fast path that drops or alters one line or event is a defect.
 * :meth:`LineNormalizer.normalize` takes a console line (``[``) straight to the stamp parser
   (``_console``); the general dispatch (``_normalize``) must return the same lines and leave
   the same state;
+* :func:`memdump._classify` names a line that starts with ``Node`` or a zone name by one regex;
+  the prefix, node and zone tests it replaced are the oracle;
 * :func:`memdump._buddy_entries` reads the orders of a buddy line by a pattern made once per
   shape of orders (else in one validating regex pass and a findall); the token by token reading
   below (the code the regex passes replaced) is the oracle;
@@ -341,3 +343,47 @@ def test_trace_facts_are_what_kind_and_item_were(generated: list[Path]) -> None:
         assert (item is None) == (kind is None), text
         traced += kind is not None
     assert traced > 3000
+
+
+# How memdump._classify named a "Node N ..." or zone-name line before one regex did (the oracle).
+_NODE_PREFIX = re.compile(r"Node (\d{1,20}) ")
+_ZONE_REST = re.compile(r"(DMA32|Normal|HighMem|Movable|Device|DMA)"
+                        r"(?P<zone> free:\d{1,20}kB| per-cpu:(?: empty)?$|: (?:\d{1,20}\*\d{1,20}kB|empty))")
+_NODE_REST = re.compile(r"[a-z_]+(?:\([a-z]+\))?: ?\d{1,20}kB")
+
+
+def zone_kind_before(rest: str):
+    match = _ZONE_REST.match(rest)
+    if match is None:
+        return None
+    tail = match.group("zone")
+    return "zone" if tail.startswith(" free:") else "percpu" if tail.startswith(" per-cpu:") else "buddy"
+
+
+def kind_of_node_or_zone_line_before(line: str):
+    if line.startswith("Node "):
+        match = _NODE_PREFIX.match(line)
+        if match is None:
+            return None
+        rest = line[match.end():]
+        if rest.startswith("hugepages_total="):
+            return "hugepages"
+        return "node" if _NODE_REST.match(rest) else zone_kind_before(rest)
+    return zone_kind_before(line)
+
+
+def test_node_and_zone_lines_are_named_as_before(generated: list[Path]) -> None:
+    """memdump._classify names a line that starts with "Node " or a zone name by one regex."""
+    lines = {text.strip() for text in kernel_texts(generated)}
+    lines = {line for line in lines if line and line[0] in "DNHM"}
+    pieces = ["Node ", "0 ", "12 ", "\u0661 ", "DMA", "DMA32", "Normal", "HighMem", "Movable", "Device", "Dma",
+              " free:12kB", " free:kB", " per-cpu:", " per-cpu: empty", " per-cpu:x", ": 1*4kB", ": empty", ": 3 x",
+              "hugepages_total=0", "active_anon:4kB", "active_anon: 4kB", "isolated(anon):0kB", "x", " ", "\n", ""]
+    rng = random.Random(13)
+    lines |= {"".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(20_000)}
+    named = 0
+    for line in lines:
+        if line and line[0] in "DNHM" and line not in ("Mem-Info:", "Mem-info:"):
+            assert memdump._classify(line) == kind_of_node_or_zone_line_before(line), line
+            named += memdump._classify(line) is not None
+    assert named > 300

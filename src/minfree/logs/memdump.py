@@ -108,11 +108,14 @@ _PERCPU = re.compile(
     rf"|CPU +{_NUM}: (?:Hot: )?hi: *{_NUM}, btch: *{_NUM} usd: *{_NUM}"
     rf"(?: +Cold: hi: *{_NUM}, btch: *{_NUM} usd: *{_NUM})?"
 )
-_NODE_PREFIX = re.compile(rf"Node ({_NUM}) ")
-_ZONE_REST = re.compile(
-    rf"{_ZONE}(?P<zone> free:{_NUM}kB| per-cpu:(?: empty)?$|: (?:{_NUM}\*{_NUM}kB|empty))"
-)
-_NODE_REST = re.compile(rf"[a-z_]+(?:\([a-z]+\))?: ?{_NUM}kB")  # "active_anon:22396kB" (4.9+)
+# The start of a zone, per-cpu or buddy line after its zone name; the empty group that matched
+# names the kind (match.lastindex: the zone name is the group before them).
+_ZONE_TAIL = rf"{_ZONE}(?: free:{_NUM}kB()| per-cpu:(?: empty)?$()|: (?:{_NUM}\*{_NUM}kB|empty)())"
+_ZONE_KIND = re.compile(_ZONE_TAIL)
+_ZONE_KINDS = (None, None, "zone", "percpu", "buddy")   # by lastindex
+# After "Node N ": hugepages, a node line ("active_anon:22396kB ...", 4.9+) or a zone's line.
+_NODE_KIND = re.compile(rf"Node {_NUM} (?:hugepages_total=()|[a-z_]+(?:\([a-z]+\))?: ?{_NUM}kB()|{_ZONE_TAIL})")
+_NODE_KINDS = (None, "hugepages", "node", None, "zone", "percpu", "buddy")   # by lastindex
 _RESERVE = re.compile(rf"lowmem_reserve\[\]:(?: +-?{_NUM})*")
 _SUMMARY_LINE = re.compile(rf"\s*(?:[A-Za-z_]+:{_NUM}(?:\s+|$))+")   # "name:N" tokens only
 _SUMMARY_PAIR = re.compile(rf"([A-Za-z_]+):({_NUM})")
@@ -241,19 +244,13 @@ def _classify(line: str) -> str | None:
     if first.isdigit():
         return _count_kind(line)
     if line.startswith("Node "):
-        match = _NODE_PREFIX.match(line)
-        if match is None:
-            return None
-        rest = line[match.end():]
-        if rest.startswith("hugepages_total="):
-            return "hugepages"
-        if _NODE_REST.match(rest):
-            return "node"
-        return _zone_kind(rest)
+        match = _NODE_KIND.match(line)
+        return None if match is None else _NODE_KINDS[match.lastindex]
     if line in _MEMINFO:
         return "meminfo"
     if first in "DNHM":
-        return _zone_kind(line)
+        match = _ZONE_KIND.match(line)
+        return None if match is None else _ZONE_KINDS[match.lastindex]
     if line.startswith("lowmem_reserve[]:"):
         return "reserve" if _RESERVE.fullmatch(line) else None
     if line.startswith(("cpu ", "CPU ")):
@@ -278,16 +275,6 @@ def _count_kind(line: str) -> str | None:
     if what == "pages in swap cache":
         return "swap"
     return "trailer" if what in _TRAILER_SUFFIXES else None
-
-
-def _zone_kind(rest: str) -> str | None:
-    match = _ZONE_REST.match(rest)
-    if match is None:
-        return None
-    tail = match.group("zone")
-    if tail.startswith(" free:"):
-        return "zone"
-    return "percpu" if tail.startswith(" per-cpu:") else "buddy"
 
 
 @functools.lru_cache(maxsize=2)   # a summary line is read twice in a row: to name it, then for its values
