@@ -125,7 +125,7 @@ def entries_by_tokens(orders: str):
     return entries
 
 
-def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
+def test_buddy_orders_parse_as_token_by_token(generated: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
     orders = []
     for text in kernel_texts(generated):
         match = memdump._BUDDY_LINE.fullmatch(text.strip())
@@ -147,6 +147,7 @@ def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
         at = rng.randint(0, len(text))
         orders.append(text[:at] + rng.choice(["1", "U", "B", "k"]) + text[at:])
     memdump._orders_reader.cache_clear(), memdump._sightings.cache_clear()
+    monkeypatch.setattr(memdump, "_RECURRING", 0)   # every shape has its pattern at once
     read = 0
     for text in orders:
         expected = entries_by_tokens(text)
@@ -241,7 +242,16 @@ _FIELDS_ONLY = re.compile(rf"\s*(?:(?:{_FIELD}|all_unreclaimable\?(?:\s+(?:yes|n
 _KB_FIELD = re.compile(r"(?:^|(?<=\s))([a-z_]+(?:\([a-z]+\))?):(\d{1,20})(?:kB|KB)(?=\s|$)")
 
 
-def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> None:
+def test_a_shape_has_its_pattern_once_it_recurs() -> None:
+    """A reader's pattern is compiled for a shape seen more than _RECURRING times, not before."""
+    memdump._kb_reader.cache_clear(), memdump._sightings.cache_clear()
+    for number in range(memdump._RECURRING + 2):
+        assert memdump._kb_fields(f"free:{number}kB min:{number * 7}kB") == {"free": number, "min": number * 7}
+        assert memdump._kb_reader.cache_info().misses == (number >= memdump._RECURRING)
+    assert memdump._kb_reader.cache_info().hits == 1
+
+
+def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
     texts = []
     for text in kernel_texts(generated):
         for pattern in (memdump._ZONE_LINE, memdump._NODE_LINE):
@@ -264,6 +274,7 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> N
         at = rng.randint(0, len(text))
         texts.append(text[:at] + rng.choice(runs) + text[at:])
     memdump._kb_reader.cache_clear(), memdump._sightings.cache_clear()
+    monkeypatch.setattr(memdump, "_RECURRING", 0)   # every shape has its pattern at once
     read = 0
     for text in texts:
         joined = memdump._JOIN_SPACE.sub("", text) if ": " in text else text
