@@ -398,3 +398,33 @@ def test_node_and_zone_lines_are_named_as_before(generated: list[Path]) -> None:
             assert memdump._classify(line) == kind_of_node_or_zone_line_before(line), line
             named += memdump._classify(line) is not None
     assert named > 300
+
+
+def test_reserve_lines_kept_hold_only_numbers(generated: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """memdump._parse_reserve no longer tests its numbers (it returned None when one was not):
+    every lowmem_reserve[] line the builder keeps, with its KERN_CONT pieces, holds only numbers."""
+    parsed = []
+
+    def checked(text: str) -> list[int]:
+        numbers = text[len("lowmem_reserve[]:"):].split()
+        assert all(memdump._RESERVE_TOKEN.fullmatch(number) for number in numbers), text
+        parsed.append(text)
+        return [int(number) for number in numbers]
+
+    monkeypatch.setattr(memdump, "_parse_reserve", checked)
+    rng = random.Random(19)
+    pieces = [" 0", " 3444", " -1", " x", " 1 2", "0kB", " \u0661", " " + "9" * 21]
+    heads = ["lowmem_reserve[]:", "lowmem_reserve[]: 0 5", "lowmem_reserve[]: 1 x", "lowmem_reserve[]:0", "lowmem_reserve[]: 0.5"]
+    builder = memdump.MemDumpBuilder()
+    for text in kernel_texts(generated):
+        builder.feed(text)
+        if text.startswith("lowmem_reserve[]:") or text.startswith("Node "):
+            builder.feed("Node 0 DMA free:1kB min:1kB")
+            builder.feed(rng.choice(heads))
+            for _ in range(rng.randint(0, 3)):
+                builder.feed(rng.choice(pieces))
+        if len(builder._parsed.zones) > 200:
+            builder.close()
+            builder = memdump.MemDumpBuilder()
+    builder.close()
+    assert len(parsed) > (500 if SHARED_LOGS else 100)

@@ -456,11 +456,10 @@ class _Parsed:
                 self.reserve_for = len(self.zones)
                 self.zones.append(zone)
         elif kind == "reserve":
-            reserve = _parse_reserve(text)
-            if reserve is None or previous is None:
+            if previous is None:
                 self.skipped += 1
             else:
-                self.zones[previous].lowmem_reserve = reserve
+                self.zones[previous].lowmem_reserve = _parse_reserve(text)
         elif kind == "buddy":
             if not _attach_buddy(text, self.zones):
                 self.skipped += 1
@@ -623,11 +622,10 @@ def _parse_node(text: str) -> tuple[int, dict[str, int]] | None:
     return None if values is None else (int(match.group(1)), values)
 
 
-def _parse_reserve(text: str) -> list[int] | None:
-    numbers = text[len("lowmem_reserve[]:"):].split()
-    if not all(_RESERVE_TOKEN.fullmatch(number) for number in numbers):
-        return None
-    return [int(number) for number in numbers]
+def _parse_reserve(text: str) -> list[int]:
+    """The numbers of a ``lowmem_reserve[]:`` line (pages). Each was matched as one when the line
+    was named (_RESERVE) and when a piece of it was appended (_RESERVE_TOKEN)."""
+    return [int(number) for number in text[len("lowmem_reserve[]:"):].split()]
 
 
 def _parse_buddy(text: str) -> tuple[int | None, str, list[tuple[int, int, str]], int | None] | None:
