@@ -502,10 +502,11 @@ def _closed(kind: str, text: str) -> bool:
 # with its numbers as groups. A line that pattern matches holds the same tokens as the shape,
 # so the general reading would find the same fields in it, with these numbers
 # (tests/logs/test_fast_paths.py holds each reader to the general reading). A pattern costs
-# 0.4-0.8 ms to compile and saves 7-14 us a line: it is made for a shape seen more than
-# _RECURRING times (a log with a few reports, or doctor's kernel log, makes none). Only ASCII
+# 0.4-0.8 ms to compile and saves 7-14 us a line, so it is made for a shape seen more than
+# _RECURRING times: a log with a few dozen reports (or doctor's kernel log) compiles none, each
+# half of the generated 1 GiB log with 200 reports 5-6 (about what they save there). Only ASCII
 # lines: their shape is bytes.translate of a copy (0.3 us; str.translate takes ~2 us).
-_RECURRING = 16
+_RECURRING = 64
 _DIGITS = b"0123456789"
 _DIGITS_AND_CAPITALS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
