@@ -502,11 +502,11 @@ def _closed(kind: str, text: str) -> bool:
 # with its numbers as groups. A line that pattern matches holds the same tokens as the shape,
 # so the general reading would find the same fields in it, with these numbers
 # (tests/logs/test_fast_paths.py holds each reader to the general reading). A pattern costs
-# 0.4-0.8 ms to compile and saves 7-14 us a line, so it is made for a shape seen more than
-# _RECURRING times: a log with a few dozen reports (or doctor's kernel log) compiles none, each
-# half of the generated 1 GiB log with 200 reports 5-6 (about what they save there). Only ASCII
-# lines: their shape is bytes.translate of a copy (0.3 us; str.translate takes ~2 us).
-_RECURRING = 64
+# 0.4-0.8 ms to compile and saves ~20 us a line in a scan (7-14 us of parsing, and the garbage
+# of the token loop), so it is made for a shape seen more than _RECURRING times: a log with a
+# dozen reports (or doctor's kernel log) compiles none. Only ASCII lines: their shape is
+# bytes.translate of a copy (0.3 us; str.translate takes ~2 us).
+_RECURRING = 32
 _DIGITS = b"0123456789"
 _DIGITS_AND_CAPITALS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -682,7 +682,7 @@ _SHAPE_PARTS = re.compile(r"\s+|\S+")
 @functools.lru_cache(maxsize=64)
 def _orders_reader(shape: bytes) -> re.Pattern[str] | None:
     """The pattern of a buddy line's orders of this shape (without digits and capitals, it tells
-    which orders are empty: 11 shapes in 1104 generated lines): three groups per "N*SkB" (count,
+    which orders are empty: 6 shapes in 1104 generated lines): three groups per "N*SkB" (count,
     block kB, and the letters of the last "(...)" after it, an empty group when it has none),
     the other "()" as they are; or None when the shape is not one of orders (then
     _BUDDY_ORDERS judges the line).
