@@ -20,7 +20,9 @@ in every format. A fast path that drops or alters one line or event is a defect.
   functions it replaced, given the line as it is, are the oracle;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
   :func:`event_to_json` is the oracle;
-* :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``.
+* :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``;
+* :func:`memdump._parse_reserve` no longer tests its numbers: every reserve line the builder
+  keeps holds only numbers.
 """
 from __future__ import annotations
 
