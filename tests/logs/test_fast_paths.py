@@ -5,10 +5,13 @@ in every format. A fast path that drops or alters one line or event is a defect.
 * :meth:`LineNormalizer.normalize` takes a console line (``[``) straight to the stamp parser
   (``_console``); the general dispatch (``_normalize``) must return the same lines and leave
   the same state;
-* :func:`memdump._buddy_entries` reads the orders of a buddy line in one regex pass; the token
-  by token reading below (the code it replaced) is the oracle;
-* :func:`memdump._kb_fields` takes the kB fields of a validated zone or node line token by token;
-  the findall it replaced is the oracle;
+* :func:`memdump._classify` names a line that starts with ``Node`` or a zone name by one regex;
+  the prefix, node and zone tests it replaced are the oracle;
+* :func:`memdump._buddy_entries` reads the orders of a buddy line by a pattern made once per
+  shape of orders (else in one validating regex pass and a findall); the token by token reading
+  below (the code the regex passes replaced) is the oracle;
+* :func:`memdump._kb_fields` takes the kB fields of a zone or node line by a pattern made once
+  per shape of line (else validated, token by token); the findall it replaced is the oracle;
 * :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
   without decoding each line or the normalizer's dispatch, pushes them with
   :meth:`Joiner.push_stamped` and asks ``_idle_after`` only when no report is open (the
@@ -16,10 +19,13 @@ in every format. A fast path that drops or alters one line or event is a defect.
   logical line the assembler is given, where each region ends and the state it leaves, and what
   comes out;
 * :func:`trace._line_facts` tells a line's trace kind and what ``parse_trace`` takes from it in
-  one memoised pass; the two functions it replaced are the oracle;
+  one memoised pass, asked by :func:`trace._facts` without a leading ``[<address>]``; the two
+  functions it replaced, given the line as it is, are the oracle;
 * :meth:`JsonStream.prepare` joins an event's last members from pieces; ``json.dumps`` of
   :func:`event_to_json` is the oracle;
-* :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``.
+* :func:`origin.origin_and_reclaim` is memoised: it must equal ``classify`` and ``in_reclaim``;
+* :func:`memdump._parse_reserve` no longer tests its numbers: every reserve line the builder
+  keeps holds only numbers.
 """
 from __future__ import annotations
 
@@ -124,7 +130,7 @@ def entries_by_tokens(orders: str):
     return entries
 
 
-def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
+def test_buddy_orders_parse_as_token_by_token(generated: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
     orders = []
     for text in kernel_texts(generated):
         match = memdump._BUDDY_LINE.fullmatch(text.strip())
@@ -137,12 +143,23 @@ def test_buddy_orders_parse_as_token_by_token(generated: list[Path]) -> None:
     for _ in range(20_000):
         parts = [rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c"]) for _ in range(rng.randint(0, 7))]
         orders.append(" " + "".join(parts))
+    # _buddy_entries reads orders by the pattern of their shape without digits and capitals,
+    # made from the first orders of that shape (memdump._orders_reader): each again with other
+    # digits and letters, or one more digit or capital anywhere
+    runs, capitals = ["", "0", "7", "12", "9" * 20, "9" * 21, "\u0661"], ["", "U", "UME", "B", "\u00c9"]
+    for text in orders[:]:
+        orders.append(re.sub(r"[A-Z]+", lambda _: rng.choice(capitals), re.sub(r"\d+", lambda _: rng.choice(runs), text)))
+        at = rng.randint(0, len(text))
+        orders.append(text[:at] + rng.choice(["1", "U", "B", "k"]) + text[at:])
+    memdump._orders_reader.cache_clear(), memdump._sightings.cache_clear()
+    monkeypatch.setattr(memdump, "_RECURRING", 0)   # every shape has its pattern at once
     read = 0
     for text in orders:
         expected = entries_by_tokens(text)
         assert memdump._buddy_entries(text) == expected, text
         read += bool(expected)
     assert read > 1000
+    assert memdump._orders_reader.cache_info().hits > 5000   # orders read by a pattern
 
 
 def explained_events(path: Path) -> list:
@@ -262,7 +279,16 @@ _FIELDS_ONLY = re.compile(rf"\s*(?:(?:{_FIELD}|all_unreclaimable\?(?:\s+(?:yes|n
 _KB_FIELD = re.compile(r"(?:^|(?<=\s))([a-z_]+(?:\([a-z]+\))?):(\d{1,20})(?:kB|KB)(?=\s|$)")
 
 
-def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> None:
+def test_a_shape_has_its_pattern_once_it_recurs() -> None:
+    """A reader's pattern is compiled for a shape seen more than _RECURRING times, not before."""
+    memdump._kb_reader.cache_clear(), memdump._sightings.cache_clear()
+    for number in range(memdump._RECURRING + 2):
+        assert memdump._kb_fields(f"free:{number}kB min:{number * 7}kB") == {"free": number, "min": number * 7}
+        assert memdump._kb_reader.cache_info().misses == (number >= memdump._RECURRING)
+    assert memdump._kb_reader.cache_info().hits == 1
+
+
+def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
     texts = []
     for text in kernel_texts(generated):
         for pattern in (memdump._ZONE_LINE, memdump._NODE_LINE):
@@ -277,6 +303,15 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> N
     for _ in range(20_000):
         texts.append("".join(rng.choice(tokens) + rng.choice([" ", "  ", "\t", "", "\x1c", "\xa0", ": "])
                              for _ in range(rng.randint(0, 6))))
+    # _kb_fields reads a line by the pattern of its digit-less shape, made from the first line of
+    # that shape (memdump._kb_reader): each line again with other digits, elsewhere or none
+    runs = ["", "0", "7", "12", "9" * 20, "9" * 21, "\u0661"]
+    for text in texts[:]:
+        texts.append(re.sub(r"\d+", lambda _: rng.choice(runs), text))
+        at = rng.randint(0, len(text))
+        texts.append(text[:at] + rng.choice(runs) + text[at:])
+    memdump._kb_reader.cache_clear(), memdump._sightings.cache_clear()
+    monkeypatch.setattr(memdump, "_RECURRING", 0)   # every shape has its pattern at once
     read = 0
     for text in texts:
         joined = memdump._JOIN_SPACE.sub("", text) if ": " in text else text
@@ -286,6 +321,7 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path]) -> N
         assert got == expected and (got is None or list(got) == list(expected)), text   # order: JSON keeps it
         read += bool(expected)
     assert read > 1000
+    assert memdump._kb_reader.cache_info().hits > 5000   # lines read by a pattern
 
 
 def kind_before(text: str):
@@ -336,12 +372,96 @@ def test_trace_facts_are_what_kind_and_item_were(generated: list[Path]) -> None:
     texts |= {"", " ", "Call Trace:", "<IRQ>", " ====", "=====", "--- interrupt: 501", "[<c0>]", "[xfs]",
               "LR = .__alloc_pages+0x1b0/0x340", "---[ end trace 1c9b4c4bde4a3d4e ]---", "Backtrace: <c0>",
               "<ffffffff8015f9fe>{__alloc_pages+789}", "<c01369e2> __alloc_pages+0x1f2/0x2d0"}
+    # _facts asks the memo with a leading "[<address>]" written as "[<0>]": the same lines with
+    # other addresses (lengths 1..16, either case, none, not hex) must read as themselves
+    rng = random.Random(11)
+    addressed = [t for t in sorted(texts) if t.strip().startswith("[<")]
+    assert len(addressed) > (500 if SHARED_LOGS else 100)
+    for text in addressed[::2]:
+        rest = text.strip().partition(">]")[2]
+        for address in ("", "0", "g", "ABCdef", "".join(rng.choice("0123456789abcdefABCDEF") for _ in range(rng.randint(1, 16)))):
+            texts.add(f"[<{address}>]{rest}")
+    texts |= {"[<c0>] (warn_alloc) from [<c1>] (x+0x1/0x2)", "[<c0>]", "[<c0>] ?", "[<0>] 0x0", "[<c0> x+0x1/0x2"}
     traced = 0
     for text in texts:
         stripped = text.strip()
-        kind, item = trace._line_facts(stripped)
+        kind, item = trace._facts(stripped)
         assert kind == kind_before(stripped), text
         assert (item if item is not None else trace._item(stripped)) == item_before(text), text
         assert (item is None) == (kind is None), text
         traced += kind is not None
     assert traced > 3000
+
+
+# How memdump._classify named a "Node N ..." or zone-name line before one regex did (the oracle).
+_NODE_PREFIX = re.compile(r"Node (\d{1,20}) ")
+_ZONE_REST = re.compile(r"(DMA32|Normal|HighMem|Movable|Device|DMA)"
+                        r"(?P<zone> free:\d{1,20}kB| per-cpu:(?: empty)?$|: (?:\d{1,20}\*\d{1,20}kB|empty))")
+_NODE_REST = re.compile(r"[a-z_]+(?:\([a-z]+\))?: ?\d{1,20}kB")
+
+
+def zone_kind_before(rest: str):
+    match = _ZONE_REST.match(rest)
+    if match is None:
+        return None
+    tail = match.group("zone")
+    return "zone" if tail.startswith(" free:") else "percpu" if tail.startswith(" per-cpu:") else "buddy"
+
+
+def kind_of_node_or_zone_line_before(line: str):
+    if line.startswith("Node "):
+        match = _NODE_PREFIX.match(line)
+        if match is None:
+            return None
+        rest = line[match.end():]
+        if rest.startswith("hugepages_total="):
+            return "hugepages"
+        return "node" if _NODE_REST.match(rest) else zone_kind_before(rest)
+    return zone_kind_before(line)
+
+
+def test_node_and_zone_lines_are_named_as_before(generated: list[Path]) -> None:
+    """memdump._classify names a line that starts with "Node " or a zone name by one regex."""
+    lines = {text.strip() for text in kernel_texts(generated)}
+    lines = {line for line in lines if line and line[0] in "DNHM"}
+    pieces = ["Node ", "0 ", "12 ", "\u0661 ", "DMA", "DMA32", "Normal", "HighMem", "Movable", "Device", "Dma",
+              " free:12kB", " free:kB", " per-cpu:", " per-cpu: empty", " per-cpu:x", ": 1*4kB", ": empty", ": 3 x",
+              "hugepages_total=0", "active_anon:4kB", "active_anon: 4kB", "isolated(anon):0kB", "x", " ", "\n", ""]
+    rng = random.Random(13)
+    lines |= {"".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(20_000)}
+    named = 0
+    for line in lines:
+        if line and line[0] in "DNHM" and line not in ("Mem-Info:", "Mem-info:"):
+            assert memdump._classify(line) == kind_of_node_or_zone_line_before(line), line
+            named += memdump._classify(line) is not None
+    assert named > 300
+
+
+def test_reserve_lines_kept_hold_only_numbers(generated: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """memdump._parse_reserve no longer tests its numbers (it returned None when one was not):
+    every lowmem_reserve[] line the builder keeps, with its KERN_CONT pieces, holds only numbers."""
+    parsed = []
+
+    def checked(text: str) -> list[int]:
+        numbers = text[len("lowmem_reserve[]:"):].split()
+        assert all(memdump._RESERVE_TOKEN.fullmatch(number) for number in numbers), text
+        parsed.append(text)
+        return [int(number) for number in numbers]
+
+    monkeypatch.setattr(memdump, "_parse_reserve", checked)
+    rng = random.Random(19)
+    pieces = [" 0", " 3444", " -1", " x", " 1 2", "0kB", " \u0661", " " + "9" * 21]
+    heads = ["lowmem_reserve[]:", "lowmem_reserve[]: 0 5", "lowmem_reserve[]: 1 x", "lowmem_reserve[]:0", "lowmem_reserve[]: 0.5"]
+    builder = memdump.MemDumpBuilder()
+    for text in kernel_texts(generated):
+        builder.feed(text)
+        if text.startswith("lowmem_reserve[]:") or text.startswith("Node "):
+            builder.feed("Node 0 DMA free:1kB min:1kB")
+            builder.feed(rng.choice(heads))
+            for _ in range(rng.randint(0, 3)):
+                builder.feed(rng.choice(pieces))
+        if len(builder._parsed.zones) > 200:
+            builder.close()
+            builder = memdump.MemDumpBuilder()
+    builder.close()
+    assert len(parsed) > (500 if SHARED_LOGS else 100)
