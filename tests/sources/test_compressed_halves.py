@@ -308,3 +308,16 @@ def test_the_child_tells_the_split_before_it_scans(tmp_path: Path) -> None:
             child.close()
     os.close(gate_read)
     os.close(gate_write)
+
+
+def test_the_child_never_splits_before_a_wrapped_piece(tmp_path: Path) -> None:
+    """As for a plain file (logscan._split_point): lines that start with a blank after the
+    middle stay with the first process, which joins them to the line before."""
+    head = b"".join(b"[%d.0] line %07d\n" % (i, i) for i in range(40000))
+    wrapped = b"".join(b" wrapped piece %07d\n\tand another\n" % i for i in range(4000))
+    path = tmp_path / "kern.log.gz"
+    path.write_bytes(gzip.compress(head + wrapped + b"[9.0] stamped\n" + head))
+    with expand_paths([str(path)])[0].open() as stream:
+        split, rest = stream.second_half(lambda decoded: 0.5)
+        with rest:
+            assert split == len(head) + len(wrapped) and rest.read(14) == b"[9.0] stamped\n"

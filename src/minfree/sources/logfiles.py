@@ -432,7 +432,7 @@ class _DecompressingReader(_RawReader):
         """For a second scanning process (forked): the file decoded again from its start, at
         its own offset (``pread``: this reader's decoder reads on), the output dropped until a
         ``share`` of the compressed bytes is read (half by default); the split is the first line
-        start from there. Returns the split and a reader of the bytes from it on (decoded by a
+        start from there whose line does not start with a blank. Returns the split and a reader of the bytes from it on (decoded by a
         child of the caller; a damage is reported with the bytes before it counted from the
         start, as here), or None when the input ends or breaks first. ``share(bytes decoded so
         far)`` is asked after each piece: None gives up.
@@ -458,6 +458,10 @@ class _DecompressingReader(_RawReader):
                     look_from = len(chunk) - 1   # the split may be right after this chunk
                 if look_from >= 0:
                     newline = chunk.find(b"\n", look_from)
+                    # not before a line that starts with a blank: a wrapped piece, which the joiner
+                    # joins to the line before (logscan._split_point); one at a chunk's end passes
+                    while newline != -1 and chunk[newline + 1:newline + 2] in (b" ", b"\t"):
+                        newline = chunk.find(b"\n", newline + 1)
                     if newline != -1:
                         split = at + newline + 1
                         rest = itertools.chain((chunk[newline + 1:],), chunks)
