@@ -203,7 +203,12 @@ def test_follow_says_what_it_follows_and_how_to_stop() -> None:
         banner = proc.stderr.readline()
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()          # not left running behind a failed test
+            proc.communicate()
+            raise
     assert banner.startswith("minfree scan --follow: reporting page allocation failures from /dev/kmsg")
     assert "Ctrl-C to stop" in banner and out == ""
 
