@@ -6,8 +6,7 @@ Usage::
 
 ``per_report.py`` times whole scans and subtracts: the reading (~0.6 ms a report) and its noise
 (15-25 % on this shared machine) swamp the ~0.2 ms of the stages after it. Here each worker
-reads the first ``--mb`` MB of the dense log once, keeps its events (``gc.freeze``: the
-collector does not walk them), and then times only the stages over them, as per_report.py's
+reads the first ``--mb`` MB of the dense log once, keeps its events, and then times only the stages over them, as per_report.py's
 pipelines make them (``explain``; ``json`` = + the event's JSON; ``scan`` = + sizing), each run
 with minfree's memos emptied and each event's trace lines first asked of ``trace_line_kind`` (as
 the assembler did just before, in a scan). Runs alternate between this tree and ``--before``;
@@ -38,8 +37,7 @@ def _worker(path: Path, size: int) -> None:
     events: list = []
     LogScanner("bench", events.append).scan_buffer(per_report._slice(path, size))
     pipelines = {**per_report._pipelines(), "none": lambda event: None}
-    gc.collect()
-    gc.freeze()
+    gc.collect()   # not gc.freeze(): per_report._forget finds the memos to empty among gc's objects
     for request in sys.stdin:
         stage = pipelines[request.strip()]
         per_report._forget()

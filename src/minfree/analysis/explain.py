@@ -47,13 +47,10 @@ def event_kernel(event: Event, forced: KernelVersion | None) -> KernelVersion | 
     if forced is not None:
         return forced
     for release in (event.kernel, event.host_kernel):
-        if release and (version := _parse_release(release)) is not None:
+        if release and (version := parse_release(release)) is not None:
             return version
     return None
 
-
-# Every report of a host prints its release (the version is frozen): parsed once per release.
-_parse_release = functools.lru_cache(maxsize=64)(parse_release)
 
 
 # A log's reports repeat a few modes: decoding is a pure function of these, its result frozen.

@@ -12,6 +12,7 @@ from ``UTS_VERSION``); the latter is preferred for the patch number.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from minfree.model.record import record
@@ -57,6 +58,7 @@ def _vendor(release: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)   # every report of a host prints its release; the version is frozen
 def parse_release(text: str) -> KernelVersion | None:
     """Parse a kernel release (``uname -r``), optionally followed by its build string.
 

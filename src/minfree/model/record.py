@@ -41,6 +41,7 @@ minfree.model.record.FrozenInstanceError: cannot assign to field 'node'
 """
 from __future__ import annotations
 
+import operator
 from operator import attrgetter
 
 _MISSING = object()   # no default given (None is a default)
@@ -223,25 +224,14 @@ def _setstate(self, state: tuple) -> None:
         object.__setattr__(self, name, value)
 
 
-def _lt(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return self._compared(self) < self._compared(other)
+def _ordering(compare):
+    """An ordering method: ``compare`` of the compared fields, for records of the same class."""
+    def method(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return compare(self._compared(self), self._compared(other))
+
+    return method
 
 
-def _le(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return self._compared(self) <= self._compared(other)
-
-
-def _gt(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return self._compared(self) > self._compared(other)
-
-
-def _ge(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return self._compared(self) >= self._compared(other)
+_lt, _le, _gt, _ge = (_ordering(compare) for compare in (operator.lt, operator.le, operator.gt, operator.ge))

@@ -3,8 +3,8 @@
 A regular file is mapped read-only and scanned in place; every window, once scanned, is dropped
 from this process's resident set (``madvise(MADV_DONTNEED)``: the pages stay in the page cache),
 so a gigabyte scanned leaves the process as small as it started. From
-:data:`PARALLEL_MIN_BYTES` on, and with two CPUs, the file is cut at the line start nearest its
-middle: a forked child scans the second half (its events prepared, e.g. explained and
+:data:`PARALLEL_MIN_BYTES` on, and with two CPUs, the file is cut at the first line start after
+its middle that is not a wrapped piece (:func:`_split_point`): a forked child scans the second half (its events prepared, e.g. explained and
 rendered, by the scanner's own ``prepare``) while this process scans the first half. The child
 writes each event, pickled, to an unnamed temporary file as it finds it (so neither process
 holds the events of a half in memory) and sends the rest of what it found through a pipe; this
@@ -89,7 +89,8 @@ def _scan_halves(scanner: LogScanner, data: mmap.mmap, split: int, release: Rele
 def _scan_stream_halves(scanner: LogScanner, stream: CompressedFile) -> bool:
     """A large compressed file, on two processes where that pays: once this process has
     scanned :data:`SCAN_PROBE` bytes (what its scanning costs per byte), a child decodes the
-    file again from its start to about half of its compressed bytes, tells this process the
+    file again from its start to a share of its compressed bytes (half, or what balances the two
+processes' work: :func:`_share`), tells this process the
     first line start from there (the split) and scans the rest, while this process scans up to
     the split (and on past it while a report is open). Should this process have passed the split
     before it hears of it, or the child find none, or find decoding too dear for what scanning
@@ -212,7 +213,8 @@ class _Tail:
     def split(self, looked: int, wait: float = 0.0) -> int | None:
         """The split, once the child has told it and if this process has looked at no line
         past it (``looked``); else None, and a child that can no longer help is stopped.
-        Asked between blocks: it waits ``wait`` seconds at most (tests wait for the split)."""
+        Asked between blocks: it waits ``wait`` seconds at most (the tests' ``halves`` fixture
+        waits, so that the split is certain there)."""
         if not self._running or not select.select([self._pipe], [], [], wait)[0]:
             return None
         message = os.read(self._pipe, _SPLIT.size)   # one write of 8 bytes: all there or none
