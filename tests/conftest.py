@@ -3,7 +3,15 @@ ground truth. CI requires it (.ci/run stops without it); a checkout without it s
 every test that does not read it, and says which modules it left out."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+
+# Tests press Ctrl-C on minfree processes they start. A test run started in the background of a
+# shell without job control (`pytest &`, CI wrappers) inherits SIGINT ignored, and so would every
+# process it starts (an ignored signal stays ignored across exec): catching it here makes their
+# SIGINT the default again, as at a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 READS_SHARED_CORPUS = [

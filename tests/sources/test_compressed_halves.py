@@ -321,3 +321,25 @@ def test_the_child_never_splits_before_a_wrapped_piece(tmp_path: Path) -> None:
         split, rest = stream.second_half(lambda decoded: 0.5)
         with rest:
             assert split == len(head) + len(wrapped) and rest.read(14) == b"[9.0] stamped\n"
+
+
+@pytest.mark.parametrize("second", [b" wrapped piece\n[2.0] stamped\n", b"[2.0] stamped\n"])
+def test_a_line_start_at_a_chunk_end_is_judged_by_the_next_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  second: bytes) -> None:
+    """The half is reached in a chunk that ends with a newline: the next chunk's first byte says
+    whether the line there is a wrapped piece (look on) or may start the second half."""
+    path = tmp_path / "kern.log.gz"
+    path.write_bytes(b"x" * 100)
+    first = b"[1.0] first\n"
+
+    def decode(source, _fmt, _read_size, _chunk_size):
+        for chunk in (first, second):
+            source.read(50)   # each chunk as if decoded from half of the compressed bytes
+            yield chunk
+
+    monkeypatch.setattr(logfiles, "_decode", decode)
+    with open(path, "rb") as raw:
+        split, rest = logfiles._DecompressingReader(raw, "gzip", "kern.log.gz").second_half()
+        with rest:
+            assert rest.read() == b"[2.0] stamped\n"
+    assert split == len(first) + len(second) - len(b"[2.0] stamped\n")

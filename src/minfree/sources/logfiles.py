@@ -452,17 +452,25 @@ class _DecompressingReader(_RawReader):
         chunks = _decode(source, self._fmt, _READ_SIZE, _CHUNK_SIZE)
         at = 0            # decompressed bytes before ``chunk``
         look_from = -1    # where the newline before the split may be in ``chunk``, once half is read
+        pending = None    # a line start at the end of the last chunk: how its line starts is in this one
         try:
             for chunk in chunks:
+                if pending is not None and chunk:
+                    if chunk[:1] not in _BLANKS:
+                        rest = itertools.chain((chunk,), chunks)
+                        return pending, _DecompressingReader(source, self._fmt, self._name, (pending, rest))
+                    pending = None   # a wrapped piece: look on from this chunk's start
                 if look_from < 0 and source.offset >= until and chunk:
                     look_from = len(chunk) - 1   # the split may be right after this chunk
-                if look_from >= 0:
+                if look_from >= 0 and pending is None:
                     newline = chunk.find(b"\n", look_from)
                     # not before a line that starts with a blank: a wrapped piece, which the joiner
-                    # joins to the line before (logscan._split_point); one at a chunk's end passes
-                    while newline != -1 and chunk[newline + 1:newline + 2] in (b" ", b"\t"):
+                    # joins to the line before (logscan._split_point)
+                    while newline != -1 and chunk[newline + 1:newline + 2] in _BLANKS:
                         newline = chunk.find(b"\n", newline + 1)
-                    if newline != -1:
+                    if newline == len(chunk) - 1:
+                        pending = at + len(chunk)
+                    elif newline != -1:
                         split = at + newline + 1
                         rest = itertools.chain((chunk[newline + 1:],), chunks)
                         return split, _DecompressingReader(source, self._fmt, self._name, (split, rest))
@@ -535,6 +543,9 @@ class _DecompressingReader(_RawReader):
         finally:
             self._source.close()
             super().close()
+
+
+_BLANKS = (b" ", b"\t")   # first bytes of a wrapped piece of the line before
 
 
 class _PositionalReader:
