@@ -468,7 +468,7 @@ class _DecompressingReader(_RawReader):
                     # joins to the line before (logscan._split_point)
                     while newline != -1 and chunk[newline + 1:newline + 2] in _BLANKS:
                         newline = chunk.find(b"\n", newline + 1)
-                    if newline == len(chunk) - 1:
+                    if newline != -1 and newline == len(chunk) - 1:
                         pending = at + len(chunk)
                     elif newline != -1:
                         split = at + newline + 1
