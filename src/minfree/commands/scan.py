@@ -77,7 +77,7 @@ def scan_inputs(inputs: list[Input], kernel: str | None = None,
         else:
             sized = _Sized(out, sizing, input_no, explain)
             scanner = LogScanner(source.name, sized.write, prepare=sized.prepare, relocate=sized.relocate,
-                                 carry=sized.carry, take=sizing.take)
+                                 carry=lambda: sizing.latest, take=sizing.take)
         try:
             with source.open() as stream:
                 scan_stream(scanner, stream)
@@ -120,12 +120,6 @@ class _Sized:
     def write(self, item: tuple[Any, Any]) -> None:
         self.out.write(item[0])
         self.sizing.count(item[1])
-
-    def carry(self) -> Any:
-        """The second process's candidate: one of this input (the process was forked before the
-        first half was scanned, so an older one is a previous input's, already here)."""
-        latest = self.sizing.latest
-        return latest if latest is not None and latest[1] == self.input_no else None
 
 
 @functools.cache

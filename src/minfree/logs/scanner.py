@@ -94,7 +94,9 @@ class LogScanner:
         in whichever process found it; ``relocate(item, line)`` gives a prepared item of the
         second half its line in the whole input (default: sets ``item.event.line``). What
         ``prepare`` keeps of its own in the second process, ``carry()`` there, comes back to
-        ``take(state, shift)`` here (``shift``: add it to a line of the second half)."""
+        ``take(state, shift)`` here (``shift``: add it to a line of the second half) when the
+        second process's own events replaced it (else None: a state from before the fork is
+        this process's already, numbered in the whole input)."""
         self._emit = emit
         self._prepare = prepare
         self._relocate = relocate or _set_event_line
