@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 
 import minfree
-from minfree.model.record import FrozenInstanceError, asdict, record, replace
+from minfree.model.record import FrozenInstanceError, asdict, field_values, record, replace
 from minfree.model.record import field as record_field
 
 
@@ -169,6 +169,13 @@ def test_nested_asdict_and_inheritance() -> None:
     derived = Derived(5, "x")
     assert (derived.size, derived.name, repr(derived)) == (5, "x", "Derived(size=5, name='x')")
     assert derived != Inner(5) and not hasattr(derived, "__dict__")
+
+
+def test_field_values_are_a_tuple_in_field_order() -> None:
+    """One field or several, inherited ones first; fields left out of comparison too."""
+    assert field_values(Inner)(Inner(1)) == (1,)
+    assert field_values(Derived)(Derived(5, "x")) == (5, "x")
+    assert field_values(Frozen)(Frozen(1, "Normal", (2,), "n")) == (1, "Normal", (2,), "n")
 
 
 def test_init_is_compiled_when_first_called() -> None:

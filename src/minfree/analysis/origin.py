@@ -34,11 +34,10 @@ from __future__ import annotations
 import functools
 
 import re
-from operator import attrgetter
 from typing import Sequence
 
 from minfree.logs.trace import Frame
-from minfree.model.record import field_names, record
+from minfree.model.record import field_values, record
 
 CATEGORIES = (
     "network-receive", "tcp-accept", "socket-send", "socket-create", "bonding", "wireless",
@@ -524,8 +523,7 @@ def origin_and_reclaim(frames: tuple[Frame, ...]) -> tuple[Origin, bool]:
     return _origin_and_reclaim(trace)
 
 
-#: A frame's fields, every one compared: equal tuples of them are equal frames
-_FRAME_VALUES = attrgetter(*field_names(Frame))
+_FRAME_VALUES = field_values(Frame)   # every field of a frame is compared
 
 
 class _Trace(tuple):

@@ -82,6 +82,13 @@ def field_names(kind) -> tuple[str, ...]:
     return kind._fields
 
 
+def field_values(kind):
+    """A function giving a record's field values as a tuple, in order (C calls only: as a key
+    it costs no Python ``__hash__`` or ``__eq__``; equal tuples are equal records where every
+    field is compared)."""
+    return _getter(list(kind._fields))
+
+
 def replace(item, /, **changes):
     """A copy of ``item`` with ``changes`` (as ``dataclasses.replace``)."""
     for name in item._fields:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-from operator import attrgetter
 from typing import Any, Callable, TextIO
 
 from minfree.analysis.advice import advise
@@ -17,7 +16,7 @@ from minfree.analysis.log_sizing import LogSizing
 from minfree.analysis.scan_report import ScanReport
 from minfree.analysis.explain import ExplainedEvent
 from minfree.logs.trace import Frame
-from minfree.model.record import field_names
+from minfree.model.record import field_names, field_values
 
 SCHEMA_VERSION = 1
 
@@ -164,8 +163,7 @@ def _event_head(explained: ExplainedEvent, boot_time: float | None) -> dict[str,
 #: cannot do
 _compact = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
-#: A frame's fields, all of them compared: equal tuples of them are equal frames
-_FRAME_VALUES = attrgetter(*field_names(Frame))
+_FRAME_VALUES = field_values(Frame)   # every field of a frame is compared
 _FRAME_NAMES = field_names(Frame)
 
 
@@ -191,7 +189,5 @@ def _fields(item: Any) -> dict[str, Any]:
 
 @functools.cache   # one entry per record class
 def _reader(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple]]:
-    """A record class's field names, and a function giving an instance's values in their order
-    (the records rendered here have several fields: ``attrgetter`` of one gives no tuple)."""
-    names = field_names(kind)
-    return names, attrgetter(*names)
+    """A record class's field names, and a function giving an instance's values in their order."""
+    return field_names(kind), field_values(kind)
