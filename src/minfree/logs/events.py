@@ -217,6 +217,9 @@ class Assembler:
         open_events = self.open_reports.get(key)
         if open_events is not None and any(e.lines_seen for e in open_events):
             self._close_key(key)
+            open_events = None
+        if open_events is None:
+            open_events = self.open_reports[key] = []   # headers is never empty
         for found in headers:
             event = Event(
                 source=self.source, line=lineno, host=line.host, time=line.time, mono=line.mono,
@@ -232,7 +235,7 @@ class Assembler:
                 self._vmalloc = None
             self._created += 1
             event.last_seq, event.seq = self._seq, self._created
-            self.open_reports.setdefault(key, []).append(event)
+            open_events.append(event)
             self._last_header = event
             self._silent_from = min(self._silent_from, self._seq + MAX_SILENCE + 1)
 
