@@ -53,7 +53,7 @@ class Joiner:
 
     def __init__(self) -> None:
         self._pending: LogLine | None = None   # a bare line continues it when it has a prefix
-        self._pending_lineno = 0
+        self._pending_lineno = 0               # its first physical line's number, 0 with none
 
     @property
     def holding(self) -> bool:
@@ -62,7 +62,7 @@ class Joiner:
     @property
     def held_from(self) -> int:
         """Line number of the first physical line held back (0 when none)."""
-        return self._pending_lineno if self._pending is not None else 0
+        return self._pending_lineno
 
     def push(self, line: LogLine, lineno: int, feed: Feed) -> None:
         if line.repeat:
@@ -91,7 +91,8 @@ class Joiner:
             if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # the common case: nothing glued
                 feed(held, number)
             else:
-                _feed_split(held, number, feed)
+                for part in _split_glued(held):
+                    feed(part, number)
 
     # :meth:`push` of a line with a stamp (``line.time`` set) and no repeat count, which never
     # continues the line held back (the scanner's plain console runs): one call a line
@@ -103,12 +104,6 @@ class Joiner:
 
     # a blank line: nothing after it continues what came before (only a held line takes a wrap)
     boundary = flush
-
-
-def _feed_split(line: LogLine, lineno: int, feed: Feed) -> None:
-    """``line`` split at the stamps glued into it, each part fed with ``lineno``."""
-    for part in _split_glued(line):
-        feed(part, lineno)
 
 
 def _next_frame(held: str, bare: str) -> bool:
