@@ -22,6 +22,14 @@ physical line:
 []
 >>> j.flush(fed); out
 [('kworker/3:2: page allocation failure: order:0, mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0', 1)]
+
+A line held back goes out split at the stamps glued into it, by whichever call lets it go:
+
+>>> out.clear()
+>>> j.push_stamped(LogLine("? page_[  659.105948][ T3124] kworker/2:1H: page", time="659.105940", mono=659.10594), 7, fed)
+>>> j.push_stamped(LogLine("Call Trace:", time="659.105951", mono=659.105951), 8, fed)
+>>> j.flush(fed); out
+[('? page_', 7), ('kworker/2:1H: page', 7), ('Call Trace:', 8)]
 """
 from __future__ import annotations
 
