@@ -15,9 +15,9 @@ in every format. A fast path that drops or alters one line or event is a defect.
 * :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
   without decoding each line or the normalizer's dispatch, pushes them with
   :meth:`Joiner.push_stamped` and asks ``_idle_after`` only when no report is open (the
-  assembler's ``open_reports`` is empty); feeding every line through ``feed_line`` is the oracle, for every
-  logical line the assembler is given, where each region ends and the state it leaves, and what
-  comes out;
+  assembler's ``open_reports`` is empty); feeding every line through ``feed_line`` is the
+  oracle, for every logical line the assembler is given, where each region ends and the state
+  it leaves, and what comes out;
 * :func:`trace._line_facts` tells a line's trace kind and what ``parse_trace`` takes from it in
   one memoised pass, asked by :func:`trace._facts` without a leading ``[<address>]``; the two
   functions it replaced, given the line as it is, are the oracle;
