@@ -15,9 +15,9 @@ in every format. A fast path that drops or alters one line or event is a defect.
 * :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
   without decoding each line or the normalizer's dispatch, pushes them with
   :meth:`Joiner.push_stamped` and asks ``_idle_after`` only when no report is open (the
-  assembler's ``open_count``); feeding every line through ``feed_line`` is the oracle, for every
-  logical line the assembler is given, where each region ends and the state it leaves, and what
-  comes out;
+  assembler's ``open_reports`` is empty); feeding every line through ``feed_line`` is the
+  oracle, for every logical line the assembler is given, where each region ends and the state
+  it leaves, and what comes out;
 * :func:`trace._line_facts` tells a line's trace kind and what ``parse_trace`` takes from it in
   one memoised pass, asked by :func:`trace._facts` without a leading ``[<address>]``; the two
   functions it replaced, given the line as it is, are the oracle;
@@ -197,20 +197,30 @@ def scan_everything(scanner_type: type, data: bytes) -> tuple:
     scanner = scanner_type("log", found.append,
                            prepare=lambda event: explain_event(event, event_kernel(event, None)))
     assembler = scanner.assembler
-    feed, feed_region = assembler.feed, scanner._feed
+    feed, feed_region, emit = assembler.feed, scanner._feed, assembler.emit
+
+    def open_reports_hold_reports() -> None:
+        # busy, first_open and the run loop (to skip _idle_after) take an empty open_reports
+        # for "no report open": no key stays with none, even while a closed one goes out; a
+        # report is open under its own host and caller (what a close was given as its key)
+        for key, events in assembler.open_reports.items():
+            assert events and all((e.host, e.caller) == key for e in events), key
 
     def recorded(line, number) -> None:   # every logical line the assembler is given
         fed.append((line, number))
         feed(line, number)
-        # the count busy reads (and the run loop, to skip _idle_after) is the open events
-        assert assembler.open_count == sum(len(events) for events in assembler._open.values())
+        open_reports_hold_reports()
+
+    def emitted(event) -> None:
+        open_reports_hold_reports()
+        emit(event)
 
     def region(*args) -> tuple[int, int]:   # where each region ends, and the state it leaves
         reached = feed_region(*args)
         regions.append((reached, state(scanner.normalizer), scanner.joiner.held_from))
         return reached
 
-    assembler.feed, scanner._feed = recorded, region
+    assembler.feed, scanner._feed, assembler.emit = recorded, region, emitted
     scanner.scan(io.BytesIO(data))
     stream = JsonStream(io.StringIO())
     events = [stream.prepare(explained) for explained in found]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict, deque
+from operator import attrgetter
 from typing import Callable
 
 from minfree.model.kversion import release_from_line, release_wrapped
@@ -42,13 +43,15 @@ _SEPARATOR = re.compile(r"^\s*=+\s*$")   # 2.6.1x i386 stack separator "========
 
 _IDENTIFYING = ("CPU:", "Pid:", "Hardware name:", "Workqueue:")   # what _identify reads
 _COMPLETING = frozenset({"buddy", "trailer"})
-_UNPREFIXED = (None, None)   # the routing key of a line that no prefix named (no host, no caller)
+RouteKey = tuple[str | None, str | None]   # (host, caller id): what routes a line to its report
+_UNPREFIXED: RouteKey = (None, None)   # the key of a line that no prefix named (no host, no caller)
 MAX_UNRELATED = 3        # unrelated lines in a row that end an open report
 MAX_EVENT_LINES = 5000   # no report is longer (a 2.6.32 per-cpu dump of 256 CPUs is ~800)
 MAX_SECONDS = 30.0       # a report is printed within a few ms; 30 s later it is something else
 FRAGMENT_REACH = 6       # lines within which a "comm: " fragment can still meet its header
 MAX_SILENCE = 400        # lines without one of its own: the CPU that printed a report moved on
 _NEVER = 1 << 62         # no report open: none can fall silent
+_BY_SEQ = attrgetter("seq")
 
 
 @record(frozen=False)
@@ -106,8 +109,10 @@ class Assembler:
     def __init__(self, source: str, emit: Callable[[Event], None]) -> None:
         self.source = source
         self.emit = emit
-        self._open: dict[tuple[str | None, str | None], list[Event]] = defaultdict(list)
-        self.open_count = 0   # the events in _open, counted as they open and close (busy, first_open)
+        # the reports still open, by the key their lines come under (the last of each list is the
+        # one being printed); a key leaves with its last report, so the dict is empty exactly when
+        # none is open, and a log of many callers leaves no trail of empty lists
+        self.open_reports: dict[RouteKey, list[Event]] = {}
         self._fragments: deque[_Fragment] = deque(maxlen=8)
         self._vmalloc: tuple[str, int] | None = None
         self._seq = 0
@@ -130,7 +135,7 @@ class Assembler:
     @property
     def busy(self) -> bool:
         """True while a report may still receive lines."""
-        if self.open_count:
+        if self.open_reports:
             return True
         recent = self._seq - FRAGMENT_REACH
         return bool(self._fragments and self._fragments[-1].seq > recent) or (
@@ -139,9 +144,9 @@ class Assembler:
     def first_open(self) -> tuple[int, int] | None:
         """(line, seq) of the earliest report still open, None when none is: every event
         emitted from now on sorts at or after it (headers come in line order)."""
-        if not self.open_count:
+        if not self.open_reports:
             return None
-        return min(((e.line, e.seq) for events in self._open.values() for e in events), default=None)
+        return min((e.line, e.seq) for events in self.open_reports.values() for e in events)
 
     def feed(self, line: LogLine, lineno: int) -> None:
         self._seq += 1
@@ -184,13 +189,13 @@ class Assembler:
                 self.related_by_host[line.host][kind[0]] += kind[1]
             if kind is not None and kind[0] == "oom_kill" and (victim := oom_victim(text)) is not None:
                 self._last_oom[line.host] = (victim, self._seq, line.mono)
-                for open_events in (e for k, e in self._open.items() if k[0] == line.host):
+                for open_events in (e for k, e in self.open_reports.items() if k[0] == line.host):
                     for event in open_events:
                         event.oom_nearby = event.oom_nearby or victim
-        events = self._open.get(key)
-        if not events and self.open_count and (adopted := self._adopt(line, key)) is not None:
+        events = self.open_reports.get(key)
+        if events is None and self.open_reports and (adopted := self._adopt(line, key)) is not None:
             key, events = adopted
-        if events:
+        if events is not None:
             self._extend(events, line, key, related=kind is not None)
             return
         if text.endswith((":", ": ")) and (comm := hdr.comm_fragment(text)) is not None:
@@ -198,7 +203,7 @@ class Assembler:
 
     def discontinuity(self) -> None:
         """Lines were skipped: nothing open can continue across the gap."""
-        for key in list(self._open):
+        for key in list(self.open_reports):
             self._close_key(key)
         self._fragments.clear()
         self._vmalloc = None
@@ -208,10 +213,13 @@ class Assembler:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def _open_events(self, headers: list[hdr.Header], line: LogLine, lineno: int,
-                     key: tuple[str | None, str | None]) -> None:
-        if any(e.lines_seen for e in self._open.get(key, ())):
+    def _open_events(self, headers: list[hdr.Header], line: LogLine, lineno: int, key: RouteKey) -> None:
+        open_events = self.open_reports.get(key)
+        if open_events is not None and any(e.lines_seen for e in open_events):
             self._close_key(key)
+            open_events = None
+        if open_events is None:
+            open_events = self.open_reports[key] = []   # headers is never empty
         for found in headers:
             event = Event(
                 source=self.source, line=lineno, host=line.host, time=line.time, mono=line.mono,
@@ -227,24 +235,23 @@ class Assembler:
                 self._vmalloc = None
             self._created += 1
             event.last_seq, event.seq = self._seq, self._created
-            self._open[key].append(event)
-            self.open_count += 1
+            open_events.append(event)
             self._last_header = event
             self._silent_from = min(self._silent_from, self._seq + MAX_SILENCE + 1)
 
-    def _adopt(self, line: LogLine, key: tuple[str | None, str | None]
-               ) -> tuple[tuple[str | None, str | None], list[Event]] | None:
+    def _adopt(self, line: LogLine, key: RouteKey) -> tuple[RouteKey, list[Event]] | None:
         """A pasted report whose lines are not all prefixed: the header without the syslog prefix
         the rest has (corpus 102), or a trace line pasted without it. Such a line goes to the only
         report open; a report opened by an unprefixed header takes the host of what follows."""
-        open_keys = [k for k, events in self._open.items() if events]
-        if len(open_keys) != 1 or _UNPREFIXED not in (key, open_keys[0]):
+        if len(self.open_reports) != 1:
             return None
-        events = self._open[open_keys[0]]
-        if open_keys[0] != _UNPREFIXED:
-            return open_keys[0], events
-        del self._open[_UNPREFIXED]
-        self._open[key] = events
+        ((open_key, events),) = self.open_reports.items()
+        if _UNPREFIXED not in (key, open_key):
+            return None
+        if open_key != _UNPREFIXED:
+            return open_key, events
+        del self.open_reports[_UNPREFIXED]
+        self.open_reports[key] = events
         for event in events:
             event.host, event.caller = event.host or line.host, event.caller or line.caller
         return key, events
@@ -269,8 +276,7 @@ class Assembler:
 
     # -- extending -------------------------------------------------------------------------
 
-    def _extend(self, events: list[Event], line: LogLine, key: tuple[str | None, str | None],
-                related: bool) -> None:
+    def _extend(self, events: list[Event], line: LogLine, key: RouteKey, related: bool) -> None:
         text = line.text
         event = events[-1]
         if line.mono is not None and event.mono is not None and line.mono - event.mono > MAX_SECONDS:
@@ -285,7 +291,7 @@ class Assembler:
                 self._set_kernel(event, release)
                 return
         # most lines of a long report belong to its memory dump: try that first once it started
-        if event.dump is not None and self._feed_dump(events, event, text):
+        if event.dump is not None and self._feed_dump(key, events, event, text):
             return
         if self._continue_header(events, text) or (text.startswith(_IDENTIFYING) and self._identify(events, text)):
             event.unrelated = 0
@@ -294,7 +300,7 @@ class Assembler:
             event.trace_lines.append(text)
             event.unrelated = 0
             return
-        if event.dump is None and self._feed_dump(events, event, text):
+        if event.dump is None and self._feed_dump(key, events, event, text):
             return
         if related or dump_line_kind(text) is not None or related_detail(text):
             return
@@ -364,8 +370,8 @@ class Assembler:
         event.kernel = release
         self.kernels[event.host] = release
 
-    def _feed_dump(self, events: list[Event], event: Event, text: str) -> bool:
-        """``event``: the active one, ``events[-1]``."""
+    def _feed_dump(self, key: RouteKey, events: list[Event], event: Event, text: str) -> bool:
+        """``events``: the reports open under ``key``; ``event``: the active one, ``events[-1]``."""
         if event.dump is None:
             if dump_line_kind(text) is None:
                 return False
@@ -375,16 +381,16 @@ class Assembler:
         event.unrelated = 0
         # only a buddy or trailer line can complete a dump
         if event.dump.kind in _COMPLETING and event.dump.complete:
-            self._close_event(events, event)
+            self._close_event(key, events, event)
         return True
 
     # -- closing ---------------------------------------------------------------------------
 
-    def _close_event(self, events: list[Event], event: Event) -> None:
+    def _close_event(self, key: RouteKey, events: list[Event], event: Event) -> None:
+        """Close ``event``, one of the ``events`` open under ``key``."""
         events.remove(event)
-        self.open_count -= 1
-        if not events:   # no silence check may come to drop it: a log of many callers leaves no trail
-            self._open.pop((event.host, event.caller), None)
+        if not events:
+            del self.open_reports[key]
         self._finish(event)
 
     def _finish(self, event: Event) -> None:
@@ -396,16 +402,13 @@ class Assembler:
 
     def _close_silent(self) -> None:
         """Close every report whose host and caller printed no line of it for MAX_SILENCE lines."""
-        for key, events in list(self._open.items()):
-            if not events or all(self._seq - e.last_seq > MAX_SILENCE for e in events):
+        for key, events in list(self.open_reports.items()):
+            if all(self._seq - e.last_seq > MAX_SILENCE for e in events):
                 self._close_key(key)
         self._silent_from = min((max(e.last_seq for e in events) + MAX_SILENCE + 1
-                                 for events in self._open.values() if events), default=_NEVER)
+                                 for events in self.open_reports.values()), default=_NEVER)
 
-    def _close_key(self, key: tuple[str | None, str | None]) -> None:
-        events = self._open.get(key, [])
-        for event in sorted(events, key=lambda e: e.seq):
-            events.remove(event)      # the rest stay open until their turn: see first_open()
-            self.open_count -= 1
-            self._finish(event)
-        self._open.pop(key, None)
+    def _close_key(self, key: RouteKey) -> None:
+        events = self.open_reports[key]
+        for event in sorted(events, key=_BY_SEQ):
+            self._close_event(key, events, event)   # the rest stay open until their turn: see first_open()

@@ -22,6 +22,14 @@ physical line:
 []
 >>> j.flush(fed); out
 [('kworker/3:2: page allocation failure: order:0, mode:0xa20(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0', 1)]
+
+A line held back goes out split at the stamps glued into it, by whichever call lets it go:
+
+>>> out.clear()
+>>> j.push_stamped(LogLine("? page_[  659.105948][ T3124] kworker/2:1H: page", time="659.105940", mono=659.10594), 7, fed)
+>>> j.push_stamped(LogLine("Call Trace:", time="659.105951", mono=659.105951), 8, fed)
+>>> j.flush(fed); out
+[('? page_', 7), ('kworker/2:1H: page', 7), ('Call Trace:', 8)]
 """
 from __future__ import annotations
 
@@ -52,9 +60,8 @@ class Joiner:
     """Joins wrapped continuation lines and splits glued records."""
 
     def __init__(self) -> None:
-        self._pending: LogLine | None = None
-        self._pending_lineno = 0
-        self._stamped = False  # the last line carried a prefix: bare lines are wraps
+        self._pending: LogLine | None = None   # a bare line continues it when it has a prefix
+        self._pending_lineno = 0               # its first physical line's number, 0 with none
 
     @property
     def holding(self) -> bool:
@@ -63,60 +70,48 @@ class Joiner:
     @property
     def held_from(self) -> int:
         """Line number of the first physical line held back (0 when none)."""
-        return self._pending_lineno if self._pending is not None else 0
+        return self._pending_lineno
 
     def push(self, line: LogLine, lineno: int, feed: Feed) -> None:
         if line.repeat:
-            self.flush(feed)
+            self._hold(None, 0, feed)
             feed(line, lineno)
             return
-        if self._pending is not None and self._stamped and not _has_prefix(line) and line.text.strip():
+        held = self._pending
+        if (held is not None and (held.time is not None or held.host is not None or held.tag is not None)
+                and not _has_prefix(line) and line.text.strip()):   # a bare line after a prefixed one
             # a bare line that is a whole failure header starts a report of its own (a paste of
             # unstamped lines after stamped ones: tests/corpus 158 after 157 in one stream)
-            if (len(self._pending.text) + len(line.text) < _MAX_JOINED and not header_complete(self._pending.text)
-                    and not _next_frame(self._pending.text, line.text) and not header_complete(line.text)
+            if (len(held.text) + len(line.text) < _MAX_JOINED and not header_complete(held.text)
+                    and not _next_frame(held.text, line.text) and not header_complete(line.text)
                     and not _ELISION.match(line.text)):
-                self._pending.text = _join(self._pending.text, line.text)   # the joiner owns what it holds
+                held.text = _join(held.text, line.text)   # the joiner owns what it holds
                 return
-        self.flush(feed)
-        self._pending, self._pending_lineno = line, lineno
-        self._stamped = line.time is not None or line.host is not None or line.tag is not None   # _has_prefix
+        self._hold(line, lineno, feed)
 
-    def push_stamped(self, line: LogLine, lineno: int, feed: Feed) -> None:
-        """:meth:`push` of a line with a stamp (``line.time`` set) and no repeat count, which
-        never continues the line held back (the scanner's plain console runs): :meth:`flush`
-        written out, one call a line."""
+    def _hold(self, line: LogLine | None, lineno: int, feed: Feed) -> None:
+        """Hold ``line`` back (None: nothing) and feed the line held until now, split at the
+        stamps glued into it."""
         held, number = self._pending, self._pending_lineno
-        self._pending, self._pending_lineno, self._stamped = line, lineno, True
+        self._pending, self._pending_lineno = line, lineno
         if held is not None:
             text = held.text
-            if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # nothing glued
+            if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # the common case: nothing glued
                 feed(held, number)
             else:
-                _feed_split(held, number, feed)
+                for part in _split_glued(held):
+                    feed(part, number)
 
-    def boundary(self, feed: Feed) -> None:
-        """A blank line: nothing after it continues what came before."""
-        self._stamped = False
-        self.flush(feed)
+    # :meth:`push` of a line with a stamp (``line.time`` set) and no repeat count, which never
+    # continues the line held back (the scanner's plain console runs): one call a line
+    push_stamped = _hold
 
     def flush(self, feed: Feed) -> None:
         """Feed the line held back, split at glued stamps."""
-        held = self._pending
-        if held is None:
-            return
-        self._pending = None
-        text = held.text
-        if text.find("[", 1) < 0 or _EMBEDDED_STAMP.search(text, 1) is None:   # the common case: nothing glued
-            feed(held, self._pending_lineno)
-        else:
-            _feed_split(held, self._pending_lineno, feed)
+        self._hold(None, 0, feed)
 
-
-def _feed_split(line: LogLine, lineno: int, feed: Feed) -> None:
-    """``line`` split at the stamps glued into it, each part fed with ``lineno``."""
-    for part in _split_glued(line):
-        feed(part, lineno)
+    # a blank line: nothing after it continues what came before (only a held line takes a wrap)
+    boundary = flush
 
 
 def _next_frame(held: str, bare: str) -> bool:

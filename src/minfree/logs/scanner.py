@@ -366,7 +366,7 @@ class LogScanner:
                 for number, line in enumerate(lines, line_at):
                     push(line, number, feed)
                     # while a report is open the region goes on: _idle_after is not asked
-                    if hit_line is not None and not assembler.open_count and self._idle_after(hit_line):
+                    if hit_line is not None and not assembler.open_reports and self._idle_after(hit_line):
                         return position + normalizer.console_read(run, lines, number - line_at + 1), number + 1
                 position, line_at = run_end, line_at + len(lines)
                 continue
