@@ -3,6 +3,7 @@ seen by the kernel: SIGINT at its default, no pipe end of the parent's other chi
 left running when their parent is killed. Real forks, read from /proc."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,6 +75,13 @@ def _waits(gate: int) -> Iterator[bytes]:
     os.read(gate, 1)
 
 
+def _slow() -> Iterator[bytes]:
+    """A decoder's output: one chunk, flushed, then a large block to decode (30 s)."""
+    yield b"kernel: first chunk\n"
+    yield b""
+    time.sleep(30)
+
+
 def _decoder(gate: int) -> Started:
     before = children()
     process = ChunkProcess(lambda: _waits(gate))
@@ -139,17 +147,14 @@ def test_a_child_has_sigint_at_its_default(kind: str, gate: int, caught_sigint: 
         close()
 
 
-@pytest.fixture()
-def two_decoders(gate: int) -> Iterator[dict[str, set[str]]]:
-    """The parent decodes a compressed file in a child while a second scanner decodes it again
-    in one of its own: the pipes each of those holds, the parent's decoder's own two pipes and
-    the pipe the second scanner reports through."""
-    before = _pipes("self")
-    decoder, close_decoder = _decoder(gate)
+@contextlib.contextmanager
+def _scanner_with_decoder(gate: int, produce: Callable[[], Iterator[bytes]]) -> Iterator[tuple[int, _Tail, int]]:
+    """A second scanner whose work starts a decoder of ``produce``: its pid, its _Tail, and the
+    decoder's pid. Both are stopped at the end, even where the code under test leaves one."""
     told_read, told_write = os.pipe()
 
     def decode() -> None:
-        inner = ChunkProcess(lambda: _waits(gate))
+        inner = ChunkProcess(produce)
         assert bytes(next(inner.chunks())) == b"kernel: first chunk\n"
         (grandchild,) = children()
         os.write(told_write, b"%d\n" % grandchild)
@@ -158,14 +163,27 @@ def two_decoders(gate: int) -> Iterator[dict[str, set[str]]]:
     grandchild = 0
     try:
         grandchild = int(os.read(told_read, 32))
-        yield {"decoder": _pipes(decoder) - before, "scanner": _pipes(scanner), "its decoder": _pipes(grandchild),
-               "report": {os.readlink(f"/proc/self/fd/{tail._pipe}")}}
+        yield scanner, tail, grandchild
     finally:
         tail.close()
-        close_decoder()
         os.close(told_read)
         os.close(told_write)
         _kill_if_alive(grandchild)
+
+
+@pytest.fixture()
+def two_decoders(gate: int) -> Iterator[dict[str, set[str]]]:
+    """The parent decodes a compressed file in a child while a second scanner decodes it again
+    in one of its own: the pipes each of those holds, the parent's decoder's own two pipes and
+    the pipe the second scanner reports through."""
+    before = _pipes("self")
+    decoder, close_decoder = _decoder(gate)
+    try:
+        with _scanner_with_decoder(gate, lambda: _waits(gate)) as (scanner, tail, grandchild):
+            yield {"decoder": _pipes(decoder) - before, "scanner": _pipes(scanner),
+                   "its decoder": _pipes(grandchild), "report": {os.readlink(f"/proc/self/fd/{tail._pipe}")}}
+    finally:
+        close_decoder()
 
 
 def test_the_second_scanner_holds_no_pipe_of_the_parents_decoder(two_decoders: dict[str, set[str]]) -> None:
@@ -186,31 +204,10 @@ def test_the_second_scanners_decoder_holds_no_pipe_of_its_elders(
 def test_a_second_scanner_killed_leaves_no_decoder_behind(gate: int) -> None:
     """_Tail.close kills a child still at work: the decoder its stream started dies with it at
     once (it waited on its input: it would have lived until its next pipe write failed)."""
-    told_read, told_write = os.pipe()
-
-    def decode() -> None:
-        def slow() -> Iterator[bytes]:
-            yield b"kernel: first chunk\n"
-            yield b""
-            time.sleep(30)   # decoding a large block
-
-        inner = ChunkProcess(slow)
-        assert bytes(next(inner.chunks())) == b"kernel: first chunk\n"
-        (grandchild,) = children()
-        os.write(told_write, b"%d\n" % grandchild)
-
-    _scanner, tail = _second_scanner(gate, decode)
-    grandchild = 0
-    try:
-        grandchild = int(os.read(told_read, 32))
+    with _scanner_with_decoder(gate, _slow) as (_scanner, tail, grandchild):
         assert _alive(grandchild)
         tail.close()
         assert _ends_within(grandchild, 5)
-    finally:
-        tail.close()
-        os.close(told_read)
-        os.close(told_write)
-        _kill_if_alive(grandchild)
 
 
 _KILLED_PARENT = """
