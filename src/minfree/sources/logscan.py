@@ -196,7 +196,9 @@ class _Tail:
     def start(self) -> bool:
         """Fork a child that runs ``work(spill, tell_split)``; False if none could be made."""
         self.tried = True
-        import tempfile   # ~5 ms: only scans large enough for two processes pay it
+        # here, not at the top: ~5 ms (shutil, random), paid only by a scan large enough for two
+        # processes (a second or more); `scan` without --json has it imported already
+        import tempfile
 
         try:
             self._spool = spool = tempfile.TemporaryFile()
