@@ -16,7 +16,8 @@ a :class:`ForkedChild`, made with the pipes it talks through. In the child, befo
   no worker behind. A parent that died between the fork and that request is seen in
   ``getppid()`` (the child was re-parented): the child exits at once.
 
-The child then runs ``work(to_parent, from_parent)`` (its ends of the pipes) and exits: status 0
+The child then runs ``work(to_parent, from_parent)`` (its ends of the pipes, which the work leaves
+open: they close at its exit, and a child of its own closes them by number) and exits: status 0
 if it returned, 1 if it raised; it never returns into the parent's code. The parent keeps
 :attr:`ForkedChild.from_child` and :attr:`ForkedChild.to_child`; :meth:`ForkedChild.close`
 kills the child if it has not been reaped yet, reaps it and closes those ends (idempotent).
