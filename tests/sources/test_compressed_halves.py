@@ -114,9 +114,9 @@ def _record(monkeypatch: pytest.MonkeyPatch, ask: Callable) -> _Recorder:
     split, merge = logscan._Tail.split, logscan._Tail.merge
 
     def asked(tail, looked: int, wait: float = 0.0):
-        running = tail._running
+        running = tail.running
         answer = ask(tail, looked, split)
-        recorder.passed += running and not tail._running and tail._split is not None and tail._split < looked
+        recorder.passed += running and not tail.running and tail._split is not None and tail._split < looked
         return answer
 
     def merged(tail, scanner, head):

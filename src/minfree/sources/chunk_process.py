@@ -2,8 +2,9 @@
 
 A decoder in a thread shares the interpreter with the scanner that reads its output: zlib and
 zstd release the GIL while they decode, but the Python around them (feeding, joining,
-queueing) does not, and the scanner waits. :class:`ChunkProcess` forks instead: the child
-runs ``produce()`` and copies each chunk into one of :data:`SLOTS` slots of
+queueing) does not, and the scanner waits. :class:`ChunkProcess` forks instead (a
+:class:`~minfree.sources.forked.ForkedChild`: it holds no other child's pipes and dies with
+this process): the child runs ``produce()`` and copies each chunk into one of :data:`SLOTS` slots of
 :data:`SLOT_SIZE` bytes of shared anonymous memory (mapped before the fork, so both processes
 see the same pages and no byte crosses a pipe); a pipe carries only slot numbers and lengths
 (child to parent) and freed slot numbers (parent to child). Memory is bounded by the slots:
@@ -35,9 +36,10 @@ import mmap
 import os
 import pickle
 import select
-import signal
 import struct
 from collections.abc import Callable, Iterable, Iterator
+
+from minfree.sources.forked import ForkedChild
 
 SLOT_SIZE = 4 << 20   # bytes per shared slot: several decoder calls' output are packed into one
 SLOTS = 6             # slots in flight: the child runs this far ahead of the reader
@@ -56,27 +58,16 @@ class ChunkProcess:
 
     def __init__(self, produce: Callable[[], Iterable[bytes]]) -> None:
         self._ring = mmap.mmap(-1, SLOTS * SLOT_SIZE)   # MAP_SHARED | MAP_ANONYMOUS
-        self._pid = 0
-        self._fds: list[int] = []
         try:
-            tell_read, tell_write = os.pipe()
-            self._fds += (tell_read, tell_write)
-            freed_read, freed_write = os.pipe()
-            self._fds += (freed_read, freed_write)
-            self._pid = os.fork()
+            self._child = ForkedChild(lambda to_parent, from_parent: _child(produce, self._ring, to_parent[0],
+                                                                              from_parent[0]),
+                                      from_child=1, to_child=1)
         except OSError:
-            self._close_fds()
             self._ring.close()
             raise
-        if self._pid == 0:
-            _child(produce, self._ring, tell_write, freed_read, (tell_read, freed_write))
-        os.close(tell_write)
-        os.close(freed_read)
-        self._fds = [tell_read, freed_write]
-        self._tell, self._freed = tell_read, freed_write
+        (self._tell,), (self._freed,) = self._child.from_child, self._child.to_child
         self._view = memoryview(self._ring)
         self._ended = False    # the child said its last word: it needs no more slots
-        self._reaped = False
 
     def ready(self) -> bool:
         """A message from the child is waiting: the next chunk would not block."""
@@ -102,12 +93,7 @@ class ChunkProcess:
 
     def close(self) -> None:
         """Stop the child (if it is still at work) and wait for it; idempotent."""
-        if self._pid and not self._reaped:
-            if not self._ended:
-                os.kill(self._pid, signal.SIGKILL)   # our own child, not yet reaped: not reused
-            os.waitpid(self._pid, 0)
-            self._reaped = True
-        self._close_fds()
+        self._child.close()
         if not self._ring.closed:
             self._view.release()
             try:
@@ -133,36 +119,26 @@ class ChunkProcess:
         except OSError:   # the child is gone: what it sent is still in the pipe
             pass
 
-    def _close_fds(self) -> None:
-        for fd in self._fds:
-            os.close(fd)
-        self._fds = []
 
+def _child(produce: Callable[[], Iterable[bytes]], ring: mmap.mmap, tell: int, freed: int) -> None:
+    """In the forked child: fill slots with ``produce()``'s chunks."""
+    # round robin, oldest freed first: every slot is touched whether the reader keeps up or
+    # not, so the peak memory of a large input is the same at any density of reports
+    free = collections.deque(range(SLOTS))
+    slot, fill = -1, 0
 
-def _child(produce: Callable[[], Iterable[bytes]], ring: mmap.mmap, tell: int, freed: int,
-           parent_ends: tuple[int, int]) -> None:
-    """In the forked child: fill slots with ``produce()``'s chunks; exit without returning."""
-    status = 1
+    def send(header: bytes, payload: bytes = b"") -> None:
+        message = header + payload
+        while message:
+            message = message[os.write(tell, message):]
+
+    def flush() -> None:
+        nonlocal slot
+        if slot >= 0:
+            send(_HEADER.pack(slot, fill))
+            slot = -1
+
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C ends us quietly with the parent
-        for fd in parent_ends:
-            os.close(fd)
-        # round robin, oldest freed first: every slot is touched whether the reader keeps up or
-        # not, so the peak memory of a large input is the same at any density of reports
-        free = collections.deque(range(SLOTS))
-        slot, fill = -1, 0
-
-        def send(header: bytes, payload: bytes = b"") -> None:
-            message = header + payload
-            while message:
-                message = message[os.write(tell, message):]
-
-        def flush() -> None:
-            nonlocal slot
-            if slot >= 0:
-                send(_HEADER.pack(slot, fill))
-                slot = -1
-
         try:
             for chunk in produce():
                 if not chunk:
@@ -193,8 +169,5 @@ def _child(produce: Callable[[], Iterable[bytes]], ring: mmap.mmap, tell: int, f
             send(_HEADER.pack(_RAISED, len(payload)), payload)
         else:
             send(_HEADER.pack(_END, 0))
-        status = 0
     except BrokenPipeError:
-        status = 0   # the reader went away first
-    finally:
-        os._exit(status)
+        pass   # the reader went away first

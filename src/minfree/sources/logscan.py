@@ -29,15 +29,15 @@ import mmap
 import os
 import pickle
 import select
-import signal
 import stat
 import struct
 import time
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO
 
 from minfree.logs.prefilter import Release, keep_pages
 from minfree.logs.scanner import HeadScan, LogScanner, TailEvent, TailScan
+from minfree.sources.forked import ForkedChild
 from minfree.sources.logfiles import CompressedFile
 
 PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than it saves
@@ -170,44 +170,43 @@ _SPLIT = struct.Struct("<q")
 
 
 class _Tail:
-    """The child that scans the second half, seen from this process: a pipe brings the split
-    (streams: as soon as the child knows it) and then, at its end, what it found besides events;
-    the events come through an unnamed file, one at a time. :meth:`close` kills a child still at
-    work and reaps it."""
+    """The child that scans the second half (a :class:`~minfree.sources.forked.ForkedChild`),
+    seen from this process: a pipe brings the split (streams: as soon as the child knows it)
+    and then, at its end, what it found besides events; the events come through an unnamed
+    file, one at a time. :meth:`close` kills a child still at work and reaps it."""
 
     def __init__(self, work: Callable[[Callable[[TailEvent], None], Callable[[int], None]], TailScan | None]
                  ) -> None:
         self._work = work
-        self._pid = 0
+        self._child: ForkedChild | None = None
         self._pipe = -1
         self._spool: BinaryIO | None = None
         self._split: int | None = None
-        self._running = False
         self.tried = False   # start() was called
 
     @property
     def started(self) -> bool:
-        return self._pid != 0
+        return self._child is not None
+
+    @property
+    def running(self) -> bool:
+        """Started, and neither stopped nor reaped."""
+        return self._child is not None and self._child.running
 
     def start(self) -> bool:
         """Fork a child that runs ``work(spill, tell_split)``; False if none could be made."""
         self.tried = True
+        # here, not at the top: ~5 ms (shutil, random), paid only by a scan large enough for two
+        # processes (a second or more); `scan` without --json has it imported already
+        import tempfile
+
         try:
-            self._spool = _unnamed_file()
-            reader, writer = os.pipe()
+            self._spool = spool = tempfile.TemporaryFile()
+            self._child = ForkedChild(lambda to_parent, _from_parent: _child(self._work, to_parent[0], spool),
+                                      from_child=1)
         except OSError:
             return False
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(reader)
-            os.close(writer)
-            return False
-        if pid == 0:
-            os.close(reader)
-            _child(self._work, writer, self._spool)
-        os.close(writer)
-        self._pid, self._pipe, self._running = pid, reader, True
+        (self._pipe,) = self._child.from_child
         return True
 
     def split(self, looked: int, wait: float = 0.0) -> int | None:
@@ -215,7 +214,7 @@ class _Tail:
         past it (``looked``); else None, and a child that can no longer help is stopped.
         Asked between blocks: it waits ``wait`` seconds at most (the tests' ``halves`` fixture
         waits, so that the split is certain there)."""
-        if not self._running or not select.select([self._pipe], [], [], wait)[0]:
+        if not self.running or not select.select([self._pipe], [], [], wait)[0]:
             return None
         message = os.read(self._pipe, _SPLIT.size)   # one write of 8 bytes: all there or none
         if len(message) == _SPLIT.size:
@@ -241,55 +240,42 @@ class _Tail:
         """Wait for the child's end and merge its half into ``scanner``; returns the error
         that ended its input."""
         payload = b"".join(iter(functools.partial(os.read, self._pipe, 1 << 16), b""))
-        self._reap()
+        assert self._child is not None and self._spool is not None
+        self._child.wait()
         if not payload:
             raise OSError("the second scanning process failed")
         tail: TailScan = pickle.loads(payload)   # our own child's
-        assert self._spool is not None
         self._spool.seek(0)
         scanner.merge_tail(head, tail, _spooled(self._spool))
         return tail.error
 
     def close(self) -> None:
-        self._stop()
-        if self._pipe >= 0:
-            os.close(self._pipe)
-            self._pipe = -1
+        if self._child is not None:
+            self._child.close()
         if self._spool is not None:
             self._spool.close()
 
     def _stop(self) -> None:
-        if self._running:
-            os.kill(self._pid, signal.SIGKILL)   # our own child, not yet reaped: not reused
-            self._reap()
-
-    def _reap(self) -> None:
-        if self._running:
-            os.waitpid(self._pid, 0)
-            self._running = False
+        if self._child is not None:
+            self._child.stop()
 
 
 def _child(work: Callable[[Callable[[TailEvent], None], Callable[[int], None]], TailScan | None],
-           writer: int, spool: BinaryIO) -> NoReturn:
+           writer: int, spool: BinaryIO) -> None:
     """In the forked child: run ``work``, each event to ``spool`` as it is found, the split and
-    the rest through ``writer``; exit without returning."""
-    status = 1
-    try:
-        def spill(event: TailEvent) -> None:
-            pickle.dump(event, spool, pickle.HIGHEST_PROTOCOL)
+    the rest through ``writer``."""
+    def spill(event: TailEvent) -> None:
+        pickle.dump(event, spool, pickle.HIGHEST_PROTOCOL)
 
-        def tell_split(split: int) -> None:
-            os.write(writer, _SPLIT.pack(split))
+    def tell_split(split: int) -> None:
+        os.write(writer, _SPLIT.pack(split))
 
-        found = work(spill, tell_split)
-        if found is not None:
-            payload = _pickled(found)
-            spool.flush()
-            with os.fdopen(writer, "wb") as pipe:
-                pipe.write(payload)
-        status = 0
-    finally:
-        os._exit(status)
+    found = work(spill, tell_split)
+    if found is not None:
+        payload = memoryview(_pickled(found))
+        spool.flush()
+        while payload:
+            payload = payload[os.write(writer, payload):]
 
 
 def _pickled(found: TailScan) -> bytes:
@@ -310,21 +296,6 @@ def _spooled(spool: BinaryIO) -> Iterator[TailEvent]:
             yield pickle.load(spool)   # our own file, written by our own child
         except EOFError:
             return
-
-
-def _unnamed_file() -> BinaryIO:
-    """A read-write file with no name (``O_TMPFILE``): nothing to clean up, nothing to follow.
-    What ``tempfile.TemporaryFile`` makes on Linux, without importing ``tempfile`` (~7 ms with
-    ``shutil`` and ``random``, before the scan can start); ``tempfile`` where it is refused."""
-    for directory in (os.environ.get("TMPDIR"), "/tmp", "/var/tmp"):
-        if directory:
-            try:
-                return os.fdopen(os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600), "w+b")
-            except (OSError, AttributeError):   # no such directory, a filesystem without O_TMPFILE
-                continue
-    import tempfile
-
-    return tempfile.TemporaryFile()
 
 
 def _split_point(data: mmap.mmap) -> int | None:
