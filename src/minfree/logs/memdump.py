@@ -507,24 +507,64 @@ def _closed(kind: str, text: str) -> bool:
 # dozen reports (or doctor's kernel log) compiles none. Only ASCII lines: their shape is
 # bytes.translate of a copy (0.3 us; str.translate takes ~2 us).
 _RECURRING = 32
+_SHAPES = 128   # shapes a _ShapeReaders holds, counted or with their reader made
 _DIGITS = b"0123456789"
 _DIGITS_AND_CAPITALS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-@functools.lru_cache(maxsize=256)
-def _sightings(shape: bytes) -> list[int]:
-    return [0]
+class _ShapeReaders:
+    """The readers of one kind of line, by shape: one map, shape -> its count of sightings, then
+    (seen more than _RECURRING times) -> its reader, made once and kept (None: no reader reads
+    lines of that shape; the general reading does).
+
+    The one eviction rule: the map holds at most _SHAPES shapes; a new shape that finds it full
+    first drops the shapes still being counted (their counts start again), and when every shape
+    in it has its reader, nothing is dropped and the new shape is not counted. A log of ever-new
+    shapes so keeps at most _SHAPES of them (each at most _MAX_LINE long) and makes at most
+    _SHAPES readers; a reader once made is never made again, and a common shape keeps its own.
+    """
+
+    __slots__ = ("_make", "_shapes", "made")
+
+    def __init__(self, make) -> None:
+        self._make = make
+        self._shapes: dict[bytes, object] = {}
+        self.made = 0   # readers made (and held) since the map was last emptied
+
+    def reader(self, shape: bytes):
+        """The reader of ``shape``, once it recurs; None before, and when it has none."""
+        shapes = self._shapes
+        seen = shapes.get(shape, 0)
+        if seen.__class__ is not int:   # its reader, made before (or None)
+            return seen
+        if not seen and len(shapes) >= _SHAPES and not self._drop_counted():
+            return None
+        if seen < _RECURRING:
+            shapes[shape] = seen + 1
+            return None
+        made = shapes[shape] = self._make(shape)
+        self.made += 1
+        return made
+
+    def _drop_counted(self) -> bool:
+        """Forget the shapes without a reader; False when there were none."""
+        counted = [shape for shape, made in self._shapes.items() if made.__class__ is int]
+        for shape in counted:
+            del self._shapes[shape]
+        return bool(counted)
+
+    def __len__(self) -> int:
+        return len(self._shapes)
+
+    def cache_clear(self) -> None:
+        """Forget every shape and reader (as a ``functools`` cache's; bench/per_report.py)."""
+        self._shapes.clear()
+        self.made = 0
 
 
-def _recurring_shape(text: str, taken_out: bytes) -> bytes | None:
-    """``text`` without the characters ``taken_out``, once that shape was seen more than
-    _RECURRING times; None before, and for a line that is not ASCII."""
-    if not text.isascii():
-        return None
-    shape = text.encode().translate(None, taken_out)
-    seen = _sightings(shape)
-    seen[0] += 1
-    return shape if seen[0] > _RECURRING else None
+def _shape(text: str, taken_out: bytes) -> bytes | None:
+    """``text`` without the characters ``taken_out``; None for a line that is not ASCII."""
+    return text.encode().translate(None, taken_out) if text.isascii() else None
 
 
 def _kb_fields(text: str) -> dict[str, int] | None:
@@ -536,8 +576,8 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     >>> _kb_fields("free:3512kB min:5728kB pages_scanned:0 all_unreclaimable? no")
     {'free': 3512, 'min': 5728}
     """
-    shape = _recurring_shape(text, _DIGITS)   # see _RECURRING
-    reader = None if shape is None else _kb_reader(shape)
+    shape = _shape(text, _DIGITS)   # see _RECURRING
+    reader = None if shape is None else _KB_READERS.reader(shape)
     if reader is not None:
         match = reader[0].fullmatch(text)
         if match is not None:
@@ -545,7 +585,6 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     return _read_kb_fields(text)
 
 
-@functools.lru_cache(maxsize=64)
 def _kb_reader(shape: bytes) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     """(pattern, kB field names) for the zone or node lines of this digit-less ``shape``: a run
     of digits after each field's colon; or None when such a line is not one
@@ -568,6 +607,9 @@ def _kb_reader(shape: bytes) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
             pattern.append(":(?:[0-9]{1,20})?")
         pattern.append(re.escape(after))
     return re.compile("".join(pattern)), tuple(names)
+
+
+_KB_READERS = _ShapeReaders(_kb_reader)
 
 
 def _read_kb_fields(text: str) -> dict[str, int] | None:
@@ -664,8 +706,8 @@ def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
     >>> _buddy_entries("1*4kB (U) (M) ") is None
     True
     """
-    shape = _recurring_shape(orders, _DIGITS_AND_CAPITALS)   # see _RECURRING
-    reader = None if shape is None else _orders_reader(shape)
+    shape = _shape(orders, _DIGITS_AND_CAPITALS)   # see _RECURRING
+    reader = None if shape is None else _ORDERS_READERS.reader(shape)
     if reader is not None:
         match = reader.fullmatch(orders)
         if match is not None:
@@ -679,7 +721,6 @@ def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
 _SHAPE_PARTS = re.compile(r"\s+|\S+")
 
 
-@functools.lru_cache(maxsize=64)
 def _orders_reader(shape: bytes) -> re.Pattern[str] | None:
     """The pattern of a buddy line's orders of this shape (without digits and capitals, it tells
     which orders are empty: 6 shapes in 1104 generated lines): three groups per "N*SkB" (count,
@@ -705,6 +746,9 @@ def _orders_reader(shape: bytes) -> re.Pattern[str] | None:
         else:
             return None
     return re.compile("".join(pattern)) if letters_at is not None else None
+
+
+_ORDERS_READERS = _ShapeReaders(_orders_reader)
 
 
 def _attach_buddy(text: str, zones: list[ZoneDump]) -> bool:
