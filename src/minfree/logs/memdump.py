@@ -394,10 +394,7 @@ class MemDumpBuilder:
     def complete(self) -> bool:
         """``result().complete`` without its copy: asked after every buddy and trailer line.
         The line still open then is a buddy line cut before its total, which completes no zone."""
-        if self._trailer:
-            return True
-        from_zone_lines = [zone for zone in self._parsed.zones if zone.free_kb is not None]
-        return bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
+        return self._trailer or _every_buddy_line(self._parsed.zones)
 
     def close(self) -> None:
         """The report ended: no line follows, so :meth:`result` hands out the parsed values
@@ -420,17 +417,22 @@ class MemDumpBuilder:
                 parsed.add(self._open_kind, self._open_text)
         zones = parsed.zones
         page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
-        from_zone_lines = [zone for zone in zones if zone.free_kb is not None]  # buddy-only: cut excerpt
-        all_buddy = bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
         self._result = MemDump(
             zones=zones,
             summary=parsed.summary,
             nodes=parsed.nodes,
             page_kb=min(page_sizes) if page_sizes else None,
-            complete=self._trailer or all_buddy,
+            complete=self._trailer or _every_buddy_line(zones),
             skipped=parsed.skipped,
         )
         return self._result
+
+
+def _every_buddy_line(zones: list[ZoneDump]) -> bool:
+    """Some zone line was read, and every zone of one has its finished buddy line (a zone known
+    only from its buddy line is of an excerpt cut before its zone line: it is not counted)."""
+    from_zone_lines = [zone for zone in zones if zone.free_kb is not None]
+    return bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
 
 
 @record(frozen=False)
