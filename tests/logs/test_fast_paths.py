@@ -163,14 +163,14 @@ def test_buddy_orders_parse_as_token_by_token(generated: list[Path], monkeypatch
         assert memdump._buddy_entries(text) == expected, text
         read += bool(expected)
     assert read > 1000
-    assert read_by_pattern(memdump._ORDERS_READERS, orders, memdump._DIGITS_AND_CAPITALS) > 1000
+    assert read_by_pattern(memdump._ORDERS_READERS, orders) > 1000
 
 
-def read_by_pattern(readers, texts: list[str], taken_out: bytes) -> int:
+def read_by_pattern(readers, texts: list[str]) -> int:
     """How many of ``texts`` the pattern of their shape's reader matches."""
     count = 0
     for text in texts:
-        reader = readers._shapes.get(memdump._shape(text, taken_out) or b"", 0)
+        reader = readers._shapes.get(text.encode().translate(None, readers._taken_out), 0)
         pattern = reader[0] if isinstance(reader, tuple) else reader
         count += isinstance(pattern, re.Pattern) and pattern.fullmatch(text) is not None
     return count
@@ -329,7 +329,7 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path], monk
         assert got == expected and (got is None or list(got) == list(expected)), text   # order: JSON keeps it
         read += bool(expected)
     assert read > 1000
-    assert read_by_pattern(memdump._KB_READERS, texts, memdump._DIGITS) > 5000
+    assert read_by_pattern(memdump._KB_READERS, texts) > 5000
 
 
 def kind_before(text: str):
@@ -522,7 +522,7 @@ def test_shape_maps_stay_bounded_on_ever_new_shapes(readers, read, general, line
     for shape in range(1, 20 * bound):   # each shape once, the common one between them
         check(line(shape, shape))
         check(common)
-    assert readers.made == 1 and readers._shapes[memdump._shape(common, _TAKEN_OUT[read])] is not None
+    assert readers.made == 1 and readers._shapes[common.encode().translate(None, readers._taken_out)] is not None
     for shape in range(1, 3 * bound):   # shapes that recur, more of them than the map holds
         for number in range(recurring + 2):
             check(line(shape, number))
@@ -531,9 +531,6 @@ def test_shape_maps_stay_bounded_on_ever_new_shapes(readers, read, general, line
     for shape in range(1, 3 * bound):   # the map is all readers now: nothing is made again
         check(line(shape, shape + 1))
     assert readers.made == made and len(readers) == bound
-
-
-_TAKEN_OUT = {memdump._kb_fields: memdump._DIGITS, memdump._buddy_entries: memdump._DIGITS_AND_CAPITALS}
 
 
 def dumps_of(texts: list[str]) -> list:

@@ -515,9 +515,10 @@ _DIGITS_AND_CAPITALS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class _ShapeReaders:
-    """The readers of one kind of line, by shape: one map, shape -> its count of sightings, then
-    (seen more than _RECURRING times) -> its reader, made once and kept (None: no reader reads
-    lines of that shape; the general reading does).
+    """The readers of one kind of line, by shape (the line without the bytes ``taken_out``):
+    one map, shape -> its count of sightings, then (seen more than _RECURRING times) -> its
+    reader, made once by ``make`` and kept (None: no reader reads lines of that shape; the
+    general reading does).
 
     The one eviction rule: the map holds at most _SHAPES shapes; a new shape that finds it full
     first drops the shapes still being counted (their counts start again), and when every shape
@@ -526,17 +527,22 @@ class _ShapeReaders:
     _SHAPES readers; a reader once made is never made again, and a common shape keeps its own.
     """
 
-    __slots__ = ("_make", "_shapes", "made")
+    __slots__ = ("_make", "_taken_out", "_shapes", "made")
 
-    def __init__(self, make) -> None:
+    def __init__(self, make, taken_out: bytes) -> None:
         self._make = make
+        self._taken_out = taken_out
         self._shapes: dict[bytes, object] = {}
         self.made = 0   # readers made (and held) since the map was last emptied
 
-    def reader(self, shape: bytes):
-        """The reader of ``shape``, once it recurs; None before, and when it has none."""
+    def reader_of(self, text: str):
+        """The reader of ``text``'s shape once that shape recurs; None before, when it has none,
+        and for a line that is not ASCII."""
+        if not text.isascii():
+            return None
+        shape = text.encode().translate(None, self._taken_out)
         shapes = self._shapes
-        seen = shapes.get(shape, 0)
+        seen = shapes[shape] if shape in shapes else 0
         if seen.__class__ is not int:   # its reader, made before (or None)
             return seen
         if not seen and len(shapes) >= _SHAPES and not self._drop_counted():
@@ -564,11 +570,6 @@ class _ShapeReaders:
         self.made = 0
 
 
-def _shape(text: str, taken_out: bytes) -> bytes | None:
-    """``text`` without the characters ``taken_out``; None for a line that is not ASCII."""
-    return text.encode().translate(None, taken_out) if text.isascii() else None
-
-
 def _kb_fields(text: str) -> dict[str, int] | None:
     """``name:NNNkB`` fields of a zone or node line, in kB; None if other text is in it.
 
@@ -578,8 +579,7 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     >>> _kb_fields("free:3512kB min:5728kB pages_scanned:0 all_unreclaimable? no")
     {'free': 3512, 'min': 5728}
     """
-    shape = _shape(text, _DIGITS)   # see _RECURRING
-    reader = None if shape is None else _KB_READERS.reader(shape)
+    reader = _KB_READERS.reader_of(text)   # see _RECURRING
     if reader is not None:
         match = reader[0].fullmatch(text)
         if match is not None:
@@ -611,7 +611,7 @@ def _kb_reader(shape: bytes) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     return re.compile("".join(pattern)), tuple(names)
 
 
-_KB_READERS = _ShapeReaders(_kb_reader)
+_KB_READERS = _ShapeReaders(_kb_reader, _DIGITS)
 
 
 def _read_kb_fields(text: str) -> dict[str, int] | None:
@@ -708,8 +708,7 @@ def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
     >>> _buddy_entries("1*4kB (U) (M) ") is None
     True
     """
-    shape = _shape(orders, _DIGITS_AND_CAPITALS)   # see _RECURRING
-    reader = None if shape is None else _ORDERS_READERS.reader(shape)
+    reader = _ORDERS_READERS.reader_of(orders)   # see _RECURRING
     if reader is not None:
         match = reader.fullmatch(orders)
         if match is not None:
@@ -750,7 +749,7 @@ def _orders_reader(shape: bytes) -> re.Pattern[str] | None:
     return re.compile("".join(pattern)) if letters_at is not None else None
 
 
-_ORDERS_READERS = _ShapeReaders(_orders_reader)
+_ORDERS_READERS = _ShapeReaders(_orders_reader, _DIGITS_AND_CAPITALS)
 
 
 def _attach_buddy(text: str, zones: list[ZoneDump]) -> bool:
