@@ -38,6 +38,7 @@ import json
 import random
 import re
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -519,9 +520,17 @@ def test_shape_maps_stay_bounded_on_ever_new_shapes(readers, read, general, line
     for number in range(recurring + 1):   # a common shape, read by its reader from here on
         check(line(0, number))
     assert readers.made == 1
-    for shape in range(1, 20 * bound):   # each shape once, the common one between them
-        check(line(shape, shape))
-        check(common)
+    tracemalloc.start()
+    try:
+        for shape in range(1, 20 * bound):   # each shape once, the common one between them
+            check(line(shape, shape))
+            check(common)
+            if shape == 2 * bound:
+                held = tracemalloc.get_traced_memory()[0]
+        grown = tracemalloc.get_traced_memory()[0] - held
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 << 10, grown   # 18 x _SHAPES more shapes held no more (without the bound: 190 kB)
     assert readers.made == 1 and readers._shapes[common.encode().translate(None, readers._taken_out)] is not None
     for shape in range(1, 3 * bound):   # shapes that recur, more of them than the map holds
         for number in range(recurring + 2):
