@@ -38,6 +38,7 @@ import json
 import random
 import re
 import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -572,3 +573,35 @@ def test_dumps_read_by_shape_readers_as_without_them(generated: list[Path], monk
     assert dumps_of(texts) == general
     for readers in (memdump._KB_READERS, memdump._ORDERS_READERS):
         assert 2 <= readers.made <= shapes and len(readers) <= shapes
+
+
+def test_shape_maps_are_shared_by_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fleet reads hosts' dumps in threads: with a thread switch at nearly every step, lines of
+    new and recurring shapes read as generally, and the map stays within a shape per thread of
+    its bound."""
+    monkeypatch.setattr(memdump, "_SHAPES", 16)
+    monkeypatch.setattr(memdump, "_RECURRING", 2)
+    readers, failed = memdump._KB_READERS, []
+    readers.cache_clear()
+
+    def work(seed: int) -> None:
+        try:
+            for number in range(3000):
+                text = kb_line(seed * 1000 + number % 3 if number % 3 else seed * 100_000 + number, number)
+                assert memdump._kb_fields(text) == memdump._read_kb_fields(text), text
+                assert len(readers) <= 16 + 4
+        except BaseException as error:   # noqa: BLE001 - reported by the test's thread
+            failed.append(error)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(seed,)) for seed in range(1, 5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not failed, failed
+    assert readers.made >= 1

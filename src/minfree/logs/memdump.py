@@ -542,7 +542,7 @@ class _ShapeReaders:
             return None
         shape = text.encode().translate(None, self._taken_out)
         shapes = self._shapes
-        seen = shapes[shape] if shape in shapes else 0
+        seen = shapes.get(shape, 0)   # one step: fleet's threads read dumps side by side
         if seen.__class__ is not int:   # its reader, made before (or None)
             return seen
         if not seen and len(shapes) >= _SHAPES and not self._drop_counted():
@@ -555,10 +555,12 @@ class _ShapeReaders:
         return made
 
     def _drop_counted(self) -> bool:
-        """Forget the shapes without a reader; False when there were none."""
-        counted = [shape for shape, made in self._shapes.items() if made.__class__ is int]
+        """Forget the shapes without a reader; False when there were none. (The items are listed
+        in one step and dropped one by one, whatever another thread does meanwhile; the map may
+        then hold a shape more per thread.)"""
+        counted = [shape for shape, made in list(self._shapes.items()) if made.__class__ is int]
         for shape in counted:
-            del self._shapes[shape]
+            self._shapes.pop(shape, None)
         return bool(counted)
 
     def __len__(self) -> int:
