@@ -563,8 +563,11 @@ def test_dumps_read_by_shape_readers_as_without_them(generated: list[Path], monk
     of 3 shapes: counts dropped, readers kept as they fill), equals the dump read without any
     reader (_SHAPES = 0: no shape is counted)."""
     texts = kernel_texts(generated)
+    for readers in (memdump._KB_READERS, memdump._ORDERS_READERS):
+        readers.cache_clear()
     monkeypatch.setattr(memdump, "_SHAPES", 0)
     general = dumps_of(texts)
+    assert memdump._KB_READERS.made == memdump._ORDERS_READERS.made == 0
     assert sum(len(dump.zones) for dump in general) > (300 if SHARED_LOGS else 100)
     monkeypatch.setattr(memdump, "_SHAPES", shapes)
     monkeypatch.setattr(memdump, "_RECURRING", 2)
