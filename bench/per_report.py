@@ -74,7 +74,8 @@ def _pipelines():
 def _forget() -> None:
     """Empty every memoised minfree function: each run pays what a fresh scan pays."""
     for thing in gc.get_objects():
-        if isinstance(thing, functools._lru_cache_wrapper) and getattr(thing, "__module__", "").startswith("minfree"):
+        memo = isinstance(thing, functools._lru_cache_wrapper) or hasattr(type(thing), "cache_clear")   # or a map of memdump's
+        if memo and (getattr(thing, "__module__", "") or "").startswith("minfree"):
             thing.cache_clear()
 
 

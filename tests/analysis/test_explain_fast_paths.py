@@ -3,8 +3,9 @@
 generated log of every era:
 
 * :func:`verdict._free_blocks` takes a buddy line whose block sizes are the page size doubled
-  from order 0 on as printed; :func:`verdict._blocks_by_size` (each entry put at its size's
-  order, the code it replaced) is the oracle, also on lines cut or printed out of order;
+  from order 0 on as printed; each entry put at its size's order (:func:`verdict._by_size`, the
+  code it replaced) and a frozenset made for each order's letters is the oracle, also on lines
+  cut or printed out of order;
 * :func:`scan_json._call_trace` looks each frame's JSON up by the frame's values; ``json.dumps``
   of the frame's fields (:func:`~minfree.model.record.asdict`) is the oracle.
 """
@@ -23,6 +24,7 @@ from minfree.logs.events import Event
 from minfree.logs.scanner import LogScanner
 from minfree.logs.trace import parse_trace
 from minfree.model.record import asdict
+from minfree.model.wmark_check import FreeBlocks
 from minfree.render import scan_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,13 +63,21 @@ IRREGULAR = [
 ]
 
 
+def blocks_by_size(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
+    """A buddy line's blocks, each entry put at its size's order, a set made for its letters."""
+    counts, letters = verdict._by_size(buddy, page_kb)
+    if not any(letters):
+        return FreeBlocks(tuple(counts))
+    return FreeBlocks(tuple(counts), tuple(frozenset(types) for types in letters))
+
+
 def test_buddy_lines_read_as_entry_by_entry(events: list[Event]) -> None:
     lines = [(zone.buddy, dump.page_kb or 4) for event in events if event.dump is not None
              for dump in [event.dump.result()] for zone in dump.zones if zone.buddy]
     assert len(lines) > (150 if (SHARED / "corpus").exists() else 100)   # 131 from this checkout's own logs
     regular = 0
     for buddy, page_kb in [*lines, *IRREGULAR]:
-        assert verdict._free_blocks(buddy, page_kb) == verdict._blocks_by_size(buddy, page_kb), buddy
+        assert verdict._free_blocks(buddy, page_kb) == blocks_by_size(buddy, page_kb), buddy
         regular += [kb for _, kb, _ in buddy] == [page_kb << o for o in range(len(buddy))]
     assert regular >= len(lines) - 5   # the fast path is the common one
 

@@ -12,6 +12,9 @@ in every format. A fast path that drops or alters one line or event is a defect.
   below (the code the regex passes replaced) is the oracle;
 * :func:`memdump._kb_fields` takes the kB fields of a zone or node line by a pattern made once
   per shape of line (else validated, token by token); the findall it replaced is the oracle;
+* the shape maps of both (:class:`memdump._ShapeReaders`) stay bounded on ever-new shapes, and
+  a dump read with readers made early, in maps small enough to drop counts, equals the dump
+  read with none;
 * :meth:`LogScanner._feed` reads runs of plain console lines (:meth:`LineNormalizer.console_run`)
   without decoding each line or the normalizer's dispatch, pushes them with
   :meth:`Joiner.push_stamped` and asks ``_idle_after`` only when no report is open (the
@@ -35,6 +38,8 @@ import json
 import random
 import re
 import sys
+import threading
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -151,15 +156,26 @@ def test_buddy_orders_parse_as_token_by_token(generated: list[Path], monkeypatch
         orders.append(re.sub(r"[A-Z]+", lambda _: rng.choice(capitals), re.sub(r"\d+", lambda _: rng.choice(runs), text)))
         at = rng.randint(0, len(text))
         orders.append(text[:at] + rng.choice(["1", "U", "B", "k"]) + text[at:])
-    memdump._orders_reader.cache_clear(), memdump._sightings.cache_clear()
+    memdump._ORDERS_READERS.cache_clear()
     monkeypatch.setattr(memdump, "_RECURRING", 0)   # every shape has its pattern at once
+    monkeypatch.setattr(memdump, "_SHAPES", len(orders))
     read = 0
     for text in orders:
         expected = entries_by_tokens(text)
         assert memdump._buddy_entries(text) == expected, text
         read += bool(expected)
     assert read > 1000
-    assert memdump._orders_reader.cache_info().hits > 5000   # orders read by a pattern
+    assert read_by_pattern(memdump._ORDERS_READERS, orders) > 1000
+
+
+def read_by_pattern(readers, texts: list[str]) -> int:
+    """How many of ``texts`` the pattern of their shape's reader matches."""
+    count = 0
+    for text in texts:
+        reader = readers._shapes.get(text.encode().translate(None, readers._taken_out), 0)
+        pattern = reader[0] if isinstance(reader, tuple) else reader
+        count += isinstance(pattern, re.Pattern) and pattern.fullmatch(text) is not None
+    return count
 
 
 def explained_events(path: Path) -> list:
@@ -289,13 +305,6 @@ _FIELDS_ONLY = re.compile(rf"\s*(?:(?:{_FIELD}|all_unreclaimable\?(?:\s+(?:yes|n
 _KB_FIELD = re.compile(r"(?:^|(?<=\s))([a-z_]+(?:\([a-z]+\))?):(\d{1,20})(?:kB|KB)(?=\s|$)")
 
 
-def test_a_shape_has_its_pattern_once_it_recurs() -> None:
-    """A reader's pattern is compiled for a shape seen more than _RECURRING times, not before."""
-    memdump._kb_reader.cache_clear(), memdump._sightings.cache_clear()
-    for number in range(memdump._RECURRING + 2):
-        assert memdump._kb_fields(f"free:{number}kB min:{number * 7}kB") == {"free": number, "min": number * 7}
-        assert memdump._kb_reader.cache_info().misses == (number >= memdump._RECURRING)
-    assert memdump._kb_reader.cache_info().hits == 1
 
 
 def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,8 +329,9 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path], monk
         texts.append(re.sub(r"\d+", lambda _: rng.choice(runs), text))
         at = rng.randint(0, len(text))
         texts.append(text[:at] + rng.choice(runs) + text[at:])
-    memdump._kb_reader.cache_clear(), memdump._sightings.cache_clear()
+    memdump._KB_READERS.cache_clear()
     monkeypatch.setattr(memdump, "_RECURRING", 0)   # every shape has its pattern at once
+    monkeypatch.setattr(memdump, "_SHAPES", len(texts))
     read = 0
     for text in texts:
         joined = memdump._JOIN_SPACE.sub("", text) if ": " in text else text
@@ -331,7 +341,7 @@ def test_kb_fields_read_as_the_regexes_they_replaced(generated: list[Path], monk
         assert got == expected and (got is None or list(got) == list(expected)), text   # order: JSON keeps it
         read += bool(expected)
     assert read > 1000
-    assert memdump._kb_reader.cache_info().hits > 5000   # lines read by a pattern
+    assert read_by_pattern(memdump._KB_READERS, texts) > 5000
 
 
 def kind_before(text: str):
@@ -475,3 +485,137 @@ def test_reserve_lines_kept_hold_only_numbers(generated: list[Path], monkeypatch
             builder = memdump.MemDumpBuilder()
     builder.close()
     assert len(parsed) > (500 if SHARED_LOGS else 100)
+
+
+def test_a_shape_has_its_reader_once_it_recurs() -> None:
+    """A shape's reader is made when it is seen more than _RECURRING times, not before, and once."""
+    memdump._KB_READERS.cache_clear()
+    for number in range(3 * memdump._RECURRING):
+        assert memdump._kb_fields(f"free:{number}kB min:{number * 7}kB") == {"free": number, "min": number * 7}
+        assert memdump._KB_READERS.made == (number >= memdump._RECURRING)
+    assert len(memdump._KB_READERS) == 1
+
+
+def kb_line(shape: int, number: int) -> str:
+    """A zone line of its own digit-less shape for each ``shape``: its field names spell it."""
+    name = "".join("abcdefghij"[int(digit)] for digit in str(shape))
+    return f"free:{number}kB {name}:{number * 3}kB min:{number}kB"
+
+
+def orders_line(shape: int, number: int) -> str:
+    """A buddy line's orders of their own shape for each ``shape`` < 2**14: which of 14 orders
+    are followed by letters (then "(UM)", or "()" when also ``number`` is odd)."""
+    letters = "(UM)" if number % 2 == 0 else "()"
+    return " ".join(f"{number}*{4 << order}kB" + (f" {letters}" if shape >> order & 1 else "")
+                    for order in range(14)) + " "
+
+
+KINDS = [
+    (memdump._KB_READERS, memdump._kb_fields, memdump._read_kb_fields, kb_line),
+    (memdump._ORDERS_READERS, memdump._buddy_entries, lambda text: entries_by_tokens(text) or None, orders_line),
+]
+
+
+@pytest.mark.parametrize(("readers", "read", "general", "line"), KINDS, ids=["kb", "orders"])
+def test_shape_maps_stay_bounded_on_ever_new_shapes(readers, read, general, line) -> None:
+    """A log of ever-new shapes neither grows a map past _SHAPES nor makes readers without
+    bound; a common shape keeps its reader through it, and every line reads as generally."""
+    readers.cache_clear()
+    bound, recurring = memdump._SHAPES, memdump._RECURRING
+
+    def check(text: str) -> None:
+        assert read(text) == general(text), text
+        assert len(readers) <= bound
+
+    common = line(0, 5)
+    for number in range(recurring + 1):   # a common shape, read by its reader from here on
+        check(line(0, number))
+    assert readers.made == 1
+    tracemalloc.start()
+    try:
+        for shape in range(1, 20 * bound):   # each shape once, the common one between them
+            check(line(shape, shape))
+            check(common)
+            if shape == 2 * bound:
+                held = tracemalloc.get_traced_memory()[0]
+        grown = tracemalloc.get_traced_memory()[0] - held
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 << 10, grown   # 18 x _SHAPES more shapes held no more (without the bound: 190 kB)
+    assert readers.made == 1 and readers._shapes[common.encode().translate(None, readers._taken_out)] is not None
+    for shape in range(1, 3 * bound):   # shapes that recur, more of them than the map holds
+        for number in range(recurring + 2):
+            check(line(shape, number))
+    assert readers.made == bound
+    made = readers.made
+    for shape in range(1, 3 * bound):   # the map is all readers now: nothing is made again
+        check(line(shape, shape + 1))
+    assert readers.made == made and len(readers) == bound
+    readers.cache_clear()   # the tests after this one read with readers of their own lines
+
+
+def dumps_of(texts: list[str]) -> list:
+    """Every dump the builder makes of ``texts``, cut every 200 zones."""
+    dumps, builder = [], memdump.MemDumpBuilder()
+    for text in texts:
+        builder.feed(text)
+        if len(builder._parsed.zones) > 200:
+            builder.close()
+            dumps.append(builder.result())
+            builder = memdump.MemDumpBuilder()
+    builder.close()
+    return [*dumps, builder.result()]
+
+
+@pytest.mark.parametrize("shapes", [3, 128])
+def test_dumps_read_by_shape_readers_as_without_them(generated: list[Path], monkeypatch: pytest.MonkeyPatch,
+                                                     shapes: int) -> None:
+    """Every dump of every log, its lines read by shape readers made after 2 sightings (in maps
+    of 3 shapes: counts dropped, readers kept as they fill), equals the dump read without any
+    reader (_SHAPES = 0: no shape is counted)."""
+    texts = kernel_texts(generated)
+    for readers in (memdump._KB_READERS, memdump._ORDERS_READERS):
+        readers.cache_clear()
+    monkeypatch.setattr(memdump, "_SHAPES", 0)
+    general = dumps_of(texts)
+    assert memdump._KB_READERS.made == memdump._ORDERS_READERS.made == 0
+    assert sum(len(dump.zones) for dump in general) > (300 if SHARED_LOGS else 100)
+    monkeypatch.setattr(memdump, "_SHAPES", shapes)
+    monkeypatch.setattr(memdump, "_RECURRING", 2)
+    for readers in (memdump._KB_READERS, memdump._ORDERS_READERS):
+        readers.cache_clear()
+    assert dumps_of(texts) == general
+    for readers in (memdump._KB_READERS, memdump._ORDERS_READERS):
+        assert 2 <= readers.made <= shapes and len(readers) <= shapes
+
+
+def test_shape_maps_are_shared_by_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fleet reads hosts' dumps in threads: with a thread switch at nearly every step, lines of
+    new and recurring shapes read as generally, and the map stays within a shape per thread of
+    its bound."""
+    monkeypatch.setattr(memdump, "_SHAPES", 16)
+    monkeypatch.setattr(memdump, "_RECURRING", 2)
+    readers, failed = memdump._KB_READERS, []
+    readers.cache_clear()
+
+    def work(seed: int) -> None:
+        try:
+            for number in range(3000):
+                text = kb_line(seed * 1000 + number % 3 if number % 3 else seed * 100_000 + number, number)
+                assert memdump._kb_fields(text) == memdump._read_kb_fields(text), text
+                assert len(readers) <= 16 + 4
+        except BaseException as error:   # noqa: BLE001 - reported by the test's thread
+            failed.append(error)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(seed,)) for seed in range(1, 5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not failed, failed
+    assert readers.made >= 1

@@ -160,3 +160,46 @@ def test_zonelist_failure_lists_every_zone():
     result = check_zonelist(zones, 0, Request.GFP_ATOMIC, R618, local_node=1)
     assert not result.ok and [r.node for r in result.results] == [1, 0]
     assert result.explanation.startswith("order-0 GFP_ATOMIC fails in every zone")
+
+
+def test_each_result_field_holds_its_value():
+    """_verdict_at makes its CheckResult positionally (by name costs 0.5 us a result): every
+    field of every kind of result holds its own value, each distinct from the others."""
+    cases = [   # (rules, request, order, zone changes, fast path, (ok, reason, approximate, boost_ignored, short))
+        (R618, Request.GFP_ATOMIC, 0, dict(free=1000), False, (False, "below_watermark", False, False, False)),
+        (R618, Request.GFP_ATOMIC, 0, dict(free=3265), False, (False, "protected", False, False, False)),
+        (R618, Request.GFP_ATOMIC, 0, dict(free=9000), False, (True, "ok", False, False, False)),
+        (R618, Request.GFP_KERNEL, 0, dict(free=20000), True, (True, "ok", False, False, False)),
+        (R618, Request.GFP_ATOMIC, 0, dict(free=3300, min=9672, boost=1000), False, (True, "ok", False, True, False)),
+        (R618, Request.GFP_ATOMIC, 2, dict(blocks=FreeBlocks.from_letters([9000, 5, 2], ["UM", "H", "M"])), False,
+         (True, "ok", False, False, False)),
+        (R618, Request.GFP_KERNEL, 2, dict(blocks=FreeBlocks.from_letters([9000, 5, 2], ["UM", "H", "C"])), False,
+         (False, "no_free_block", False, False, False)),
+        (R618, Request.GFP_ATOMIC, 2, dict(blocks=FreeBlocks.from_buddyinfo([9000, 5, 0])), False,
+         (False, "no_free_block", True, False, False)),
+        (R618, Request.GFP_ATOMIC, 2, dict(blocks=None), False, (True, "ok", True, False, False)),
+        (R310, Request.GFP_ATOMIC, 2, dict(blocks=FreeBlocks.from_buddyinfo([9000, 5, 0])), False,
+         (False, "no_free_block", False, False, True)),
+        (R310, Request.GFP_ATOMIC, 1, dict(blocks=FreeBlocks.from_letters([300, 5000], ["UM", "C"])), False,
+         (False, "no_free_block", False, False, False)),
+        (R310, Request.GFP_ATOMIC, 1, dict(blocks=FreeBlocks.from_letters([300, 5000], ["UM", "M"])), False,
+         (True, "ok", False, False, False)),
+        (R310, Request.GFP_ATOMIC, 1, dict(blocks=None), False, (True, "ok", True, False, False)),
+    ]
+    for rules, request, order, changes, fast, (ok, reason, approximate, boost_ignored, short) in cases:
+        zone = normal(**{"free": 10300, **changes, "node": 3, "free_cma": 7, "protection": (0, 0, 17, 17, 17)})
+        res = check_zone(zone, order, request, rules, fast_path=fast)
+        flags = alloc_flags_for(request, order, rules, fast_path=fast)
+        mark = (zone.low if fast else zone.min) - (zone.boost if boost_ignored else 0)
+        unusable = 7 + (1 << order) - 1
+        assert (res.ok, res.reason, res.approximate, res.boost_ignored, res.short_order is not None) == (
+            ok, reason, approximate, boost_ignored, short), (rules, request, order, changes)
+        assert (res.node, res.zone, res.order, res.request, res.path, res.free, res.free_adj, res.mark, res.floor,
+                res.protection) == (3, "Normal", order, request.value, "fast" if fast else "slow", zone.free,
+                                    zone.free - unusable, mark, reduced_floor(mark, flags), 17)
+        assert res.explanation.startswith(f"Node 3 Normal: order-{order} {request.value}")
+        if short:
+            # the <4.4 loop: order-0 pages (9000) out, free CMA kept, the mark halved once
+            assert (res.short_order, res.short_free, res.short_need) == (1, zone.free - 3 - 9000, res.floor >> 1)
+        else:
+            assert (res.short_order, res.short_free, res.short_need) == (None, None, None)

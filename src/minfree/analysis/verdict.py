@@ -28,7 +28,7 @@ from minfree.model.record import record, replace
 from minfree.model.rules import KernelRules
 from minfree.model.zones import zone_order
 from minfree.model.wmark_check import (CheckResult, FreeBlocks, Request, ZoneState,
-                                       check_zonelist)
+                                       check_zonelist, rmqueue_lists)
 
 _REQUESTS = {"GFP_ATOMIC": Request.GFP_ATOMIC, "GFP_NOWAIT": Request.GFP_NOWAIT}
 
@@ -109,10 +109,8 @@ def _order0_lists(result: CheckResult, zone: ZoneDump | None, rules: KernelRules
     letters = [types for count, _, types in zone.buddy if count]
     if not letters or not all(letters):
         return result        # no migratetype letters printed: the lists are unknown
-    allowed = set("UME") | ({"R"} if rules.per_order_loop else set())
-    if "__GFP_MOVABLE" in decoding.bits:
-        allowed.add("C")
-    if any(set(types) & allowed for types in letters):
+    allowed = rmqueue_lists("__GFP_MOVABLE" in decoding.bits, reserve=rules.per_order_loop)
+    if any(not allowed.isdisjoint(types) for types in letters):
         return result
     return replace(
         result, ok=False, reason="no_free_block",
@@ -306,18 +304,14 @@ def _zone_state(zone: ZoneDump, order_of_zones: tuple[str, ...], page_kb: int) -
 
 
 def _free_blocks(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
-    """A buddy line's blocks by order: as printed when its sizes are the page size doubled
-    from order 0 on (every line a kernel prints whole), else each entry put at its size's
-    order, orders it lacks empty (:func:`_blocks_by_size`)."""
+    """A buddy line's blocks by order (their lists unknown when it prints no migratetype
+    letters): as printed when its sizes are the page size doubled from order 0 on (every line a
+    kernel prints whole), else each entry put at its size's order, orders it lacks empty
+    (:func:`_by_size`)."""
     counts, sizes, letters = zip(*buddy)
     if sizes != _order_sizes(page_kb, len(sizes)):
-        return _blocks_by_size(buddy, page_kb)
-    return FreeBlocks(counts, tuple(map(_letter_set, letters))) if any(letters) else FreeBlocks(counts)
-
-
-@functools.lru_cache(maxsize=256)   # a few distinct "(UME)" recur in every zone of every report
-def _letter_set(letters: str) -> frozenset[str]:
-    return frozenset(letters)
+        counts, letters = _by_size(buddy, page_kb)
+    return FreeBlocks.from_letters(counts, letters) if any(letters) else FreeBlocks(tuple(counts))
 
 
 @functools.lru_cache(maxsize=64)   # (page size, orders printed): a handful per log
@@ -325,14 +319,15 @@ def _order_sizes(page_kb: int, orders: int) -> tuple[int, ...]:
     return tuple(page_kb << order for order in range(orders))
 
 
-def _blocks_by_size(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
+def _by_size(buddy: list[tuple[int, int, str]], page_kb: int) -> tuple[list[int], list[str]]:
+    """(counts, letters) by order of a buddy line's entries, each put at its size's order."""
     orders = [_order(kb, page_kb) for _, kb, _ in buddy]
     counts = [0] * (max(orders) + 1)
     letters = [""] * len(counts)
     for (count, _, types), order in zip(buddy, orders):
         counts[order] = count
         letters[order] = types
-    return FreeBlocks.from_letters(counts, letters) if any(letters) else FreeBlocks.from_buddyinfo(counts)
+    return counts, letters
 
 
 def _order(block_kb: int, page_kb: int) -> int:

@@ -394,10 +394,7 @@ class MemDumpBuilder:
     def complete(self) -> bool:
         """``result().complete`` without its copy: asked after every buddy and trailer line.
         The line still open then is a buddy line cut before its total, which completes no zone."""
-        if self._trailer:
-            return True
-        from_zone_lines = [zone for zone in self._parsed.zones if zone.free_kb is not None]
-        return bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
+        return self._trailer or _every_buddy_line(self._parsed.zones)
 
     def close(self) -> None:
         """The report ended: no line follows, so :meth:`result` hands out the parsed values
@@ -420,17 +417,22 @@ class MemDumpBuilder:
                 parsed.add(self._open_kind, self._open_text)
         zones = parsed.zones
         page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
-        from_zone_lines = [zone for zone in zones if zone.free_kb is not None]  # buddy-only: cut excerpt
-        all_buddy = bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
         self._result = MemDump(
             zones=zones,
             summary=parsed.summary,
             nodes=parsed.nodes,
             page_kb=min(page_sizes) if page_sizes else None,
-            complete=self._trailer or all_buddy,
+            complete=self._trailer or _every_buddy_line(zones),
             skipped=parsed.skipped,
         )
         return self._result
+
+
+def _every_buddy_line(zones: list[ZoneDump]) -> bool:
+    """Some zone line was read, and every zone of one has its finished buddy line (a zone known
+    only from its buddy line is of an excerpt cut before its zone line: it is not counted)."""
+    from_zone_lines = [zone for zone in zones if zone.free_kb is not None]
+    return bool(from_zone_lines) and all(z.buddy_total_kb is not None for z in from_zone_lines)
 
 
 @record(frozen=False)
@@ -507,24 +509,67 @@ def _closed(kind: str, text: str) -> bool:
 # dozen reports (or doctor's kernel log) compiles none. Only ASCII lines: their shape is
 # bytes.translate of a copy (0.3 us; str.translate takes ~2 us).
 _RECURRING = 32
+_SHAPES = 128   # shapes a _ShapeReaders holds, counted or with their reader made
 _DIGITS = b"0123456789"
 _DIGITS_AND_CAPITALS = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-@functools.lru_cache(maxsize=256)
-def _sightings(shape: bytes) -> list[int]:
-    return [0]
+class _ShapeReaders:
+    """The readers of one kind of line, by shape (the line without the bytes ``taken_out``):
+    one map, shape -> its count of sightings, then (seen more than _RECURRING times) -> its
+    reader, made once by ``make`` and kept (None: no reader reads lines of that shape; the
+    general reading does).
 
+    The one eviction rule: the map holds at most _SHAPES shapes; a new shape that finds it full
+    first drops the shapes still being counted (their counts start again), and when every shape
+    in it has its reader, nothing is dropped and the new shape is not counted. A log of ever-new
+    shapes so keeps at most _SHAPES of them (each at most _MAX_LINE long) and makes at most
+    _SHAPES readers; a reader once made is never made again, and a common shape keeps its own.
+    """
 
-def _recurring_shape(text: str, taken_out: bytes) -> bytes | None:
-    """``text`` without the characters ``taken_out``, once that shape was seen more than
-    _RECURRING times; None before, and for a line that is not ASCII."""
-    if not text.isascii():
-        return None
-    shape = text.encode().translate(None, taken_out)
-    seen = _sightings(shape)
-    seen[0] += 1
-    return shape if seen[0] > _RECURRING else None
+    __slots__ = ("_make", "_taken_out", "_shapes", "made")
+
+    def __init__(self, make, taken_out: bytes) -> None:
+        self._make = make
+        self._taken_out = taken_out
+        self._shapes: dict[bytes, object] = {}
+        self.made = 0   # readers made (and held) since the map was last emptied
+
+    def reader_of(self, text: str):
+        """The reader of ``text``'s shape once that shape recurs; None before, when it has none,
+        and for a line that is not ASCII."""
+        if not text.isascii():
+            return None
+        shape = text.encode().translate(None, self._taken_out)
+        shapes = self._shapes
+        seen = shapes.get(shape, 0)   # one step: fleet's threads read dumps side by side
+        if seen.__class__ is not int:   # its reader, made before (or None)
+            return seen
+        if not seen and len(shapes) >= _SHAPES and not self._drop_counted():
+            return None
+        if seen < _RECURRING:
+            shapes[shape] = seen + 1
+            return None
+        made = shapes[shape] = self._make(shape)
+        self.made += 1
+        return made
+
+    def _drop_counted(self) -> bool:
+        """Forget the shapes without a reader; False when there were none. (The items are listed
+        in one step and dropped one by one, whatever another thread does meanwhile; the map may
+        then hold a shape more per thread.)"""
+        counted = [shape for shape, made in list(self._shapes.items()) if made.__class__ is int]
+        for shape in counted:
+            self._shapes.pop(shape, None)
+        return bool(counted)
+
+    def __len__(self) -> int:
+        return len(self._shapes)
+
+    def cache_clear(self) -> None:
+        """Forget every shape and reader (as a ``functools`` cache's; bench/per_report.py)."""
+        self._shapes.clear()
+        self.made = 0
 
 
 def _kb_fields(text: str) -> dict[str, int] | None:
@@ -536,8 +581,7 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     >>> _kb_fields("free:3512kB min:5728kB pages_scanned:0 all_unreclaimable? no")
     {'free': 3512, 'min': 5728}
     """
-    shape = _recurring_shape(text, _DIGITS)   # see _RECURRING
-    reader = None if shape is None else _kb_reader(shape)
+    reader = _KB_READERS.reader_of(text)   # see _RECURRING
     if reader is not None:
         match = reader[0].fullmatch(text)
         if match is not None:
@@ -545,7 +589,6 @@ def _kb_fields(text: str) -> dict[str, int] | None:
     return _read_kb_fields(text)
 
 
-@functools.lru_cache(maxsize=64)
 def _kb_reader(shape: bytes) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     """(pattern, kB field names) for the zone or node lines of this digit-less ``shape``: a run
     of digits after each field's colon; or None when such a line is not one
@@ -568,6 +611,9 @@ def _kb_reader(shape: bytes) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
             pattern.append(":(?:[0-9]{1,20})?")
         pattern.append(re.escape(after))
     return re.compile("".join(pattern)), tuple(names)
+
+
+_KB_READERS = _ShapeReaders(_kb_reader, _DIGITS)
 
 
 def _read_kb_fields(text: str) -> dict[str, int] | None:
@@ -664,8 +710,7 @@ def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
     >>> _buddy_entries("1*4kB (U) (M) ") is None
     True
     """
-    shape = _recurring_shape(orders, _DIGITS_AND_CAPITALS)   # see _RECURRING
-    reader = None if shape is None else _orders_reader(shape)
+    reader = _ORDERS_READERS.reader_of(orders)   # see _RECURRING
     if reader is not None:
         match = reader.fullmatch(orders)
         if match is not None:
@@ -679,7 +724,6 @@ def _buddy_entries(orders: str) -> list[tuple[int, int, str]] | None:
 _SHAPE_PARTS = re.compile(r"\s+|\S+")
 
 
-@functools.lru_cache(maxsize=64)
 def _orders_reader(shape: bytes) -> re.Pattern[str] | None:
     """The pattern of a buddy line's orders of this shape (without digits and capitals, it tells
     which orders are empty: 6 shapes in 1104 generated lines): three groups per "N*SkB" (count,
@@ -705,6 +749,9 @@ def _orders_reader(shape: bytes) -> re.Pattern[str] | None:
         else:
             return None
     return re.compile("".join(pattern)) if letters_at is not None else None
+
+
+_ORDERS_READERS = _ShapeReaders(_orders_reader, _DIGITS_AND_CAPITALS)
 
 
 def _attach_buddy(text: str, zones: list[ZoneDump]) -> bool:

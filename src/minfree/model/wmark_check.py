@@ -11,6 +11,7 @@ buddy line); ``minfree doctor`` asks about the live zones (zoneinfo + pagetypein
 
 from __future__ import annotations
 
+import functools
 from enum import Enum
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -60,12 +61,16 @@ class FreeBlocks:
 
     @classmethod
     def from_letters(cls, counts: Sequence[int], letters: Sequence[str]) -> FreeBlocks:
-        """From a failure dump buddy line: ``22*4kB (UMEH) 5*8kB (M) 0*16kB ...``.
+        """From a failure dump buddy line: ``22*4kB (UMEH) 5*8kB (M) 0*16kB ...``; orders
+        without letters have empty sets.
 
-        >>> FreeBlocks.from_letters([22, 5, 0], ["UMEH", "M", ""]).types[1]
-        frozenset({'M'})
+        >>> b = FreeBlocks.from_letters([22, 5, 0, 1], ["UMEH", "M", ""])
+        >>> b.types[1], b.types[3], b.types[0] is FreeBlocks.from_letters([7], ["UMEH"]).types[0]
+        (frozenset({'M'}), frozenset(), True)
         """
-        types = tuple(frozenset(letters[o]) if o < len(letters) else frozenset() for o in range(len(counts)))
+        types = tuple(map(_letter_set, letters))
+        if len(types) != len(counts):
+            types = (types + (frozenset(),) * len(counts))[:len(counts)]
         return cls(tuple(counts), types)
 
     @classmethod
@@ -84,6 +89,11 @@ class FreeBlocks:
             for o in range(width)
         )
         return cls(counts, types, by_type)
+
+
+@functools.lru_cache(maxsize=256)   # a few distinct "(UME)" recur in every zone of every report
+def _letter_set(letters: str) -> frozenset[str]:
+    return frozenset(letters)
 
 
 @record
@@ -264,12 +274,11 @@ def usable_lists(flags: AllocFlags) -> frozenset[str]:
     >>> sorted(usable_lists(AllocFlags(mark="min", highatomic_lists=True)))
     ['E', 'H', 'M', 'U']
     """
-    allowed = set(PCP_TYPES)
-    if flags.cma:
-        allowed.add("C")
-    if flags.highatomic_lists:
-        allowed.add("H")
-    return frozenset(allowed)
+    return _USABLE_LISTS[flags.cma, flags.highatomic_lists]
+
+
+_USABLE_LISTS = {(cma, highatomic): PCP_TYPES | {letter for letter, taken in (("C", cma), ("H", highatomic)) if taken}
+                 for cma in (False, True) for highatomic in (False, True)}
 
 
 def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bool, bool]:
@@ -285,6 +294,23 @@ def _usable_block(blocks: FreeBlocks, order: int, flags: AllocFlags) -> tuple[bo
     return False, blocks.types is None
 
 
+def rmqueue_lists(movable: bool, reserve: bool) -> frozenset[str]:
+    """Free lists __rmqueue() takes a block from for a request: its own migratetype and its
+    fallbacks[] (the PCP types), MIGRATE_RESERVE ("R", every type's last resort) when
+    ``reserve`` (before 4.4), MIGRATE_CMA only for movable requests; never MIGRATE_HIGHATOMIC
+    nor MIGRATE_ISOLATE (mm/page_alloc.c fallbacks[] and __rmqueue(); the versions are cited by
+    :func:`_rmqueue_block_before_4_4` and ``analysis.verdict._order0_lists``).
+
+    >>> sorted(rmqueue_lists(True, reserve=False)), sorted(rmqueue_lists(False, reserve=True))
+    (['C', 'E', 'M', 'U'], ['E', 'M', 'R', 'U'])
+    """
+    return _RMQUEUE_LISTS[movable, reserve]
+
+
+_RMQUEUE_LISTS = {(movable, reserve): PCP_TYPES | {letter for letter, taken in (("C", movable), ("R", reserve)) if taken}
+                  for movable in (False, True) for reserve in (False, True)}
+
+
 def _rmqueue_block_before_4_4(blocks: FreeBlocks, order: int, flags: AllocFlags) -> bool:
     """Before 4.4 the watermark check counts pages only; __rmqueue() then takes a block of order
     >= N from the request's own list or its fallbacks: the PCP types, MIGRATE_RESERVE ("R",
@@ -296,7 +322,7 @@ def _rmqueue_block_before_4_4(blocks: FreeBlocks, order: int, flags: AllocFlags)
     >>> _rmqueue_block_before_4_4(b, 1, AllocFlags(mark="min")), _rmqueue_block_before_4_4(b, 1, AllocFlags(mark="min", cma=True))
     (False, True)
     """
-    allowed = set(PCP_TYPES) | {"R"} | ({"C"} if flags.cma else set())
+    allowed = rmqueue_lists(flags.cma, reserve=True)
     return any(blocks.counts[o] and blocks.types[o] & allowed for o in range(order, len(blocks.counts)))
 
 
@@ -382,15 +408,16 @@ class _Asked:
     request: str          # Request.value
     rules: KernelRules
     flags: AllocFlags
-    fast_path: bool
+    path: str             # CheckResult.path: "fast" or "slow"
     pageblock_order: int
     words: str            # "order-N GFP_X", with " fast path"
 
 
 def _asked(order: int, request: Request, rules: KernelRules, fast_path: bool, pageblock_order: int) -> _Asked:
     name = request.value   # an Enum's value is a Python property: read once
-    return _Asked(order, name, rules, alloc_flags_for(request, order, rules, fast_path=fast_path),
-                  fast_path, pageblock_order, f"order-{order} {name}" + (" fast path" if fast_path else ""))
+    flags = alloc_flags_for(request, order, rules, fast_path=fast_path)
+    return _Asked(order=order, request=name, rules=rules, flags=flags, path="fast" if fast_path else "slow",
+                  pageblock_order=pageblock_order, words=f"order-{order} {name}" + (" fast path" if fast_path else ""))
 
 
 def check_zone(
@@ -428,8 +455,9 @@ def _check_zone(zone: ZoneState, asked: _Asked, highest_zoneidx: int) -> CheckRe
     where = f"Node {zone.node} {zone.name}: {asked.words}"
     if zone.managed == 0:
         _, _, mark, protection = terms
-        return CheckResult(False, "not_populated", zone.node, zone.name, asked.order, asked.request,
-                           "fast" if asked.fast_path else "slow", zone.free, 0, mark, mark, protection,
+        return CheckResult(ok=False, reason="not_populated", node=zone.node, zone=zone.name, order=asked.order,
+                           request=asked.request, path=asked.path, free=zone.free, free_adj=0, mark=mark,
+                           floor=mark, protection=protection,
                            explanation=f"{where}: zone has no managed pages, not in any zonelist")
     result = _verdict_at(zone, asked, terms, where, terms[2], False)
     retry_mark = boost_retry_mark(zone, asked.order, asked.flags) if not result.ok else None
@@ -446,53 +474,56 @@ def _verdict_at(zone: ZoneState, asked: _Asked, terms: tuple[int, int, int, int]
     order, flags, rules = asked.order, asked.flags, asked.rules
     free_adj, loop_free, _, protection = terms
     floor = reduced_floor(m, flags)
-    # the fields every result shares, in CheckResult's order from "node" to "protection"
-    common = (zone.node, zone.name, order, asked.request, "fast" if asked.fast_path else "slow", zone.free,
-              free_adj, m, floor, protection)
     mark_desc = f"{flags.mark} {m}" + (" unboosted" if boost_ignored else "")
     floor_desc = f"floor {floor} ({mark_desc} reduced)" if floor != m else mark_desc
+    blocks = zone.blocks
+    approximate, short_order, short_free, short_need = False, None, None, None
     if free_adj <= floor + protection:
-        reason = "protected" if free_adj > floor else "below_watermark"
-        why = (
-            f"free {free_adj} <= {floor_desc} + protection {protection}"
+        ok, reason = False, "protected" if free_adj > floor else "below_watermark"
+        explanation = (
+            f"{where} fails: free {free_adj} <= {floor_desc} + protection {protection}"
             + (" (lowmem_reserve keeps it for lower-zone callers)" if reason == "protected" else "")
         )
-        return CheckResult(False, reason, *common, False, boost_ignored, f"{where} fails: {why}")
-    if order == 0:
-        return CheckResult(True, "ok", *common, False, boost_ignored,
-                           f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}")
-    blocks = zone.blocks
-    if rules.per_order_loop:
-        # The loop depends on per-order totals only: exact even from buddyinfo.
-        if blocks is None:
-            return CheckResult(True, "ok", *common, True, boost_ignored,
-                               f"{where} passes the order-0 test; per-order counts unknown")
+    elif order == 0:
+        ok, reason = True, "ok"
+        explanation = f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}"
+    elif blocks is None:
+        # The <4.4 loop depends on per-order totals only: exact even from buddyinfo.
+        ok, reason, approximate = True, "ok", True
+        explanation = f"{where} passes the order-0 test; " + ("per-order counts unknown" if rules.per_order_loop
+                                                               else "free lists unknown")
+    elif rules.per_order_loop:
         floors = loop_floors(zone, order, floor, rules, m, flags, asked.pageblock_order)
         short = next(((o + 1, loop_free - below, need) for o, (below, need) in enumerate(floors)
                       if loop_free - below <= need), None)
-        if short is None:
-            if blocks.types is not None and not _rmqueue_block_before_4_4(blocks, order, flags):
-                return CheckResult(False, "no_free_block", *common, False, boost_ignored,
-                                   f"{where} fails: the watermark check passes, but every block of "
-                                   f"order >= {order} is on a list this request may not take")
-            return CheckResult(True, "ok", *common, False, boost_ignored,
-                               f"{where} ok: enough free pages at order >= {order}")
-        at, free_at, need_at = short
-        return CheckResult(False, "no_free_block", *common, False, boost_ignored,
-                           f"{where} fails: fragmented, {free_at} pages free in blocks of order >= {at} "
-                           f"<= {need_at} (the mark halved per order)", at, free_at, need_at)
-    if blocks is None:
-        return CheckResult(True, "ok", *common, True, boost_ignored,
-                           f"{where} passes the order-0 test; free lists unknown")
-    found, approx = _usable_block(blocks, order, flags)
-    if found:
-        note = " (migratetypes unknown: approximate)" if approx else ""
-        return CheckResult(True, "ok", *common, approx, boost_ignored,
-                           f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}, "
-                           f"block of order >= {order} free{note}")
-    detail = "only on lists this request may not use" if any(blocks.counts[order:]) else "none at all"
-    return CheckResult(False, "no_free_block", *common, approx, boost_ignored,
-                       f"{where} fails: fragmented: {free_adj} pages free but no usable block of order >= {order} ({detail})")
+        if short is not None:
+            ok, reason = False, "no_free_block"
+            short_order, short_free, short_need = short
+            explanation = (f"{where} fails: fragmented, {short_free} pages free in blocks of order >= "
+                           f"{short_order} <= {short_need} (the mark halved per order)")
+        elif blocks.types is not None and not _rmqueue_block_before_4_4(blocks, order, flags):
+            ok, reason = False, "no_free_block"
+            explanation = (f"{where} fails: the watermark check passes, but every block of order >= {order} "
+                           "is on a list this request may not take")
+        else:
+            ok, reason = True, "ok"
+            explanation = f"{where} ok: enough free pages at order >= {order}"
+    else:
+        ok, approximate = _usable_block(blocks, order, flags)
+        if ok:
+            reason = "ok"
+            explanation = (f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}, block of "
+                           f"order >= {order} free" + (" (migratetypes unknown: approximate)" if approximate else ""))
+        else:
+            reason = "no_free_block"
+            detail = "only on lists this request may not use" if any(blocks.counts[order:]) else "none at all"
+            explanation = (f"{where} fails: fragmented: {free_adj} pages free but no usable block of "
+                           f"order >= {order} ({detail})")
+    # positional, in CheckResult's field order: by name, a record costs 0.5 us more to make (its
+    # __init__ matches 18 keywords); test_each_result_field_holds_its_value holds the order
+    return CheckResult(ok, reason, zone.node, zone.name, order, asked.request, asked.path, zone.free, free_adj, m,
+                       floor, protection, approximate, boost_ignored, explanation, short_order, short_free,
+                       short_need)
 
 
 @record
