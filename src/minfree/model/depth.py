@@ -23,11 +23,11 @@ from __future__ import annotations
 from minfree.model.record import record
 from minfree.model.rules import KernelRules
 from minfree.model.wmark_check import (FreeBlocks, Request, ZoneState, boost_retry_mark, check_terms,
-                                       loop_floors, reduced_floor, usable_lists)
+                                       loop_floors, reduced_floor, rmqueue_lists, usable_lists)
 
 
 #: Lists an unmovable request could be served from before 4.4 (fallbacks[] of mm/page_alloc.c 3.10).
-PRE_4_4_LISTS = frozenset("UMER")
+PRE_4_4_LISTS = rmqueue_lists(False, reserve=True)
 
 
 @record
