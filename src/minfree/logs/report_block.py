@@ -1,0 +1,322 @@
+"""Read a failure report printed in its canonical shape as one block of bytes (issue 10).
+
+Most reports in a server's log are printed whole and alone: contiguous lines of one prefix
+format (dmesg ``[stamp] text``, or syslog with one host), the header, the CPU line, a call
+trace and the Mem-Info dump ending on its last buddy line. :func:`read_report` reads such a
+block without the line pipeline (normalizer, joiner, assembler and dump builder, ~25 calls a
+line): every prefix is checked by one regex over the bytes, the header and the CPU line by
+minfree's own parsers (memoised), the trace by one regex, each dump line by memdump's own
+classifier and parsers. Anything else returns None and the scanner feeds the lines as before;
+:func:`take_report` then leaves the assembler as the line pipeline would have left it.
+tests/logs/test_report_block.py holds both to the line pipeline.
+
+>>> from minfree.logs.events import Assembler
+>>> data = (b"[  785.581198] kworker/3:2: page allocation failure: order:0, mode:0xa20(GFP_ATOMIC)\\n"
+...         b"[  785.581210] CPU: 3 PID: 131 Comm: kworker/3:2 Not tainted 5.10.0-21-amd64 #1\\n"
+...         b"[  785.581211] Call Trace:\\n"
+...         b"[  785.581212]  dump_stack+0x6b/0x83\\n"
+...         b"[  785.581213] Mem-Info:\\n"
+...         b"[  785.581214] active_anon:1 inactive_anon:2 free:3\\n"
+...         b"[  785.581215] Node 0 Normal free:13144kB min:2004kB low:2504kB high:3004kB\\n"
+...         b"[  785.581216] lowmem_reserve[]: 0 0 0 0\\n"
+...         b"[  785.581217] Node 0 Normal: 2*4kB (U) 1*8kB (M) = 16kB\\n"
+...         b"[  785.581218] eth0: link up\\n")
+>>> end = report_end(data, 0, len(data))
+>>> event = read_report(data, 0, end, "demo", 10)
+>>> (event.process, event.order, event.pid, event.kernel, event.trace_lines)
+('kworker/3:2', 0, 131, '5.10.0-21-amd64', ['Call Trace:', ' dump_stack+0x6b/0x83'])
+>>> zone = event.dump.result().zones[0]
+>>> zone.free_kb, zone.lowmem_reserve, zone.buddy, zone.buddy_total_kb
+(13144, [0, 0, 0, 0], [(2, 4, 'U'), (1, 8, 'M')], 16)
+>>> found = []
+>>> a = Assembler("demo", found.append)
+>>> take_report(a, event, 9)
+>>> found[0] is event, (event.seq, event.last_seq, event.lines_seen), a.kernels
+(True, (1, 9, 8), {None: '5.10.0-21-amd64'})
+"""
+from __future__ import annotations
+
+import re
+
+from minfree.logs import header as hdr
+from minfree.logs import memdump as md
+from minfree.logs.events import _CPU_LINE, _PID_LINE, MAX_SECONDS, MAX_SILENCE, Assembler, Event
+from minfree.logs.joiner import _EMBEDDED_STAMP
+from minfree.logs.prefix import _PLAIN_CONSOLE, _PLAIN_CONSOLE_FIELDS, LogLine
+from minfree.logs.related import may_be_reported
+from minfree.model.kversion import release_from_line
+from minfree.model.record import record
+
+MAX_BLOCK = 64 << 10     # a report of one node is ~6 KiB; a longer one is read line by line
+_MEMO = 4096             # entries of each memo below (header lines, taint tails)
+
+# every line "[stamp] text" that the normalizer makes into that and nothing more
+_CONSOLE_BLOCK = re.compile(rb"(?:" + _PLAIN_CONSOLE + rb")*")
+# syslog: "Mmm dd hh:mm:ss host kernel: " before such a stamp; one host for the whole block
+_SYSLOG_HEAD = re.compile(rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ([^\s:\[\]]{1,255}) kernel: \[")
+_SYSLOG_FIELDS = re.compile(r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) [^ ]+ kernel: \[ *(\d{1,12}\.\d{6})\] ([^\n]*)\n")
+_SYSLOG_BLOCKS: dict[bytes, re.Pattern[bytes]] = {}   # host -> the block pattern of its lines
+# a stamp glued inside a line: the joiner would split it there
+_GLUED = re.compile(r"[^\n]" + _EMBEDDED_STAMP.pattern)
+# the call trace section, "\n" after each line: frames, markers, stack words, register dump
+# lines; each is a line trace.trace_line_kind names (tests/logs/test_report_block.py)
+_TRACE = re.compile(
+    r"(?:(?: (?:\[<[0-9a-f]{8,16}>\] )?(?:\? )?[A-Za-z_][\w.]{0,200}\+0x[0-9a-f]{1,16}/0x[0-9a-f]{1,16}"
+    r"(?: \[[\w-]{1,64}\])?"
+    r"| <(?:IRQ|/IRQ|TASK|/TASK|SOFTIRQ|/SOFTIRQ|NMI)>| [0-9a-f]{16}(?: [0-9a-f]{16}){0,7}|Call Trace:"
+    r"| ?(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d{1,2}|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU)"
+    r" ?: ?[\[<(\w][^\n]*"
+    r"| ?Code: [^\n]*)\n)*")
+# after the header, text the assembler reads as more than a line of the report (a related
+# message, another header, a vmalloc line, a banner) or as a mode or cpuset continuation
+_NOT_PLAIN = ("allocation failure", "vmalloc", "Killed", "memory", "callbacks suppressed", "allocation stalls",
+              "Unable to allocate", "OOM killer", "Linux version", "mode:", " cpuset=")
+_DUMP_KINDS = frozenset({"meminfo", "percpu", "summary", "zone", "node", "reserve", "buddy"})
+_HEADERS: dict[str, hdr.Header | None] = {}
+_RELEASES: dict[str, str | None] = {}
+
+
+@record
+class ReadDump:
+    """A dump read whole: what ``Event.dump`` offers downstream (a closed
+    :class:`~minfree.logs.memdump.MemDumpBuilder` offers the same)."""
+
+    dump: md.MemDump
+
+    def result(self) -> md.MemDump:
+        return self.dump
+
+
+def report_end(data: bytes, start: int, limit: int) -> int:
+    """The end of the report whose header line starts at ``start``: after the run of buddy lines
+    that follows its ``Mem-Info:``, when that run ends before ``limit``; else -1."""
+    limit = min(limit, start + MAX_BLOCK)
+    meminfo = data.find(b"] Mem-Info:\n", start, limit)
+    if meminfo == -1:
+        return -1
+    buddy = data.find(b" = ", meminfo, limit)   # no summary, zone or node line holds " = "
+    if buddy == -1:
+        return -1
+    position = data.rfind(b"\n", meminfo, buddy) + 1
+    while True:
+        newline = data.find(b"\n", position, limit)
+        if newline == -1:
+            return -1
+        if data.find(b" = ", position, newline) == -1 or data.find(b"*", position, newline) == -1:
+            return position
+        position = newline + 1
+
+
+def plain_line(data: bytes, start: int, end: int, like: int) -> bool:
+    """Whether ``data[start:end]`` is one line of the prefix format of the line at ``like``."""
+    if data[like] == 0x5B:   # "["
+        return _CONSOLE_BLOCK.fullmatch(data, start, end) is not None
+    head = _SYSLOG_HEAD.match(data, like)
+    return head is not None and _syslog_block(head.group(1)).fullmatch(data, start, end) is not None
+
+
+def read_report(data: bytes, start: int, end: int, source: str, lineno: int) -> Event | None:
+    """The event of the canonical report in ``data[start:end]`` (whole lines, the header first),
+    as the line pipeline makes it but for what depends on the lines before (seq, host kernel,
+    OOM state: :func:`take_report`); None when the block is not one this reads exactly."""
+    lines = _split(data, start, end)
+    if lines is None:
+        return None
+    host, times, stamps, texts = lines
+    found = _header(texts[0])
+    if found is None:
+        return None
+    event = Event(
+        source=source, line=lineno, host=host, time=times[0], mono=float(stamps[0]), caller=None,
+        process=found.comm, order=found.order, kind=found.kind, what=found.what, mode=found.mode,
+        mode_text=found.mode_text, printed_flags=found.printed_flags, nodemask=found.nodemask,
+        cpuset=found.cpuset, mems_allowed=found.mems_allowed, lines_seen=len(texts) - 1,
+    )
+    if max(map(float, stamps)) - event.mono > MAX_SECONDS:   # the assembler would close it there
+        return None
+    after = "\n".join(texts[1:])
+    if any(text in after for text in _NOT_PLAIN) or _GLUED.search(after) or _EMBEDDED_STAMP.search(texts[0], 1):
+        return None
+    first = _identify(event, texts)
+    if first is None:
+        return None
+    meminfo = texts.index("Mem-Info:", first) if "Mem-Info:" in texts else -1
+    if meminfo <= first or _TRACE.fullmatch("\n".join(texts[first:meminfo]) + "\n") is None:
+        return None
+    event.trace_lines = texts[first:meminfo]
+    dump = _read_dump(texts, meminfo)
+    if dump is None:
+        return None
+    event.dump = ReadDump(dump)
+    return event
+
+
+def take_report(assembler: Assembler, event: Event, lines: int) -> None:
+    """Feed ``assembler`` the ``lines`` lines of ``event`` (from :func:`read_report`) as the
+    line pipeline would, nothing open before them: the same state after, the event emitted."""
+    a = assembler
+    a._seq += 1
+    if a._seq >= a._silent_from:
+        a._close_silent()
+    header = a._seq
+    event.host_kernel = a._booted.get(event.host)
+    event.oom_nearby = a._oom_before(LogLine("", event.host, event.time, event.mono))
+    event.oom_killer_disabled = event.host in a._oom_disabled
+    a._created += 1
+    event.seq = a._created
+    # each line after the header asks whether reports fell silent (_close_silent): this one
+    # never is, but the next line that asks moves on
+    silent = min(a._silent_from, header + MAX_SILENCE + 1)
+    last = header + lines - 1
+    while silent <= last:
+        silent += MAX_SILENCE
+    a._silent_from = silent
+    a._seq = event.last_seq = last
+    a._last_header = None
+    if event.kernel is not None:
+        a.kernels[event.host] = event.kernel
+    event.host_kernel = event.host_kernel or a.kernels.get(event.host)   # as Assembler._finish
+    a.emit(event)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def _syslog_block(host: bytes) -> re.Pattern[bytes]:
+    pattern = _SYSLOG_BLOCKS.get(host)
+    if pattern is None:
+        pattern = re.compile(rb"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d " + re.escape(host) + rb" kernel: "
+                             + _PLAIN_CONSOLE + rb")*")
+        if len(_SYSLOG_BLOCKS) < 64:
+            _SYSLOG_BLOCKS[host] = pattern
+    return pattern
+
+
+def _split(data: bytes, start: int, end: int):
+    """(host, times, stamps, texts) of the block's lines, when each is a plain line of one
+    prefix format (what the normalizer makes of it is its stamp and its text, nothing more)."""
+    if data[start] == 0x5B:   # "["
+        if _CONSOLE_BLOCK.fullmatch(data, start, end) is None:
+            return None
+        block = data[start:end].decode("ascii")
+        fields = _PLAIN_CONSOLE_FIELDS.findall(block)
+        host = None
+        times = stamps = [stamp for _, stamp, _ in fields]
+    else:
+        head = _SYSLOG_HEAD.match(data, start)
+        if head is None or _syslog_block(head.group(1)).fullmatch(data, start, end) is None:
+            return None
+        block = data[start:end].decode("ascii")
+        if "#01" in block:   # an rsyslog escape: the normalizer splits the line there
+            return None
+        fields = _SYSLOG_FIELDS.findall(block)
+        host = head.group(1).decode("ascii")
+        times = [time for time, _, _ in fields]
+        stamps = [stamp for _, stamp, _ in fields]
+    if not fields:
+        return None
+    return host, times, stamps, [text for _, _, text in fields]
+
+
+def _header(text: str) -> hdr.Header | None:
+    """The one header of a header line that opens a report by itself (memoised)."""
+    found = _HEADERS.get(text, False)
+    if found is False:
+        found = None
+        if may_be_reported(text) and "vmalloc:" not in text:
+            headers = hdr.find_headers(text)
+            if (len(headers) == 1 and headers[0].comm is not None and headers[0].mode is not None
+                    and not (headers[0].mode_text or "").endswith("nodemask=")):
+                found = headers[0]
+        if len(_HEADERS) < _MEMO:
+            _HEADERS[text] = found
+    return found
+
+
+def _identify(event: Event, texts: list[str]) -> int | None:
+    """The CPU/Pid, hardware and workqueue lines after the header (Assembler._identify); the
+    index of the line after them, None when the CPU line cuts its release."""
+    at = 1
+    text = texts[1]
+    if text.startswith(("CPU:", "Pid:")):
+        match = _CPU_LINE.match(text) or _PID_LINE.match(text)
+        if match is None:
+            return None
+        event.pid = int(match.group("pid"))
+        if "cpu" in match.groupdict():
+            event.cpu = int(match.group("cpu"))
+        release = _release(text)
+        if release is None or release.endswith("-"):
+            return None
+        event.kernel = release
+        at = 2
+    while at < len(texts):
+        text = texts[at]
+        if text.startswith("Hardware name: "):
+            event.hardware = text[15:].strip()
+        elif text.startswith("Workqueue: "):
+            event.workqueue = text[11:].strip()
+        else:
+            break
+        at += 1
+    return at
+
+
+def _release(text: str) -> str | None:
+    """release_from_line of a CPU line, memoised by its taint tail (where the release is)."""
+    tainted = text.find(" Not tainted")
+    if tainted < 0:
+        tainted = text.find(" Tainted:")
+    if tainted < 0 or "Linux version" in text:
+        return release_from_line(text)
+    tail = text[tainted:]
+    release = _RELEASES.get(tail, False)
+    if release is False:
+        release = release_from_line(tail)
+        if len(_RELEASES) < _MEMO:
+            _RELEASES[tail] = release
+    return release
+
+
+def _read_dump(texts: list[str], meminfo: int) -> md.MemDump | None:
+    """The dump of ``texts[meminfo:]`` as MemDumpBuilder reads it, each line a whole dump line
+    of a kind it keeps (its own classifier and parsers), complete on the last line only."""
+    summary: dict[str, int] = {}
+    nodes: dict[int, dict[str, int]] = {}
+    zones: list[md.ZoneDump] = []
+    reserve_for = None   # the zone whose line came just before
+    last = len(texts) - 1
+    for at in range(meminfo, last + 1):
+        line = texts[at].strip()
+        kind = md._classify(line) if 0 < len(line) <= md._MAX_LINE else None
+        if kind not in _DUMP_KINDS:
+            return None
+        previous, reserve_for = reserve_for, None
+        if kind == "summary":
+            summary.update(md._summary_values(line))
+        elif kind == "zone":
+            zone = md._parse_zone(line)
+            if zone is None:
+                return None
+            reserve_for = zone
+            zones.append(zone)
+        elif kind == "reserve":
+            if previous is None:
+                return None
+            previous.lowmem_reserve = md._parse_reserve(line)
+        elif kind == "node":
+            node = md._parse_node(line)
+            if node is None:
+                return None
+            nodes[node[0]] = node[1]
+        elif kind == "buddy":
+            count = len(zones)
+            if not md._closed(kind, line) or not md._attach_buddy(line, zones) or len(zones) != count:
+                return None
+            # the assembler closes the report on the buddy line that completes the dump
+            if all(zone.buddy_total_kb is not None for zone in zones) != (at == last):
+                return None
+    if not zones or any(zone.free_kb is None for zone in zones):
+        return None
+    page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
+    return md.MemDump(zones=zones, summary=summary, nodes=nodes, page_kb=min(page_sizes) if page_sizes else None,
+                      complete=True, skipped=0)

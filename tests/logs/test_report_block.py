@@ -1,0 +1,252 @@
+"""A report read as one block (:mod:`minfree.logs.report_block`, hooked into
+:meth:`LogScanner._scan_block`) gives exactly what the line pipeline gives: the same events
+(every field, ``last_seq`` included, and ``dump.result()`` with its dicts in the same order)
+and the same parser state after the scan. The oracle is the same scanner with the block path
+turned off, over the corpus logs, the captures of real failing kernels, generated logs in dmesg
+and syslog formats and reports damaged in the ways a block must refuse."""
+from __future__ import annotations
+
+import io
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+
+from minfree.logs import report_block, scanner
+from minfree.logs.events import Event
+from minfree.logs.prefix import LineNormalizer
+from minfree.logs.scanner import LogScanner
+from minfree.model.record import field_names
+
+from test_fast_paths import LOGS, SHARED_LOGS, gen_log
+
+EVENT_FIELDS = [name for name in field_names(Event) if name != "dump"]
+
+
+class LineScanner(LogScanner):
+    """:class:`LogScanner` without the block path: every report goes line by line."""
+
+    def _read_report(self, *args) -> None:
+        return None
+
+
+class CountingScanner(LogScanner):
+    """:class:`LogScanner` that counts the reports it read as blocks."""
+
+    read = 0
+
+    def _read_report(self, *args):
+        reached = super()._read_report(*args)
+        self.read += reached is not None
+        return reached
+
+
+def dump_of(event: Event):
+    if event.dump is None:
+        return None
+    dump = event.dump.result()
+    # dict order too: what the JSON shows
+    return (dump, list(dump.summary.items()), list(dump.nodes.items()), [list(z.fields.items()) for z in dump.zones])
+
+
+def outcome(scanner_type: type, data: bytes, stream: bool = False) -> tuple:
+    found: list[Event] = []
+    scanner = scanner_type("log", found.append)
+    if stream:
+        scanner.scan(io.BytesIO(data))
+    else:
+        scanner.scan_buffer(data)
+    a = scanner.assembler
+    events = [(tuple(getattr(e, name) for name in EVENT_FIELDS), dump_of(e)) for e in found]
+    state = (a.related, dict(a.related_by_host), a.kernels, a._booted, a._last_oom, a._oom_disabled, a._seq,
+             a._created, a._silent_from, a._vmalloc, list(a._fragments), a.count_before, a.dump_skipped,
+             scanner.skipped_lines, scanner.bytes, tuple(getattr(scanner.normalizer, n) for n in LineNormalizer.__slots__),
+             scanner.joiner.held_from)
+    return events, state, getattr(scanner, "read", 0)
+
+
+def same_as_line_by_line(data: bytes, stream: bool = False) -> int:
+    """Assert the block path changes nothing; the number of reports it read."""
+    events, state, read = outcome(CountingScanner, data, stream)
+    expected_events, expected_state, _ = outcome(LineScanner, data, stream)
+    assert len(events) == len(expected_events)
+    for got, expected in zip(events, expected_events):
+        assert got == expected
+    assert state == expected_state
+    return read
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """Small logs of 20 reports of every era, dmesg and syslog, three seeds."""
+    out = tmp_path_factory.mktemp("gen")
+    logs = []
+    for fmt in ("dmesg", "syslog"):
+        for seed in (1, 2, 3):
+            path = out / f"{fmt}-{seed}.log"
+            gen_log.generate(path, 300 << 10, 20, fmt, seed=seed)
+            logs.append(path.read_bytes())
+    return logs
+
+
+def test_corpus_and_captures_read_as_line_by_line() -> None:
+    read = sum(same_as_line_by_line(path.read_bytes()) for path in LOGS)
+    captures = [path for path in LOGS if "kernel-failures" in str(path)]
+    assert not SHARED_LOGS or len(captures) >= 8
+    # every report of a real capture is canonical (tests/logs/test_report_block.py's reason to be)
+    assert not SHARED_LOGS or read >= 24
+
+
+def test_generated_logs_read_as_line_by_line(generated: list[bytes]) -> None:
+    read = 0
+    for data in generated:
+        read += same_as_line_by_line(data)
+        read += same_as_line_by_line(data, stream=True)
+    assert read > 120   # most of the 240 reports
+
+
+def test_split_scans_read_as_line_by_line(generated: list[bytes]) -> None:
+    """The two halves of a two-process scan: the block may not run past the split."""
+    for data in generated[::3]:
+        for split in (len(data) // 3, len(data) // 2):
+            split = data.rfind(b"\n", 0, split) + 1
+            results = []
+            for scanner_type in (LogScanner, LineScanner):
+                found, tail_found = [], []
+                scanner = scanner_type("log", found.append)
+                head = scanner.scan_head(data, split)
+                tail = scanner.scan_tail(data, split, tail_found.append)
+                scanner.merge_tail(head, tail, tail_found)
+                results.append(([(tuple(getattr(e, n) for n in EVENT_FIELDS), dump_of(e)) for e in found],
+                                head, scanner.skipped_lines, scanner.assembler.kernels))
+            assert results[0] == results[1]
+
+
+def _insert_after(block: bytes, needle: bytes, line: bytes) -> bytes:
+    at = block.find(needle)
+    if at == -1:
+        return block
+    at = block.find(b"\n", at) + 1
+    return block[:at] + line + block[at:]
+
+
+def _unprefix_after(block: bytes, needle: bytes) -> bytes:
+    at = block.find(needle)
+    if at == -1:
+        return block
+    at = block.find(b"\n", at) + 1
+    return block[:at] + block[block.find(b"] ", at) + 2:]
+
+
+def _after_buddy_lines(block: bytes, line: bytes) -> bytes:
+    buddy_lines = list(re.finditer(rb"[^\n]*\*[^\n]* = \d+kB\n", block))
+    if not buddy_lines:
+        return block
+    at = buddy_lines[-1].end()
+    return block[:at] + line + block[at:]
+
+
+def _later(block: bytes) -> bytes:
+    """The first line after Mem-Info stamped 40 s after the header (width kept)."""
+    at = block.find(b"Mem-Info:\n")
+    if at == -1:
+        return block
+    at = block.find(b"\n", at) + 1
+    match = re.match(rb"\[( *)(\d+)\.", block[at:])
+    if match is None:
+        return block
+    seconds = str(int(match.group(2)) + 40).rjust(len(match.group(1)) + len(match.group(2))).encode()
+    return block[:at] + b"[" + seconds + block[at + match.end() - 1:]
+
+
+# what a block must refuse, or read as the line path does (the prototype's mutate.py)
+MUTATIONS = {
+    "wrapped trace line": lambda b: _unprefix_after(b, b"Call Trace:\n"),
+    "wrapped buddy line": lambda b: _unprefix_after(b, b"Mem-Info:\n"),
+    "foreign line in the trace": lambda b: _insert_after(b, b"Call Trace:", b"[99999.000001] eth0: link up\n"),
+    "foreign line in Mem-Info": lambda b: _insert_after(b, b"Mem-Info:", b"[99999.000001] eth0: link up\n"),
+    "OOM kill in the trace": lambda b: _insert_after(
+        b, b"Call Trace:", b"[99999.000001] Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"),
+    "suppressed reports in the trace": lambda b: _insert_after(
+        b, b"Call Trace:", b"[99999.000001] warn_alloc: 3 callbacks suppressed\n"),
+    "second header in the trace": lambda b: _insert_after(
+        b, b"Call Trace:", b"[99999.000001] x: page allocation failure: order:0, mode:0x20\n"),
+    "vmalloc line before the header": lambda b: b"[    1.000000] vmalloc: allocation failure: 8192 bytes\n" + b,
+    "comm fragment before the header": lambda b: b"[    1.000000] kworker/0:1: \n" + b,
+    "OOM kill before the header": lambda b: (
+        b"[    1.000000] Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n" + b),
+    "OOM killer disabled before the header": lambda b: b"[    1.000000] OOM killer disabled.\n" + b,
+    "boot banner before the header": lambda b: b"[    0.000000] Linux version 9.9.9-test (x@y) #1 SMP\n" + b,
+    "repeated after the header": lambda b: _insert_after(b, b"allocation failure", b"last message repeated 2 times\n"),
+    "glued stamp in a frame": lambda b: b.replace(b"Call Trace:\n", b"Call Trace:[  1.000000] x\n", 1),
+    "caller id": lambda b: b.replace(b"] Call Trace:", b"][ T12] Call Trace:", 1),
+    "non-ASCII in a frame": lambda b: b.replace(b"Call Trace:\n", b"Call Trace: \xc3\xa9\n", 1),
+    "CR line end": lambda b: b.replace(b"Mem-Info:\n", b"Mem-Info:\r\n", 1),
+    "zone line cut": lambda b: re.sub(rb"(Normal free:[^\n]*?) unevictable:0kB[^\n]*", rb"\1 unevictable:o", b, count=1),
+    "buddy line without total": lambda b: re.sub(rb"(Normal: [^\n]*?) = \d+kB", rb"\1 =", b, count=1),
+    "buddy line of another node": lambda b: b.replace(b"Node 0 DMA: ", b"Node 1 DMA: ", 1),
+    "negative reserve": lambda b: b.replace(b"lowmem_reserve[]: 0 ", b"lowmem_reserve[]: -1 ", 1),
+    "unknown summary key": lambda b: b.replace(b" free_cma:0\n", b" free_cma:0 bogus:1\n", 1),
+    "stamp 40 s later": _later,
+    "header without comm": lambda b: re.sub(rb"\] [^\n]*?: page allocation failure", rb"] page allocation failure", b, count=1),
+    "CPU line cut after its taint": lambda b: re.sub(
+        rb"((?:CPU: \d+ PID|Pid: \d+, comm)[^\n]*?(?:Not tainted|Tainted: [A-Z ]+?))\s+\d[^\n]*", rb"\1", b, count=1),
+    "report cut after its buddy lines": lambda b: b[:b.rfind(b" = ")] + b"\n" if b" = " in b else b,
+    "bare line after the report": lambda b: _after_buddy_lines(b, b"continued\n"),
+    "blank line after the report": lambda b: _after_buddy_lines(b, b"\n"),
+    "header after the report": lambda b: _after_buddy_lines(b, b"[99999.000001] y: page allocation failure: order:0, mode:0x20\n"),
+}
+
+
+def mutated(data: bytes, mutate) -> bytes:
+    """``data`` with each report (from its header to the next) changed by ``mutate``."""
+    heads = [m.start() for m in re.finditer(rb"(?m)^\[[ \d.]+\] [^\n]*page allocation failure", data)]
+    out, previous = [], 0
+    for index, head in enumerate(heads):
+        following = heads[index + 1] if index + 1 < len(heads) else len(data)
+        out += [data[previous:head], mutate(data[head:following])]
+        previous = following
+    return b"".join(out) + data[previous:]
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_damaged_reports_read_as_line_by_line(generated: list[bytes], name: str) -> None:
+    data = mutated(generated[0], MUTATIONS[name])
+    assert data != generated[0]
+    same_as_line_by_line(data)
+
+
+def test_the_oracle_sees_a_rule_turned_off(generated: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the test of the line after a report (a bare line continues the last buddy line)
+    or of its stamps (a line 30 s later closes it), the block path reads what the line path
+    does not: the oracle must see it."""
+    for rule, value, damage in ((scanner, "plain_line", "bare line after the report"),
+                                (report_block, "MAX_SECONDS", "stamp 40 s later")):
+        data = mutated(generated[0], MUTATIONS[damage])
+        with monkeypatch.context() as patch:
+            patch.setattr(rule, value, (lambda *args: True) if value == "plain_line" else 1e9)
+            with pytest.raises(AssertionError):
+                same_as_line_by_line(data)
+
+
+def test_trace_lines_of_a_block_are_trace_lines(generated: list[bytes]) -> None:
+    """Every line the trace pattern takes is one trace.trace_line_kind names (the assembler's test)."""
+    from minfree.logs.trace import trace_line_kind
+    taken = 0
+    for data in [*generated, *(path.read_bytes() for path in LOGS)]:
+        for raw in data.decode("utf-8", "replace").splitlines():
+            text = raw.partition("] ")[2]
+            if text and report_block._TRACE.fullmatch(text + "\n"):
+                assert trace_line_kind(text) is not None, text
+                taken += 1
+    assert taken > 1000
+
+
+def test_a_read_dump_crosses_processes(generated: list[bytes]) -> None:
+    found: list[Event] = []
+    LogScanner("log", found.append).scan_buffer(generated[0])
+    read = [e for e in found if isinstance(e.dump, report_block.ReadDump)]
+    assert read
+    copy = pickle.loads(pickle.dumps(read[0]))
+    assert copy == read[0] and copy.dump.result() == read[0].dump.result()
