@@ -123,12 +123,15 @@ def test_split_scans_read_as_line_by_line(generated: list[bytes]) -> None:
             assert results[0] == results[1]
 
 
-def _insert_after(block: bytes, needle: bytes, line: bytes) -> bytes:
+def _insert_after(block: bytes, needle: bytes, text: bytes) -> bytes:
+    """``text`` as a line after the one holding ``needle``, with that line's prefix (its stamp)."""
     at = block.find(needle)
     if at == -1:
         return block
+    start = block.rfind(b"\n", 0, at) + 1
+    prefix = block[start:block.find(b"] ", start) + 2]
     at = block.find(b"\n", at) + 1
-    return block[:at] + line + block[at:]
+    return block[:at] + prefix + text + block[at:]
 
 
 def _unprefix_after(block: bytes, needle: bytes) -> bytes:
@@ -137,6 +140,14 @@ def _unprefix_after(block: bytes, needle: bytes) -> bytes:
         return block
     at = block.find(b"\n", at) + 1
     return block[:at] + block[block.find(b"] ", at) + 2:]
+
+
+def _after_line(block: bytes, needle: bytes, line: bytes) -> bytes:
+    at = block.find(needle)
+    if at == -1:
+        return block
+    at = block.find(b"\n", at) + 1
+    return block[:at] + line + block[at:]
 
 
 def _after_buddy_lines(block: bytes, line: bytes) -> bytes:
@@ -153,33 +164,38 @@ def _later(block: bytes) -> bytes:
     if at == -1:
         return block
     at = block.find(b"\n", at) + 1
-    match = re.match(rb"\[( *)(\d+)\.", block[at:])
+    match = re.compile(rb"\[( *)(\d+)\.").search(block, at, block.find(b"\n", at))
     if match is None:
         return block
     seconds = str(int(match.group(2)) + 40).rjust(len(match.group(1)) + len(match.group(2))).encode()
-    return block[:at] + b"[" + seconds + block[at + match.end() - 1:]
+    return block[:match.start()] + b"[" + seconds + block[match.end() - 1:]
 
 
 # what a block must refuse, or read as the line path does (the prototype's mutate.py)
 MUTATIONS = {
     "wrapped trace line": lambda b: _unprefix_after(b, b"Call Trace:\n"),
     "wrapped buddy line": lambda b: _unprefix_after(b, b"Mem-Info:\n"),
-    "foreign line in the trace": lambda b: _insert_after(b, b"Call Trace:", b"[99999.000001] eth0: link up\n"),
-    "foreign line in Mem-Info": lambda b: _insert_after(b, b"Mem-Info:", b"[99999.000001] eth0: link up\n"),
+    "foreign line in the trace": lambda b: _insert_after(b, b"Call Trace:", b"eth0: link up\n"),
+    "foreign line in Mem-Info": lambda b: _insert_after(b, b"Mem-Info:", b"eth0: link up\n"),
     "OOM kill in the trace": lambda b: _insert_after(
-        b, b"Call Trace:", b"[99999.000001] Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"),
+        b, b"Call Trace:", b"Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"),
+    "OOM kill in a register line": lambda b: _insert_after(
+        b, b"Call Trace:", b"RIP: 0010:Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n"),
     "suppressed reports in the trace": lambda b: _insert_after(
-        b, b"Call Trace:", b"[99999.000001] warn_alloc: 3 callbacks suppressed\n"),
+        b, b"Call Trace:", b"warn_alloc: 3 callbacks suppressed\n"),
     "second header in the trace": lambda b: _insert_after(
-        b, b"Call Trace:", b"[99999.000001] x: page allocation failure: order:0, mode:0x20\n"),
+        b, b"Call Trace:", b"x: page allocation failure: order:0, mode:0x20\n"),
     "vmalloc line before the header": lambda b: b"[    1.000000] vmalloc: allocation failure: 8192 bytes\n" + b,
     "comm fragment before the header": lambda b: b"[    1.000000] kworker/0:1: \n" + b,
     "OOM kill before the header": lambda b: (
         b"[    1.000000] Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n" + b),
     "OOM killer disabled before the header": lambda b: b"[    1.000000] OOM killer disabled.\n" + b,
     "boot banner before the header": lambda b: b"[    0.000000] Linux version 9.9.9-test (x@y) #1 SMP\n" + b,
-    "repeated after the header": lambda b: _insert_after(b, b"allocation failure", b"last message repeated 2 times\n"),
+    "repeated after the header": lambda b: _after_line(b, b"allocation failure", b"last message repeated 2 times\n"),
     "glued stamp in a frame": lambda b: b.replace(b"Call Trace:\n", b"Call Trace:[  1.000000] x\n", 1),
+    "glued stamp in the hardware line": lambda b: b.replace(b"Hardware name: ", b"Hardware name: [  1.000000] x ", 1),
+    "rsyslog escape in a register line": lambda b: _insert_after(b, b"Call Trace:", b"RIP: 0010:x#012 y+0x1/0x2\n"),
+    "summary line between zone and reserve": lambda b: _insert_after(b, b"DMA32 free:", b"free_cma:0\n"),
     "caller id": lambda b: b.replace(b"] Call Trace:", b"][ T12] Call Trace:", 1),
     "non-ASCII in a frame": lambda b: b.replace(b"Call Trace:\n", b"Call Trace: \xc3\xa9\n", 1),
     "CR line end": lambda b: b.replace(b"Mem-Info:\n", b"Mem-Info:\r\n", 1),
@@ -189,6 +205,8 @@ MUTATIONS = {
     "negative reserve": lambda b: b.replace(b"lowmem_reserve[]: 0 ", b"lowmem_reserve[]: -1 ", 1),
     "unknown summary key": lambda b: b.replace(b" free_cma:0\n", b" free_cma:0 bogus:1\n", 1),
     "stamp 40 s later": _later,
+    "nodemask value in the trace (4.14)": lambda b: _insert_after(
+        re.sub(rb"nodemask=\(null\)[^\n]*", b"nodemask=", b, count=1), b"Call Trace:", b" 0000000000000001\n"),
     "header without comm": lambda b: re.sub(rb"\] [^\n]*?: page allocation failure", rb"] page allocation failure", b, count=1),
     "CPU line cut after its taint": lambda b: re.sub(
         rb"((?:CPU: \d+ PID|Pid: \d+, comm)[^\n]*?(?:Not tainted|Tainted: [A-Z ]+?))\s+\d[^\n]*", rb"\1", b, count=1),
@@ -196,12 +214,14 @@ MUTATIONS = {
     "bare line after the report": lambda b: _after_buddy_lines(b, b"continued\n"),
     "blank line after the report": lambda b: _after_buddy_lines(b, b"\n"),
     "header after the report": lambda b: _after_buddy_lines(b, b"[99999.000001] y: page allocation failure: order:0, mode:0x20\n"),
+    "unstamped header after the report": lambda b: _after_buddy_lines(b, b"y: page allocation failure: order:0, mode:0x20\n"),
 }
 
 
 def mutated(data: bytes, mutate) -> bytes:
     """``data`` with each report (from its header to the next) changed by ``mutate``."""
-    heads = [m.start() for m in re.finditer(rb"(?m)^\[[ \d.]+\] [^\n]*page allocation failure", data)]
+    heads = [m.start() for m in re.finditer(rb"(?m)^(?:[A-Z][a-z]{2} [ \d]\d [\d:]{8} \S+ kernel: )?\[[ \d.]+\] "
+                                            rb"[^\n]*page allocation failure", data)]
     out, previous = [], 0
     for index, head in enumerate(heads):
         following = heads[index + 1] if index + 1 < len(heads) else len(data)
@@ -212,20 +232,25 @@ def mutated(data: bytes, mutate) -> bytes:
 
 @pytest.mark.parametrize("name", MUTATIONS)
 def test_damaged_reports_read_as_line_by_line(generated: list[bytes], name: str) -> None:
-    data = mutated(generated[0], MUTATIONS[name])
-    assert data != generated[0]
-    same_as_line_by_line(data)
+    for log in (generated[0], generated[3]):   # dmesg, syslog
+        data = mutated(log, MUTATIONS[name])
+        assert data != log
+        same_as_line_by_line(data)
 
 
 def test_the_oracle_sees_a_rule_turned_off(generated: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the test of the line after a report (a bare line continues the last buddy line)
-    or of its stamps (a line 30 s later closes it), the block path reads what the line path
-    does not: the oracle must see it."""
+    """Without the test of the line after a report (a bare line continues the last buddy line),
+    of its stamps (a line 30 s later closes it) or of related messages in it (an OOM kill in a
+    register line is counted), the block path reads what the line path does not: the oracle
+    must see it."""
     for rule, value, damage in ((scanner, "plain_line", "bare line after the report"),
-                                (report_block, "MAX_SECONDS", "stamp 40 s later")):
+                                (report_block, "MAX_SECONDS", "stamp 40 s later"),
+                                (report_block, "_NOT_PLAIN", "OOM kill in a register line")):
         data = mutated(generated[0], MUTATIONS[damage])
+        same_as_line_by_line(data)
+        off = {"plain_line": lambda *args: True, "MAX_SECONDS": 1e9, "_NOT_PLAIN": ()}[value]
         with monkeypatch.context() as patch:
-            patch.setattr(rule, value, (lambda *args: True) if value == "plain_line" else 1e9)
+            patch.setattr(rule, value, off)
             with pytest.raises(AssertionError):
                 same_as_line_by_line(data)
 

@@ -140,8 +140,11 @@ def read_report(data: bytes, start: int, end: int, source: str, lineno: int) -> 
     first = _identify(event, texts)
     if first is None:
         return None
-    meminfo = texts.index("Mem-Info:", first) if "Mem-Info:" in texts else -1
-    if meminfo <= first or _TRACE.fullmatch("\n".join(texts[first:meminfo]) + "\n") is None:
+    try:
+        meminfo = texts.index("Mem-Info:", first)
+    except ValueError:   # "] Mem-Info:" was inside another line
+        return None
+    if _TRACE.fullmatch("\n".join(texts[first:meminfo]) + "\n") is None:
         return None
     event.trace_lines = texts[first:meminfo]
     dump = _read_dump(texts, meminfo)
@@ -222,7 +225,7 @@ def _header(text: str) -> hdr.Header | None:
     found = _HEADERS.get(text, False)
     if found is False:
         found = None
-        if may_be_reported(text) and "vmalloc:" not in text:
+        if may_be_reported(text):
             headers = hdr.find_headers(text)
             if (len(headers) == 1 and headers[0].comm is not None and headers[0].mode is not None
                     and not (headers[0].mode_text or "").endswith("nodemask=")):

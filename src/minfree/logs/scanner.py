@@ -351,7 +351,7 @@ class LogScanner:
         was fed (not such a report)."""
         assembler = self.assembler
         newline = data.find(b"\n", start, hits_end)
-        if newline == -1 or self.joiner.holding or assembler.open_reports:
+        if newline == -1:
             return None
         header = start
         if data.find(b"allocation failure", start, newline) == -1:
@@ -369,7 +369,7 @@ class LogScanner:
             return None
         position, line_at = self._feed(data, region, header, start, line_at, hits_end)
         self.joiner.flush(assembler.feed)   # the header has a prefix: it continues no line
-        if assembler.open_reports or assembler._vmalloc is not None:
+        if assembler.open_reports or assembler._vmalloc is not None:   # the header would take it
             return self._feed(data, header, feed_end, start, line_at, hits_end)
         lines = count_newlines(data, header, end)
         take_report(assembler, event, lines)
