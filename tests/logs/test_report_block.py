@@ -142,6 +142,11 @@ def _unprefix_after(block: bytes, needle: bytes) -> bytes:
     return block[:at] + block[block.find(b"] ", at) + 2:]
 
 
+def _before_line(block: bytes, text: bytes) -> bytes:
+    """``text`` as a line before the first of ``block``, with its prefix."""
+    return block[:block.find(b"] ") + 2] + text + block
+
+
 def _after_line(block: bytes, needle: bytes, line: bytes) -> bytes:
     at = block.find(needle)
     if at == -1:
@@ -190,6 +195,8 @@ MUTATIONS = {
     "OOM kill before the header": lambda b: (
         b"[    1.000000] Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n" + b),
     "OOM killer disabled before the header": lambda b: b"[    1.000000] OOM killer disabled.\n" + b,
+    "rsyslog escape before the header": lambda b: _before_line(b, b"eth0: up#012eth0: down\n"),
+    "unstamped line before the header": lambda b: _before_line(b, b"eth0: up\n")[b.find(b"] ") + 2:],
     "boot banner before the header": lambda b: b"[    0.000000] Linux version 9.9.9-test (x@y) #1 SMP\n" + b,
     "repeated after the header": lambda b: _after_line(b, b"allocation failure", b"last message repeated 2 times\n"),
     "glued stamp in a frame": lambda b: b.replace(b"Call Trace:\n", b"Call Trace:[  1.000000] x\n", 1),
@@ -243,12 +250,12 @@ def test_the_oracle_sees_a_rule_turned_off(generated: list[bytes], monkeypatch: 
     of its stamps (a line 30 s later closes it) or of related messages in it (an OOM kill in a
     register line is counted), the block path reads what the line path does not: the oracle
     must see it."""
-    for rule, value, damage in ((scanner, "plain_line", "bare line after the report"),
+    for rule, value, damage in ((scanner, "plain_lines", "bare line after the report"),
                                 (report_block, "MAX_SECONDS", "stamp 40 s later"),
                                 (report_block, "_NOT_PLAIN", "OOM kill in a register line")):
         data = mutated(generated[0], MUTATIONS[damage])
         same_as_line_by_line(data)
-        off = {"plain_line": lambda *args: True, "MAX_SECONDS": 1e9, "_NOT_PLAIN": ()}[value]
+        off = {"plain_lines": lambda *args: True, "MAX_SECONDS": 1e9, "_NOT_PLAIN": ()}[value]
         with monkeypatch.context() as patch:
             patch.setattr(rule, value, off)
             with pytest.raises(AssertionError):

@@ -40,8 +40,9 @@ import re
 
 from minfree.logs import header as hdr
 from minfree.logs import memdump as md
-from minfree.logs.events import _CPU_LINE, _PID_LINE, MAX_SECONDS, MAX_SILENCE, Assembler, Event
+from minfree.logs.events import _CPU_LINE, _NEVER, _PID_LINE, MAX_SECONDS, MAX_SILENCE, Assembler, Event
 from minfree.logs.joiner import _EMBEDDED_STAMP
+from minfree.logs.newlines import count_newlines
 from minfree.logs.prefix import _PLAIN_CONSOLE, _PLAIN_CONSOLE_FIELDS, LogLine
 from minfree.logs.related import may_be_reported
 from minfree.model.kversion import release_from_line
@@ -72,6 +73,10 @@ _TRACE = re.compile(
 _NOT_PLAIN = ("allocation failure", "vmalloc", "Killed", "memory", "callbacks suppressed", "allocation stalls",
               "Unable to allocate", "OOM killer", "Linux version", "mode:", " cpuset=")
 _DUMP_KINDS = frozenset({"meminfo", "percpu", "summary", "zone", "node", "reserve", "buddy"})
+# what Assembler.feed reads in a line with no report open: may_be_reported's needles, the
+# suspend and boot banners, a line ending in ":" (a comm fragment); and an rsyslog escape (the
+# normalizer makes two lines of one)
+_READ_BEFORE = re.compile(rb"alloc|memory|Killed|OOM killer |Linux version |: ?\n|#01")
 _HEADERS: dict[str, hdr.Header | None] = {}
 _RELEASES: dict[str, str | None] = {}
 
@@ -107,12 +112,28 @@ def report_end(data: bytes, start: int, limit: int) -> int:
         position = newline + 1
 
 
-def plain_line(data: bytes, start: int, end: int, like: int) -> bool:
-    """Whether ``data[start:end]`` is one line of the prefix format of the line at ``like``."""
+def plain_lines(data: bytes, start: int, end: int, like: int) -> bool:
+    """Whether ``data[start:end]`` is plain lines of the prefix format of the line at ``like``."""
     if data[like] == 0x5B:   # "["
         return _CONSOLE_BLOCK.fullmatch(data, start, end) is not None
     head = _SYSLOG_HEAD.match(data, like)
     return head is not None and _syslog_block(head.group(1)).fullmatch(data, start, end) is not None
+
+
+def pass_over(assembler: Assembler, data: bytes, start: int, end: int) -> bool:
+    """Count the lines ``data[start:end]`` before a report as the assembler would count them,
+    nothing open, when it would do nothing else with them: plain lines of the report's prefix
+    format holding nothing it reads (a possible related message, a banner, a comm fragment);
+    False (nothing done) for other lines: they are fed."""
+    if start == end:
+        return True
+    if not plain_lines(data, start, end, end) or _READ_BEFORE.search(data, start, end):
+        return False
+    assembler._seq += count_newlines(data, start, end)
+    if assembler._seq >= assembler._silent_from:   # as _close_silent, nothing open
+        assembler._silent_from = _NEVER
+    assembler._last_header = None
+    return True
 
 
 def read_report(data: bytes, start: int, end: int, source: str, lineno: int) -> Event | None:

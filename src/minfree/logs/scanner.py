@@ -35,7 +35,7 @@ from minfree.logs.joiner import Joiner
 from minfree.logs.newlines import count_newlines
 from minfree.logs.prefilter import Buffer, Prefilter, Release, keep_pages, line_start
 from minfree.logs.prefix import LineNormalizer
-from minfree.logs.report_block import plain_line, read_report, report_end, take_report
+from minfree.logs.report_block import pass_over, plain_lines, read_report, report_end, take_report
 from minfree.model.record import record
 
 BLOCK = 8 << 20          # bytes read at a time
@@ -346,12 +346,12 @@ class LogScanner:
                      hits_end: int) -> tuple[int, int] | None:
         """The region of ``start`` when a report in its canonical shape begins there (or on the
         next line, after a "callbacks suppressed"), read as one block (:mod:`.report_block`): the
-        lines before it fed, the report taken whole, then the line after it, as the line path does
-        (tests/logs/test_report_block.py). Returns what :meth:`_feed` returns; None when nothing
-        was fed (not such a report)."""
+        lines before it fed (or only counted), the report taken whole, then the line after it,
+        as the line path does (tests/logs/test_report_block.py). Nothing is open at a region's
+        start. Returns what :meth:`_feed` returns; None when nothing was fed (not such a report)."""
         assembler = self.assembler
         newline = data.find(b"\n", start, hits_end)
-        if newline == -1:
+        if newline == -1 or assembler._vmalloc is not None:   # the header could take the vmalloc line
             return None
         header = start
         if data.find(b"allocation failure", start, newline) == -1:
@@ -361,25 +361,26 @@ class LogScanner:
                 return None
         end = report_end(data, header, hits_end)
         after = data.find(b"\n", end, hits_end) + 1 if end != -1 else 0
-        if not after or not plain_line(data, end, after, header):
+        if not after or not plain_lines(data, end, after, header):
             return None   # the line after it must not continue it (the joiner)
         lineno = line_at + count_newlines(data, region, header)
         event = read_report(data, header, end, assembler.source, lineno)
         if event is None:
             return None
-        position, line_at = self._feed(data, region, header, start, line_at, hits_end)
-        self.joiner.flush(assembler.feed)   # the header has a prefix: it continues no line
-        if assembler.open_reports or assembler._vmalloc is not None:   # the header would take it
-            return self._feed(data, header, feed_end, start, line_at, hits_end)
+        if not pass_over(assembler, data, region, header):
+            self._feed(data, region, header, start, line_at, hits_end)
+            self.joiner.flush(assembler.feed)   # the header has a prefix: it continues no line
+            if assembler._vmalloc is not None:
+                return self._feed(data, header, feed_end, start, lineno, hits_end)
         lines = count_newlines(data, header, end)
         take_report(assembler, event, lines)
         # the line after the report: the line path feeds it once the report closed, and goes on
         # while the assembler is busy after it
-        self.feed_line(data[end:after].decode("ascii"), line_at + lines)
+        self.feed_line(data[end:after].decode("ascii"), lineno + lines)
         self.joiner.flush(assembler.feed)
         if assembler.busy:
-            return self._feed(data, after, feed_end, after, line_at + lines + 1, hits_end)
-        return after, line_at + lines + 1
+            return self._feed(data, after, feed_end, after, lineno + lines + 1, hits_end)
+        return after, lineno + lines + 1
 
     def _feed(self, data: Buffer, position: int, end: int, hit: int, line_at: int,
               own_end: int) -> tuple[int, int]:
