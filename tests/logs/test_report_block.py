@@ -196,6 +196,11 @@ MUTATIONS = {
         b"[    1.000000] Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n" + b),
     "OOM killer disabled before the header": lambda b: b"[    1.000000] OOM killer disabled.\n" + b,
     "rsyslog escape before the header": lambda b: _before_line(b, b"eth0: up#012eth0: down\n"),
+    "glued stamp before the header": lambda b: _before_line(b, b"eth0: up[  1.000000] eth0: down\n"),
+    "tagged line before the header": lambda b: _before_line(b, b"systemd[1]: Started x.\n"),
+    "inside a journal export record": lambda b: b"__CURSOR=s=1\nMESSAGE=x\n" + b,
+    "inside a binary journal field": lambda b: (b"__CURSOR=s=1\nMESSAGE\n" + (len(b) + 2).to_bytes(8, "little")
+                                                + b"x\n" + b + b"\n"),
     "unstamped line before the header": lambda b: _before_line(b, b"eth0: up\n")[b.find(b"] ") + 2:],
     "boot banner before the header": lambda b: b"[    0.000000] Linux version 9.9.9-test (x@y) #1 SMP\n" + b,
     "repeated after the header": lambda b: _after_line(b, b"allocation failure", b"last message repeated 2 times\n"),

@@ -73,10 +73,16 @@ _TRACE = re.compile(
 _NOT_PLAIN = ("allocation failure", "vmalloc", "Killed", "memory", "callbacks suppressed", "allocation stalls",
               "Unable to allocate", "OOM killer", "Linux version", "mode:", " cpuset=")
 _DUMP_KINDS = frozenset({"meminfo", "percpu", "summary", "zone", "node", "reserve", "buddy"})
-# what Assembler.feed reads in a line with no report open: may_be_reported's needles, the
-# suspend and boot banners, a line ending in ":" (a comm fragment); and an rsyslog escape (the
-# normalizer makes two lines of one)
-_READ_BEFORE = re.compile(rb"alloc|memory|Killed|OOM killer |Linux version |: ?\n|#01")
+# what Assembler.feed reads in a line with no report open: the needles of a vmalloc line, a
+# banner, a header and a related message (related_kind), and a line ending in ":" (a comm
+# fragment); and an rsyslog escape (the normalizer makes two lines of one)
+_READ_BEFORE = re.compile(rb"vmalloc|OOM killer |Linux version |allocation failure|callbacks suppressed|allocation stalls"
+                          rb"|Killed process|Unable to allocate|out of memory|Out of socket memory|: ?\n|#01")
+# dmesg lines of which the normalizer makes one line each (a caller id, a tag or a vendor
+# column after the stamp changes nothing else); and a stamp glued inside a line (not the one
+# after a syslog "kernel: "): the joiner would split the line there
+_STAMPED_LINES = re.compile(rb"(?:\[ *\d{1,12}\.\d{6}\][^\n\r\0]*\n)*")
+_GLUED_BYTES = re.compile(rb"(?<=[^\n])(?<!kernel: )" + _EMBEDDED_STAMP.pattern.encode())
 _HEADERS: dict[str, hdr.Header | None] = {}
 _RELEASES: dict[str, str | None] = {}
 
@@ -122,12 +128,17 @@ def plain_lines(data: bytes, start: int, end: int, like: int) -> bool:
 
 def pass_over(assembler: Assembler, data: bytes, start: int, end: int) -> bool:
     """Count the lines ``data[start:end]`` before a report as the assembler would count them,
-    nothing open, when it would do nothing else with them: plain lines of the report's prefix
-    format holding nothing it reads (a possible related message, a banner, a comm fragment);
+    nothing open, when it would do nothing else with them: stamped lines (syslog: plain lines of
+    the report's host) holding nothing it reads (a related message, a banner, a comm fragment);
     False (nothing done) for other lines: they are fed."""
     if start == end:
         return True
-    if not plain_lines(data, start, end, end) or _READ_BEFORE.search(data, start, end):
+    if data[end] == 0x5B:   # "["
+        if _STAMPED_LINES.fullmatch(data, start, end) is None:
+            return False
+    elif not plain_lines(data, start, end, end):
+        return False
+    if _READ_BEFORE.search(data, start, end) or _GLUED_BYTES.search(data, start, end):
         return False
     assembler._seq += count_newlines(data, start, end)
     if assembler._seq >= assembler._silent_from:   # as _close_silent, nothing open

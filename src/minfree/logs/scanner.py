@@ -351,7 +351,7 @@ class LogScanner:
         start. Returns what :meth:`_feed` returns; None when nothing was fed (not such a report)."""
         assembler = self.assembler
         newline = data.find(b"\n", start, hits_end)
-        if newline == -1 or assembler._vmalloc is not None:   # the header could take the vmalloc line
+        if newline == -1 or not self._plain_state:
             return None
         header = start
         if data.find(b"allocation failure", start, newline) == -1:
@@ -370,7 +370,7 @@ class LogScanner:
         if not pass_over(assembler, data, region, header):
             self._feed(data, region, header, start, line_at, hits_end)
             self.joiner.flush(assembler.feed)   # the header has a prefix: it continues no line
-            if assembler._vmalloc is not None:
+            if not self._plain_state:
                 return self._feed(data, header, feed_end, start, lineno, hits_end)
         lines = count_newlines(data, header, end)
         take_report(assembler, event, lines)
@@ -381,6 +381,13 @@ class LogScanner:
         if assembler.busy:
             return self._feed(data, after, feed_end, after, lineno + lines + 1, hits_end)
         return after, lineno + lines + 1
+
+    @property
+    def _plain_state(self) -> bool:
+        """No vmalloc line that the next header could take, no journal export record being read
+        (its lines are not console lines): a report may be read as a block."""
+        normalizer = self.normalizer
+        return self.assembler._vmalloc is None and not normalizer._export and not normalizer._bin_field
 
     def _feed(self, data: Buffer, position: int, end: int, hit: int, line_at: int,
               own_end: int) -> tuple[int, int]:
