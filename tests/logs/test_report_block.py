@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from minfree.logs import report_block, scanner
+from minfree.logs import memdump, report_block, scanner
 from minfree.logs.events import Event
 from minfree.logs.prefix import LineNormalizer
 from minfree.logs.scanner import LogScanner
@@ -104,6 +104,20 @@ def test_generated_logs_read_as_line_by_line(generated: list[bytes]) -> None:
         read += same_as_line_by_line(data)
         read += same_as_line_by_line(data, stream=True)
     assert read > 120   # most of the 240 reports
+
+
+def test_planned_dumps_read_as_line_by_line(generated: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shape's plan made at its first sighting: every dump section read by a plan where one
+    could be made reads as line by line."""
+    monkeypatch.setattr(memdump, "_RECURRING", 0)
+    monkeypatch.setattr(report_block, "_plans", {})
+    read = sum(same_as_line_by_line(data) for data in [*generated, *(path.read_bytes() for path in LOGS)])
+    assert read > 120
+    plans = [plan for plan in report_block._plans.values() if plan is not None]
+    assert len(plans) >= (4 if SHARED_LOGS else 2)
+    for name in ("zone line cut", "unknown summary key", "negative reserve", "summary line between zone and reserve",
+                 "damaged per-cpu lines (3.x)"):
+        same_as_line_by_line(mutated(generated[0], MUTATIONS[name]))
 
 
 def test_split_scans_read_as_line_by_line(generated: list[bytes]) -> None:
@@ -214,6 +228,7 @@ MUTATIONS = {
     "zone line cut": lambda b: re.sub(rb"(Normal free:[^\n]*?) unevictable:0kB[^\n]*", rb"\1 unevictable:o", b, count=1),
     "buddy line without total": lambda b: re.sub(rb"(Normal: [^\n]*?) = \d+kB", rb"\1 =", b, count=1),
     "buddy line of another node": lambda b: b.replace(b"Node 0 DMA: ", b"Node 1 DMA: ", 1),
+    "damaged per-cpu lines (3.x)": lambda b: b.replace(b" usd:", b" usd=", 3),
     "negative reserve": lambda b: b.replace(b"lowmem_reserve[]: 0 ", b"lowmem_reserve[]: -1 ", 1),
     "unknown summary key": lambda b: b.replace(b" free_cma:0\n", b" free_cma:0 bogus:1\n", 1),
     "stamp 40 s later": _later,

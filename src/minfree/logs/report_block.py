@@ -313,18 +313,56 @@ def _release(text: str) -> str | None:
 
 
 def _read_dump(texts: list[str], meminfo: int) -> md.MemDump | None:
-    """The dump of ``texts[meminfo:]`` as MemDumpBuilder reads it, each line a whole dump line
-    of a kind it keeps (its own classifier and parsers), complete on the last line only."""
+    """The dump of ``texts[meminfo:]`` as MemDumpBuilder reads it: each line a whole dump line of
+    a kind it keeps (its own classifier and parsers; the lines before the first buddy line by
+    the plan of their shape once it recurs), complete on the last line only."""
+    buddy = meminfo + 1
+    while buddy < len(texts) and " = " not in texts[buddy]:   # no line before the buddy lines holds " = "
+        buddy += 1
+    first = meminfo + 1   # after the per-cpu lines (2.6.24 .. 3.x), which hold nothing the dump keeps
+    while first < buddy and (texts[first].endswith(("per-cpu:", "per-cpu: empty"))
+                             or texts[first].lstrip().startswith(("CPU ", "cpu "))):
+        first += 1
+    section = None
+    if first == meminfo + 1 or _PERCPU_LINES.fullmatch("\n".join(texts[meminfo + 1:first]) + "\n"):
+        section = _read_planned(texts[first:buddy])
+    if section is None:
+        section = _read_lines(texts[meminfo:buddy])
+        if section is None:
+            return None
+    summary, nodes, zones = section[:3]
+    last = len(texts) - 1
+    for at in range(buddy, last + 1):
+        line = texts[at].strip()
+        count = len(zones)
+        if (not 0 < len(line) <= md._MAX_LINE or md._classify(line) != "buddy" or not md._closed("buddy", line)
+                or not md._attach_buddy(line, zones) or len(zones) != count):
+            return None
+        # the assembler closes the report on the buddy line that completes the dump
+        if all(zone.buddy_total_kb is not None for zone in zones) != (at == last):
+            return None
+    if not zones or any(zone.free_kb is None for zone in zones):
+        return None
+    page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
+    return md.MemDump(zones=zones, summary=summary, nodes=nodes, page_kb=min(page_sizes) if page_sizes else None,
+                      complete=True, skipped=0)
+
+
+def _read_lines(texts: list[str]):
+    """(summary, nodes, zones, kind of each line) of dump lines before the buddy lines, each
+    by memdump's classifier and parser, as MemDumpBuilder adds them; None when one is not a
+    whole line of a kind it keeps."""
     summary: dict[str, int] = {}
     nodes: dict[int, dict[str, int]] = {}
     zones: list[md.ZoneDump] = []
+    kinds: list[str] = []
     reserve_for = None   # the zone whose line came just before
-    last = len(texts) - 1
-    for at in range(meminfo, last + 1):
-        line = texts[at].strip()
+    for text in texts:
+        line = text.strip()
         kind = md._classify(line) if 0 < len(line) <= md._MAX_LINE else None
-        if kind not in _DUMP_KINDS:
+        if kind not in _SECTION_KINDS:
             return None
+        kinds.append(kind)
         previous, reserve_for = reserve_for, None
         if kind == "summary":
             summary.update(md._summary_values(line))
@@ -343,15 +381,111 @@ def _read_dump(texts: list[str], meminfo: int) -> md.MemDump | None:
             if node is None:
                 return None
             nodes[node[0]] = node[1]
-        elif kind == "buddy":
-            count = len(zones)
-            if not md._closed(kind, line) or not md._attach_buddy(line, zones) or len(zones) != count:
-                return None
-            # the assembler closes the report on the buddy line that completes the dump
-            if all(zone.buddy_total_kb is not None for zone in zones) != (at == last):
-                return None
-    if not zones or any(zone.free_kb is None for zone in zones):
+    return summary, nodes, zones, kinds
+
+
+# -- plans ---------------------------------------------------------------------------------
+# A host prints the lines between "Mem-Info:" and the buddy lines in one shape (the text without
+# its digits) report after report. Once a shape recurs (memdump's _RECURRING sightings), its
+# plan reads them all at once: one pattern, the shape with its numbers as groups, and per line
+# which groups make which value, taken from the names printed before each number and checked
+# against _read_lines on the text it was made from. A text of the same shape holds the same
+# names in the same places, so _read_lines would read it the same way (tests/logs/
+# test_report_block.py holds the plans to it). A plan costs ~1-3 ms to make.
+_SECTION_KINDS = frozenset({"meminfo", "percpu", "summary", "zone", "node", "reserve"})
+# lines memdump's classifier names "percpu", "\n" after each
+_PERCPU_LINES = re.compile(r"(?:[ \t\x0b\x0c]*(?:" + md._PERCPU.pattern + r"|(?:Node \d{1,20} )?" + md._ZONE
+                           + r" per-cpu:(?: empty)?)[ \t\x0b\x0c]*\n)*")
+_RUNS = re.compile(r"(?<![A-Za-z_\d])(\d+)")   # a number: not the 32 of DMA32
+_KB_NAME = re.compile(r"([a-z_]+(?:\([a-z]+\))?): ?$")   # the field name before a kB number
+_MAX_PLANS = 64
+_plans: dict[bytes, tuple[re.Pattern[str], list[tuple]] | None] = {}
+_sightings: dict[bytes, int] = {}
+
+
+def _read_planned(texts: list[str]):
+    """(summary, nodes, zones) of the lines by the plan of their shape; None without one."""
+    text = "\n".join(texts)
+    if not text.isascii():
         return None
-    page_sizes = [zone.buddy[0][1] for zone in zones if zone.buddy]
-    return md.MemDump(zones=zones, summary=summary, nodes=nodes, page_kb=min(page_sizes) if page_sizes else None,
-                      complete=True, skipped=0)
+    shape = text.encode().translate(None, b"0123456789")
+    plan = _plans.get(shape, False)
+    if plan is False:
+        seen = _sightings[shape] = _sightings.get(shape, 0) + 1
+        if seen <= md._RECURRING or len(_plans) >= _MAX_PLANS:
+            if len(_sightings) > 4 * _MAX_PLANS:
+                _sightings.clear()
+            return None
+        plan = _plans[shape] = _make_plan(text, texts)
+    if plan is None:
+        return None
+    match = plan[0].fullmatch(text)
+    return None if match is None else _run(plan[1], list(map(int, match.groups())))
+
+
+def _run(steps: list[tuple], values: list[int]):
+    summary: dict[str, int] = {}
+    nodes: dict[int, dict[str, int]] = {}
+    zones: list[md.ZoneDump] = []
+    for kind, groups, names, where in steps:
+        if kind == "summary":
+            summary.update(zip(names, [values[g] for g in groups]))
+        elif kind == "reserve":
+            zones[-1].lowmem_reserve = [values[g] for g in groups]
+        elif kind == "node":
+            nodes[values[where]] = dict(zip(names, [values[g] for g in groups]))
+        else:
+            fields = dict(zip(names, [values[g] for g in groups]))
+            zone = md.ZoneDump(None if where is None else values[where], kind)
+            for name, attr in md._ZONE_ATTRS.items():
+                if name in fields:
+                    setattr(zone, attr, fields.pop(name))
+            zone.fields = fields
+            zones.append(zone)
+    return summary, nodes, zones
+
+
+def _make_plan(text: str, texts: list[str]) -> tuple[re.Pattern[str], list[tuple]] | None:
+    """The plan of the shape of ``text`` (``texts`` joined), or None when it cannot read it
+    exactly as _read_lines does."""
+    read = _read_lines(texts)
+    if read is None or not set(read[3]) <= {"summary", "zone", "node", "reserve"} or "-" in text:
+        return None
+    steps, group = [], 0
+    for line, kind in zip(texts, read[3]):
+        runs = list(_RUNS.finditer(line))
+        groups = list(range(group, group + len(runs)))
+        group += len(runs)
+        stripped = line.strip()
+        if kind == "summary":
+            steps.append((kind, groups, [name.lower() for name, _ in md._SUMMARY_PAIR.findall(line)], None))
+            continue
+        if kind == "reserve":
+            steps.append((kind, groups, None, None))
+            continue
+        where = groups.pop(0) if stripped.startswith("Node ") else None
+        names, kb = [], []
+        for run, g in zip(runs[where is not None:], groups):
+            name = _KB_NAME.search(line, 0, run.start())
+            if name is not None and line.startswith(("kB", "KB"), run.end()):
+                names.append(name.group(1))
+                kb.append(g)
+        zone = md._ZONE_LINE.fullmatch(stripped)
+        steps.append(("node" if kind == "node" else zone.group(2), kb, names, where))
+    pattern = re.compile("".join(
+        re.escape(part) if i % 2 == 0 else "([0-9]{1,20})" for i, part in enumerate(_RUNS.split(text))))
+    match = pattern.fullmatch(text)
+    if match is None:
+        return None
+    got = _run(steps, list(map(int, match.groups())))
+    if not _same_section(got, read):
+        return None
+    return pattern, steps
+
+
+def _same_section(got, read) -> bool:
+    """The same values, dicts in the same order."""
+    return (got == read[:3] and list(got[0].items()) == list(read[0].items())
+            and [list(v.items()) for v in got[1].values()] == [list(v.items()) for v in read[1].values()]
+            and list(got[1]) == list(read[1])
+            and [list(z.fields.items()) for z in got[2]] == [list(z.fields.items()) for z in read[2]])
