@@ -68,16 +68,15 @@ _TRACE = re.compile(
     r"| ?(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d{1,2}|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU)"
     r" ?: ?[\[<(\w][^\n]*"
     r"| ?Code: [^\n]*)\n)*")
-# after the header, text the assembler reads as more than a line of the report (a related
-# message, another header, a vmalloc line, a banner) or as a mode or cpuset continuation
-_NOT_PLAIN = ("allocation failure", "vmalloc", "Killed", "memory", "callbacks suppressed", "allocation stalls",
-              "Unable to allocate", "OOM killer", "Linux version", "mode:", " cpuset=")
-_DUMP_KINDS = frozenset({"meminfo", "percpu", "summary", "zone", "node", "reserve", "buddy"})
-# what Assembler.feed reads in a line with no report open: the needles of a vmalloc line, a
-# banner, a header and a related message (related_kind), and a line ending in ":" (a comm
-# fragment); and an rsyslog escape (the normalizer makes two lines of one)
-_READ_BEFORE = re.compile(rb"vmalloc|OOM killer |Linux version |allocation failure|callbacks suppressed|allocation stalls"
-                          rb"|Killed process|Unable to allocate|out of memory|Out of socket memory|: ?\n|#01")
+# what Assembler.feed reads in a line beyond routing it: the needles of a vmalloc line, a
+# banner, a header (find_headers) and a related message (related_kind)
+_NEEDLES = ("vmalloc", "OOM killer ", "Linux version ", "allocation failure", "callbacks suppressed",
+            "allocation stalls", "Killed process", "Unable to allocate", "out of memory", "Out of socket memory")
+# after the header, also a mode or cpuset continuation (Assembler._continue_header)
+_NOT_PLAIN = (*_NEEDLES, "mode:", " cpuset=")
+# before a report (nothing open), also a line ending in ":" (a comm fragment); and an rsyslog
+# escape (the normalizer makes two lines of one)
+_READ_BEFORE = re.compile("|".join([*map(re.escape, _NEEDLES), ": ?\n", "#01"]).encode())
 # dmesg lines of which the normalizer makes one line each (a caller id, a tag or a vendor
 # column after the stamp changes nothing else); and a stamp glued inside a line (not the one
 # after a syslog "kernel: "): the joiner would split the line there
