@@ -110,10 +110,11 @@ def test_planned_dumps_read_as_line_by_line(generated: list[bytes], monkeypatch:
     """A shape's plan made at its first sighting: every dump section read by a plan where one
     could be made reads as line by line."""
     monkeypatch.setattr(memdump, "_RECURRING", 0)
-    monkeypatch.setattr(report_block, "_plans", {})
+    report_block._PLANS.cache_clear()
     read = sum(same_as_line_by_line(data) for data in [*generated, *(path.read_bytes() for path in LOGS)])
     assert read > 120
-    plans = [plan for plan in report_block._plans.values() if plan is not None]
+    plans = [plan for plan in report_block._PLANS._shapes.values() if plan.made]
+    report_block._PLANS.cache_clear()
     assert len(plans) >= (4 if SHARED_LOGS else 2)
     for name in ("zone line cut", "unknown summary key", "negative reserve", "summary line between zone and reserve",
                  "damaged per-cpu lines (3.x)"):

@@ -385,41 +385,45 @@ def _read_lines(texts: list[str]):
 
 # -- plans ---------------------------------------------------------------------------------
 # A host prints the lines between "Mem-Info:" and the buddy lines in one shape (the text without
-# its digits) report after report. Once a shape recurs (memdump's _RECURRING sightings), its
-# plan reads them all at once: one pattern, the shape with its numbers as groups, and per line
-# which groups make which value, taken from the names printed before each number and checked
-# against _read_lines on the text it was made from. A text of the same shape holds the same
-# names in the same places, so _read_lines would read it the same way (tests/logs/
-# test_report_block.py holds the plans to it). A plan costs ~1-3 ms to make.
+# its digits) report after report. Once a shape recurs (memdump's _ShapeReaders: after
+# _RECURRING sightings, _SHAPES shapes at most), its plan reads them all at once: one pattern,
+# the text with its numbers as groups, and per line which groups make which value, taken from
+# the names printed before each number and checked against _read_lines on the text it was
+# made from. A text of the same shape holds the same names in the same places, so _read_lines
+# would read it the same way (tests/logs/test_report_block.py holds the plans to it).
 _SECTION_KINDS = frozenset({"meminfo", "percpu", "summary", "zone", "node", "reserve"})
 # lines memdump's classifier names "percpu", "\n" after each
 _PERCPU_LINES = re.compile(r"(?:[ \t\x0b\x0c]*(?:" + md._PERCPU.pattern + r"|(?:Node \d{1,20} )?" + md._ZONE
                            + r" per-cpu:(?: empty)?)[ \t\x0b\x0c]*\n)*")
 _RUNS = re.compile(r"(?<![A-Za-z_\d])(\d+)")   # a number: not the 32 of DMA32
 _KB_NAME = re.compile(r"([a-z_]+(?:\([a-z]+\))?): ?$")   # the field name before a kB number
-_MAX_PLANS = 64
-_plans: dict[bytes, tuple[re.Pattern[str], list[tuple]] | None] = {}
-_sightings: dict[bytes, int] = {}
+
+
+class _Plan:
+    """The plan of one shape, made from the first text of that shape read once it recurred:
+    (pattern, steps), False when no plan reads that shape exactly, None until made."""
+
+    __slots__ = ("made",)
+
+    def __init__(self, shape: bytes) -> None:
+        self.made: tuple[re.Pattern[str], list[tuple]] | bool | None = None
+
+
+_PLANS = md._ShapeReaders(_Plan, md._DIGITS)
 
 
 def _read_planned(texts: list[str]):
     """(summary, nodes, zones) of the lines by the plan of their shape; None without one."""
     text = "\n".join(texts)
-    if not text.isascii():
-        return None
-    shape = text.encode().translate(None, b"0123456789")
-    plan = _plans.get(shape, False)
-    if plan is False:
-        seen = _sightings[shape] = _sightings.get(shape, 0) + 1
-        if seen <= md._RECURRING or len(_plans) >= _MAX_PLANS:
-            if len(_sightings) > 4 * _MAX_PLANS:
-                _sightings.clear()
-            return None
-        plan = _plans[shape] = _make_plan(text, texts)
+    plan = _PLANS.reader_of(text)
     if plan is None:
         return None
-    match = plan[0].fullmatch(text)
-    return None if match is None else _run(plan[1], list(map(int, match.groups())))
+    if plan.made is None:
+        plan.made = _make_plan(text, texts) or False
+    if not plan.made:
+        return None
+    match = plan.made[0].fullmatch(text)
+    return None if match is None else _run(plan.made[1], list(map(int, match.groups())))
 
 
 def _run(steps: list[tuple], values: list[int]):
