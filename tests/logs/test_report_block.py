@@ -236,6 +236,7 @@ MUTATIONS = {
     "nodemask value in the trace (4.14)": lambda b: _insert_after(
         re.sub(rb"nodemask=\(null\)[^\n]*", b"nodemask=", b, count=1), b"Call Trace:", b" 0000000000000001\n"),
     "header without comm": lambda b: re.sub(rb"\] [^\n]*?: page allocation failure", rb"] page allocation failure", b, count=1),
+    "taint state in the process name": lambda b: re.sub(rb"(CPU: \d+ PID: \d+ Comm: )\S+", rb"\1Tainted: G 1.2", b, count=1),
     "CPU line cut after its taint": lambda b: re.sub(
         rb"((?:CPU: \d+ PID|Pid: \d+, comm)[^\n]*?(?:Not tainted|Tainted: [A-Z ]+?))\s+\d[^\n]*", rb"\1", b, count=1),
     "report cut after its buddy lines": lambda b: b[:b.rfind(b" = ")] + b"\n" if b" = " in b else b,

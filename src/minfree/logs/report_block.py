@@ -36,6 +36,7 @@ tests/logs/test_report_block.py holds both to the line pipeline.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from minfree.logs import header as hdr
@@ -49,14 +50,12 @@ from minfree.model.kversion import release_from_line
 from minfree.model.record import record
 
 MAX_BLOCK = 64 << 10     # a report of one node is ~6 KiB; a longer one is read line by line
-_MEMO = 4096             # entries of each memo below (header lines, taint tails)
 
 # every line "[stamp] text" that the normalizer makes into that and nothing more
 _CONSOLE_BLOCK = re.compile(rb"(?:" + _PLAIN_CONSOLE + rb")*")
 # syslog: "Mmm dd hh:mm:ss host kernel: " before such a stamp; one host for the whole block
 _SYSLOG_HEAD = re.compile(rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ([^\s:\[\]]{1,255}) kernel: \[")
 _SYSLOG_FIELDS = re.compile(r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) [^ ]+ kernel: \[ *(\d{1,12}\.\d{6})\] ([^\n]*)\n")
-_SYSLOG_BLOCKS: dict[bytes, re.Pattern[bytes]] = {}   # host -> the block pattern of its lines
 # a stamp glued inside a line: the joiner would split it there
 _GLUED = re.compile(r"[^\n]" + _EMBEDDED_STAMP.pattern)
 # the call trace section, "\n" after each line: frames, markers, stack words, register dump
@@ -82,8 +81,6 @@ _READ_BEFORE = re.compile("|".join([*map(re.escape, _NEEDLES), ": ?\n", "#01"]).
 # after a syslog "kernel: "): the joiner would split the line there
 _STAMPED_LINES = re.compile(rb"(?:\[ *\d{1,12}\.\d{6}\][^\n\r\0]*\n)*")
 _GLUED_BYTES = re.compile(rb"(?<=[^\n])(?<!kernel: )" + _EMBEDDED_STAMP.pattern.encode())
-_HEADERS: dict[str, hdr.Header | None] = {}
-_RELEASES: dict[str, str | None] = {}
 
 
 @record
@@ -215,14 +212,9 @@ def take_report(assembler: Assembler, event: Event, lines: int) -> None:
 
 # -- reading -------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=64)
 def _syslog_block(host: bytes) -> re.Pattern[bytes]:
-    pattern = _SYSLOG_BLOCKS.get(host)
-    if pattern is None:
-        pattern = re.compile(rb"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d " + re.escape(host) + rb" kernel: "
-                             + _PLAIN_CONSOLE + rb")*")
-        if len(_SYSLOG_BLOCKS) < 64:
-            _SYSLOG_BLOCKS[host] = pattern
-    return pattern
+    return re.compile(rb"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d " + re.escape(host) + rb" kernel: " + _PLAIN_CONSOLE + rb")*")
 
 
 def _split(data: bytes, start: int, end: int):
@@ -251,19 +243,15 @@ def _split(data: bytes, start: int, end: int):
     return host, times, stamps, [text for _, _, text in fields]
 
 
+@functools.lru_cache(maxsize=4096)   # a host's header lines recur: the same process, order and mode
 def _header(text: str) -> hdr.Header | None:
-    """The one header of a header line that opens a report by itself (memoised)."""
-    found = _HEADERS.get(text, False)
-    if found is False:
-        found = None
-        if may_be_reported(text):
-            headers = hdr.find_headers(text)
-            if (len(headers) == 1 and headers[0].comm is not None and headers[0].mode is not None
-                    and not (headers[0].mode_text or "").endswith("nodemask=")):
-                found = headers[0]
-        if len(_HEADERS) < _MEMO:
-            _HEADERS[text] = found
-    return found
+    """The one header of a header line that opens a report by itself."""
+    if not may_be_reported(text):
+        return None
+    headers = hdr.find_headers(text)
+    if len(headers) != 1 or headers[0].comm is None or headers[0].mode is None:
+        return None
+    return None if (headers[0].mode_text or "").endswith("nodemask=") else headers[0]
 
 
 def _identify(event: Event, texts: list[str]) -> int | None:
@@ -296,19 +284,15 @@ def _identify(event: Event, texts: list[str]) -> int | None:
 
 
 def _release(text: str) -> str | None:
-    """release_from_line of a CPU line, memoised by its taint tail (where the release is)."""
-    tainted = text.find(" Not tainted")
-    if tainted < 0:
-        tainted = text.find(" Tainted:")
-    if tainted < 0 or "Linux version" in text:
+    """release_from_line of a CPU line, read once per taint tail (where the release is)."""
+    if "Linux version" in text:
         return release_from_line(text)
-    tail = text[tainted:]
-    release = _RELEASES.get(tail, False)
-    if release is False:
-        release = release_from_line(tail)
-        if len(_RELEASES) < _MEMO:
-            _RELEASES[tail] = release
-    return release
+    # the taint state that comes first: no match of release_from_line starts before it
+    found = [at for at in (text.find("Not tainted"), text.find("Tainted:")) if at >= 0]
+    return _release_of_tail(text[min(found):]) if found else None
+
+
+_release_of_tail = functools.lru_cache(maxsize=4096)(release_from_line)
 
 
 def _read_dump(texts: list[str], meminfo: int) -> md.MemDump | None:
