@@ -72,7 +72,7 @@ _TRACE = re.compile(
 _NEEDLES = ("vmalloc", "OOM killer ", "Linux version ", "allocation failure", "callbacks suppressed",
             "allocation stalls", "Killed process", "Unable to allocate", "out of memory", "Out of socket memory")
 # after the header, also a mode or cpuset continuation (Assembler._continue_header)
-_NOT_PLAIN = (*_NEEDLES, "mode:", " cpuset=")
+_NOT_PLAIN = re.compile("|".join(map(re.escape, (*_NEEDLES, "mode:", " cpuset="))))
 # before a report (nothing open), also a line ending in ":" (a comm fragment); and an rsyslog
 # escape (the normalizer makes two lines of one)
 _READ_BEFORE = re.compile("|".join([*map(re.escape, _NEEDLES), ": ?\n", "#01"]).encode())
@@ -163,7 +163,7 @@ def read_report(data: bytes, start: int, end: int, source: str, lineno: int) -> 
     if max(map(float, stamps)) - event.mono > MAX_SECONDS:   # the assembler would close it there
         return None
     after = "\n".join(texts[1:])
-    if any(text in after for text in _NOT_PLAIN) or _GLUED.search(after) or _EMBEDDED_STAMP.search(texts[0], 1):
+    if _NOT_PLAIN.search(after) or _GLUED.search(after) or _EMBEDDED_STAMP.search(texts[0], 1):
         return None
     first = _identify(event, texts)
     if first is None:
