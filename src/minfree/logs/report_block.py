@@ -57,7 +57,9 @@ _CONSOLE_BLOCK = re.compile(rb"(?:" + _PLAIN_CONSOLE + rb")*")
 _SYSLOG_HEAD = re.compile(rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ([^\s:\[\]]{1,255}) kernel: \[")
 _SYSLOG_FIELDS = re.compile(r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) [^ ]+ kernel: \[ *(\d{1,12}\.\d{6})\] ([^\n]*)\n")
 # a stamp glued inside a line: the joiner would split it there
-_GLUED = re.compile(r"[^\n]" + _EMBEDDED_STAMP.pattern)
+# (the joiner's pattern with its "[" first, then what stands before it: a scan for "[" is fast)
+_STAMP_REST = _EMBEDDED_STAMP.pattern.removeprefix(r"\[")
+_GLUED = re.compile(r"\[(?<=[^\n]\[)" + _STAMP_REST)
 # the call trace section, "\n" after each line: frames, markers, stack words, register dump
 # lines; each is a line trace.trace_line_kind names (tests/logs/test_report_block.py)
 _TRACE = re.compile(
@@ -72,7 +74,7 @@ _TRACE = re.compile(
 _NEEDLES = ("vmalloc", "OOM killer ", "Linux version ", "allocation failure", "callbacks suppressed",
             "allocation stalls", "Killed process", "Unable to allocate", "out of memory", "Out of socket memory")
 # after the header, also a mode or cpuset continuation (Assembler._continue_header)
-_NOT_PLAIN = re.compile("|".join(map(re.escape, (*_NEEDLES, "mode:", " cpuset="))))
+_NOT_PLAIN = (*_NEEDLES, "mode:", " cpuset=")   # tested with "in": a third of one search of them all
 # before a report (nothing open), also a line ending in ":" (a comm fragment); and an rsyslog
 # escape (the normalizer makes two lines of one)
 _READ_BEFORE = re.compile("|".join([*map(re.escape, _NEEDLES), ": ?\n", "#01"]).encode())
@@ -80,7 +82,7 @@ _READ_BEFORE = re.compile("|".join([*map(re.escape, _NEEDLES), ": ?\n", "#01"]).
 # column after the stamp changes nothing else); and a stamp glued inside a line (not the one
 # after a syslog "kernel: "): the joiner would split the line there
 _STAMPED_LINES = re.compile(rb"(?:\[ *\d{1,12}\.\d{6}\][^\n\r\0]*\n)*")
-_GLUED_BYTES = re.compile(rb"(?<=[^\n])(?<!kernel: )" + _EMBEDDED_STAMP.pattern.encode())
+_GLUED_BYTES = re.compile((r"\[(?<=[^\n]\[)(?<!kernel: \[)" + _STAMP_REST).encode())
 
 
 @record
@@ -163,7 +165,7 @@ def read_report(data: bytes, start: int, end: int, source: str, lineno: int) -> 
     if max(map(float, stamps)) - event.mono > MAX_SECONDS:   # the assembler would close it there
         return None
     after = "\n".join(texts[1:])
-    if _NOT_PLAIN.search(after) or _GLUED.search(after) or _EMBEDDED_STAMP.search(texts[0], 1):
+    if any(needle in after for needle in _NOT_PLAIN) or _GLUED.search(after) or _EMBEDDED_STAMP.search(texts[0], 1):
         return None
     first = _identify(event, texts)
     if first is None:
@@ -411,23 +413,22 @@ def _read_planned(texts: list[str]):
 
 
 def _run(steps: list[tuple], values: list[int]):
+    """(summary, nodes, zones) of a plan's steps, given the numbers its pattern matched."""
     summary: dict[str, int] = {}
     nodes: dict[int, dict[str, int]] = {}
     zones: list[md.ZoneDump] = []
-    for kind, groups, names, where in steps:
+    value = values.__getitem__
+    for kind, groups, names, where, attrs in steps:
         if kind == "summary":
-            summary.update(zip(names, [values[g] for g in groups]))
+            summary.update(zip(names, map(value, groups)))
         elif kind == "reserve":
-            zones[-1].lowmem_reserve = [values[g] for g in groups]
+            zones[-1].lowmem_reserve = list(map(value, groups))
         elif kind == "node":
-            nodes[values[where]] = dict(zip(names, [values[g] for g in groups]))
-        else:
-            fields = dict(zip(names, [values[g] for g in groups]))
-            zone = md.ZoneDump(None if where is None else values[where], kind)
-            for name, attr in md._ZONE_ATTRS.items():
-                if name in fields:
-                    setattr(zone, attr, fields.pop(name))
-            zone.fields = fields
+            nodes[values[where]] = dict(zip(names, map(value, groups)))
+        else:   # a zone: its ZoneDump attributes, then the other kB fields in printed order
+            zone = md.ZoneDump(None if where is None else values[where], kind,
+                               **{attr: values[group] for attr, group in attrs})
+            zone.fields = dict(zip(names, map(value, groups)))
             zones.append(zone)
     return summary, nodes, zones
 
@@ -445,20 +446,24 @@ def _make_plan(text: str, texts: list[str]) -> tuple[re.Pattern[str], list[tuple
         group += len(runs)
         stripped = line.strip()
         if kind == "summary":
-            steps.append((kind, groups, [name.lower() for name, _ in md._SUMMARY_PAIR.findall(line)], None))
+            steps.append((kind, groups, [name.lower() for name, _ in md._SUMMARY_PAIR.findall(line)], None, ()))
             continue
         if kind == "reserve":
-            steps.append((kind, groups, None, None))
+            steps.append((kind, groups, None, None, ()))
             continue
         where = groups.pop(0) if stripped.startswith("Node ") else None
-        names, kb = [], []
-        for run, g in zip(runs[where is not None:], groups):
+        fields = {}   # kB field name -> its group
+        for run, number in zip(runs[where is not None:], groups):
             name = _KB_NAME.search(line, 0, run.start())
             if name is not None and line.startswith(("kB", "KB"), run.end()):
-                names.append(name.group(1))
-                kb.append(g)
-        zone = md._ZONE_LINE.fullmatch(stripped)
-        steps.append(("node" if kind == "node" else zone.group(2), kb, names, where))
+                if name.group(1) in fields:   # a name printed twice: not planned
+                    return None
+                fields[name.group(1)] = number
+        if kind == "node":
+            steps.append((kind, list(fields.values()), list(fields), where, ()))
+            continue
+        attrs = tuple((attr, fields.pop(name)) for name, attr in md._ZONE_ATTRS.items() if name in fields)
+        steps.append((md._ZONE_LINE.fullmatch(stripped).group(2), list(fields.values()), list(fields), where, attrs))
     pattern = re.compile("".join(
         re.escape(part) if i % 2 == 0 else "([0-9]{1,20})" for i, part in enumerate(_RUNS.split(text))))
     match = pattern.fullmatch(text)
