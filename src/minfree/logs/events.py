@@ -141,6 +141,46 @@ class Assembler:
         return bool(self._fragments and self._fragments[-1].seq > recent) or (
             self._vmalloc is not None and self._vmalloc[1] > recent)
 
+    @property
+    def vmalloc_pending(self) -> bool:
+        """A vmalloc line was seen that a header to come may still take."""
+        return self._vmalloc is not None
+
+    def count_quiet(self, lines: int) -> None:
+        """``lines`` lines fed elsewhere that :meth:`feed` would only have counted, nothing open
+        (stamped lines holding nothing it reads: :func:`~minfree.logs.report_block.pass_over`)."""
+        self._seq += lines
+        if self._seq >= self._silent_from:   # as _close_silent, nothing open
+            self._silent_from = _NEVER
+        self._last_header = None
+
+    def take_whole(self, event: Event, lines: int) -> None:
+        """A report read whole elsewhere (:func:`~minfree.logs.report_block.read_report`), its
+        ``lines`` lines taken at once, nothing open: the same event and the same state after as
+        :meth:`feed` of each line would leave (tests/logs/test_report_block.py)."""
+        self._seq += 1
+        if self._seq >= self._silent_from:
+            self._close_silent()
+        header = self._seq
+        event.host_kernel = self._booted.get(event.host)
+        event.oom_nearby = self._oom_before(LogLine("", event.host, event.time, event.mono))
+        event.oom_killer_disabled = event.host in self._oom_disabled
+        self._created += 1
+        event.seq = self._created
+        # each line after the header asks whether reports fell silent (_close_silent): this one
+        # never is, but the next line that asks moves on
+        silent = min(self._silent_from, header + MAX_SILENCE + 1)
+        last = header + lines - 1
+        while silent <= last:
+            silent += MAX_SILENCE
+        self._silent_from = silent
+        self._seq = event.last_seq = last
+        self._last_header = None
+        if event.kernel is not None:
+            self.kernels[event.host] = event.kernel
+        event.host_kernel = event.host_kernel or self.kernels.get(event.host)   # as _finish
+        self.emit(event)
+
     def first_open(self) -> tuple[int, int] | None:
         """(line, seq) of the earliest report still open, None when none is: every event
         emitted from now on sorts at or after it (headers come in line order)."""

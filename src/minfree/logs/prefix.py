@@ -238,6 +238,11 @@ class LineNormalizer:
         self._indent = 0  # prefix width of the last stamped line, 0 when none
         self._indent_ctx: LogLine | None = None
 
+    @property
+    def in_export(self) -> bool:
+        """Inside a journal export record: the lines to come are its fields, not console lines."""
+        return self._export or bool(self._bin_field)
+
     def normalize(self, raw: str) -> list[LogLine]:
         """Return the kernel lines in ``raw`` ([] for noise and malformed lines); never raises."""
         if len(raw) > MAX_LINE_CHARS:

@@ -7,7 +7,8 @@ block without the line pipeline (normalizer, joiner, assembler and dump builder,
 line): every prefix is checked by one regex over the bytes, the header and the CPU line by
 minfree's own parsers (memoised), the trace by one regex, each dump line by memdump's own
 classifier and parsers. Anything else returns None and the scanner feeds the lines as before;
-:func:`take_report` then leaves the assembler as the line pipeline would have left it.
+:meth:`~minfree.logs.events.Assembler.take_whole` then leaves the assembler as the line
+pipeline would have left it.
 tests/logs/test_report_block.py holds both to the line pipeline.
 
 >>> from minfree.logs.events import Assembler
@@ -30,7 +31,7 @@ tests/logs/test_report_block.py holds both to the line pipeline.
 (13144, [0, 0, 0, 0], [(2, 4, 'U'), (1, 8, 'M')], 16)
 >>> found = []
 >>> a = Assembler("demo", found.append)
->>> take_report(a, event, 9)
+>>> a.take_whole(event, 9)
 >>> found[0] is event, (event.seq, event.last_seq, event.lines_seen), a.kernels
 (True, (1, 9, 8), {None: '5.10.0-21-amd64'})
 """
@@ -41,10 +42,10 @@ import re
 
 from minfree.logs import header as hdr
 from minfree.logs import memdump as md
-from minfree.logs.events import _CPU_LINE, _NEVER, _PID_LINE, MAX_SECONDS, MAX_SILENCE, Assembler, Event
+from minfree.logs.events import _CPU_LINE, _PID_LINE, MAX_SECONDS, Assembler, Event
 from minfree.logs.joiner import _EMBEDDED_STAMP
 from minfree.logs.newlines import count_newlines
-from minfree.logs.prefix import _PLAIN_CONSOLE, _PLAIN_CONSOLE_FIELDS, LogLine
+from minfree.logs.prefix import _PLAIN_CONSOLE, _PLAIN_CONSOLE_FIELDS
 from minfree.logs.related import may_be_reported
 from minfree.model.kversion import release_from_line
 from minfree.model.record import record
@@ -138,17 +139,14 @@ def pass_over(assembler: Assembler, data: bytes, start: int, end: int) -> bool:
         return False
     if _READ_BEFORE.search(data, start, end) or _GLUED_BYTES.search(data, start, end):
         return False
-    assembler._seq += count_newlines(data, start, end)
-    if assembler._seq >= assembler._silent_from:   # as _close_silent, nothing open
-        assembler._silent_from = _NEVER
-    assembler._last_header = None
+    assembler.count_quiet(count_newlines(data, start, end))
     return True
 
 
 def read_report(data: bytes, start: int, end: int, source: str, lineno: int) -> Event | None:
     """The event of the canonical report in ``data[start:end]`` (whole lines, the header first),
     as the line pipeline makes it but for what depends on the lines before (seq, host kernel,
-    OOM state: :func:`take_report`); None when the block is not one this reads exactly."""
+    OOM state: ``Assembler.take_whole``); None when the block is not one this reads exactly."""
     lines = _split(data, start, end)
     if lines is None:
         return None
@@ -182,34 +180,6 @@ def read_report(data: bytes, start: int, end: int, source: str, lineno: int) -> 
         return None
     event.dump = ReadDump(dump)
     return event
-
-
-def take_report(assembler: Assembler, event: Event, lines: int) -> None:
-    """Feed ``assembler`` the ``lines`` lines of ``event`` (from :func:`read_report`) as the
-    line pipeline would, nothing open before them: the same state after, the event emitted."""
-    a = assembler
-    a._seq += 1
-    if a._seq >= a._silent_from:
-        a._close_silent()
-    header = a._seq
-    event.host_kernel = a._booted.get(event.host)
-    event.oom_nearby = a._oom_before(LogLine("", event.host, event.time, event.mono))
-    event.oom_killer_disabled = event.host in a._oom_disabled
-    a._created += 1
-    event.seq = a._created
-    # each line after the header asks whether reports fell silent (_close_silent): this one
-    # never is, but the next line that asks moves on
-    silent = min(a._silent_from, header + MAX_SILENCE + 1)
-    last = header + lines - 1
-    while silent <= last:
-        silent += MAX_SILENCE
-    a._silent_from = silent
-    a._seq = event.last_seq = last
-    a._last_header = None
-    if event.kernel is not None:
-        a.kernels[event.host] = event.kernel
-    event.host_kernel = event.host_kernel or a.kernels.get(event.host)   # as Assembler._finish
-    a.emit(event)
 
 
 # -- reading -------------------------------------------------------------------------------

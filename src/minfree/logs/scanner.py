@@ -35,7 +35,7 @@ from minfree.logs.joiner import Joiner
 from minfree.logs.newlines import count_newlines
 from minfree.logs.prefilter import Buffer, Prefilter, Release, keep_pages, line_start
 from minfree.logs.prefix import LineNormalizer
-from minfree.logs.report_block import pass_over, plain_lines, read_report, report_end, take_report
+from minfree.logs.report_block import pass_over, plain_lines, read_report, report_end
 from minfree.model.record import record
 
 BLOCK = 8 << 20          # bytes read at a time
@@ -373,7 +373,7 @@ class LogScanner:
             if not self._plain_state:
                 return self._feed(data, header, feed_end, start, lineno, hits_end)
         lines = count_newlines(data, header, end)
-        take_report(assembler, event, lines)
+        assembler.take_whole(event, lines)
         # the line after the report: the line path feeds it once the report closed, and goes on
         # while the assembler is busy after it
         self.feed_line(data[end:after].decode("ascii"), lineno + lines)
@@ -386,8 +386,7 @@ class LogScanner:
     def _plain_state(self) -> bool:
         """No vmalloc line that the next header could take, no journal export record being read
         (its lines are not console lines): a report may be read as a block."""
-        normalizer = self.normalizer
-        return self.assembler._vmalloc is None and not normalizer._export and not normalizer._bin_field
+        return not self.assembler.vmalloc_pending and not self.normalizer.in_export
 
     def _feed(self, data: Buffer, position: int, end: int, hit: int, line_at: int,
               own_end: int) -> tuple[int, int]:
