@@ -1,6 +1,7 @@
 """SystemRoot: directories, tarballs, sosreports, symlink convention, gaps."""
 
 import os
+import random
 import tarfile
 from pathlib import Path
 
@@ -153,6 +154,32 @@ def test_truncated_archive_is_an_oserror(tmp_path):
     cut.write_bytes(raw[: last.offset_data + 10])
     with pytest.raises(OSError, match="not a readable tar archive"):
         SystemRoot(cut)
+
+
+def test_damaged_compressed_archive_is_an_oserror(tmp_path):
+    """Bytes damaged inside the deflate stream: gzip's decompressor raises zlib.error (not an
+    OSError) while the members are listed; the fuzz test met it (tests/commands/test_fuzz_inputs.py)."""
+    import zlib
+
+    packed = tmp_path / "capture.tar.gz"
+    with tarfile.open(packed, "w:gz") as archive:
+        archive.add(READERS / "6.18-live", arcname="snapshot")
+    data = packed.read_bytes()
+    damaged = tmp_path / "damaged.tar.gz"
+    for at in range(10, len(data), 7):   # the first damage that zlib itself reports
+        damaged.write_bytes(data[:at] + random.Random(at).randbytes(16) + data[at + 16:])
+        try:
+            with tarfile.open(damaged, "r:*") as archive:
+                for _ in archive:
+                    pass
+        except zlib.error:
+            break
+        except (tarfile.TarError, OSError, EOFError):
+            continue
+    else:
+        pytest.fail("no damage made zlib raise")
+    with pytest.raises(OSError, match="not a readable tar archive"):
+        SystemRoot(damaged)
 
 
 # --- hostile captures: never block, never read more than the file can hold -----------------

@@ -190,7 +190,7 @@ class _TarSource:
                 members.append(member)
                 if len(members) > MAX_MEMBERS:
                     raise ValueError(f"more than {MAX_MEMBERS} members: not a snapshot or sosreport")
-        except (tarfile.TarError, EOFError, ValueError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - tarfile/gzip/lzma/bz2 each raise their own corruption errors (zlib.error)
             if archive is not None:
                 archive.close()
             raise OSError(errno.EINVAL, f"not a readable tar archive ({_first_line(exc)})", str(path)) from exc
