@@ -206,6 +206,8 @@ MUTATIONS = {
     "second header in the trace": lambda b: _insert_after(
         b, b"Call Trace:", b"x: page allocation failure: order:0, mode:0x20\n"),
     "vmalloc line before the header": lambda b: b"[    1.000000] vmalloc: allocation failure: 8192 bytes\n" + b,
+    "vmalloc failure report before the header": lambda b: _before_line(
+        b, b"kworker/3:2: vmalloc error: size 4096, vm_struct allocation failed, mode:0xcc0(GFP_KERNEL)\n"),
     "comm fragment before the header": lambda b: b"[    1.000000] kworker/0:1: \n" + b,
     "OOM kill before the header": lambda b: (
         b"[    1.000000] Out of memory: Killed process 12 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB\n" + b),
@@ -304,3 +306,19 @@ def test_a_read_dump_crosses_processes(generated: list[bytes]) -> None:
     assert read
     copy = pickle.loads(pickle.dumps(read[0]))
     assert copy == read[0] and copy.dump.result() == read[0].dump.result()
+
+
+def test_a_report_opened_just_before_keeps_its_lines() -> None:
+    """A vmalloc failure report on the line before: the line path gives it the CPU line, trace
+    and dump that follow (the page report's header only opens a second report), so the block
+    must not be read as the page report's."""
+    body = (b"[  785.581198] kworker/3:2: page allocation failure: order:0, mode:0xa20(GFP_ATOMIC), nodemask=(null)\n"
+            b"[  785.581210] CPU: 3 PID: 131 Comm: kworker/3:2 Not tainted 5.10.0-21-amd64 #1\n"
+            b"[  785.581211] Call Trace:\n[  785.581212]  dump_stack+0x6b/0x83\n[  785.581213] Mem-Info:\n"
+            b"[  785.581214] active_anon:1 inactive_anon:2 free:3\n"
+            b"[  785.581215] Node 0 Normal free:13144kB min:2004kB low:2504kB high:3004kB\n"
+            b"[  785.581216] lowmem_reserve[]: 0 0 0 0\n[  785.581217] Node 0 Normal: 2*4kB (U) 1*8kB (M) = 16kB\n"
+            b"[  785.581218] eth0: link up\n")
+    vmalloc = b"[  785.500000] kworker/3:2: vmalloc error: size 4096, vm_struct allocation failed, mode:0xcc0(GFP_KERNEL)\n"
+    assert same_as_line_by_line(b"[  785.400000] eth0: up\n" * 3 + body) == 1
+    same_as_line_by_line(b"[  785.400000] eth0: up\n" * 3 + vmalloc + body)

@@ -154,32 +154,31 @@ class Assembler:
             self._silent_from = _NEVER
         self._last_header = None
 
-    def take_whole(self, event: Event, lines: int) -> None:
-        """A report read whole elsewhere (:func:`~minfree.logs.report_block.read_report`), its
-        ``lines`` lines taken at once, nothing open: the same event and the same state after as
+    def take_whole(self, event: Event) -> None:
+        """A report read whole elsewhere (:func:`~minfree.logs.report_block.read_report`), each
+        of its lines taken at once, nothing open: the same event and the same state after as
         :meth:`feed` of each line would leave (tests/logs/test_report_block.py)."""
         self._seq += 1
         if self._seq >= self._silent_from:
             self._close_silent()
         header = self._seq
         event.host_kernel = self._booted.get(event.host)
-        event.oom_nearby = self._oom_before(LogLine("", event.host, event.time, event.mono))
+        event.oom_nearby = self._oom_before(event.host, event.mono)
         event.oom_killer_disabled = event.host in self._oom_disabled
         self._created += 1
         event.seq = self._created
         # each line after the header asks whether reports fell silent (_close_silent): this one
         # never is, but the next line that asks moves on
         silent = min(self._silent_from, header + MAX_SILENCE + 1)
-        last = header + lines - 1
+        last = header + event.lines_seen
         while silent <= last:
             silent += MAX_SILENCE
         self._silent_from = silent
         self._seq = event.last_seq = last
         self._last_header = None
         if event.kernel is not None:
-            self.kernels[event.host] = event.kernel
-        event.host_kernel = event.host_kernel or self.kernels.get(event.host)   # as _finish
-        self.emit(event)
+            self._set_kernel(event, event.kernel)
+        self._finish(event)
 
     def first_open(self) -> tuple[int, int] | None:
         """(line, seq) of the earliest report still open, None when none is: every event
@@ -267,7 +266,7 @@ class Assembler:
                 order=found.order, kind=found.kind, what=found.what, mode=found.mode,
                 mode_text=found.mode_text, printed_flags=found.printed_flags,
                 nodemask=found.nodemask, cpuset=found.cpuset, mems_allowed=found.mems_allowed,
-                host_kernel=self._booted.get(line.host), oom_nearby=self._oom_before(line),
+                host_kernel=self._booted.get(line.host), oom_nearby=self._oom_before(line.host, line.mono),
                 oom_killer_disabled=line.host in self._oom_disabled,
             )
             if self._vmalloc is not None and self._seq - self._vmalloc[1] <= 3:
@@ -296,15 +295,15 @@ class Assembler:
             event.host, event.caller = event.host or line.host, event.caller or line.caller
         return key, events
 
-    def _oom_before(self, line: LogLine) -> OomVictim | None:
-        """The OOM kill this host logged just before a report: within MAX_SECONDS by the
-        stamps, else within MAX_SILENCE lines."""
-        last = self._last_oom.get(line.host)
+    def _oom_before(self, host: str | None, mono: float | None) -> OomVictim | None:
+        """The OOM kill ``host`` logged just before a report stamped ``mono``: within
+        MAX_SECONDS by the stamps, else within MAX_SILENCE lines."""
+        last = self._last_oom.get(host)
         if last is None:
             return None
-        victim, seq, mono = last
-        if mono is not None and line.mono is not None:
-            return victim if 0 <= line.mono - mono <= MAX_SECONDS else None
+        victim, seq, killed = last
+        if killed is not None and mono is not None:
+            return victim if 0 <= mono - killed <= MAX_SECONDS else None
         return victim if self._seq - seq <= MAX_SILENCE else None
 
     def _take_fragment(self, host: str | None) -> str | None:

@@ -78,7 +78,7 @@ class Joiner:
             feed(line, lineno)
             return
         held = self._pending
-        if (held is not None and (held.time is not None or held.host is not None or held.tag is not None)
+        if (held is not None and _has_prefix(held)
                 and not _has_prefix(line) and line.text.strip()):   # a bare line after a prefixed one
             # a bare line that is a whole failure header starts a report of its own (a paste of
             # unstamped lines after stamped ones: tests/corpus 158 after 157 in one stream)

@@ -31,7 +31,7 @@ tests/logs/test_report_block.py holds both to the line pipeline.
 (13144, [0, 0, 0, 0], [(2, 4, 'U'), (1, 8, 'M')], 16)
 >>> found = []
 >>> a = Assembler("demo", found.append)
->>> a.take_whole(event, 9)
+>>> a.take_whole(event)
 >>> found[0] is event, (event.seq, event.last_seq, event.lines_seen), a.kernels
 (True, (1, 9, 8), {None: '5.10.0-21-amd64'})
 """
@@ -44,7 +44,6 @@ from minfree.logs import header as hdr
 from minfree.logs import memdump as md
 from minfree.logs.events import _CPU_LINE, _PID_LINE, MAX_SECONDS, Assembler, Event
 from minfree.logs.joiner import _EMBEDDED_STAMP
-from minfree.logs.newlines import count_newlines
 from minfree.logs.prefix import _PLAIN_CONSOLE, _PLAIN_CONSOLE_FIELDS
 from minfree.logs.related import may_be_reported
 from minfree.model.kversion import release_from_line
@@ -96,6 +95,9 @@ class ReadDump:
     def result(self) -> md.MemDump:
         return self.dump
 
+    def close(self) -> None:
+        """Nothing follows: it was read whole (as ``MemDumpBuilder.close``)."""
+
 
 def report_end(data: bytes, start: int, limit: int) -> int:
     """The end of the report whose header line starts at ``start``: after the run of buddy lines
@@ -125,8 +127,8 @@ def plain_lines(data: bytes, start: int, end: int, like: int) -> bool:
     return head is not None and _syslog_block(head.group(1)).fullmatch(data, start, end) is not None
 
 
-def pass_over(assembler: Assembler, data: bytes, start: int, end: int) -> bool:
-    """Count the lines ``data[start:end]`` before a report as the assembler would count them,
+def pass_over(assembler: Assembler, data: bytes, start: int, end: int, lines: int) -> bool:
+    """Count the ``lines`` lines ``data[start:end]`` before a report as the assembler would count them,
     nothing open, when it would do nothing else with them: stamped lines (syslog: plain lines of
     the report's host) holding nothing it reads (a related message, a banner, a comm fragment);
     False (nothing done) for other lines: they are fed."""
@@ -139,7 +141,7 @@ def pass_over(assembler: Assembler, data: bytes, start: int, end: int) -> bool:
         return False
     if _READ_BEFORE.search(data, start, end) or _GLUED_BYTES.search(data, start, end):
         return False
-    assembler.count_quiet(count_newlines(data, start, end))
+    assembler.count_quiet(lines)
     return True
 
 

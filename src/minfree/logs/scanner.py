@@ -363,17 +363,18 @@ class LogScanner:
         after = data.find(b"\n", end, hits_end) + 1 if end != -1 else 0
         if not after or not plain_lines(data, end, after, header):
             return None   # the line after it must not continue it (the joiner)
-        lineno = line_at + count_newlines(data, region, header)
+        before = count_newlines(data, region, header)
+        lineno = line_at + before
         event = read_report(data, header, end, assembler.source, lineno)
         if event is None:
             return None
-        if not pass_over(assembler, data, region, header):
+        if not pass_over(assembler, data, region, header, before):
             self._feed(data, region, header, start, line_at, hits_end)
             self.joiner.flush(assembler.feed)   # the header has a prefix: it continues no line
-            if not self._plain_state:
+            if not self._plain_state:   # a line before it opened a report, or left a vmalloc line
                 return self._feed(data, header, feed_end, start, lineno, hits_end)
-        lines = count_newlines(data, header, end)
-        assembler.take_whole(event, lines)
+        assembler.take_whole(event)
+        lines = event.lines_seen + 1
         # the line after the report: the line path feeds it once the report closed, and goes on
         # while the assembler is busy after it
         self.feed_line(data[end:after].decode("ascii"), lineno + lines)
@@ -384,9 +385,10 @@ class LogScanner:
 
     @property
     def _plain_state(self) -> bool:
-        """No vmalloc line that the next header could take, no journal export record being read
-        (its lines are not console lines): a report may be read as a block."""
-        return not self.assembler.vmalloc_pending and not self.normalizer.in_export
+        """No report open, no vmalloc line that the next header could take, no journal export
+        record being read (its lines are not console lines): a report may be read as a block."""
+        assembler = self.assembler
+        return not assembler.open_reports and not assembler.vmalloc_pending and not self.normalizer.in_export
 
     def _feed(self, data: Buffer, position: int, end: int, hit: int, line_at: int,
               own_end: int) -> tuple[int, int]:
