@@ -52,7 +52,6 @@ def event_kernel(event: Event, forced: KernelVersion | None) -> KernelVersion | 
     return None
 
 
-
 # A log's reports repeat a few modes: decoding is a pure function of these, its result frozen.
 _decode = functools.lru_cache(maxsize=1024)(gfp.decode)
 

@@ -83,7 +83,7 @@ def judge(dump: MemDump, order: int, decoding: GfpDecoding, kernel: KernelVersio
     if verdict.reason == "passes_on_dump":
         return verdict
     deciding = _deciding(verdict)
-    zone = next((z for z in dump.zones if (z.node or 0, z.zone) == (deciding.node, deciding.zone)), None)
+    zone = dumps.get((deciding.node, deciding.zone))
     notes = _context(zone, decoding, request) if zone is not None else ()
     notes += _cma_elsewhere(dumps, verdict.zones, deciding, decoding, request)
     if not notes:
@@ -311,7 +311,7 @@ def _free_blocks(buddy: list[tuple[int, int, str]], page_kb: int) -> FreeBlocks:
     counts, sizes, letters = zip(*buddy)
     if sizes != _order_sizes(page_kb, len(sizes)):
         counts, letters = _by_size(buddy, page_kb)
-    return FreeBlocks.from_letters(counts, letters) if any(letters) else FreeBlocks(tuple(counts))
+    return FreeBlocks.from_letters(counts, letters) if any(letters) else FreeBlocks.from_buddyinfo(counts)
 
 
 @functools.lru_cache(maxsize=64)   # (page size, orders printed): a handful per log

@@ -488,11 +488,11 @@ def _verdict_at(zone: ZoneState, asked: _Asked, terms: tuple[int, int, int, int]
         ok, reason = True, "ok"
         explanation = f"{where} ok: free {free_adj} > {floor_desc} + protection {protection}"
     elif blocks is None:
-        # The <4.4 loop depends on per-order totals only: exact even from buddyinfo.
         ok, reason, approximate = True, "ok", True
         explanation = f"{where} passes the order-0 test; " + ("per-order counts unknown" if rules.per_order_loop
                                                                else "free lists unknown")
     elif rules.per_order_loop:
+        # The <4.4 loop depends on per-order totals only: exact even from buddyinfo.
         floors = loop_floors(zone, order, floor, rules, m, flags, asked.pageblock_order)
         short = next(((o + 1, loop_free - below, need) for o, (below, need) in enumerate(floors)
                       if loop_free - below <= need), None)

@@ -39,7 +39,7 @@ import select
 import struct
 from collections.abc import Callable, Iterable, Iterator
 
-from minfree.sources.forked import ForkedChild
+from minfree.sources.forked import ForkedChild, pickled_error
 
 SLOT_SIZE = 4 << 20   # bytes per shared slot: several decoder calls' output are packed into one
 SLOTS = 6             # slots in flight: the child runs this far ahead of the reader
@@ -162,10 +162,7 @@ def _child(produce: Callable[[], Iterable[bytes]], ring: mmap.mmap, tell: int, f
             flush()
         except Exception as exc:  # noqa: BLE001 - raised again in the parent
             flush()
-            try:
-                payload = pickle.dumps(exc)
-            except Exception:  # noqa: BLE001 - an exception that does not pickle
-                payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            payload = pickled_error(exc)
             send(_HEADER.pack(_RAISED, len(payload)), payload)
         else:
             send(_HEADER.pack(_END, 0))

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import pickle
 import signal
 from collections.abc import Callable
 
@@ -155,3 +156,12 @@ def _die_with_parent() -> None:
 def _close(fds: list[int]) -> None:
     for fd in fds:
         os.close(fd)
+
+
+def pickled_error(error: BaseException) -> bytes:
+    """``error`` pickled for the parent; one that does not pickle goes as a RuntimeError with
+    its type and message."""
+    try:
+        return pickle.dumps(error)
+    except Exception:  # noqa: BLE001 - an exception that does not pickle
+        return pickle.dumps(RuntimeError(f"{type(error).__name__}: {error}"))

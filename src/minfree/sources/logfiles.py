@@ -463,11 +463,7 @@ class _DecompressingReader(_RawReader):
                 if look_from < 0 and source.offset >= until and chunk:
                     look_from = len(chunk) - 1   # the split may be right after this chunk
                 if look_from >= 0 and pending is None:
-                    newline = chunk.find(b"\n", look_from)
-                    # not before a line that starts with a blank: a wrapped piece, which the joiner
-                    # joins to the line before (logscan._split_point)
-                    while newline != -1 and chunk[newline + 1:newline + 2] in _BLANKS:
-                        newline = chunk.find(b"\n", newline + 1)
+                    newline = unwrapped_newline(chunk, chunk.find(b"\n", look_from), len(chunk))
                     if newline != -1 and newline == len(chunk) - 1:
                         pending = at + len(chunk)
                     elif newline != -1:
@@ -546,6 +542,20 @@ class _DecompressingReader(_RawReader):
 
 
 _BLANKS = (b" ", b"\t")   # first bytes of a wrapped piece of the line before
+
+
+def unwrapped_newline(data, newline: int, stop: int) -> int:
+    """From ``newline`` (a newline's offset in ``data``, or -1) on, the first newline whose next
+    line does not start with a blank (a wrapped piece of the line before it, which the joiner
+    joins to it: a second scanner must not start there), looking at newlines before ``stop``;
+    -1 when no newline follows (the last newline of the data is one: nothing follows it).
+
+    >>> unwrapped_newline(b"a\\n  wrapped\\nb\\n", 1, 100), unwrapped_newline(b"a\\n x\\n", 1, 100)
+    (11, 4)
+    """
+    while newline != -1 and newline < stop and data[newline + 1:newline + 2] in _BLANKS:
+        newline = data.find(b"\n", newline + 1)
+    return newline
 
 
 class _PositionalReader:

@@ -37,8 +37,8 @@ from typing import BinaryIO
 
 from minfree.logs.prefilter import Release, keep_pages
 from minfree.logs.scanner import HeadScan, LogScanner, TailEvent, TailScan
-from minfree.sources.forked import ForkedChild
-from minfree.sources.logfiles import CompressedFile
+from minfree.sources.forked import ForkedChild, pickled_error
+from minfree.sources.logfiles import CompressedFile, unwrapped_newline
 
 PARALLEL_MIN_BYTES = 256 << 20   # below this a second process costs more than it saves
 #: a compressed file from this size on is scanned on two processes (its second half is decoded
@@ -90,9 +90,9 @@ def _scan_stream_halves(scanner: LogScanner, stream: CompressedFile) -> bool:
     """A large compressed file, on two processes where that pays: once this process has
     scanned :data:`SCAN_PROBE` bytes (what its scanning costs per byte), a child decodes the
     file again from its start to a share of its compressed bytes (half, or what balances the two
-processes' work: :func:`_share`), tells this process the
-    first line start from there (the split) and scans the rest, while this process scans up to
-    the split (and on past it while a report is open). Should this process have passed the split
+    processes' work: :func:`_share`), tells this process the first line start from there (the
+    split) and scans the rest, while this process scans up to the split (and on past it while a
+    report is open). Should this process have passed the split
     before it hears of it, or the child find none, or find decoding too dear for what scanning
     the second half would save (:func:`_share`), the child is stopped (or stops) and this
     process scans it all. False if the file is not one to split (nothing was scanned)."""
@@ -127,9 +127,7 @@ processes' work: :func:`_share`), tells this process the
     try:
         head = child.finish(lambda: scanner.scan(stream, split))
         if head is not None:
-            error = child.merge(scanner, head)
-            if error is not None:
-                raise error   # what ended the input, after every event before it, as one scan does
+            child.merge(scanner, head)
     finally:
         child.close()
     return True
@@ -236,9 +234,9 @@ class _Tail:
             self._stop()
         return reached
 
-    def merge(self, scanner: LogScanner, head: HeadScan) -> Exception | None:
-        """Wait for the child's end and merge its half into ``scanner``; returns the error
-        that ended its input."""
+    def merge(self, scanner: LogScanner, head: HeadScan) -> None:
+        """Wait for the child's end and merge its half into ``scanner``; then raise the error
+        that ended its input (a damaged archive), after every event before it, as one scan does."""
         payload = b"".join(iter(functools.partial(os.read, self._pipe, 1 << 16), b""))
         assert self._child is not None and self._spool is not None
         self._child.wait()
@@ -247,7 +245,8 @@ class _Tail:
         tail: TailScan = pickle.loads(payload)   # our own child's
         self._spool.seek(0)
         scanner.merge_tail(head, tail, _spooled(self._spool))
-        return tail.error
+        if tail.error is not None:
+            raise tail.error
 
     def close(self) -> None:
         if self._child is not None:
@@ -284,8 +283,7 @@ def _pickled(found: TailScan) -> bytes:
     except Exception:
         if found.error is None:
             raise
-        # an error that does not pickle: its message does
-        found.error = RuntimeError(f"{type(found.error).__name__}: {found.error}")
+        found.error = pickle.loads(pickled_error(found.error))   # one that does not pickle: its message does
         return pickle.dumps(found)
 
 
@@ -304,10 +302,9 @@ def _split_point(data: mmap.mmap) -> int | None:
     joiner would join: the second process could not), within :data:`_FOLIO` of the first."""
     if len(data) < PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2:
         return None
-    newline = first = data.find(b"\n", len(data) // 2)
-    while newline != -1 and newline - first < _FOLIO and data[newline + 1:newline + 2] in (b" ", b"\t"):
-        newline = data.find(b"\n", newline + 1)
-    if newline == -1 or newline + 1 >= len(data) or data[newline + 1:newline + 2] in (b" ", b"\t"):
+    first = data.find(b"\n", len(data) // 2)
+    newline = unwrapped_newline(data, first, first + _FOLIO)
+    if newline == -1 or newline + 1 >= len(data) or newline >= first + _FOLIO:
         newline = first   # nothing but wrapped pieces after the middle
     return None if first == -1 or first + 1 >= len(data) else newline + 1
 
