@@ -45,7 +45,7 @@ from minfree.logs import memdump as md
 from minfree.logs.events import _CPU_LINE, _PID_LINE, MAX_SECONDS, Assembler, Event
 from minfree.logs.joiner import _EMBEDDED_STAMP
 from minfree.logs.prefix import _PLAIN_CONSOLE, _PLAIN_CONSOLE_FIELDS
-from minfree.logs.related import may_be_reported
+from minfree.logs.related import MARKERS, may_be_reported
 from minfree.model.kversion import release_from_line
 from minfree.model.record import record
 
@@ -71,8 +71,7 @@ _TRACE = re.compile(
     r"| ?Code: [^\n]*)\n)*")
 # what Assembler.feed reads in a line beyond routing it: the needles of a vmalloc line, a
 # banner, a header (find_headers) and a related message (related_kind)
-_NEEDLES = ("vmalloc", "OOM killer ", "Linux version ", "allocation failure", "callbacks suppressed",
-            "allocation stalls", "Killed process", "Unable to allocate", "out of memory", "Out of socket memory")
+_NEEDLES = ("vmalloc", "OOM killer ", "Linux version ", "allocation failure", *MARKERS)
 # after the header, also a mode or cpuset continuation (Assembler._continue_header)
 _NOT_PLAIN = (*_NEEDLES, "mode:", " cpuset=")   # tested with "in": a third of one search of them all
 # before a report (nothing open), also a line ending in ":" (a comm fragment); and an rsyslog
